@@ -1,0 +1,5 @@
+import sys
+
+from castapp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,129 @@
+"""The ``castapp`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from castapp import __version__
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser(
+        "serve",
+        help="run a standalone room service",
+        description="Run the room service that hands out cast codes and pairs senders "
+        "with receivers.",
+    )
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    s.add_argument("--port", type=int, default=8765, help="TCP port (default %(default)s; 0 = any)")
+    s.add_argument("--tls-cert", type=Path, help="PEM certificate chain for wss://")
+    s.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    s.add_argument("--stun", action="append", default=[], metavar="URL",
+                   help="STUN server handed to clients (repeatable)")
+    s.add_argument("--turn", action="append", default=[], metavar="URL",
+                   help="TURN server handed to clients with short-lived credentials (repeatable)")
+    s.add_argument("--turn-secret", default=None,
+                   help="TURN REST-API shared secret (or set CASTAPP_TURN_SECRET)")
+    s.add_argument("--turn-ttl", type=int, default=3600,
+                   help="lifetime of minted TURN credentials in seconds (default %(default)s)")
+    s.add_argument("--code-length", type=int, default=6, help="cast code length (default 6)")
+    s.add_argument("--code-alphabet", default="digits",
+                   help="'digits', 'letters' (no look-alikes) or the symbols to use")
+    s.add_argument("--max-senders", type=int, default=4, help="senders per room (default 4)")
+    s.add_argument("--grace", type=float, default=300.0,
+                   help="seconds a dropped receiver keeps its code (default %(default)s)")
+    s.add_argument("--heartbeat", type=float, default=15.0,
+                   help="client heartbeat interval in seconds (default %(default)s)")
+    s.add_argument("--state-dir", type=Path, default=None,
+                   help="where the room key lives (default: the user state directory); "
+                   "CASTAPP_ROOM_KEY overrides the key for instances that share it")
+    s.add_argument("--trust-proxy", action="store_true",
+                   help="take the client address from X-Forwarded-For (behind a proxy only)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="castapp",
+        description="Cast a laptop's screen to a TV-side machine by typing a short code.",
+    )
+    parser.add_argument("--version", action="version", version=f"castapp {__version__}")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_serve(sub)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from castapp.codes import DIGITS, LETTERS, CodeFormat
+    from castapp.signaling.rooms import RoomConfig
+    from castapp.signaling.server import RoomServer, ServiceConfig, run_until_signalled
+    from castapp.signaling.tokens import TokenSigner, load_or_create_key
+    from castapp.signaling.turn import IceConfig
+
+    alphabet = {"digits": DIGITS, "letters": LETTERS}.get(args.code_alphabet, args.code_alphabet)
+    try:
+        ice = IceConfig(
+            stun=tuple(args.stun),
+            turn=tuple(args.turn),
+            turn_secret=args.turn_secret or os.environ.get("CASTAPP_TURN_SECRET"),
+            ttl_s=args.turn_ttl,
+        )
+        rooms = RoomConfig(
+            codes=CodeFormat(length=args.code_length, alphabet=alphabet.upper()),
+            max_senders=args.max_senders,
+            grace_s=args.grace,
+            ice=ice,
+        )
+        if (args.tls_cert is None) != (args.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+    except ValueError as exc:
+        print(f"castapp serve: {exc}", file=sys.stderr)
+        return 2
+    env_key = os.environ.get("CASTAPP_ROOM_KEY", "")
+    state_dir = args.state_dir or default_state_dir()
+    key = env_key.encode() if env_key else load_or_create_key(state_dir)
+    config = ServiceConfig(
+        host=args.host,
+        port=args.port,
+        rooms=rooms,
+        heartbeat_s=args.heartbeat,
+        trust_proxy=args.trust_proxy,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+    )
+    try:
+        asyncio.run(run_until_signalled(RoomServer(config, TokenSigner(key))))
+    except OSError as exc:
+        print(f"castapp serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def default_state_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("castapp", appauthor=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        return _serve(args)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

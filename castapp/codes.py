@@ -1,0 +1,52 @@
+"""Cast codes: how they are drawn, shown and read back from what a person typed."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+DIGITS = "0123456789"
+#: Letters and digits without the look-alikes 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
+LETTERS = "34679ACDEFGHJKMNPQRTWXY"
+_SEPARATORS = str.maketrans("", "", " \t\r\n-_.\u00a0\u3000")
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFormat:
+    """The shape of cast codes: ``length`` symbols drawn from ``alphabet``."""
+
+    length: int = 6
+    alphabet: str = DIGITS
+
+    def __post_init__(self) -> None:
+        if not 4 <= self.length <= 16:
+            raise ValueError("cast codes must be 4 to 16 symbols long")
+        if len(set(self.alphabet)) != len(self.alphabet) or len(self.alphabet) < 10:
+            raise ValueError("the code alphabet needs at least 10 distinct symbols")
+        if self.alphabet != self.alphabet.upper():
+            raise ValueError("the code alphabet must be upper case")
+
+    @property
+    def space(self) -> int:
+        """How many distinct codes there are."""
+        return len(self.alphabet) ** self.length
+
+    def generate(self) -> str:
+        return "".join(secrets.choice(self.alphabet) for _ in range(self.length))
+
+    def normalize(self, text: str) -> str | None:
+        """The canonical code for what a person typed, or None if it cannot be one."""
+        code = text.translate(_SEPARATORS).upper()
+        if len(code) != self.length or any(c not in self.alphabet for c in code):
+            return None
+        return code
+
+    def display(self, code: str) -> str:
+        """A code grouped for reading across a room: ``482913`` -> ``482 913``."""
+        return group(code)
+
+
+def group(code: str) -> str:
+    n = len(code)
+    size = 3 if n % 3 == 0 else 4 if n % 4 == 0 else 3
+    return " ".join(code[i : i + size] for i in range(0, n, size))

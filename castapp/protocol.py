@@ -1,0 +1,322 @@
+"""The castapp signaling wire protocol.
+
+JSON text frames over a WebSocket at ``/ws``. Every message is an object with a ``type``.
+The first message a client sends is ``hello`` naming the protocol versions it speaks; the
+service answers ``welcome`` with the version it picked, or ``error`` ``unsupported_version``.
+``docs/protocol.md`` is the human table of this module; keep the two in step.
+
+Inbound messages (client to service) and outbound messages (service to client) are two
+separate tagged unions, so a relayed ``offer`` carries ``to`` on the way in and ``from`` on
+the way out. Field constraints here are the first line of defence against hostile input.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
+WS_PATH = "/ws"
+
+#: Messages larger than this are refused with ``too_large``; the connection stays open.
+MAX_MESSAGE_BYTES = 64 * 1024
+#: Frames larger than this are not even read: the WebSocket is closed with code 1009.
+HARD_FRAME_LIMIT = 1024 * 1024
+
+PeerId = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+Name = Annotated[str, msgspec.Meta(max_length=64)]
+CodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+TokenText = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Sdp = Annotated[str, msgspec.Meta(min_length=1, max_length=60 * 1024)]
+Reason = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class ErrorCode(enum.StrEnum):
+    """Stable machine codes carried by ``error`` messages."""
+
+    BAD_MESSAGE = "bad_message"
+    UNKNOWN_TYPE = "unknown_type"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    HELLO_REQUIRED = "hello_required"
+    UNKNOWN_CODE = "unknown_code"
+    RATE_LIMITED = "rate_limited"
+    ROOM_FULL = "room_full"
+    TOO_LARGE = "too_large"
+    NOT_IN_ROOM = "not_in_room"
+    ALREADY_IN_ROOM = "already_in_room"
+    SERVICE_FULL = "service_full"
+    INTERNAL = "internal_error"
+
+
+class Role(enum.StrEnum):
+    RECEIVER = "receiver"
+    SENDER = "sender"
+
+
+class LeaveReason(enum.StrEnum):
+    LEFT = "left"  # the peer said goodbye
+    DISCONNECTED = "disconnected"  # its connection dropped; a receiver may come back
+    TIMEOUT = "timeout"  # it stopped answering heartbeats
+    REPLACED = "replaced"  # the same receiver connected again elsewhere
+
+
+class _Base(msgspec.Struct, tag_field="type", forbid_unknown_fields=False, kw_only=True):
+    pass
+
+
+# ---------------------------------------------------------------- shared parts
+
+
+class IceServer(msgspec.Struct, omit_defaults=True):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class IceCandidate(msgspec.Struct, omit_defaults=True):
+    """A trickled ICE candidate, as in the browser's ``RTCIceCandidateInit``."""
+
+    candidate: Annotated[str, msgspec.Meta(max_length=1024)]
+    sdpMid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, msgspec.Meta(ge=0, le=1024)] | None = None
+
+
+class PeerInfo(msgspec.Struct):
+    peer_id: str
+    role: Role
+    name: str
+
+
+# ---------------------------------------------------------------- client -> service
+
+
+class Hello(_Base, tag="hello"):
+    versions: Annotated[list[int], msgspec.Meta(min_length=1, max_length=16)]
+    client: Name = ""
+
+
+class Register(_Base, tag="register"):
+    """A receiver asks for a cast code; a token from an earlier ``registered`` keeps its code."""
+
+    token: TokenText | None = None
+    name: Name = ""
+
+
+class Join(_Base, tag="join"):
+    """A sender joins the room of a cast code (spaces and dashes allowed)."""
+
+    code: CodeText
+    name: Name = ""
+
+
+class Offer(_Base, tag="offer"):
+    to: PeerId
+    sdp: Sdp
+
+
+class Answer(_Base, tag="answer"):
+    to: PeerId
+    sdp: Sdp
+
+
+class Candidate(_Base, tag="candidate"):
+    """``candidate`` null means end-of-candidates."""
+
+    to: PeerId
+    candidate: IceCandidate | None = None
+
+
+class Bye(_Base, tag="bye"):
+    to: PeerId
+    reason: Reason = ""
+
+
+class Leave(_Base, tag="leave"):
+    """Leave the room. A receiver that leaves closes the room and gives up its code."""
+
+
+class Ping(_Base, tag="ping"):
+    ts: float | None = None
+
+
+Inbound = Hello | Register | Join | Offer | Answer | Candidate | Bye | Leave | Ping
+RELAY_TYPES: tuple[type, ...] = (Offer, Answer, Candidate, Bye)
+
+
+# ---------------------------------------------------------------- service -> client
+
+
+class Welcome(_Base, tag="welcome"):
+    version: int
+    peer_id: str
+    heartbeat_s: float
+    max_message_bytes: int
+
+
+class Registered(_Base, tag="registered"):
+    code: str
+    token: str
+    #: How long the code stays reserved for this receiver after its connection drops.
+    ttl_s: float
+    ice_servers: list[IceServer]
+    max_senders: int
+
+
+class Joined(_Base, tag="joined"):
+    receiver: PeerInfo
+    ice_servers: list[IceServer]
+
+
+class PeerJoined(_Base, tag="peer_joined"):
+    peer: PeerInfo
+
+
+class PeerLeft(_Base, tag="peer_left"):
+    peer_id: str
+    role: Role
+    reason: LeaveReason
+
+
+class RoomClosed(_Base, tag="room_closed"):
+    reason: Reason
+
+
+class RelayedOffer(_Base, tag="offer"):
+    from_: str = msgspec.field(name="from")
+    sdp: str
+
+
+class RelayedAnswer(_Base, tag="answer"):
+    from_: str = msgspec.field(name="from")
+    sdp: str
+
+
+class RelayedCandidate(_Base, tag="candidate"):
+    from_: str = msgspec.field(name="from")
+    candidate: IceCandidate | None = None
+
+
+class RelayedBye(_Base, tag="bye"):
+    from_: str = msgspec.field(name="from")
+    reason: str = ""
+
+
+class Pong(_Base, tag="pong"):
+    ts: float | None = None
+
+
+class Shutdown(_Base, tag="shutdown"):
+    reason: str
+    retry_after_ms: int
+
+
+class Error(_Base, tag="error"):
+    code: ErrorCode
+    message: str
+    #: The ``type`` of the message that caused the error, when known.
+    ref: str | None = None
+    retry_after_s: float | None = None
+
+
+Outbound = (
+    Welcome
+    | Registered
+    | Joined
+    | PeerJoined
+    | PeerLeft
+    | RoomClosed
+    | RelayedOffer
+    | RelayedAnswer
+    | RelayedCandidate
+    | RelayedBye
+    | Pong
+    | Shutdown
+    | Error
+)
+
+Relayed = RelayedOffer | RelayedAnswer | RelayedCandidate | RelayedBye
+
+_encoder = msgspec.json.Encoder()
+_inbound = msgspec.json.Decoder(Inbound)
+_outbound = msgspec.json.Decoder(Outbound)
+
+
+class ProtocolError(Exception):
+    """An inbound frame that is not a valid message; ``code`` says how it is wrong."""
+
+    def __init__(self, code: ErrorCode, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+def encode(msg: msgspec.Struct) -> bytes:
+    return _encoder.encode(msg)
+
+
+def encode_text(msg: msgspec.Struct) -> str:
+    return _encoder.encode(msg).decode()
+
+
+def _type_of(data: str | bytes) -> str | None:
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(raw, dict):
+        kind = raw.get("type")
+        if isinstance(kind, str):
+            return kind[:32]
+    return None
+
+
+def _classify(data: str | bytes, exc: msgspec.MsgspecError) -> ProtocolError:
+    text = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        kind = _type_of(data)
+        if text.endswith("at `$.type`") and not text.startswith("Expected"):
+            return ProtocolError(
+                ErrorCode.UNKNOWN_TYPE, f"Unknown message type {kind!r}.", ref=kind
+            )
+        return ProtocolError(ErrorCode.BAD_MESSAGE, f"Invalid message: {text}.", ref=kind)
+    return ProtocolError(ErrorCode.BAD_MESSAGE, "The message is not valid JSON.")
+
+
+def decode_inbound(data: str | bytes) -> Inbound:
+    """Parse one client frame; raises :class:`ProtocolError` with a user-readable reason."""
+    try:
+        return _inbound.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise _classify(data, exc) from None
+
+
+def decode_outbound(data: str | bytes) -> Outbound:
+    """Parse one service frame (used by the client library)."""
+    try:
+        return _outbound.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise _classify(data, exc) from None
+
+
+def to_builtins(msg: msgspec.Struct) -> dict[str, Any]:
+    out = msgspec.to_builtins(msg)
+    assert isinstance(out, dict)
+    return out
+
+
+def relayed(msg: Offer | Answer | Candidate | Bye, sender: str) -> Relayed:
+    """The outbound form of a relay message, stamped with its sender's peer id."""
+    if isinstance(msg, Offer):
+        return RelayedOffer(from_=sender, sdp=msg.sdp)
+    if isinstance(msg, Answer):
+        return RelayedAnswer(from_=sender, sdp=msg.sdp)
+    if isinstance(msg, Candidate):
+        return RelayedCandidate(from_=sender, candidate=msg.candidate)
+    return RelayedBye(from_=sender, reason=msg.reason)
+
+
+Kind = Literal["offer", "answer", "candidate", "bye"]

@@ -1,0 +1,1 @@
+"""The room service: cast codes, pairing and the relay of WebRTC negotiation."""

@@ -1,0 +1,48 @@
+"""Prometheus text exposition of the room service's counters and gauges."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from castapp.protocol import ErrorCode, Role
+
+if TYPE_CHECKING:
+    from castapp.signaling.server import RoomServer
+
+_COUNTERS = {
+    "registrations": "Receivers registered (new or reclaimed codes).",
+    "joins": "Senders that joined a room.",
+    "relayed": "Offers, answers, candidates and byes relayed between peers.",
+    "rate_limited_joins": "Join attempts refused because the address failed too often.",
+    "rate_limited_registrations": "Registrations refused because the address registered too often.",
+    "flood_dropped": "Messages dropped because a connection sent too fast.",
+    "connections": "WebSocket connections accepted.",
+}
+
+
+def render_metrics(server: RoomServer) -> str:
+    rooms = server.rooms
+    lines: list[str] = []
+
+    def gauge(name: str, help_text: str, value: float) -> None:
+        lines.extend(
+            (f"# HELP castapp_{name} {help_text}", f"# TYPE castapp_{name} gauge",
+             f"castapp_{name} {value}")
+        )
+
+    receivers = rooms.count(Role.RECEIVER)
+    gauge("receivers", "Receivers connected and showing a code.", receivers)
+    gauge("senders", "Senders connected and in a room.", rooms.count(Role.SENDER))
+    gauge("rooms", "Rooms with a live receiver on this instance.", receivers)
+    gauge("connections", "Open WebSocket connections.", len(server.connections))
+    for key, help_text in _COUNTERS.items():
+        name = f"castapp_{key}_total"
+        lines.extend(
+            (f"# HELP {name} {help_text}", f"# TYPE {name} counter",
+             f"{name} {rooms.counters[key]}")
+        )
+    lines.append("# HELP castapp_errors_total Error messages sent to clients, by code.")
+    lines.append("# TYPE castapp_errors_total counter")
+    for code in ErrorCode:
+        lines.append(f'castapp_errors_total{{code="{code.value}"}} {rooms.errors[code]}')
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,315 @@
+"""Room logic: cast codes, pairing, relay authorisation and clean-up.
+
+No network code lives here: the WebSocket server hands each validated message to
+:class:`Rooms` together with the connection it came from, and the clock is injected so the
+logic can be tested with a fake one. State that must be shared between service instances
+goes through the :class:`~castapp.signaling.store.RoomStore`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from castapp import protocol as p
+from castapp.codes import CodeFormat
+from castapp.protocol import ErrorCode, LeaveReason, PeerInfo, Role
+from castapp.signaling.store import AddSender, PeerRecord, RoomStore
+from castapp.signaling.tokens import TokenSigner
+from castapp.signaling.turn import IceConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    codes: CodeFormat = field(default_factory=CodeFormat)
+    max_senders: int = 4
+    #: How long a receiver's code stays reserved after its connection drops.
+    grace_s: float = 300.0
+    #: Failed joins allowed per client address in ``join_window_s`` before ``rate_limited``.
+    join_failures: int = 10
+    join_window_s: float = 60.0
+    #: Registrations allowed per client address per ``register_window_s``.
+    registrations: int = 30
+    register_window_s: float = 60.0
+    ice: IceConfig = field(default_factory=IceConfig)
+
+
+class ServiceError(Exception):
+    """A request the service refuses; becomes an ``error`` message to the client."""
+
+    def __init__(self, code: ErrorCode, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+class Connection(Protocol):
+    """What the room logic needs of a client connection."""
+
+    peer_id: str
+    addr: str
+
+    async def send(self, payload: bytes) -> None: ...
+
+    async def close(self, reason: str) -> None: ...
+
+
+@dataclass(slots=True)
+class Member:
+    conn: Connection
+    role: Role | None = None
+    name: str = ""
+    code: str | None = None
+    owner: str | None = None  # receivers: id of the token that owns the code
+
+
+def new_peer_id() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def clean_name(name: str) -> str:
+    """A display name with control and formatting characters removed."""
+    kept = "".join(ch for ch in name if ch.isprintable())
+    return " ".join(kept.split())[:64]
+
+
+class Rooms:
+    def __init__(
+        self,
+        store: RoomStore,
+        signer: TokenSigner,
+        config: RoomConfig,
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.signer = signer
+        self.config = config
+        self.clock = clock
+        self.members: dict[str, Member] = {}
+        self._holds: list[tuple[float, str, str]] = []
+        self.counters: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    # -------------------------------------------------------------- connections
+    def attach(self, conn: Connection) -> None:
+        self.members[conn.peer_id] = Member(conn)
+
+    async def detach(self, conn: Connection, reason: LeaveReason) -> None:
+        member = self.members.pop(conn.peer_id, None)
+        if member is not None and member.code is not None:
+            await self._leave_room(member, reason)
+
+    def count(self, role: Role) -> int:
+        return sum(1 for m in self.members.values() if m.role is role and m.code is not None)
+
+    # -------------------------------------------------------------- dispatch
+    async def handle(self, conn: Connection, msg: p.Inbound) -> None:
+        member = self.members[conn.peer_id]
+        if isinstance(msg, p.RELAY_TYPES):
+            await self._relay(member, msg)  # type: ignore[arg-type]
+        elif isinstance(msg, p.Register):
+            await self._register(member, msg)
+        elif isinstance(msg, p.Join):
+            await self._join(member, msg)
+        elif isinstance(msg, p.Leave):
+            if member.code is None:
+                raise ServiceError(ErrorCode.NOT_IN_ROOM, "You are not in a room.")
+            await self._leave_room(member, LeaveReason.LEFT)
+        elif isinstance(msg, p.Hello):
+            raise ServiceError(ErrorCode.BAD_MESSAGE, "The protocol version is already agreed.")
+        else:  # pragma: no cover - the server answers pings itself
+            raise ServiceError(ErrorCode.BAD_MESSAGE, "This message is not handled here.")
+
+    # -------------------------------------------------------------- register
+    async def _register(self, member: Member, msg: p.Register) -> None:
+        if member.code is not None:
+            raise ServiceError(ErrorCode.ALREADY_IN_ROOM, "This connection is already in a room.")
+        now = self.clock()
+        cfg = self.config
+        wait = await self.store.hit(
+            f"reg:{member.conn.addr}", cfg.registrations, cfg.register_window_s, now
+        )
+        if wait > 0:
+            self.counters["rate_limited_registrations"] += 1
+            raise ServiceError(
+                ErrorCode.RATE_LIMITED,
+                "Too many receivers registered from this address; try again later.",
+                retry_after_s=round(wait, 3),
+            )
+        name = clean_name(msg.name)
+        me = PeerInfo(peer_id=member.conn.peer_id, role=Role.RECEIVER, name=name)
+        claimed = await self._reclaim(me, msg.token, now) if msg.token else None
+        if claimed is None:
+            claimed = await self._new_code(me, now)
+        code, token, owner, senders = claimed
+        member.role, member.name, member.code, member.owner = Role.RECEIVER, name, code, owner
+        await self.store.put_peer(PeerRecord(me.peer_id, Role.RECEIVER, name, code))
+        self.counters["registrations"] += 1
+        await self._send(
+            member.conn,
+            p.Registered(
+                code=code,
+                token=token,
+                ttl_s=cfg.grace_s,
+                ice_servers=cfg.ice.servers_for(me.peer_id, now),
+                max_senders=cfg.max_senders,
+            ),
+        )
+        for sender in senders:  # senders that waited through the receiver's absence
+            await self.deliver(sender.peer_id, p.PeerJoined(peer=me))
+            await self._send(member.conn, p.PeerJoined(peer=sender))
+
+    async def _reclaim(
+        self, me: PeerInfo, token: str, now: float
+    ) -> tuple[str, str, str, tuple[PeerInfo, ...]] | None:
+        claim = self.signer.verify(token)
+        if claim is None or self.config.codes.normalize(claim.code) != claim.code:
+            return None
+        result = await self.store.claim_room(claim.code, claim.owner, me, now)
+        if not result.ok:
+            return None
+        if result.replaced is not None:
+            await self._kick(result.replaced, "This receiver connected again elsewhere.")
+        return claim.code, token, claim.owner, result.senders
+
+    async def _new_code(
+        self, me: PeerInfo, now: float
+    ) -> tuple[str, str, str, tuple[PeerInfo, ...]]:
+        for _ in range(32):
+            code = self.config.codes.generate()
+            token, claim = self.signer.mint(code)
+            result = await self.store.claim_room(code, claim.owner, me, now)
+            if result.ok:
+                return code, token, claim.owner, ()
+        raise ServiceError(
+            ErrorCode.SERVICE_FULL, "The room service has no free cast codes left; try later."
+        )
+
+    async def _kick(self, peer_id: str, reason: str) -> None:
+        old = self.members.get(peer_id)
+        if old is not None:
+            old.code = None  # its room now belongs to the new connection
+            await old.conn.close(reason)
+
+    # -------------------------------------------------------------- join
+    async def _join(self, member: Member, msg: p.Join) -> None:
+        if member.code is not None:
+            raise ServiceError(ErrorCode.ALREADY_IN_ROOM, "This connection is already in a room.")
+        now = self.clock()
+        cfg = self.config
+        key = f"join:{member.conn.addr}"
+        wait = await self.store.blocked_for(key, cfg.join_failures, cfg.join_window_s, now)
+        if wait > 0:
+            self.counters["rate_limited_joins"] += 1
+            raise ServiceError(
+                ErrorCode.RATE_LIMITED,
+                "Too many wrong cast codes from this address; wait a moment and try again.",
+                retry_after_s=round(wait, 3),
+            )
+        code = cfg.codes.normalize(msg.code)
+        room = await self.store.get_room(code, now) if code else None
+        if code is None or room is None or room.receiver is None:
+            await self.store.hit(key, cfg.join_failures, cfg.join_window_s, now)
+            raise ServiceError(
+                ErrorCode.UNKNOWN_CODE, "No receiver is showing that cast code right now."
+            )
+        name = clean_name(msg.name)
+        me = PeerInfo(peer_id=member.conn.peer_id, role=Role.SENDER, name=name)
+        added = await self.store.add_sender(code, me, cfg.max_senders)
+        if added is AddSender.FULL:
+            raise ServiceError(
+                ErrorCode.ROOM_FULL,
+                f"That receiver already has {cfg.max_senders} senders; try again later.",
+            )
+        if added is AddSender.GONE:
+            raise ServiceError(
+                ErrorCode.UNKNOWN_CODE, "No receiver is showing that cast code right now."
+            )
+        member.role, member.name, member.code = Role.SENDER, name, code
+        await self.store.put_peer(PeerRecord(me.peer_id, Role.SENDER, name, code))
+        self.counters["joins"] += 1
+        await self._send(
+            member.conn,
+            p.Joined(receiver=room.receiver, ice_servers=cfg.ice.servers_for(me.peer_id, now)),
+        )
+        await self.deliver(room.receiver.peer_id, p.PeerJoined(peer=me))
+
+    # -------------------------------------------------------------- relay
+    async def _relay(self, member: Member, msg: p.Offer | p.Answer | p.Candidate | p.Bye) -> None:
+        if member.code is None:
+            raise ServiceError(ErrorCode.NOT_IN_ROOM, "Join a room before sending to a peer.")
+        target = await self.store.get_peer(msg.to) if msg.to != member.conn.peer_id else None
+        if (
+            target is None
+            or target.code != member.code
+            or (member.role is Role.SENDER and target.role is not Role.RECEIVER)
+        ):
+            raise ServiceError(ErrorCode.NOT_IN_ROOM, "That peer is not in your room.")
+        self.counters["relayed"] += 1
+        await self.deliver(msg.to, p.relayed(msg, member.conn.peer_id))
+
+    # -------------------------------------------------------------- leaving
+    async def _leave_room(self, member: Member, reason: LeaveReason) -> None:
+        code, peer_id = member.code, member.conn.peer_id
+        assert code is not None
+        member.code = None
+        await self.store.drop_peer(peer_id)
+        if member.role is Role.SENDER:
+            await self.store.remove_sender(code, peer_id)
+            room = await self.store.get_room(code, self.clock())
+            if room is not None and room.receiver is not None:
+                left = p.PeerLeft(peer_id=peer_id, role=Role.SENDER, reason=reason)
+                await self.deliver(room.receiver.peer_id, left)
+            return
+        assert member.owner is not None
+        left = p.PeerLeft(peer_id=peer_id, role=Role.RECEIVER, reason=reason)
+        if reason is LeaveReason.LEFT:
+            for sender in await self.store.delete_room(code, member.owner):
+                await self.deliver(sender, left)
+                await self.deliver(sender, p.RoomClosed(reason="The receiver closed the room."))
+            return
+        hold_until = self.clock() + self.config.grace_s
+        if await self.store.detach_receiver(code, peer_id, hold_until):
+            heapq.heappush(self._holds, (hold_until, code, member.owner))
+            for sender in await self.store.room_senders(code):
+                await self.deliver(sender.peer_id, left)
+
+    async def tick(self) -> None:
+        """Close rooms whose receiver did not come back in time; prune stale state."""
+        now = self.clock()
+        while self._holds and self._holds[0][0] <= now:
+            _, code, owner = heapq.heappop(self._holds)
+            senders = await self.store.expire_room(code, owner, now)
+            for sender in senders or ():
+                await self.deliver(sender, p.RoomClosed(reason="The receiver did not come back."))
+        await self.store.prune(now)
+
+    # -------------------------------------------------------------- delivery
+    async def deliver(self, peer_id: str, msg: p.Outbound) -> None:
+        payload = p.encode(msg)
+        if not await self.deliver_local(peer_id, payload, msg):
+            await self.store.forward(peer_id, payload)
+
+    async def deliver_local(
+        self, peer_id: str, payload: bytes, msg: p.Outbound | None = None
+    ) -> bool:
+        member = self.members.get(peer_id)
+        if member is None:
+            return False
+        if isinstance(msg, p.RoomClosed) or (msg is None and b'"room_closed"' in payload[:40]):
+            if member.code is not None:
+                await self.store.drop_peer(peer_id)
+            member.code = None
+        await member.conn.send(payload)
+        return True
+
+    async def _send(self, conn: Connection, msg: p.Outbound) -> None:
+        await conn.send(p.encode(msg))

@@ -1,0 +1,352 @@
+"""The room service over HTTP: a WebSocket at ``/ws``, ``/healthz`` and ``/metrics``.
+
+A thin dispatcher over :class:`~castapp.signaling.rooms.Rooms`: it validates every frame,
+answers pings, enforces size and flood limits, detects dead connections and turns refusals
+into ``error`` messages. A bad message never costs the connection, except for frames too big
+to read and a failed version agreement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from castapp import __version__
+from castapp import protocol as p
+from castapp.protocol import ErrorCode, LeaveReason
+from castapp.signaling.metrics import render_metrics
+from castapp.signaling.rooms import RoomConfig, Rooms, ServiceError, new_peer_id
+from castapp.signaling.store import RoomStore
+from castapp.signaling.store_memory import MemoryStore
+from castapp.signaling.tokens import TokenSigner
+
+log = logging.getLogger(__name__)
+
+CLOSE_REPLACED = 4001
+CLOSE_TIMEOUT = 4002
+CLOSE_VERSION = 4003
+
+
+@dataclass
+class ServiceConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    rooms: RoomConfig = field(default_factory=RoomConfig)
+    heartbeat_s: float = 15.0
+    #: Time a client has to send ``hello`` after connecting.
+    hello_timeout_s: float = 10.0
+    max_message_bytes: int = p.MAX_MESSAGE_BYTES
+    #: Messages a connection may send per second (sustained) and in a burst.
+    message_rate: float = 50.0
+    message_burst: int = 200
+    trust_proxy: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+class _Bucket:
+    """A token bucket: ``rate`` per second, up to ``burst`` at once."""
+
+    __slots__ = ("burst", "level", "rate", "stamp")
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate, self.burst, self.level, self.stamp = rate, burst, float(burst), now
+
+    def take(self, now: float) -> bool:
+        self.level = min(self.burst, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.level >= 1.0:
+            self.level -= 1.0
+            return True
+        return False
+
+
+class WsConnection:
+    def __init__(self, ws: web.WebSocketResponse, addr: str, bucket: _Bucket) -> None:
+        self.ws = ws
+        self.addr = addr
+        self.peer_id = new_peer_id()
+        self.last_seen = time.monotonic()
+        self.bucket = bucket
+        self.close_reason = LeaveReason.DISCONNECTED
+        self.warned_flood = 0.0
+
+    async def send(self, payload: bytes) -> None:
+        if self.ws.closed:
+            return
+        try:
+            await self.ws.send_frame(payload, WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("send to %s failed: %s", self.peer_id, exc)
+
+    async def close(self, reason: str) -> None:
+        self.close_reason = LeaveReason.REPLACED
+        await self.ws.close(code=CLOSE_REPLACED, message=reason.encode()[:120])
+
+
+class RoomServer:
+    """The room service. ``start()`` binds (port 0 picks a free one); ``stop()`` shuts down."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        signer: TokenSigner,
+        store: RoomStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store: RoomStore = store if store is not None else MemoryStore()
+        self.rooms = Rooms(self.store, signer, config.rooms, clock)
+        self.connections: dict[str, WsConnection] = {}
+        self.port: int | None = None
+        self.started = time.time()
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.app = web.Application()
+        self.app.router.add_get(p.WS_PATH, self._ws)
+        self.app.router.add_get("/healthz", self._healthz)
+        self.app.router.add_get("/metrics", self._metrics)
+
+    # -------------------------------------------------------------- lifecycle
+    async def start(self) -> int:
+        ssl_ctx = None
+        if self.config.tls_cert is not None:
+            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner,
+            self.config.host,
+            self.config.port,
+            ssl_context=ssl_ctx,
+            reuse_address=True,
+            backlog=4096,
+        )
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._tasks = [
+            asyncio.create_task(self._reaper(), name="castapp-reaper"),
+            asyncio.create_task(self._ticker(), name="castapp-ticker"),
+        ]
+        log.info("room service listening on %s:%s", self.config.host, self.port)
+        return self.port
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self.config.tls_cert else "ws"
+        host = self.config.host if self.config.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.port}{p.WS_PATH}"
+
+    async def stop(self, reason: str = "The room service is restarting.") -> None:
+        """Tell every client, close every connection, then stop listening."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        notice = p.Shutdown(reason=reason, retry_after_ms=0)
+        conns = list(self.connections.values())
+        for conn in conns:
+            notice.retry_after_ms = random.randint(300, 1500)  # spread the reconnect storm
+            await conn.send(p.encode(notice))
+        await asyncio.gather(
+            *(c.ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown") for c in conns),
+            return_exceptions=True,
+        )
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.store.close()
+        log.info("room service stopped")
+
+    async def _reaper(self) -> None:
+        limit = self.config.heartbeat_s * 2.5
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s / 3)
+            cutoff = time.monotonic() - limit
+            for conn in [c for c in self.connections.values() if c.last_seen < cutoff]:
+                conn.close_reason = LeaveReason.TIMEOUT
+                log.info("peer %s timed out", conn.peer_id)
+                await conn.ws.close(code=CLOSE_TIMEOUT, message=b"heartbeat timeout")
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.rooms.tick()
+            except Exception:  # the ticker must outlive a bad store moment
+                log.exception("room clean-up failed")
+
+    # -------------------------------------------------------------- HTTP
+    async def _healthz(self, request: web.Request) -> web.Response:
+        ok = not self._stopping and await self.store.healthy()
+        body = {"status": "ok" if ok else "unhealthy", "version": __version__}
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=render_metrics(self), content_type="text/plain", charset="utf-8"
+        )
+
+    def _client_addr(self, request: web.Request) -> str:
+        if self.config.trust_proxy:
+            forwarded = request.headers.get("X-Forwarded-For", "")
+            if forwarded:
+                return forwarded.split(",")[-1].strip()[:64]
+        return request.remote or "unknown"
+
+    # -------------------------------------------------------------- WebSocket
+    async def _ws(self, request: web.Request) -> web.StreamResponse:
+        if self._stopping:
+            raise web.HTTPServiceUnavailable(text="The room service is shutting down.")
+        ws = web.WebSocketResponse(max_msg_size=p.HARD_FRAME_LIMIT, autoping=True)
+        await ws.prepare(request)
+        cfg = self.config
+        now = time.monotonic()
+        conn = WsConnection(ws, self._client_addr(request), _Bucket(cfg.message_rate,
+                                                                    cfg.message_burst, now))
+        self.rooms.counters["connections"] += 1
+        try:
+            if await self._handshake(conn):
+                self.connections[conn.peer_id] = conn
+                self.rooms.attach(conn)
+                await self._serve(conn)
+        finally:
+            self.connections.pop(conn.peer_id, None)
+            await self.rooms.detach(conn, conn.close_reason)
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    async def _handshake(self, conn: WsConnection) -> bool:
+        deadline = time.monotonic() + self.config.hello_timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                frame = await conn.ws.receive(timeout=left)
+            except TimeoutError:
+                break
+            if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return False
+            if frame.type is WSMsgType.ERROR:
+                return False
+            msg = await self._parse(conn, frame)
+            if msg is None:
+                continue
+            if not isinstance(msg, p.Hello):
+                await self._error(conn, ErrorCode.HELLO_REQUIRED,
+                                  "Send hello with your protocol versions first.", ref=None)
+                continue
+            common = sorted(set(msg.versions) & set(p.SUPPORTED_VERSIONS))
+            if not common:
+                supported = ", ".join(map(str, p.SUPPORTED_VERSIONS))
+                await self._error(
+                    conn,
+                    ErrorCode.UNSUPPORTED_VERSION,
+                    f"This room service speaks protocol version {supported}; "
+                    "please update castapp.",
+                    ref="hello",
+                )
+                await conn.ws.close(code=CLOSE_VERSION, message=b"unsupported version")
+                return False
+            welcome = p.Welcome(
+                version=common[-1],
+                peer_id=conn.peer_id,
+                heartbeat_s=self.config.heartbeat_s,
+                max_message_bytes=self.config.max_message_bytes,
+            )
+            await conn.send(p.encode(welcome))
+            return True
+        await conn.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"no hello")
+        return False
+
+    async def _serve(self, conn: WsConnection) -> None:
+        async for frame in conn.ws:
+            msg = await self._parse(conn, frame)
+            if msg is None:
+                continue
+            if isinstance(msg, p.Ping):
+                await conn.send(p.encode(p.Pong(ts=msg.ts)))
+                continue
+            try:
+                await self.rooms.handle(conn, msg)
+            except ServiceError as exc:
+                ref = msg.__struct_config__.tag
+                await self._error(conn, exc.code, exc.message, ref, exc.retry_after_s)
+            except Exception:
+                log.exception("internal error handling a %s message", type(msg).__name__)
+                await self._error(conn, ErrorCode.INTERNAL,
+                                  "The room service hit an internal error.", None)
+        if conn.ws.close_code == WSCloseCode.MESSAGE_TOO_BIG:
+            self.rooms.errors[ErrorCode.TOO_LARGE] += 1
+
+    async def _parse(self, conn: WsConnection, frame: object) -> p.Inbound | None:
+        """Validate one frame; answers the client and returns None for anything wrong."""
+        now = time.monotonic()
+        conn.last_seen = now
+        kind = getattr(frame, "type", None)
+        data = getattr(frame, "data", None)
+        if not conn.bucket.take(now):
+            self.rooms.counters["flood_dropped"] += 1
+            if now - conn.warned_flood > 1.0:
+                conn.warned_flood = now
+                await self._error(conn, ErrorCode.RATE_LIMITED,
+                                  "Too many messages; some were dropped.", None,
+                                  retry_after_s=1.0)
+            return None
+        if kind is WSMsgType.BINARY:
+            await self._error(conn, ErrorCode.BAD_MESSAGE,
+                              "Binary frames are not supported; send JSON text.", None)
+            return None
+        if kind is not WSMsgType.TEXT or not isinstance(data, str):
+            return None
+        limit = self.config.max_message_bytes
+        if len(data) > limit or (len(data) * 4 > limit and len(data.encode()) > limit):
+            await self._error(conn, ErrorCode.TOO_LARGE,
+                              f"Messages may be at most {limit} bytes.", None)
+            return None
+        try:
+            return p.decode_inbound(data)
+        except p.ProtocolError as exc:
+            await self._error(conn, exc.code, exc.message, exc.ref)
+            return None
+
+    async def _error(
+        self,
+        conn: WsConnection,
+        code: ErrorCode,
+        message: str,
+        ref: str | None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        self.rooms.errors[code] += 1
+        err = p.Error(code=code, message=message, ref=ref, retry_after_s=retry_after_s)
+        await conn.send(p.encode(err))
+
+
+async def run_until_signalled(server: RoomServer) -> None:
+    """Serve until SIGINT or SIGTERM, then tell clients and stop cleanly."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    print(f"castapp room service on {server.url}", flush=True)
+    await stop.wait()
+    await server.stop()
