@@ -138,6 +138,7 @@ class SignalingClient:
         backoff: tuple[float, float] = (0.25, 10.0),
         connect_timeout_s: float = 10.0,
         versions: tuple[int, ...] = p.SUPPORTED_VERSIONS,
+        rejoin_window_s: float = 30.0,
     ) -> None:
         self.url = url
         self.name = name
@@ -145,6 +146,7 @@ class SignalingClient:
         self.backoff = backoff
         self.connect_timeout_s = connect_timeout_s
         self.versions = versions
+        self.rejoin_window_s = rejoin_window_s
         self.peer_id: str | None = None
         self.welcome: p.Welcome | None = None
         self.registration: p.Registered | None = None
@@ -351,9 +353,23 @@ class SignalingClient:
             if self._intent == "receiver":
                 self._events.put_nowait(await self.register(self._token))
             elif self._intent == "sender" and self._code is not None:
-                self._events.put_nowait(await self.join(self._code))
+                self._events.put_nowait(await self._rejoin(self._code))
         except SignalingError as exc:
             self._events.put_nowait(Failed(exc))
+
+    async def _rejoin(self, code: str) -> p.Joined:
+        """Join again after a reconnect; the receiver may still be on its way back."""
+        deadline = time.monotonic() + self.rejoin_window_s
+        delay = 0.2
+        while True:
+            try:
+                return await self.join(code)
+            except (UnknownCodeError, RateLimitedError) as exc:
+                wait = max(delay, exc.retry_after_s or 0.0)
+                if time.monotonic() + wait > deadline:
+                    raise
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, 5.0)
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> tuple[str, float | None]:
         """Read frames until the connection ends; returns why and when to retry."""
