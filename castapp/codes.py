@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 DIGITS = "0123456789"
@@ -35,8 +36,11 @@ class CodeFormat:
         return "".join(secrets.choice(self.alphabet) for _ in range(self.length))
 
     def normalize(self, text: str) -> str | None:
-        """The canonical code for what a person typed, or None if it cannot be one."""
-        code = text.translate(_SEPARATORS).upper()
+        """The canonical code for what a person typed, or None if it cannot be one.
+
+        Full-width digits and letters (as typed with a CJK input method) count as ASCII.
+        """
+        code = unicodedata.normalize("NFKC", text[:64]).translate(_SEPARATORS).upper()
         if len(code) != self.length or any(c not in self.alphabet for c in code):
             return None
         return code

@@ -17,7 +17,8 @@ def test_codes_normalize_display_and_generate():
     assert fmt.normalize("482 913") == "482913"
     assert fmt.normalize(" 482-913\n") == "482913"
     assert fmt.normalize("482\u00a0913") == "482913"
-    for bad in ("48291", "4829134", "48a913", "", "４８２９１３"):
+    assert fmt.normalize("\uff14\uff18\uff12\u3000\uff19\uff11\uff13") == "482913"  # IME
+    for bad in ("48291", "4829134", "48a913", "", "\u0664\u0668\u0662\u0669\u0661\u0663"):
         assert fmt.normalize(bad) is None
     assert fmt.display("482913") == "482 913"
     assert group("12345678") == "1234 5678"
@@ -46,7 +47,7 @@ def test_tokens_prove_their_code_and_resist_forgery(tmp_path):
     token, claim = signer.mint("482913")
     assert signer.verify(token) == claim and claim.code == "482913"
     assert claim.owner not in ("482913",) and "482913" not in claim.owner
-    head, code, nonce, mac = token.split(".")
+    head, _code, nonce, mac = token.split(".")
     forged_code = "MTExMTEx"  # base64url("111111")
     assert signer.verify(f"{head}.{forged_code}.{nonce}.{mac}") is None
     assert signer.verify(token[:-1] + ("A" if token[-1] != "A" else "B")) is None

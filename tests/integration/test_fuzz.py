@@ -1,0 +1,139 @@
+"""Hostile input thrown at a live service while another room keeps relaying correctly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from castapp import protocol as p
+from castapp.signaling.client import SignalingClient
+from castapp.signaling.rooms import RoomConfig
+from castapp.signaling.server import RoomServer, ServiceConfig
+from castapp.signaling.tokens import TokenSigner
+
+KNOWN_ERRORS = {c.value for c in p.ErrorCode}
+TYPES = ["hello", "register", "join", "offer", "answer", "candidate", "bye", "leave", "ping",
+         "welcome", "error", "", "OFFER"]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                  max_size=4),
+    max_leaves=12,
+)
+fields = st.sampled_from(["to", "sdp", "code", "name", "token", "candidate", "versions",
+                          "ts", "reason", "from", "type"])
+messages = st.builds(
+    lambda kind, extra: json.dumps({"type": kind, **extra}),
+    st.sampled_from(TYPES) | st.text(max_size=12),
+    st.dictionaries(fields, json_values, max_size=5),
+)
+frames = st.one_of(
+    messages,
+    st.text(max_size=200),
+    st.binary(max_size=200),
+    st.integers(p.MAX_MESSAGE_BYTES + 1, p.MAX_MESSAGE_BYTES * 3).map(
+        lambda n: json.dumps({"type": "offer", "to": "x", "sdp": "a" * n})),
+    st.just('{"type": "join", "code": "' + "9" * 33 + '"}'),
+    st.just("\x00" * 64),
+)
+
+
+class LiveService:
+    """A real service on its own event-loop thread, plus one healthy, paired room."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def start(self) -> None:
+        rooms = RoomConfig(registrations=10**6, join_failures=10**6)
+        config = ServiceConfig(port=0, rooms=rooms, message_rate=1e6, message_burst=10**6)
+        self.server = RoomServer(config, TokenSigner(secrets.token_bytes(32)))
+        await self.server.start()
+        self.receiver = SignalingClient(self.server.url, name="tv")
+        self.sender = SignalingClient(self.server.url, name="laptop")
+        await self.receiver.connect()
+        await self.sender.connect()
+        reg = await self.receiver.register()
+        await self.sender.join(reg.code)
+        assert isinstance(await self.receiver.next_event(5), p.PeerJoined)
+        self.session = aiohttp.ClientSession()
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.rounds = 0
+
+    async def fuzz_connection(self) -> aiohttp.ClientWebSocketResponse:
+        if self.ws is None or self.ws.closed:
+            self.ws = await self.session.ws_connect(self.server.url, max_msg_size=0)
+            await self.ws.send_str('{"type":"hello","versions":[1]}')
+            assert json.loads((await self.ws.receive(timeout=5)).data)["type"] == "welcome"
+        return self.ws
+
+    async def throw(self, batch: list[str | bytes]) -> None:
+        ws = await self.fuzz_connection()
+        for frame in batch:
+            if isinstance(frame, bytes):
+                await ws.send_bytes(frame)
+            else:
+                await ws.send_str(frame)
+        marker = float(self.rounds)
+        self.rounds += 1
+        await ws.send_str(json.dumps({"type": "ping", "ts": marker}))
+        while True:  # every reply is well-formed; the connection answers the ping
+            frame = await ws.receive(timeout=10)
+            assert frame.type is aiohttp.WSMsgType.TEXT, frame
+            reply = json.loads(frame.data)
+            if reply["type"] == "error":
+                assert reply["code"] in KNOWN_ERRORS and reply["code"] != "internal_error"
+                assert isinstance(reply["message"], str) and reply["message"]
+            elif reply == {"type": "pong", "ts": marker}:
+                break
+        await self.check_healthy_room(marker)
+
+    async def check_healthy_room(self, marker: float) -> None:
+        sdp = f"v=0 round {marker}"
+        await self.sender.send_offer(self.receiver.peer_id or "", sdp)
+        got = await self.receiver.next_event(5)
+        assert got == p.RelayedOffer(from_=self.sender.peer_id or "", sdp=sdp)
+        await self.receiver.send_answer(self.sender.peer_id or "", sdp)
+        got = await self.sender.next_event(5)
+        assert got == p.RelayedAnswer(from_=self.receiver.peer_id or "", sdp=sdp)
+
+    async def stop(self) -> None:
+        await self.session.close()
+        await self.receiver.close()
+        await self.sender.close()
+        await self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveService]:
+    service = LiveService()
+    service.run(service.start())
+    yield service
+    service.run(service.stop())
+    service.loop.call_soon_threadsafe(service.loop.stop)
+    service.thread.join(5)
+
+
+@pytest.mark.timeout(300)
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(batch=st.lists(frames, min_size=1, max_size=6))
+def test_hostile_frames_never_break_the_service(live, batch):
+    live.run(live.throw(batch))
+    assert not any(t.done() for t in live.server._tasks)  # background work still alive
