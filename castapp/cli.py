@@ -38,6 +38,12 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.add_argument("--max-senders", type=int, default=4, help="senders per room (default 4)")
     s.add_argument("--grace", type=float, default=300.0,
                    help="seconds a dropped receiver keeps its code (default %(default)s)")
+    s.add_argument("--failed-joins", type=int, default=10, metavar="N",
+                   help="failed joins allowed per client address per minute (default 10)")
+    s.add_argument("--registrations", type=int, default=30, metavar="N",
+                   help="registrations allowed per client address per minute (default 30)")
+    s.add_argument("--message-rate", type=float, default=50.0, metavar="N",
+                   help="messages per second one connection may send (default 50)")
     s.add_argument("--heartbeat", type=float, default=15.0,
                    help="client heartbeat interval in seconds (default %(default)s)")
     s.add_argument("--state-dir", type=Path, default=None,
@@ -79,6 +85,8 @@ def _serve(args: argparse.Namespace) -> int:
             codes=CodeFormat(length=args.code_length, alphabet=alphabet.upper()),
             max_senders=args.max_senders,
             grace_s=args.grace,
+            join_failures=args.failed_joins,
+            registrations=args.registrations,
             ice=ice,
         )
         if (args.tls_cert is None) != (args.tls_key is None):
@@ -94,6 +102,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         rooms=rooms,
         heartbeat_s=args.heartbeat,
+        message_rate=args.message_rate,
+        message_burst=max(10, int(args.message_rate * 4)),
         trust_proxy=args.trust_proxy,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,

@@ -1,0 +1,37 @@
+"""Run every benchmark in its standard configurations; prints one JSON object.
+
+Each entry is the JSON a benchmark script printed. The machine is shared and noisy: compare
+figures taken in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+RUNS = {
+    "rooms_throughput": [HERE / "rooms.py", "--receivers", "2000", "--pairs", "2000"],
+    "rooms_500_per_s": [HERE / "rooms.py", "--receivers", "2000", "--pairs", "2500",
+                        "--rate", "500"],
+    "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "500"],
+}
+
+
+def main() -> None:
+    results: dict[str, object] = {}
+    for name, argv in RUNS.items():
+        out = subprocess.run([sys.executable, *map(str, argv)], capture_output=True, text=True,
+                             timeout=900)
+        if out.returncode != 0:
+            results[name] = {"error": out.stderr.strip().splitlines()[-1:]}
+            continue
+        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
