@@ -17,7 +17,7 @@ RUNS = {
     "rooms_throughput": [HERE / "rooms.py", "--receivers", "2000", "--pairs", "2000"],
     "rooms_500_per_s": [HERE / "rooms.py", "--receivers", "2000", "--pairs", "2500",
                         "--rate", "500"],
-    "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "500"],
+    "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "1000"],
 }
 
 

@@ -108,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
+    _raise_open_file_limit()
     try:
         asyncio.run(run_until_signalled(RoomServer(config, TokenSigner(key))))
     except OSError as exc:
@@ -115,6 +116,17 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _raise_open_file_limit() -> None:
+    """Each client is a socket: allow as many as the system lets this process have."""
+    try:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed
+        pass
 
 
 def default_state_dir() -> Path:

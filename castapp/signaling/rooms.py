@@ -153,6 +153,8 @@ class Rooms:
         member.role, member.name, member.code, member.owner = Role.RECEIVER, name, code, owner
         await self.store.put_peer(PeerRecord(me.peer_id, Role.RECEIVER, name, code))
         self.counters["registrations"] += 1
+        log.info("receiver %s opened room %s (%s)", me.peer_id, self.signer.label(code),
+                 "kept its code" if msg.token and msg.token == token else "new code")
         await self._send(
             member.conn,
             p.Registered(
@@ -236,6 +238,7 @@ class Rooms:
         member.role, member.name, member.code = Role.SENDER, name, code
         await self.store.put_peer(PeerRecord(me.peer_id, Role.SENDER, name, code))
         self.counters["joins"] += 1
+        log.info("sender %s joined room %s", me.peer_id, self.signer.label(code))
         await self._send(
             member.conn,
             p.Joined(receiver=room.receiver, ice_servers=cfg.ice.servers_for(me.peer_id, now)),
@@ -261,6 +264,7 @@ class Rooms:
         code, peer_id = member.code, member.conn.peer_id
         assert code is not None
         member.code = None
+        log.info("%s %s left room %s: %s", member.role, peer_id, self.signer.label(code), reason)
         await self.store.drop_peer(peer_id)
         if member.role is Role.SENDER:
             await self.store.remove_sender(code, peer_id)
@@ -288,6 +292,8 @@ class Rooms:
         while self._holds and self._holds[0][0] <= now:
             _, code, owner = heapq.heappop(self._holds)
             senders = await self.store.expire_room(code, owner, now)
+            if senders is not None:
+                log.info("room %s closed: its receiver did not come back", self.signer.label(code))
             for sender in senders or ():
                 await self.deliver(sender, p.RoomClosed(reason="The receiver did not come back."))
         await self.store.prune(now)

@@ -60,6 +60,10 @@ class TokenSigner:
             return None
         return TokenClaim(code, nonce)
 
+    def label(self, code: str) -> str:
+        """A short, non-secret name for a room, for logs: the code cannot be read back."""
+        return hmac.new(self._key, b"label\x00" + code.encode(), hashlib.sha256).hexdigest()[:8]
+
     def _mac(self, code: str, nonce: str) -> str:
         msg = f"{code}\x00{nonce}".encode()
         return _b64(hmac.new(self._key, msg, hashlib.sha256).digest()[:_MAC_BYTES])

@@ -81,3 +81,16 @@ async def test_senders_cannot_reach_each_other(server, make_client):
     await receiver.send_answer(b.peer_id, "x")
     got = await b.next_event(5)
     assert isinstance(got, p.RelayedAnswer) and got.from_ == receiver.peer_id
+
+
+async def test_codes_and_tokens_never_reach_the_logs(server, make_client, caplog):
+    caplog.set_level("DEBUG")
+    receiver = await make_client(server.url)
+    sender = await make_client(server.url)
+    reg = await receiver.register()
+    await sender.join(reg.code)
+    await receiver.close()
+    await sender.next_event(5)
+    assert caplog.records, "expected the service to log something at DEBUG"
+    text = caplog.text
+    assert reg.code not in text and reg.token not in text

@@ -1,0 +1,44 @@
+"""The command line: help, version, and clear refusals of bad options."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from castapp import __version__
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "castapp", *args], capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_version_and_help():
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"castapp {__version__}"
+    out = run("--help")
+    assert out.returncode == 0 and "serve" in out.stdout
+    out = run("serve", "--help")
+    assert out.returncode == 0 and "--turn-secret" in out.stdout
+
+
+def test_bad_options_are_explained():
+    out = run("serve", "--turn", "turn:127.0.0.1:3478", "--port", "0")
+    assert out.returncode == 2 and "shared secret" in out.stderr
+    out = run("serve", "--stun", "http://example", "--port", "0")
+    assert out.returncode == 2 and "not a STUN or TURN URL" in out.stderr
+    out = run("serve", "--code-length", "2")
+    assert out.returncode == 2 and "4 to 16" in out.stderr
+    out = run("serve", "--tls-cert", "x.pem")
+    assert out.returncode == 2 and "go together" in out.stderr
+
+
+def test_port_in_use_is_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        out = run("serve", "--port", str(port), "--state-dir", str(tmp_path))
+    assert out.returncode == 1 and "cannot listen" in out.stderr
