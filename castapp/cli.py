@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_serve(sub)
+    from castapp.cli_cast import add_receive, add_send
+
+    add_receive(sub)
+    add_send(sub)
     return parser
 
 
@@ -143,6 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "serve":
         return _serve(args)
+    if args.command in ("receive", "send"):
+        from castapp import cli_cast
+
+        if args.command == "send":
+            return cli_cast.run(lambda: cli_cast.run_send(args))
+        if not args.headless:
+            print("castapp receive: the window is not available in this build; "
+                  "use --headless", file=sys.stderr)
+            return 2
+        state_dir = args.state_dir or default_state_dir()
+        return cli_cast.run(lambda: cli_cast.run_receive(args, state_dir))
     parser.print_help()
     return 0
 

@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   openssl          # TLS test certificates and an independent HMAC for TURN credentials
   xvfb             # a virtual screen for capture and GUI tests
   x11-xserver-utils
+  iproute2         # private network namespaces for tests with real WebRTC peers
 )
 
 missing=()

@@ -1,0 +1,248 @@
+"""Headless ``castapp receive`` and ``castapp send``: status lines on stdout, no window."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from castapp.codes import group
+
+
+class Printer:
+    """Status lines for people, or one JSON object per line with ``--json``."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def __call__(self, event: str, text: str, **fields: Any) -> None:
+        if self.as_json:
+            print(json.dumps({"event": event, "t": round(time.time(), 3), **fields}), flush=True)
+        else:
+            print(f"castapp: {text}", flush=True)
+
+
+def _stats_fields(stats: Any) -> dict[str, Any]:
+    return {
+        "fps": round(stats.fps, 1) if stats.fps is not None else None,
+        "kbps": round(stats.send_kbps or stats.recv_kbps or 0.0),
+        "rtt_ms": round(stats.rtt_ms, 1) if stats.rtt_ms is not None else None,
+        "codec": stats.codec,
+        "width": stats.width,
+        "height": stats.height,
+        "path": stats.ice.kind if stats.ice else None,
+    }
+
+
+def _stats_text(f: dict[str, Any]) -> str:
+    rtt = f"{f['rtt_ms']} ms" if f["rtt_ms"] is not None else "-"
+    return (f"stats fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec']} "
+            f"{f['width']}x{f['height']} path={f['path']}")
+
+
+async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if duration:
+        loop.call_later(duration, stop.set)
+    await stop.wait()
+
+
+async def _stats_loop(get: Callable[[], Any], out: Printer) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        stats = await get()
+        if stats is not None:
+            fields = _stats_fields(stats)
+            out("stats", _stats_text(fields), **fields)
+
+
+# ---------------------------------------------------------------------- receive
+def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = sub.add_parser("receive", help="show a cast code and the screen cast to it")
+    r.add_argument("--server", help="room service URL (default: run one in this process)")
+    r.add_argument("--listen", default="0.0.0.0:8765", metavar="HOST:PORT",
+                   help="where the built-in room service listens (default %(default)s; "
+                   "port 0 = any)")
+    r.add_argument("--headless", action="store_true", help="no window: print status lines")
+    r.add_argument("--name", default=os.uname().nodename, help="name shown to senders")
+    r.add_argument("--stats", action="store_true", help="print stats every second")
+    r.add_argument("--json", action="store_true", help="print JSON lines")
+    r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
+    r.add_argument("--duration", type=float, help="stop after this many seconds")
+    r.add_argument("--state-dir", type=Path, help="where the code token and room key live")
+
+
+async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
+    from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
+    from castapp.signaling.server import RoomServer, ServiceConfig
+    from castapp.signaling.tokens import TokenSigner, load_or_create_key
+
+    out = Printer(args.json)
+    embedded: RoomServer | None = None
+    url = args.server
+    if url is None:
+        host, _, port = args.listen.rpartition(":")
+        config = ServiceConfig(host=host or "0.0.0.0", port=int(port or 8765))
+        embedded = RoomServer(config, TokenSigner(load_or_create_key(state_dir)))
+        try:
+            await embedded.start()
+        except OSError:  # the default port is taken: any free one will do
+            config.port = 0
+            embedded = RoomServer(config, embedded.rooms.signer)
+            await embedded.start()
+        url = embedded.url
+        out("service", f"room service on port {embedded.port}", port=embedded.port)
+
+    token_file = state_dir / "receiver-token"
+    token = token_file.read_text().strip() if token_file.exists() else None
+    recorder = None
+    if args.record:
+        from castapp.rtc.record import Recorder
+
+        recorder = Recorder(args.record)
+    last: dict[str, Any] = {}
+
+    def on_status(st: ReceiverStatus) -> None:
+        if st.display_code and st.display_code != last.get("code"):
+            last["code"] = st.display_code
+            out("code", f"cast code {st.display_code}", code=st.code)
+        if st.state is not last.get("state"):
+            last["state"] = st.state
+            words = {
+                ReceiverState.WAITING: "waiting for a sender",
+                ReceiverState.CONNECTING: f"{st.sender or 'a sender'} is connecting",
+                ReceiverState.RECEIVING: f"showing the screen of {st.sender or 'a sender'}",
+            }.get(st.state, st.state.value)
+            out("state", words, state=st.state.value, sender=st.sender)
+        if not st.service_ok and st.retry_in_s is not None:
+            out("service", f"room service unreachable; retrying in {st.retry_in_s} s",
+                retry_in_s=st.retry_in_s)
+
+    session = ReceiverSession(url, name=args.name, token=token, on_status=on_status,
+                              on_frame=recorder.offer if recorder else None)
+    stop = asyncio.Event()
+    try:
+        await session.start()
+        if session.token:
+            _save_secret(token_file, session.token)
+        tasks = [asyncio.create_task(_stats_loop(session.stats, out))] if args.stats else []
+        await _until_stopped(stop, args.duration)
+        for task in tasks:
+            task.cancel()
+    finally:
+        await session.stop()
+        if recorder is not None:
+            recorder.close()
+        if embedded is not None:
+            await embedded.stop("The receiver closed.")
+    return 0
+
+
+def _save_secret(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+# ---------------------------------------------------------------------- send
+def _size(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    try:
+        size = int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if min(size) < 16:
+        raise argparse.ArgumentTypeError("the size is too small")
+    return size
+
+
+def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser("send", help="cast this screen to the receiver showing a code")
+    s.add_argument("--server", required=True, help="room service URL (ws://host:port/ws)")
+    s.add_argument("--code", required=True, help="the cast code shown by the receiver")
+    s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
+    s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    s.add_argument("--codec", choices=["h264", "vp8"], default="h264")
+    s.add_argument("--max-size", type=_size, metavar="WxH", help="downscale to fit this size")
+    s.add_argument("--synthetic", type=_size, metavar="WxH",
+                   help="send a test pattern of this size instead of the screen")
+    s.add_argument("--name", default=os.uname().nodename, help="name shown on the receiver")
+    s.add_argument("--stats", action="store_true", help="print stats every second")
+    s.add_argument("--json", action="store_true", help="print JSON lines")
+    s.add_argument("--duration", type=float, help="stop after this many seconds")
+
+
+async def run_send(args: argparse.Namespace) -> int:
+    from castapp.rtc.capture import FrameSource, ScreenCapture, SyntheticSource
+    from castapp.session.sender import SenderSession, SenderState, SenderStatus
+    from castapp.signaling.client import SignalingError
+
+    out = Printer(args.json)
+    source: FrameSource
+    if args.synthetic:
+        source = SyntheticSource(*args.synthetic, fps=args.fps)
+    else:
+        source = ScreenCapture(args.monitor, max_size=args.max_size, fps=args.fps)
+    done = asyncio.Event()
+    last: dict[str, Any] = {}
+
+    def on_status(st: SenderStatus) -> None:
+        if st.state is not last.get("state"):
+            last["state"] = st.state
+            words = {
+                SenderState.JOINING: f"joining {group(args.code.replace(' ', ''))}",
+                SenderState.CONNECTING: f"connecting to {st.receiver or 'the receiver'}",
+                SenderState.CASTING: f"casting to {st.receiver or 'the receiver'}",
+                SenderState.WAITING: "the receiver dropped; waiting for it to come back",
+                SenderState.ENDED: "the cast ended",
+            }.get(st.state, st.state.value)
+            ended = st.ended.value if st.ended else None
+            out("state", words, state=st.state.value, ended=ended)
+            if st.state is SenderState.ENDED:
+                done.set()
+
+    session = SenderSession(args.server, source, name=args.name, codec=args.codec,
+                            on_status=on_status)
+    try:
+        try:
+            source.start()
+            await session.cast(args.code)
+        except SignalingError as exc:
+            out("error", exc.message, code=str(exc.code))
+            return 1
+        except OSError as exc:
+            out("error", f"cannot capture the screen: {exc}", code="capture")
+            return 1
+        tasks = [asyncio.create_task(_stats_loop(session.stats, out))] if args.stats else []
+        waiter = asyncio.create_task(done.wait())
+        await asyncio.wait([waiter, asyncio.create_task(_until_stopped(asyncio.Event(),
+                                                                       args.duration))],
+                           return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+    finally:
+        await session.close()
+        source.stop()
+    return 0
+
+
+def run(coro_factory: Callable[[], Any]) -> int:
+    try:
+        return asyncio.run(coro_factory())
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"castapp: {exc.strerror or exc}", file=sys.stderr)
+        return 1

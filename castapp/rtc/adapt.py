@@ -1,0 +1,242 @@
+"""Every change castapp makes to aiortc's behaviour, in one place.
+
+aiortc has no public hooks for these, so they rely on private internals of the versions
+listed in :data:`TESTED_AIORTC_VERSIONS`; :func:`check_internals` verifies the ones used
+and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
+
+:func:`install` (idempotent; call it before creating any peer connection):
+
+1. Receiver: ``JitterBuffer._remove_frame`` releases a video frame as soon as its last
+   packet (RTP marker bit set) is in, instead of when the next frame's first packet
+   arrives one frame interval later. The stock "timestamp changed" rule stays for senders
+   that do not set the marker bit.
+2. Sender: the encoder factory name ``get_encoder`` inside ``aiortc.rtcrtpsender`` returns
+   castapp's screen-tuned encoders for H.264 and VP8.
+3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
+   up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
+   1080p60 or 4K30 stay within what the castapp receiver signalled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import threading
+import warnings
+from collections.abc import Callable
+
+import aiortc
+import aiortc.codecs
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+from aiortc.codecs.base import Encoder
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from castapp.rtc.encoder import EncoderConfig, ScreenH264Encoder, ScreenVp8Encoder
+
+log = logging.getLogger(__name__)
+
+TESTED_AIORTC_VERSIONS = ("1.16.0",)
+
+ADVERTISED_H264_LEVEL_IDC = 52
+
+# sha256 of the source of stock functions whose exact behaviour the adaptations assume.
+STOCK_SOURCE_SHA256: dict[str, str] = {
+    "JitterBuffer._remove_frame": (
+        "3ffad0bfb07f58e61d17ffb31510e1f2c27dabc208c27195bed51a29eb200570"
+    ),
+    "JitterBuffer.add": "c6cd693611aa3eb4bf3d55faa3f29d97a3000e2b0c207e0aec3d8589b1d4604b",
+    "RTCRtpSender._next_encoded_frame": (
+        "89dd9fa4fb33741cc60857f1cebae31c9a88b72da9a42f91abc6090f40cb8253"
+    ),
+    "RTCRtpSender._run_rtp": "ff597a1d554cb373e73b21775c5bf564e7dba1eab6058eeabd902e09794872a3",
+    "RemoteStreamTrack.recv": "e572e045f1d6f41da4c21e2513333a6353d5857797b8a66967955cf9bf1a3b3f",
+}
+
+_lock = threading.Lock()
+_installed = False
+_stock_remove_frame = JitterBuffer._remove_frame
+_stock_get_encoder: Callable[[RTCRtpCodecParameters], Encoder] = aiortc.rtcrtpsender.get_encoder
+_stock_h264_params: dict[int, str] = {}
+_encoder_config = EncoderConfig()
+
+
+def _remove_frame_on_marker(self: JitterBuffer, sequence_number: int) -> JitterFrame | None:
+    """Stock ``_remove_frame`` plus: a video packet with the marker bit ends its frame."""
+    frame: JitterFrame | None = None
+    frames = 0
+    remove = 0
+    packets: list[RtpPacket] = []
+    timestamp: int | None = None
+    assert self._origin is not None
+
+    for count in range(self._capacity):
+        packet = self._packets[(self._origin + count) % self._capacity]
+        if packet is None:
+            break  # a hole: the frame is not complete yet
+        ended_at: int | None = None
+        if timestamp is not None and packet.timestamp != timestamp:
+            ended_at = count  # stock rule: the next frame has started
+        if ended_at is not None:
+            if frame is None:
+                frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+                remove = ended_at
+            frames += 1
+            if frames >= self._prefetch:
+                self.remove(remove)
+                return frame
+            packets = []
+        timestamp = packet.timestamp
+        packets.append(packet)
+        if self._is_video and packet.marker:
+            if frame is None:
+                frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+                remove = count + 1
+            frames += 1
+            if frames >= self._prefetch:
+                self.remove(remove)
+                return frame
+            packets = []
+            timestamp = None
+    return None
+
+
+def castapp_get_encoder(codec: RTCRtpCodecParameters) -> Encoder:
+    """aiortc's encoder factory, with castapp's encoders for H.264 and VP8."""
+    mime = codec.mimeType.lower()
+    if mime == "video/h264":
+        return ScreenH264Encoder(_encoder_config)
+    if mime == "video/vp8":
+        return ScreenVp8Encoder(_encoder_config)
+    return _stock_get_encoder(codec)
+
+
+def _stock_objects() -> dict[str, object]:
+    return {
+        "JitterBuffer._remove_frame": _stock_remove_frame,
+        "JitterBuffer.add": JitterBuffer.add,
+        "RTCRtpSender._next_encoded_frame": aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame,
+        "RTCRtpSender._run_rtp": aiortc.rtcrtpsender.RTCRtpSender._run_rtp,
+        "RemoteStreamTrack.recv": aiortc.rtcrtpreceiver.RemoteStreamTrack.recv,
+    }
+
+
+def stock_source_hashes() -> dict[str, str]:
+    """sha256 of the source of the stock functions listed in :data:`STOCK_SOURCE_SHA256`."""
+    hashes = {}
+    for name, obj in _stock_objects().items():
+        try:
+            source = inspect.getsource(obj)  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            source = ""
+        hashes[name] = hashlib.sha256(source.encode()).hexdigest()
+    return hashes
+
+
+def check_internals() -> list[str]:
+    """Problems with the aiortc internals the adaptations use; empty when all is as tested."""
+    problems: list[str] = []
+    if aiortc.__version__ not in TESTED_AIORTC_VERSIONS:
+        problems.append(f"aiortc {aiortc.__version__} is not in {TESTED_AIORTC_VERSIONS}")
+
+    params = list(inspect.signature(_stock_remove_frame).parameters)
+    if params != ["self", "sequence_number"]:
+        problems.append(f"JitterBuffer._remove_frame takes {params}")
+    jb = JitterBuffer(capacity=16, is_video=True)
+    for name in ("_origin", "_packets", "_capacity", "_prefetch", "_is_video", "remove"):
+        if not hasattr(jb, name):
+            problems.append(f"JitterBuffer has no {name}")
+    if list(inspect.signature(JitterFrame).parameters) != ["data", "timestamp"]:
+        problems.append("JitterFrame(data, timestamp) changed")
+    if not hasattr(RtpPacket(), "marker"):
+        problems.append("RtpPacket has no marker")
+    handler = aiortc.rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet
+    if "packet._data" not in inspect.getsource(handler):
+        problems.append("RTCRtpReceiver no longer stores the depayloaded data in packet._data")
+    if aiortc.rtcrtpreceiver.JitterBuffer is not JitterBuffer:
+        problems.append("rtcrtpreceiver does not use aiortc.jitterbuffer.JitterBuffer")
+
+    if not hasattr(aiortc.rtcrtpsender, "get_encoder"):
+        problems.append("aiortc.rtcrtpsender has no get_encoder")
+    names = aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame.__code__.co_names
+    if "get_encoder" not in names:
+        problems.append("RTCRtpSender._next_encoded_frame no longer calls get_encoder")
+    for cls, attrs in (
+        (H264Encoder, ("_packetize", "_split_bitstream", "_encode_frame", "target_bitrate")),
+        (Vp8Encoder, ("_packetize", "target_bitrate")),
+    ):
+        for attr in attrs:
+            if not hasattr(cls, attr):
+                problems.append(f"{cls.__name__} has no {attr}")
+    if not hasattr(Vp8Encoder(), "picture_id"):
+        problems.append("Vp8Encoder has no picture_id")
+    if "_queue" not in inspect.getsource(aiortc.rtcrtpreceiver.RemoteStreamTrack.__init__):
+        problems.append("RemoteStreamTrack has no _queue")
+
+    h264 = [c for c in aiortc.codecs.CODECS["video"] if c.mimeType.lower() == "video/h264"]
+    if not h264 or any("profile-level-id" not in c.parameters for c in h264):
+        problems.append("aiortc.codecs.CODECS has no H.264 entries with profile-level-id")
+
+    actual = stock_source_hashes()
+    for name, expected in STOCK_SOURCE_SHA256.items():
+        if actual.get(name) != expected:
+            problems.append(f"{name} changed (sha256 {actual.get(name, '?')[:12]})")
+    return problems
+
+
+def _advertise_h264_level(level: int | None) -> None:
+    for c in aiortc.codecs.CODECS["video"]:
+        if c.mimeType.lower() != "video/h264":
+            continue
+        key = id(c)
+        current = str(c.parameters["profile-level-id"])
+        _stock_h264_params.setdefault(key, current)
+        stock = _stock_h264_params[key]
+        # Mutated in place: capabilities handed out earlier share this dict.
+        c.parameters["profile-level-id"] = stock if level is None else f"{stock[:4]}{level:02x}"
+
+
+def set_encoder_config(config: EncoderConfig) -> None:
+    """Settings for encoders aiortc creates from now on."""
+    global _encoder_config
+    _encoder_config = config
+
+
+def install(config: EncoderConfig | None = None, *, advertise_level: bool = True) -> None:
+    """Apply all adaptations (idempotent). Raises if aiortc's internals are not as expected."""
+    global _installed
+    with _lock:
+        if config is not None:
+            set_encoder_config(config)
+        if _installed:
+            return
+        problems = check_internals()
+        version_only = all(p.startswith("aiortc ") for p in problems)
+        if problems and not version_only:
+            raise RuntimeError("aiortc internals changed: " + "; ".join(problems))
+        if problems:
+            warnings.warn(problems[0], RuntimeWarning, stacklevel=2)
+        JitterBuffer._remove_frame = _remove_frame_on_marker  # type: ignore[method-assign]
+        aiortc.rtcrtpsender.get_encoder = castapp_get_encoder  # type: ignore[attr-defined]
+        _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
+        _installed = True
+        log.debug("aiortc adaptations installed")
+
+
+def uninstall() -> None:
+    """Restore stock aiortc behaviour (for tests comparing both)."""
+    global _installed
+    with _lock:
+        JitterBuffer._remove_frame = _stock_remove_frame  # type: ignore[method-assign]
+        aiortc.rtcrtpsender.get_encoder = _stock_get_encoder  # type: ignore[attr-defined]
+        _advertise_h264_level(None)
+        _installed = False
+
+
+def installed() -> bool:
+    return _installed

@@ -1,0 +1,120 @@
+"""Bitrate policy for screen content.
+
+aiortc's receiver-side estimator (REMB) follows what it actually receives: a quiet desktop
+drags the estimate down to a trickle, and the next full-screen change is then encoded
+blurry while the estimate creeps back up at ~8 % per second. For screens the policy is:
+
+* a floor that keeps text sharp and a ceiling, both scaled with pixels per second;
+* increases are taken at once (up to the ceiling);
+* decreases are taken only on real congestion: when we were actually sending at least
+  ``app_limited_ratio`` of the current target over the last ``window_s`` seconds, or the
+  estimate is far below what we actually sent (under ``overuse_ratio`` of it; averaging
+  noise and keyframes alone do not get it there).
+  Otherwise the lower estimate only reflects an idle screen and is ignored.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class BitrateBounds:
+    floor_bps: int
+    start_bps: int
+    ceiling_bps: int
+
+
+# Bits per pixel (per second of video) for H.264 (x264 ultrafast, CRF ~23) on screens.
+H264_BPP = (0.025, 0.06, 0.15)
+# libvpx realtime needs a little more at the floor and tops out lower.
+VP8_BPP = (0.03, 0.06, 0.12)
+
+
+def bounds_for(
+    width: int,
+    height: int,
+    fps: float,
+    bpp: tuple[float, float, float] = H264_BPP,
+    *,
+    min_floor_bps: int = 500_000,
+    max_ceiling_bps: int = 50_000_000,
+) -> BitrateBounds:
+    """Floor/start/ceiling for a resolution and frame rate."""
+    pixel_rate = width * height * fps
+    floor = int(min(max(pixel_rate * bpp[0], min_floor_bps), max_ceiling_bps))
+    ceiling = int(min(max(pixel_rate * bpp[2], floor), max_ceiling_bps))
+    start = int(min(max(pixel_rate * bpp[1], floor), ceiling))
+    return BitrateBounds(floor, start, ceiling)
+
+
+class BitratePolicy:
+    """Turns receiver estimates into an encoder target; thread-safe."""
+
+    def __init__(
+        self,
+        bounds: BitrateBounds,
+        *,
+        app_limited_ratio: float = 0.5,
+        overuse_ratio: float = 0.6,
+        window_s: float = 2.0,
+    ) -> None:
+        self._lock = threading.Lock()
+        self.bounds = bounds
+        self._target = bounds.start_bps
+        self.app_limited_ratio = app_limited_ratio
+        self.overuse_ratio = overuse_ratio
+        self.window_s = window_s
+        self._sent: deque[tuple[float, int]] = deque()
+        self._sent_bits = 0
+        self.last_estimate_bps: int | None = None
+        self.ignored_decreases = 0
+
+    @property
+    def target_bps(self) -> int:
+        return self._target
+
+    def set_bounds(self, bounds: BitrateBounds) -> None:
+        with self._lock:
+            self.bounds = bounds
+            self._target = min(max(self._target, bounds.floor_bps), bounds.ceiling_bps)
+
+    def record_output(self, nbytes: int, now: float | None = None) -> None:
+        """Record one encoded frame's size, to tell congestion from an idle screen."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._sent.append((now, nbytes * 8))
+            self._sent_bits += nbytes * 8
+            self._expire(now)
+
+    def _expire(self, now: float) -> None:
+        while self._sent and now - self._sent[0][0] > self.window_s:
+            self._sent_bits -= self._sent.popleft()[1]
+
+    def output_bps(self, now: float | None = None) -> float | None:
+        """Average output over the window, or ``None`` with less than half a window of data."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._expire(now)
+            if not self._sent or now - self._sent[0][0] < self.window_s / 2:
+                return None
+            return self._sent_bits / self.window_s
+
+    def on_estimate(self, bps: int, now: float | None = None) -> int:
+        """Apply a receiver estimate and return the new target."""
+        rate = self.output_bps(now)
+        with self._lock:
+            self.last_estimate_bps = bps
+            b = self.bounds
+            wanted = min(max(bps, b.floor_bps), b.ceiling_bps)
+            congested = rate is not None and (
+                rate >= self.app_limited_ratio * self._target or bps < self.overuse_ratio * rate
+            )
+            if wanted >= self._target or congested:
+                self._target = wanted
+            else:
+                self.ignored_decreases += 1
+            return self._target

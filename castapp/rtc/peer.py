@@ -1,0 +1,210 @@
+"""Peer connection helpers: explicit ICE servers, codec preferences and stats.
+
+aiortc's default ICE configuration contacts a public STUN server; castapp always passes an
+explicit list, ``[]`` when there is none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.stats import (
+    RTCInboundRtpStreamStats,
+    RTCOutboundRtpStreamStats,
+    RTCRemoteInboundRtpStreamStats,
+    RTCTransportStats,
+)
+
+from castapp.rtc import adapt
+from castapp.rtc.encoder import EncoderConfig
+
+Codec = Literal["h264", "vp8"]
+
+
+class IceServerLike(Protocol):
+    urls: list[str]
+    username: str | None
+    credential: str | None
+
+
+def to_ice_servers(servers: Iterable[RTCIceServer | IceServerLike]) -> list[RTCIceServer]:
+    out: list[RTCIceServer] = []
+    for s in servers:
+        if isinstance(s, RTCIceServer):
+            out.append(s)
+        else:
+            server = RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+            out.append(server)
+    return out
+
+
+def make_peer_connection(
+    ice_servers: Sequence[RTCIceServer | IceServerLike],
+    *,
+    encoder_config: EncoderConfig | None = None,
+    bundle_policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE,
+) -> RTCPeerConnection:
+    """A peer connection using exactly ``ice_servers`` (pass ``[]`` for none).
+
+    Installs castapp's aiortc adaptations first. Call inside a running event loop.
+    """
+    asyncio.get_running_loop()  # aiortc objects must be created inside the running loop
+    adapt.install(encoder_config)
+    config = RTCConfiguration(iceServers=to_ice_servers(ice_servers), bundlePolicy=bundle_policy)
+    return RTCPeerConnection(configuration=config)
+
+
+def video_codec_preferences(prefer: Codec = "h264") -> list[RTCRtpCodecCapability]:
+    """Video codecs in preference order, H.264 and VP8 both kept, then RTX."""
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    first = "video/h264" if prefer == "h264" else "video/vp8"
+
+    def rank(c: RTCRtpCodecCapability) -> int:
+        mime = c.mimeType.lower()
+        if mime == "video/rtx":
+            return 2
+        return 0 if mime == first else 1
+
+    return sorted(codecs, key=rank)
+
+
+def add_video_sender(
+    pc: RTCPeerConnection, track: MediaStreamTrack, prefer: Codec = "h264"
+) -> RTCRtpTransceiver:
+    transceiver = pc.addTransceiver(track, direction="sendonly")
+    transceiver.setCodecPreferences(video_codec_preferences(prefer))
+    return transceiver
+
+
+def add_video_receiver(pc: RTCPeerConnection, prefer: Codec = "h264") -> RTCRtpTransceiver:
+    transceiver = pc.addTransceiver("video", direction="recvonly")
+    transceiver.setCodecPreferences(video_codec_preferences(prefer))
+    return transceiver
+
+
+# -- stats ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IcePath:
+    local_type: str
+    remote_type: str
+    local_address: str
+    remote_address: str
+
+    @property
+    def kind(self) -> str:
+        """``relay`` if either side relays, else ``srflx``/``prflx`` if either is, else host."""
+        types = {self.local_type, self.remote_type}
+        for t in ("relay", "srflx", "prflx"):
+            if t in types:
+                return t
+        return "host"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStats:
+    at: float
+    codec: str | None
+    bytes_sent: int
+    bytes_received: int
+    packets_sent: int
+    packets_received: int
+    packets_lost: int
+    rtt_ms: float | None
+    ice: IcePath | None
+    send_kbps: float | None = None
+    recv_kbps: float | None = None
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+def ice_path(pc: RTCPeerConnection) -> IcePath | None:
+    """The nominated candidate pair of the first transport (private aioice state)."""
+    for t in pc.getTransceivers():
+        transport = t.sender.transport or t.receiver.transport
+        if transport is None:
+            continue
+        connection = getattr(transport.transport, "_connection", None)
+        nominated = getattr(connection, "_nominated", None) or {}
+        pair = nominated.get(1)
+        if pair is None:
+            continue
+        loc, rem = pair.local_candidate, pair.remote_candidate
+        return IcePath(loc.type, rem.type, f"{loc.host}:{loc.port}", f"{rem.host}:{rem.port}")
+    return None
+
+
+def negotiated_codec(pc: RTCPeerConnection) -> str | None:
+    for t in pc.getTransceivers():
+        codecs = getattr(t, "_codecs", None)
+        if t.kind == "video" and codecs:
+            return str(codecs[0].mimeType)
+    return None
+
+
+class StatsSampler:
+    """Turns successive ``getStats()`` snapshots into rates."""
+
+    def __init__(self, pc: RTCPeerConnection) -> None:
+        self.pc = pc
+        self._prev: PeerStats | None = None
+
+    async def sample(
+        self, *, fps: float | None = None, size: tuple[int, int] | None = None
+    ) -> PeerStats:
+        """``fps``/``size`` come from the caller's own counters (aiortc does not report them)."""
+        report = await self.pc.getStats()
+        sent = recv = psent = precv = lost = 0
+        rtts: list[float] = []
+        for s in report.values():
+            if isinstance(s, RTCOutboundRtpStreamStats) and s.kind == "video":
+                sent += s.bytesSent
+                psent += s.packetsSent
+            elif isinstance(s, RTCInboundRtpStreamStats) and s.kind == "video":
+                precv += s.packetsReceived
+                lost += s.packetsLost
+            elif isinstance(s, RTCRemoteInboundRtpStreamStats) and s.kind == "video":
+                if s.roundTripTime is not None:  # None until a report answers our SR
+                    rtts.append(s.roundTripTime)
+            elif isinstance(s, RTCTransportStats):
+                recv += s.bytesReceived  # aiortc reports received bytes per transport only
+        now = time.monotonic()
+        send_kbps = recv_kbps = None
+        prev = self._prev
+        if prev is not None and now > prev.at:
+            send_kbps = (sent - prev.bytes_sent) * 8 / 1000 / (now - prev.at)
+            recv_kbps = (recv - prev.bytes_received) * 8 / 1000 / (now - prev.at)
+        stats = PeerStats(
+            at=now,
+            codec=negotiated_codec(self.pc),
+            bytes_sent=sent,
+            bytes_received=recv,
+            packets_sent=psent,
+            packets_received=precv,
+            packets_lost=lost,
+            rtt_ms=max(rtts) * 1000 if rtts else None,
+            ice=ice_path(self.pc),
+            send_kbps=send_kbps,
+            recv_kbps=recv_kbps,
+            fps=fps,
+            width=size[0] if size else None,
+            height=size[1] if size else None,
+        )
+        self._prev = stats
+        return stats

@@ -1,0 +1,164 @@
+"""Newest-frame consumption of a remote video track.
+
+aiortc's decoder thread pushes every decoded frame into the track's unbounded
+``asyncio.Queue`` (``RemoteStreamTrack._queue``). If the consumer is slower, frames pile up
+and latency grows without limit. :class:`FrameReceiver` therefore drains that queue after
+each ``recv()`` and keeps only the newest frame; ``None`` in the queue means the track
+ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFrame:
+    frame: av.VideoFrame
+    seq: int
+    """Position among frames handed to the consumer, from 0."""
+    received_at: float
+    """Wall-clock time (``time.time()``) when the frame was taken from the track."""
+    received_monotonic: float
+    skipped: int
+    """Decoded frames discarded just before this one because a newer one was ready."""
+
+    @property
+    def width(self) -> int:
+        return self.frame.width
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+
+class FpsCounter:
+    """Events per second over a sliding window."""
+
+    def __init__(self, window_s: float = 1.0) -> None:
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._times.append(now)
+        self._trim(now)
+
+    def _trim(self, now: float) -> None:
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+
+    def fps(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        self._trim(now)
+        if len(self._times) < 2:
+            return 0.0
+        span = max(now - self._times[0], self._times[-1] - self._times[0])
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+def drain_newest(track: MediaStreamTrack, frame: av.VideoFrame) -> tuple[av.VideoFrame, int, bool]:
+    """Take every frame already decoded after ``frame``; return (newest, skipped, ended)."""
+    queue: asyncio.Queue[av.VideoFrame | None] | None = getattr(track, "_queue", None)
+    skipped = 0
+    if queue is None:
+        return frame, 0, False
+    while True:
+        try:
+            item = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return frame, skipped, False
+        if item is None:
+            return frame, skipped, True
+        frame = item
+        skipped += 1
+
+
+FrameCallback = Callable[[ReceivedFrame], None]
+
+
+class FrameReceiver:
+    """Pulls a remote video track, always handing on the newest decoded frame.
+
+    Consumers either pass ``on_frame`` (called on the event loop, keep it short) or poll
+    :meth:`latest` / await :meth:`next_frame`.
+    """
+
+    def __init__(self, track: MediaStreamTrack, on_frame: FrameCallback | None = None) -> None:
+        self.track = track
+        self.on_frame = on_frame
+        self.fps = FpsCounter()
+        self.frames = 0
+        self.skipped = 0
+        self.ended = asyncio.Event()
+        self._latest: ReceivedFrame | None = None
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def latest(self) -> ReceivedFrame | None:
+        return self._latest
+
+    async def next_frame(self, after_seq: int = -1) -> ReceivedFrame:
+        """Await the newest frame with ``seq > after_seq``; raises ``EOFError`` at end."""
+        async with self._changed:
+            while self._latest is None or self._latest.seq <= after_seq:
+                if self.ended.is_set():
+                    raise EOFError("track ended")
+                await self._changed.wait()
+            return self._latest
+
+    async def _deliver(self, frame: av.VideoFrame, skipped: int) -> None:
+        now_wall, now = time.time(), time.monotonic()
+        received = ReceivedFrame(frame, self.frames, now_wall, now, skipped)
+        self.frames += 1
+        self.skipped += skipped
+        self.fps.tick(now)
+        self._latest = received
+        if self.on_frame is not None:
+            try:
+                self.on_frame(received)
+            except Exception:
+                log.exception("frame callback failed")
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    frame = await self.track.recv()
+                except MediaStreamError:
+                    break
+                if not isinstance(frame, av.VideoFrame):
+                    continue
+                frame, skipped, ended = drain_newest(self.track, frame)
+                await self._deliver(frame, skipped)
+                if ended:
+                    self.track.stop()
+                    break
+        finally:
+            self.ended.set()
+            async with self._changed:
+                self._changed.notify_all()

@@ -1,0 +1,1 @@
+"""Sender and receiver sessions: asyncio state machines over signaling and media (no Qt)."""

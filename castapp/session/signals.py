@@ -1,0 +1,66 @@
+"""Pieces both sessions share: reaching the room service, applying remote candidates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCPeerConnection
+from aiortc.sdp import candidate_from_sdp
+
+from castapp import protocol as p
+from castapp.signaling.client import (
+    ServiceUnreachableError,
+    SignalingClient,
+    UnsupportedVersionError,
+)
+
+log = logging.getLogger(__name__)
+
+StatusFn = Callable[[dict[str, object]], None]
+
+
+async def connect_with_retry(
+    client: SignalingClient,
+    report: StatusFn,
+    backoff: tuple[float, float] = (0.5, 10.0),
+    give_up_after: int | None = None,
+) -> p.Welcome:
+    """Connect, retrying with backoff while the service is unreachable; reports each wait."""
+    delay, attempt = backoff[0], 0
+    while True:
+        try:
+            welcome = await client.connect()
+        except UnsupportedVersionError as exc:
+            report({"error": exc, "service_ok": False, "retry_in_s": None})
+            raise
+        except ServiceUnreachableError as exc:
+            attempt += 1
+            if give_up_after is not None and attempt >= give_up_after:
+                report({"error": exc, "service_ok": False, "retry_in_s": None})
+                raise
+            report({"error": exc, "service_ok": False, "retry_in_s": round(delay, 1)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, backoff[1])
+            continue
+        report({"error": None, "service_ok": True, "retry_in_s": None})
+        return welcome
+
+
+async def add_remote_candidate(pc: RTCPeerConnection, cand: p.IceCandidate | None) -> None:
+    """Apply a trickled candidate from the other end (``None``: end of candidates)."""
+    if cand is None:
+        await pc.addIceCandidate(None)
+        return
+    text = cand.candidate.removeprefix("candidate:")
+    if not text:
+        return
+    try:
+        candidate = candidate_from_sdp(text)
+    except (ValueError, IndexError):
+        log.warning("ignoring a malformed ICE candidate from the other end")
+        return
+    candidate.sdpMid = cand.sdpMid
+    candidate.sdpMLineIndex = cand.sdpMLineIndex
+    await pc.addIceCandidate(candidate)

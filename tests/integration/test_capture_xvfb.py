@@ -1,0 +1,223 @@
+"""ScreenCapture against a real X server (Xvfb) whose content the test controls.
+
+The test starts its own ``Xvfb -displayfd``: the server picks a free display number and
+writes it to a pipe once it accepts connections, so there is no polling and no sleeping.
+``-noreset`` keeps the root window background when the drawing client (``xsetroot``)
+disconnects. Content is drawn with ``xsetroot -solid`` and ``xsetroot -bitmap``.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from castapp.rtc.capture import (
+    Region,
+    ScreenCapture,
+    fit_size,
+    list_monitors,
+    resize_interpolation,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+WIDTH, HEIGHT = 1280, 720
+SETUP_HINT = (
+    "run the setup script scripts/setup.sh, which installs the Debian packages "
+    "'xvfb' and 'x11-xserver-utils'"
+)
+
+
+def require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} not found: {SETUP_HINT}", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    xvfb = require("Xvfb")
+    require("xsetroot")
+    read_fd, write_fd = os.pipe()
+    args = [xvfb, "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24"]
+    args += ["-nolisten", "tcp", "-noreset"]
+    proc = subprocess.Popen(
+        args,
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write_fd)
+    try:
+        number = b""
+        deadline = time.monotonic() + 15
+        while not number.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([read_fd], [], [], max(0.0, remaining))
+            if not ready:
+                pytest.fail("Xvfb did not report a display within 15 s", pytrace=False)
+            chunk = os.read(read_fd, 64)
+            if not chunk:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                pytest.fail(f"Xvfb exited early: {err[-2000:]}", pytrace=False)
+            number += chunk
+        yield f":{number.decode().strip()}"
+    finally:
+        os.close(read_fd)
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def xsetroot(display: str, *args: str) -> None:
+    subprocess.run([require("xsetroot"), "-display", display, *args], check=True, timeout=10)
+
+
+def expected_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Y, U, V of a solid colour through the same conversion ScreenCapture uses."""
+    bgra = np.zeros((2, 2, 4), np.uint8)
+    bgra[..., 0], bgra[..., 1], bgra[..., 2], bgra[..., 3] = rgb[2], rgb[1], rgb[0], 255
+    i420 = cv2.cvtColor(bgra, cv2.COLOR_BGRA2YUV_I420).ravel()
+    return int(i420[0]), int(i420[4]), int(i420[5])
+
+
+def planes(i420: np.ndarray, width: int, height: int) -> tuple[np.ndarray, ...]:
+    y = i420[:height]
+    u = i420[height : height + height // 4].reshape(height // 2, width // 2)
+    v = i420[height + height // 4 :].reshape(height // 2, width // 2)
+    return y, u, v
+
+
+def write_checker_xbm(path: Path, cell: int) -> None:
+    """A 2*cell square XBM tile: set bits where (x < cell) == (y < cell)."""
+    size = 2 * cell
+    data = []
+    for y in range(size):
+        for byte in range(size // 8):
+            value = 0
+            for bit in range(8):
+                x = byte * 8 + bit
+                if (x < cell) == (y < cell):
+                    value |= 1 << bit
+            data.append(f"0x{value:02x}")
+    path.write_text(
+        f"#define t_width {size}\n#define t_height {size}\n"
+        "static unsigned char t_bits[] = {\n" + ", ".join(data) + " };\n"
+    )
+
+
+RED, BLUE = (255, 0, 0), (0, 0, 255)
+GREEN, MAGENTA = (0, 255, 0), (255, 0, 255)
+
+
+def test_monitors_listed(display: str) -> None:
+    monitors = list_monitors(display)
+    assert monitors[0].index == 0
+    assert (monitors[1].width, monitors[1].height) == (WIDTH, HEIGHT)
+
+
+def test_solid_colour_and_change_arrive(display: str) -> None:
+    xsetroot(display, "-solid", "#ff0000")
+    cap = ScreenCapture(1, display=display, fps=30)
+    with cap:
+        frame = cap.wait_newer(-1, timeout=10)
+        assert (frame.width, frame.height) == (WIDTH, HEIGHT)
+        assert frame.i420.shape == (HEIGHT * 3 // 2, WIDTH)
+        y, u, v = planes(frame.i420, WIDTH, HEIGHT)
+        ey, eu, ev = expected_yuv(RED)
+        assert abs(int(np.median(y)) - ey) <= 1
+        assert abs(int(np.median(u)) - eu) <= 1 and abs(int(np.median(v)) - ev) <= 1
+        assert frame.timestamp == pytest.approx(time.time(), abs=10)
+
+        xsetroot(display, "-solid", "#0000ff")
+        ey, _, _ = expected_yuv(BLUE)
+        deadline = time.monotonic() + 5
+        while True:
+            frame = cap.wait_newer(frame.seq, timeout=5)
+            if abs(int(np.median(frame.y)) - ey) <= 1 or time.monotonic() > deadline:
+                break
+        assert abs(int(np.median(frame.y)) - ey) <= 1, "the change reached the capture"
+
+
+def test_pattern_region_and_downscale(display: str, tmp_path: Path) -> None:
+    cell = 32
+    xbm = tmp_path / "checker.xbm"
+    write_checker_xbm(xbm, cell)
+    xsetroot(display, "-bitmap", str(xbm), "-fg", "#00ff00", "-bg", "#ff00ff")
+    fg, bg = expected_yuv(GREEN)[0], expected_yuv(MAGENTA)[0]
+
+    def expect(x: int, y: int) -> int:
+        return fg if ((x % (2 * cell)) < cell) == ((y % (2 * cell)) < cell) else bg
+
+    with ScreenCapture(1, display=display, fps=30) as cap:
+        y = cap.wait_newer(-1, timeout=10).y
+    for py in range(cell // 2, HEIGHT, cell):
+        for px in range(cell // 2, WIDTH, cell):
+            assert abs(int(y[py, px]) - expect(px, py)) <= 1, (px, py)
+
+    region = Region(left=48, top=16, width=401, height=301)  # odd sizes are evened
+    with ScreenCapture(1, display=display, fps=30, region=region) as cap:
+        frame = cap.wait_newer(-1, timeout=10)
+    assert (frame.width, frame.height) == (400, 300)
+    for py in range(8, 300, 16):
+        for px in range(8, 400, 16):
+            want = expect(px + region.left, py + region.top)
+            assert abs(int(frame.y[py, px]) - want) <= 1, (px, py)
+
+    max_size = (640, 640)
+    with ScreenCapture(1, display=display, fps=30, max_size=max_size) as cap:
+        frame = cap.wait_newer(-1, timeout=10)
+    assert (frame.width, frame.height) == fit_size(WIDTH, HEIGHT, max_size) == (640, 360)
+    assert frame.i420.shape == (540, 640)
+    half = cell // 2  # cells are 16 px after halving
+    for py in range(half // 2, 360, half):
+        for px in range(half // 2, 640, half):
+            want = expect(px * 2, py * 2)
+            assert abs(int(frame.y[py, px]) - want) <= 2, (px, py)
+
+    # A non-integer shrink (1.5x) takes the bilinear path; cell centres stay exact.
+    with ScreenCapture(1, display=display, fps=30, max_size=(854, 854)) as cap:
+        frame = cap.wait_newer(-1, timeout=10)
+    assert (frame.width, frame.height) == (854, 480)
+    assert resize_interpolation(WIDTH, HEIGHT, 854, 480) == cv2.INTER_LINEAR
+    scale = WIDTH / 854
+    for sy in range(cell // 2, HEIGHT - cell, cell):
+        for sx in range(cell // 2, WIDTH - cell, cell):
+            px, py = round(sx / scale), round(sy / scale)
+            assert abs(int(frame.y[py, px]) - expect(sx, sy)) <= 3, (px, py)
+
+
+def test_only_newest_frame_is_kept(display: str) -> None:
+    xsetroot(display, "-solid", "#808080")
+    with ScreenCapture(1, display=display, fps=60, max_size=(640, 360)) as cap:
+        first = cap.wait_newer(-1, timeout=10)
+        time.sleep(0.3)  # a consumer that falls behind
+        newest = cap.wait_newer(first.seq, timeout=5)
+        assert newest.seq >= first.seq + 5, "frames kept coming while nobody consumed"
+        assert cap.latest() is newest or cap.latest().seq >= newest.seq
+        assert cap.dropped >= newest.seq - first.seq - 1
+        again = cap.wait_newer(newest.seq, timeout=5)
+        assert again.seq > newest.seq
+        assert cap.grab_ms > 0 and cap.convert_ms > 0
+    assert not cap.running
+
+
+def test_missing_monitor_fails_cleanly(display: str) -> None:
+    cap = ScreenCapture(7, display=display, fps=30)
+    cap.start()
+    with pytest.raises(Exception, match="monitor 7 does not exist"):
+        cap.wait_newer(-1, timeout=10)
+    cap.stop()
