@@ -11,7 +11,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
@@ -22,6 +22,7 @@ from castapp.rtc.peer import PeerStats, StatsSampler, make_peer_connection
 from castapp.rtc.receive import FrameReceiver, ReceivedFrame
 from castapp.session.machine import StateMachine
 from castapp.session.signals import add_remote_candidate, connect_with_retry
+from castapp.session.status import StatusBoard
 from castapp.signaling.client import (
     ConnectionLost,
     Failed,
@@ -79,17 +80,15 @@ class ReceiverSession:
         self.url = url
         self.client = SignalingClient(url, name=name)
         self.token = token
-        self.on_status = on_status
         self.on_frame = on_frame
         self.machine = StateMachine("receiver", ReceiverState.STARTING, _MOVES, self._moved)
-        self.status = ReceiverStatus(ReceiverState.STARTING)
+        self.board = StatusBoard(ReceiverStatus(ReceiverState.STARTING), on_status)
         self.pc: RTCPeerConnection | None = None
         self.frames: FrameReceiver | None = None
         self.peer: str | None = None  # the sender being shown
         self._names: dict[str, str] = {}
         self._sampler: StatsSampler | None = None
         self._events: asyncio.Task[None] | None = None
-        self.changed = asyncio.Event()
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> ReceiverStatus:
@@ -127,24 +126,19 @@ class ReceiverSession:
 
     # -------------------------------------------------------------- status
     def _publish(self, **changes: object) -> None:
-        self.status = replace(self.status, **changes)  # type: ignore[arg-type]
-        self.changed.set()
-        if self.on_status is not None:
-            self.on_status(self.status)
+        self.board.publish(**changes)
 
     def _moved(self, old: ReceiverState, new: ReceiverState) -> None:
         sender = self._names.get(self.peer or "") if new in (
             ReceiverState.CONNECTING, ReceiverState.RECEIVING) else None
         self._publish(state=new, sender=sender)
 
-    async def wait_for(self, state: ReceiverState, timeout: float = 10.0) -> ReceiverStatus:
-        async def wait() -> ReceiverStatus:
-            while self.status.state is not state:
-                self.changed.clear()
-                await self.changed.wait()
-            return self.status
+    @property
+    def status(self) -> ReceiverStatus:
+        return self.board.current
 
-        return await asyncio.wait_for(wait(), timeout)
+    async def wait_for(self, state: ReceiverState, timeout: float = 10.0) -> ReceiverStatus:
+        return await self.board.wait_for(state, timeout)
 
     # -------------------------------------------------------------- signaling events
     async def _pump(self) -> None:

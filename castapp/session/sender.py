@@ -12,7 +12,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -23,6 +23,7 @@ from castapp.rtc.peer import Codec, PeerStats, StatsSampler, add_video_sender, m
 from castapp.rtc.track import CaptureTrack
 from castapp.session.machine import StateMachine
 from castapp.session.signals import add_remote_candidate, connect_with_retry
+from castapp.session.status import StatusBoard
 from castapp.signaling.client import (
     ConnectionLost,
     Failed,
@@ -90,16 +91,14 @@ class SenderSession:
         self.codec: Codec = codec
         self.encoder = encoder
         self.client = SignalingClient(url, name=name)
-        self.on_status = on_status
         self.machine = StateMachine("sender", SenderState.IDLE, _MOVES, self._moved)
-        self.status = SenderStatus(SenderState.IDLE)
+        self.board = StatusBoard(SenderStatus(SenderState.IDLE), on_status)
         self.pc: RTCPeerConnection | None = None
         self.track: CaptureTrack | None = None
         self.receiver: str | None = None
         self._sampler: StatsSampler | None = None
         self._fps_mark = (0.0, 0)
         self._events: asyncio.Task[None] | None = None
-        self.changed = asyncio.Event()
 
     # -------------------------------------------------------------- lifecycle
     async def cast(self, code: str) -> None:
@@ -156,21 +155,16 @@ class SenderSession:
         fps = (sent - prev_n) / (now - prev_t) if prev_t and now > prev_t else None
         return await self._sampler.sample(size=size, fps=fps)
 
-    async def wait_for(self, state: SenderState, timeout: float = 10.0) -> SenderStatus:
-        async def wait() -> SenderStatus:
-            while self.status.state is not state:
-                self.changed.clear()
-                await self.changed.wait()
-            return self.status
+    @property
+    def status(self) -> SenderStatus:
+        return self.board.current
 
-        return await asyncio.wait_for(wait(), timeout)
+    async def wait_for(self, state: SenderState, timeout: float = 10.0) -> SenderStatus:
+        return await self.board.wait_for(state, timeout)
 
     # -------------------------------------------------------------- status
     def _publish(self, **changes: object) -> None:
-        self.status = replace(self.status, **changes)  # type: ignore[arg-type]
-        self.changed.set()
-        if self.on_status is not None:
-            self.on_status(self.status)
+        self.board.publish(**changes)
 
     def _moved(self, old: SenderState, new: SenderState) -> None:
         self._publish(state=new)
