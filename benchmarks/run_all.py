@@ -17,6 +17,11 @@ RUNS = {
     "rooms_throughput": [HERE / "rooms.py", "--receivers", "2000", "--pairs", "2000"],
     "rooms_500_per_s": [HERE / "rooms.py", "--receivers", "2000", "--pairs", "2500",
                         "--rate", "500"],
+    "cast_720p30": [HERE / "cast.py", "--res", "720p", "--fps", "30", "--seconds", "10"],
+    "cast_1080p60": [HERE / "cast.py", "--res", "1080p", "--fps", "60", "--seconds", "20"],
+    "cast_1080p30_vs_naive": [HERE / "cast.py", "--res", "1080p", "--fps", "30",
+                              "--seconds", "15", "--compare", "naive"],
+    "cast_4k30": [HERE / "cast.py", "--res", "4k", "--fps", "30", "--seconds", "10"],
     "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "1000"],
 }
 

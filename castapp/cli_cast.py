@@ -173,6 +173,7 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--server", required=True, help="room service URL (ws://host:port/ws)")
     s.add_argument("--code", required=True, help="the cast code shown by the receiver")
     s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
+    s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
     s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     s.add_argument("--codec", choices=["h264", "vp8"], default="h264")
     s.add_argument("--max-size", type=_size, metavar="WxH", help="downscale to fit this size")
@@ -186,6 +187,7 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 async def run_send(args: argparse.Namespace) -> int:
     from castapp.rtc.capture import FrameSource, ScreenCapture, SyntheticSource
+    from castapp.rtc.encoder import EncoderConfig
     from castapp.session.sender import SenderSession, SenderState, SenderStatus
     from castapp.signaling.client import SignalingError
 
@@ -194,7 +196,8 @@ async def run_send(args: argparse.Namespace) -> int:
     if args.synthetic:
         source = SyntheticSource(*args.synthetic, fps=args.fps)
     else:
-        source = ScreenCapture(args.monitor, max_size=args.max_size, fps=args.fps)
+        source = ScreenCapture(args.monitor, max_size=args.max_size, fps=args.fps,
+                               display=args.display)
     done = asyncio.Event()
     last: dict[str, Any] = {}
 
@@ -214,7 +217,7 @@ async def run_send(args: argparse.Namespace) -> int:
                 done.set()
 
     session = SenderSession(args.server, source, name=args.name, codec=args.codec,
-                            on_status=on_status)
+                            encoder=EncoderConfig(max_fps=args.fps), on_status=on_status)
     try:
         try:
             source.start()

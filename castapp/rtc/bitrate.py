@@ -6,10 +6,12 @@ blurry while the estimate creeps back up at ~8 % per second. For screens the pol
 
 * a floor that keeps text sharp and a ceiling, both scaled with pixels per second;
 * increases are taken at once (up to the ceiling);
-* decreases are taken only on real congestion: when we were actually sending at least
-  ``app_limited_ratio`` of the current target over the last ``window_s`` seconds, or the
-  estimate is far below what we actually sent (under ``overuse_ratio`` of it; averaging
-  noise and keyframes alone do not get it there).
+* decreases are taken only on real congestion: at once when the estimate is far below what
+  we actually sent (under ``overuse_ratio`` of it; averaging noise and keyframes alone do not
+  get it there), or when we were sending at least ``app_limited_ratio`` of the target and
+  the estimate stayed below the target for ``persist_s`` seconds. aiortc's estimate cannot
+  exceed about 1.5x the incoming rate, so it always lags a burst of new content: a single
+  low estimate while the screen gets busier is not congestion.
   Otherwise the lower estimate only reflects an idle screen and is ignored.
 """
 
@@ -61,6 +63,7 @@ class BitratePolicy:
         app_limited_ratio: float = 0.5,
         overuse_ratio: float = 0.6,
         window_s: float = 2.0,
+        persist_s: float = 2.0,
     ) -> None:
         self._lock = threading.Lock()
         self.bounds = bounds
@@ -68,6 +71,8 @@ class BitratePolicy:
         self.app_limited_ratio = app_limited_ratio
         self.overuse_ratio = overuse_ratio
         self.window_s = window_s
+        self.persist_s = persist_s
+        self._low_since: float | None = None
         self._sent: deque[tuple[float, int]] = deque()
         self._sent_bits = 0
         self.last_estimate_bps: int | None = None
@@ -105,16 +110,26 @@ class BitratePolicy:
 
     def on_estimate(self, bps: int, now: float | None = None) -> int:
         """Apply a receiver estimate and return the new target."""
+        now = time.monotonic() if now is None else now
         rate = self.output_bps(now)
         with self._lock:
             self.last_estimate_bps = bps
             b = self.bounds
             wanted = min(max(bps, b.floor_bps), b.ceiling_bps)
-            congested = rate is not None and (
-                rate >= self.app_limited_ratio * self._target or bps < self.overuse_ratio * rate
-            )
-            if wanted >= self._target or congested:
+            if wanted >= self._target:
+                self._low_since = None
                 self._target = wanted
+                return self._target
+            using_budget = rate is not None and rate >= self.app_limited_ratio * self._target
+            if not using_budget:
+                self._low_since = None
+            elif self._low_since is None:
+                self._low_since = now
+            overuse = rate is not None and bps < self.overuse_ratio * rate
+            lasting = self._low_since is not None and now - self._low_since >= self.persist_s
+            if overuse or lasting:
+                self._target = wanted
+                self._low_since = None
             else:
                 self.ignored_decreases += 1
             return self._target

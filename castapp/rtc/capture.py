@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -90,12 +91,17 @@ def _even(value: int) -> int:
 
 
 def fit_size(width: int, height: int, max_size: tuple[int, int] | None) -> tuple[int, int]:
-    """Even output size no larger than ``max_size``, keeping the aspect ratio, never upscaled."""
+    """Even output size no larger than ``max_size``, keeping the aspect ratio, never upscaled.
+
+    The scale is a whole divisor (1/2, 1/3, ...): after a 1.5x shrink a 2-pixel text scroll
+    becomes a 1.33-pixel shift that defeats motion prediction, and 720p from a 1080p screen
+    needed 5x the bitrate of 960x540 for worse quality.
+    """
     if max_size is None:
         return _even(width), _even(height)
     max_w, max_h = max_size
-    scale = min(1.0, max_w / width, max_h / height)
-    return _even(round(width * scale)), _even(round(height * scale))
+    divisor = max(1, math.ceil(max(width / max_w, height / max_h) - 1e-9))
+    return _even(width // divisor), _even(height // divisor)
 
 
 def resize_interpolation(src_w: int, src_h: int, dst_w: int, dst_h: int) -> int:

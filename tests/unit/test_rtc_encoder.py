@@ -236,12 +236,21 @@ def test_policy_ignores_idle_decreases_but_follows_congestion() -> None:
     # Increases are taken at once, up to the ceiling.
     assert policy.on_estimate(9_000_000, now=t) == 9_000_000
     assert policy.on_estimate(40_000_000, now=t) == 12_000_000
-    # Busy content using the budget: a lower estimate is real congestion.
-    busy = BitratePolicy(bounds, window_s=2.0)
+    # Busy content using the budget: one lower estimate may only lag a burst of new content;
+    # one that lasts is congestion.
+    busy = BitratePolicy(bounds, window_s=2.0, persist_s=2.0)
     for i in range(60):
         busy.record_output(25_000, now=t + i / 30)  # 6 Mbit/s
-    assert busy.on_estimate(4_000_000, now=t + 2.0) == 4_000_000
-    assert busy.on_estimate(100_000, now=t + 2.0) == 2_000_000  # never below the floor
+    assert busy.on_estimate(4_000_000, now=t + 2.0) == 6_000_000
+    for i in range(60, 120):
+        busy.record_output(25_000, now=t + i / 30)
+    assert busy.on_estimate(4_000_000, now=t + 3.0) == 6_000_000
+    assert busy.on_estimate(4_000_000, now=t + 4.0) == 4_000_000
+    # An estimate far below what is actually sent is taken at once, never below the floor.
+    lossy = BitratePolicy(bounds, window_s=2.0)
+    for i in range(60):
+        lossy.record_output(25_000, now=t + i / 30)
+    assert lossy.on_estimate(100_000, now=t + 2.0) == 2_000_000
 
 
 def test_bounds_scale_with_resolution() -> None:

@@ -1,0 +1,477 @@
+"""Glass-to-glass screen-cast benchmark: a real X screen cast through castapp, measured.
+
+Everything runs inside a private network namespace (``tests/netns.py``: loopback plus a veth
+pair whose both ends stay inside, so aiortc has a host candidate to offer and no packet can
+leave) and on a private X server:
+
+1. ``Xvfb :N -screen 0 WxHx24 -nolisten tcp`` on a free display number (``-displayfd``
+   tells when it accepts clients);
+2. ``cast_content.py`` repaints desktop-like content on it at ~60 Hz: a static text window,
+   a scrolling terminal on a quarter of the screen, a small text window bouncing across the
+   desktop, and the wall-clock time of each repaint as a barcode (``cast_stamp.py``).
+   About 5 % of the luma pixels change per repaint at 1080p; the content process and Xvfb
+   cost about 0.05 and 0.1-0.2 cores (reported under ``detail``, not in the sender/receiver
+   figures);
+3. ``castapp serve`` on 127.0.0.1 (no STUN/TURN servers handed out: ICE servers are empty);
+4. ``cast_probe.py``, a receiver running castapp's ``ReceiverSession``; it prints the cast
+   code and, for every frame handed over, reads the stamp from the decoded Y plane and
+   records glass-to-glass latency = hand-over wall time - stamped repaint time;
+5. ``cast_sender.py``, which does what ``castapp send`` does (castapp's ``ScreenCapture`` of
+   the Xvfb screen, ``SenderSession``, default encoder settings) with a tap that reads the
+   stamp of each captured frame.
+
+After the first frame arrives it waits ``--warmup`` seconds, then measures for
+``--seconds``: delivered fps, latency percentiles, CPU of the sender and receiver processes
+(from ``/proc/<pid>/stat``), received kbps (transport bytes, so RTP/SRTP overhead included)
+and PSNR-Y. ``first_frame_ms`` runs from the moment the sender starts joining the room to the
+first frame handed over at the receiver.
+
+**PSNR.** Both ends keep the Y plane of frames whose stamp is a multiple of 23 (about 2.6
+content repaints a second) during the window: the sender as captured and converted to I420
+(what the encoder is given, after any ``--max-size`` downscale), the probe as decoded.
+Frames with the same stamp are paired and PSNR-Y is computed over the whole frame (mean over
+pairs, identical frames count as 99 dB). Copying a sample costs the probe about 1 ms at
+1080p a couple of times a second; files are written by a background thread.
+
+The latency includes the content's own staleness (a repaint is grabbed up to one repaint
+interval after it was stamped; 8.4 ms on average) but no display: the probe converts
+nothing and paints nothing. The content repaints at 59.5 Hz by default, not 60: the capture
+thread and the content both run on absolute monotonic schedules, and at exactly 60 Hz (or
+30) their phase locks for the whole run, making the staleness an arbitrary constant between
+0 and 16.7 ms that changes from run to run. At 59.5 Hz the phase sweeps through every value
+every two seconds, so the staleness averages out as it does on a real desktop.
+
+``--compare naive`` then runs the same scene, in the same namespace and on the same screen,
+through a stock aiortc pipeline (``cast_naive.py``: ``VideoStreamTrack`` paced by
+``next_timestamp()``, grab and ``VideoFrame.from_ndarray`` on the event loop, stock
+encoders, stock receiver) and adds ``naive`` and ``ratios``. The stock track's clock runs at
+30 fps whatever ``--fps`` asks for; that is part of what is being compared.
+
+``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
+read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
+(capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
+target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
+
+Prints one JSON object. Needs root (network namespace) and Xvfb. Run with the project's
+virtualenv Python, e.g. ``.venv/bin/python benchmarks/cast.py --res 1080p --fps 60``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import math
+import os
+import queue
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def load_netns() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("cast_netns", ROOT / "tests" / "netns.py")
+    if spec is None or spec.loader is None:
+        raise BenchError("cannot load tests/netns.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+class Child:
+    """A child process with JSON lines on stdout, commands on stdin, stderr to a file."""
+
+    def __init__(self, name: str, argv: list[str], log_dir: Path, env: dict[str, str],
+                 pass_fds: tuple[int, ...] = (), json_stdout: bool = True) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.stderr"
+        self._stderr = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if json_stdout else subprocess.DEVNULL,
+            stderr=self._stderr,
+            env=env,
+            pass_fds=pass_fds,
+            start_new_session=True,  # a Ctrl-C reaches only us; we stop children in order
+        )
+        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        if json_stdout:
+            threading.Thread(target=self._read, name=f"read-{name}", daemon=True).start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").strip()
+            try:
+                item = json.loads(line) if line.startswith("{") else None
+            except json.JSONDecodeError:
+                item = None
+            self.events.put(item if isinstance(item, dict) else {"event": "line", "text": line})
+        self.events.put(None)
+
+    def tail(self, lines: int = 15) -> str:
+        with contextlib.suppress(OSError):
+            text = self.log.read_text(errors="replace").strip().splitlines()
+            return "\n".join(text[-lines:])
+        return ""
+
+    def expect(self, event: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BenchError(f"{self.name}: no '{event}' within {timeout:.0f} s\n"
+                                 f"{self.tail()}")
+            try:
+                item = self.events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if item is None:
+                self.proc.wait(5)
+                raise BenchError(f"{self.name} exited ({self.proc.returncode}) before "
+                                 f"'{event}'\n{self.tail()}")
+            if item.get("event") == event:
+                return item
+
+    def send(self, line: str) -> None:
+        if self.proc.stdin is None or self.proc.poll() is not None:
+            raise BenchError(f"{self.name} is not running\n{self.tail()}")
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+                self.proc.wait(timeout)
+        self._stderr.close()
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, ns: str, tmp: Path, netns: ModuleType) -> None:
+        self.args = args
+        self.ns = ns
+        self.tmp = tmp
+        self.netns = netns
+        self.children: list[Child] = []
+        self.width, self.height = RESOLUTIONS[args.res]
+        self.display = ""
+        self.env = dict(os.environ)
+        self.env.pop("DISPLAY", None)
+        self.xvfb: Child | None = None
+        self.content: Child | None = None
+        self.url = ""
+
+    # ------------------------------------------------------------------ processes
+    def spawn(self, name: str, argv: list[str], **kwargs: Any) -> Child:
+        child = Child(name, self.netns.in_namespace(self.ns, argv), self.tmp,
+                      self.env, **kwargs)
+        self.children.append(child)
+        return child
+
+    def retire(self, child: Child) -> None:
+        child.stop()
+        if child in self.children:
+            self.children.remove(child)
+
+    def stop_all(self) -> None:
+        for child in reversed(self.children):
+            with contextlib.suppress(Exception):
+                child.stop()
+        self.children.clear()
+
+    def python(self, script: str, *args: str) -> list[str]:
+        return [sys.executable, str(HERE / script), *args]
+
+    # ------------------------------------------------------------------ the scene
+    def start_xvfb(self) -> None:
+        xvfb = shutil.which("Xvfb")
+        if xvfb is None:
+            raise BenchError("Xvfb not found (apt-get install xvfb)")
+        for number in range(90, 400):
+            if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+                continue
+            read_fd, write_fd = os.pipe()
+            try:
+                child = self.spawn(
+                    f"xvfb-{number}",
+                    [xvfb, f":{number}", "-displayfd", str(write_fd), "-screen", "0",
+                     f"{self.width}x{self.height}x24", "-nolisten", "tcp"],
+                    pass_fds=(write_fd,), json_stdout=False)
+                os.close(write_fd)
+                write_fd = -1
+                if self._wait_display(child, read_fd):
+                    self.xvfb, self.display = child, f":{number}"
+                    self.env["DISPLAY"] = self.display
+                    return
+                self.retire(child)
+            finally:
+                os.close(read_fd)
+                if write_fd >= 0:
+                    os.close(write_fd)
+        raise BenchError("no free X display number found")
+
+    @staticmethod
+    def _wait_display(child: Child, read_fd: int) -> bool:
+        data = b""
+        deadline = time.monotonic() + 15
+        while not data.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BenchError(f"Xvfb did not start within 15 s\n{child.tail()}")
+            ready, _, _ = select.select([read_fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 64)
+            if not chunk:  # exited: display taken after all, or broken
+                return False
+            data += chunk
+        return True
+
+    def start_content(self) -> None:
+        self.content = self.spawn("content", self.python(
+            "cast_content.py", "--display", self.display, "--width", str(self.width),
+            "--height", str(self.height), "--fps", f"{self.args.content_hz:g}"))
+        self.content.expect("ready", 20)
+
+    def start_service(self) -> None:
+        state = self.tmp / "service-state"
+        state.mkdir()
+        argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
+                "--host", "127.0.0.1", "--port", "0", "--state-dir", str(state)]
+        child = self.spawn("service", argv)
+        line = child.expect("line", 30)["text"]  # "castapp room service on ws://..."
+        url = line.rsplit(" ", 1)[-1]
+        if not url.startswith("ws://127.0.0.1:"):
+            raise BenchError(f"unexpected room service banner: {line!r}")
+        self.url = url
+
+    # ------------------------------------------------------------------ one pipeline
+    def run_pipeline(self, naive: bool) -> dict[str, Any]:
+        a = self.args
+        kind = "naive" if naive else "tuned"
+        recv_dir, cap_dir = self.tmp / f"{kind}-received", self.tmp / f"{kind}-captured"
+        probe_args = ["--server", self.url, "--samples", str(recv_dir)]
+        probe = self.spawn(f"{kind}-probe", self.python(
+            "cast_probe.py", *probe_args, *(["--naive"] if naive else [])))
+        code = probe.expect("code", 30)["code"]
+        common = ["--server", self.url, "--code", code, "--codec", a.codec,
+                  "--samples", str(cap_dir)]
+        if naive:
+            sender = self.spawn(f"{kind}-sender", self.python("cast_naive.py", *common))
+        else:
+            extra = ["--max-size", a.max_size] if a.max_size else []
+            sender = self.spawn(f"{kind}-sender", self.python(
+                "cast_sender.py", *common, "--fps", f"{a.fps:g}", *extra))
+        joining = sender.expect("joining", 30)["t"]
+        first = probe.expect("first_frame", 40)
+        time.sleep(a.warmup)
+
+        watched = {"sender": sender.pid, "receiver": probe.pid}
+        if self.content is not None and self.xvfb is not None:  # reported as detail
+            watched |= {"content": self.content.pid, "xvfb": self.xvfb.pid}
+        cpu0 = {k: cpu_seconds(pid) for k, pid in watched.items()}
+        t0 = time.monotonic()
+        sender.send("measure")
+        probe.send("measure")
+        time.sleep(a.seconds)
+        probe.send("stop")
+        sender.send("stop")
+        span = time.monotonic() - t0
+        cpu1 = {k: cpu_seconds(pid) for k, pid in watched.items()}
+        got = probe.expect("report", 30)
+        sent = sender.expect("report", 30)
+        self.retire(sender)
+        self.retire(probe)
+        cpu = {k: round((cpu1[k] - cpu0[k]) / span, 3) for k in watched}
+        psnr, pairs = psnr_y(cap_dir, recv_dir)
+        return {
+            "fps": got.get("fps"),
+            "latency_ms": got.get("latency_ms"),
+            "first_frame_ms": round((first["t"] - joining) * 1000, 1),
+            "sender_cpu": cpu["sender"],
+            "receiver_cpu": cpu["receiver"],
+            "kbps": got.get("kbps"),
+            "psnr_db": psnr,
+            "detail": {
+                "latency_mean_ms": got.get("latency_mean_ms"),
+                "decoded_fps": got.get("decoded_fps"),
+                "frames": got.get("frames"),
+                "unread_stamps": got.get("unread"),
+                "probe_ms_per_frame": got.get("probe_ms_per_frame"),
+                "size": got.get("size"),
+                "psnr_pairs": pairs,
+                "content_cpu": cpu.get("content"),
+                "xvfb_cpu": cpu.get("xvfb"),
+                "sender": {k: v for k, v in sent.items() if k != "event"},
+            },
+        }
+
+
+def psnr_y(captured: Path, received: Path) -> tuple[float | None, int]:
+    """Mean PSNR-Y over received samples that have a captured frame with the same stamp."""
+    values: list[float] = []
+    for path in sorted(received.glob("*.npy")):
+        ref = captured / path.name
+        if not ref.exists():
+            continue
+        a, b = np.load(ref), np.load(path)
+        if a.shape != b.shape:
+            continue
+        mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+        values.append(99.0 if mse == 0 else min(99.0, 10 * math.log10(255.0**2 / mse)))
+    if not values:
+        return None, 0
+    return round(sum(values) / len(values), 2), len(values)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
+        return None
+    return round(a / b, 2)
+
+
+def compare(tuned: dict[str, Any], naive: dict[str, Any]) -> dict[str, Any]:
+    tl, nl = tuned["latency_ms"] or {}, naive["latency_ms"] or {}
+    psnr = (round(tuned["psnr_db"] - naive["psnr_db"], 2)
+            if tuned["psnr_db"] is not None and naive["psnr_db"] is not None else None)
+    return {
+        "latency_p50_naive_over_tuned": ratio(nl.get("p50"), tl.get("p50")),
+        "latency_p95_naive_over_tuned": ratio(nl.get("p95"), tl.get("p95")),
+        "fps_tuned_over_naive": ratio(tuned["fps"], naive["fps"]),
+        "first_frame_naive_over_tuned": ratio(naive["first_frame_ms"], tuned["first_frame_ms"]),
+        "sender_cpu_naive_over_tuned": ratio(naive["sender_cpu"], tuned["sender_cpu"]),
+        "receiver_cpu_naive_over_tuned": ratio(naive["receiver_cpu"], tuned["receiver_cpu"]),
+        "kbps_tuned_over_naive": ratio(tuned["kbps"], naive["kbps"]),
+        "psnr_db_tuned_minus_naive": psnr,
+    }
+
+
+@contextlib.contextmanager
+def interruptible(limit_s: float) -> Iterator[None]:
+    """SIGTERM acts like Ctrl-C, and the whole run is bounded by ``limit_s``."""
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise BenchError(f"the benchmark exceeded its {limit_s:.0f} s time limit")
+
+    old_term = signal.signal(signal.SIGTERM, on_term)
+    old_alarm = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(max(1, math.ceil(limit_s)))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old_alarm)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--res", choices=sorted(RESOLUTIONS), default="1080p")
+    ap.add_argument("--fps", type=float, default=30.0, help="sender target fps (default 30)")
+    ap.add_argument("--codec", choices=["h264", "vp8"], default="h264")
+    ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
+    ap.add_argument("--warmup", type=float, default=6.0,
+                    help="seconds after the first frame before measuring (default 6)")
+    ap.add_argument("--compare", choices=["naive"], help="also run the stock aiortc pipeline")
+    ap.add_argument("--content-hz", type=float, default=59.5,
+                    help="content repaint rate (default 59.5: just off 60 Hz so repaints and "
+                    "capture ticks drift through every phase instead of locking)")
+    ap.add_argument("--max-size", metavar="WxH", help="let the tuned sender downscale to fit")
+    ap.add_argument("--logs", type=Path, metavar="DIR",
+                    help="copy every process's stderr into DIR at the end")
+    args = ap.parse_args(argv)
+    if args.seconds <= 0 or args.warmup < 0 or args.fps <= 0:
+        ap.error("--seconds and --fps must be positive, --warmup not negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    pipelines = 2 if args.compare else 1
+    limit = 90 + pipelines * (args.warmup + args.seconds + 150)
+    netns = load_netns()
+    result: dict[str, Any] = {
+        "res": args.res,
+        "fps_target": args.fps,
+        "codec": args.codec,
+    }
+    try:
+        with interruptible(limit), tempfile.TemporaryDirectory(prefix="cast-bench-") as tmp, \
+                netns.private_namespace() as ns:
+            bench = Bench(args, ns, Path(tmp), netns)
+            try:
+                bench.start_xvfb()
+                bench.start_content()
+                bench.start_service()
+                tuned = bench.run_pipeline(naive=False)
+                result.update(tuned)
+                if args.compare:
+                    naive = bench.run_pipeline(naive=True)
+                    result["naive"] = naive
+                    result["ratios"] = compare(tuned, naive)
+            finally:
+                bench.stop_all()
+                if args.logs is not None:
+                    args.logs.mkdir(parents=True, exist_ok=True)
+                    for log in Path(tmp).glob("*.stderr"):
+                        shutil.copy(log, args.logs / log.name)
+    except BenchError as exc:
+        print(f"cast benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cast benchmark interrupted", file=sys.stderr)
+        return 130
+    result["warmup_s"], result["seconds"] = args.warmup, args.seconds
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

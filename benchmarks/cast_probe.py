@@ -1,0 +1,179 @@
+"""The receiving end of the screen-cast benchmark: a receiver that measures every frame.
+
+Default mode runs castapp's :class:`ReceiverSession` (castapp's adapted aiortc: marker-bit
+frame release, newest-frame draining) and measures in its ``on_frame`` callback;
+``--naive`` answers with a stock aiortc peer connection instead (see ``cast_naive.py``).
+Either way it registers with the room service at ``--server`` and prints the cast code.
+
+Per frame, on the event loop, the probe only reads the stamp from the decoded Y plane
+(zero-copy view, a few dozen pixel look-ups) and computes glass-to-glass latency =
+wall time the frame was handed over - stamped paint time (one machine, one clock). While
+the measurement window is open, Y planes of sample stamps are copied and written by a
+background thread for the PSNR check (2-3 frames a second). Nothing is converted or
+displayed.
+
+stdin: ``measure`` opens the window, ``stop`` closes it. stdout (JSON lines): ``code``,
+``first_frame`` (wall time of the first frame handed over) and ``report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+from aiortc import RTCPeerConnection
+from cast_stamp import (
+    SampleWriter,
+    StampReader,
+    emit,
+    latency_ms,
+    percentiles,
+    plane_y,
+    stdin_commands,
+)
+
+from castapp.signaling.client import SignalingClient
+
+
+class Meter:
+    """Counts and latencies of the frames handed to the application."""
+
+    def __init__(self, samples: SampleWriter) -> None:
+        self.samples = samples
+        self.reader = StampReader()
+        self.frames = 0
+        self.decoded = 0  # handed over + discarded in favour of a newer decoded frame
+        self.first_at: float | None = None
+        self.measuring = False
+        self.latencies: list[float] = []
+        self.unread = 0  # frames in the window whose stamp could not be read
+        self.work_s = 0.0  # time spent in on_frame
+        self.size: tuple[int, int] | None = None
+
+    def on_frame(self, frame: av.VideoFrame, received_at: float, skipped: int = 0) -> None:
+        t0 = time.perf_counter()
+        self.frames += 1
+        self.decoded += 1 + skipped
+        if self.first_at is None:
+            self.first_at = received_at
+            emit("first_frame", t=received_at, width=frame.width, height=frame.height)
+        if self.measuring:
+            y = plane_y(frame)
+            stamp = self.reader.read(y)
+            if stamp is None:
+                self.unread += 1
+            else:
+                self.latencies.append(latency_ms(stamp, received_at * 1000.0))
+                self.samples.offer(stamp, y, copy=True)
+            self.size = (frame.width, frame.height)
+        self.work_s += time.perf_counter() - t0
+
+
+async def bytes_received(pc: RTCPeerConnection | None) -> int:
+    if pc is None:
+        return 0
+    report = await pc.getStats()
+    return sum(getattr(s, "bytesReceived", 0) for s in report.values()
+               if type(s).__name__ == "RTCTransportStats")
+
+
+async def run(args: argparse.Namespace) -> int:
+    samples = SampleWriter(args.samples)
+    meter = Meter(samples)
+    commands = await stdin_commands()
+    session: Any = None
+    client: SignalingClient | None = None
+    naive_pc: RTCPeerConnection | None = None
+    naive_task: asyncio.Task[RTCPeerConnection] | None = None
+
+    if args.naive:
+        from cast_naive import receive
+
+        client = SignalingClient(args.server, name="cast-probe-naive", reconnect=False)
+        await client.connect()
+        reg = await client.register()
+        emit("code", code=reg.code)
+        naive_task = asyncio.create_task(receive(client, meter.on_frame))
+    else:
+        from castapp.rtc.receive import ReceivedFrame
+        from castapp.session.receiver import ReceiverSession
+
+        def on_frame(rf: ReceivedFrame) -> None:
+            meter.on_frame(rf.frame, rf.received_at, rf.skipped)
+
+        session = ReceiverSession(args.server, name="cast-probe", on_frame=on_frame)
+        status = await session.start()
+        emit("code", code=status.code)
+
+    def current_pc() -> RTCPeerConnection | None:
+        if session is not None:
+            return session.pc
+        return naive_pc
+
+    start: dict[str, float] = {}
+    try:
+        while line := (await commands.readline()).decode().strip():
+            if naive_task is not None and naive_task.done() and naive_pc is None:
+                naive_pc = naive_task.result()
+            if line == "measure":
+                meter.latencies.clear()
+                meter.unread = 0
+                start = {"t": time.time(), "frames": meter.frames, "decoded": meter.decoded,
+                         "bytes": await bytes_received(current_pc()), "work": meter.work_s}
+                meter.measuring = samples.enabled = True
+            elif line == "stop":
+                meter.measuring = samples.enabled = False
+                t = time.time()
+                nbytes = await bytes_received(current_pc())
+                samples.close()
+                report: dict[str, Any] = {"samples": samples.written, "unread": meter.unread}
+                if start:
+                    span = max(1e-6, t - start["t"])
+                    frames = meter.frames - start["frames"]
+                    report.update(
+                        window_s=round(span, 2),
+                        frames=frames,
+                        fps=round(frames / span, 1),
+                        decoded_fps=round((meter.decoded - start["decoded"]) / span, 1),
+                        kbps=round((nbytes - start["bytes"]) * 8 / 1000 / span),
+                        latency_ms=percentiles(meter.latencies),
+                        latency_mean_ms=round(sum(meter.latencies)
+                                              / max(1, len(meter.latencies)), 1),
+                        probe_ms_per_frame=round((meter.work_s - start["work"]) * 1000
+                                                 / max(1, frames), 3),
+                        size=meter.size,
+                    )
+                emit("report", **report)
+                break
+    finally:
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.stop(), 5)
+        if naive_task is not None:
+            if not naive_task.done():
+                naive_task.cancel()
+            elif naive_task.exception() is None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(naive_task.result().close(), 5)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), 5)
+    return 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--naive", action="store_true", help="stock aiortc receiver")
+    ap.add_argument("--samples", type=Path, required=True)
+    args = ap.parse_args()
+    raise SystemExit(asyncio.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()

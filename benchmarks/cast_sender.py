@@ -1,0 +1,156 @@
+"""The tuned sender for the screen-cast benchmark: what ``castapp send`` does, plus a tap.
+
+It builds the same objects as ``castapp send`` (a :class:`ScreenCapture` of monitor 1 on
+``$DISPLAY`` at ``--fps``, a :class:`SenderSession` with castapp's default encoder
+settings) and casts to ``--code``. The only addition is a tap on the capture thread: each
+captured frame's stamp is read from its Y plane (a few dozen pixel look-ups), and while the
+measurement window is open the Y planes of sample stamps are written for the PSNR check
+(see :mod:`cast_stamp`).
+
+stdout (JSON lines): ``joining`` (wall time just before joining), ``casting``, and after
+``stop`` on stdin a ``report`` with counters over the measurement window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cast_stamp import SampleWriter, StampReader, emit, stdin_commands
+
+from castapp.rtc.capture import ScreenCapture
+from castapp.session.sender import SenderSession, SenderState, SenderStatus
+
+
+class TappedCapture(ScreenCapture):
+    """castapp's screen capture, with each frame's stamp read and sample frames kept."""
+
+    def __init__(self, samples: SampleWriter, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.samples = samples
+        self.reader = StampReader()
+        self.tap_ms = 0.0
+
+    def _produce(self, seq: int) -> np.ndarray:
+        i420 = super()._produce(seq)
+        t0 = time.perf_counter()
+        height = i420.shape[0] * 2 // 3
+        y = i420[:height]
+        stamp = self.reader.read(y)
+        if stamp is not None:
+            self.samples.offer(stamp, y, copy=False)  # every captured array is fresh
+        self.tap_ms += (time.perf_counter() - t0) * 1000.0
+        return i420
+
+
+def encoder_stats(session: SenderSession) -> dict[str, float]:
+    """Counters of castapp's encoder (private aiortc state, for information only)."""
+    pc = session.pc
+    if pc is None:
+        return {}
+    for t in pc.getTransceivers():
+        encoder = getattr(t.sender, "_RTCRtpSender__encoder", None)
+        stats = getattr(encoder, "stats", None)
+        if stats is not None:
+            return {"frames": stats.frames, "keyframes": stats.keyframes,
+                    "rebuilds": stats.rebuilds, "total_ms": stats.total_ms,
+                    "target_bps": getattr(encoder, "target_bitrate", 0)}
+    return {}
+
+
+def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
+    track = session.track
+    return {
+        "t": time.time(),
+        "captured": capture.frames_produced,
+        "sent": track.frames_sent if track is not None else 0,
+        "tap_ms": capture.tap_ms,
+        "encoder": encoder_stats(session),
+    }
+
+
+def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    span = max(1e-6, b["t"] - a["t"])
+    out: dict[str, Any] = {
+        "capture_fps": round((b["captured"] - a["captured"]) / span, 1),
+        "sent_fps": round((b["sent"] - a["sent"]) / span, 1),
+        "tap_ms_per_frame": round((b["tap_ms"] - a["tap_ms"])
+                                  / max(1, b["captured"] - a["captured"]), 3),
+    }
+    ea, eb = a["encoder"], b["encoder"]
+    if ea and eb:
+        frames = eb["frames"] - ea["frames"]
+        out["encode_ms"] = round((eb["total_ms"] - ea["total_ms"]) / max(1, frames), 2)
+        out["keyframes"] = eb["keyframes"] - ea["keyframes"]
+        out["rebuilds"] = eb["rebuilds"] - ea["rebuilds"]
+        if "target_bps" in eb:
+            out["target_kbps"] = round(eb["target_bps"] / 1000)
+    return out
+
+
+async def run(args: argparse.Namespace) -> int:
+    samples = SampleWriter(args.samples)
+    capture = TappedCapture(samples, monitor=1, fps=args.fps, max_size=args.max_size)
+    casting = asyncio.Event()
+
+    def on_status(st: SenderStatus) -> None:
+        if st.state is SenderState.CASTING and not casting.is_set():
+            casting.set()
+            emit("casting", t=time.time())
+        if st.state is SenderState.ENDED:
+            emit("ended", reason=st.ended.value if st.ended else None)
+
+    session = SenderSession(args.server, capture, name="cast-bench", codec=args.codec,
+                            on_status=on_status)
+    commands = await stdin_commands()
+    start: dict[str, Any] | None = None
+    try:
+        capture.start()  # as ``castapp send`` does: the capture runs before joining
+        emit("joining", t=time.time())
+        await session.cast(args.code)
+        while line := (await commands.readline()).decode().strip():
+            if line == "measure":
+                start = snapshot(session, capture)
+                samples.enabled = True
+            elif line == "stop":
+                samples.enabled = False
+                end = snapshot(session, capture)
+                report = window(start, end) if start is not None else {}
+                report["misreads"] = capture.reader.misreads
+                report["grab_ms"] = round(capture.grab_ms, 2)
+                report["convert_ms"] = round(capture.convert_ms, 2)
+                samples.close()
+                report["samples"] = samples.written
+                emit("report", **report)
+                break
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(session.close(), 5)
+        capture.stop()
+    return 0
+
+
+def size(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    return int(w), int(h)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--code", required=True)
+    ap.add_argument("--fps", type=float, default=30.0)
+    ap.add_argument("--codec", choices=["h264", "vp8"], default="h264")
+    ap.add_argument("--max-size", type=size, default=None)
+    ap.add_argument("--samples", type=Path, required=True)
+    args = ap.parse_args()
+    raise SystemExit(asyncio.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()
