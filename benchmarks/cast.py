@@ -331,6 +331,7 @@ class Bench:
         return {
             "fps": got.get("fps"),
             "latency_ms": got.get("latency_ms"),
+            "latency_p95_by_minute": got.get("latency_p95_by_minute"),
             "first_frame_ms": round((first["t"] - joining) * 1000, 1),
             "sender_cpu": cpu["sender"],
             "receiver_cpu": cpu["receiver"],

@@ -51,6 +51,7 @@ class Meter:
         self.first_at: float | None = None
         self.measuring = False
         self.latencies: list[float] = []
+        self.latency_times: list[float] = []
         self.unread = 0  # frames in the window whose stamp could not be read
         self.work_s = 0.0  # time spent in on_frame
         self.size: tuple[int, int] | None = None
@@ -69,6 +70,7 @@ class Meter:
                 self.unread += 1
             else:
                 self.latencies.append(latency_ms(stamp, received_at * 1000.0))
+                self.latency_times.append(received_at)
                 self.samples.offer(stamp, y, copy=True)
             self.size = (frame.width, frame.height)
         self.work_s += time.perf_counter() - t0
@@ -142,6 +144,8 @@ async def run(args: argparse.Namespace) -> int:
                         decoded_fps=round((meter.decoded - start["decoded"]) / span, 1),
                         kbps=round((nbytes - start["bytes"]) * 8 / 1000 / span),
                         latency_ms=percentiles(meter.latencies),
+                        latency_p95_by_minute=by_minute(meter.latencies,
+                                                        meter.latency_times),
                         latency_mean_ms=round(sum(meter.latencies)
                                               / max(1, len(meter.latencies)), 1),
                         probe_ms_per_frame=round((meter.work_s - start["work"]) * 1000
@@ -164,6 +168,21 @@ async def run(args: argparse.Namespace) -> int:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.close(), 5)
     return 0
+
+
+def by_minute(latencies: list[float], times: list[float]) -> list[float]:
+    """p95 latency of each whole minute of the window (to see build-up over long casts)."""
+    if not times:
+        return []
+    start, out = times[0], []
+    buckets: dict[int, list[float]] = {}
+    for value, t in zip(latencies, times, strict=True):
+        buckets.setdefault(int((t - start) // 60), []).append(value)
+    last = int((times[-1] - start) // 60)
+    for minute in range(last):  # the last, partial minute is left out
+        if buckets.get(minute):
+            out.append(percentiles(buckets[minute], (95,))["p95"])
+    return out
 
 
 def main() -> None:

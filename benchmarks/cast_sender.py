@@ -24,6 +24,7 @@ import numpy as np
 from cast_stamp import SampleWriter, StampReader, emit, stdin_commands
 
 from castapp.rtc.capture import ScreenCapture
+from castapp.rtc.encoder import EncoderConfig
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
 
 
@@ -106,7 +107,7 @@ async def run(args: argparse.Namespace) -> int:
             emit("ended", reason=st.ended.value if st.ended else None)
 
     session = SenderSession(args.server, capture, name="cast-bench", codec=args.codec,
-                            on_status=on_status)
+                            encoder=EncoderConfig(max_fps=args.fps), on_status=on_status)
     commands = await stdin_commands()
     start: dict[str, Any] | None = None
     try:
