@@ -310,7 +310,9 @@ class Rooms:
         member = self.members.get(peer_id)
         if member is None:
             return False
-        if isinstance(msg, p.RoomClosed) or (msg is None and b'"room_closed"' in payload[:40]):
+        if msg is None:  # forwarded from another instance as bytes
+            msg = p.decode_outbound(payload)
+        if isinstance(msg, p.RoomClosed):
             if member.code is not None:
                 await self.store.drop_peer(peer_id)
             member.code = None

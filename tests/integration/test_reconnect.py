@@ -78,14 +78,20 @@ async def test_silent_peer_is_timed_out_by_heartbeat(start_server, make_client):
     assert left.peer_id == sender.peer_id and left.reason is p.LeaveReason.TIMEOUT
 
 
-async def test_grace_then_room_closes_for_waiting_senders(start_server, make_client):
-    server = await start_server(grace_s=0.5)
+async def _sender_whose_receiver_dropped(server, make_client):
+    """A paired sender whose receiver just disconnected (and was reported as gone)."""
     receiver = await make_client(server.url, reconnect=False)
     sender = await make_client(server.url)
     reg = await receiver.register()
     await sender.join(reg.code)
     await receiver.close()
     await next_of(sender, p.PeerLeft)
+    return sender, reg
+
+
+async def test_grace_then_room_closes_for_waiting_senders(start_server, make_client):
+    server = await start_server(grace_s=0.5)
+    sender, reg = await _sender_whose_receiver_dropped(server, make_client)
     closed = await next_of(sender, p.RoomClosed, timeout=5)
     assert "did not come back" in closed.reason
     # the code is free again: a new receiver with the old token still gets it back
@@ -94,12 +100,7 @@ async def test_grace_then_room_closes_for_waiting_senders(start_server, make_cli
 
 
 async def test_receiver_coming_back_in_grace_meets_waiting_sender(server, make_client):
-    receiver = await make_client(server.url, reconnect=False)
-    sender = await make_client(server.url)
-    reg = await receiver.register()
-    await sender.join(reg.code)
-    await receiver.close()
-    await next_of(sender, p.PeerLeft)
+    sender, reg = await _sender_whose_receiver_dropped(server, make_client)
     back = await make_client(server.url)
     assert (await back.register(reg.token)).code == reg.code
     hello = await next_of(sender, p.PeerJoined)
