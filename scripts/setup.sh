@@ -10,6 +10,25 @@ DEBIAN_PACKAGES=(
   xvfb             # a virtual screen for capture and GUI tests
   x11-xserver-utils
   iproute2         # private network namespaces for tests with real WebRTC peers
+  nftables         # NAT and packet loss inside test namespaces
+  iptables
+  coturn           # STUN/TURN server for relay tests (started by the tests, never as a service)
+  redis-server     # shared room store for multi-instance tests (started by the tests)
+  libxcb-icccm4    # Qt's xcb platform plugin under Xvfb
+  libxcb-keysyms1
+  libxcb-cursor0
+  libxkbcommon-x11-0
+  libegl1
+  libgl1
+  libfontconfig1
+  libdbus-1-3
+  libpulse0        # QtMultimedia links against it even without sound
+  fonts-wqy-microhei  # CJK glyphs for the Chinese UI
+  desktop-file-utils  # validates the .desktop entry of the Debian package
+  appstream           # validates the AppStream metainfo
+  dpkg-dev            # builds the Debian package
+  fakeroot
+  binutils            # the freezer inspects shared libraries with objdump
 )
 
 missing=()
@@ -22,8 +41,16 @@ if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Installing coturn or redis-server must not start them as system services: the tests
+    # start their own instances on loopback ports.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
   else
     echo "setup: please install these Debian packages: ${missing[*]}" >&2
   fi

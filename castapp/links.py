@@ -1,0 +1,107 @@
+"""``castapp://`` links: a receiver's room service address and code in one string.
+
+A link is what the receiver's QR code holds and what a person may paste instead of a code::
+
+    castapp://192.168.1.20:8765/482913
+    castapp://[fe80::1%25eth0]:8765/482913
+    castapp://cast.example.org:443/482913?tls=1
+
+Everything here is pure parsing: no network, no Qt.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from castapp.codes import CodeFormat
+
+SCHEME = "castapp"
+DEFAULT_PORT = 8765
+_MAX_INPUT = 512
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9.])*$")
+
+
+class LinkError(ValueError):
+    """What was typed or scanned is neither a code nor a castapp link."""
+
+
+@dataclass(frozen=True, slots=True)
+class CastTarget:
+    """Where to cast: a code, and the room service to find it on (None: discover it)."""
+
+    code: str
+    host: str | None = None
+    port: int | None = None
+    tls: bool = False
+
+    @property
+    def server_url(self) -> str | None:
+        """The WebSocket URL of the room service, or None when the link named no host."""
+        if self.host is None:
+            return None
+        return service_url(self.host, self.port or DEFAULT_PORT, tls=self.tls)
+
+
+def _host_for_url(host: str) -> str:
+    try:
+        addr = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if addr.version == 6:
+        return "[" + host.replace("%", "%25") + "]"
+    return host
+
+
+def service_url(host: str, port: int, *, tls: bool = False) -> str:
+    """The room service's WebSocket URL for a host and port."""
+    return f"{'wss' if tls else 'ws'}://{_host_for_url(host)}:{port}/ws"
+
+
+def make_link(host: str, port: int, code: str, *, tls: bool = False) -> str:
+    """The link for a receiver: ``castapp://host:port/code``."""
+    link = f"{SCHEME}://{_host_for_url(host)}:{port}/{quote(code, safe='')}"
+    return link + ("?tls=1" if tls else "")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return True
+    except ValueError:
+        return bool(_HOSTNAME.match(host))
+
+
+def parse_link(text: str, fmt: CodeFormat) -> CastTarget:
+    """Read a ``castapp://`` link; raises :class:`LinkError` saying what is wrong."""
+    if len(text) > _MAX_INPUT:
+        raise LinkError("the link is too long")
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise LinkError("the link's address is not valid") from exc
+    if parts.scheme.lower() != SCHEME:
+        raise LinkError("not a castapp link")
+    host = unquote(parts.hostname or "")
+    if not host or not _valid_host(host):
+        raise LinkError("the link has no valid host")
+    code = fmt.normalize(unquote(parts.path.lstrip("/")))
+    if code is None:
+        raise LinkError("the link does not hold a valid code")
+    query = parse_qs(parts.query)
+    tls = query.get("tls", ["0"])[0] in ("1", "true", "yes")
+    return CastTarget(code=code, host=host, port=port or DEFAULT_PORT, tls=tls)
+
+
+def parse_cast_input(text: str, fmt: CodeFormat) -> CastTarget:
+    """What a person typed, pasted or scanned: a bare code or a castapp link."""
+    stripped = text.strip()
+    if stripped.lower().startswith(SCHEME + ":"):
+        return parse_link(stripped, fmt)
+    code = fmt.normalize(stripped)
+    if code is None:
+        raise LinkError("not a valid code")
+    return CastTarget(code=code)
