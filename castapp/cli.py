@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_receive(sub)
     add_send(sub)
+    from castapp.cli_gui import add_gui_options
+
+    add_gui_options(sub)
     return parser
 
 
@@ -150,14 +153,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("receive", "send"):
         from castapp import cli_cast
 
-        if args.command == "send":
-            return cli_cast.run(lambda: cli_cast.run_send(args))
-        if not args.headless:
-            print("castapp receive: the window is not available in this build; "
-                  "use --headless", file=sys.stderr)
-            return 2
         state_dir = args.state_dir or default_state_dir()
+        if not args.headless:
+            from castapp.cli_gui import run_gui
+
+            return run_gui(args, state_dir)
+        if args.command == "send":
+            if not args.server or not args.code:
+                print("castapp send --headless: give --server and --code", file=sys.stderr)
+                return 2
+            return cli_cast.run(lambda: cli_cast.run_send(args))
         return cli_cast.run(lambda: cli_cast.run_receive(args, state_dir))
+    if args.command is None:
+        from castapp.cli_gui import display_problem, run_gui
+
+        if display_problem() is None:
+            return run_gui(args, default_state_dir())
     parser.print_help()
     return 0
 

@@ -170,8 +170,10 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("send", help="cast this screen to the receiver showing a code")
-    s.add_argument("--server", required=True, help="room service URL (ws://host:port/ws)")
-    s.add_argument("--code", required=True, help="the cast code shown by the receiver")
+    s.add_argument("--server", help="room service URL (ws://host:port/ws)")
+    s.add_argument("--code", help="the cast code shown by the receiver")
+    s.add_argument("--headless", action="store_true", help="no window: print status lines")
+    s.add_argument("--state-dir", type=Path, help="where settings and secrets live")
     s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
     s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
     s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")

@@ -45,6 +45,13 @@ class CodeFormat:
             return None
         return code
 
+    def typed_so_far(self, text: str) -> int | None:
+        """How many code symbols ``text`` holds if it could be the start of a code, else None."""
+        prefix = unicodedata.normalize("NFKC", text[:64]).translate(_SEPARATORS).upper()
+        if len(prefix) > self.length or any(c not in self.alphabet for c in prefix):
+            return None
+        return len(prefix)
+
     def display(self, code: str) -> str:
         """A code grouped for reading across a room: ``482913`` -> ``482 913``."""
         return group(code)

@@ -105,3 +105,59 @@ def parse_cast_input(text: str, fmt: CodeFormat) -> CastTarget:
     if code is None:
         raise LinkError("not a valid code")
     return CastTarget(code=code)
+
+
+@dataclass(frozen=True, slots=True)
+class InputCheck:
+    """How far what is being typed is from a usable code or link (for as-you-type hints)."""
+
+    target: CastTarget | None = None
+    #: Symbols still missing from a code typed so far (0 when complete or invalid).
+    missing: int = 0
+    #: Why it cannot become a code or link; None while it still can.
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.target is not None
+
+
+def check_input(text: str, fmt: CodeFormat) -> InputCheck:
+    stripped = text.strip()
+    if not stripped:
+        return InputCheck(missing=fmt.length)
+    try:
+        return InputCheck(target=parse_cast_input(stripped, fmt))
+    except LinkError as exc:
+        if stripped.lower().startswith(SCHEME + ":"):
+            return InputCheck(problem=str(exc))
+    typed = fmt.typed_so_far(stripped)
+    if typed is not None and typed < fmt.length:
+        return InputCheck(missing=fmt.length - typed)
+    return InputCheck(problem="not a valid code")
+
+
+def server_url_from_text(text: str) -> str | None:
+    """A room service address as a person types it (``host``, ``host:port``, ``ws://…``).
+
+    Returns the WebSocket URL, None for an empty field; raises :class:`LinkError`.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) > _MAX_INPUT:
+        raise LinkError("the address is too long")
+    if "://" not in text:
+        text = "ws://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise LinkError("the address is not valid") from exc
+    if parts.scheme not in ("ws", "wss", "http", "https"):
+        raise LinkError("the address must start with ws:// or wss://")
+    host = parts.hostname or ""
+    if not host or not _valid_host(host):
+        raise LinkError("the address has no valid host")
+    tls = parts.scheme in ("wss", "https")
+    return service_url(host, port or DEFAULT_PORT, tls=tls)

@@ -323,3 +323,20 @@ class SyntheticSource(FrameSource):
 
     def _produce(self, seq: int) -> np.ndarray:
         return pattern.draw_frame(self._base, self.width, self.height, self.counter_for(seq))
+
+
+def thumbnails(max_width: int = 320, display: str | None = None) -> dict[int, np.ndarray]:
+    """A small BGRA picture of every monitor (index 1 up), for a monitor picker.
+
+    Blocking (one full grab per monitor): run it off the UI thread.
+    """
+    shots: dict[int, np.ndarray] = {}
+    with _open_mss(display) as sct:
+        for index, mon in enumerate(sct.monitors[1:], start=1):
+            bgra = np.asarray(sct.grab(mon))
+            h, w = bgra.shape[:2]
+            scale = min(1.0, max_width / max(1, w))
+            size = (max(2, round(w * scale)), max(2, round(h * scale)))
+            shots[index] = np.ascontiguousarray(
+                cv2.resize(bgra, size, interpolation=cv2.INTER_AREA))
+    return shots

@@ -67,7 +67,7 @@ def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_pa
             code = rx.expect("code")["code"]
             rx.expect("state", state="waiting")
             url = f"ws://127.0.0.1:{port}/ws"
-            tx = Proc(ns, "send", "--server", url, "--code", f"{code[:3]} {code[3:]}",
+            tx = Proc(ns, "send", "--headless", "--server", url, "--code", f"{code[:3]} {code[3:]}",
                       "--synthetic", "640x360", "--fps", "30", "--stats")
             try:
                 tx.expect("state", state="casting")
@@ -86,8 +86,8 @@ def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_pa
                 tx.stop()
             rx.expect("state", state="waiting", timeout=30)
             # a new sender can cast again with the same code
-            tx2 = Proc(ns, "send", "--server", url, "--code", code, "--synthetic", "320x240",
-                       "--duration", "3")
+            tx2 = Proc(ns, "send", "--headless", "--server", url, "--code", code,
+                       "--synthetic", "320x240", "--duration", "3")
             try:
                 tx2.expect("state", state="casting")
                 rx.expect("state", state="receiving")
@@ -111,8 +111,8 @@ def test_send_to_a_wrong_code_says_so(tmp_path):
             port = rx.expect("service")["port"]
             code = rx.expect("code")["code"]
             wrong = "000000" if code != "000000" else "111111"
-            tx = Proc(ns, "send", "--server", f"ws://127.0.0.1:{port}/ws", "--code", wrong,
-                      "--synthetic", "320x240")
+            tx = Proc(ns, "send", "--headless", "--server", f"ws://127.0.0.1:{port}/ws",
+                      "--code", wrong, "--synthetic", "320x240")
             err = tx.expect("error")
             assert err["code"] == "unknown_code"
             assert tx.proc.wait(10) == 1

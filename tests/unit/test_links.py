@@ -46,3 +46,49 @@ def test_plain_codes_have_no_host(text):
 def test_bad_input_says_what_is_wrong(text, words):
     with pytest.raises(LinkError, match=words):
         parse_cast_input(text, FMT)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok", "missing", "problem"),
+    [
+        ("", False, 6, False),
+        ("48", False, 4, False),
+        ("482 9", False, 2, False),
+        ("482 913", True, 0, False),
+        ("4829134", False, 0, True),
+        ("48a", False, 0, True),
+        ("castapp://10.0.0.1:8765/482913", True, 0, False),
+        ("castapp://10.0.0.1:8765/48", False, 0, True),
+    ],
+)
+def test_check_input_as_you_type(text, ok, missing, problem):
+    from castapp.links import check_input
+
+    check = check_input(text, FMT)
+    assert check.ok is ok
+    assert check.missing == missing
+    assert (check.problem is not None) is problem
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("", None),
+        ("10.0.0.5", "ws://10.0.0.5:8765/ws"),
+        ("tv.local:9000", "ws://tv.local:9000/ws"),
+        ("wss://cast.example.org", "wss://cast.example.org:8765/ws"),
+        ("wss://cast.example.org:443/ws", "wss://cast.example.org:443/ws"),
+    ],
+)
+def test_server_field(text, url):
+    from castapp.links import server_url_from_text
+
+    assert server_url_from_text(text) == url
+
+
+@pytest.mark.parametrize("text", ["ftp://x", "ws://:80", "host:notaport", "a b:1"])
+def test_bad_server_field(text):
+    from castapp.links import server_url_from_text
+
+    with pytest.raises(LinkError):
+        server_url_from_text(text)

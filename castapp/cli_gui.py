@@ -1,0 +1,61 @@
+"""``castapp``, ``castapp receive`` and ``castapp send`` with windows."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def add_gui_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for command in ("receive", "send"):
+        p = sub.choices[command]
+        p.add_argument("--language", choices=["system", "en", "zh_CN"],
+                       help="interface language (default: the saved setting)")
+        p.add_argument("--config-dir", type=Path, help="where settings are kept")
+    sub.choices["receive"].add_argument("--fullscreen", action="store_true",
+                                        help="start full screen (F11 toggles)")
+
+
+def display_problem() -> str | None:
+    """Why no window can open here, or None."""
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("win32", "darwin"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "no display to open a window on (DISPLAY is not set)"
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host or "0.0.0.0", int(port or 8765)
+
+
+def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
+    problem = display_problem()
+    command = getattr(args, "command", None)
+    if problem is not None:
+        hint = f"castapp {command} --headless" if command else "castapp serve"
+        print(f"castapp: {problem}; try {hint}", file=sys.stderr)
+        return 2
+    # QtMultimedia reports every optional library it looks for; users need none of that.
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
+    try:
+        from castapp.gui.app import AppOptions, run_app
+    except ImportError as exc:
+        print(f"castapp: the windows need PySide6 and qasync ({exc})", file=sys.stderr)
+        return 2
+    opts = AppOptions(mode=command, state_dir=state_dir)
+    if command is not None:
+        opts.server = args.server
+        opts.name = args.name
+        opts.language = args.language
+        opts.config_dir = args.config_dir
+        opts.display = getattr(args, "display", None)
+        if command == "receive":
+            opts.fullscreen = args.fullscreen
+            opts.listen = _listen(args.listen)
+        else:
+            opts.code = args.code
+    return run_app(opts)

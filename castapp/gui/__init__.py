@@ -1,0 +1,1 @@
+"""The desktop windows: a thin Qt layer over :mod:`castapp.session`."""

@@ -1,0 +1,143 @@
+"""Starting the desktop app: Qt first, then asyncio inside it through qasync."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QObject, QStandardPaths
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from castapp import __version__
+from castapp import settings as settings_mod
+from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
+from castapp.gui.i18n import translations
+from castapp.gui.launcher import Launcher
+from castapp.gui.receiver_app import ReceiverController
+from castapp.gui.receiver_window import ReceiverWindow
+from castapp.gui.sender_app import SenderController, SourceFactory, screen_source
+from castapp.gui.sender_window import SenderWindow
+from castapp.links import DEFAULT_PORT
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppOptions:
+    mode: str | None  # "receive", "send" or None for the launcher
+    state_dir: Path
+    server: str | None = None
+    code: str | None = None
+    name: str | None = None
+    fullscreen: bool = False
+    language: str | None = None
+    listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT)
+    display: str | None = None
+    config_dir: Path | None = None
+
+
+class _Closed(QObject):
+    """Turns a window's close into an awaitable."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: object) -> bool:
+        if isinstance(event, QCloseEvent) and not self.future.done():
+            self.future.set_result(None)
+        return False
+
+
+def snapshot_dir() -> Path:
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return Path(pictures or Path.home()) / "castapp"
+
+
+def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWindow,
+                                                                     ReceiverController]:
+    name = opts.name or holder.current.name_or(os.uname().nodename)
+    window = ReceiverWindow(name, snapshot_dir())
+    window.language_menu = language_menu(window, holder)
+    server = opts.server if opts.server is not None else (holder.current.server or None)
+    controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
+                                    name=name, listen=opts.listen)
+    return window, controller
+
+
+def open_sender(opts: AppOptions, holder: SettingsHolder,
+                source_factory: SourceFactory | None = None) -> tuple[SenderWindow,
+                                                                       SenderController]:
+    window = SenderWindow(holder, display=opts.display)
+    if opts.server:
+        window.server.setText(opts.server)
+    if opts.code:
+        window.code.setText(opts.code)
+    controller = SenderController(window, holder,
+                                  source_factory=source_factory or screen_source(opts.display),
+                                  machine_name=opts.name)
+    return window, controller
+
+
+async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
+    mode = opts.mode
+    if mode is None:
+        launcher = Launcher()
+        choice: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        launcher.chosen.connect(lambda m: choice.done() or choice.set_result(m))
+        launcher.show()
+        mode = await choice
+        if not mode:
+            return 0
+    if mode == "receive":
+        rwindow, rcontroller = open_receiver(opts, holder)
+        closed = _Closed(rwindow)
+        if opts.fullscreen:
+            rwindow.showFullScreen()
+        else:
+            rwindow.show()
+        await rcontroller.start()
+        await closed.future
+        await rcontroller.stop()
+        return 0
+    swindow, scontroller = open_sender(opts, holder)
+    closed = _Closed(swindow)
+    swindow.show()
+    swindow.monitors.load(holder.current.monitor)
+    refresh = asyncio.create_task(_refresh_thumbnails(swindow))
+    await closed.future
+    refresh.cancel()
+    await scontroller.close()
+    return 0
+
+
+async def _refresh_thumbnails(window: SenderWindow) -> None:
+    while True:
+        if window.isVisible() and window.monitors.isEnabled():
+            await window.monitors.refresh()
+        await asyncio.sleep(2.0)
+
+
+def run_app(opts: AppOptions) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("castapp")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("castapp")
+    app.setWindowIcon(app_icon())
+    holder = SettingsHolder(settings_mod.load(opts.config_dir), opts.config_dir)
+    translations.install(opts.language or holder.current.language)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="castapp"))
+    install_exception_hooks(loop)
+    with loop:
+        return loop.run_until_complete(_main(opts, holder))

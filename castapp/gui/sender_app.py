@@ -1,0 +1,141 @@
+"""Runs sender sessions behind the sender window."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+
+from castapp.gui import texts
+from castapp.gui.common import SettingsHolder
+from castapp.gui.sender_window import SenderWindow
+from castapp.linkquality import link_quality
+from castapp.links import LinkError, check_input, server_url_from_text
+from castapp.quality import Preset, preset
+from castapp.rtc.capture import FrameSource, ScreenCapture
+from castapp.session.sender import SenderSession, SenderState, SenderStatus
+from castapp.signaling.client import SignalingError
+
+log = logging.getLogger(__name__)
+
+SourceFactory = Callable[[Preset, int], FrameSource]
+
+
+def screen_source(display: str | None) -> SourceFactory:
+    def make(p: Preset, monitor: int) -> FrameSource:
+        return ScreenCapture(monitor, max_size=p.max_size, fps=p.fps, display=display)
+    return make
+
+
+class SenderController:
+    def __init__(self, window: SenderWindow, holder: SettingsHolder, *,
+                 source_factory: SourceFactory, machine_name: str | None = None) -> None:
+        self.window = window
+        self.holder = holder
+        self.source_factory = source_factory
+        self.machine_name = machine_name or os.uname().nodename
+        self.session: SenderSession | None = None
+        self.source: FrameSource | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stats_task: asyncio.Task[None] | None = None
+        self._target_fps: float | None = None
+        window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
+        window.stop_requested.connect(lambda: self._spawn(self.stop()))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _say(self, text: str) -> None:
+        self.window.show_message(text)
+
+    async def cast(self, text: str) -> None:
+        """Cast to what was typed: a code (with the server field) or a castapp:// link."""
+        check = check_input(text, self.window.fmt)
+        if check.target is None:
+            return
+        target = check.target
+        try:
+            url = target.server_url or server_url_from_text(self.window.server.text())
+        except LinkError:
+            self._say(QCoreApplication.translate(
+                "Texts", "The room service address is not valid. Use host:port."))
+            return
+        if url is None:
+            self._say(QCoreApplication.translate(
+                "Texts", "No receiver with this code answered on this network. "
+                         "Enter the room service address shown on the TV."))
+            return
+        await self._close_session()
+        self.holder.update(server=self.window.server.text().strip(),
+                           display_name=self.window.name.text().strip())
+        chosen = preset(self.holder.current.quality)
+        self._target_fps = chosen.fps
+        self.window.set_code_shown(target.code)
+        try:
+            self.source = self.source_factory(chosen, self.window.selected_monitor())
+            self.source.start()
+        except Exception as exc:
+            log.warning("cannot capture the screen: %s", exc)
+            self.source = None
+            self._say(QCoreApplication.translate(
+                "Texts", "Cannot capture the screen: {error}").format(error=exc))
+            return
+        self.session = SenderSession(
+            url, self.source, name=self.holder.current.name_or(self.machine_name),
+            encoder=chosen.encoder(), on_status=self._on_status)
+        try:
+            await self.session.cast(target.code)
+        except SignalingError:
+            await self._close_session()  # the status line words the error
+            return
+        self._stats_task = asyncio.create_task(self._stats_loop(), name="castapp-sender-stats")
+
+    def _on_status(self, st: SenderStatus) -> None:
+        self.window.show_status(st)
+        if st.state is SenderState.ENDED:
+            self._spawn(self._close_session(keep_status=True))
+
+    async def _stats_loop(self) -> None:
+        while self.session is not None:
+            await asyncio.sleep(1.0)
+            if self.session is None or self.session.status.state is not SenderState.CASTING:
+                continue
+            stats = await self.session.stats()
+            if stats is None:
+                continue
+            quality = link_quality(stats, self._target_fps)
+            parts = texts.stats_lines(stats)
+            if quality is not None:
+                parts.append(texts.link_text(quality))
+            self.window.show_stats_text(" · ".join(parts))
+
+    async def stop(self) -> None:
+        await self._close_session()
+
+    async def _close_session(self, keep_status: bool = False) -> None:
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stats_task
+            self._stats_task = None
+        session, source = self.session, self.source
+        self.session = self.source = None
+        if session is not None:
+            last = session.status
+            await session.close()
+            if keep_status:
+                self.window.show_status(last)
+        if source is not None:
+            await asyncio.get_running_loop().run_in_executor(None, source.stop)
+
+    async def close(self) -> None:
+        await self._close_session()
+        for task in list(self._tasks):
+            task.cancel()

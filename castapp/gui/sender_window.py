@@ -1,0 +1,226 @@
+"""The sender's window (the laptop): code, screen, quality, Cast / Stop, status."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from castapp.codes import CodeFormat, group
+from castapp.gui import texts
+from castapp.gui.common import SettingsHolder, app_icon, language_menu
+from castapp.gui.monitors import MonitorPicker
+from castapp.links import InputCheck, check_input
+from castapp.quality import PRESETS
+from castapp.session.sender import SenderState, SenderStatus
+from castapp.settings import QUALITIES
+
+_BUSY = (SenderState.JOINING, SenderState.CONNECTING, SenderState.CASTING, SenderState.WAITING)
+
+
+class SenderWindow(QMainWindow):
+    #: The user asked to cast what the code field holds.
+    cast_requested = Signal(str)
+    stop_requested = Signal()
+
+    def __init__(self, holder: SettingsHolder, *, display: str | None = None,
+                 fmt: CodeFormat | None = None) -> None:
+        super().__init__()
+        self.holder = holder
+        self.fmt = fmt or CodeFormat()
+        self.status = SenderStatus(SenderState.IDLE)
+        self.code_shown = ""
+        self.message = ""  # a message from the app itself (not the session), e.g. discovery
+
+        self.code = QLineEdit()
+        self.code.setObjectName("code")
+        big = QFont(self.code.font())
+        big.setPointSizeF(big.pointSizeF() * 2.2)
+        self.code.setFont(big)
+        self.code.setMaxLength(512)
+        self.code.setClearButtonEnabled(True)
+        self.code.textChanged.connect(self._validate)
+        self.code.returnPressed.connect(self._submit)
+        self.hint = QLabel()
+        self.hint.setObjectName("hint")
+        self.server = QLineEdit(holder.current.server)
+        self.name = QLineEdit(holder.current.display_name)
+        self.name.setMaxLength(64)
+        self.monitors = MonitorPicker(display)
+        self.monitors.chosen.connect(lambda index: holder.update(monitor=index))
+        self.quality = QComboBox()
+        for key in QUALITIES:
+            self.quality.addItem("", key)
+        self.quality.setCurrentIndex(QUALITIES.index(holder.current.quality))
+        self.quality.currentIndexChanged.connect(
+            lambda i: holder.update(quality=self.quality.itemData(i)))
+        self.button = QPushButton()
+        self.button.setDefault(True)
+        self.button.clicked.connect(self._button)
+        self.status_line = QLabel()
+        self.status_line.setObjectName("status")
+        self.status_line.setWordWrap(True)
+        self.stats_line = QLabel()
+        self.stats_line.setStyleSheet("color: gray;")
+
+        form = QFormLayout()
+        self.labels = [QLabel() for _ in range(5)]
+        form.addRow(self.labels[0], self.code)
+        form.addRow("", self.hint)
+        form.addRow(self.labels[1], self.monitors)
+        form.addRow(self.labels[2], self.quality)
+        form.addRow(self.labels[3], self.name)
+        form.addRow(self.labels[4], self.server)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status_line, 1)
+        buttons.addWidget(self.button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.stats_line)
+        self.setCentralWidget(body)
+
+        self.options_menu = QMenu(self)
+        self.options_menu.addMenu(language_menu(self, holder))
+        self.menuBar().addMenu(self.options_menu)
+
+        self.tray = QSystemTrayIcon(app_icon(), self)
+        self.tray_menu = QMenu(self)
+        self.tray_show = QAction(self)
+        self.tray_show.triggered.connect(self._raise)
+        self.tray_stop = QAction(self)
+        self.tray_stop.triggered.connect(self.stop_requested.emit)
+        self.tray_menu.addAction(self.tray_show)
+        self.tray_menu.addAction(self.tray_stop)
+        self.tray.setContextMenu(self.tray_menu)
+        self.tray.activated.connect(lambda _reason: self._raise())
+        self.resize(760, 520)
+        self.retranslate()
+        self._validate(self.code.text())
+
+    # ------------------------------------------------------------------ words
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("castapp — cast this screen"))
+        for label, text in zip(self.labels, (
+                self.tr("Cast code"), self.tr("Screen"), self.tr("Quality"),
+                self.tr("Your name"), self.tr("Room service")), strict=True):
+            label.setText(text)
+        self.code.setPlaceholderText(self.tr("Code on the TV, e.g. 482 913"))
+        self.server.setPlaceholderText(self.tr("Optional: host:port of a room service"))
+        self.name.setPlaceholderText(self.tr("Shown on the TV"))
+        names = {
+            "sharp_text": self.tr("Sharp text (slides, documents)"),
+            "balanced": self.tr("Balanced"),
+            "smooth_motion": self.tr("Smooth motion (video)"),
+        }
+        for i in range(self.quality.count()):
+            key = self.quality.itemData(i)
+            p = PRESETS[key]
+            size = f"{p.max_size[1]}p" if p.max_size else self.tr("native size")
+            self.quality.setItemText(i, f"{names[key]} — {p.fps:.0f} fps, {size}")
+        self.options_menu.setTitle(self.tr("Options"))
+        self.tray_show.setText(self.tr("Show window"))
+        self.tray_stop.setText(self.tr("Stop"))
+        self.monitors.retranslate()
+        self._validate(self.code.text())
+        self.show_status(self.status)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    # ------------------------------------------------------------------ input
+    def check(self) -> InputCheck:
+        return check_input(self.code.text(), self.fmt)
+
+    def _validate(self, text: str) -> None:
+        check = check_input(text, self.fmt)
+        if check.ok and check.target is not None:
+            where = check.target.host
+            self.hint.setText(self.tr("Ready: {code}").format(code=group(check.target.code))
+                              + (" @ " + where if where else ""))
+            self.hint.setStyleSheet("color: #2e7d32;")
+        elif check.problem is not None:
+            self.hint.setText(self.tr("This is not a cast code. Codes have {n} digits.")
+                              .format(n=self.fmt.length) if "link" not in check.problem
+                              else self.tr("This castapp link is not valid."))
+            self.hint.setStyleSheet("color: #c62828;")
+        else:
+            self.hint.setText(self.tr("{n} more digits").format(n=check.missing) if text.strip()
+                              else "")
+            self.hint.setStyleSheet("color: gray;")
+        self._update_button()
+
+    def _submit(self) -> None:
+        if self.check().ok and self.status.state not in _BUSY:
+            self.cast_requested.emit(self.code.text())
+
+    def _button(self) -> None:
+        if self.status.state in _BUSY:
+            self.stop_requested.emit()
+        else:
+            self._submit()
+
+    def _update_button(self) -> None:
+        busy = self.status.state in _BUSY
+        self.button.setText(self.tr("Stop") if busy else self.tr("Cast"))
+        self.button.setEnabled(busy or self.check().ok)
+        for w in (self.code, self.server, self.monitors, self.quality, self.name):
+            w.setEnabled(not busy)
+
+    # ------------------------------------------------------------------ session → window
+    def show_message(self, text: str) -> None:
+        self.message = text
+        self.status_line.setText(text)
+
+    def show_status(self, st: SenderStatus) -> None:
+        self.status = st
+        if st.state is not SenderState.IDLE or st.error is not None:
+            self.message = ""
+        self.status_line.setText(self.message or texts.sender_line(st, self.code_shown))
+        if st.state not in (SenderState.CASTING, SenderState.CONNECTING):
+            self.stats_line.setText("")
+        self._update_button()
+        self._update_tray()
+
+    def show_stats_text(self, text: str) -> None:
+        self.stats_line.setText(text)
+
+    def _update_tray(self) -> None:
+        casting = self.status.state in _BUSY
+        tip = texts.tray_casting(self.code_shown)
+        self.tray.setToolTip(tip)
+        self.tray_stop.setText(tip + " — " + self.tr("Stop"))
+        if casting and QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray.show()
+        else:
+            self.tray.hide()
+
+    def _raise(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def set_code_shown(self, code: str) -> None:
+        self.code_shown = group(code)
+
+    def selected_monitor(self) -> int:
+        return self.monitors.selected_index()
+
+    def hide_to_tray_possible(self) -> bool:
+        return QSystemTrayIcon.isSystemTrayAvailable()
+

@@ -1,0 +1,101 @@
+"""The received screen, drawn by QtMultimedia.
+
+Decoded yuv420p planes are copied into a :class:`QVideoFrame` and handed to the video
+widget's sink; colour conversion and scaling (aspect ratio kept) run in Qt's renderer, on the
+GPU where there is one. Frames are shown at most at the display's refresh rate: a frame that
+arrives while the previous one is still due replaces it, so nothing queues up.
+"""
+
+from __future__ import annotations
+
+import time
+
+import av
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QImage
+from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import QWidget
+
+_YUV420P = QVideoFrameFormat.PixelFormat.Format_YUV420P
+
+
+def to_video_frame(frame: av.VideoFrame) -> QVideoFrame:
+    """Copy a decoded frame's planes into a new QVideoFrame (BT.601, limited range)."""
+    if frame.format.name != "yuv420p":
+        frame = frame.reformat(format="yuv420p")
+    width, height = frame.width, frame.height
+    fmt = QVideoFrameFormat(QSize(width, height), _YUV420P)
+    fmt.setColorSpace(QVideoFrameFormat.ColorSpace.ColorSpace_BT601)
+    fmt.setColorRange(QVideoFrameFormat.ColorRange.ColorRange_Video)
+    out = QVideoFrame(fmt)
+    if not out.map(QVideoFrame.MapMode.WriteOnly):
+        raise RuntimeError("cannot map a video frame for writing")
+    try:
+        for i, plane in enumerate(frame.planes):
+            rows, cols = (height, width) if i == 0 else ((height + 1) // 2, (width + 1) // 2)
+            src = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+            stride = out.bytesPerLine(i)
+            dst = np.frombuffer(out.bits(i), dtype=np.uint8)
+            rows = min(rows, src.shape[0], dst.size // stride)
+            cols = min(cols, plane.line_size, stride)
+            dst[: rows * stride].reshape(rows, stride)[:, :cols] = src[:rows, :cols]
+    finally:
+        out.unmap()
+    return out
+
+
+class VideoView(QVideoWidget):
+    """Shows the newest frame offered, at most once per display refresh."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
+        self.setStyleSheet("background: black;")
+        self._pending: av.VideoFrame | None = None
+        self._current: QVideoFrame | None = None
+        self._last_shown = 0.0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._show_pending)
+        self.frames_offered = 0
+        self.frames_shown = 0
+
+    def refresh_interval(self) -> float:
+        screen = self.screen()
+        hz = screen.refreshRate() if screen is not None else 60.0
+        return 1.0 / (hz if 10.0 <= hz <= 500.0 else 60.0)
+
+    def offer(self, frame: av.VideoFrame) -> None:
+        """Take a decoded frame; an older one not yet shown is dropped."""
+        self.frames_offered += 1
+        self._pending = frame
+        if self._timer.isActive():
+            return
+        wait = self._last_shown + self.refresh_interval() - time.monotonic()
+        if wait <= 0:
+            self._show_pending()
+        else:
+            self._timer.start(max(1, round(wait * 1000)))
+
+    def _show_pending(self) -> None:
+        frame, self._pending = self._pending, None
+        if frame is None:
+            return
+        self._current = to_video_frame(frame)
+        self._last_shown = time.monotonic()
+        self.videoSink().setVideoFrame(self._current)
+        self.frames_shown += 1
+
+    def clear(self) -> None:
+        self._timer.stop()
+        self._pending = self._current = None
+        self.videoSink().setVideoFrame(QVideoFrame())
+
+    def snapshot(self) -> QImage | None:
+        """The frame on screen at full resolution, or None if nothing is shown."""
+        if self._current is None:
+            return None
+        return self._current.toImage()

@@ -1,0 +1,37 @@
+"""Quality presets a person picks by name, mapped to capture and encoder settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from castapp.rtc.encoder import EncoderConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    key: str
+    fps: float
+    #: Downscale to fit this size (None: native resolution).
+    max_size: tuple[int, int] | None
+    #: Lower CRF keeps small text crisp; higher saves bits for motion.
+    crf: int
+    #: Upper bitrate bound in bits per second.
+    ceiling_bps: int
+
+    def encoder(self) -> EncoderConfig:
+        return EncoderConfig(max_fps=self.fps, crf=self.crf, ceiling_bps=self.ceiling_bps)
+
+
+PRESETS: dict[str, Preset] = {
+    # Slides, code and documents: full resolution, fewer frames, more bits per frame.
+    "sharp_text": Preset("sharp_text", fps=15.0, max_size=None, crf=20, ceiling_bps=12_000_000),
+    "balanced": Preset("balanced", fps=30.0, max_size=(1920, 1080), crf=23,
+                       ceiling_bps=10_000_000),
+    # Video and animation: 60 fps at 720p.
+    "smooth_motion": Preset("smooth_motion", fps=60.0, max_size=(1280, 720), crf=25,
+                            ceiling_bps=8_000_000),
+}
+
+
+def preset(key: str) -> Preset:
+    return PRESETS.get(key, PRESETS["balanced"])
