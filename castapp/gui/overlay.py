@@ -6,6 +6,7 @@ cover; these boxes are small frameless tool windows kept in place over a corner 
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPoint, QPropertyAnimation, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -76,6 +77,8 @@ class Overlay(QWidget):
             self.hide()
 
     def place(self) -> None:
+        if not shiboken6.isValid(self.anchor):  # the window is being torn down
+            return
         margin = max(12, self.anchor.height() // 40)
         if self.corner == "top-right":
             local = QPoint(self.anchor.width() - self.width() - margin, margin)

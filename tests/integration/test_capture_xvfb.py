@@ -8,10 +8,6 @@ disconnects. Content is drawn with ``xsetroot -solid`` and ``xsetroot -bitmap``.
 
 from __future__ import annotations
 
-import os
-import select
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from xvfb import require, xsetroot, xvfb
 
 from castapp.rtc.capture import (
     Region,
@@ -31,59 +28,13 @@ from castapp.rtc.capture import (
 pytestmark = pytest.mark.timeout(60)
 
 WIDTH, HEIGHT = 1280, 720
-SETUP_HINT = (
-    "run the setup script scripts/setup.sh, which installs the Debian packages "
-    "'xvfb' and 'x11-xserver-utils'"
-)
-
-
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} not found: {SETUP_HINT}", pytrace=False)
-    return path
 
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    xvfb = require("Xvfb")
     require("xsetroot")
-    read_fd, write_fd = os.pipe()
-    args = [xvfb, "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24"]
-    args += ["-nolisten", "tcp", "-noreset"]
-    proc = subprocess.Popen(
-        args,
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    os.close(write_fd)
-    try:
-        number = b""
-        deadline = time.monotonic() + 15
-        while not number.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([read_fd], [], [], max(0.0, remaining))
-            if not ready:
-                pytest.fail("Xvfb did not report a display within 15 s", pytrace=False)
-            chunk = os.read(read_fd, 64)
-            if not chunk:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                pytest.fail(f"Xvfb exited early: {err[-2000:]}", pytrace=False)
-            number += chunk
-        yield f":{number.decode().strip()}"
-    finally:
-        os.close(read_fd)
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
-def xsetroot(display: str, *args: str) -> None:
-    subprocess.run([require("xsetroot"), "-display", display, *args], check=True, timeout=10)
+    with xvfb(WIDTH, HEIGHT) as name:
+        yield name
 
 
 def expected_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -1,0 +1,91 @@
+"""Real Qt windows on a private Xvfb screen that these tests start.
+
+Qt's xcb platform draws through Mesa's software OpenGL there, so what the video widget
+shows can be read back from the screen. Each test drives the windows with a qasync loop
+over the one QApplication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aioice.ice
+import pytest
+import qasync
+from xvfb import xvfb
+
+T = TypeVar("T")
+SCREEN = (1600, 900)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gui_screen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with xvfb(*SCREEN, keep=True) as display:
+        saved = {k: os.environ.get(k) for k in ("DISPLAY", "QT_QPA_PLATFORM",
+                                                  "QT_LOGGING_RULES", "CASTAPP_CONFIG_DIR",
+                                                  "LANGUAGE", "LC_ALL")}
+        os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb",
+                          QT_LOGGING_RULES="qt.multimedia.*=false",
+                          CASTAPP_CONFIG_DIR=str(tmp_path_factory.mktemp("config")),
+                          LANGUAGE="en", LC_ALL="C.UTF-8")
+        yield display
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def qapp_args(gui_screen: str) -> list[str]:
+    """pytest-qt's QApplication arguments; depending on the screen starts Xvfb first."""
+    return ["castapp-tests"]
+
+
+@pytest.fixture(autouse=True)
+def english(qapp: Any) -> Iterator[None]:
+    from castapp.gui.i18n import translations
+
+    translations.install("en")
+    yield
+    translations.install("en")
+
+
+Runner = Callable[[Awaitable[T]], T]
+
+
+@pytest.fixture
+def run(qapp: Any) -> Iterator[Runner[Any]]:
+    """Run a coroutine to completion on a qasync loop over the test's QApplication."""
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+
+    def runner(aw: Awaitable[T], timeout: float = 30.0) -> T:
+        return loop.run_until_complete(asyncio.wait_for(aw, timeout))
+
+    yield runner
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1: restrict host candidates to loopback."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses",
+                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "state"
+    path.mkdir()
+    return path

@@ -1,0 +1,171 @@
+"""The receiver window: code and QR on the idle screen, a real cast drawn by QtMultimedia."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from castapp.codes import group
+from castapp.gui.app import AppOptions, open_receiver
+from castapp.gui.common import SettingsHolder
+from castapp.links import make_link
+from castapp.rtc import pattern
+from castapp.rtc.capture import SyntheticSource
+from castapp.session.receiver import ReceiverState
+from castapp.session.sender import SenderSession, SenderState
+from castapp.settings import Settings
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def image_array(image: QImage) -> np.ndarray:
+    """BGRA pixels of a QImage as a numpy array (a copy)."""
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    arr = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
+                                                              image.bytesPerLine())
+    return arr[:, : image.width() * 4].reshape(image.height(), image.width(), 4).copy()
+
+
+async def until(check, timeout: float = 20.0, step: float = 0.05) -> None:
+    """Poll a condition that has no signal of its own (screen contents)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(step)
+
+
+def open_window(qtbot, state_dir: Path, **opts):
+    options = AppOptions(mode="receive", state_dir=state_dir, listen=("127.0.0.1", 0),
+                         name="Living room TV", **opts)
+    window, controller = open_receiver(options, SettingsHolder(Settings()))
+    qtbot.addWidget(window)
+    window.move(0, 0)
+    window.show()
+    return window, controller
+
+
+def test_idle_screen_shows_code_and_a_qr_link(qtbot, run, state_dir):
+    window, controller = open_window(qtbot, state_dir)
+
+    async def start():
+        await controller.start()
+        return await controller.session.wait_for(ReceiverState.WAITING)
+
+    try:
+        status = run(start())
+        port = controller.embedded.port
+        assert window.code_page.code.text() == group(status.code) == status.display_code
+        assert window.code_page.name.text() == "Living room TV"
+        assert f"127.0.0.1:{port}" in window.code_page.address.text()
+        qtbot.waitExposed(window)
+        shot = image_array(window.code_page.qr.grab().toImage())
+        text, _points, _ = cv2.QRCodeDetector().detectAndDecode(shot[:, :, :3])
+        assert text == make_link("127.0.0.1", port, status.code)
+        # the code token is kept, readable by this user only
+        token = state_dir / "receiver-token"
+        assert token.exists() and token.stat().st_mode & 0o077 == 0
+    finally:
+        run(controller.stop())
+
+
+def test_code_scales_with_the_window(qtbot, run, state_dir):
+    window, _ = open_window(qtbot, state_dir)
+    window.resize(960, 540)
+    qtbot.waitUntil(lambda: window.height() == 540)
+    small = window.code_page.code.font().pixelSize()
+    window.resize(1600, 900)
+    qtbot.waitUntil(lambda: window.height() == 900)
+    assert window.code_page.code.font().pixelSize() > small * 1.5
+    assert window.code_page.code.font().pixelSize() >= 900 // 7
+
+
+def screen_pixels(window) -> np.ndarray:
+    """What the X server shows where the video widget is."""
+    video = window.video
+    top_left = video.mapToGlobal(video.rect().topLeft())
+    screen = window.screen()
+    grab = screen.grabWindow(0, top_left.x(), top_left.y(), video.width(), video.height())
+    return image_array(grab.toImage())
+
+
+def expected_bar_rgb(index: int) -> np.ndarray:
+    """The RGB a BT.601 limited-range decoder makes of the pattern's bar ``index``."""
+    y, u, v = pattern._BARS[index]
+    c, d, e = y - 16, u - 128, v - 128
+    r = 1.164 * c + 1.596 * e
+    g = 1.164 * c - 0.392 * d - 0.813 * e
+    b = 1.164 * c + 2.017 * d
+    return np.clip(np.array([r, g, b]), 0, 255)
+
+
+def test_a_cast_is_drawn_on_screen_and_can_be_saved(qtbot, run, state_dir, loopback_ice,
+                                                    tmp_path):
+    window, controller = open_window(qtbot, state_dir)
+    window.resize(1280, 720)
+    window.snapshot_dir = tmp_path / "shots"
+    source = SyntheticSource(1280, 720, fps=30)
+
+    async def scenario() -> None:
+        await controller.start()
+        status = await controller.session.wait_for(ReceiverState.WAITING)
+        sender = SenderSession(controller.embedded.url, source, name="Ada's laptop")
+        try:
+            await sender.cast(status.code)
+            await cast_checks(window, controller, source)
+            await sender.stop()
+            await controller.session.wait_for(ReceiverState.WAITING)
+            assert window.pages.currentWidget() is window.code_page
+            assert not window.stats_box.isVisible()
+            assert sender.status.state is SenderState.IDLE
+        finally:
+            await sender.close()
+            await controller.stop()
+
+    try:
+        run(scenario(), timeout=80)
+    finally:
+        source.stop()
+
+
+async def cast_checks(window, controller, source) -> None:
+    await controller.session.wait_for(ReceiverState.RECEIVING, timeout=20)
+    assert window.pages.currentWidget() is window.video
+    await until(lambda: window.video.frames_shown >= 10)
+    assert window.banner.isVisible() and "Ada's laptop" in window.banner.text()
+
+    counters: list[int] = []
+
+    def pattern_on_screen() -> bool:
+        gray = cv2.cvtColor(screen_pixels(window), cv2.COLOR_BGRA2GRAY)
+        value = pattern.read_counter(gray)
+        if value is not None:
+            counters.append(value)
+        return len(set(counters)) >= 3
+
+    # The counter moves on screen: frames keep being drawn, not one frozen picture.
+    await until(pattern_on_screen)
+    assert max(counters) <= source.counter_for(source.latest().seq)
+    # The colour bars show in the right colours (BT.601 limited range, ±12 per channel).
+    bgra = screen_pixels(window)
+    h, w = bgra.shape[:2]
+    bar_w = w // 8
+    for i in range(7):
+        rgb = bgra[h // 10, i * bar_w + bar_w // 2, [2, 1, 0]].astype(int)
+        assert np.all(np.abs(rgb - expected_bar_rgb(i)) <= 12), (i, rgb)
+
+    path = window.save_snapshot()
+    assert path is not None and path.exists()
+    saved = image_array(QImage(str(path)))
+    assert saved.shape[:2] == (720, 1280)
+    assert pattern.read_counter(cv2.cvtColor(saved, cv2.COLOR_BGRA2GRAY)) is not None
+
+    window.set_stats_visible(True)
+    await until(lambda: "fps" in window.stats_box.text(), timeout=5)
+    assert window.stats_box.isVisible()
+    assert "1280×720" in window.stats_box.text()
