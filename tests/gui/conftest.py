@@ -18,6 +18,9 @@ import pytest
 import qasync
 from xvfb import xvfb
 
+from castapp.signaling.server import RoomServer, ServiceConfig
+from castapp.signaling.tokens import TokenSigner
+
 T = TypeVar("T")
 SCREEN = (1600, 900)
 
@@ -89,3 +92,12 @@ def state_dir(tmp_path: Path) -> Path:
     path = tmp_path / "state"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def room_server(run: Runner[Any], room_key: bytes) -> Iterator[RoomServer]:
+    """A real room service on a loopback port, on the same loop as the windows."""
+    server = RoomServer(ServiceConfig(host="127.0.0.1", port=0), TokenSigner(room_key))
+    run(server.start())
+    yield server
+    run(server.stop())

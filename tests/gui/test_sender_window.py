@@ -1,0 +1,164 @@
+"""The sender window: code entry, monitor picker, a cast from the window, error states."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from xvfb import xsetroot, xvfb
+
+from castapp.gui import texts
+from castapp.gui.app import AppOptions, open_sender
+from castapp.gui.common import SettingsHolder
+from castapp.gui.monitors import MonitorPicker
+from castapp.links import make_link
+from castapp.rtc.capture import SyntheticSource
+from castapp.session.receiver import ReceiverSession, ReceiverState
+from castapp.session.sender import SenderState
+from castapp.settings import Settings
+from castapp.signaling.client import ServiceUnreachableError, UnknownCodeError
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def synthetic(preset, monitor):
+    return SyntheticSource(640, 360, fps=30)
+
+
+def make_window(qtbot, tmp_path, **opts):
+    holder = SettingsHolder(Settings(), tmp_path / "config")
+    window, controller = open_sender(AppOptions(mode="send", state_dir=tmp_path, **opts),
+                                     holder, source_factory=synthetic)
+    qtbot.addWidget(window)
+    window.show()
+    return window, controller, holder
+
+
+def test_code_entry_validates_as_you_type(qtbot, run, tmp_path):
+    window, _, _ = make_window(qtbot, tmp_path)
+    assert not window.button.isEnabled()
+    qtbot.keyClicks(window.code, "48")
+    assert window.hint.text() == "4 more digits"
+    assert not window.button.isEnabled()
+    qtbot.keyClicks(window.code, "x")
+    assert "not a cast code" in window.hint.text()
+    window.code.clear()
+    QApplication.clipboard().setText(" 482 913 ")
+    window.code.paste()
+    assert window.hint.text() == "Ready: 482 913"
+    assert window.button.isEnabled() and window.button.text() == "Cast"
+    with qtbot.waitSignal(window.cast_requested, timeout=2000) as sig:
+        qtbot.keyClick(window.code, Qt.Key.Key_Return)
+    assert sig.args == [" 482 913 "]
+
+    window.code.setText(make_link("10.1.2.3", 8765, "482913"))
+    assert window.hint.text() == "Ready: 482 913 @ 10.1.2.3"
+    window.code.setText("castapp://10.1.2.3:8765/12")
+    assert window.hint.text() == "This castapp link is not valid."
+    assert not window.button.isEnabled()
+
+
+def test_monitor_picker_lists_the_screens_of_an_x_server(qtbot, run):
+    with xvfb(1024, 768) as display:
+        xsetroot(display, "-solid", "#ff0000")
+        picker = MonitorPicker(display)
+        qtbot.addWidget(picker)
+        picker.load(selected=1)
+        assert picker.count() == 1
+        assert "1024×768" in picker.item(0).text()
+        assert picker.selected_index() == 1
+        run(picker.refresh())
+        image = picker.item(0).icon().pixmap(picker.iconSize()).toImage()
+        assert not image.isNull()
+        colour = image.pixelColor(image.width() // 2, image.height() // 2)
+        assert (colour.red(), colour.green(), colour.blue()) == (255, 0, 0)
+
+
+def test_picker_says_when_there_is_no_screen(qtbot):
+    picker = MonitorPicker(":9999")
+    qtbot.addWidget(picker)
+    picker.load()
+    assert picker.count() == 0 and picker.error
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_error_states_are_worded(qtbot, run, tmp_path, room_server):
+    window, controller, _ = make_window(qtbot, tmp_path)
+    # a code with no room service address and nothing found
+    run(controller.cast("482913"))
+    assert "Enter the room service address" in window.status_line.text()
+    # a wrong code
+    window.server.setText(room_server.url)
+    run(controller.cast("000000"))
+    assert window.status.state is SenderState.IDLE
+    assert window.status_line.text() == texts.error_text(UnknownCodeError("x"))
+    assert "No receiver is showing this code" in window.status_line.text()
+    assert window.button.text() == "Cast"
+    # a room service that is not there
+    window.server.setText(f"127.0.0.1:{free_port()}")
+    run(controller.cast("482913"))
+    assert window.status_line.text() == texts.error_text(ServiceUnreachableError("x"))
+    # a server address that cannot be one
+    window.server.setText("bad host:1")
+    run(controller.cast("482913"))
+    assert "not valid" in window.status_line.text()
+
+
+def test_cast_from_the_window_with_tray_and_stop(qtbot, run, tmp_path, room_server, loopback_ice):
+    window, controller, holder = make_window(qtbot, tmp_path, name="Ada")
+    receiver = ReceiverSession(room_server.url, name="Meeting room")
+
+    async def scenario() -> None:
+        status = await receiver.start()
+        try:
+            window.server.setText(room_server.url)
+            await controller.cast(status.display_code)
+            await receiver.wait_for(ReceiverState.RECEIVING, timeout=20)
+            assert receiver.status.sender == "Ada"
+            assert window.status.state is SenderState.CASTING
+            assert window.status_line.text() == "Casting to Meeting room"
+            assert window.button.text() == "Stop" and not window.code.isEnabled()
+            assert window.tray.toolTip() == f"Casting to {status.display_code}"
+            assert window.tray_stop.text().startswith(f"Casting to {status.display_code}")
+            window.tray_stop.trigger()  # Stop from the tray menu
+            await receiver.wait_for(ReceiverState.WAITING)
+            assert window.status.state is SenderState.IDLE
+            assert window.button.text() == "Cast" and window.code.isEnabled()
+        finally:
+            await controller.close()
+            await receiver.stop()
+
+    run(scenario(), timeout=60)
+    assert holder.current.server == room_server.url  # remembered for next time
+
+
+def test_receiver_closing_ends_the_cast_with_a_message(qtbot, run, tmp_path, room_server,
+                                                       loopback_ice):
+    window, controller, _ = make_window(qtbot, tmp_path)
+    receiver = ReceiverSession(room_server.url, name="TV")
+
+    async def scenario() -> None:
+        status = await receiver.start()
+        window.server.setText(room_server.url)
+        try:
+            await controller.cast(status.code)
+            await receiver.wait_for(ReceiverState.RECEIVING, timeout=20)
+        finally:
+            await receiver.stop()
+        deadline = asyncio.get_running_loop().time() + 10
+        while window.status.state is not SenderState.ENDED:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        await controller.close()
+
+    run(scenario(), timeout=40)
+    assert window.status_line.text() == texts.ended_text(window.status.ended)
+    assert window.button.text() == "Cast"
