@@ -10,7 +10,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 log = logging.getLogger(__name__)
 
 TRANSLATIONS = Path(__file__).with_name("translations")
-#: Languages the interface is written or translated in.
+# Languages the interface is written or translated in.
 LANGUAGES = ("en", "zh_CN")
 
 

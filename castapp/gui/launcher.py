@@ -10,7 +10,7 @@ from castapp.gui.common import app_icon
 
 
 class Launcher(QWidget):
-    #: "receive" or "send"; "" when the window was closed.
+    # "receive" or "send"; "" when the window was closed.
     chosen = Signal(str)
 
     def __init__(self) -> None:

@@ -25,7 +25,7 @@ def bgra_to_image(bgra: np.ndarray) -> QImage:
 
 
 class MonitorPicker(QListWidget):
-    #: The chosen monitor's mss index (1 = first).
+    # The chosen monitor's mss index (1 = first).
     chosen = Signal(int)
 
     def __init__(self, display: str | None = None, parent: QWidget | None = None) -> None:

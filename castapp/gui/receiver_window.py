@@ -89,7 +89,7 @@ class CodePage(QWidget):
 
 
 class ReceiverWindow(QMainWindow):
-    #: Emitted with the path of a saved snapshot.
+    # Emitted with the path of a saved snapshot.
     snapshot_saved = Signal(str)
 
     def __init__(self, machine_name: str, snapshot_dir: Path) -> None:
@@ -112,7 +112,7 @@ class ReceiverWindow(QMainWindow):
         self.banner = Overlay(self.video)
         self.stats_box = Overlay(self.video, corner="top-right")
         self.stats_visible = False
-        #: Added to the context menu when set (the app puts its language menu here).
+        # Added to the context menu when set (the app puts its language menu here).
         self.language_menu: QMenu | None = None
 
         self.act_full = QAction(self, shortcut=QKeySequence(Qt.Key.Key_F11))

@@ -31,7 +31,7 @@ _BUSY = (SenderState.JOINING, SenderState.CONNECTING, SenderState.CASTING, Sende
 
 
 class SenderWindow(QMainWindow):
-    #: The user asked to cast what the code field holds.
+    # The user asked to cast what the code field holds.
     cast_requested = Signal(str)
     stop_requested = Signal()
 

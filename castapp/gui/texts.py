@@ -15,8 +15,8 @@ from castapp.session.sender import EndReason, SenderState, SenderStatus
 from castapp.signaling.client import SignalingError
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("Texts", text)
+def _a_sender() -> str:
+    return QCoreApplication.translate("Texts", "A sender")
 
 
 def error_text(error: SignalingError) -> str:
@@ -64,12 +64,12 @@ def receiver_line(st: ReceiverStatus) -> str:
         return QCoreApplication.translate("Texts", "Starting…")
     if st.state is ReceiverState.CONNECTING:
         return QCoreApplication.translate("Texts", "{name} is connecting…").format(
-            name=st.sender or _t("A sender"))
+            name=st.sender or _a_sender())
     return ""
 
 
 def casting_banner(sender: str | None, quality: LinkQuality | None) -> str:
-    who = sender or _t("A sender")
+    who = sender or _a_sender()
     line = QCoreApplication.translate("Texts", "{name} is casting").format(name=who)
     if quality is not None:
         line += " · " + link_text(quality)
@@ -120,7 +120,7 @@ def sender_line(st: SenderStatus, code: str) -> str:
         return error_text(st.error)
     if not st.service_ok and st.state is not SenderState.IDLE:
         return service_trouble(st.retry_in_s)
-    who = st.receiver or _t("the receiver")
+    who = st.receiver or QCoreApplication.translate("Texts", "the receiver")
     if st.state is SenderState.JOINING:
         return QCoreApplication.translate("Texts", "Looking for {code}…").format(code=code)
     if st.state is SenderState.CONNECTING:

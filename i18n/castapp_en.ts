@@ -1,0 +1,348 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="en">
+<context>
+    <name>Common</name>
+    <message>
+        <source>Language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>System language</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something went wrong: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Launcher</name>
+    <message>
+        <source>What do you want to do?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Receive
+show a screen here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send
+cast this screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MonitorPicker</name>
+    <message>
+        <source>Screen {n}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ReceiverWindow</name>
+    <message>
+        <source>castapp — receiver</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cast to this screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On your laptop open castapp, choose Send and type this code — or scan the QR code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service: {address}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Full screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save snapshot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show statistics</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot saved: {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SenderWindow</name>
+    <message>
+        <source>castapp — cast this screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cast code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Code on the TV, e.g. 482 913</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Optional: host:port of a room service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Shown on the TV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sharp text (slides, documents)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Balanced</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Smooth motion (video)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>native size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Options</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ready: {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This is not a cast code. Codes have {n} digits.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This castapp link is not valid.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} more digits</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Texts</name>
+    <message>
+        <source>The room service address is not valid. Use host:port.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot capture the screen: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A sender</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service cannot be reached.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No receiver is showing this code. Check the code on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This receiver already has as many senders as it accepts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Too many attempts. Wait a moment and try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service runs a different version of castapp. Update both sides.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service is busy. Try again in a minute.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service had a problem. Try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service refused: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>(retry in {s} s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service unreachable</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service unreachable — retrying in {s} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is casting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>link: good</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>link: fair</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>link: poor</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>direct</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>through NAT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>relayed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No statistics yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Frame rate: {fps} fps</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bitrate: {kbps} kbit/s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resolution: {size}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Codec: {codec}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Path: {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency: {ms} ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the receiver</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Looking for {code}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connecting to {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Casting to {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver dropped out — waiting for it to come back…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type the code shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver ended the cast.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver is showing someone else&apos;s screen.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver closed. Check the code and cast again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The connection to the receiver was lost.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The cast ended.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Casting to {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+</TS>
