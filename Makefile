@@ -1,15 +1,24 @@
 # castapp: `make run` starts the main job, `make test` runs every test, `make bench` the benchmarks.
 # Each target first sets up what is missing (Debian packages as root, .venv, Python packages).
 
-.PHONY: setup run serve test lint bench
+.PHONY: setup run serve test lint bench i18n
 
 setup:
 	@bash scripts/setup.sh
 
+# The receiver window with its built-in room service; on a machine without a display, the
+# same receiver prints its code and status lines instead.
 run: setup
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then .venv/bin/castapp receive; \
+	else echo "make run: no display, starting the receiver without a window"; \
+	  .venv/bin/castapp receive --headless; fi
+
+# A standalone room service for many receivers and senders.
+serve: setup
 	.venv/bin/castapp serve --host 127.0.0.1 --port 8765
 
-serve: run
+i18n: setup
+	bash scripts/i18n.sh
 
 test: setup
 	.venv/bin/python -m pytest -q

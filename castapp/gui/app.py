@@ -88,6 +88,8 @@ def open_sender(opts: AppOptions, holder: SettingsHolder,
 
 
 async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
+    # Windows come and go (launcher, then receiver); the app ends when this coroutine does.
+    QApplication.setQuitOnLastWindowClosed(False)
     mode = opts.mode
     if mode is None:
         launcher = Launcher()
