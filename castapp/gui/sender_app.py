@@ -111,7 +111,7 @@ class SenderController:
             if stats is None:
                 continue
             quality = link_quality(stats, self._target_fps)
-            parts = texts.stats_lines(stats)
+            parts = texts.stats_lines(stats, sending=True)
             if quality is not None:
                 parts.append(texts.link_text(quality))
             self.window.show_stats_text(" · ".join(parts))

@@ -91,6 +91,7 @@ class SenderWindow(QMainWindow):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.stats_line)
+        layout.addStretch(1)
         self.setCentralWidget(body)
 
         self.options_menu = QMenu(self)

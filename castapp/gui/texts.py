@@ -93,10 +93,12 @@ def path_text(kind: str | None) -> str:
     }.get(kind or "", QCoreApplication.translate("Texts", "unknown"))
 
 
-def stats_lines(stats: PeerStats | None, latency_ms: float | None = None) -> list[str]:
+def stats_lines(stats: PeerStats | None, latency_ms: float | None = None,
+                *, sending: bool = False) -> list[str]:
     if stats is None:
         return [QCoreApplication.translate("Texts", "No statistics yet")]
-    kbps = stats.recv_kbps if stats.recv_kbps is not None else stats.send_kbps
+    kbps = stats.send_kbps if sending else stats.recv_kbps
+    codec = (stats.codec or "–").removeprefix("video/")
     size = f"{stats.width}×{stats.height}" if stats.width and stats.height else "–"
     lines = [
         QCoreApplication.translate("Texts", "Frame rate: {fps} fps").format(
@@ -104,7 +106,7 @@ def stats_lines(stats: PeerStats | None, latency_ms: float | None = None) -> lis
         QCoreApplication.translate("Texts", "Bitrate: {kbps} kbit/s").format(
             kbps=f"{kbps:.0f}" if kbps is not None else "–"),
         QCoreApplication.translate("Texts", "Resolution: {size}").format(size=size),
-        QCoreApplication.translate("Texts", "Codec: {codec}").format(codec=stats.codec or "–"),
+        QCoreApplication.translate("Texts", "Codec: {codec}").format(codec=codec),
         QCoreApplication.translate("Texts", "Path: {path}").format(
             path=path_text(stats.ice.kind if stats.ice else None)),
     ]
