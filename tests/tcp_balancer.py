@@ -57,6 +57,8 @@ class TcpBalancer:
         self._pipes.add(task)
         try:
             await asyncio.gather(self._copy(reader, up_writer), self._copy(up_reader, writer))
+        except asyncio.CancelledError:
+            pass  # stopped: the connection just ends
         finally:
             self._pipes.discard(task)
             for w in (writer, up_writer):

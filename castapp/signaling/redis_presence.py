@@ -119,9 +119,9 @@ class Presence:
                 await pubsub.subscribe(self.channel)
                 self._subscribed.set()
                 delay = 0.05
-                while True:
-                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if msg is not None and msg.get("type") == "message":
+                # blocking reads: a timed read would leave already buffered messages waiting
+                async for msg in pubsub.listen():
+                    if msg.get("type") == "message":
                         await self._hand_over(msg["data"])
             except FAILURES as exc:
                 if self._subscribed.is_set():

@@ -80,6 +80,18 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 'ok'
 """
 
+#: KEYS peer, ipeers; ARGV peer id, role, name, code, instance.
+PUT_PEER = """
+redis.call('HSET', KEYS[1], 'role', ARGV[2], 'name', ARGV[3], 'code', ARGV[4], 'inst', ARGV[5])
+redis.call('SADD', KEYS[2], ARGV[1])
+"""
+
+#: KEYS peer, ipeers; ARGV peer id.
+DROP_PEER = """
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+"""
+
 #: KEYS window; ARGV limit, window (s), now, count (1 to count, 0 to only look).
 #: Returns seconds to wait as a string (0 while within the limit).
 RATE = """

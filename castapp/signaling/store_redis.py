@@ -94,6 +94,9 @@ class RedisStore:
         self._rate = script(lua.RATE)
         self._forward = script(lua.FORWARD)
         self._reap = script(lua.REAP)
+        self._put_peer = script(lua.PUT_PEER)
+        self._drop_peer = script(lua.DROP_PEER)
+        self._ipeers = f"{prefix}ipeers:{self.instance}"
 
     def _room(self, code: str) -> list[str]:
         return [f"{self.prefix}room:{code}", f"{self.prefix}senders:{code}"]
@@ -180,12 +183,10 @@ class RedisStore:
 
     # ------------------------------------------------------------------ peers
     async def put_peer(self, peer: PeerRecord) -> None:
-        fields = {"role": peer.role.value, "name": peer.name, "code": peer.code,
-                  "inst": self.instance}
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._peer(peer.peer_id), mapping=fields)
-            pipe.sadd(f"{self.prefix}ipeers:{self.instance}", peer.peer_id)
-            await pipe.execute()
+        await self._put_peer(
+            keys=[self._peer(peer.peer_id), self._ipeers],
+            args=[peer.peer_id, peer.role.value, peer.name, peer.code, self.instance],
+        )
 
     async def get_peer(self, peer_id: str) -> PeerRecord | None:
         role, name, code = await self._redis.hmget(self._peer(peer_id), ["role", "name", "code"])
@@ -194,10 +195,7 @@ class RedisStore:
         return PeerRecord(peer_id, Role(role), name or "", code)
 
     async def drop_peer(self, peer_id: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._peer(peer_id))
-            pipe.srem(f"{self.prefix}ipeers:{self.instance}", peer_id)
-            await pipe.execute()
+        await self._drop_peer(keys=[self._peer(peer_id), self._ipeers], args=[peer_id])
 
     # ------------------------------------------------------------------ rate limits
     async def hit(self, key: str, limit: int, window: float, now: float) -> float:
