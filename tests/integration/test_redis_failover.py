@@ -202,3 +202,22 @@ async def test_redis_restart_makes_healthz_unhealthy_then_everything_recovers(
     await sender.send_offer(receiver.peer_id, "after the outage")
     assert (await next_of(receiver, p.RelayedOffer)).sdp == "after the outage"
     assert a.rooms.counters["store_resets"] == 1 and b.rooms.counters["store_resets"] == 1
+
+
+async def _serve(*argv: str, tmp_path: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "castapp", "serve", "--port", "0", "--state-dir", str(tmp_path),
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_serve_says_clearly_when_redis_cannot_be_used(tmp_path):
+    url = f"redis://:sekrit@127.0.0.1:{free_port()}/0"
+    code, out = await _serve("--redis", url, tmp_path=tmp_path)
+    assert code == 1 and "cannot reach Redis" in out and "sekrit" not in out
+    assert "Traceback" not in out
+    code, out = await _serve("--redis", "http://127.0.0.1:6379", tmp_path=tmp_path)
+    assert code == 2 and "redis://" in out
