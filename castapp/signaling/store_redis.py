@@ -4,8 +4,8 @@ Every decision (claiming a code, adding a sender, counting a rate limit) is one 
 it is atomic across instances. Messages for a peer connected to another instance go through
 that instance's pub/sub channel. Instances heartbeat; one that stops is taken over by the
 first instance to notice (:meth:`RedisStore.lost_peers`). The key layout is described in
-:mod:`castapp.signaling.redis_scripts`. Needs one Redis server (or a Sentinel-managed
-primary), not Redis Cluster: the scripts touch keys they compute.
+:mod:`castapp.signaling.redis_scripts`. Needs one Redis server, not Redis Cluster: the
+scripts touch keys they compute.
 """
 
 from __future__ import annotations
