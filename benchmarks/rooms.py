@@ -6,6 +6,11 @@ that the receiver answers. Prints one JSON object:
 
     receivers, pairs, pairs_per_s, join_ms {p50,p99}, relay_ms {p50,p99}, rss_mb, ...
 
+``--redis`` runs a private ``redis-server`` and ``--instances K`` service processes sharing it;
+receivers are spread over the instances in turn and every sender goes to a different instance
+than its receiver (the worst case: all negotiation crosses Redis). The JSON then also has
+``instances``, ``store`` and ``redis_cpu_cores``; RSS and CPU are summed over the instances.
+
 ``--rate R`` paces the pairings at R per second (latency at a given load); without it they run
 as fast as ``--concurrency`` allows (throughput). Run ``--help`` for the options.
 """
@@ -14,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -43,16 +51,21 @@ def pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))], 3)
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+def rss_mb(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return round(total, 1)
 
 
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_s(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Receiver:
@@ -115,28 +128,35 @@ async def keepalive(receivers: list[Receiver]) -> None:
                 await r.ws.send_str('{"type":"ping"}')
 
 
-async def bench(args: argparse.Namespace, url: str, pid: int) -> dict[str, object]:
+async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
+                redis_pids: list[int]) -> dict[str, object]:
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
     async with aiohttp.ClientSession(connector=connector) as session:
-        rss_before = rss_mb(pid)
+        rss_before = rss_mb(pids)
         t0 = time.perf_counter()
         receivers: list[Receiver] = []
+        home: dict[str, int] = {}  # code -> index of the receiver's instance
         sem = asyncio.Semaphore(args.concurrency)
 
-        async def reg_one() -> None:
+        async def reg_one(i: int) -> None:
             async with sem:
-                receivers.append(await register(session, url))
+                r = await register(session, urls[i % len(urls)])
+                home[r.code] = i % len(urls)
+                receivers.append(r)
 
-        await asyncio.gather(*(reg_one() for _ in range(args.receivers)))
+        def sender_url(r: Receiver) -> str:
+            return urls[(home[r.code] + 1) % len(urls)]
+
+        await asyncio.gather(*(reg_one(i) for i in range(args.receivers)))
         register_s = time.perf_counter() - t0
         pinger = asyncio.create_task(keepalive(receivers))
         for r in receivers:
             r.task = asyncio.create_task(r.serve())
-        rss_idle = rss_mb(pid)
+        rss_idle = rss_mb(pids)
 
         join_ms: list[float] = []
         answer_ms: list[float] = []
-        cpu0 = cpu_s(pid)
+        cpu0, redis_cpu0 = cpu_s(pids), cpu_s(redis_pids)
         t1 = time.perf_counter()
         if args.rate:
             tasks = []
@@ -144,18 +164,21 @@ async def bench(args: argparse.Namespace, url: str, pid: int) -> dict[str, objec
                 delay = t1 + i / args.rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                r = receivers[i % len(receivers)]
                 tasks.append(asyncio.create_task(
-                    pair(session, url, receivers[i % len(receivers)], join_ms, answer_ms)))
+                    pair(session, sender_url(r), r, join_ms, answer_ms)))
             await asyncio.gather(*tasks)
         else:
             async def pair_one(i: int) -> None:
                 async with sem:
-                    await pair(session, url, receivers[i % len(receivers)], join_ms, answer_ms)
+                    r = receivers[i % len(receivers)]
+                    await pair(session, sender_url(r), r, join_ms, answer_ms)
 
             await asyncio.gather(*(pair_one(i) for i in range(args.pairs)))
         pair_s = time.perf_counter() - t1
-        server_cpu = (cpu_s(pid) - cpu0) / pair_s if pair_s else 0.0
-        rss_end = rss_mb(pid)
+        server_cpu = (cpu_s(pids) - cpu0) / pair_s if pair_s else 0.0
+        redis_cpu = (cpu_s(redis_pids) - redis_cpu0) / pair_s if pair_s else 0.0
+        rss_end = rss_mb(pids)
         pinger.cancel()
         offer_ms = [v for r in receivers for v in r.offer_lat]
         relay = offer_ms + answer_ms
@@ -176,7 +199,50 @@ async def bench(args: argparse.Namespace, url: str, pid: int) -> dict[str, objec
                 (rss_idle - rss_before) * 1024 / max(1, len(receivers)), 2),
             "server_cpu_cores": round(server_cpu, 2),
             "median_join_ms": round(statistics.median(join_ms), 3) if join_ms else None,
+            "instances": len(urls),
+            "store": "redis" if redis_pids else "memory",
+            "redis_cpu_cores": round(redis_cpu, 2) if redis_pids else None,
         }
+
+
+def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free loopback port, without persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is missing: run scripts/setup.sh as root")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir, "--protected-mode", "yes", "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5) as s:
+            s.sendall(b"PING\r\n")
+            if s.recv(16).startswith(b"+PONG"):
+                return proc, f"redis://127.0.0.1:{port}/0"
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("redis-server did not start")
+        time.sleep(0.02)
+
+
+def start_instance(state: str, redis_url: str | None, key: str) -> tuple[subprocess.Popen[str],
+                                                                         str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
+            "--port", str(port), "--state-dir", state, "--registrations", "1000000",
+            "--failed-joins", "1000000", "--message-rate", "1000"]
+    if redis_url:
+        argv += ["--redis", redis_url]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "CASTAPP_ROOM_KEY": key})
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "room service on" not in line:
+        proc.kill()
+        raise SystemExit(f"the service did not start: {line}{proc.stdout.read()}")
+    return proc, f"ws://127.0.0.1:{port}/ws"
 
 
 def main() -> None:
@@ -186,30 +252,34 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=0.0, help="pairings per second (0 = max)")
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--url", help="benchmark an already running service instead")
+    ap.add_argument("--redis", action="store_true", help="share rooms through a private Redis")
+    ap.add_argument("--instances", type=int, default=1, help="service processes (needs --redis)")
     args = ap.parse_args()
+    if args.instances < 1 or (args.instances > 1 and not args.redis):
+        ap.error("--instances above 1 needs --redis")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.url:
-        print(json.dumps(asyncio.run(bench(args, args.url, os.getpid()))))
+        print(json.dumps(asyncio.run(bench(args, [args.url], [os.getpid()], []))))
         return
-    port = free_port()
+    key = secrets.token_hex(32)
+    procs: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as state:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
-             "--port", str(port), "--state-dir", state, "--registrations", "1000000",
-             "--failed-joins", "1000000", "--message-rate", "1000"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
         try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if "room service on" not in line:
-                raise SystemExit(f"the service did not start: {line}{proc.stdout.read()}")
-            url = f"ws://127.0.0.1:{port}/ws"
-            result = asyncio.run(bench(args, url, proc.pid))
+            redis_url = None
+            if args.redis:
+                redis_proc, redis_url = start_redis(state)
+                procs.append(redis_proc)
+            services = [start_instance(state, redis_url, key) for _ in range(args.instances)]
+            procs.extend(proc for proc, _ in services)
+            result = asyncio.run(bench(
+                args, [url for _, url in services], [proc.pid for proc, _ in services],
+                [procs[0].pid] if args.redis else [],
+            ))
         finally:
-            proc.terminate()
-            proc.wait(10)
+            for proc in reversed(procs):  # instances first, Redis last
+                proc.terminate()
+                proc.wait(10)
     print(json.dumps(result))
 
 

@@ -23,6 +23,8 @@ RUNS = {
                               "--seconds", "15", "--compare", "naive"],
     "cast_4k30": [HERE / "cast.py", "--res", "4k", "--fps", "30", "--seconds", "10"],
     "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "1000"],
+    "rooms_redis_1_instance": [HERE / "rooms.py", "--redis", "--instances", "1"],
+    "rooms_redis_2_instances": [HERE / "rooms.py", "--redis", "--instances", "2"],
 }
 
 

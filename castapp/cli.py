@@ -9,8 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from castapp import __version__
+
+if TYPE_CHECKING:
+    from castapp.signaling.store_redis import RedisStore
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +53,12 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.add_argument("--state-dir", type=Path, default=None,
                    help="where the room key lives (default: the user state directory); "
                    "CASTAPP_ROOM_KEY overrides the key for instances that share it")
+    s.add_argument("--redis", metavar="URL", default=None,
+                   help="share rooms with other instances through Redis, e.g. "
+                   "redis://127.0.0.1:6379/0 (or set CASTAPP_REDIS_URL); default: in memory")
+    s.add_argument("--instance-ttl", type=float, default=10.0, metavar="SECONDS",
+                   help="with --redis: how long an instance that stops heartbeating keeps its "
+                   "rooms before another instance takes them over (default %(default)s)")
     s.add_argument("--trust-proxy", action="store_true",
                    help="take the client address from X-Forwarded-For (behind a proxy only)")
 
@@ -116,13 +126,30 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
     )
     _raise_open_file_limit()
+    redis_url = args.redis or os.environ.get("CASTAPP_REDIS_URL") or None
     try:
-        asyncio.run(run_until_signalled(RoomServer(config, TokenSigner(key))))
+        store = _redis_store(redis_url, args.instance_ttl) if redis_url else None
+    except ValueError as exc:
+        print(f"castapp serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(run_until_signalled(RoomServer(config, TokenSigner(key), store)))
+    except ConnectionError as exc:
+        print(f"castapp serve: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"castapp serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _redis_store(url: str, ttl: float) -> RedisStore:
+    from castapp.signaling.store_redis import RedisStore
+
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("--redis takes a redis://, rediss:// or unix:// URL")
+    return RedisStore(url, instance_ttl_s=ttl)
 
 
 def _raise_open_file_limit() -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from redis_server import redis_instances, redis_server  # noqa: F401 - shared fixtures
 
 from castapp.signaling.client import SignalingClient
 from castapp.signaling.rooms import RoomConfig

@@ -17,6 +17,9 @@ _COUNTERS = {
     "rate_limited_registrations": "Registrations refused because the address registered too often.",
     "flood_dropped": "Messages dropped because a connection sent too fast.",
     "connections": "WebSocket connections accepted.",
+    "forwarded": "Messages handed to another instance for one of its peers.",
+    "undeliverable": "Messages for a peer connected nowhere (it had just left).",
+    "store_resets": "Times the shared store had lost this instance's rooms (clients sent away).",
 }
 
 

@@ -25,6 +25,9 @@ from castapp.signaling.turn import IceConfig
 
 log = logging.getLogger(__name__)
 
+#: Marks a forwarded "close this connection" between instances (never valid JSON).
+_KICK = b"\x00kick\x00"
+
 
 @dataclass(frozen=True)
 class RoomConfig:
@@ -180,6 +183,11 @@ class Rooms:
             return None
         if result.replaced is not None:
             await self._kick(result.replaced, "This receiver connected again elsewhere.")
+            # senders were talking to the replaced connection: they start over with this one
+            left = p.PeerLeft(peer_id=result.replaced, role=Role.RECEIVER,
+                              reason=LeaveReason.DISCONNECTED)
+            for sender in result.senders:
+                await self.deliver(sender.peer_id, left)
         return claim.code, token, claim.owner, result.senders
 
     async def _new_code(
@@ -197,9 +205,11 @@ class Rooms:
 
     async def _kick(self, peer_id: str, reason: str) -> None:
         old = self.members.get(peer_id)
-        if old is not None:
-            old.code = None  # its room now belongs to the new connection
-            await old.conn.close(reason)
+        if old is None:  # perhaps connected to another instance
+            await self.store.forward(peer_id, _KICK + reason.encode())
+            return
+        old.code = None  # its room now belongs to the new connection
+        await old.conn.close(reason)
 
     # -------------------------------------------------------------- join
     async def _join(self, member: Member, msg: p.Join) -> None:
@@ -267,11 +277,7 @@ class Rooms:
         log.info("%s %s left room %s: %s", member.role, peer_id, self.signer.label(code), reason)
         await self.store.drop_peer(peer_id)
         if member.role is Role.SENDER:
-            await self.store.remove_sender(code, peer_id)
-            room = await self.store.get_room(code, self.clock())
-            if room is not None and room.receiver is not None:
-                left = p.PeerLeft(peer_id=peer_id, role=Role.SENDER, reason=reason)
-                await self.deliver(room.receiver.peer_id, left)
+            await self._sender_gone(code, peer_id, reason)
             return
         assert member.owner is not None
         left = p.PeerLeft(peer_id=peer_id, role=Role.RECEIVER, reason=reason)
@@ -280,14 +286,43 @@ class Rooms:
                 await self.deliver(sender, left)
                 await self.deliver(sender, p.RoomClosed(reason="The receiver closed the room."))
             return
+        await self._receiver_dropped(code, member.owner, peer_id, reason)
+
+    async def _sender_gone(self, code: str, peer_id: str, reason: LeaveReason) -> None:
+        await self.store.remove_sender(code, peer_id)
+        room = await self.store.get_room(code, self.clock())
+        if room is not None and room.receiver is not None:
+            left = p.PeerLeft(peer_id=peer_id, role=Role.SENDER, reason=reason)
+            await self.deliver(room.receiver.peer_id, left)
+
+    async def _receiver_dropped(
+        self, code: str, owner: str, peer_id: str, reason: LeaveReason
+    ) -> None:
+        """Hold the code for its owner and tell the senders to wait."""
         hold_until = self.clock() + self.config.grace_s
         if await self.store.detach_receiver(code, peer_id, hold_until):
-            heapq.heappush(self._holds, (hold_until, code, member.owner))
+            heapq.heappush(self._holds, (hold_until, code, owner))
+            left = p.PeerLeft(peer_id=peer_id, role=Role.RECEIVER, reason=reason)
             for sender in await self.store.room_senders(code):
                 await self.deliver(sender.peer_id, left)
 
+    async def _take_over(self, peer: PeerRecord) -> None:
+        """A peer of an instance that stopped: as if its connection had dropped."""
+        log.info("%s %s of a stopped instance left room %s", peer.role, peer.peer_id,
+                 self.signer.label(peer.code))
+        if peer.role is Role.SENDER:
+            await self._sender_gone(peer.code, peer.peer_id, LeaveReason.DISCONNECTED)
+            return
+        room = await self.store.get_room(peer.code, self.clock())
+        if room is not None and room.receiver is not None and room.receiver.peer_id == peer.peer_id:
+            await self._receiver_dropped(peer.code, room.owner, peer.peer_id,
+                                         LeaveReason.DISCONNECTED)
+
     async def tick(self) -> None:
-        """Close rooms whose receiver did not come back in time; prune stale state."""
+        """Take over peers of stopped instances, close rooms whose receiver did not come
+        back in time, prune stale state."""
+        for peer in await self.store.lost_peers(self.clock()):
+            await self._take_over(peer)
         now = self.clock()
         while self._holds and self._holds[0][0] <= now:
             _, code, owner = heapq.heappop(self._holds)
@@ -301,8 +336,12 @@ class Rooms:
     # -------------------------------------------------------------- delivery
     async def deliver(self, peer_id: str, msg: p.Outbound) -> None:
         payload = p.encode(msg)
-        if not await self.deliver_local(peer_id, payload, msg):
-            await self.store.forward(peer_id, payload)
+        if await self.deliver_local(peer_id, payload, msg):
+            return
+        if await self.store.forward(peer_id, payload):
+            self.counters["forwarded"] += 1
+        else:
+            self.counters["undeliverable"] += 1
 
     async def deliver_local(
         self, peer_id: str, payload: bytes, msg: p.Outbound | None = None
@@ -310,6 +349,9 @@ class Rooms:
         member = self.members.get(peer_id)
         if member is None:
             return False
+        if msg is None and payload.startswith(_KICK):  # replaced through another instance
+            await self._kick(peer_id, payload[len(_KICK):].decode(errors="replace"))
+            return True
         if msg is None:  # forwarded from another instance as bytes
             msg = p.decode_outbound(payload)
         if isinstance(msg, p.RoomClosed):

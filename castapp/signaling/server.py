@@ -119,6 +119,7 @@ class RoomServer:
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> int:
+        await self.store.start(self._deliver_forwarded, self._store_reset)
         ssl_ctx = None
         if self.config.tls_cert is not None:
             ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -159,6 +160,14 @@ class RoomServer:
         self._stopping = True
         for task in self._tasks:
             task.cancel()
+        await self._send_away(reason)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.store.close()
+        log.info("room service stopped")
+
+    async def _send_away(self, reason: str) -> None:
+        """Tell every client to connect again a little later, and close its connection."""
         notice = p.Shutdown(reason=reason, retry_after_ms=0)
         conns = list(self.connections.values())
         for conn in conns:
@@ -168,10 +177,14 @@ class RoomServer:
             *(c.ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown") for c in conns),
             return_exceptions=True,
         )
-        if self._runner is not None:
-            await self._runner.cleanup()
-        await self.store.close()
-        log.info("room service stopped")
+
+    async def _deliver_forwarded(self, peer_id: str, payload: bytes) -> None:
+        await self.rooms.deliver_local(peer_id, payload)
+
+    async def _store_reset(self) -> None:
+        """The shared store lost this instance's rooms: clients register or join again."""
+        self.rooms.counters["store_resets"] += 1
+        await self._send_away("The room service lost its state; connect again.")
 
     async def _reaper(self) -> None:
         limit = self.config.heartbeat_s * 2.5
@@ -227,7 +240,10 @@ class RoomServer:
                 await self._serve(conn)
         finally:
             self.connections.pop(conn.peer_id, None)
-            await self.rooms.detach(conn, conn.close_reason)
+            try:
+                await self.rooms.detach(conn, conn.close_reason)
+            except Exception as exc:  # the store may be down; its records expire or get reaped
+                log.warning("could not record that peer %s left: %r", conn.peer_id, exc)
             if not ws.closed:
                 await ws.close()
         return ws

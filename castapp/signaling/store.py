@@ -52,9 +52,16 @@ class AddSender(enum.Enum):
 
 #: Called with (peer_id, payload) when a message for a peer of this instance arrives.
 DeliverFn = Callable[[str, bytes], Awaitable[None]]
+#: Called when the shared state no longer knows this instance's peers (the store restarted
+#: empty, or other instances took this one for dead): its clients must connect again.
+ResetFn = Callable[[], Awaitable[None]]
 
 
 class RoomStore(Protocol):
+    async def start(self, deliver: DeliverFn, reset: ResetFn) -> None:
+        """Connect; from now on ``deliver`` receives messages forwarded to local peers."""
+        ...
+
     async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float) -> Claim:
         """Make ``receiver`` the live receiver of ``code`` if the code is free or ``owner``'s."""
         ...
@@ -95,6 +102,10 @@ class RoomStore(Protocol):
 
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         """Carry a message to a peer connected to another instance; False if it is nowhere."""
+        ...
+
+    async def lost_peers(self, now: float) -> list[PeerRecord]:
+        """Peers of instances that stopped heartbeating, each handed to one instance once."""
         ...
 
     async def prune(self, now: float) -> None:

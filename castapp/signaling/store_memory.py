@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from castapp.protocol import PeerInfo
-from castapp.signaling.store import AddSender, Claim, PeerRecord, RoomRecord
+from castapp.signaling.store import AddSender, Claim, DeliverFn, PeerRecord, ResetFn, RoomRecord
 
 
 @dataclass(slots=True)
@@ -19,6 +19,9 @@ class MemoryStore:
         self._rooms: dict[str, _Room] = {}
         self._peers: dict[str, PeerRecord] = {}
         self._windows: dict[str, tuple[float, int, float]] = {}
+
+    async def start(self, deliver: DeliverFn, reset: ResetFn) -> None:
+        return None  # nothing to connect to, and no other instance to hear from
 
     # rooms ------------------------------------------------------------------
     def _live(self, code: str, now: float) -> _Room | None:
@@ -120,6 +123,9 @@ class MemoryStore:
     # delivery -----------------------------------------------------------------
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         return False  # one instance: a peer that is not local is nowhere
+
+    async def lost_peers(self, now: float) -> list[PeerRecord]:
+        return []  # one instance: there is no other to lose
 
     async def prune(self, now: float) -> None:
         stale = [k for k, (start, _, win) in self._windows.items() if now - start >= win]
