@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import aioice.ice
@@ -33,7 +34,7 @@ def grab_screen(widget: QWidget, path: Path) -> None:
     shot.save(str(path))
 
 
-async def wait(check, timeout: float = 20.0) -> None:
+async def wait(check: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:
