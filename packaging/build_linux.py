@@ -25,7 +25,7 @@ import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icons import hicolor  # noqa: E402
+from icons import hicolor
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "io.github.castapp"
