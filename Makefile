@@ -1,7 +1,7 @@
 # castapp: `make run` starts the main job, `make test` runs every test, `make bench` the benchmarks.
 # Each target first sets up what is missing (Debian packages as root, .venv, Python packages).
 
-.PHONY: setup run serve test lint bench i18n
+.PHONY: setup run serve test lint bench i18n package
 
 setup:
 	@bash scripts/setup.sh
@@ -28,3 +28,7 @@ lint: setup
 
 bench: setup
 	.venv/bin/python benchmarks/run_all.py
+
+# The frozen app, a portable tarball and a Debian package in build/package (see packaging/).
+package: setup
+	.venv/bin/python packaging/build_linux.py --out build/package

@@ -69,8 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cast a laptop's screen to a TV-side machine by typing a short code.",
     )
     parser.add_argument("--version", action="version", version=f"castapp {__version__}")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging detail")
+    parser.add_argument("--log-level", default=None,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="logging detail (default INFO; WARNING for --self-test)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="cast a test pattern to an in-process receiver on this machine "
+                        "only, check what arrives and exit (0 = passed)")
+    parser.add_argument("--json", action="store_true",
+                        help="with --self-test: print the result as one JSON object")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_serve(sub)
     from castapp.cli_cast import add_receive, add_send
@@ -172,9 +178,12 @@ def default_state_dir() -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = args.log_level or ("WARNING" if args.self_test else "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.self_test:
+        from castapp import selftest
+
+        return selftest.main(as_json=args.json)
     if args.command == "serve":
         return _serve(args)
     if args.command in ("receive", "send"):

@@ -1,0 +1,87 @@
+"""The frozen app: it starts, self-tests offscreen, carries what it needs and stays small."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from pkgbuild import Build, headless_env
+
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
+
+# Measured 553 MB (PySide6 6.11, PyAV 18, OpenCV 5 on Python 3.11) plus 30 %.
+MAX_SIZE_MB = 720
+MAX_VERSION_S = 5.0
+
+
+def _size_mb(folder: Path) -> float:
+    return sum(p.lstat().st_size for p in folder.rglob("*")) / 1e6
+
+
+def test_version_comes_from_the_package(build: Build):
+    started = time.monotonic()
+    done = subprocess.run([str(build.exe), "--version"], capture_output=True, text=True,
+                          env=headless_env(), timeout=30)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"castapp {build.version}"
+    assert elapsed < MAX_VERSION_S
+
+
+def test_self_test_passes_offscreen(build: Build):
+    done = subprocess.run([str(build.exe), "--self-test", "--json"], capture_output=True,
+                          text=True, env=headless_env(), timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["ok"] is True and result["reason"] == ""
+    assert result["counters_read"] >= 15
+    assert result["last_counter"] > result["first_counter"]
+    assert (result["width"], result["height"]) == (640, 360)
+    assert "264" in result["codec"]
+    # the Qt video path ran from the bundle: platform plugin, video widget, media backend
+    assert result["qt"]["platform"] == "offscreen"
+    assert result["qt"]["size"] == "640x360"
+    assert result["qt"]["languages"] == "en+zh_CN"
+    assert result["qt"]["media_formats"] > 0
+
+
+def test_bundle_has_the_plugins_and_data_and_not_unused_qt(build: Build):
+    internal = build.app / "_internal"
+    plugins = internal / "PySide6" / "Qt" / "plugins"
+    for needed in ("platforms/libqxcb.so", "platforms/libqoffscreen.so",
+                   "imageformats/libqsvg.so", "iconengines/libqsvgicon.so",
+                   "multimedia/libffmpegmediaplugin.so", "xcbglintegrations"):
+        assert (plugins / needed).exists(), needed
+    for qm in ("castapp_en.qm", "castapp_zh_CN.qm"):
+        assert (internal / "castapp" / "gui" / "translations" / qm).is_file()
+    assert (internal / "castapp" / "gui" / "icons" / "castapp.svg").is_file()
+    assert (internal / "castapp-0.1.0.dist-info").is_dir() or list(
+        internal.glob("castapp-*.dist-info"))
+    names = {p.name for p in internal.rglob("*")}
+    for unused in ("QtWebEngineCore", "Qt3DCore", "QtPdf", "QtCharts", "QtQml", "QtQuick",
+                   "QtDesigner", "QtSql"):
+        assert not [n for n in names if n.startswith(unused + ".")], unused
+    for unused_lib in ("libQt6WebEngineCore", "libQt6Pdf", "libQt63DCore", "libQt6Charts",
+                       "libQt6WaylandClient"):
+        assert not [n for n in names if n.startswith(unused_lib)], unused_lib
+    assert not (plugins / "platforms" / "libqwayland.so").exists()
+
+
+def test_frozen_size_stays_in_bounds(build: Build):
+    size = _size_mb(build.app)
+    assert 100 < size < MAX_SIZE_MB, f"frozen app is {size:.0f} MB"
+
+
+def test_portable_tarball(build: Build):
+    assert build.tarball.name == f"castapp-{build.version}-linux-x86_64.tar.gz"
+    with tarfile.open(build.tarball) as tar:
+        exe = tar.getmember(f"castapp-{build.version}/castapp")
+        assert exe.isfile() and exe.mode & 0o111
+        names = set(tar.getnames())
+    assert (f"castapp-{build.version}/_internal/PySide6/Qt/plugins/platforms/libqxcb.so"
+            in names)
+    assert len(names) > 100
