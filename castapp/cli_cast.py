@@ -274,8 +274,8 @@ async def run_send(args: argparse.Namespace) -> int:
             ended = st.ended.value if st.ended else None
             if st.state is SenderState.ENDED and st.diagnosis is not None:
                 last["failed"] = True
-                out("error", f"cannot connect: {describe(st.diagnosis)}",
-                    code=st.diagnosis.value)
+                text = f"cannot connect: {describe(st.diagnosis)}"
+                out("error", text, code=st.diagnosis.value, message=text)
             out("state", words, state=st.state.value, ended=ended)
             if st.state is SenderState.ENDED:
                 done.set()

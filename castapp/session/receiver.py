@@ -237,17 +237,19 @@ class ReceiverSession:
         await self._end_call(to_waiting=not keep)
         self._peer_stale = False
 
+        videos: dict[int, MediaStreamTrack] = {}  # per connection built (one may be retried)
+
         async def answering_pc(servers: list[RTCIceServer], relay_only: bool) -> RTCPeerConnection:
             pc = make_peer_connection(servers, relay_only=relay_only)
-            pc.on("track", on_track)
+
+            @pc.on("track")
+            def on_track(track: MediaStreamTrack) -> None:
+                if track.kind == "video":
+                    videos.setdefault(id(pc), track)
+
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
             return pc
-
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video" and self.frames is None:
-                self.frames = FrameReceiver(track, self._frame)
-                self.frames.start()
 
         self.peer = peer
         if not keep:
@@ -258,6 +260,9 @@ class ReceiverSession:
             await pc.close()
             return
         self.pc, self._sampler = pc, StatsSampler(pc)
+        if (video := videos.get(id(pc))) is not None:
+            self.frames = FrameReceiver(video, self._frame)
+            self.frames.start()
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
