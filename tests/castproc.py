@@ -28,7 +28,8 @@ class CastProc:
 
     def __init__(self, prefix: Sequence[str], *args: str, env: dict[str, str] | None = None,
                  json_lines: bool = True) -> None:
-        argv = [sys.executable, "-m", "castapp", *(() if "--log-level" in args else ("--log-level", "WARNING")), *args]
+        quiet = () if "--log-level" in args else ("--log-level", "WARNING")
+        argv = [sys.executable, "-m", "castapp", *quiet, *args]
         if json_lines:
             argv.append("--json")
         self.argv = argv

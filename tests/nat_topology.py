@@ -222,11 +222,15 @@ def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], kill: bool = Fal
 
 # ---------------------------------------------------------------------- room service
 class RoomService:
-    """``castapp serve`` in pub, handing out coturn's STUN and TURN (UDP and TCP) servers."""
+    """``castapp serve`` in pub, handing out coturn's STUN and TURN (UDP and TCP) servers.
+
+    Without ``with_turn`` only STUN is handed out: a cast then has to go direct or through NAT.
+    """
 
     def __init__(self, topo: NatTopology, workdir: Path, turn_secret: str,
-                 port: int = 8765) -> None:
+                 port: int = 8765, with_turn: bool = True) -> None:
         self.topo, self.workdir, self.port = topo, workdir, port
+        self.with_turn = with_turn
         self.turn_secret = turn_secret
         self.room_key = secrets.token_hex(32)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -239,8 +243,9 @@ class RoomService:
         turn = f"turn:{PUB_IP}:3478"
         argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
                 "--host", PUB_IP, "--port", str(self.port), "--state-dir", str(self.workdir),
-                "--stun", f"stun:{PUB_IP}:3478", "--turn", turn,
-                "--turn", f"{turn}?transport=tcp"]
+                "--stun", f"stun:{PUB_IP}:3478"]
+        if self.with_turn:
+            argv += ["--turn", turn, "--turn", f"{turn}?transport=tcp"]
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]),
                    CASTAPP_ROOM_KEY=self.room_key, CASTAPP_TURN_SECRET=self.turn_secret)
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -109,6 +109,8 @@ class SenderStatus:
 RETRY_S = 4.0
 #: While reconnecting, how long to wait for the STUN/TURN server to answer before trying.
 NETWORK_WAIT_S = 10.0
+#: While reconnecting, an offer not answered after this opens a new signaling connection.
+ANSWER_WAIT_S = 0.8
 
 
 class SenderSession:
@@ -149,8 +151,9 @@ class SenderSession:
         self._watch: asyncio.Task[None] | None = None
         self._ice: IceChooser | None = None
         self._calling = asyncio.Lock()
-        self._answered = False
+        self._answered = self._refreshed = False
         self._attempt_at = self._lost_at = 0.0
+        self._refreshed = False  # a new signaling connection was opened for this attempt
         self._connected_at = 0.0  # wall clock
 
     # -------------------------------------------------------------- lifecycle
@@ -252,7 +255,7 @@ class SenderSession:
                 return
             if not recovering:
                 self.machine.move(SenderState.CONNECTING)
-            self._answered = False
+            self._answered = self._refreshed = False
             pc = await gather_with_fallback(self._chooser(), self._offering_pc)
             live = (SenderState.CONNECTING, SenderState.RECONNECTING)
             if self.receiver is None or self.machine.state not in live:
@@ -322,6 +325,11 @@ class SenderSession:
                 await self._give_up()
             elif pc is None or pc.connectionState == "failed" or now - self._attempt_at > RETRY_S:
                 await self._retry()
+            elif (not self._answered and not self._refreshed
+                  and now - self._attempt_at > ANSWER_WAIT_S):
+                log.info("no answer yet; opening a new connection to the room service")
+                self._refreshed = True
+                self.client.refresh()  # rejoining then offers again
 
     async def _retry(self) -> None:
         """A new connection once the STUN/TURN server answers again (the network is back)."""
@@ -398,6 +406,8 @@ class SenderSession:
             self._replan()
             if self.machine.state is SenderState.WAITING:
                 await self._call()
+            elif self.machine.state is SenderState.RECONNECTING:
+                await self._call(recovering=True)
         elif isinstance(ev, ConnectionLost):
             self._publish(service_ok=False, retry_in_s=ev.retry_in_s)
         elif isinstance(ev, Reconnected):
