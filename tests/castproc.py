@@ -28,7 +28,8 @@ class CastProc:
 
     def __init__(self, prefix: Sequence[str], *args: str, env: dict[str, str] | None = None,
                  json_lines: bool = True) -> None:
-        quiet = () if "--log-level" in args else ("--log-level", "WARNING")
+        level = os.environ.get("CASTAPP_TEST_LOG_LEVEL", "WARNING")
+        quiet = () if "--log-level" in args else ("--log-level", level)
         argv = [sys.executable, "-m", "castapp", *quiet, *args]
         if json_lines:
             argv.append("--json")

@@ -124,6 +124,8 @@ class ReceiverSession:
         self._events: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._ice: IceChooser | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self._replaced: set[str] = set()  # senders' connections superseded by newer ones
         self._peer_stale = False  # the service restarted: the sender may come back renamed
         self._call_at = self._frame_at = self._lost_at = 0.0
 
@@ -227,6 +229,8 @@ class ReceiverSession:
         return self._ice
 
     async def _accept(self, peer: str, sdp: str) -> None:
+        if peer in self._replaced:
+            return  # sent before that sender's connection to the service was replaced
         replaceable = self._peer_stale or self.machine.state is ReceiverState.RECONNECTING
         if self.peer is not None and self.peer != peer and not replaceable:
             await self.client.send_bye(peer, "busy")  # one screen at a time for now
@@ -234,6 +238,8 @@ class ReceiverSession:
         # a new offer from the same sender (or from the one whose cast stalled) replaces the
         # old call; while reconnecting the state stays until frames arrive again
         keep = self.machine.state is ReceiverState.RECONNECTING
+        if self.peer is not None and self.peer != peer:
+            self._replaced.add(self.peer)
         await self._end_call(to_waiting=not keep)
         self._peer_stale = False
 
@@ -281,14 +287,20 @@ class ReceiverSession:
             self.on_frame(frame)
 
     async def _end_call(self, *, to_waiting: bool = True) -> None:
+        """End the call; when it is being replaced, its connection closes in the background
+        (closing a dead path can wait for the TURN server)."""
         pc, frames = self.pc, self.frames
         self.pc = self.frames = self._sampler = None
         if to_waiting:
             self.peer = None
         if frames is not None:
             await frames.stop()
-        if pc is not None:
+        if pc is not None and to_waiting:
             await pc.close()
+        elif pc is not None:
+            closing = asyncio.create_task(pc.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         if to_waiting and self.machine.can(ReceiverState.WAITING):
             self.machine.move(ReceiverState.WAITING)
 

@@ -151,6 +151,7 @@ class SenderSession:
         self._watch: asyncio.Task[None] | None = None
         self._ice: IceChooser | None = None
         self._calling = asyncio.Lock()
+        self._closing: set[asyncio.Task[None]] = set()
         self._answered = self._refreshed = False
         self._attempt_at = self._lost_at = 0.0
         self._refreshed = False  # a new signaling connection was opened for this attempt
@@ -250,7 +251,7 @@ class SenderSession:
     async def _call(self, *, recovering: bool = False) -> None:
         """Offer a new peer connection to the receiver (also after it came back)."""
         async with self._calling:
-            await self._hang_up()
+            await self._hang_up(wait=not recovering)
             if self.receiver is None:
                 return
             if not recovering:
@@ -333,7 +334,7 @@ class SenderSession:
 
     async def _retry(self) -> None:
         """A new connection once the STUN/TURN server answers again (the network is back)."""
-        await self._hang_up()
+        await self._hang_up(wait=False)
         since = time.monotonic()
         while (self.machine.state is SenderState.RECONNECTING
                and time.monotonic() - since < NETWORK_WAIT_S):
@@ -354,13 +355,19 @@ class SenderSession:
         self._publish(diagnosis=diagnosis)
         await self._end(EndReason.MEDIA_FAILED)
 
-    async def _hang_up(self) -> None:
+    async def _hang_up(self, *, wait: bool = True) -> None:
+        """Close the call; ``wait=False`` closes in the background (a dead path can make
+        closing wait for the TURN server to answer)."""
         pc, track = self.pc, self.track
         self.pc = self.track = self._sampler = None
         if track is not None:
             track.stop()
-        if pc is not None:
+        if pc is not None and wait:
             await pc.close()
+        elif pc is not None:
+            closing = asyncio.create_task(pc.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def _end(self, reason: EndReason) -> None:
         if self.machine.state is SenderState.ENDED:
