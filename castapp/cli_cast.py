@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from castapp.cli_ice import add_ice_flags, ice_kwargs
 from castapp.codes import group
 
 
@@ -30,6 +31,13 @@ class Printer:
             print(f"castapp: {text}", flush=True)
 
 
+ROUTE_WORDS = {
+    "direct": "direct on the local network",
+    "nat": "through NAT",
+    "relay": "relayed by the TURN server",
+}
+
+
 def _stats_fields(stats: Any) -> dict[str, Any]:
     return {
         "fps": round(stats.fps, 1) if stats.fps is not None else None,
@@ -39,13 +47,14 @@ def _stats_fields(stats: Any) -> dict[str, Any]:
         "width": stats.width,
         "height": stats.height,
         "path": stats.ice.kind if stats.ice else None,
+        "route": stats.ice.route.value if stats.ice else None,
     }
 
 
 def _stats_text(f: dict[str, Any]) -> str:
     rtt = f"{f['rtt_ms']} ms" if f["rtt_ms"] is not None else "-"
     return (f"stats fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec']} "
-            f"{f['width']}x{f['height']} path={f['path']}")
+            f"{f['width']}x{f['height']} path={f['path']} route={f['route']}")
 
 
 async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
@@ -58,13 +67,38 @@ async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
     await stop.wait()
 
 
-async def _stats_loop(get: Callable[[], Any], out: Printer) -> None:
+async def _stats_loop(get: Callable[[], Any], out: Printer,
+                      extra: Callable[[], dict[str, Any]] | None = None) -> None:
     while True:
         await asyncio.sleep(1.0)
         stats = await get()
+        more = extra() if extra is not None else {}
         if stats is not None:
-            fields = _stats_fields(stats)
+            fields = {**_stats_fields(stats), **more}
             out("stats", _stats_text(fields), **fields)
+
+
+class FrameGaps:
+    """The longest wait between two shown frames since the last look."""
+
+    def __init__(self, then: Callable[[Any], None] | None) -> None:
+        self.then = then
+        self.last: float | None = None
+        self.longest = 0.0
+
+    def __call__(self, frame: Any) -> None:
+        now = time.monotonic()
+        if self.last is not None:
+            self.longest = max(self.longest, now - self.last)
+        self.last = now
+        if self.then is not None:
+            self.then(frame)
+
+    def take(self) -> dict[str, Any]:
+        longest, self.longest = self.longest, 0.0
+        if self.last is not None:
+            longest = max(longest, time.monotonic() - self.last)
+        return {"gap_ms": round(longest * 1000)}
 
 
 # ---------------------------------------------------------------------- receive
@@ -81,6 +115,7 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
     r.add_argument("--duration", type=float, help="stop after this many seconds")
     r.add_argument("--state-dir", type=Path, help="where the code token and room key live")
+    add_ice_flags(r)
 
 
 async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
@@ -89,6 +124,9 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     from castapp.signaling.tokens import TokenSigner, load_or_create_key
 
     out = Printer(args.json)
+    ice = ice_kwargs(args, out)
+    if ice is None:
+        return 2
     embedded: RoomServer | None = None
     url = args.server
     if url is None:
@@ -123,20 +161,28 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
                 ReceiverState.WAITING: "waiting for a sender",
                 ReceiverState.CONNECTING: f"{st.sender or 'a sender'} is connecting",
                 ReceiverState.RECEIVING: f"showing the screen of {st.sender or 'a sender'}",
+                ReceiverState.RECONNECTING: "the picture stopped; reconnecting",
             }.get(st.state, st.state.value)
             out("state", words, state=st.state.value, sender=st.sender)
+        _route_line(out, last, st.route)
         if not st.service_ok and st.retry_in_s is not None:
+            last["service_lost"] = True
             out("service", f"room service unreachable; retrying in {st.retry_in_s} s",
                 retry_in_s=st.retry_in_s)
+        elif st.service_ok and last.pop("service_lost", False):
+            out("service", f"room service reachable again; cast code {st.display_code}",
+                ok=True, code=st.code)
 
+    gaps = FrameGaps(recorder.offer if recorder else None)
     session = ReceiverSession(url, name=args.name, token=token, on_status=on_status,
-                              on_frame=recorder.offer if recorder else None)
+                              on_frame=gaps, **ice)
     stop = asyncio.Event()
     try:
         await session.start()
         if session.token:
             _save_secret(token_file, session.token)
-        tasks = [asyncio.create_task(_stats_loop(session.stats, out))] if args.stats else []
+        tasks = [asyncio.create_task(_stats_loop(session.stats, out, gaps.take))
+                 ] if args.stats else []
         await _until_stopped(stop, args.duration)
         for task in tasks:
             task.cancel()
@@ -147,6 +193,14 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         if embedded is not None:
             await embedded.stop("The receiver closed.")
     return 0
+
+
+def _route_line(out: Printer, last: dict[str, Any], route: Any) -> None:
+    """Say which way media travels whenever that changes."""
+    if route is not None and route is not last.get("route"):
+        value = route.value
+        out("route", f"media path: {ROUTE_WORDS.get(value, value)}", route=value)
+    last["route"] = route
 
 
 def _save_secret(path: Path, text: str) -> None:
@@ -185,15 +239,20 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
+    add_ice_flags(s)
 
 
 async def run_send(args: argparse.Namespace) -> int:
     from castapp.rtc.capture import FrameSource, ScreenCapture, SyntheticSource
+    from castapp.rtc.diagnose import describe
     from castapp.rtc.encoder import EncoderConfig
     from castapp.session.sender import SenderSession, SenderState, SenderStatus
     from castapp.signaling.client import SignalingError
 
     out = Printer(args.json)
+    ice = ice_kwargs(args, out)
+    if ice is None:
+        return 2
     source: FrameSource
     if args.synthetic:
         source = SyntheticSource(*args.synthetic, fps=args.fps)
@@ -211,15 +270,21 @@ async def run_send(args: argparse.Namespace) -> int:
                 SenderState.CONNECTING: f"connecting to {st.receiver or 'the receiver'}",
                 SenderState.CASTING: f"casting to {st.receiver or 'the receiver'}",
                 SenderState.WAITING: "the receiver dropped; waiting for it to come back",
+                SenderState.RECONNECTING: "the connection was lost; reconnecting",
                 SenderState.ENDED: "the cast ended",
             }.get(st.state, st.state.value)
             ended = st.ended.value if st.ended else None
+            if st.state is SenderState.ENDED and st.diagnosis is not None:
+                last["failed"] = True
+                text = f"cannot connect: {describe(st.diagnosis)}"
+                out("error", text, code=st.diagnosis.value, message=text)
             out("state", words, state=st.state.value, ended=ended)
             if st.state is SenderState.ENDED:
                 done.set()
+        _route_line(out, last, st.route)
 
     session = SenderSession(args.server, source, name=args.name, codec=args.codec,
-                            encoder=EncoderConfig(max_fps=args.fps), on_status=on_status)
+                            encoder=EncoderConfig(max_fps=args.fps), on_status=on_status, **ice)
     try:
         try:
             source.start()
@@ -240,7 +305,7 @@ async def run_send(args: argparse.Namespace) -> int:
     finally:
         await session.close()
         source.stop()
-    return 0
+    return 1 if last.get("failed") else 0
 
 
 def run(coro_factory: Callable[[], Any]) -> int:

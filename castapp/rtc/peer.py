@@ -7,8 +7,9 @@ explicit list, ``[]`` when there is none.
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -20,7 +21,7 @@ from aiortc import (
     RTCRtpTransceiver,
 )
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.stats import (
     RTCInboundRtpStreamStats,
@@ -57,14 +58,18 @@ def make_peer_connection(
     *,
     encoder_config: EncoderConfig | None = None,
     bundle_policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE,
+    relay_only: bool = False,
 ) -> RTCPeerConnection:
     """A peer connection using exactly ``ice_servers`` (pass ``[]`` for none).
 
-    Installs castapp's aiortc adaptations first. Call inside a running event loop.
+    ``relay_only`` gathers only TURN relay candidates. Installs castapp's aiortc adaptations
+    first. Call inside a running event loop.
     """
     asyncio.get_running_loop()  # aiortc objects must be created inside the running loop
     adapt.install(encoder_config)
-    config = RTCConfiguration(iceServers=to_ice_servers(ice_servers), bundlePolicy=bundle_policy)
+    policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+    config = RTCConfiguration(iceServers=to_ice_servers(ice_servers), bundlePolicy=bundle_policy,
+                              iceTransportPolicy=policy)
     return RTCPeerConnection(configuration=config)
 
 
@@ -99,6 +104,14 @@ def add_video_receiver(pc: RTCPeerConnection, prefer: Codec = "h264") -> RTCRtpT
 # -- stats ---------------------------------------------------------------------------
 
 
+class Route(enum.Enum):
+    """How media travels between the two ends."""
+
+    DIRECT = "direct"  # host to host: both on one network
+    NAT = "nat"  # through NAT, using an address a router mapped (hole punching)
+    RELAY = "relay"  # relayed by a TURN server
+
+
 @dataclass(frozen=True, slots=True)
 class IcePath:
     local_type: str
@@ -114,6 +127,11 @@ class IcePath:
             if t in types:
                 return t
         return "host"
+
+    @property
+    def route(self) -> Route:
+        kind = self.kind
+        return Route.RELAY if kind == "relay" else Route.DIRECT if kind == "host" else Route.NAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +152,25 @@ class PeerStats:
     height: int | None = None
 
 
-def ice_path(pc: RTCPeerConnection) -> IcePath | None:
-    """The nominated candidate pair of the first transport (private aioice state)."""
+def _ice_connections(pc: RTCPeerConnection) -> Iterator[object]:
     for t in pc.getTransceivers():
         transport = t.sender.transport or t.receiver.transport
-        if transport is None:
-            continue
-        connection = getattr(transport.transport, "_connection", None)
+        if transport is not None:
+            yield getattr(transport.transport, "_connection", None)
+
+
+def local_candidate_types(pc: RTCPeerConnection) -> set[str]:
+    """Types of the candidates gathered so far (``host``, ``srflx``, ``relay``)."""
+    types: set[str] = set()
+    for connection in _ice_connections(pc):
+        for cand in getattr(connection, "local_candidates", None) or []:
+            types.add(cand.type)
+    return types
+
+
+def ice_path(pc: RTCPeerConnection) -> IcePath | None:
+    """The nominated candidate pair of the first transport (private aioice state)."""
+    for connection in _ice_connections(pc):
         nominated = getattr(connection, "_nominated", None) or {}
         pair = nominated.get(1)
         if pair is None:
@@ -208,3 +238,16 @@ class StatsSampler:
         )
         self._prev = stats
         return stats
+
+
+async def last_report_at(pc: RTCPeerConnection) -> float | None:
+    """Wall-clock time of the other end's latest RTCP report on what we send, if any."""
+    latest: float | None = None
+    for sender in pc.getSenders():
+        if sender.track is None:
+            continue
+        for s in (await sender.getStats()).values():
+            if isinstance(s, RTCRemoteInboundRtpStreamStats):
+                at = s.timestamp.timestamp()
+                latest = at if latest is None else max(latest, at)
+    return latest

@@ -2,6 +2,11 @@
 
 The frame source (screen capture or a synthetic pattern) belongs to the caller and keeps
 running across calls, so a call rebuilt after the receiver comes back starts at once.
+
+Connection set-up has a deadline; when it passes, the session ends with a typed
+:class:`~castapp.rtc.diagnose.Diagnosis`. Once casting, a watchdog notices within ``stall_s``
+when the receiver's RTCP reports stop (network change, sleep, relay loss) and builds a new
+peer connection through signaling, since aiortc cannot restart ICE.
 """
 
 from __future__ import annotations
@@ -11,15 +16,28 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from castapp import protocol as p
 from castapp.rtc.capture import FrameSource
+from castapp.rtc.diagnose import Diagnosis, describe, diagnose, network_answers
 from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.peer import Codec, PeerStats, StatsSampler, add_video_sender, make_peer_connection
+from castapp.rtc.ice import IceChooser, IcePlan, gather_with_fallback
+from castapp.rtc.peer import (
+    Codec,
+    IceServerLike,
+    PeerStats,
+    Route,
+    StatsSampler,
+    add_video_sender,
+    ice_path,
+    last_report_at,
+    local_candidate_types,
+    make_peer_connection,
+)
 from castapp.rtc.track import CaptureTrack
 from castapp.session.machine import StateMachine
 from castapp.session.signals import add_remote_candidate, connect_with_retry
@@ -41,6 +59,7 @@ class SenderState(enum.Enum):
     CONNECTING = "connecting"  # negotiating media with the receiver
     CASTING = "casting"
     WAITING = "waiting"  # the receiver dropped; waiting for it to come back
+    RECONNECTING = "reconnecting"  # media stopped; building a new connection
     ENDED = "ended"  # the receiver ended the cast, or the room closed
 
 
@@ -51,7 +70,12 @@ _MOVES = {
         {SenderState.CASTING, SenderState.WAITING, SenderState.ENDED, SenderState.IDLE}
     ),
     SenderState.CASTING: frozenset(
-        {SenderState.CONNECTING, SenderState.WAITING, SenderState.ENDED, SenderState.IDLE}
+        {SenderState.CONNECTING, SenderState.RECONNECTING, SenderState.WAITING,
+         SenderState.ENDED, SenderState.IDLE}
+    ),
+    SenderState.RECONNECTING: frozenset(
+        {SenderState.CASTING, SenderState.CONNECTING, SenderState.WAITING, SenderState.ENDED,
+         SenderState.IDLE}
     ),
     SenderState.WAITING: frozenset({SenderState.CONNECTING, SenderState.ENDED, SenderState.IDLE}),
     SenderState.ENDED: frozenset({SenderState.JOINING, SenderState.IDLE}),
@@ -62,7 +86,7 @@ class EndReason(enum.Enum):
     RECEIVER_STOPPED = "receiver_stopped"
     RECEIVER_BUSY = "receiver_busy"
     ROOM_CLOSED = "room_closed"
-    MEDIA_FAILED = "media_failed"
+    MEDIA_FAILED = "media_failed"  # no media connection; ``SenderStatus.diagnosis`` says why
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,20 @@ class SenderStatus:
     retry_in_s: float | None = None
     error: SignalingError | None = None
     ended: EndReason | None = None
+    #: How media travels while casting (direct, through NAT, relayed); None otherwise.
+    route: Route | None = None
+    #: Why media could not connect (set with ``ended=MEDIA_FAILED``).
+    diagnosis: Diagnosis | None = None
+    #: Connections rebuilt after media stopped, since the cast began.
+    reconnects: int = 0
+
+
+#: While reconnecting, a new connection is tried when the last one is not up after this.
+RETRY_S = 4.0
+#: While reconnecting, how long to wait for the STUN/TURN server to answer before trying.
+NETWORK_WAIT_S = 10.0
+#: While reconnecting, an offer not answered after this opens a new signaling connection.
+ANSWER_WAIT_S = 0.8
 
 
 class SenderSession:
@@ -85,8 +123,19 @@ class SenderSession:
         codec: Codec = "h264",
         encoder: EncoderConfig | None = None,
         on_status: Callable[[SenderStatus], None] | None = None,
+        ice_servers: Sequence[RTCIceServer | IceServerLike] = (),
+        relay_only: bool = False,
+        connect_timeout_s: float = 20.0,
+        stall_s: float = 2.0,
+        recovery_window_s: float = 120.0,
     ) -> None:
+        """``ice_servers`` are the user's own, tried before those the room service hands out."""
         self.url = url
+        self.ice_servers = list(ice_servers)
+        self.relay_only = relay_only
+        self.connect_timeout_s = connect_timeout_s
+        self.stall_s = stall_s
+        self.recovery_window_s = recovery_window_s
         self.source = source
         self.codec: Codec = codec
         self.encoder = encoder
@@ -99,12 +148,20 @@ class SenderSession:
         self._sampler: StatsSampler | None = None
         self._fps_mark = (0.0, 0)
         self._events: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._ice: IceChooser | None = None
+        self._calling = asyncio.Lock()
+        self._closing: set[asyncio.Task[None]] = set()
+        self._answered = self._refreshed = False
+        self._attempt_at = self._lost_at = 0.0
+        self._refreshed = False  # a new signaling connection was opened for this attempt
+        self._connected_at = 0.0  # wall clock
 
     # -------------------------------------------------------------- lifecycle
     async def cast(self, code: str) -> None:
         """Join the room of ``code`` and start streaming; raises typed signaling errors."""
         self.machine.move(SenderState.JOINING)
-        self._publish(error=None, ended=None)
+        self._publish(error=None, ended=None, diagnosis=None, reconnects=0)
         try:
             if not self.client.connected:
                 await connect_with_retry(self.client, lambda s: self._publish(**s),
@@ -117,9 +174,12 @@ class SenderSession:
         if not self.source.running:
             self.source.start()
         self.receiver = joined.receiver.peer_id
+        self._replan()
         self._publish(receiver=joined.receiver.name)
         if self._events is None:
             self._events = asyncio.create_task(self._pump(), name="castapp-sender")
+        if self._watch is None:
+            self._watch = asyncio.create_task(self._watchdog(), name="castapp-sender-watch")
         await self._call()
 
     async def stop(self) -> None:
@@ -136,12 +196,13 @@ class SenderSession:
             self.machine.move(SenderState.IDLE)
 
     async def close(self) -> None:
+        for task in (self._watch, self._events):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._watch = self._events = None
         await self.stop()
-        if self._events is not None:
-            self._events.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._events
-            self._events = None
         await self.client.close()
 
     async def stats(self) -> PeerStats | None:
@@ -167,44 +228,146 @@ class SenderSession:
         self.board.publish(**changes)
 
     def _moved(self, old: SenderState, new: SenderState) -> None:
-        self._publish(state=new)
+        if new is SenderState.CASTING:
+            self._publish(state=new)
+        else:
+            self._publish(state=new, route=None)
 
     # -------------------------------------------------------------- media
-    async def _call(self) -> None:
-        """Offer a new peer connection to the receiver (also after it came back)."""
-        await self._hang_up()
-        assert self.receiver is not None
+    def _replan(self) -> None:
+        """Combine the user's ICE servers with those of the latest join (fresh credentials)."""
         joined = self.client.joined
-        pc = make_peer_connection(joined.ice_servers if joined else [],
-                                  encoder_config=self.encoder)
-        self.pc, self._sampler = pc, StatsSampler(pc)
-        self._fps_mark = (0.0, 0)
-        self.track = CaptureTrack(self.source)
-        add_video_sender(pc, self.track, self.codec)
+        servers = [*self.ice_servers, *(joined.ice_servers if joined else [])]
+        plan = IcePlan.from_servers(servers, relay_only=self.relay_only)
+        if self._ice is None or self._ice.plan != plan:
+            self._ice = IceChooser(plan) if self._ice is None else self._ice.replan(plan)
+
+    def _chooser(self) -> IceChooser:
+        if self._ice is None:
+            self._replan()
+        assert self._ice is not None
+        return self._ice
+
+    async def _call(self, *, recovering: bool = False) -> None:
+        """Offer a new peer connection to the receiver (also after it came back)."""
+        async with self._calling:
+            await self._hang_up(wait=not recovering)
+            if self.receiver is None:
+                return
+            if not recovering:
+                self.machine.move(SenderState.CONNECTING)
+            self._answered = self._refreshed = False
+            pc = await gather_with_fallback(self._chooser(), self._offering_pc)
+            live = (SenderState.CONNECTING, SenderState.RECONNECTING)
+            if self.receiver is None or self.machine.state not in live:
+                await pc.close()  # stopped while gathering
+                return
+            self.pc, self._sampler = pc, StatsSampler(pc)
+            self.track = next(s.track for s in pc.getSenders() if s.track is not None)
+            self._fps_mark = (0.0, 0)
+            self._attempt_at = time.monotonic()
+            await self.client.send_offer(self.receiver, pc.localDescription.sdp)
+
+    async def _offering_pc(
+        self, servers: list[RTCIceServer], relay_only: bool
+    ) -> RTCPeerConnection:
+        pc = make_peer_connection(servers, encoder_config=self.encoder, relay_only=relay_only)
+        track = CaptureTrack(self.source)
+        add_video_sender(pc, track, self.codec)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
-            if pc is not self.pc:
-                return
-            if pc.connectionState == "connected" and self.machine.can(SenderState.CASTING):
+            if pc is self.pc and pc.connectionState == "connected" and self.machine.can(
+                    SenderState.CASTING):
+                self._connected_at = time.time()
                 self.machine.move(SenderState.CASTING)
-            elif pc.connectionState == "failed":
-                await self._hang_up()
-                self._publish(ended=EndReason.MEDIA_FAILED)
-                if self.machine.can(SenderState.ENDED):
-                    self.machine.move(SenderState.ENDED)
+                self._show_route(pc)
 
-        self.machine.move(SenderState.CONNECTING)
-        await pc.setLocalDescription(await pc.createOffer())
-        await self.client.send_offer(self.receiver, pc.localDescription.sdp)
+        try:
+            await pc.setLocalDescription(await pc.createOffer())
+        except BaseException:
+            track.stop()
+            await pc.close()
+            raise
+        return pc
 
-    async def _hang_up(self) -> None:
+    def _show_route(self, pc: RTCPeerConnection) -> None:
+        path = ice_path(pc)
+        if path is not None and path.route is not self.status.route:
+            self._publish(route=path.route)
+
+    # -------------------------------------------------------------- watchdog
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            try:
+                await self._check()
+            except SignalingError as exc:
+                log.info("sender could not reach the receiver: %s", exc.message)
+            except Exception:
+                log.exception("sender watchdog failed")
+
+    async def _check(self) -> None:
+        state, pc, now = self.machine.state, self.pc, time.monotonic()
+        if state is SenderState.CASTING and pc is not None:
+            self._show_route(pc)
+            heard = max(self._connected_at, await last_report_at(pc) or 0.0)
+            if pc.connectionState == "failed" or time.time() - heard > self.stall_s:
+                log.info("media stopped; building a new connection")
+                self._lost_at = now
+                self.machine.move(SenderState.RECONNECTING)
+                self._publish(route=None, reconnects=self.status.reconnects + 1)
+                await self._retry()
+        elif state is SenderState.CONNECTING and pc is not None:
+            if pc.connectionState == "failed" or now - self._attempt_at > self.connect_timeout_s:
+                await self._give_up()
+        elif state is SenderState.RECONNECTING:
+            if now - self._lost_at > self.recovery_window_s:
+                await self._give_up()
+            elif pc is None or pc.connectionState == "failed" or now - self._attempt_at > RETRY_S:
+                await self._retry()
+            elif (not self._answered and not self._refreshed
+                  and now - self._attempt_at > ANSWER_WAIT_S):
+                log.info("no answer yet; opening a new connection to the room service")
+                self._refreshed = True
+                self.client.refresh()  # rejoining then offers again
+
+    async def _retry(self) -> None:
+        """A new connection once the STUN/TURN server answers again (the network is back)."""
+        await self._hang_up(wait=False)
+        since = time.monotonic()
+        while (self.machine.state is SenderState.RECONNECTING
+               and time.monotonic() - since < NETWORK_WAIT_S):
+            if await network_answers(self._chooser()) is not False:
+                break
+        if self.machine.state is SenderState.RECONNECTING:
+            self._attempt_at = time.monotonic()
+            await self._call(recovering=True)
+
+    async def _give_up(self) -> None:
+        pc = self.pc
+        gathered = local_candidate_types(pc) if pc is not None else set()
+        diagnosis = await diagnose(self._chooser(), gathered, self._answered)
+        log.warning("media could not connect: %s", describe(diagnosis))
+        if self.receiver is not None and self.client.connected:
+            with contextlib.suppress(SignalingError):
+                await self.client.send_bye(self.receiver, "no connection")
+        self._publish(diagnosis=diagnosis)
+        await self._end(EndReason.MEDIA_FAILED)
+
+    async def _hang_up(self, *, wait: bool = True) -> None:
+        """Close the call; ``wait=False`` closes in the background (a dead path can make
+        closing wait for the TURN server to answer)."""
         pc, track = self.pc, self.track
         self.pc = self.track = self._sampler = None
         if track is not None:
             track.stop()
-        if pc is not None:
+        if pc is not None and wait:
             await pc.close()
+        elif pc is not None:
+            closing = asyncio.create_task(pc.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def _end(self, reason: EndReason) -> None:
         if self.machine.state is SenderState.ENDED:
@@ -226,6 +389,7 @@ class SenderSession:
     async def _on_event(self, ev: object) -> None:
         if isinstance(ev, p.RelayedAnswer) and ev.from_ == self.receiver and self.pc:
             if self.pc.signalingState == "have-local-offer":
+                self._answered = True
                 await self.pc.setRemoteDescription(RTCSessionDescription(ev.sdp, "answer"))
         elif isinstance(ev, p.RelayedCandidate) and ev.from_ == self.receiver and self.pc:
             await add_remote_candidate(self.pc, ev.candidate)
@@ -246,8 +410,11 @@ class SenderSession:
             await self._end(EndReason.ROOM_CLOSED)
         elif isinstance(ev, p.Joined):  # joined again after the service came back
             self.receiver = ev.receiver.peer_id
+            self._replan()
             if self.machine.state is SenderState.WAITING:
                 await self._call()
+            elif self.machine.state is SenderState.RECONNECTING:
+                await self._call(recovering=True)
         elif isinstance(ev, ConnectionLost):
             self._publish(service_ok=False, retry_in_s=ev.retry_in_s)
         elif isinstance(ev, Reconnected):

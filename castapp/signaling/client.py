@@ -161,6 +161,7 @@ class SignalingClient:
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
         self._last_heard = 0.0
+        self._closing_tasks: set[asyncio.Task[None]] = set()
 
     # -------------------------------------------------------------- properties
     @property
@@ -195,6 +196,18 @@ class SignalingClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def refresh(self) -> None:
+        """Give up the current connection and open a new one at once (then redo what it did).
+
+        After an outage a TCP connection can sit in retransmission back-off for seconds; a new
+        one goes through immediately.
+        """
+        ws, self._ws = self._ws, None
+        if ws is not None and not ws.closed:
+            closing = asyncio.create_task(ws.close())  # wakes the reader; it then reconnects
+            self._closing_tasks.add(closing)
+            closing.add_done_callback(self._closing_tasks.discard)
 
     async def __aenter__(self) -> SignalingClient:
         await self.connect()

@@ -1,0 +1,202 @@
+"""Casts between two NATed networks through a real coturn and a real room service.
+
+``castapp receive --headless`` runs behind router B, ``castapp send`` behind router A; coturn
+and ``castapp serve`` run on the public network between them (``tests/nat_topology.py``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from castproc import CastProc
+from nat_topology import NatTopology, RoomService, start_coturn, stop
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@dataclass
+class Net:
+    topo: NatTopology
+    service: RoomService
+    secret: str
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+    workdir = tmp_path_factory.mktemp("nat")
+    topo = NatTopology()
+    try:
+        topo.build()
+        secret = secrets.token_urlsafe(16)
+        coturn = start_coturn(topo, workdir / "coturn", secret)
+        service = RoomService(topo, workdir / "service", secret).start()
+        try:
+            yield Net(topo, service, secret, workdir)
+        finally:
+            service.stop()
+            stop(coturn)
+    finally:
+        topo.close()
+
+
+@pytest.fixture
+def fresh(net: Net) -> Net:
+    """Every test starts from cone NAT on both sides with UDP allowed."""
+    net.topo.reset()
+    net.topo.cut("A", False)
+    return net
+
+
+def receiver(net: Net, tmp: Path, *flags: str, url: str | None = None) -> CastProc:
+    return CastProc(net.topo.exec_argv("hostB", []), "receive", "--headless", "--server",
+                    url or net.service.url, "--state-dir", str(tmp), "--name", "TV", *flags)
+
+
+def sender(net: Net, code: str, *flags: str, url: str | None = None) -> CastProc:
+    return CastProc(net.topo.exec_argv("hostA", []), "send", "--server", url or net.service.url,
+                    "--code", code, "--synthetic", "320x240", "--fps", "20", "--name", "Laptop",
+                    "--stats", *flags)
+
+
+def cast(net: Net, tmp: Path, *flags: str) -> tuple[CastProc, CastProc, str]:
+    rx = receiver(net, tmp, "--stats", *flags)
+    code = rx.expect("code")["code"]
+    rx.expect("state", state="waiting")
+    tx = sender(net, code, *flags)
+    return rx, tx, code
+
+
+def both_route(rx: CastProc, tx: CastProc, route: str, timeout: float = 20.0) -> str:
+    """Both ends cast and show ``route`` (``*``: through NAT or relayed, whichever won)."""
+    tx.expect("state", state="casting", timeout=timeout)
+    rx.expect("state", state="receiving", timeout=timeout)
+    shown = tx.expect("route")["route"]
+    assert shown == route if route != "*" else shown in ("nat", "relay")
+    assert rx.expect("route")["route"] == shown
+    stats = rx.expect("stats", route=shown)
+    assert stats["width"] == 320 and stats["height"] == 240
+    return str(shown)
+
+
+def test_cone_nat_on_both_sides_connects_through_stun(fresh: Net, tmp_path: Path) -> None:
+    # with a relay on offer the first pair to answer wins, which is often the relay; a
+    # service handing out STUN only shows that cone NATs need nothing more
+    stun_only = RoomService(fresh.topo, fresh.workdir / "stun", fresh.secret, port=8767,
+                            with_turn=False).start()
+    rx = receiver(fresh, tmp_path, "--stats", url=stun_only.url)
+    code = rx.expect("code")["code"]
+    tx = sender(fresh, code, url=stun_only.url)
+    try:
+        both_route(rx, tx, "nat")
+        # the sender's own stats show where its media goes
+        sent = tx.expect("stats", route="nat")
+        assert sent["path"] in ("srflx", "prflx")
+    finally:
+        tx.stop()
+        rx.stop()
+        stun_only.stop()
+
+
+def test_relay_only_goes_through_the_turn_server(fresh: Net, tmp_path: Path) -> None:
+    rx, tx, _ = cast(fresh, tmp_path, "--relay-only")
+    try:
+        both_route(rx, tx, "relay")
+    finally:
+        tx.stop()
+        rx.stop()
+
+
+def test_symmetric_nat_connects_through_the_turn_relay(fresh: Net, tmp_path: Path) -> None:
+    fresh.topo.set_nat("symmetric")
+    rx, tx, _ = cast(fresh, tmp_path)
+    try:
+        both_route(rx, tx, "relay")
+    finally:
+        tx.stop()
+        rx.stop()
+
+
+def test_blocked_udp_connects_with_turn_over_tcp(fresh: Net, tmp_path: Path) -> None:
+    fresh.topo.block_udp(True)
+    rx, tx, _ = cast(fresh, tmp_path)
+    try:
+        # UDP TURN and STUN each wait out aioice's 5 s gathering timeout on both sides first
+        both_route(rx, tx, "relay", timeout=30)
+    finally:
+        tx.stop()
+        rx.stop()
+
+
+def test_wrong_turn_secret_is_diagnosed(fresh: Net, tmp_path: Path) -> None:
+    fresh.topo.set_nat("symmetric")  # no direct path: only the relay could help
+    wrong = RoomService(fresh.topo, fresh.workdir / "wrong", "not-" + fresh.secret, port=8766)
+    wrong.start()
+    try:
+        rx = receiver(fresh, tmp_path, url=wrong.url)
+        code = rx.expect("code")["code"]
+        rx.expect("state", state="waiting")
+        tx = sender(fresh, code, "--connect-timeout", "4", url=wrong.url)
+        try:
+            err = tx.expect("error", timeout=30)
+            assert err["code"] == "turn_refused"
+            assert "TURN server refused the credentials" in err["message"]
+            assert tx.proc.wait(10) == 1
+            # the receiver is told and shows its code again
+            rx.expect("state", state="waiting", timeout=10)
+        finally:
+            tx.stop()
+            rx.stop()
+    finally:
+        wrong.stop()
+
+
+def test_cut_link_mid_cast_resumes_by_itself(fresh: Net, tmp_path: Path) -> None:
+    rx, tx, code = cast(fresh, tmp_path)
+    try:
+        both_route(rx, tx, "*")
+        fresh.topo.cut("A", True)
+        cut_at = time.time()
+        lost = rx.expect("state", state="reconnecting", timeout=10)
+        assert lost["t"] - cut_at < 3.0  # noticed within about 2 s
+        tx.expect("state", state="reconnecting", timeout=10)
+        time.sleep(max(0.0, cut_at + 5.0 - time.time()))  # the outage lasts 5 s
+        fresh.topo.cut("A", False)
+        restored_at = time.time()
+        back = rx.expect("state", state="receiving", timeout=15)
+        late = back["t"] - restored_at
+        assert late < 3.0, f"frames resumed {late:.1f} s late: {''.join(tx.other)[-4000:]}"
+        tx.expect("state", state="casting", timeout=5)
+        assert rx.expect("stats")["fps"] > 5
+        assert not [e for e in rx.seen if e["event"] == "code" and e["code"] != code]
+    finally:
+        tx.stop()
+        rx.stop()
+
+
+def test_room_service_restart_does_not_stop_the_cast(fresh: Net, tmp_path: Path) -> None:
+    rx, tx, code = cast(fresh, tmp_path)
+    try:
+        both_route(rx, tx, "*")
+        fresh.service.kill()
+        rx.expect("service", timeout=10)  # it noticed the service is gone
+        fresh.service.start()
+        back = rx.expect("service", ok=True, timeout=20)
+        assert back["code"] == code  # the receiver kept its code
+        for _ in range(2):
+            rx.expect("stats")
+        gaps = [e["gap_ms"] for e in rx.seen if e["event"] == "stats"]
+        assert max(gaps) < 1000, gaps  # frames never stopped for more than a moment
+        assert not [e for e in rx.seen if e.get("state") == "reconnecting"]
+        assert tx.proc.poll() is None
+    finally:
+        tx.stop()
+        rx.stop()
