@@ -273,6 +273,34 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Reconnecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver did not answer the connection request.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No direct path between the two networks and no TURN server configured.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Relay only was asked for, but no TURN server is configured.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The TURN server refused the credentials.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The TURN server could not be reached.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No network path to the receiver, not even through the relay.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Frame rate: {fps} fps</source>
         <translation type="unfinished"></translation>
     </message>
@@ -310,6 +338,10 @@ cast this screen</source>
     </message>
     <message>
         <source>Casting to {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connection lost — reconnecting to {name}…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -275,6 +275,34 @@ cast this screen</source>
         <translation>暂无统计信息</translation>
     </message>
     <message>
+        <source>Reconnecting…</source>
+        <translation>正在重新连接…</translation>
+    </message>
+    <message>
+        <source>The receiver did not answer the connection request.</source>
+        <translation>接收端没有响应连接请求。</translation>
+    </message>
+    <message>
+        <source>No direct path between the two networks and no TURN server configured.</source>
+        <translation>两个网络之间没有直连路径，且未配置 TURN 服务器。</translation>
+    </message>
+    <message>
+        <source>Relay only was asked for, but no TURN server is configured.</source>
+        <translation>已要求仅使用中继，但未配置 TURN 服务器。</translation>
+    </message>
+    <message>
+        <source>The TURN server refused the credentials.</source>
+        <translation>TURN 服务器拒绝了凭据。</translation>
+    </message>
+    <message>
+        <source>The TURN server could not be reached.</source>
+        <translation>无法连接到 TURN 服务器。</translation>
+    </message>
+    <message>
+        <source>No network path to the receiver, not even through the relay.</source>
+        <translation>没有到接收端的网络路径，中继也不行。</translation>
+    </message>
+    <message>
         <source>Frame rate: {fps} fps</source>
         <translation>帧率：{fps} fps</translation>
     </message>
@@ -313,6 +341,10 @@ cast this screen</source>
     <message>
         <source>Casting to {name}</source>
         <translation>正在投屏到 {name}</translation>
+    </message>
+    <message>
+        <source>Connection lost — reconnecting to {name}…</source>
+        <translation>连接中断 — 正在重新连接 {name}…</translation>
     </message>
     <message>
         <source>The receiver dropped out — waiting for it to come back…</source>

@@ -150,8 +150,8 @@ class ReceiverWindow(QMainWindow):
         self.act_stats.setText(self.tr("Show statistics"))
         self.act_quit.setText(self.tr("Quit"))
         self.show_status(self.status)
-        if self.banner.isVisible():
-            self.banner.set_text(texts.casting_banner(self.status.sender, self._quality))
+        if self.banner.isVisible() and self.status.state is ReceiverState.RECEIVING:
+            self.banner.set_text(self._casting_line())
         if self.stats_visible:
             self.stats_box.set_text("\n".join(texts.stats_lines(self._stats)))
 
@@ -174,22 +174,30 @@ class ReceiverWindow(QMainWindow):
         self.code_page.status.setText(texts.receiver_line(st))
         if st.state is ReceiverState.RECEIVING:
             self.pages.setCurrentWidget(self.video)
-            if old.state is not ReceiverState.RECEIVING:
-                self._quality = None
-                self.banner.set_text(texts.casting_banner(st.sender, None))
+            if old.state is not ReceiverState.RECEIVING or old.route != st.route:
+                if old.state is not ReceiverState.RECEIVING:
+                    self._quality = None
+                self.banner.set_text(self._casting_line())
                 self.banner.show_for(BANNER_SECONDS)
             if not st.service_ok:  # media keeps flowing; say so without covering it
                 self.banner.set_text(texts.service_trouble(st.retry_in_s))
                 self.banner.show_for(None)
             elif not old.service_ok:
-                self.banner.set_text(texts.casting_banner(st.sender, self._quality))
+                self.banner.set_text(self._casting_line())
                 self.banner.show_for(BANNER_SECONDS)
+        elif st.state is ReceiverState.RECONNECTING:
+            # The last picture stays while the sender builds a new connection.
+            self.banner.set_text(texts.reconnecting())
+            self.banner.show_for(None)
         elif st.state is not ReceiverState.CONNECTING:
             if self.pages.currentWidget() is self.video:
                 self.video.clear()
                 self.banner.hide()
                 self.stats_box.hide()
             self.pages.setCurrentWidget(self.code_page)
+
+    def _casting_line(self) -> str:
+        return texts.casting_banner(self.status.sender, self._quality, self.status.route)
 
     def show_frame(self, frame: ReceivedFrame) -> None:
         self._last_frame_at = time.monotonic()
@@ -199,10 +207,11 @@ class ReceiverWindow(QMainWindow):
 
     def show_stats(self, stats: PeerStats | None, quality: LinkQuality | None) -> None:
         self._stats = stats
-        if quality is not None and quality != self._quality and self.banner.isVisible() \
-                and self.status.service_ok:
-            self.banner.set_text(texts.casting_banner(self.status.sender, quality))
+        changed = quality is not None and quality != self._quality
         self._quality = quality
+        if changed and self.banner.isVisible() and self.status.service_ok \
+                and self.status.state is ReceiverState.RECEIVING:
+            self.banner.set_text(self._casting_line())
         if self.stats_visible and self.pages.currentWidget() is self.video:
             self.stats_box.set_text("\n".join(texts.stats_lines(stats)))
             self.stats_box.show_for(None)

@@ -27,7 +27,8 @@ from castapp.quality import PRESETS
 from castapp.session.sender import SenderState, SenderStatus
 from castapp.settings import QUALITIES
 
-_BUSY = (SenderState.JOINING, SenderState.CONNECTING, SenderState.CASTING, SenderState.WAITING)
+_BUSY = (SenderState.JOINING, SenderState.CONNECTING, SenderState.CASTING, SenderState.WAITING,
+         SenderState.RECONNECTING)
 
 
 class SenderWindow(QMainWindow):

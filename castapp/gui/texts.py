@@ -9,7 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 
 from castapp.linkquality import LinkQuality
-from castapp.rtc.peer import PeerStats
+from castapp.rtc.diagnose import Diagnosis
+from castapp.rtc.peer import PeerStats, Route
 from castapp.session.receiver import ReceiverState, ReceiverStatus
 from castapp.session.sender import EndReason, SenderState, SenderStatus
 from castapp.signaling.client import SignalingError
@@ -65,12 +66,46 @@ def receiver_line(st: ReceiverStatus) -> str:
     if st.state is ReceiverState.CONNECTING:
         return QCoreApplication.translate("Texts", "{name} is connecting…").format(
             name=st.sender or _a_sender())
+    if st.state is ReceiverState.RECONNECTING:
+        return reconnecting()
     return ""
 
 
-def casting_banner(sender: str | None, quality: LinkQuality | None) -> str:
+def reconnecting() -> str:
+    return QCoreApplication.translate("Texts", "Reconnecting…")
+
+
+def route_text(route: Route | None) -> str:
+    return {
+        Route.DIRECT: QCoreApplication.translate("Texts", "direct"),
+        Route.NAT: QCoreApplication.translate("Texts", "through NAT"),
+        Route.RELAY: QCoreApplication.translate("Texts", "relayed"),
+    }.get(route, "") if route else ""
+
+
+def diagnosis_text(diagnosis: Diagnosis) -> str:
+    return {
+        Diagnosis.NO_ANSWER: QCoreApplication.translate(
+            "Texts", "The receiver did not answer the connection request."),
+        Diagnosis.NO_PATH_NO_TURN: QCoreApplication.translate(
+            "Texts", "No direct path between the two networks and no TURN server configured."),
+        Diagnosis.RELAY_ONLY_NO_TURN: QCoreApplication.translate(
+            "Texts", "Relay only was asked for, but no TURN server is configured."),
+        Diagnosis.TURN_REFUSED: QCoreApplication.translate(
+            "Texts", "The TURN server refused the credentials."),
+        Diagnosis.TURN_UNREACHABLE: QCoreApplication.translate(
+            "Texts", "The TURN server could not be reached."),
+        Diagnosis.NO_PATH: QCoreApplication.translate(
+            "Texts", "No network path to the receiver, not even through the relay."),
+    }[diagnosis]
+
+
+def casting_banner(sender: str | None, quality: LinkQuality | None,
+                   route: Route | None = None) -> str:
     who = sender or _a_sender()
     line = QCoreApplication.translate("Texts", "{name} is casting").format(name=who)
+    if route is not None:
+        line += " · " + route_text(route)
     if quality is not None:
         line += " · " + link_text(quality)
     return line
@@ -82,15 +117,6 @@ def link_text(quality: LinkQuality) -> str:
         LinkQuality.FAIR: QCoreApplication.translate("Texts", "link: fair"),
         LinkQuality.POOR: QCoreApplication.translate("Texts", "link: poor"),
     }[quality]
-
-
-def path_text(kind: str | None) -> str:
-    return {
-        "host": QCoreApplication.translate("Texts", "direct"),
-        "srflx": QCoreApplication.translate("Texts", "through NAT"),
-        "prflx": QCoreApplication.translate("Texts", "through NAT"),
-        "relay": QCoreApplication.translate("Texts", "relayed"),
-    }.get(kind or "", QCoreApplication.translate("Texts", "unknown"))
 
 
 def stats_lines(stats: PeerStats | None, latency_ms: float | None = None,
@@ -108,7 +134,8 @@ def stats_lines(stats: PeerStats | None, latency_ms: float | None = None,
         QCoreApplication.translate("Texts", "Resolution: {size}").format(size=size),
         QCoreApplication.translate("Texts", "Codec: {codec}").format(codec=codec),
         QCoreApplication.translate("Texts", "Path: {path}").format(
-            path=path_text(stats.ice.kind if stats.ice else None)),
+            path=route_text(stats.ice.route) if stats.ice else
+            QCoreApplication.translate("Texts", "unknown")),
     ]
     delay = latency_ms if latency_ms is not None else stats.rtt_ms
     if delay is not None:
@@ -128,11 +155,17 @@ def sender_line(st: SenderStatus, code: str) -> str:
     if st.state is SenderState.CONNECTING:
         return QCoreApplication.translate("Texts", "Connecting to {name}…").format(name=who)
     if st.state is SenderState.CASTING:
-        return QCoreApplication.translate("Texts", "Casting to {name}").format(name=who)
+        line = QCoreApplication.translate("Texts", "Casting to {name}").format(name=who)
+        return line + (f" ({route_text(st.route)})" if st.route else "")
+    if st.state is SenderState.RECONNECTING:
+        return QCoreApplication.translate(
+            "Texts", "Connection lost — reconnecting to {name}…").format(name=who)
     if st.state is SenderState.WAITING:
         return QCoreApplication.translate(
             "Texts", "The receiver dropped out — waiting for it to come back…")
     if st.state is SenderState.ENDED:
+        if st.diagnosis is not None:
+            return diagnosis_text(st.diagnosis)
         return ended_text(st.ended)
     return QCoreApplication.translate("Texts", "Type the code shown on the TV.")
 

@@ -124,7 +124,7 @@ def test_cast_from_the_window_with_tray_and_stop(qtbot, run, tmp_path, room_serv
             await receiver.wait_for(ReceiverState.RECEIVING, timeout=20)
             assert receiver.status.sender == "Ada"
             assert window.status.state is SenderState.CASTING
-            assert window.status_line.text() == "Casting to Meeting room"
+            assert window.status_line.text() == "Casting to Meeting room (direct)"
             assert window.button.text() == "Stop" and not window.code.isEnabled()
             assert window.tray.toolTip() == f"Casting to {status.display_code}"
             assert window.tray_stop.text().startswith(f"Casting to {status.display_code}")
