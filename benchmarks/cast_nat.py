@@ -44,8 +44,8 @@ def one_run(topo: NatTopology, url: str, state: Path, flags: list[str]) -> dict[
         code = rx.expect("code")["code"]
         rx.expect("state", state="waiting")
         started = time.time()
-        tx = CastProc(topo.exec_argv("hostA", []), "send", "--server", url, "--code", code,
-                      "--synthetic", "640x360", "--fps", "30", *flags)
+        tx = CastProc(topo.exec_argv("hostA", []), "send", "--headless", "--server", url,
+                      "--code", code, "--synthetic", "640x360", "--fps", "30", *flags)
         try:
             shown = rx.expect("state", state="receiving", timeout=40)
             route = rx.expect("route", timeout=5)["route"]

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import aioice.ice
 import pytest
 import qasync
+from PySide6.QtWidgets import QApplication
 from xvfb import xvfb
 
 from castapp.signaling.server import RoomServer, ServiceConfig
@@ -25,28 +26,39 @@ T = TypeVar("T")
 SCREEN = (1600, 900)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def gui_screen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def gui_screen() -> Iterator[str]:
     with xvfb(*SCREEN, keep=True) as display:
-        saved = {k: os.environ.get(k) for k in ("DISPLAY", "QT_QPA_PLATFORM",
-                                                  "QT_LOGGING_RULES", "CASTAPP_CONFIG_DIR",
-                                                  "LANGUAGE", "LC_ALL")}
-        os.environ.update(DISPLAY=display, QT_QPA_PLATFORM="xcb",
-                          QT_LOGGING_RULES="qt.multimedia.*=false",
-                          CASTAPP_CONFIG_DIR=str(tmp_path_factory.mktemp("config")),
-                          LANGUAGE="en", LC_ALL="C.UTF-8")
         yield display
+
+
+@pytest.fixture(scope="session")
+def qapp(gui_screen: str) -> Iterator[QApplication]:
+    """The one QApplication, connected to the private screen.
+
+    The environment is changed only while Qt connects, so processes that other tests start
+    never see this display.
+    """
+    saved = {k: os.environ.get(k) for k in ("DISPLAY", "QT_QPA_PLATFORM", "QT_LOGGING_RULES")}
+    os.environ.update(DISPLAY=gui_screen, QT_QPA_PLATFORM="xcb",
+                      QT_LOGGING_RULES="qt.multimedia.*=false")
+    try:
+        app = QApplication.instance() or QApplication(["castapp-tests"])
+    finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    yield app
 
 
-@pytest.fixture(scope="session")
-def qapp_args(gui_screen: str) -> list[str]:
-    """pytest-qt's QApplication arguments; depending on the screen starts Xvfb first."""
-    return ["castapp-tests"]
+@pytest.fixture(autouse=True)
+def config_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Settings a test saves go to its own directory, never the user's."""
+    path = tmp_path / "config-home"
+    monkeypatch.setenv("CASTAPP_CONFIG_DIR", str(path))
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -62,9 +62,9 @@ def receiver(net: Net, tmp: Path, *flags: str, url: str | None = None) -> CastPr
 
 
 def sender(net: Net, code: str, *flags: str, url: str | None = None) -> CastProc:
-    return CastProc(net.topo.exec_argv("hostA", []), "send", "--server", url or net.service.url,
-                    "--code", code, "--synthetic", "320x240", "--fps", "20", "--name", "Laptop",
-                    "--stats", *flags)
+    return CastProc(net.topo.exec_argv("hostA", []), "send", "--headless", "--server",
+                    url or net.service.url, "--code", code, "--synthetic", "320x240",
+                    "--fps", "20", "--name", "Laptop", "--stats", *flags)
 
 
 def cast(net: Net, tmp: Path, *flags: str) -> tuple[CastProc, CastProc, str]:
