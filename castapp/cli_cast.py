@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,11 +53,32 @@ def _stats_text(f: dict[str, Any]) -> str:
             f"{f['width']}x{f['height']} path={f['path']}")
 
 
-async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
+def _on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop``: the command then stops cleanly."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+
+
+async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
+    """Run ``coro`` unless ``stop`` is set first; True when it ran to the end."""
+    task = asyncio.ensure_future(coro)
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        task.result()  # its exception, if it failed
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    _on_signals(stop)
     if duration:
         loop.call_later(duration, stop.set)
     await stop.wait()
@@ -114,6 +135,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
 
     out = Printer(args.json)
+    stop = asyncio.Event()
+    _on_signals(stop)  # from the start: a receiver stopped while starting still cleans up
     embedded: EmbeddedService | None = None
     url = args.server
     if url is None:
@@ -128,9 +151,9 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
                 out("advert", "found on this network by its code", advertised=True)
             else:
                 out("advert", "not advertised on the network", advertised=False)
-        except OSError as exc:
-            out("advert", f"cannot advertise on the network: {exc.strerror or exc}",
-                advertised=False)
+        except Exception as exc:  # the receiver works without an advert: say so, go on
+            words = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+            out("advert", f"cannot advertise on the network: {words}", advertised=False)
 
     def help_line(code: str) -> None:
         link = embedded.link(code) if embedded is not None else None
@@ -172,9 +195,9 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
 
     session = ReceiverSession(url, name=args.name, token=token, on_status=on_status,
                               on_frame=recorder.offer if recorder else None)
-    stop = asyncio.Event()
     try:
-        await session.start()
+        if not await _unless_stopped(session.start(), stop):
+            return 0
         if session.token:
             _save_secret(token_file, session.token)
         tasks = [asyncio.create_task(_stats_loop(session.stats, out))] if args.stats else []

@@ -57,7 +57,11 @@ class Proc:
         """Ask the process to stop (SIGTERM) and wait for it; returns its exit status."""
         if self.proc.poll() is None:
             self.proc.terminate()
-        return self.proc.wait(timeout)
+        status = self.proc.wait(timeout)
+        if status != 0:  # shown with the failing test
+            print(f"{self.proc.args} exited {status}:\n{''.join(self.other)[-3000:]}",
+                  file=sys.stderr)
+        return status
 
     def stop(self) -> None:
         if self.proc.poll() is None:

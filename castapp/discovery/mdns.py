@@ -32,7 +32,7 @@ BROWSE_TIMEOUT_S = 3.0
 #: Adverts one browse looks at, at most: each costs a memory-hard hash.
 MAX_ADVERTS = 32
 _RESOLVE_MS = 1500
-_MAX_INSTANCE = 40
+_MAX_INSTANCE = 48  # bytes: a DNS label holds 63, and a suffix follows
 
 
 def lan_addresses(only: Collection[str] = ()) -> list[str]:
@@ -41,8 +41,10 @@ def lan_addresses(only: Collection[str] = ()) -> list[str]:
 
 
 def _instance_name(name: str) -> str:
-    base = "".join(c if c.isalnum() or c in " -_" else "-" for c in name)[:_MAX_INSTANCE]
-    return f"{base.strip() or 'castapp'} {secrets.token_hex(3)}"
+    """A DNS-SD instance label: the display name, cut to fit, and a random suffix."""
+    base = "".join(c if c.isalnum() or c in " -_" else "-" for c in name)
+    base = base.encode()[:_MAX_INSTANCE].decode(errors="ignore").strip()
+    return f"{base or 'castapp'} {secrets.token_hex(3)}"
 
 
 class Advertiser:
