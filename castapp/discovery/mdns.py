@@ -128,7 +128,7 @@ async def find_receiver(
         return NotFound(NotFoundReason.NO_NETWORK)
     loop = asyncio.get_running_loop()
     found: asyncio.Future[Receiver] = loop.create_future()
-    seen: dict[str, int] = {}  # instance -> castapp adverts read from it
+    seen: set[str] = set()  # instances whose castapp advert was read
     other: list[Advert] = []  # matching adverts of another protocol version
     tasks: set[asyncio.Task[None]] = set()
     zc = AsyncZeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
@@ -148,7 +148,7 @@ async def find_receiver(
         except AdvertError as exc:
             log.debug("ignoring an advert: %s", exc)
             return
-        seen[name] = seen.get(name, 0) + 1
+        seen.add(name)
         hosts = tuple(info.parsed_addresses(IPVersion.V4Only))
         if not hosts or not info.port:
             return
