@@ -195,9 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_gui(args, state_dir)
         if args.command == "send":
-            if not args.server or not args.code:
-                print("castapp send --headless: give --server and --code", file=sys.stderr)
-                return 2
             return cli_cast.run(lambda: cli_cast.run_send(args))
         return cli_cast.run(lambda: cli_cast.run_receive(args, state_dir))
     if args.command is None:

@@ -10,12 +10,17 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from castapp.cli_ice import add_ice_flags, ice_kwargs
 from castapp.codes import group
+
+if TYPE_CHECKING:
+    from castapp.discovery.record import Receiver
+    from castapp.embedded import EmbeddedService
+    from castapp.links import CastTarget
 
 
 class Printer:
@@ -57,11 +62,32 @@ def _stats_text(f: dict[str, Any]) -> str:
             f"{f['width']}x{f['height']} path={f['path']} route={f['route']}")
 
 
-async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
+def _on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop``: the command then stops cleanly."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+
+
+async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
+    """Run ``coro`` unless ``stop`` is set first; True when it ran to the end."""
+    task = asyncio.ensure_future(coro)
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        task.result()  # its exception, if it failed
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
+    loop = asyncio.get_running_loop()
+    _on_signals(stop)
     if duration:
         loop.call_later(duration, stop.set)
     await stop.wait()
@@ -108,6 +134,11 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--listen", default="0.0.0.0:8765", metavar="HOST:PORT",
                    help="where the built-in room service listens (default %(default)s; "
                    "port 0 = any)")
+    r.add_argument("--interface", action="append", default=[], metavar="NAME|ADDRESS",
+                   help="advertise only on this interface or address (repeatable; default: "
+                   "the LAN ones, not container bridges, VPN tunnels or loopback)")
+    r.add_argument("--no-advertise", action="store_true",
+                   help="host the room service but do not advertise it on the network")
     r.add_argument("--headless", action="store_true", help="no window: print status lines")
     r.add_argument("--name", default=os.uname().nodename, help="name shown to senders")
     r.add_argument("--stats", action="store_true", help="print stats every second")
@@ -118,29 +149,56 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add_ice_flags(r)
 
 
+async def _host_service(args: argparse.Namespace, state_dir: Path,
+                        out: Printer) -> EmbeddedService:
+    from castapp.embedded import EmbeddedService
+    from castapp.signaling.tokens import TokenSigner, load_or_create_key
+
+    host, _, port = args.listen.rpartition(":")
+    embedded = EmbeddedService(TokenSigner(load_or_create_key(state_dir)),
+                               host=host or "0.0.0.0", port=int(port or 8765),
+                               only=args.interface, advertise=not args.no_advertise)
+    await embedded.start()
+    where = f"{embedded.address}:{embedded.port}" if embedded.address else \
+        f"port {embedded.port} (no network address other machines can reach)"
+    out("service", f"room service on {where}", port=embedded.port, address=embedded.address,
+        addresses=[a.address for a in embedded.addresses])
+    return embedded
+
+
 async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
-    from castapp.signaling.server import RoomServer, ServiceConfig
-    from castapp.signaling.tokens import TokenSigner, load_or_create_key
 
     out = Printer(args.json)
     ice = ice_kwargs(args, out)
     if ice is None:
         return 2
-    embedded: RoomServer | None = None
+    stop = asyncio.Event()
+    _on_signals(stop)  # from the start: a receiver stopped while starting still cleans up
+    embedded: EmbeddedService | None = None
     url = args.server
     if url is None:
-        host, _, port = args.listen.rpartition(":")
-        config = ServiceConfig(host=host or "0.0.0.0", port=int(port or 8765))
-        embedded = RoomServer(config, TokenSigner(load_or_create_key(state_dir)))
-        try:
-            await embedded.start()
-        except OSError:  # the default port is taken: any free one will do
-            config.port = 0
-            embedded = RoomServer(config, embedded.rooms.signer)
-            await embedded.start()
+        embedded = await _host_service(args, state_dir, out)
         url = embedded.url
-        out("service", f"room service on port {embedded.port}", port=embedded.port)
+    adverts: set[asyncio.Task[None]] = set()
+
+    async def advertise(code: str) -> None:
+        assert embedded is not None
+        try:
+            if await embedded.advertise(code, args.name):
+                out("advert", "found on this network by its code", advertised=True)
+            else:
+                out("advert", "not advertised on the network", advertised=False)
+        except Exception as exc:  # the receiver works without an advert: say so, go on
+            words = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+            out("advert", f"cannot advertise on the network: {words}", advertised=False)
+
+    def help_line(code: str) -> None:
+        link = embedded.link(code) if embedded is not None else None
+        text = f"on the laptop: castapp send {group(code)}"
+        if link:
+            text += f"  (or {link})"
+        out("help", text, link=link, address=embedded.address if embedded else None)
 
     token_file = state_dir / "receiver-token"
     token = token_file.read_text().strip() if token_file.exists() else None
@@ -155,6 +213,12 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         if st.display_code and st.display_code != last.get("code"):
             last["code"] = st.display_code
             out("code", f"cast code {st.display_code}", code=st.code)
+            if st.code is not None:
+                help_line(st.code)
+                if embedded is not None:
+                    task = asyncio.create_task(advertise(st.code))
+                    adverts.add(task)
+                    task.add_done_callback(adverts.discard)
         if st.state is not last.get("state"):
             last["state"] = st.state
             words = {
@@ -176,9 +240,9 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     gaps = FrameGaps(recorder.offer if recorder else None)
     session = ReceiverSession(url, name=args.name, token=token, on_status=on_status,
                               on_frame=gaps, **ice)
-    stop = asyncio.Event()
     try:
-        await session.start()
+        if not await _unless_stopped(session.start(), stop):
+            return 0
         if session.token:
             _save_secret(token_file, session.token)
         tasks = [asyncio.create_task(_stats_loop(session.stats, out, gaps.take))
@@ -187,6 +251,11 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         for task in tasks:
             task.cancel()
     finally:
+        for task in list(adverts):
+            task.cancel()
+        await asyncio.gather(*adverts, return_exceptions=True)
+        if embedded is not None:
+            await embedded.stop_advertising()
         await session.stop()
         if recorder is not None:
             recorder.close()
@@ -224,9 +293,16 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("send", help="cast this screen to the receiver showing a code")
-    s.add_argument("--server", help="room service URL (ws://host:port/ws)")
-    s.add_argument("--code", help="the cast code shown by the receiver")
+    s.add_argument("target", nargs="?", metavar="CODE|LINK",
+                   help="the cast code the receiver shows, or its castapp://HOST:PORT/CODE link")
+    s.add_argument("--code", help="the cast code (the same as CODE)")
+    s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
+                   "the link, or find the receiver on this network by its code")
     s.add_argument("--headless", action="store_true", help="no window: print status lines")
+    s.add_argument("--find-timeout", type=float, default=3.0, metavar="S",
+                   help="how long to look for the receiver on the network (default 3)")
+    s.add_argument("--interface", action="append", default=[], metavar="NAME|ADDRESS",
+                   help="look for receivers only on this interface or address (repeatable)")
     s.add_argument("--state-dir", type=Path, help="where settings and secrets live")
     s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
     s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
@@ -242,16 +318,59 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_ice_flags(s)
 
 
+def _target(args: argparse.Namespace, out: Printer) -> CastTarget | None:
+    from castapp.links import LinkError, parse_cast_input
+
+    text = args.target or args.code
+    if not text:
+        out("error", "give the cast code the receiver shows", code="bad_input")
+        return None
+    try:
+        return parse_cast_input(text, None)
+    except LinkError as exc:
+        out("error", str(exc), code="bad_input")
+        return None
+
+
+async def _find(code: str, args: argparse.Namespace, out: Printer,
+                skip: list[str]) -> Receiver | None:
+    from castapp.discovery.mdns import find_receiver, lan_addresses
+    from castapp.discovery.record import NotFound, NotFoundReason
+
+    out("finding", "looking for the receiver on this network")
+    try:
+        found = await find_receiver(code, timeout=args.find_timeout, skip=skip,
+                                    addresses=lan_addresses(args.interface))
+    except OSError as exc:
+        out("error", f"cannot look on the network: {exc.strerror or exc}", code="not_found",
+            reason="network_error", seen=0)
+        return None
+    if isinstance(found, NotFound):
+        words = {
+            NotFoundReason.NO_NETWORK: "there is no network to look on",
+            NotFoundReason.INCOMPATIBLE: f"{found.name} shows this code but runs another "
+            "version of castapp",
+            NotFoundReason.NO_ANSWER: "no receiver on this network shows that code",
+        }[found.reason]
+        out("error", f"{words}; give its address instead: castapp send castapp://HOST:PORT/CODE",
+            code="not_found", reason=found.reason.value, seen=found.seen)
+        return None
+    out("found", f"found {found.name} at {found.host}:{found.port}", name=found.name,
+        host=found.host, port=found.port)
+    return found
+
+
 async def run_send(args: argparse.Namespace) -> int:
     from castapp.rtc.capture import FrameSource, ScreenCapture, SyntheticSource
     from castapp.rtc.diagnose import describe
     from castapp.rtc.encoder import EncoderConfig
     from castapp.session.sender import SenderSession, SenderState, SenderStatus
-    from castapp.signaling.client import SignalingError
+    from castapp.signaling.client import SignalingError, UnknownCodeError
 
     out = Printer(args.json)
     ice = ice_kwargs(args, out)
-    if ice is None:
+    target = _target(args, out)
+    if ice is None or target is None:
         return 2
     source: FrameSource
     if args.synthetic:
@@ -266,7 +385,7 @@ async def run_send(args: argparse.Namespace) -> int:
         if st.state is not last.get("state"):
             last["state"] = st.state
             words = {
-                SenderState.JOINING: f"joining {group(args.code.replace(' ', ''))}",
+                SenderState.JOINING: f"joining {group(target.code)}",
                 SenderState.CONNECTING: f"connecting to {st.receiver or 'the receiver'}",
                 SenderState.CASTING: f"casting to {st.receiver or 'the receiver'}",
                 SenderState.WAITING: "the receiver dropped; waiting for it to come back",
@@ -283,12 +402,33 @@ async def run_send(args: argparse.Namespace) -> int:
                 done.set()
         _route_line(out, last, st.route)
 
-    session = SenderSession(args.server, source, name=args.name, codec=args.codec,
-                            encoder=EncoderConfig(max_fps=args.fps), on_status=on_status, **ice)
+    session: SenderSession | None = None
+    skip: list[str] = []  # receivers whose tag matched by chance but whose service refused
     try:
         try:
             source.start()
-            await session.cast(args.code)
+            while session is None:
+                url = args.server or target.server_url
+                found = None
+                if url is None:
+                    found = await _find(target.code, args, out, skip)
+                    if found is None:
+                        return 1
+                    url = found.server_url
+                attempt = SenderSession(url, source, name=args.name, codec=args.codec,
+                                        encoder=EncoderConfig(max_fps=args.fps),
+                                        on_status=on_status, **ice)
+                try:
+                    await attempt.cast(target.code)
+                    session = attempt
+                except UnknownCodeError:
+                    await attempt.close()
+                    if found is None or len(skip) >= 2:
+                        raise
+                    skip.append(found.instance)
+                except BaseException:
+                    await attempt.close()
+                    raise
         except SignalingError as exc:
             out("error", exc.message, code=str(exc.code))
             return 1
@@ -303,7 +443,8 @@ async def run_send(args: argparse.Namespace) -> int:
         for task in tasks:
             task.cancel()
     finally:
-        await session.close()
+        if session is not None:
+            await session.close()
         source.stop()
     return 1 if last.get("failed") else 0
 

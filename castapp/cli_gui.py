@@ -57,5 +57,5 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
             opts.fullscreen = args.fullscreen
             opts.listen = _listen(args.listen)
         else:
-            opts.code = args.code
+            opts.code = args.target or args.code
     return run_app(opts)

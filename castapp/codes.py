@@ -40,7 +40,7 @@ class CodeFormat:
 
         Full-width digits and letters (as typed with a CJK input method) count as ASCII.
         """
-        code = unicodedata.normalize("NFKC", text[:64]).translate(_SEPARATORS).upper()
+        code = clean(text)
         if len(code) != self.length or any(c not in self.alphabet for c in code):
             return None
         return code
@@ -55,6 +55,15 @@ class CodeFormat:
     def display(self, code: str) -> str:
         """A code grouped for reading across a room: ``482913`` -> ``482 913``."""
         return group(code)
+
+
+def clean(text: str) -> str:
+    """What a person typed with separators dropped, full-width forms folded and upper-cased.
+
+    No check of length or alphabet: :meth:`CodeFormat.normalize` does that when the format is
+    known.
+    """
+    return unicodedata.normalize("NFKC", text[:64]).translate(_SEPARATORS).upper()
 
 
 def group(code: str) -> str:

@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from castapp.codes import CodeFormat
+from castapp.codes import CodeFormat, clean
 
 SCHEME = "castapp"
 DEFAULT_PORT = 8765
 _MAX_INPUT = 512
+_LOOSE_CODE = re.compile(r"^[A-Z0-9]{4,16}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9.])*$")
 
 
@@ -74,7 +75,15 @@ def _valid_host(host: str) -> bool:
         return bool(_HOSTNAME.match(host))
 
 
-def parse_link(text: str, fmt: CodeFormat) -> CastTarget:
+def _normalize(text: str, fmt: CodeFormat | None) -> str | None:
+    """The canonical code; with no format, any 4 to 16 letters and digits."""
+    if fmt is not None:
+        return fmt.normalize(text)
+    code = clean(text)
+    return code if _LOOSE_CODE.match(code) else None
+
+
+def parse_link(text: str, fmt: CodeFormat | None) -> CastTarget:
     """Read a ``castapp://`` link; raises :class:`LinkError` saying what is wrong."""
     if len(text) > _MAX_INPUT:
         raise LinkError("the link is too long")
@@ -88,7 +97,7 @@ def parse_link(text: str, fmt: CodeFormat) -> CastTarget:
     host = unquote(parts.hostname or "")
     if not host or not _valid_host(host):
         raise LinkError("the link has no valid host")
-    code = fmt.normalize(unquote(parts.path.lstrip("/")))
+    code = _normalize(unquote(parts.path.lstrip("/")), fmt)
     if code is None:
         raise LinkError("the link does not hold a valid code")
     query = parse_qs(parts.query)
@@ -96,12 +105,18 @@ def parse_link(text: str, fmt: CodeFormat) -> CastTarget:
     return CastTarget(code=code, host=host, port=port or DEFAULT_PORT, tls=tls)
 
 
-def parse_cast_input(text: str, fmt: CodeFormat) -> CastTarget:
-    """What a person typed, pasted or scanned: a bare code or a castapp link."""
+def parse_cast_input(text: str, fmt: CodeFormat | None) -> CastTarget:
+    """What a person typed, pasted or scanned: a bare code or a castapp link.
+
+    ``fmt`` is the code format of the room service when it is known; None accepts any code of
+    4 to 16 letters and digits (the service will say whether it exists).
+    """
     stripped = text.strip()
     if stripped.lower().startswith(SCHEME + ":"):
         return parse_link(stripped, fmt)
-    code = fmt.normalize(stripped)
+    if len(stripped) > _MAX_INPUT:
+        raise LinkError("not a valid code")
+    code = _normalize(stripped, fmt)
     if code is None:
         raise LinkError("not a valid code")
     return CastTarget(code=code)

@@ -92,3 +92,17 @@ def test_bad_server_field(text):
 
     with pytest.raises(LinkError):
         server_url_from_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("482 913", "482913"), ("ab-cd-ef-gh", "ABCDEFGH"), ("castapp://10.0.0.1:8765/7TQK", "7TQK")],
+)
+def test_any_plausible_code_when_the_format_is_not_known(text, code):
+    assert parse_cast_input(text, None).code == code
+
+
+@pytest.mark.parametrize("text", ["12", "1" * 17, "48291!", "castapp://10.0.0.1:8765/12"])
+def test_implausible_codes_are_refused_even_without_a_format(text):
+    with pytest.raises(LinkError):
+        parse_cast_input(text, None)

@@ -1,0 +1,134 @@
+"""The room service inside a receiver's process, found on the LAN by its code.
+
+On a home or office network nobody runs a server: the receiver starts the room service on all
+interfaces (port 8765, or any free port when that one is taken), registers with it over
+loopback and advertises itself over mDNS with a tag of its code. A receiver pointed at a
+standalone service creates none of this.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+from collections.abc import Collection
+
+from castapp.discovery.interfaces import (
+    Kind,
+    NetAddress,
+    choose_addresses,
+    classify,
+    local_addresses,
+)
+from castapp.discovery.mdns import Advertiser
+from castapp.links import DEFAULT_PORT, make_link
+from castapp.signaling.server import RoomServer, ServiceConfig
+from castapp.signaling.tokens import TokenSigner
+
+log = logging.getLogger(__name__)
+
+_ALL = ("0.0.0.0", "")
+#: Bind errors that a free port cures; anything else (a wrong address) is reported.
+_PORT_ERRORS = (errno.EADDRINUSE, errno.EACCES)
+
+
+async def start_room_server(config: ServiceConfig, signer: TokenSigner) -> RoomServer:
+    """Start a room service on ``config.port``, or on any free port when that one is taken."""
+    server = RoomServer(config, signer)
+    try:
+        await server.start()
+        return server
+    except OSError as exc:
+        await server.stop()
+        if config.port == 0 or exc.errno not in _PORT_ERRORS:
+            raise
+        log.info("port %d is taken; the room service takes any free port", config.port)
+    config.port = 0
+    server = RoomServer(config, signer)
+    await server.start()
+    return server
+
+
+class EmbeddedService:
+    """A room service for one receiver, listening on ``host`` and advertised on the LAN.
+
+    ``only`` restricts the advert (and the address shown) to these interface names or
+    addresses; ``advertise=False`` hosts without an advert.
+    """
+
+    def __init__(
+        self,
+        signer: TokenSigner,
+        *,
+        host: str = "0.0.0.0",
+        port: int = DEFAULT_PORT,
+        only: Collection[str] = (),
+        advertise: bool = True,
+    ) -> None:
+        self.config = ServiceConfig(host=host, port=port)
+        self.signer = signer
+        self.only = tuple(only)
+        self.advertising = advertise
+        self.server: RoomServer | None = None
+        #: Where senders on the LAN reach this service, best first (IPv4).
+        self.addresses: list[NetAddress] = []
+        self._advertiser: Advertiser | None = None
+
+    async def start(self) -> int:
+        """Listen; returns the port. Raises OSError when it cannot listen at all."""
+        self.server = await start_room_server(self.config, self.signer)
+        self.addresses = self._reachable()
+        return self.port
+
+    def _reachable(self) -> list[NetAddress]:
+        host = self.config.host
+        if host in _ALL:
+            return choose_addresses(local_addresses(), only=self.only, versions=(4,))
+        ip = ipaddress.ip_address(host)
+        kind = classify("", host)
+        if ip.version != 4 or kind is Kind.LOOPBACK:
+            return []
+        return [NetAddress("", host, kind)]
+
+    @property
+    def port(self) -> int:
+        if self.server is None or self.server.port is None:
+            raise RuntimeError("the room service is not running")
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        """Where this process's own receiver connects (loopback when listening everywhere)."""
+        if self.server is None:
+            raise RuntimeError("the room service is not running")
+        return self.server.url
+
+    @property
+    def address(self) -> str | None:
+        """The address to show people, or None when no other machine can reach this one."""
+        return self.addresses[0].address if self.addresses else None
+
+    def link(self, code: str) -> str | None:
+        """``castapp://address:port/code`` for the QR code and the help line."""
+        return make_link(self.address, self.port, code) if self.address else None
+
+    async def advertise(self, code: str, name: str) -> bool:
+        """Advertise (or re-advertise) ``code``; False when there is nothing to advertise on."""
+        if not self.advertising or not self.addresses:
+            return False
+        if self._advertiser is None:
+            self._advertiser = Advertiser([a.address for a in self.addresses])
+        await self._advertiser.publish(code, name, self.port)
+        return True
+
+    async def stop_advertising(self) -> None:
+        """Withdraw the advert, with goodbye packets so browsers forget it at once."""
+        advertiser, self._advertiser = self._advertiser, None
+        if advertiser is not None:
+            await advertiser.close()
+
+    async def stop(self, reason: str = "The receiver closed.") -> None:
+        """Withdraw the advert first (so no sender finds a closing service), then stop."""
+        await self.stop_advertising()
+        if self.server is not None:
+            await self.server.stop(reason)
