@@ -56,6 +56,7 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
         if command == "receive":
             opts.fullscreen = args.fullscreen
             opts.listen = _listen(args.listen)
+            opts.lan = not args.no_advertise
         else:
             opts.code = args.target or args.code
     return run_app(opts)

@@ -173,6 +173,14 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Looking for the receiver on this network…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver runs a different version of castapp. Update both sides.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
         <translation type="unfinished"></translation>
     </message>

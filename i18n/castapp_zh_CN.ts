@@ -175,6 +175,14 @@ cast this screen</source>
         <translation>房间服务地址无效。请使用 主机:端口 格式。</translation>
     </message>
     <message>
+        <source>Looking for the receiver on this network…</source>
+        <translation>正在此网络上查找接收端…</translation>
+    </message>
+    <message>
+        <source>The receiver runs a different version of castapp. Update both sides.</source>
+        <translation>接收端运行的 castapp 版本不同。请将两端都更新。</translation>
+    </message>
+    <message>
         <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
         <translation>此网络上没有使用该投屏码的接收端应答。请输入电视上显示的房间服务地址。</translation>
     </message>

@@ -44,7 +44,7 @@ async def wait(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 async def take(out: Path, state: Path) -> None:
     holder = SettingsHolder(Settings(), state / "config")
-    opts = AppOptions(mode="receive", state_dir=state, listen=("127.0.0.1", 0),
+    opts = AppOptions(mode="receive", state_dir=state, listen=("127.0.0.1", 0), lan=False,
                       name="Meeting room TV")
     rx, rctl = open_receiver(opts, holder)
     rx.resize(1280, 720)
@@ -55,7 +55,7 @@ async def take(out: Path, state: Path) -> None:
     await asyncio.sleep(0.5)
     grab_screen(rx, out / "receiver-code.png")
 
-    tx, sctl = open_sender(AppOptions(mode="send", state_dir=state, name="Ada's laptop"),
+    tx, sctl = open_sender(AppOptions(mode="send", state_dir=state, name="Ada's laptop", lan=False),
                            holder, source_factory=lambda p, m: SyntheticSource(1280, 720, 30))
     tx.move(0, 0)
     tx.show()

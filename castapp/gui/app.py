@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from castapp import __version__
 from castapp import settings as settings_mod
+from castapp.discovery.mdns import find_receiver
 from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
 from castapp.gui.i18n import translations
 from castapp.gui.launcher import Launcher
@@ -41,6 +42,8 @@ class AppOptions:
     listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT)
     display: str | None = None
     config_dir: Path | None = None
+    # Use the LAN: receivers announce themselves (mDNS), senders look for them by code.
+    lan: bool = True
 
 
 class _Closed(QObject):
@@ -69,7 +72,7 @@ def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWin
     window.language_menu = language_menu(window, holder)
     server = opts.server if opts.server is not None else (holder.current.server or None)
     controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
-                                    name=name, listen=opts.listen)
+                                    name=name, listen=opts.listen, advertise=opts.lan)
     return window, controller
 
 
@@ -83,7 +86,8 @@ def open_sender(opts: AppOptions, holder: SettingsHolder,
         window.code.setText(opts.code)
     controller = SenderController(window, holder,
                                   source_factory=source_factory or screen_source(opts.display),
-                                  machine_name=opts.name)
+                                  machine_name=opts.name,
+                                  discover=find_receiver if opts.lan else None)
     return window, controller
 
 

@@ -8,12 +8,12 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from castapp.embedded import EmbeddedService
 from castapp.gui.receiver_window import ReceiverWindow
 from castapp.linkquality import link_quality
 from castapp.links import DEFAULT_PORT, make_link
 from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
 from castapp.settings import write_secret
-from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner, load_or_create_key
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,15 @@ class ReceiverController:
         state_dir: Path,
         name: str,
         listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT),
+        advertise: bool = True,
     ) -> None:
         self.window = window
         self.server_url = server_url
         self.state_dir = state_dir
         self.name = name
         self.listen = listen
-        self.embedded: RoomServer | None = None
+        self.advertise = advertise
+        self.embedded: EmbeddedService | None = None
         self.session: ReceiverSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._link_host = ""
@@ -46,16 +48,20 @@ class ReceiverController:
     async def _host_service(self) -> str:
         host, port = self.listen
         signer = TokenSigner(load_or_create_key(self.state_dir))
-        server = RoomServer(ServiceConfig(host=host, port=port), signer)
+        self.embedded = EmbeddedService(signer, host=host, port=port)
+        await self.embedded.start()
+        # Without a LAN address only this computer can reach the service: say so.
+        self._link_host = self.embedded.address or "127.0.0.1"
+        self._link_port = self.embedded.port
+        return self.embedded.url
+
+    async def _advertise(self, code: str) -> None:
+        if self.embedded is None:
+            return
         try:
-            await server.start()
-        except OSError:  # the default port is taken: any free one will do
-            server = RoomServer(ServiceConfig(host=host, port=0), signer)
-            await server.start()
-        self.embedded = server
-        self._link_host = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
-        self._link_port = server.port or port
-        return server.url
+            await self.embedded.advertise(code, self.name)
+        except Exception as exc:  # the receiver works without an advert
+            log.warning("cannot advertise on the network: %s", exc)
 
     async def start(self) -> None:
         if self.server_url:
@@ -92,6 +98,9 @@ class ReceiverController:
             link = make_link(self._link_host, self._link_port, st.code, tls=self._tls)
             if link != self.window.link:
                 self.window.set_link(link, f"{self._link_host}:{self._link_port}")
+                if self.advertise:
+                    task = asyncio.create_task(self._advertise(st.code))
+                    self._tasks.append(task)
         self.window.show_status(st)
 
     async def stop(self) -> None:

@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
+from castapp.discovery.record import NotFound, NotFoundReason, Receiver
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder
 from castapp.gui.sender_window import SenderWindow
@@ -24,6 +25,7 @@ from castapp.signaling.client import SignalingError
 log = logging.getLogger(__name__)
 
 SourceFactory = Callable[[Preset, int], FrameSource]
+Discover = Callable[[str], Awaitable["Receiver | NotFound"]]
 
 
 def screen_source(display: str | None) -> SourceFactory:
@@ -34,11 +36,13 @@ def screen_source(display: str | None) -> SourceFactory:
 
 class SenderController:
     def __init__(self, window: SenderWindow, holder: SettingsHolder, *,
-                 source_factory: SourceFactory, machine_name: str | None = None) -> None:
+                 source_factory: SourceFactory, machine_name: str | None = None,
+                 discover: Discover | None = None) -> None:
         self.window = window
         self.holder = holder
         self.source_factory = source_factory
         self.machine_name = machine_name or os.uname().nodename
+        self.discover = discover
         self.session: SenderSession | None = None
         self.source: FrameSource | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -68,10 +72,9 @@ class SenderController:
                 "Texts", "The room service address is not valid. Use host:port."))
             return
         if url is None:
-            self._say(QCoreApplication.translate(
-                "Texts", "No receiver with this code answered on this network. "
-                         "Enter the room service address shown on the TV."))
-            return
+            url = await self._find(target.code)
+            if url is None:
+                return
         await self._close_session()
         self.holder.update(server=self.window.server.text().strip(),
                            display_name=self.window.name.text().strip())
@@ -96,6 +99,25 @@ class SenderController:
             await self._close_session()  # the status line words the error
             return
         self._stats_task = asyncio.create_task(self._stats_loop(), name="castapp-sender-stats")
+
+    async def _find(self, code: str) -> str | None:
+        """Look for the receiver showing ``code`` on the LAN; None (and a message) if absent."""
+        self._say(QCoreApplication.translate("Texts", "Looking for the receiver on this network…"))
+        if self.discover is None:
+            found: Receiver | NotFound = NotFound(NotFoundReason.NO_NETWORK)
+        else:
+            found = await self.discover(code)
+        if isinstance(found, Receiver):
+            self._say("")
+            return found.server_url
+        if found.reason is NotFoundReason.INCOMPATIBLE:
+            self._say(QCoreApplication.translate(
+                "Texts", "The receiver runs a different version of castapp. Update both sides."))
+        else:
+            self._say(QCoreApplication.translate(
+                "Texts", "No receiver with this code answered on this network. "
+                         "Enter the room service address shown on the TV."))
+        return None
 
     def _on_status(self, st: SenderStatus) -> None:
         self.window.show_status(st)

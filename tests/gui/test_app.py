@@ -30,7 +30,8 @@ def port_open(port: int) -> bool:
 
 
 def test_launcher_opens_the_receiver_and_closing_shuts_everything_down(qtbot, run, tmp_path):
-    opts = AppOptions(mode=None, state_dir=tmp_path, listen=("127.0.0.1", 0), name="TV")
+    opts = AppOptions(mode=None, state_dir=tmp_path, listen=("127.0.0.1", 0), name="TV",
+                      lan=False)
     seen: dict[str, object] = {}
 
     async def drive() -> None:
@@ -64,7 +65,7 @@ def test_launcher_opens_the_receiver_and_closing_shuts_everything_down(qtbot, ru
 
 
 def test_closing_the_launcher_quits(qtbot, run, tmp_path):
-    opts = AppOptions(mode=None, state_dir=tmp_path)
+    opts = AppOptions(mode=None, state_dir=tmp_path, lan=False)
 
     async def scenario() -> int:
         QTimer.singleShot(50, lambda: [w.close() for w in top_level(Launcher)])

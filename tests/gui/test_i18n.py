@@ -46,8 +46,8 @@ def test_sources_and_compiled_files_are_in_step_with_the_code():
 
 def test_the_receiver_renders_in_chinese(qtbot, tmp_path):
     assert translations.install("zh_CN") == "zh_CN"
-    window, _ = open_receiver(AppOptions(mode="receive", state_dir=tmp_path, name="客厅电视"),
-                              SettingsHolder(Settings()))
+    options = AppOptions(mode="receive", state_dir=tmp_path, name="客厅电视", lan=False)
+    window, _ = open_receiver(options, SettingsHolder(Settings()))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -69,7 +69,7 @@ def test_the_receiver_renders_in_chinese(qtbot, tmp_path):
 def test_language_switch_retranslates_open_windows(qtbot, tmp_path, run, start):
     holder = SettingsHolder(Settings(language=start), tmp_path / "config")
     translations.install(start)
-    window, _ = open_sender(AppOptions(mode="send", state_dir=tmp_path), holder)
+    window, _ = open_sender(AppOptions(mode="send", state_dir=tmp_path, lan=False), holder)
     qtbot.addWidget(window)
     english, chinese = "castapp — cast this screen", "castapp — 投射此屏幕"
     assert window.windowTitle() == (english if start == "en" else chinese)

@@ -30,7 +30,7 @@ def synthetic(preset, monitor):
 
 def make_window(qtbot, tmp_path, **opts):
     holder = SettingsHolder(Settings(), tmp_path / "config")
-    window, controller = open_sender(AppOptions(mode="send", state_dir=tmp_path, **opts),
+    window, controller = open_sender(AppOptions(mode="send", state_dir=tmp_path, lan=False, **opts),
                                      holder, source_factory=synthetic)
     qtbot.addWidget(window)
     window.show()

@@ -12,7 +12,7 @@ from castapp.settings import Settings
 
 
 def test_receiver_states(qtbot, tmp_path):
-    window, _ = open_receiver(AppOptions(mode="receive", state_dir=tmp_path),
+    window, _ = open_receiver(AppOptions(mode="receive", state_dir=tmp_path, lan=False),
                               SettingsHolder(Settings()))
     qtbot.addWidget(window)
     window.show()
@@ -47,7 +47,7 @@ def test_receiver_states(qtbot, tmp_path):
 
 
 def test_sender_states(qtbot, tmp_path):
-    window, _ = open_sender(AppOptions(mode="send", state_dir=tmp_path),
+    window, _ = open_sender(AppOptions(mode="send", state_dir=tmp_path, lan=False),
                             SettingsHolder(Settings(), tmp_path / "config"))
     qtbot.addWidget(window)
     window.set_code_shown("482913")
