@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from castapp.cli_ice import add_ice_flags, ice_kwargs
 from castapp.codes import group
+from castapp.settings import write_secret
 
 if TYPE_CHECKING:
     from castapp.discovery.record import Receiver
@@ -244,7 +245,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         if not await _unless_stopped(session.start(), stop):
             return 0
         if session.token:
-            _save_secret(token_file, session.token)
+            write_secret(token_file, session.token)
         tasks = [asyncio.create_task(_stats_loop(session.stats, out, gaps.take))
                  ] if args.stats else []
         await _until_stopped(stop, args.duration)
@@ -270,13 +271,6 @@ def _route_line(out: Printer, last: dict[str, Any], route: Any) -> None:
         value = route.value
         out("route", f"media path: {ROUTE_WORDS.get(value, value)}", route=value)
     last["route"] = route
-
-
-def _save_secret(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
 
 
 # ---------------------------------------------------------------------- send
