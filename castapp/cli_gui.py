@@ -33,8 +33,19 @@ def _listen(text: str) -> tuple[str, int]:
 
 
 def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
-    problem = display_problem()
     command = getattr(args, "command", None)
+    ice: dict[str, object] = {}
+    if command is not None:
+        from castapp.cli_ice import ice_kwargs
+
+        def refuse(_event: str, text: str, **_fields: object) -> None:
+            print(f"castapp {command}: {text}", file=sys.stderr)
+
+        checked = ice_kwargs(args, refuse)
+        if checked is None:
+            return 2
+        ice = checked
+    problem = display_problem()
     if problem is not None:
         hint = f"castapp {command} --headless" if command else "castapp serve"
         print(f"castapp: {problem}; try {hint}", file=sys.stderr)
@@ -46,7 +57,7 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
     except ImportError as exc:
         print(f"castapp: the windows need PySide6 and qasync ({exc})", file=sys.stderr)
         return 2
-    opts = AppOptions(mode=command, state_dir=state_dir)
+    opts = AppOptions(mode=command, state_dir=state_dir, ice=ice)
     if command is not None:
         opts.server = args.server
         opts.name = args.name

@@ -7,8 +7,9 @@ import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import qasync
 from PySide6.QtCore import QObject, QStandardPaths
@@ -44,6 +45,8 @@ class AppOptions:
     config_dir: Path | None = None
     # Use the LAN: receivers announce themselves (mDNS), senders look for them by code.
     lan: bool = True
+    # The user's own STUN/TURN servers, relay-only and the connection deadline (see cli_ice).
+    ice: dict[str, Any] = field(default_factory=dict)
 
 
 class _Closed(QObject):
@@ -72,7 +75,8 @@ def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWin
     window.language_menu = language_menu(window, holder)
     server = opts.server if opts.server is not None else (holder.current.server or None)
     controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
-                                    name=name, listen=opts.listen, advertise=opts.lan)
+                                    name=name, listen=opts.listen, advertise=opts.lan,
+                                    ice=opts.ice)
     return window, controller
 
 
@@ -87,7 +91,8 @@ def open_sender(opts: AppOptions, holder: SettingsHolder,
     controller = SenderController(window, holder,
                                   source_factory=source_factory or screen_source(opts.display),
                                   machine_name=opts.name,
-                                  discover=find_receiver if opts.lan else None)
+                                  discover=find_receiver if opts.lan else None,
+                                  ice=opts.ice)
     return window, controller
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from castapp.embedded import EmbeddedService
@@ -31,6 +32,7 @@ class ReceiverController:
         name: str,
         listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT),
         advertise: bool = True,
+        ice: dict[str, Any] | None = None,
     ) -> None:
         self.window = window
         self.server_url = server_url
@@ -38,6 +40,7 @@ class ReceiverController:
         self.name = name
         self.listen = listen
         self.advertise = advertise
+        self.ice = ice or {}
         self.embedded: EmbeddedService | None = None
         self.session: ReceiverSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -75,7 +78,8 @@ class ReceiverController:
         token_file = self.state_dir / TOKEN_FILE
         token = token_file.read_text().strip() if token_file.exists() else None
         self.session = ReceiverSession(url, name=self.name, token=token,
-                                       on_status=self._on_status, on_frame=self.window.show_frame)
+                                       on_status=self._on_status, on_frame=self.window.show_frame,
+                                       **self.ice)
         self._tasks.append(asyncio.create_task(self._run(token_file), name="castapp-receiver-ui"))
 
     async def _run(self, token_file: Path) -> None:

@@ -37,12 +37,14 @@ def screen_source(display: str | None) -> SourceFactory:
 class SenderController:
     def __init__(self, window: SenderWindow, holder: SettingsHolder, *,
                  source_factory: SourceFactory, machine_name: str | None = None,
-                 discover: Discover | None = None) -> None:
+                 discover: Discover | None = None,
+                 ice: dict[str, Any] | None = None) -> None:
         self.window = window
         self.holder = holder
         self.source_factory = source_factory
         self.machine_name = machine_name or os.uname().nodename
         self.discover = discover
+        self.ice = ice or {}
         self.session: SenderSession | None = None
         self.source: FrameSource | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,7 +94,7 @@ class SenderController:
             return
         self.session = SenderSession(
             url, self.source, name=self.holder.current.name_or(self.machine_name),
-            encoder=chosen.encoder(), on_status=self._on_status)
+            encoder=chosen.encoder(), on_status=self._on_status, **self.ice)
         try:
             await self.session.cast(target.code)
         except SignalingError:

@@ -42,3 +42,21 @@ def test_port_in_use_is_a_clear_error(tmp_path):
         port = s.getsockname()[1]
         out = run("serve", "--port", str(port), "--state-dir", str(tmp_path))
     assert out.returncode == 1 and "cannot listen" in out.stderr
+
+
+def test_windows_need_a_display_and_say_so(monkeypatch, capsys):
+    from castapp.cli import main
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["receive"]) == 2
+    assert "castapp receive --headless" in capsys.readouterr().err
+    assert main(["send", "482913"]) == 2
+    assert "castapp send --headless" in capsys.readouterr().err
+
+
+def test_window_commands_check_ice_servers_first(capsys):
+    from castapp.cli import main
+
+    assert main(["receive", "--ice-server", "ftp://x"]) == 2
+    assert "not a STUN or TURN URL" in capsys.readouterr().err
