@@ -90,7 +90,7 @@ def test_two_receivers_are_told_apart_by_code(lan, tmp_path):
         codes = [started(rx)[0] for rx in receivers]
         assert len(set(codes)) == 3
         for i in (2, 1, 0):
-            tx = Proc.castapp(h3, "send", codes[i], "--synthetic", "320x240",
+            tx = Proc.castapp(h3, "send", "--headless", codes[i], "--synthetic", "320x240",
                               "--duration", "2")
             try:
                 found = tx.expect("found")
@@ -121,7 +121,7 @@ def test_receiver_that_quits_disappears(lan, tmp_path):
         gone = probe(h2, "find", code, "3").expect("result")
         assert gone["found"] is False and gone["reason"] == "no_answer"
         assert gone["seen"] == 0 and gone["elapsed"] < 4
-        tx = Proc.castapp(h2, "send", code, "--synthetic", "320x240")
+        tx = Proc.castapp(h2, "send", "--headless", code, "--synthetic", "320x240")
         err = tx.expect("error")
         assert err["code"] == "not_found" and err["reason"] == "no_answer"
         assert tx.proc.wait(10) == 1
@@ -148,7 +148,7 @@ def test_receiver_on_a_standalone_service_does_not_advertise(lan, tmp_path):
         missing = probe(h3, "find", code).expect("result")
         assert missing["found"] is False and missing["seen"] == 1
         # its code works through the service's address, given as a link
-        tx = Proc.castapp(h2, "send", f"castapp://10.10.0.13:8765/{code}",
+        tx = Proc.castapp(h2, "send", "--headless", f"castapp://10.10.0.13:8765/{code}",
                           "--synthetic", "320x240", "--duration", "2")
         try:
             tx.expect("state", state="casting")

@@ -15,8 +15,15 @@ from castapp.signaling.store import AddSender, PeerRecord, RoomStore
 from castapp.signaling.store_memory import MemoryStore
 from castapp.signaling.store_redis import RedisStore, StoreUnavailableError
 
-#: Redis expires held rooms by the wall clock, so the tests start from the real time.
+#: Redis expires held rooms by the wall clock, so each test starts from the real time (a
+#: value taken when the module loads can be minutes old by the time a test runs).
 NOW = float(int(time.time()))
+
+
+@pytest.fixture(autouse=True)
+def _wall_clock_now() -> None:
+    global NOW
+    NOW = float(int(time.time()))
 
 
 def receiver(peer_id: str) -> PeerInfo:
