@@ -1,4 +1,4 @@
-"""castapp commands run as separate processes, their JSON status lines read as they come."""
+"""Commands run as separate processes, their JSON status lines read as they come."""
 
 from __future__ import annotations
 
@@ -23,18 +23,12 @@ def castapp_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class CastProc:
-    """``prefix`` runs the command elsewhere, e.g. ``ip netns exec <ns>``."""
+class JsonProc:
+    """A process printing one JSON object per line; other output is kept for messages."""
 
-    def __init__(self, prefix: Sequence[str], *args: str, env: dict[str, str] | None = None,
-                 json_lines: bool = True) -> None:
-        level = os.environ.get("CASTAPP_TEST_LOG_LEVEL", "WARNING")
-        quiet = () if "--log-level" in args else ("--log-level", level)
-        argv = [sys.executable, "-m", "castapp", *quiet, *args]
-        if json_lines:
-            argv.append("--json")
-        self.argv = argv
-        self.proc = subprocess.Popen([*prefix, *argv], stdout=subprocess.PIPE,
+    def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.argv = list(argv)
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      env=env or castapp_env())
         self.lines: Queue[dict[str, Any]] = Queue()
@@ -62,11 +56,11 @@ class CastProc:
             except Empty:
                 break
             self.seen.append(item)
-            if item["event"] == event and all(item.get(k) == v for k, v in match.items()):
+            if item.get("event") == event and all(item.get(k) == v for k, v in match.items()):
                 return item
         raise AssertionError(
             f"no {event} {match} within {timeout}s; lines: "
-            f"{[(s['event'], s.get('state') or s.get('code')) for s in self.seen[-12:]]}; "
+            f"{[(s.get('event'), s.get('state') or s.get('code')) for s in self.seen[-12:]]}; "
             f"other output: {''.join(self.other)[-3000:]}")
 
     def drain(self) -> list[dict[str, Any]]:
@@ -79,6 +73,16 @@ class CastProc:
                 self.seen.extend(out)
                 return out
 
+    def finish(self, timeout: float = 15.0) -> int:
+        """Ask the process to stop (SIGTERM) and wait for it; returns its exit status."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        status = self.proc.wait(timeout)
+        if status != 0:  # shown with the failing test
+            print(f"{self.argv} exited {status}:\n{''.join(self.other)[-3000:]}",
+                  file=sys.stderr)
+        return status
+
     def stop(self) -> int | None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -88,3 +92,16 @@ class CastProc:
                 self.proc.kill()
                 self.proc.wait(5)
         return self.proc.returncode
+
+
+class CastProc(JsonProc):
+    """``castapp ARGS --json``; ``prefix`` runs it elsewhere, e.g. ``ip netns exec <ns>``."""
+
+    def __init__(self, prefix: Sequence[str], *args: str, env: dict[str, str] | None = None,
+                 json_lines: bool = True) -> None:
+        level = os.environ.get("CASTAPP_TEST_LOG_LEVEL", "WARNING")
+        quiet = () if "--log-level" in args else ("--log-level", level)
+        argv = [sys.executable, "-m", "castapp", *quiet, *args]
+        if json_lines:
+            argv.append("--json")
+        super().__init__([*prefix, *argv], env)

@@ -2,73 +2,34 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
-from queue import Empty, Queue
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+from castproc import CastProc
 from netns import in_namespace, private_namespace
 
 pytestmark = pytest.mark.timeout(90)
 
 
-class Proc:
-    """A castapp process whose JSON status lines are read as they come."""
-
-    def __init__(self, ns: str, *args: str) -> None:
-        argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", *args, "--json"]
-        self.proc = subprocess.Popen(in_namespace(ns, argv), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines: Queue[dict] = Queue()
-        self.other: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                self.lines.put(json.loads(line))
-            except json.JSONDecodeError:
-                self.other.append(line)
-
-    def expect(self, event: str, timeout: float = 20.0, **match: object) -> dict:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                item = self.lines.get(timeout=left)
-            except Empty:
-                break
-            if item["event"] == event and all(item.get(k) == v for k, v in match.items()):
-                return item
-        raise AssertionError(f"no {event} {match} within {timeout}s; other output: "
-                             f"{''.join(self.other)[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+def castapp(ns: str, *args: str) -> CastProc:
+    return CastProc(in_namespace(ns, []), *args)
 
 
 def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_path):
     with private_namespace() as ns:
-        rx = Proc(ns, "receive", "--headless", "--listen", "127.0.0.1:0", "--stats",
+        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0", "--stats",
                   "--state-dir", str(tmp_path), "--record", str(tmp_path / "shown.mkv"))
         try:
             port = rx.expect("service")["port"]
             code = rx.expect("code")["code"]
             rx.expect("state", state="waiting")
             url = f"ws://127.0.0.1:{port}/ws"
-            tx = Proc(ns, "send", "--headless", "--server", url, "--code", f"{code[:3]} {code[3:]}",
-                      "--synthetic", "640x360", "--fps", "30", "--stats")
+            tx = castapp(ns, "send", "--headless", "--server", url,
+                         "--code", f"{code[:3]} {code[3:]}",
+                         "--synthetic", "640x360", "--fps", "30", "--stats")
             try:
                 tx.expect("state", state="casting")
                 rx.expect("state", state="receiving")
@@ -86,7 +47,7 @@ def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_pa
                 tx.stop()
             rx.expect("state", state="waiting", timeout=30)
             # a new sender can cast again with the same code
-            tx2 = Proc(ns, "send", "--headless", "--server", url, "--code", code,
+            tx2 = castapp(ns, "send", "--headless", "--server", url, "--code", code,
                        "--synthetic", "320x240", "--duration", "3")
             try:
                 tx2.expect("state", state="casting")
@@ -105,13 +66,13 @@ def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_pa
 
 def test_send_to_a_wrong_code_says_so(tmp_path):
     with private_namespace() as ns:
-        rx = Proc(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
+        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
                   "--state-dir", str(tmp_path))
         try:
             port = rx.expect("service")["port"]
             code = rx.expect("code")["code"]
             wrong = "000000" if code != "000000" else "111111"
-            tx = Proc(ns, "send", "--headless", "--server", f"ws://127.0.0.1:{port}/ws",
+            tx = castapp(ns, "send", "--headless", "--server", f"ws://127.0.0.1:{port}/ws",
                       "--code", wrong, "--synthetic", "320x240")
             err = tx.expect("error")
             assert err["code"] == "unknown_code"

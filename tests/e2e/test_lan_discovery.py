@@ -15,19 +15,23 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from netns import bridged_lan, multicast_sent
-from procs import Proc
+from castproc import CastProc, JsonProc
+from netns import bridged_lan, in_namespace, multicast_sent
 
 pytestmark = pytest.mark.timeout(120)
 PROBE = str(Path(__file__).with_name("mdns_probe.py"))
 
 
-def probe(ns: str, *args: str) -> Proc:
-    return Proc(ns, [sys.executable, PROBE, *args])
+def probe(ns: str, *args: str) -> JsonProc:
+    return JsonProc(in_namespace(ns, [sys.executable, PROBE, *args]))
 
 
-def receiver(ns: str, state: Path, *args: str) -> Proc:
-    return Proc.castapp(ns, "receive", "--headless", "--state-dir", str(state), *args)
+def castapp(ns: str, *args: str, json_lines: bool = True) -> CastProc:
+    return CastProc(in_namespace(ns, []), *args, json_lines=json_lines)
+
+
+def receiver(ns: str, state: Path, *args: str) -> CastProc:
+    return castapp(ns, "receive", "--headless", "--state-dir", str(state), *args)
 
 
 @pytest.fixture
@@ -43,7 +47,7 @@ def lan() -> Iterator[list[str]]:
     assert not any(ns in names for ns in hosts)
 
 
-def started(rx: Proc) -> tuple[str, dict]:
+def started(rx: CastProc) -> tuple[str, dict]:
     """Wait until a receiver shows its code and is advertised; its code and help line."""
     code = rx.expect("code")["code"]
     help_line = rx.expect("help")
@@ -59,7 +63,7 @@ def test_sender_finds_receiver_by_code_and_casts(lan, tmp_path):
         assert (service["address"], service["port"]) == ("10.10.0.11", 8765)
         code, help_line = started(rx)
         assert help_line["link"] == f"castapp://10.10.0.11:8765/{code}"
-        tx = Proc.castapp(h2, "send", "--headless", f"{code[:3]} {code[3:]}",
+        tx = castapp(h2, "send", "--headless", f"{code[:3]} {code[3:]}",
                           "--synthetic", "640x360", "--fps", "30", "--stats")
         try:
             found = tx.expect("found")
@@ -90,7 +94,7 @@ def test_two_receivers_are_told_apart_by_code(lan, tmp_path):
         codes = [started(rx)[0] for rx in receivers]
         assert len(set(codes)) == 3
         for i in (2, 1, 0):
-            tx = Proc.castapp(h3, "send", "--headless", codes[i], "--synthetic", "320x240",
+            tx = castapp(h3, "send", "--headless", codes[i], "--synthetic", "320x240",
                               "--duration", "2")
             try:
                 found = tx.expect("found")
@@ -121,7 +125,7 @@ def test_receiver_that_quits_disappears(lan, tmp_path):
         gone = probe(h2, "find", code, "3").expect("result")
         assert gone["found"] is False and gone["reason"] == "no_answer"
         assert gone["seen"] == 0 and gone["elapsed"] < 4
-        tx = Proc.castapp(h2, "send", "--headless", code, "--synthetic", "320x240")
+        tx = castapp(h2, "send", "--headless", code, "--synthetic", "320x240")
         err = tx.expect("error")
         assert err["code"] == "not_found" and err["reason"] == "no_answer"
         assert tx.proc.wait(10) == 1
@@ -133,8 +137,8 @@ def test_receiver_that_quits_disappears(lan, tmp_path):
 
 def test_receiver_on_a_standalone_service_does_not_advertise(lan, tmp_path):
     h1, h2, h3 = lan
-    service = Proc(h3, [sys.executable, "-m", "castapp", "serve", "--host", "10.10.0.13",
-                        "--state-dir", str(tmp_path / "service")])
+    service = castapp(h3, "serve", "--host", "10.10.0.13", "--state-dir",
+                      str(tmp_path / "service"), json_lines=False)
     standalone = receiver(h1, tmp_path / "a", "--server", "ws://10.10.0.13:8765/ws")
     control = receiver(h2, tmp_path / "b")  # an embedded one: proves browsing works here
     try:
@@ -148,7 +152,7 @@ def test_receiver_on_a_standalone_service_does_not_advertise(lan, tmp_path):
         missing = probe(h3, "find", code).expect("result")
         assert missing["found"] is False and missing["seen"] == 1
         # its code works through the service's address, given as a link
-        tx = Proc.castapp(h2, "send", "--headless", f"castapp://10.10.0.13:8765/{code}",
+        tx = castapp(h2, "send", "--headless", f"castapp://10.10.0.13:8765/{code}",
                           "--synthetic", "320x240", "--duration", "2")
         try:
             tx.expect("state", state="casting")
