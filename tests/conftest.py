@@ -12,6 +12,7 @@ from redis_server import redis_instances, redis_server  # noqa: F401 - shared fi
 from castapp.signaling.client import SignalingClient
 from castapp.signaling.rooms import RoomConfig
 from castapp.signaling.server import RoomServer, ServiceConfig
+from castapp.signaling.store import RoomStore
 from castapp.signaling.tokens import TokenSigner
 
 ServerFactory = Callable[..., Awaitable[RoomServer]]
@@ -28,14 +29,15 @@ async def start_server(room_key: bytes) -> AsyncIterator[ServerFactory]:
     """Start real room services on 127.0.0.1; all are stopped at the end of the test."""
     servers: list[RoomServer] = []
 
-    async def start(port: int = 0, heartbeat_s: float = 15.0, **rooms: object) -> RoomServer:
+    async def start(port: int = 0, heartbeat_s: float = 15.0, store: RoomStore | None = None,
+                    **rooms: object) -> RoomServer:
         config = ServiceConfig(
             host="127.0.0.1",
             port=port,
             heartbeat_s=heartbeat_s,
             rooms=replace(RoomConfig(), **rooms),  # type: ignore[arg-type]
         )
-        server = RoomServer(config, TokenSigner(room_key))
+        server = RoomServer(config, TokenSigner(room_key), store)
         await server.start()
         servers.append(server)
         return server
@@ -64,3 +66,4 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     yield make
     for client in clients:
         await client.close()
+

@@ -6,16 +6,13 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from castapp.signaling.rooms import RoomConfig
-from castapp.signaling.server import RoomServer, ServiceConfig
+from castapp.signaling.server import RoomServer
 from castapp.signaling.store_redis import RedisStore
-from castapp.signaling.tokens import TokenSigner
 
 INSTALL_HINT = "redis-server is missing: run scripts/setup.sh as root (Debian package redis-server)"
 
@@ -97,26 +94,12 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def redis_instances(
-    redis_server: RedisServer, room_key: bytes
-) -> AsyncIterator[Callable[..., Awaitable[RoomServer]]]:
+    redis_server: RedisServer, start_server: Callable[..., Awaitable[RoomServer]]
+) -> Callable[..., Awaitable[RoomServer]]:
     """Start room-service instances in this process, sharing ``redis_server``."""
-    servers: list[RoomServer] = []
 
-    async def start(
-        heartbeat_s: float = 15.0, instance_ttl_s: float = 10.0, **rooms: object
-    ) -> RoomServer:
-        config = ServiceConfig(
-            host="127.0.0.1",
-            port=0,
-            heartbeat_s=heartbeat_s,
-            rooms=replace(RoomConfig(), **rooms),  # type: ignore[arg-type]
-        )
+    async def start(instance_ttl_s: float = 10.0, **kw: object) -> RoomServer:
         store = RedisStore(redis_server.url, instance_ttl_s=instance_ttl_s)
-        server = RoomServer(config, TokenSigner(room_key), store)
-        await server.start()
-        servers.append(server)
-        return server
+        return await start_server(store=store, **kw)
 
-    yield start
-    for server in servers:
-        await server.stop()
+    return start

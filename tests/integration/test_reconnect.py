@@ -10,19 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from events import next_of
 
 from castapp import protocol as p
 from castapp.signaling.client import ConnectionLost, Reconnected
-
-
-async def next_of(client, kind, timeout: float = 10.0):
-    """The next event of ``kind``, skipping others (reconnect chatter)."""
-    async def wait():
-        while True:
-            ev = await client.next_event()
-            if isinstance(ev, kind):
-                return ev
-    return await asyncio.wait_for(wait(), timeout)
 
 
 async def test_code_survives_a_receiver_reconnect(server, make_client):

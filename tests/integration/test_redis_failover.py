@@ -12,21 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 import redis
+from events import next_of
 from redis_server import RedisServer, free_port
 from tcp_balancer import TcpBalancer
 
 from castapp import protocol as p
 from castapp.signaling.client import Reconnected
-
-
-async def next_of(client, kind, timeout: float = 15.0):
-    """The next event of ``kind``, skipping others."""
-    async def wait():
-        while True:
-            ev = await client.next_event()
-            if isinstance(ev, kind):
-                return ev
-    return await asyncio.wait_for(wait(), timeout)
 
 
 class EventLog:
@@ -196,11 +187,11 @@ async def test_redis_restart_makes_healthz_unhealthy_then_everything_recovers(
         await _until_health(http, a.port, 200)
         await _until_health(http, b.port, 200)
     # the instances noticed Redis forgot them and sent their clients round again
-    assert (await next_of(receiver, p.Registered)).code == reg.code
-    joined = await next_of(sender, p.Joined)
+    assert (await next_of(receiver, p.Registered, 15.0)).code == reg.code
+    joined = await next_of(sender, p.Joined, 15.0)
     assert joined.receiver.peer_id == receiver.peer_id
     await sender.send_offer(receiver.peer_id, "after the outage")
-    assert (await next_of(receiver, p.RelayedOffer)).sdp == "after the outage"
+    assert (await next_of(receiver, p.RelayedOffer, 15.0)).sdp == "after the outage"
     assert a.rooms.counters["store_resets"] == 1 and b.rooms.counters["store_resets"] == 1
 
 

@@ -7,20 +7,11 @@ import json
 
 import aiohttp
 import pytest
+from events import next_of
 
 from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.signaling.client import ConnectionLost, RateLimitedError
-
-
-async def next_of(client, kind, timeout: float = 10.0):
-    """The next event of ``kind``, skipping others."""
-    async def wait():
-        while True:
-            ev = await client.next_event()
-            if isinstance(ev, kind):
-                return ev
-    return await asyncio.wait_for(wait(), timeout)
 
 
 async def test_receiver_on_one_instance_and_sender_on_another_pair_and_relay(
