@@ -101,7 +101,6 @@ class ReceiverWindow(QMainWindow):
         self.address_hint = ""
         self._quality: LinkQuality | None = None
         self._stats: PeerStats | None = None
-        self._last_frame_at = 0.0
 
         self.code_page = CodePage()
         self.video = VideoView()
@@ -200,7 +199,6 @@ class ReceiverWindow(QMainWindow):
         return texts.casting_banner(self.status.sender, self._quality, self.status.route)
 
     def show_frame(self, frame: ReceivedFrame) -> None:
-        self._last_frame_at = time.monotonic()
         if self.pages.currentWidget() is not self.video:
             self.pages.setCurrentWidget(self.video)
         self.video.offer(frame.frame)

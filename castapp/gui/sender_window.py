@@ -22,7 +22,7 @@ from castapp.codes import CodeFormat, group
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder, app_icon, language_menu
 from castapp.gui.monitors import MonitorPicker
-from castapp.links import InputCheck, check_input
+from castapp.links import check_input
 from castapp.quality import PRESETS
 from castapp.session.sender import SenderState, SenderStatus
 from castapp.settings import QUALITIES
@@ -44,6 +44,7 @@ class SenderWindow(QMainWindow):
         self.status = SenderStatus(SenderState.IDLE)
         self.code_shown = ""
         self.message = ""  # a message from the app itself (not the session), e.g. discovery
+        self._input_ok = False  # what the code field holds can be cast to
 
         self.code = QLineEdit()
         self.code.setObjectName("code")
@@ -146,9 +147,6 @@ class SenderWindow(QMainWindow):
         super().changeEvent(event)
 
     # ------------------------------------------------------------------ input
-    def check(self) -> InputCheck:
-        return check_input(self.code.text(), self.fmt)
-
     def _validate(self, text: str) -> None:
         check = check_input(text, self.fmt)
         if check.ok and check.target is not None:
@@ -165,10 +163,11 @@ class SenderWindow(QMainWindow):
             self.hint.setText(self.tr("{n} more digits").format(n=check.missing) if text.strip()
                               else "")
             self.hint.setStyleSheet("color: gray;")
+        self._input_ok = check.ok
         self._update_button()
 
     def _submit(self) -> None:
-        if self.check().ok and self.status.state not in _BUSY:
+        if self._input_ok and self.status.state not in _BUSY:
             self.cast_requested.emit(self.code.text())
 
     def _button(self) -> None:
@@ -180,7 +179,7 @@ class SenderWindow(QMainWindow):
     def _update_button(self) -> None:
         busy = self.status.state in _BUSY
         self.button.setText(self.tr("Stop") if busy else self.tr("Cast"))
-        self.button.setEnabled(busy or self.check().ok)
+        self.button.setEnabled(busy or self._input_ok)
         for w in (self.code, self.server, self.monitors, self.quality, self.name):
             w.setEnabled(not busy)
 
@@ -222,7 +221,4 @@ class SenderWindow(QMainWindow):
 
     def selected_monitor(self) -> int:
         return self.monitors.selected_index()
-
-    def hide_to_tray_possible(self) -> bool:
-        return QSystemTrayIcon.isSystemTrayAvailable()
 

@@ -13,7 +13,7 @@ import time
 import av
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QShowEvent
 from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QWidget
@@ -62,11 +62,20 @@ class VideoView(QVideoWidget):
         self._timer.timeout.connect(self._show_pending)
         self.frames_offered = 0
         self.frames_shown = 0
+        self._interval = 1.0 / 60.0
 
-    def refresh_interval(self) -> float:
+    def showEvent(self, event: QShowEvent) -> None:
+        # The display's refresh rate, looked up when shown rather than for every frame.
+        super().showEvent(event)
+        handle = self.window().windowHandle()
+        if handle is not None:
+            handle.screenChanged.connect(self._screen_changed, Qt.ConnectionType.UniqueConnection)
+        self._screen_changed()
+
+    def _screen_changed(self, *_: object) -> None:
         screen = self.screen()
         hz = screen.refreshRate() if screen is not None else 60.0
-        return 1.0 / (hz if 10.0 <= hz <= 500.0 else 60.0)
+        self._interval = 1.0 / (hz if 10.0 <= hz <= 500.0 else 60.0)
 
     def offer(self, frame: av.VideoFrame) -> None:
         """Take a decoded frame; an older one not yet shown is dropped."""
@@ -74,7 +83,7 @@ class VideoView(QVideoWidget):
         self._pending = frame
         if self._timer.isActive():
             return
-        wait = self._last_shown + self.refresh_interval() - time.monotonic()
+        wait = self._last_shown + self._interval - time.monotonic()
         if wait <= 0:
             self._show_pending()
         else:
