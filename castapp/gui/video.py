@@ -67,12 +67,6 @@ class VideoView(QVideoWidget):
     def showEvent(self, event: QShowEvent) -> None:
         # The display's refresh rate, looked up when shown rather than for every frame.
         super().showEvent(event)
-        handle = self.window().windowHandle()
-        if handle is not None:
-            handle.screenChanged.connect(self._screen_changed, Qt.ConnectionType.UniqueConnection)
-        self._screen_changed()
-
-    def _screen_changed(self, *_: object) -> None:
         screen = self.screen()
         hz = screen.refreshRate() if screen is not None else 60.0
         self._interval = 1.0 / (hz if 10.0 <= hz <= 500.0 else 60.0)
