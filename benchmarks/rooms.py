@@ -35,7 +35,7 @@ from pathlib import Path
 
 import aiohttp
 
-HELLO = '{"type":"hello","versions":[1]}'
+HELLO = '{"type":"hello","versions":[2]}'
 
 
 def free_port() -> int:

@@ -17,8 +17,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = 1
-SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
+#: Version 2 added ``signal``: typed peer-to-peer messages the service relays unread.
+PROTOCOL_VERSION = 2
+SUPPORTED_VERSIONS: tuple[int, ...] = (2,)
 WS_PATH = "/ws"
 
 #: Messages larger than this are refused with ``too_large``; the connection stays open.
@@ -134,6 +135,17 @@ class Bye(_Base, tag="bye"):
     reason: Reason = ""
 
 
+class Signal(_Base, tag="signal"):
+    """A peer-to-peer message (a :data:`PeerMessage`) that the service relays without reading.
+
+    The body is checked only as a JSON object within the frame size limit; the peer that gets
+    it decodes it with :func:`decode_peer`.
+    """
+
+    to: PeerId
+    body: dict[str, Any]
+
+
 class Leave(_Base, tag="leave"):
     """Leave the room. A receiver that leaves closes the room and gives up its code."""
 
@@ -142,8 +154,8 @@ class Ping(_Base, tag="ping"):
     ts: float | None = None
 
 
-Inbound = Hello | Register | Join | Offer | Answer | Candidate | Bye | Leave | Ping
-RELAY_TYPES: tuple[type, ...] = (Offer, Answer, Candidate, Bye)
+Inbound = Hello | Register | Join | Offer | Answer | Candidate | Bye | Signal | Leave | Ping
+RELAY_TYPES: tuple[type, ...] = (Offer, Answer, Candidate, Bye, Signal)
 
 
 # ---------------------------------------------------------------- service -> client
@@ -204,6 +216,11 @@ class RelayedBye(_Base, tag="bye"):
     reason: str = ""
 
 
+class RelayedSignal(_Base, tag="signal"):
+    from_: str = msgspec.field(name="from")
+    body: dict[str, Any]
+
+
 class Pong(_Base, tag="pong"):
     ts: float | None = None
 
@@ -232,12 +249,13 @@ Outbound = (
     | RelayedAnswer
     | RelayedCandidate
     | RelayedBye
+    | RelayedSignal
     | Pong
     | Shutdown
     | Error
 )
 
-Relayed = RelayedOffer | RelayedAnswer | RelayedCandidate | RelayedBye
+Relayed = RelayedOffer | RelayedAnswer | RelayedCandidate | RelayedBye | RelayedSignal
 
 _encoder = msgspec.json.Encoder()
 _inbound = msgspec.json.Decoder(Inbound)
@@ -308,7 +326,10 @@ def to_builtins(msg: msgspec.Struct) -> dict[str, Any]:
     return out
 
 
-def relayed(msg: Offer | Answer | Candidate | Bye, sender: str) -> Relayed:
+RelayMessage = Offer | Answer | Candidate | Bye | Signal
+
+
+def relayed(msg: RelayMessage, sender: str) -> Relayed:
     """The outbound form of a relay message, stamped with its sender's peer id."""
     if isinstance(msg, Offer):
         return RelayedOffer(from_=sender, sdp=msg.sdp)
@@ -316,7 +337,78 @@ def relayed(msg: Offer | Answer | Candidate | Bye, sender: str) -> Relayed:
         return RelayedAnswer(from_=sender, sdp=msg.sdp)
     if isinstance(msg, Candidate):
         return RelayedCandidate(from_=sender, candidate=msg.candidate)
+    if isinstance(msg, Signal):
+        return RelayedSignal(from_=sender, body=msg.body)
     return RelayedBye(from_=sender, reason=msg.reason)
 
 
-Kind = Literal["offer", "answer", "candidate", "bye"]
+Kind = Literal["offer", "answer", "candidate", "bye", "signal"]
+
+
+# ---------------------------------------------------------------- peer to peer
+# Bodies of ``signal``: written by one client, read by another, never by the service. Each
+# is tagged by ``kind``. A client treats every body as hostile input, like any frame.
+
+Base64Text = Annotated[str, msgspec.Meta(max_length=1024, pattern=r"^[A-Za-z0-9_=+/-]*$")]
+
+
+class _Peer(msgspec.Struct, tag_field="kind", forbid_unknown_fields=False, kw_only=True):
+    pass
+
+
+class PakeMessage(_Peer, tag="pake"):
+    """One step of the password-authenticated key exchange over the cast code."""
+
+    step: Annotated[int, msgspec.Meta(ge=0, le=8)]
+    data: Base64Text
+
+
+class KeyConfirm(_Peer, tag="confirm"):
+    """Key confirmation: a MAC over both DTLS fingerprints and both peer ids."""
+
+    mac: Base64Text
+
+
+class AdmissionState(enum.StrEnum):
+    """Where a sender stands with the TV (receiver to sender)."""
+
+    WAITING = "waiting"  # the TV is asked to allow this sender
+    PIN = "pin"  # type the PIN the TV shows
+    ALLOWED = "allowed"  # go ahead: offer media
+    DENIED = "denied"  # the TV said no
+    STOPPED = "stopped"  # the TV ended this sender's cast
+    FULL = "full"  # every place on the TV is taken
+
+
+class Admission(_Peer, tag="admission"):
+    state: AdmissionState
+    #: Digits of the PIN to type, with ``state`` ``pin``.
+    pin_digits: Annotated[int, msgspec.Meta(ge=0, le=8)] = 0
+
+
+class ViewHint(_Peer, tag="view"):
+    """How the TV shows this sender: send at most this size and frame rate."""
+
+    width: Annotated[int, msgspec.Meta(ge=16, le=8192)]
+    height: Annotated[int, msgspec.Meta(ge=16, le=8192)]
+    fps: Annotated[int, msgspec.Meta(ge=1, le=240)]
+    #: 1-based tile number and the number of tiles on screen.
+    tile: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
+    tiles: Annotated[int, msgspec.Meta(ge=1, le=16)] = 1
+    spotlit: bool = True
+
+
+PeerMessage = PakeMessage | KeyConfirm | Admission | ViewHint
+
+
+def decode_peer(body: dict[str, Any]) -> PeerMessage:
+    """Read a ``signal`` body; raises :class:`ProtocolError` (``bad_message``) if invalid."""
+    try:
+        return msgspec.convert(body, PeerMessage)
+    except msgspec.MsgspecError as exc:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"Invalid peer message: {exc}.",
+                            ref="signal") from None
+
+
+def peer_body(msg: PeerMessage) -> dict[str, Any]:
+    return to_builtins(msg)

@@ -295,6 +295,10 @@ class SignalingClient:
     async def send_bye(self, to: str, reason: str = "") -> None:
         await self._send(p.Bye(to=to, reason=reason))
 
+    async def send_signal(self, to: str, msg: p.PeerMessage) -> None:
+        """Send a peer-to-peer message through the service (``signal``)."""
+        await self._send(p.Signal(to=to, body=p.peer_body(msg)))
+
     async def send_raw(self, text: str) -> None:
         """Send a frame as is (diagnostics and tests)."""
         if self._ws is None:

@@ -256,7 +256,7 @@ class Rooms:
         await self.deliver(room.receiver.peer_id, p.PeerJoined(peer=me))
 
     # -------------------------------------------------------------- relay
-    async def _relay(self, member: Member, msg: p.Offer | p.Answer | p.Candidate | p.Bye) -> None:
+    async def _relay(self, member: Member, msg: p.RelayMessage) -> None:
         if member.code is None:
             raise ServiceError(ErrorCode.NOT_IN_ROOM, "Join a room before sending to a peer.")
         target = await self.store.get_peer(msg.to) if msg.to != member.conn.peer_id else None

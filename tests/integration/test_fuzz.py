@@ -79,7 +79,7 @@ class LiveService:
     async def fuzz_connection(self) -> aiohttp.ClientWebSocketResponse:
         if self.ws is None or self.ws.closed:
             self.ws = await self.session.ws_connect(self.server.url, max_msg_size=0)
-            await self.ws.send_str('{"type":"hello","versions":[1]}')
+            await self.ws.send_str('{"type":"hello","versions":[2]}')
             assert json.loads((await self.ws.receive(timeout=5)).data)["type"] == "welcome"
         return self.ws
 

@@ -22,9 +22,9 @@ async def raw_ws(url: str, hello: bool = True):
     session = aiohttp.ClientSession()
     ws = await session.ws_connect(url, max_msg_size=p.HARD_FRAME_LIMIT)
     if hello:
-        await ws.send_str(json.dumps({"type": "hello", "versions": [1]}))
+        await ws.send_str(json.dumps({"type": "hello", "versions": [p.PROTOCOL_VERSION]}))
         welcome = json.loads((await ws.receive(timeout=5)).data)
-        assert welcome["type"] == "welcome" and welcome["version"] == 1
+        assert welcome["type"] == "welcome" and welcome["version"] == p.PROTOCOL_VERSION
     return session, ws
 
 
@@ -78,7 +78,14 @@ async def test_unsupported_version(server, make_client):
     client = await make_client(server.url, connect=False, versions=(99,))
     with pytest.raises(UnsupportedVersionError) as info:
         await client.connect()
-    assert "version 1" in info.value.message
+    assert f"version {p.PROTOCOL_VERSION}" in info.value.message
+
+
+async def test_a_version_1_client_is_told_to_update(server, make_client):
+    client = await make_client(server.url, connect=False, versions=(1,))
+    with pytest.raises(UnsupportedVersionError) as info:
+        await client.connect()
+    assert "please update castapp" in info.value.message
 
 
 async def test_hello_is_required_first(server):
@@ -87,7 +94,7 @@ async def test_hello_is_required_first(server):
         await ws.send_str(json.dumps({"type": "join", "code": "123456"}))
         err = await recv_json(ws)
         assert err["type"] == "error" and err["code"] == "hello_required"
-        await ws.send_str(json.dumps({"type": "hello", "versions": [7, 1]}))
+        await ws.send_str(json.dumps({"type": "hello", "versions": [7, p.PROTOCOL_VERSION]}))
         assert (await recv_json(ws))["type"] == "welcome"
     finally:
         await session.close()
@@ -104,7 +111,7 @@ async def test_hello_is_required_first(server):
         ('{"type": "offer", "to": "../../etc", "sdp": "x"}', "bad_message"),
         ('{"type": "offer", "to": "someone", "sdp": "x"}', "not_in_room"),
         ('{"type": "leave"}', "not_in_room"),
-        ('{"type": "hello", "versions": [1]}', "bad_message"),
+        ('{"type": "hello", "versions": [2]}', "bad_message"),
     ],
 )
 async def test_bad_messages_get_errors_and_keep_the_connection(server, frame, code):

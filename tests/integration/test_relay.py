@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from castapp import protocol as p
 from castapp.codes import group
 
@@ -94,3 +96,29 @@ async def test_codes_and_tokens_never_reach_the_logs(server, make_client, caplog
     assert caplog.records, "expected the service to log something at DEBUG"
     text = caplog.text
     assert reg.code not in text and reg.token not in text
+
+
+async def test_signal_bodies_are_relayed_unread_and_decoded_by_the_peer(server, make_client):
+    receiver = await make_client(server.url)
+    sender = await make_client(server.url)
+    reg = await receiver.register()
+    await sender.join(reg.code)
+    assert isinstance(await receiver.next_event(5), p.PeerJoined)
+
+    await receiver.send_signal(sender.peer_id, p.Admission(state=p.AdmissionState.WAITING))
+    got = await sender.next_event(5)
+    assert isinstance(got, p.RelayedSignal) and got.from_ == receiver.peer_id
+    assert p.decode_peer(got.body) == p.Admission(state=p.AdmissionState.WAITING)
+
+    # The service does not read bodies: one the peer cannot decode still arrives, and the
+    # peer's decoder refuses it with a bad_message.
+    body = {"kind": "view", "width": -1}
+    await sender.send_raw(json.dumps({"type": "signal", "to": receiver.peer_id, "body": body}))
+    odd = await receiver.next_event(5)
+    assert isinstance(odd, p.RelayedSignal)
+    try:
+        p.decode_peer(odd.body)
+    except p.ProtocolError as exc:
+        assert exc.code is p.ErrorCode.BAD_MESSAGE
+    else:
+        raise AssertionError("an invalid view hint was accepted")

@@ -72,7 +72,7 @@ async def test_tls(tmp_path, room_key):
         assert tls.url == f"wss://127.0.0.1:{port}/ws"
         ctx = ssl.create_default_context(cafile=str(cert))
         async with aiohttp.ClientSession() as http, http.ws_connect(tls.url, ssl=ctx) as ws:
-            await ws.send_str('{"type":"hello","versions":[1]}')
+            await ws.send_str('{"type":"hello","versions":[2]}')
             assert (await ws.receive_json(timeout=5))["type"] == "welcome"
         # a client that does not trust the certificate cannot connect
         async with aiohttp.ClientSession() as http:
