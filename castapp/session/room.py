@@ -1,0 +1,53 @@
+"""The meeting room as the receiver session publishes it: who is on the TV and how.
+
+A receiver shows up to ``MAX_PRESENTERS`` senders at once. Each sender's call appears as a
+:class:`CallView` in ``ReceiverStatus.calls``; the TV's presenters (window, CLI) draw tiles
+and prompts from it and answer through the session's ``allow``/``deny``/``stop_call``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+MAX_PRESENTERS = 4
+
+
+class AdmissionMode(enum.StrEnum):
+    """How a new sender gets on screen."""
+
+    OPEN = "open"  # anyone with the code (a home)
+    APPROVE = "approve"  # the TV allows or denies each sender (the default)
+    PIN = "pin"  # the sender types a one-time PIN shown on the TV
+
+
+class CallPhase(enum.StrEnum):
+    ASKING = "asking"  # waiting for the TV to allow or deny
+    PIN = "pin"  # waiting for the sender to type the PIN shown on the TV
+    CONNECTING = "connecting"  # negotiating media
+    SHOWING = "showing"  # frames arrive
+    RECONNECTING = "reconnecting"  # frames stopped; the last one stays with "Reconnecting…"
+
+
+class Layout(enum.StrEnum):
+    AUTO = "auto"  # follows the number of sources
+    FULL = "full"  # one source full screen
+    SIDE_BY_SIDE = "side_by_side"
+    GRID = "grid"  # 2 x 2
+    SPOTLIGHT = "spotlight"  # one large, the others as a strip
+
+
+@dataclass(frozen=True)
+class CallView:
+    peer_id: str
+    name: str
+    phase: CallPhase
+    #: The one-time PIN to show on the TV while ``phase`` is ``PIN``; never sent anywhere.
+    pin: str | None = None
+    #: True once the pairing over the cast code was confirmed end to end.
+    verified: bool = False
+    #: A browser guest rather than the castapp app.
+    browser: bool = False
+    #: Size of the frames arriving, when known.
+    width: int = 0
+    height: int = 0
