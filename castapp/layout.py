@@ -83,6 +83,8 @@ def effective(layout: Layout, count: int, spotlight: str | None) -> Layout:
             Layout.SIDE_BY_SIDE if count == 2 else Layout.GRID)
     if layout is Layout.SIDE_BY_SIDE and count > 2:
         return Layout.GRID
+    if layout is Layout.GRID and count == 2:  # two equal tiles are side by side
+        return Layout.SIDE_BY_SIDE
     return layout
 
 

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 QUALITIES = ("sharp_text", "balanced", "smooth_motion")
 LANGUAGES = ("system", "en", "zh_CN")
+ADMISSIONS = ("open", "approve", "pin")
 _MAX_FILE = 64 * 1024
 
 
@@ -40,12 +41,18 @@ class Settings:
     language: str = "system"
     #: The monitor the sender cast last time (mss numbering, 1 = first).
     monitor: int = 1
+    #: How a new presenter gets on the TV: ``open``, ``approve`` (ask the TV) or ``pin``.
+    admission: str = "approve"
+    #: The receiver window starts full screen; leaving full screen is remembered.
+    receiver_fullscreen: bool = True
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
             raise ValueError(f"unknown quality {self.quality!r}")
         if self.language not in LANGUAGES:
             raise ValueError(f"unknown language {self.language!r}")
+        if self.admission not in ADMISSIONS:
+            raise ValueError(f"unknown admission mode {self.admission!r}")
         if not 0 <= self.monitor <= 64:
             raise ValueError("monitor out of range")
         if len(self.server) > 1024 or len(self.display_name) > 64:

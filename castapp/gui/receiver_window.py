@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from castapp.gui import kiosk, texts
+from castapp.gui.common import SettingsHolder
 from castapp.gui.overlay import Overlay
 from castapp.gui.prompts import PromptArea
 from castapp.gui.qr import QrWidget
@@ -104,8 +105,14 @@ class CodePage(QWidget):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-    def scale_to(self, height: int) -> None:
-        """Size everything from the window height, so it reads across a room at any DPI."""
+    def scale_to(self, height: int, width: int | None = None) -> None:
+        """Size everything from the window's size, so it reads across a room at any DPI.
+
+        Portrait screens size from their width, so the code and the QR code fit side by side.
+        """
+        if width is not None:
+            height = min(height, round(width * 0.6))
+
         def font(label: QLabel, px: float, bold: bool = False) -> None:
             f = label.font()
             f.setPixelSize(max(10, round(px)))
@@ -199,6 +206,8 @@ class ReceiverWindow(QMainWindow):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(lambda pos: self.open_menu(self.mapToGlobal(pos)))
         self.menu: QMenu | None = None
+        self.kiosk = False
+        self._fullscreen = False
         self.resize(1280, 720)
         self.retranslate()
 
@@ -234,9 +243,31 @@ class ReceiverWindow(QMainWindow):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
-        elif event.type() == QEvent.Type.WindowStateChange:
-            self.fullscreen_changed.emit(self.isFullScreen())
+        elif event.type() == QEvent.Type.WindowStateChange and \
+                self.isFullScreen() != self._fullscreen:
+            self._fullscreen = self.isFullScreen()
+            if not self.kiosk:
+                self.fullscreen_changed.emit(self._fullscreen)
         super().changeEvent(event)
+
+    # ------------------------------------------------------------------ start-up
+    def bind_settings(self, holder: SettingsHolder) -> None:
+        """Take the TV's saved choices and save them again whenever they change."""
+        self.set_admission(holder.current.admission)
+        self.admission_changed.connect(lambda mode: holder.update(admission=mode))
+        self.name_changed.connect(lambda name: holder.update(display_name=name))
+        self.fullscreen_changed.connect(lambda full: holder.update(receiver_fullscreen=full))
+
+    def start_shown(self, fullscreen: bool = True, *, kiosk_mode: bool = False) -> None:
+        """Show the window: full screen unless told otherwise; as a kiosk with no chrome."""
+        self.kiosk = kiosk_mode
+        if kiosk_mode:
+            kiosk.apply_kiosk(self)
+        elif fullscreen:
+            self.showFullScreen()
+        else:
+            self.show()
+        self._fullscreen = self.isFullScreen()
 
     # ------------------------------------------------------------------ session → screen
     def set_controls(self, controls: RoomControls | None) -> None:
@@ -520,13 +551,15 @@ class ReceiverWindow(QMainWindow):
 
     # ------------------------------------------------------------------ user actions
     def toggle_fullscreen(self) -> None:
+        if self.kiosk:
+            return
         if self.isFullScreen():
             self.showNormal()
         else:
             self.showFullScreen()
 
     def leave_fullscreen(self) -> None:
-        if self.isFullScreen():
+        if self.isFullScreen() and not self.kiosk:
             self.showNormal()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
@@ -575,7 +608,7 @@ class ReceiverWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         h = event.size().height()
-        self.code_page.scale_to(h)
+        self.code_page.scale_to(h, event.size().width())
         self.banner.set_font_px(h // 30)
         self.stats_box.set_font_px(h // 45)
         self.prompts.place()

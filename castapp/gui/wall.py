@@ -212,6 +212,12 @@ class Wall(QWidget):
         state = self._tiles.get(peer_id)
         return state.painted if state else 0
 
+    def up_to_date(self, peer_id: str) -> bool:
+        """True once the call's newest frame has been drawn."""
+        state = self._tiles.get(peer_id)
+        return state is not None and state.frame is not None and \
+            state.made_from[0] == state.frame.seq
+
     def paint_delay_s(self, peer_id: str) -> float | None:
         state = self._tiles.get(peer_id)
         return state.paint_delay_s if state else None

@@ -36,6 +36,7 @@ def test_auto_follows_the_number_of_sources():
     assert effective(Layout.AUTO, 3, "b") is Layout.SPOTLIGHT
     assert effective(Layout.GRID, 1, None) is Layout.FULL
     assert effective(Layout.SIDE_BY_SIDE, 4, None) is Layout.GRID
+    assert effective(Layout.GRID, 2, None) is Layout.SIDE_BY_SIDE
 
 
 @pytest.mark.parametrize("layout", list(Layout))
