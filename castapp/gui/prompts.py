@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 from castapp.session.room import CallPhase, CallView
 
 _CARD = (
-    "QFrame#%s { background: rgba(20, 24, 30, 240); border: 2px solid #3a4350;"
+    "QFrame#%s { background: #14181e; border: 2px solid #4da3ff;"
     " border-radius: 16px; } QLabel { color: #f2f2f2; background: transparent; }"
 )
 _BUTTON = (
@@ -36,7 +36,7 @@ def _font(widget: QWidget, px: float, bold: bool = False) -> None:
 class ApprovalPrompt(QFrame):
     """One asking presenter at a time, the oldest first."""
 
-    #: (peer_id, allowed)
+    # (peer_id, allowed)
     answered = Signal(str, bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -68,7 +68,7 @@ class ApprovalPrompt(QFrame):
         box.addWidget(self.keys)
         box.addWidget(self.more)
         self.asking: list[CallView] = []
-        #: True while Allow is the chosen button (Left / Right move between them).
+        # True while Allow is the chosen button (Left / Right move between them).
         self.choice_allow = True
         self.retranslate()
         self.hide()
@@ -143,7 +143,7 @@ class ApprovalPrompt(QFrame):
         return False
 
     def scale_to(self, height: int) -> None:
-        _font(self.question, height / 18, bold=True)
+        _font(self.question, height / 24, bold=True)
         for button in (self.allow_button, self.deny_button):
             _font(button, height / 28, bold=True)
         _font(self.keys, height / 50)
@@ -241,7 +241,8 @@ class PromptArea(QWidget):
             self.pins.retranslate()
         super().changeEvent(event)
 
-    def place(self) -> None:
+    def place(self, *, top: bool = False) -> None:
+        """Centre over the parent, or near its top edge (over pictures, to hide less)."""
         parent = self.parentWidget()
         if parent is None:
             return
@@ -250,7 +251,10 @@ class PromptArea(QWidget):
         self.pins.scale_to(height)
         width = min(parent.width() - 40, max(height * 9 // 10, 480))
         self.setFixedWidth(max(200, width))
-        self.adjustSize()
-        self.move((parent.width() - self.width()) // 2, (parent.height() - self.height()) // 2)
+        self.layout().invalidate()
+        self.layout().activate()
+        self.resize(self.width(), self.sizeHint().height())
+        y = height // 30 if top else (height - self.height()) // 2
+        self.move((parent.width() - self.width()) // 2, max(0, y))
         if self.isVisible():
             self.raise_()

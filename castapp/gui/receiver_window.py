@@ -57,7 +57,7 @@ from castapp.session.room import AdmissionMode, CallPhase, CallView, Layout
 log = logging.getLogger(__name__)
 
 BANNER_SECONDS = 4.0
-#: The peer id of the one call of a session that reports no ``calls``.
+# The peer id of the one call of a session that reports no ``calls``.
 ONE_CALL = "sender"
 
 _ONE_CALL_PHASE = {
@@ -135,7 +135,7 @@ class ReceiverWindow(QMainWindow):
     allow_requested = Signal(str)
     deny_requested = Signal(str)
     stop_requested = Signal(str)
-    #: (peer_id, ViewHint): the size and rate a sender should send from now on.
+    # (peer_id, ViewHint): the size and rate a sender should send from now on.
     view_requested = Signal(str, object)
     layout_changed = Signal(str)
     admission_changed = Signal(str)
@@ -351,7 +351,7 @@ class ReceiverWindow(QMainWindow):
                 self.stats_box.hide()
             self.pages.setCurrentWidget(self.code_page)
             self.inhibitor.release()
-        self.prompts.place()
+        self.prompts.place(top=on_wall)
         if self.stats_visible:
             self._update_stats_box()
 
@@ -611,7 +611,7 @@ class ReceiverWindow(QMainWindow):
         self.code_page.scale_to(h, event.size().width())
         self.banner.set_font_px(h // 30)
         self.stats_box.set_font_px(h // 45)
-        self.prompts.place()
+        self.prompts.place(top=self.pages.currentWidget() is self.wall)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.inhibitor.release()

@@ -39,9 +39,9 @@ from castapp.layout import Tile, ViewHint
 from castapp.rtc.receive import ReceivedFrame
 from castapp.session.room import MAX_PRESENTERS, CallPhase, CallView, Layout
 
-#: Phases that own a tile on the wall (the others are prompts, not pictures).
+# Phases that own a tile on the wall (the others are prompts, not pictures).
 ON_WALL = (CallPhase.CONNECTING, CallPhase.SHOWING, CallPhase.RECONNECTING)
-#: How long a presenter's name stays on a new tile, and the focus ring after a key.
+# How long a presenter's name stays on a new tile, and the focus ring after a key.
 NAME_SECONDS = 4.0
 FOCUS_SECONDS = 6.0
 GAP = 6
@@ -57,25 +57,25 @@ _STOP = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 class _TileState:
     call: CallView
     frame: ReceivedFrame | None = None
-    #: The picture drawn, its pixels (kept alive for the QImage) and what it was made from.
+    # The picture drawn, its pixels (kept alive for the QImage) and what it was made from.
     image: QImage | None = None
     pixels: np.ndarray | None = None
     made_from: tuple[int, int, int] = (-1, 0, 0)
     reformatter: VideoReformatter = field(default_factory=VideoReformatter)
     name_until: float = 0.0
     painted: int = 0
-    #: Seconds from a frame's arrival to its paint, for the statistics box.
+    # Seconds from a frame's arrival to its paint, for the statistics box.
     paint_delay_s: float | None = None
 
 
 class Wall(QWidget):
     """Tiles of the calls on screen; keys move focus, spotlight, change layout and stop."""
 
-    #: (peer_id, ViewHint) whenever the size or rate a sender should send changes.
+    # (peer_id, ViewHint) whenever the size or rate a sender should send changes.
     view_hint = Signal(str, object)
-    #: The focused tile's peer asked to be stopped (Delete / Backspace).
+    # The focused tile's peer asked to be stopped (Delete / Backspace).
     stop_requested = Signal(str)
-    #: The layout or the spotlit tile changed (the new Layout value).
+    # The layout or the spotlit tile changed (the new Layout value).
     layout_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from PySide6.QtCore import QRect
 
 from castapp.rtc import pattern
 from castapp.rtc.receive import ReceivedFrame
@@ -63,3 +64,27 @@ class Decoded:
                 self.seq += 1
                 return ReceivedFrame(decoded, self.seq - 1, time.time(), time.monotonic(), 0)
         raise AssertionError("the encoder held the frame back")
+
+
+def visible_bits(gray: np.ndarray, hidden: QRect | None) -> dict[int, int] | None:
+    """The pattern's counter bits whose cells are not under ``hidden`` (the code corner).
+
+    None when a visible cell does not read cleanly.
+    """
+    height, width = gray.shape
+    cell_w = (width // pattern.COUNTER_BITS) // 2 * 2
+    band = pattern.band_height(height)
+    cell_h, top = band // 2, height - band
+    bits = {}
+    for bit in range(pattern.COUNTER_BITS):
+        cell = QRect(bit * cell_w, top, cell_w, band)
+        if hidden is not None and hidden.intersects(cell):
+            continue
+        mx, my = cell_w // 4, cell_h // 4
+        a = gray[top + my:top + cell_h - my, bit * cell_w + mx:(bit + 1) * cell_w - mx].mean()
+        b = gray[top + cell_h + my:top + band - my,
+                 bit * cell_w + mx:(bit + 1) * cell_w - mx].mean()
+        if abs(a - b) < 60:
+            return None
+        bits[bit] = 1 if a > b else 0
+    return bits

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from frames import COLOURS, Decoded, rgb_of
+from frames import COLOURS, Decoded, rgb_of, visible_bits
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
 from PySide6.QtGui import QImage, QKeyEvent
 from room_driver import RoomDriver
@@ -109,29 +109,10 @@ def assert_pattern_in(shot: np.ndarray, rect: QRect, colour: tuple[int, int, int
         round((covered.x() - x) * scale), round((covered.y() - y) * scale),
         round(covered.width() * scale), round(covered.height() * scale))
     bits = visible_bits(gray, hidden)
+    assert bits is not None, "the counter band reads cleanly"
     assert len(bits) >= 10, "the counter band is visible"
     for bit, value in bits.items():
         assert value == (counter >> (pattern.COUNTER_BITS - 1 - bit)) & 1, (bit, counter)
-
-
-def visible_bits(gray: np.ndarray, hidden: QRect | None) -> dict[int, int]:
-    """The pattern's counter bits whose cells are not under ``hidden`` (the code corner)."""
-    height, width = gray.shape
-    cell_w = (width // pattern.COUNTER_BITS) // 2 * 2
-    band = pattern.band_height(height)
-    cell_h, top = band // 2, height - band
-    bits = {}
-    for bit in range(pattern.COUNTER_BITS):
-        cell = QRect(bit * cell_w, top, cell_w, band)
-        if hidden is not None and hidden.intersects(cell):
-            continue
-        mx, my = cell_w // 4, cell_h // 4
-        a = gray[top + my:top + cell_h - my, bit * cell_w + mx:(bit + 1) * cell_w - mx].mean()
-        b = gray[top + cell_h + my:top + band - my,
-                 bit * cell_w + mx:(bit + 1) * cell_w - mx].mean()
-        assert abs(a - b) >= 60, f"counter cell {bit} does not read cleanly"
-        bits[bit] = 1 if a > b else 0
-    return bits
 
 
 def check_all(room: Room, shot: np.ndarray) -> None:
