@@ -96,39 +96,31 @@ def apply_kiosk(window: QWidget) -> None:
 
 
 class ScreenSaverInhibitor(QObject):
-    """Keeps the screen awake while casting (``Inhibit`` / ``UnInhibit`` over D-Bus).
+    """Keeps the screen awake while casting (``org.freedesktop.ScreenSaver.Inhibit``).
 
-    Calls are asynchronous, so a slow or missing service never blocks the TV. ``address``
-    connects to a given bus instead of the session bus (tests start their own).
+    Each hold uses a private connection to the session bus, and letting go closes it: the
+    screensaver services (KDE, GNOME's proxy, xfce) drop the holds of a client that leaves the
+    bus, and ``UnInhibit`` takes a uint32 cookie that PySide cannot mark as unsigned. Calls are
+    asynchronous, so a slow or missing service never blocks the TV. ``address`` connects to a
+    given bus instead of the session bus (tests start their own).
     """
 
     def __init__(self, parent: QObject | None = None, *, address: str | None = None) -> None:
         super().__init__(parent)
         self._address = address
-        self._bus: object | None = None
+        self._name: str | None = None
+        self._count = 0
         self._noted = False
-        self._cookie: int | None = None
-        self._wanted = False
-        self._pending = False
-        self.inhibited = False
+        self.cookie: int | None = None
 
-    def _connection(self) -> object | None:
-        if self._bus is not None:
-            return self._bus
-        try:
-            from PySide6.QtDBus import QDBusConnection
-        except ImportError:  # Qt built without D-Bus (Windows, macOS builds)
-            self._note("Qt has no D-Bus support here")
-            return None
-        if self._address:
-            bus = QDBusConnection.connectToBus(self._address, f"castapp-inhibit-{id(self)}")
-        else:
-            bus = QDBusConnection.sessionBus()
-        if not bus.isConnected():
-            self._note("no D-Bus session bus")
-            return None
-        self._bus = bus
-        return bus
+    @property
+    def inhibited(self) -> bool:
+        return self.cookie is not None
+
+    @property
+    def connection_name(self) -> str | None:
+        """The Qt name of the private connection holding the screen awake, if any."""
+        return self._name
 
     def _note(self, why: str) -> None:
         if not self._noted:
@@ -136,45 +128,50 @@ class ScreenSaverInhibitor(QObject):
             self._noted = True
 
     def inhibit(self, reason: str = "Casting") -> None:
-        self._wanted = True
-        if self._cookie is not None or self._pending:
+        if self._name is not None:
             return
-        bus = self._connection()
-        if bus is None:
+        try:
+            from PySide6.QtDBus import QDBusConnection, QDBusMessage, QDBusPendingCallWatcher
+        except ImportError:  # Qt built without D-Bus (Windows, macOS builds)
+            self._note("Qt has no D-Bus support here")
             return
-        from PySide6.QtDBus import QDBusMessage, QDBusPendingCallWatcher
-
+        self._count += 1
+        name = f"castapp-inhibit-{id(self):x}-{self._count}"
+        if self._address:
+            bus = QDBusConnection.connectToBus(self._address, name)
+        else:
+            bus = QDBusConnection.connectToBus(QDBusConnection.BusType.SessionBus, name)
+        if not bus.isConnected():
+            QDBusConnection.disconnectFromBus(name)
+            self._note("no D-Bus session bus")
+            return
+        self._name = name
         message = QDBusMessage.createMethodCall(SERVICE, PATH, INTERFACE, "Inhibit")
         message.setArguments(["castapp", reason])
-        call = bus.asyncCall(message, 5000)  # type: ignore[attr-defined]
-        self._pending = True
-        watcher = QDBusPendingCallWatcher(call, self)
-        watcher.finished.connect(self._inhibited)
+        watcher = QDBusPendingCallWatcher(bus.asyncCall(message, 5000), self)
+        watcher.finished.connect(lambda w, n=name: self._answered(w, n))
 
-    def _inhibited(self, watcher: object) -> None:
+    def _answered(self, watcher: object, name: str) -> None:
         from PySide6.QtDBus import QDBusMessage
 
-        self._pending = False
         reply = watcher.reply()  # type: ignore[attr-defined]
         watcher.deleteLater()  # type: ignore[attr-defined]
+        if name != self._name:  # released meanwhile
+            return
         if reply.type() != QDBusMessage.MessageType.ReplyMessage or not reply.arguments():
             self._note(f"{SERVICE} answered {reply.errorName() or 'nothing'}")
-            return
-        self._cookie = int(reply.arguments()[0])
-        self.inhibited = True
-        log.info("screensaver held off while casting")
-        if not self._wanted:
             self.release()
+            return
+        self.cookie = int(reply.arguments()[0])
+        log.info("screensaver held off while casting")
 
     def release(self) -> None:
-        self._wanted = False
-        if self._cookie is None or self._bus is None:
+        name, self._name = self._name, None
+        if name is None:
             return
-        from PySide6.QtDBus import QDBusMessage
+        from PySide6.QtDBus import QDBusConnection
 
-        message = QDBusMessage.createMethodCall(SERVICE, PATH, INTERFACE, "UnInhibit")
-        message.setArguments([self._cookie])
-        self._bus.asyncCall(message, 5000)  # type: ignore[attr-defined]
-        self._cookie = None
-        self.inhibited = False
-        log.info("screensaver allowed again")
+        QDBusConnection.disconnectFromBus(name)
+        if self.cookie is not None:
+            log.info("screensaver allowed again")
+        self.cookie = None
