@@ -353,3 +353,13 @@ def test_key_events_reach_the_wall_only_while_it_shows(qtbot, tmp_path):
     event = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Delete, Qt.KeyboardModifier.NoModifier)
     room.window.keyPressEvent(event)
     assert room.driver.asked == []
+
+
+def test_a_click_focuses_a_tile(qtbot, tmp_path):
+    room = Room(qtbot, tmp_path)
+    wall = room.window.wall
+    cell = next(t.cell for t in wall.tiles() if t.peer_id == room.peer(3))
+    qtbot.mouseClick(wall, Qt.MouseButton.LeftButton, pos=QPoint(cell.x + 20, cell.y + 20))
+    assert wall.focus == room.peer(3) and wall.focus_visible()
+    room.key(qtbot, Qt.Key.Key_Backspace)
+    assert room.driver.asked == [("stop", room.peer(3))]
