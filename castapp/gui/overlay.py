@@ -17,7 +17,7 @@ _STYLE = (
 
 
 class Overlay(QWidget):
-    """A box of text over ``anchor``'s top-left (or top-right) corner."""
+    """A box of text over ``anchor``'s top-left corner (or ``top-right``, or ``top`` centre)."""
 
     def __init__(self, anchor: QWidget, *, corner: str = "top-left") -> None:
         super().__init__(anchor)
@@ -90,6 +90,8 @@ class Overlay(QWidget):
         margin = max(12, self.anchor.height() // 40)
         if self.corner == "top-right":
             self.move(QPoint(self.anchor.width() - self.width() - margin, margin))
+        elif self.corner == "top":
+            self.move(QPoint((self.anchor.width() - self.width()) // 2, margin))
         else:
             self.move(QPoint(margin, margin))
 

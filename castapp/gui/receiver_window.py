@@ -170,7 +170,8 @@ class ReceiverWindow(QMainWindow):
         stage_layout.setContentsMargins(0, 0, 0, 0)
         stage_layout.addWidget(self.pages)
         self.setCentralWidget(self.stage)
-        self.banner = Overlay(self.stage)
+        # Top centre: tiles carry names at their left and badges at their right.
+        self.banner = Overlay(self.stage, corner="top")
         self.stats_box = Overlay(self.stage, corner="top-right")
         self.prompts = PromptArea(self.stage)
         self.stats_visible = False
