@@ -173,6 +173,12 @@ class ReceiverWindow(QMainWindow):
         # Top centre: tiles carry names at their left and badges at their right.
         self.banner = Overlay(self.stage, corner="top")
         self.stats_box = Overlay(self.stage, corner="top-right")
+        # Dims the code page behind a prompt, so the question reads as the one thing to answer.
+        self.scrim = QWidget(self.stage)
+        self.scrim.setObjectName("scrim")
+        self.scrim.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.scrim.setStyleSheet("#scrim { background: rgba(8, 10, 12, 215); }")
+        self.scrim.hide()
         self.prompts = PromptArea(self.stage)
         self.stats_visible = False
         self.wall.view_hint.connect(self._view_hint)
@@ -353,8 +359,17 @@ class ReceiverWindow(QMainWindow):
             self.pages.setCurrentWidget(self.code_page)
             self.inhibitor.release()
         self.prompts.place(top=on_wall)
+        self._place_scrim()
         if self.stats_visible:
             self._update_stats_box()
+
+    def _place_scrim(self) -> None:
+        wanted = self.prompts.isVisible() and self.pages.currentWidget() is self.code_page
+        self.scrim.setGeometry(self.stage.rect())
+        self.scrim.setVisible(wanted)
+        if wanted:
+            self.scrim.raise_()
+            self.prompts.raise_()
 
     def _casting_line(self) -> str:
         return texts.casting_banner(self.status.sender, self._quality, self.status.route)
@@ -613,6 +628,7 @@ class ReceiverWindow(QMainWindow):
         self.banner.set_font_px(h // 30)
         self.stats_box.set_font_px(h // 45)
         self.prompts.place(top=self.pages.currentWidget() is self.wall)
+        self._place_scrim()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.inhibitor.release()

@@ -462,23 +462,31 @@ class Wall(QWidget):
                 self.connecting_text.format(name=call.name)
             self._pill(painter, text, cell.center().x(), cell.center().y(), unit * 1.3,
                        centred=True)
-        # badges: top-right of the picture
+        left = pic.left() + pad
+        top = pic.top() + pad
+        if several:  # the number a key spotlights, before the name
+            left += self._pill(painter, str(tile.index + 1), left, top, unit,
+                               background=QColor(77, 163, 255, 220)) + pad // 2
+        row_end = left
+        if self.name_visible(call.peer_id) and call.name:
+            row_end = left + self._pill(painter, call.name, left, top, unit)
+        # badges: top-right of the picture, or on the next row when the name needs the room
         badges = []
         if call.browser:
             badges.append((self.browser_text, QColor(40, 90, 170, 220)))
         if not call.verified:
             badges.append((self.unverified_text, QColor(170, 90, 20, 230)))
-        right = pic.right() - pad
-        for text, colour in badges:
-            width = self._pill(painter, text, right, pic.top() + pad, unit * 0.8,
-                               anchor_right=True, background=colour)
-            right -= width + pad // 2
-        left = pic.left() + pad
-        if several:  # the number a key spotlights, before the name
-            left += self._pill(painter, str(tile.index + 1), left, pic.top() + pad, unit,
-                               background=QColor(77, 163, 255, 220)) + pad // 2
-        if self.name_visible(call.peer_id) and call.name:
-            self._pill(painter, call.name, left, pic.top() + pad, unit)
+        if badges:
+            small = unit * 0.8
+            widths = [self._pill_size(text, small)[0] for text, _ in badges]
+            needed = sum(widths) + (pad // 2) * (len(badges) - 1)
+            if pic.right() - pad - needed < row_end + pad:
+                top += self._pill_size("Ag", unit)[1] + pad // 2
+            right = pic.right() - pad
+            for (text, colour), width in zip(badges, widths, strict=True):
+                self._pill(painter, text, right, top, small, anchor_right=True,
+                           background=colour)
+                right -= width + pad // 2
         if self.focus == call.peer_id and self.focus_visible():
             pen = QPen(QColor("#4da3ff"))
             width = max(3, round(unit / 4))
@@ -488,15 +496,17 @@ class Wall(QWidget):
             painter.drawRect(cell.adjusted(width // 2, width // 2, -(width + 1) // 2,
                                            -(width + 1) // 2))
 
+    def _pill_size(self, text: str, px: float) -> tuple[int, int]:
+        metrics = QFontMetrics(self._font(px, bold=True))
+        return (metrics.horizontalAdvance(text) + 2 * round(px * 0.6),
+                metrics.height() + 2 * round(px * 0.3))
+
     def _pill(self, painter: QPainter, text: str, x: float, y: float, px: float, *,
               centred: bool = False, anchor_right: bool = False,
               background: QColor | None = None) -> int:
         """Text on a rounded dark box; returns the box's width."""
         font = self._font(px, bold=True)
-        metrics = QFontMetrics(font)
-        pad_x, pad_y = round(px * 0.6), round(px * 0.3)
-        w = metrics.horizontalAdvance(text) + 2 * pad_x
-        h = metrics.height() + 2 * pad_y
+        w, h = self._pill_size(text, px)
         if centred:
             left, top = x - w / 2, y - h / 2
         elif anchor_right:
