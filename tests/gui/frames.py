@@ -30,6 +30,11 @@ def rgb_of(yuv: tuple[int, int, int]) -> np.ndarray:
 
 def coloured_i420(width: int, height: int, yuv: tuple[int, int, int], counter: int) -> np.ndarray:
     """A solid colour with the test pattern's moving box and counter band."""
+    return pattern.draw_frame(coloured_base(width, height, yuv), width, height, counter)
+
+
+def coloured_base(width: int, height: int, yuv: tuple[int, int, int]) -> np.ndarray:
+    """The still part of :func:`coloured_i420`: the colour and a neutral counter band."""
     img = np.empty((height * 3 // 2, width), dtype=np.uint8)
     y, u, v = yuv
     img[:height] = y
@@ -39,7 +44,7 @@ def coloured_i420(width: int, height: int, yuv: tuple[int, int, int], counter: i
     img[band_top:height] = 128
     chroma = img[height:].reshape(2, height // 2, width // 2)
     chroma[:, band_top // 2:] = 128
-    return pattern.draw_frame(img, width, height, counter)
+    return img
 
 
 class Decoded:
