@@ -9,6 +9,7 @@ import pytest
 from frames import COLOURS, Decoded
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QInputDialog
 from room_driver import RoomDriver
 
 from castapp import settings as settings_mod
@@ -209,3 +210,17 @@ def test_new_strings_render_in_chinese(qtbot, tmp_path):
     save(window, "zh")
     driver.set_phase("a", CallPhase.RECONNECTING)
     assert window.wall.reconnecting_text == "正在重新连接…"
+
+
+def test_tv_name_dialog_from_the_menu(qtbot, tmp_path):
+    window, _driver = open_tv(qtbot, tmp_path)
+    names: list[str] = []
+    window.name_changed.connect(names.append)
+    window.act_rename.trigger()
+    dialog = window.findChild(QInputDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.textValue() == "Meeting room"
+    dialog.setTextValue("Board room")
+    dialog.accept()
+    assert names == ["Board room"]
+    assert window.code_page.name.text() == "Board room"
