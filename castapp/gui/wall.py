@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from av.video.reformatter import VideoReformatter
-from PySide6.QtCore import QEvent, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -102,6 +102,7 @@ class Wall(QWidget):
         self._expire.setSingleShot(True)
         self._expire.timeout.connect(self.update)
         self.frames_painted = 0
+        self._pills: dict[tuple[str, int, int, float], QImage] = {}
         self.corner = CodeCorner(self)
         self.corner.hide()
         self.retranslate()
@@ -112,6 +113,7 @@ class Wall(QWidget):
         self.connecting_text = self.tr("{name} is connecting…")
         self.browser_text = self.tr("Browser")
         self.unverified_text = self.tr("Not verified")
+        self._pills.clear()
         self.corner.retranslate()
         self.update()
 
@@ -504,8 +506,20 @@ class Wall(QWidget):
     def _pill(self, painter: QPainter, text: str, x: float, y: float, px: float, *,
               centred: bool = False, anchor_right: bool = False,
               background: QColor | None = None) -> int:
-        """Text on a rounded dark box; returns the box's width."""
-        font = self._font(px, bold=True)
+        """Text on a rounded dark box; returns the box's width.
+
+        Boxes are drawn once into a cached image: antialiased rounded corners cost
+        milliseconds each, far more than blitting the finished box with every frame.
+        """
+        colour = background or QColor(16, 16, 16, 200)
+        ratio = self.devicePixelRatioF()
+        key = (text, round(px), colour.rgba(), ratio)
+        image = self._pills.get(key)
+        if image is None:
+            if len(self._pills) > 64:
+                self._pills.clear()
+            image = self._render_pill(text, px, colour, ratio)
+            self._pills[key] = image
         w, h = self._pill_size(text, px)
         if centred:
             left, top = x - w / 2, y - h / 2
@@ -513,17 +527,26 @@ class Wall(QWidget):
             left, top = x - w, y
         else:
             left, top = x, y
-        box = QRectF(left, top, w, h)
-        painter.save()
+        painter.drawImage(QPointF(left, top), image)
+        return w
+
+    def _render_pill(self, text: str, px: float, colour: QColor, ratio: float) -> QImage:
+        w, h = self._pill_size(text, px)
+        image = QImage(round(w * ratio), round(h * ratio),
+                       QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(background or QColor(16, 16, 16, 200))
+        painter.setBrush(colour)
+        box = QRectF(0, 0, w, h)
         painter.drawRoundedRect(box, h / 4, h / 4)
-        painter.setFont(font)
+        painter.setFont(self._font(px, bold=True))
         painter.setPen(QColor("white"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
-        return w
+        painter.end()
+        return image
 
 
 class CodeCorner(QFrame):
