@@ -27,7 +27,10 @@ SPOTLIGHT_SHARE = 0.75
 
 
 class RoomControls(Protocol):
-    """What the TV's window asks of the receiver session (the real one or a test driver)."""
+    """What the TV's window asks of the receiver session (the real one or a test driver).
+
+    Methods may also be coroutines: the window then runs them as tasks on the event loop.
+    """
 
     def allow(self, peer_id: str) -> None: ...
 

@@ -15,6 +15,8 @@ The window draws what the session reports and answers through :class:`RoomContro
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Sequence
@@ -149,6 +151,7 @@ class ReceiverWindow(QMainWindow):
         self.machine_name = machine_name
         self.snapshot_dir = snapshot_dir
         self.controls = controls
+        self._tasks: set[asyncio.Future[object]] = set()
         self.status = ReceiverStatus(ReceiverState.STARTING)
         self.calls: tuple[CallView, ...] = ()
         self.link = ""
@@ -428,27 +431,39 @@ class ReceiverWindow(QMainWindow):
             self.stats_box.hide()
 
     # ------------------------------------------------------------------ TV → session
+    def _ask(self, method: str, *args: object) -> None:
+        """Call the controls; a coroutine (an async session method) runs as a task."""
+        if self.controls is None:
+            return
+        result = getattr(self.controls, method)(*args)
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Future[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("the receiver session refused a request: %s", task.exception())
+
     def _view_hint(self, peer_id: str, hint: ViewHint) -> None:
         self.view_requested.emit(peer_id, hint)
-        if self.controls is not None and peer_id != ONE_CALL:
-            self.controls.set_view(peer_id, hint.width, hint.height, hint.fps, hint.tile,
-                                   hint.tiles, hint.spotlit)
+        if peer_id != ONE_CALL:
+            self._ask("set_view", peer_id, hint.width, hint.height, hint.fps, hint.tile,
+                      hint.tiles, hint.spotlit)
 
     def _answered(self, peer_id: str, allowed: bool) -> None:
         if allowed:
             self.allow_requested.emit(peer_id)
-            if self.controls is not None:
-                self.controls.allow(peer_id)
+            self._ask("allow", peer_id)
         else:
             self.deny_requested.emit(peer_id)
-            if self.controls is not None:
-                self.controls.deny(peer_id)
+            self._ask("deny", peer_id)
 
     def stop_call(self, peer_id: str) -> None:
         """End a presenter's cast from the TV."""
         self.stop_requested.emit(peer_id)
-        if self.controls is not None:
-            self.controls.stop_call(peer_id)
+        self._ask("stop_call", peer_id)
 
     def set_admission(self, mode: AdmissionMode | str) -> None:
         mode = AdmissionMode(mode)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
 import pytest
 from frames import COLOURS, Decoded
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFontMetrics, QImage
 from PySide6.QtWidgets import QInputDialog
 from room_driver import RoomDriver
 
@@ -203,6 +204,13 @@ def test_new_strings_render_in_chinese(qtbot, tmp_path):
     prompt = window.prompts.approval
     assert prompt.question.text() == "小红 想要投屏"
     assert prompt.allow_button.text() == "允许" and prompt.deny_button.text() == "拒绝"
+    metrics = QFontMetrics(prompt.question.font())
+    assert all(metrics.inFontUcs4(ord(ch)) for ch in "想要投屏允许拒绝"), "no CJK font"
+    # the question's glyphs are drawn: light pixels on the dark card
+    image = prompt.question.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
+                                                                 image.bytesPerLine())
+    assert (pixels > 180).sum() > 300
     assert window.wall.unverified_text == "未验证"
     assert window.wall.corner.hint.text() == "输入投屏码加入"
     menu = window.build_menu()
@@ -224,3 +232,32 @@ def test_tv_name_dialog_from_the_menu(qtbot, tmp_path):
     dialog.accept()
     assert names == ["Board room"]
     assert window.code_page.name.text() == "Board room"
+
+
+class AsyncControls(RoomDriver):
+    """Controls whose methods are coroutines, as an asyncio session's are."""
+
+    async def allow(self, peer_id: str) -> None:  # type: ignore[override]
+        await asyncio.sleep(0)
+        RoomDriver.allow(self, peer_id)
+
+    async def stop_call(self, peer_id: str) -> None:  # type: ignore[override]
+        raise RuntimeError("no such call")
+
+
+def test_async_controls_run_as_tasks(qtbot, run, tmp_path, caplog):
+    window, _ = open_tv(qtbot, tmp_path)
+    driver = AsyncControls(window)
+    window.set_controls(driver)
+    driver.add(CallView("a", "Ada", CallPhase.ASKING))
+
+    async def answer() -> None:
+        qtbot.keyClick(window, Qt.Key.Key_A)
+        while not driver.asked:
+            await asyncio.sleep(0.01)
+        window.stop_call("a")
+        await asyncio.sleep(0.05)
+
+    run(answer())
+    assert driver.asked == [("allow", "a")]
+    assert "refused a request: no such call" in caplog.text
