@@ -379,6 +379,8 @@ class ReceiverWindow(QMainWindow):
 
     def show_frame(self, frame: ReceivedFrame) -> None:
         """A frame of the one call of a session without ``calls``."""
+        if self.status.state not in _ONE_CALL_PHASE:
+            return  # a late frame after the cast ended must not bring the picture back
         if not any(c.peer_id == ONE_CALL for c in self.calls):
             self.show_calls((CallView(ONE_CALL, self.status.sender or "", CallPhase.SHOWING,
                                       verified=True),))

@@ -208,3 +208,17 @@ def test_statistics_show_the_latency_the_tv_can_estimate(qtbot, tmp_path):
     assert "Latency estimate:" in text and "network 12" in text
     delay = window.wall.paint_delay_s("a")
     assert delay is not None and 0 <= delay < 5
+
+
+def test_a_late_frame_after_the_cast_does_not_bring_the_picture_back(qtbot, tmp_path):
+    window = ReceiverWindow("TV", tmp_path / "shots")
+    qtbot.addWidget(window)
+    window.show()
+    window.show_status(ReceiverStatus(ReceiverState.RECEIVING, sender="Ada"))
+    window.show_frame(Decoded(640, 360).frame(COLOURS["red"], 1))
+    assert window.pages.currentWidget() is window.wall
+    window.show_status(ReceiverStatus(ReceiverState.WAITING, code="482913",
+                                      display_code="482 913"))
+    window.show_frame(Decoded(640, 360).frame(COLOURS["red"], 2))
+    assert window.pages.currentWidget() is window.code_page
+    assert window.wall.calls() == []
