@@ -33,9 +33,7 @@ from PySide6.QtGui import (
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QStackedWidget,
@@ -44,10 +42,10 @@ from PySide6.QtWidgets import (
 )
 
 from castapp.gui import kiosk, texts
+from castapp.gui.code_page import CodePage
 from castapp.gui.common import SettingsHolder
 from castapp.gui.overlay import Overlay
 from castapp.gui.prompts import PromptArea
-from castapp.gui.qr import QrWidget
 from castapp.gui.wall import ON_WALL, Wall
 from castapp.layout import RoomControls, ViewHint
 from castapp.linkquality import LinkQuality
@@ -67,68 +65,6 @@ _ONE_CALL_PHASE = {
     ReceiverState.RECEIVING: CallPhase.SHOWING,
     ReceiverState.RECONNECTING: CallPhase.RECONNECTING,
 }
-
-
-class CodePage(QWidget):
-    """Idle screen: title, the code large and grouped, a QR code, name, help and status."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("codePage")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet("#codePage { background: #101418; } QLabel { color: #f2f2f2; }")
-        self.title = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.code = QLabel("", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.code.setObjectName("code")
-        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.qr = QrWidget()
-        self.name = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.help = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.help.setWordWrap(True)
-        self.address = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.address.setStyleSheet("color: #9aa4ad;")
-        self.status = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.status.setObjectName("status")
-        self.status.setStyleSheet("color: #ffb347;")
-        self.status.setWordWrap(True)
-
-        middle = QHBoxLayout()
-        middle.addStretch(1)
-        middle.addWidget(self.code, 3)
-        middle.addWidget(self.qr, 2)
-        middle.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        layout.addWidget(self.title)
-        layout.addLayout(middle, 6)
-        layout.addWidget(self.name)
-        layout.addWidget(self.help)
-        layout.addWidget(self.address)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-
-    def scale_to(self, height: int, width: int | None = None) -> None:
-        """Size everything from the window's size, so it reads across a room at any DPI.
-
-        Portrait screens size from their width, so the code and the QR code fit side by side.
-        """
-        if width is not None:
-            height = min(height, round(width * 0.6))
-
-        def font(label: QLabel, px: float, bold: bool = False) -> None:
-            f = label.font()
-            f.setPixelSize(max(10, round(px)))
-            f.setBold(bold)
-            label.setFont(f)
-
-        font(self.title, height / 22)
-        font(self.code, height / 6, bold=True)
-        font(self.name, height / 30, bold=True)
-        font(self.help, height / 40)
-        font(self.address, height / 48)
-        font(self.status, height / 36)
-        side = max(140, height * 4 // 10)
-        self.qr.setFixedSize(side, side)
 
 
 class ReceiverWindow(QMainWindow):

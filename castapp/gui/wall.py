@@ -32,10 +32,10 @@ from PySide6.QtGui import (
     QResizeEvent,
     QShowEvent,
 )
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from castapp import layout as policy
-from castapp.gui.qr import QrWidget
+from castapp.gui.code_page import CodeCorner
 from castapp.layout import Tile, ViewHint
 from castapp.rtc.receive import ReceivedFrame
 from castapp.session.room import MAX_PRESENTERS, CallPhase, CallView, Layout
@@ -547,52 +547,3 @@ class Wall(QWidget):
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         painter.end()
         return image
-
-
-class CodeCorner(QFrame):
-    """The code and its QR code in a corner of the wall, so a next presenter can join."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("codeCorner")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        self.setStyleSheet("#codeCorner { background: rgba(16, 20, 24, 225); border-radius: 10px; }"
-                           " QLabel { color: #f2f2f2; background: transparent; }")
-        self.hint = QLabel(alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
-        self.code = QLabel(alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.code.setObjectName("cornerCode")
-        self.qr = QrWidget()
-        self.qr.setMinimumSize(60, 60)
-        words = QVBoxLayout()
-        words.addWidget(self.hint)
-        words.addWidget(self.code)
-        row = QHBoxLayout(self)
-        row.addLayout(words)
-        row.addWidget(self.qr)
-        self._link = ""
-        self.retranslate()
-
-    def retranslate(self) -> None:
-        self.hint.setText(self.tr("Join with code"))
-
-    def has_code(self) -> bool:
-        return bool(self.code.text())
-
-    def set_code(self, display_code: str, link: str) -> None:
-        self.code.setText(display_code)
-        self._link = link
-        self.qr.set_text(link)
-        self.qr.setVisible(bool(link))
-
-    def scale_to(self, height: int) -> None:
-        for label, px, bold in ((self.hint, height / 45, False), (self.code, height / 22, True)):
-            font = label.font()
-            font.setPixelSize(max(11, round(px)))
-            font.setBold(bold)
-            label.setFont(font)
-        side = max(60, height // 7)
-        self.qr.setFixedSize(side, side)
-        margin = max(6, height // 90)
-        self.layout().setContentsMargins(margin * 2, margin, margin, margin)
-        self.layout().setSpacing(margin * 2)
