@@ -113,7 +113,7 @@ class CodeCorner(QFrame):
             font.setPixelSize(max(11, round(px)))
             font.setBold(bold)
             label.setFont(font)
-        side = max(60, height // 7)
+        side = max(60, height // 6)  # 4 px a module at 900 px and up: a phone reads it
         self.qr.setFixedSize(side, side)
         margin = max(6, height // 90)
         self.layout().setContentsMargins(margin * 2, margin, margin, margin)

@@ -284,7 +284,15 @@ class ReceiverWindow(QMainWindow):
 
     def show_calls(self, calls: Sequence[CallView]) -> None:
         """Tiles for the calls on screen, prompts for those asking or typing a PIN."""
+        before = {c.peer_id for c in self.calls if c.phase is CallPhase.SHOWING}
         self.calls = tuple(calls)
+        showing = [c for c in self.calls if c.phase is CallPhase.SHOWING]
+        on_screen = [c for c in self.calls if c.phase in ON_WALL]
+        if not self._one_call() and len(on_screen) == 1 and showing and \
+                showing[0].peer_id not in before and self.status.service_ok:
+            # One presenter alone: the banner names them (tiles do when there are several).
+            self.banner.set_text(texts.casting_banner(showing[0].name, None))
+            self.banner.show_for(BANNER_SECONDS)
         self.wall.set_calls(self.calls)
         self.prompts.set_calls(self.calls)
         on_wall = any(c.phase in ON_WALL for c in self.calls)

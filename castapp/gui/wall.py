@@ -470,7 +470,7 @@ class Wall(QWidget):
             left += self._pill(painter, str(tile.index + 1), left, top, unit,
                                background=QColor(77, 163, 255, 220)) + pad // 2
         row_end = left
-        if self.name_visible(call.peer_id) and call.name:
+        if several and self.name_visible(call.peer_id) and call.name:  # alone: the banner says
             row_end = left + self._pill(painter, call.name, left, top, unit)
         # badges: top-right of the picture, or on the next row when the name needs the room
         badges = []

@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import pytest
 from frames import COLOURS, Decoded
@@ -222,3 +223,33 @@ def test_a_late_frame_after_the_cast_does_not_bring_the_picture_back(qtbot, tmp_
     window.show_frame(Decoded(640, 360).frame(COLOURS["red"], 2))
     assert window.pages.currentWidget() is window.code_page
     assert window.wall.calls() == []
+
+
+@dataclass(frozen=True)
+class RoomStatus(ReceiverStatus):
+    """The receiver status with the meeting room's calls, as the session publishes it."""
+
+    calls: tuple[CallView, ...] = ()
+
+
+def test_a_status_with_calls_drives_the_wall(qtbot, tmp_path):
+    window = ReceiverWindow("TV", tmp_path / "shots")
+    qtbot.addWidget(window)
+    window.show()
+    ada = CallView("a", "Ada", CallPhase.SHOWING, verified=True)
+    bob = CallView("b", "Bob", CallPhase.ASKING)
+    window.show_status(RoomStatus(ReceiverState.RECEIVING, code="482913",
+                                  display_code="482 913", calls=(ada, bob)))
+    assert window.pages.currentWidget() is window.wall
+    assert window.banner.isVisible() and window.banner.text() == "Ada is casting"
+    assert window.prompts.approval.question.text() == "Bob wants to present"
+    assert window.wall.corner.code.text() == "482 913"
+    window.show_status(RoomStatus(ReceiverState.RECEIVING, code="482913",
+                                  display_code="482 913", service_ok=False, retry_in_s=3.0,
+                                  calls=(ada, replace(bob, phase=CallPhase.SHOWING))))
+    assert window.banner.text() == "Room service unreachable — retrying in 3 s"
+    assert [c.peer_id for c in window.wall.calls()] == ["a", "b"]
+    window.show_status(RoomStatus(ReceiverState.WAITING, code="482913",
+                                  display_code="482 913", calls=()))
+    assert window.pages.currentWidget() is window.code_page
+    assert not window.banner.isVisible()
