@@ -13,6 +13,7 @@ the way out. Field constraints here are the first line of defence against hostil
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -26,6 +27,9 @@ WS_PATH = "/ws"
 MAX_MESSAGE_BYTES = 64 * 1024
 #: Frames larger than this are not even read: the WebSocket is closed with code 1009.
 HARD_FRAME_LIMIT = 1024 * 1024
+#: Arrays and objects may nest at most this deep; deeper frames are refused before decoding
+#: (a decoder recursing through hostile nesting would exhaust the stack).
+MAX_DEPTH = 32
 
 PeerId = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Name = Annotated[str, msgspec.Meta(max_length=64)]
@@ -280,10 +284,41 @@ def encode_text(msg: msgspec.Struct) -> str:
     return _encoder.encode(msg).decode()
 
 
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_PAIR = re.compile(rb"\[\]|\{\}")
+
+
+def nesting_depth(data: str | bytes, limit: int = MAX_DEPTH) -> int | None:
+    """How deep arrays and objects nest in a JSON text, or None when deeper than ``limit``
+    or not properly nested. Strings are skipped; no recursion and at most ``limit`` linear
+    passes in C, whatever the input."""
+    raw = data.encode(errors="replace") if isinstance(data, str) else data
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", raw))
+    depth = 0
+    while brackets:
+        if depth == limit:
+            return None
+        reduced = _PAIR.sub(b"", brackets)  # one pass takes away the innermost level
+        if len(reduced) == len(brackets):
+            return None  # unbalanced or crossed: not JSON
+        brackets, depth = reduced, depth + 1
+    return depth
+
+
+def _check_depth(data: str | bytes) -> None:
+    raw = data.encode(errors="replace") if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return  # cannot nest deeper than it has brackets; the decoder judges the rest
+    if nesting_depth(raw) is None:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE,
+                            f"The message is not JSON nested at most {MAX_DEPTH} levels deep.")
+
+
 def _type_of(data: str | bytes) -> str | None:
     try:
         raw = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if isinstance(raw, dict):
         kind = raw.get("type")
@@ -305,19 +340,26 @@ def _classify(data: str | bytes, exc: msgspec.MsgspecError) -> ProtocolError:
 
 
 def decode_inbound(data: str | bytes) -> Inbound:
-    """Parse one client frame; raises :class:`ProtocolError` with a user-readable reason."""
+    """Parse one client frame; raises :class:`ProtocolError` with a user-readable reason
+    (never anything else, whatever the frame holds)."""
+    _check_depth(data)
     try:
         return _inbound.decode(data)
     except msgspec.MsgspecError as exc:
         raise _classify(data, exc) from None
+    except (RecursionError, ValueError, TypeError) as exc:  # belt and braces
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "The message could not be read.") from exc
 
 
 def decode_outbound(data: str | bytes) -> Outbound:
     """Parse one service frame (used by the client library)."""
+    _check_depth(data)
     try:
         return _outbound.decode(data)
     except msgspec.MsgspecError as exc:
         raise _classify(data, exc) from None
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "The message could not be read.") from exc
 
 
 def to_builtins(msg: msgspec.Struct) -> dict[str, Any]:
@@ -405,6 +447,9 @@ def decode_peer(body: dict[str, Any]) -> PeerMessage:
     """Read a ``signal`` body; raises :class:`ProtocolError` (``bad_message``) if invalid."""
     try:
         return msgspec.convert(body, PeerMessage)
+    except RecursionError:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "The peer message nests too deep.",
+                            ref="signal") from None
     except msgspec.MsgspecError as exc:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"Invalid peer message: {exc}.",
                             ref="signal") from None

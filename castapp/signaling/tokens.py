@@ -47,13 +47,16 @@ class TokenSigner:
         return f"{_PREFIX}.{_b64(code.encode())}.{nonce}.{mac}", TokenClaim(code, nonce)
 
     def verify(self, token: str) -> TokenClaim | None:
-        """The claim a genuine token makes, or None for anything forged or malformed."""
+        """The claim a genuine token makes, or None for anything forged or malformed (total:
+        never raises, whatever the text)."""
+        if not isinstance(token, str) or not token.isascii() or len(token) > 256:
+            return None
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != _PREFIX:
             return None
         try:
             code = _unb64(parts[1]).decode()
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, TypeError):
             return None
         nonce, mac = parts[2], parts[3]
         if not hmac.compare_digest(self._mac(code, nonce), mac):

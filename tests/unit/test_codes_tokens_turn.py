@@ -6,6 +6,8 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from castapp.codes import LETTERS, CodeFormat, group
 from castapp.signaling.tokens import TokenSigner, load_or_create_key
@@ -91,3 +93,18 @@ def test_no_ice_servers_unless_configured():
 def test_bad_ice_config_is_refused(kw):
     with pytest.raises(ValueError):
         IceConfig(**kw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300) | st.binary(max_size=100).map(lambda b: b.decode("latin-1")))
+def test_token_parsing_is_total(text):
+    signer = TokenSigner(b"k" * 32)
+    for token in (text, "t1.MTIz.abc." + text, "t1." + text):
+        assert signer.verify(token) is None
+
+
+def test_a_non_ascii_mac_is_refused_not_raised():
+    signer = TokenSigner(b"k" * 32)
+    token, _ = signer.mint("482913")
+    assert signer.verify(token[:-2] + "é") is None
+    assert signer.verify(token[:-2] + "\udcff") is None
