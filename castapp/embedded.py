@@ -22,6 +22,7 @@ from castapp.discovery.interfaces import (
 )
 from castapp.discovery.mdns import Advertiser
 from castapp.links import DEFAULT_PORT, make_link
+from castapp.signaling.guard import raise_open_file_limit
 from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner
 
@@ -34,6 +35,7 @@ _PORT_ERRORS = (errno.EADDRINUSE, errno.EACCES)
 
 async def start_room_server(config: ServiceConfig, signer: TokenSigner) -> RoomServer:
     """Start a room service on ``config.port``, or on any free port when that one is taken."""
+    raise_open_file_limit()
     server = RoomServer(config, signer)
     try:
         await server.start()

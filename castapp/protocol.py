@@ -53,6 +53,10 @@ class ErrorCode(enum.StrEnum):
     NOT_IN_ROOM = "not_in_room"
     ALREADY_IN_ROOM = "already_in_room"
     SERVICE_FULL = "service_full"
+    #: Cast codes are being guessed on this service: join again with the guard PIN the TV shows.
+    PIN_REQUIRED = "pin_required"
+    #: The receiver's proof of its key did not check out.
+    NOT_PROVEN = "not_proven"
     INTERNAL = "internal_error"
 
 
@@ -111,10 +115,14 @@ class Register(_Base, tag="register"):
 
 
 class Join(_Base, tag="join"):
-    """A sender joins the room of a cast code (spaces and dashes allowed)."""
+    """A sender joins the room of a cast code (spaces and dashes allowed).
+
+    ``pin`` is the guard PIN the TV shows while the service is guarded (after ``pin_required``).
+    """
 
     code: CodeText
     name: Name = ""
+    pin: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
 class Offer(_Base, tag="offer"):
@@ -225,6 +233,14 @@ class RelayedSignal(_Base, tag="signal"):
     body: dict[str, Any]
 
 
+class Guard(_Base, tag="guard"):
+    """To a receiver: cast codes are being guessed on this service until ``until_s`` from now;
+    a sender needs this PIN besides the code. The TV shows it next to the code."""
+
+    pin: str
+    until_s: float
+
+
 class Pong(_Base, tag="pong"):
     ts: float | None = None
 
@@ -257,6 +273,7 @@ Outbound = (
     | Pong
     | Shutdown
     | Error
+    | Guard
 )
 
 Relayed = RelayedOffer | RelayedAnswer | RelayedCandidate | RelayedBye | RelayedSignal

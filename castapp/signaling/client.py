@@ -66,6 +66,18 @@ class RateLimitedError(SignalingError):
     code = ErrorCode.RATE_LIMITED
 
 
+class PinRequiredError(SignalingError):
+    """Codes are being guessed on the service: join again with the guard PIN the TV shows."""
+
+    code = ErrorCode.PIN_REQUIRED
+
+
+class NotProvenError(SignalingError):
+    """The receiver could not prove it holds the key its code is bound to."""
+
+    code = ErrorCode.NOT_PROVEN
+
+
 class RoomFullError(SignalingError):
     code = ErrorCode.ROOM_FULL
 
@@ -95,7 +107,8 @@ _BY_CODE: dict[str, type[SignalingError]] = {
     for cls in (
         BadMessageError, UnknownTypeError, UnsupportedVersionError, HelloRequiredError,
         UnknownCodeError, RateLimitedError, RoomFullError, TooLargeError, NotInRoomError,
-        AlreadyInRoomError, ServiceFullError, InternalServiceError,
+        AlreadyInRoomError, ServiceFullError, InternalServiceError, PinRequiredError,
+        NotProvenError,
     )
 }
 
@@ -154,6 +167,7 @@ class SignalingClient:
         self._intent: Literal["receiver", "sender"] | None = None
         self._token: str | None = None
         self._code: str | None = None
+        self._pin: str | None = None
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._events: asyncio.Queue[Event] = asyncio.Queue()
@@ -270,10 +284,12 @@ class SignalingClient:
         self.registration, self._token = reply, reply.token
         return reply
 
-    async def join(self, code: str) -> p.Joined:
-        """Join the room of a cast code (spaces allowed)."""
+    async def join(self, code: str, pin: str | None = None) -> p.Joined:
+        """Join the room of a cast code (spaces allowed); ``pin`` is the guard PIN the TV
+        shows, needed only after :class:`PinRequiredError`."""
         self._intent, self._code = "sender", code
-        reply = await self._request(p.Join(code=code, name=self.name), "join")
+        self._pin = pin
+        reply = await self._request(p.Join(code=code, name=self.name, pin=pin), "join")
         assert isinstance(reply, p.Joined)
         self.joined = reply
         return reply
@@ -380,7 +396,7 @@ class SignalingClient:
         delay = 0.2
         while True:
             try:
-                return await self.join(code)
+                return await self.join(code, self._pin)
             except (UnknownCodeError, RateLimitedError) as exc:
                 wait = max(delay, exc.retry_after_s or 0.0)
                 if time.monotonic() + wait > deadline:

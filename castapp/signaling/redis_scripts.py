@@ -110,6 +110,43 @@ if count <= limit then return '0' end
 return tostring(start + window - now)
 """
 
+#: KEYS windows; ARGV now, then limit, window (s), hard (1/0) per key. Refuses (counting
+#: nothing) if a hard window is spent, else counts one in every window. Returns
+#: {verdict, wait}: 'ok', 'refused' or 'guarded' (a soft window is now past its limit).
+ATTEMPT = """
+local now = tonumber(ARGV[1])
+local starts, counts = {}, {}
+for i = 1, #KEYS do
+  local limit, window = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  local r = redis.call('HMGET', KEYS[i], 'start', 'count')
+  local start, count = tonumber(r[1]), tonumber(r[2])
+  if not start or now - start >= window then start, count = now, 0 end
+  starts[i], counts[i] = start, count
+  if ARGV[3 * i + 1] == '1' and count >= limit then
+    return {'refused', tostring(start + window - now)}
+  end
+end
+local verdict, wait = 'ok', '0'
+for i = 1, #KEYS do
+  local limit, window = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  local count = counts[i] + 1
+  redis.call('HSET', KEYS[i], 'start', tostring(starts[i]), 'count', count)
+  redis.call('PEXPIRE', KEYS[i], math.ceil((starts[i] + window - now) * 1000) + 1000)
+  if verdict == 'ok' and ARGV[3 * i + 1] == '0' and count > limit then
+    verdict, wait = 'guarded', tostring(starts[i] + window - now)
+  end
+end
+return {verdict, wait}
+"""
+
+#: KEYS windows. Takes back one count from each window that still holds one.
+REFUND = """
+for i = 1, #KEYS do
+  local count = tonumber(redis.call('HGET', KEYS[i], 'count'))
+  if count and count > 0 then redis.call('HINCRBY', KEYS[i], 'count', -1) end
+end
+"""
+
 #: KEYS peer; ARGV prefix, peer id, payload. Publishes to the peer's instance; returns the
 #: number of instances that took it (0: the peer is nowhere).
 FORWARD = """

@@ -9,6 +9,7 @@ goes through the :class:`~castapp.signaling.store.RoomStore`.
 from __future__ import annotations
 
 import heapq
+import hmac
 import logging
 import secrets
 from collections import Counter
@@ -19,6 +20,7 @@ from typing import Protocol
 from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.protocol import ErrorCode, LeaveReason, PeerInfo, Role
+from castapp.signaling.limits import GLOBAL_KEY, Verdict, guard_pin, join_scopes
 from castapp.signaling.store import AddSender, PeerRecord, RoomStore
 from castapp.signaling.tokens import TokenSigner
 from castapp.signaling.turn import IceConfig
@@ -38,6 +40,12 @@ class RoomConfig:
     #: Failed joins allowed per client address in ``join_window_s`` before ``rate_limited``.
     join_failures: int = 10
     join_window_s: float = 60.0
+    #: Failed joins allowed per /24 (IPv4) or /64 (IPv6) in ``join_window_s``.
+    join_failures_prefix: int = 30
+    #: Failed joins allowed on the whole service per ``guard_window_s``; past them the
+    #: service is guarded: a join needs the code and the guard PIN the TV shows.
+    join_failures_service: int = 20
+    guard_window_s: float = 3600.0
     #: Registrations allowed per client address per ``register_window_s``.
     registrations: int = 30
     register_window_s: float = 60.0
@@ -98,6 +106,7 @@ class Rooms:
         self.clock = clock
         self.members: dict[str, Member] = {}
         self._holds: list[tuple[float, str, str]] = []
+        self._guard_until = 0.0
         self.counters: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
 
@@ -168,6 +177,7 @@ class Rooms:
                 max_senders=cfg.max_senders,
             ),
         )
+        await self._tell_guard(member, now)
         for sender in senders:  # senders that waited through the receiver's absence
             await self.deliver(sender.peer_id, p.PeerJoined(peer=me))
             await self._send(member.conn, p.PeerJoined(peer=sender))
@@ -217,22 +227,43 @@ class Rooms:
             raise ServiceError(ErrorCode.ALREADY_IN_ROOM, "This connection is already in a room.")
         now = self.clock()
         cfg = self.config
-        key = f"join:{member.conn.addr}"
-        wait = await self.store.blocked_for(key, cfg.join_failures, cfg.join_window_s, now)
-        if wait > 0:
+        scopes = join_scopes(member.conn.addr, per_address=cfg.join_failures,
+                             per_prefix=cfg.join_failures_prefix,
+                             address_window=cfg.join_window_s,
+                             service=cfg.join_failures_service,
+                             service_window=cfg.guard_window_s)
+        # the attempt is counted before the code is looked at, and given back if it was
+        # right: concurrent guesses cannot all pass one check before any is counted
+        attempt = await self.store.attempt(scopes, now)
+        if attempt.verdict is Verdict.REFUSED:
             self.counters["rate_limited_joins"] += 1
             raise ServiceError(
                 ErrorCode.RATE_LIMITED,
-                "Too many wrong cast codes from this address; wait a moment and try again.",
-                retry_after_s=round(wait, 3),
+                "Too many wrong cast codes from this network; wait a moment and try again.",
+                retry_after_s=round(attempt.wait, 3),
             )
         code = cfg.codes.normalize(msg.code)
         room = await self.store.get_room(code, now) if code else None
-        if code is None or room is None or room.receiver is None:
-            await self.store.hit(key, cfg.join_failures, cfg.join_window_s, now)
+        live = code is not None and room is not None and room.receiver is not None
+        if attempt.verdict is Verdict.GUARDED:
+            # past the service-wide budget a right code alone proves nothing, and every
+            # failure reads the same whether the code exists or not
+            self.counters["guarded_joins"] += 1
+            if not live or msg.pin is None or not hmac.compare_digest(
+                msg.pin.strip(), guard_pin(self.signer.key, code or "", room.owner)
+            ):
+                raise ServiceError(
+                    ErrorCode.PIN_REQUIRED,
+                    "Cast codes are being guessed on this service right now: type the PIN "
+                    "the TV shows next to its code.",
+                    retry_after_s=round(attempt.wait, 3),
+                )
+        if not live:
             raise ServiceError(
                 ErrorCode.UNKNOWN_CODE, "No receiver is showing that cast code right now."
             )
+        assert code is not None and room is not None and room.receiver is not None
+        await self.store.refund(scopes, now)
         name = clean_name(msg.name)
         me = PeerInfo(peer_id=member.conn.peer_id, role=Role.SENDER, name=name)
         added = await self.store.add_sender(code, me, cfg.max_senders)
@@ -254,6 +285,35 @@ class Rooms:
             p.Joined(receiver=room.receiver, ice_servers=cfg.ice.servers_for(me.peer_id, now)),
         )
         await self.deliver(room.receiver.peer_id, p.PeerJoined(peer=me))
+
+    # -------------------------------------------------------------- guard
+    async def guarded_for(self, now: float) -> float:
+        """Seconds the service stays guarded (0: not guarded)."""
+        cfg = self.config
+        return await self.store.blocked_for(GLOBAL_KEY, cfg.join_failures_service,
+                                            cfg.guard_window_s, now)
+
+    async def announce_guard(self, now: float) -> None:
+        """Tell this instance's receivers their guard PIN, once per guarded window (the
+        ticker calls this every second)."""
+        left = await self.guarded_for(now)
+        if left <= 0:
+            self._guard_until = 0.0
+            return
+        until = now + left
+        if abs(until - self._guard_until) < 1.0:
+            return  # already told for this window
+        self._guard_until = until
+        log.warning("cast codes are being guessed: joins need the guard PIN for %.0f s", left)
+        for member in list(self.members.values()):
+            await self._tell_guard(member, now)
+
+    async def _tell_guard(self, member: Member, now: float) -> None:
+        """A receiver learns its guard PIN while the service is guarded (as last seen)."""
+        left = self._guard_until - now
+        if left > 0 and member.role is Role.RECEIVER and member.code and member.owner:
+            pin = guard_pin(self.signer.key, member.code, member.owner)
+            await self._send(member.conn, p.Guard(pin=pin, until_s=round(left, 3)))
 
     # -------------------------------------------------------------- relay
     async def _relay(self, member: Member, msg: p.RelayMessage) -> None:
@@ -332,6 +392,7 @@ class Rooms:
             for sender in senders or ():
                 await self.deliver(sender, p.RoomClosed(reason="The receiver did not come back."))
         await self.store.prune(now)
+        await self.announce_guard(now)
 
     # -------------------------------------------------------------- delivery
     async def deliver(self, peer_id: str, msg: p.Outbound) -> None:

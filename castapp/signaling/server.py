@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from castapp import __version__
 from castapp import protocol as p
 from castapp.protocol import ErrorCode, LeaveReason
+from castapp.signaling.guard import ConnectionGuard, GuardedRunner
 from castapp.signaling.metrics import render_metrics
 from castapp.signaling.rooms import RoomConfig, Rooms, ServiceError, new_peer_id
 from castapp.signaling.store import RoomStore
@@ -49,6 +51,14 @@ class ServiceConfig:
     message_rate: float = 50.0
     message_burst: int = 200
     trust_proxy: bool = False
+    #: TCP connections one address may hold at once (0: no cap; none behind a trusted proxy,
+    #: which sees every client under its own address).
+    max_connections_per_address: int = 64
+    #: A connection must complete its first HTTP request within this (slowloris).
+    first_request_timeout_s: float = 10.0
+    #: A WebSocket that has not registered or joined within this is closed (idle,
+    #: never-registering or ping-only sockets).
+    room_timeout_s: float = 30.0
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
@@ -79,6 +89,8 @@ class WsConnection:
         self.bucket = bucket
         self.close_reason = LeaveReason.DISCONNECTED
         self.warned_flood = 0.0
+        #: Since when the connection is in no room (None while it is in one).
+        self.roomless_since: float | None = time.monotonic()
 
     async def send(self, payload: bytes) -> None:
         if self.ws.closed:
@@ -112,7 +124,9 @@ class RoomServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self.app = web.Application()
+        cap = 0 if config.trust_proxy else config.max_connections_per_address
+        self.guard = ConnectionGuard(cap, config.first_request_timeout_s)
+        self.app = web.Application(middlewares=[self._mark_started])
         self.app.router.add_get(p.WS_PATH, self._ws)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
@@ -124,7 +138,9 @@ class RoomServer:
         if self.config.tls_cert is not None:
             ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self.guard.install(asyncio.get_running_loop())
+        self._runner = GuardedRunner(self.app, self.guard, access_log=None,
+                                     handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
             self._runner,
@@ -164,6 +180,7 @@ class RoomServer:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.store.close()
+        self.guard.uninstall()
         log.info("room service stopped")
 
     async def _send_away(self, reason: str) -> None:
@@ -188,13 +205,25 @@ class RoomServer:
 
     async def _reaper(self) -> None:
         limit = self.config.heartbeat_s * 2.5
+        roomless = self.config.room_timeout_s
         while True:
-            await asyncio.sleep(self.config.heartbeat_s / 3)
-            cutoff = time.monotonic() - limit
-            for conn in [c for c in self.connections.values() if c.last_seen < cutoff]:
+            await asyncio.sleep(min(self.config.heartbeat_s, roomless) / 3)
+            now = time.monotonic()
+            for conn in list(self.connections.values()):
+                member = self.rooms.members.get(conn.peer_id)
+                if member is not None and member.code is not None:
+                    conn.roomless_since = None
+                elif conn.roomless_since is None:
+                    conn.roomless_since = now
+                if conn.last_seen < now - limit:
+                    why = b"heartbeat timeout"
+                elif conn.roomless_since is not None and conn.roomless_since < now - roomless:
+                    why = b"no room joined"
+                else:
+                    continue
                 conn.close_reason = LeaveReason.TIMEOUT
-                log.info("peer %s timed out", conn.peer_id)
-                await conn.ws.close(code=CLOSE_TIMEOUT, message=b"heartbeat timeout")
+                log.info("peer %s timed out (%s)", conn.peer_id, why.decode())
+                await conn.ws.close(code=CLOSE_TIMEOUT, message=why)
 
     async def _ticker(self) -> None:
         while True:
@@ -205,6 +234,11 @@ class RoomServer:
                 log.exception("room clean-up failed")
 
     # -------------------------------------------------------------- HTTP
+    @web.middleware
+    async def _mark_started(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.guard.started(request.protocol)
+        return await handler(request)
+
     async def _healthz(self, request: web.Request) -> web.Response:
         ok = not self._stopping and await self.store.healthy()
         body = {"status": "ok" if ok else "unhealthy", "version": __version__}

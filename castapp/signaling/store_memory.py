@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from castapp.protocol import PeerInfo
+from castapp.signaling.limits import Attempt, Scope, Verdict
 from castapp.signaling.store import AddSender, Claim, DeliverFn, PeerRecord, ResetFn, RoomRecord
 
 
@@ -119,6 +121,30 @@ class MemoryStore:
         if now - start >= window or count < limit:
             return 0.0
         return start + window - now
+
+    def _window(self, scope: Scope, now: float) -> tuple[float, int]:
+        start, count, _ = self._windows.get(scope.key, (now, 0, scope.window))
+        if now - start >= scope.window:
+            return now, 0
+        return start, count
+
+    async def attempt(self, scopes: Sequence[Scope], now: float) -> Attempt:
+        windows = [self._window(s, now) for s in scopes]
+        for scope, (start, count) in zip(scopes, windows, strict=True):
+            if scope.hard and count >= scope.limit:
+                return Attempt(Verdict.REFUSED, start + scope.window - now)
+        result = Attempt(Verdict.OK)
+        for scope, (start, count) in zip(scopes, windows, strict=True):
+            self._windows[scope.key] = (start, count + 1, scope.window)
+            if not scope.hard and count + 1 > scope.limit and result.verdict is Verdict.OK:
+                result = Attempt(Verdict.GUARDED, start + scope.window - now)
+        return result
+
+    async def refund(self, scopes: Sequence[Scope], now: float) -> None:
+        for scope in scopes:
+            entry = self._windows.get(scope.key)
+            if entry is not None and entry[1] > 0:
+                self._windows[scope.key] = (entry[0], entry[1] - 1, entry[2])
 
     # delivery -----------------------------------------------------------------
     async def forward(self, peer_id: str, payload: bytes) -> bool:

@@ -41,6 +41,11 @@ class TokenSigner:
             raise ValueError("the room key must be at least 16 bytes")
         self._key = key
 
+    @property
+    def key(self) -> bytes:
+        """The room key, for other values derived from it (the guard PIN)."""
+        return self._key
+
     def mint(self, code: str) -> tuple[str, TokenClaim]:
         nonce = _b64(secrets.token_bytes(12))
         mac = self._mac(code, nonce)
