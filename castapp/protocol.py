@@ -107,11 +107,21 @@ class Hello(_Base, tag="hello"):
     client: Name = ""
 
 
+KeyText = Annotated[str, msgspec.Meta(max_length=128, pattern=r"^[A-Za-z0-9_-]*$")]
+
+
 class Register(_Base, tag="register"):
-    """A receiver asks for a cast code; a token from an earlier ``registered`` keeps its code."""
+    """A receiver asks for a cast code; a token from an earlier ``registered`` keeps its code.
+
+    ``key`` is the receiver's Ed25519 public key and ``proof`` its signature over the
+    connection's ``welcome.nonce``, the key and the token (see ``castapp.signaling.identity``):
+    a token is bound to its key and worthless without the proof.
+    """
 
     token: TokenText | None = None
     name: Name = ""
+    key: KeyText | None = None
+    proof: KeyText | None = None
 
 
 class Join(_Base, tag="join"):
@@ -178,6 +188,8 @@ class Welcome(_Base, tag="welcome"):
     peer_id: str
     heartbeat_s: float
     max_message_bytes: int
+    #: Random, for this connection only: what a receiver signs to register with its key.
+    nonce: str = ""
 
 
 class Registered(_Base, tag="registered"):

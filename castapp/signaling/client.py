@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import aiohttp
+import msgspec
 
 from castapp import __version__
 from castapp import protocol as p
 from castapp.protocol import ErrorCode
+from castapp.signaling.identity import ReceiverIdentity
 
 log = logging.getLogger(__name__)
 
@@ -277,10 +279,22 @@ class SignalingClient:
 
     # -------------------------------------------------------------- requests
     async def register(self, token: str | None = None) -> p.Registered:
-        """Ask for a cast code; with an earlier token the same code comes back if free."""
+        """Ask for a cast code; with the credential of an earlier registration (the
+        ``token`` of the ``registered`` this returns) the same code comes back if free.
+
+        The credential holds this receiver's private key (made here on first use) and the
+        service's latest token; the service sees only the public key, a signature over this
+        connection's nonce, and the token. The ``registered`` returned carries the new
+        credential in ``token``: keep it secret, as a file readable by this user only.
+        """
         self._intent, self._token = "receiver", token or self._token
-        reply = await self._request(p.Register(token=self._token, name=self.name), "register")
+        identity = ReceiverIdentity.from_credential(self._token)
+        key, proof = identity.prove(self.welcome.nonce if self.welcome else "")
+        msg = p.Register(token=identity.token or None, name=self.name, key=key, proof=proof)
+        reply = await self._request(msg, "register")
         assert isinstance(reply, p.Registered)
+        identity.token = reply.token
+        reply = msgspec.structs.replace(reply, token=identity.credential)
         self.registration, self._token = reply, reply.token
         return reply
 

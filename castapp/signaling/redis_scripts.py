@@ -17,7 +17,8 @@ receiver dropped expires a minute after its hold, and rate-limit windows when th
 
 from __future__ import annotations
 
-#: KEYS room, senders; ARGV owner, peer id, name, now. Returns {ok, replaced, id1, name1, ...}.
+#: KEYS room, senders; ARGV owner, peer id, name, now, fresh ('1': only a free code).
+#: Returns {ok, replaced, id1, name1, ...}.
 CLAIM_ROOM = """
 local r = redis.call('HMGET', KEYS[1], 'owner', 'receiver', 'hold')
 local owner, receiver, hold = r[1], r[2], r[3]
@@ -28,7 +29,7 @@ if not live then
              'hold', '')
   return {1, ''}
 end
-if owner ~= ARGV[1] then
+if owner ~= ARGV[1] or ARGV[5] == '1' then
   return {0, ''}
 end
 redis.call('HSET', KEYS[1], 'receiver', ARGV[2], 'rname', ARGV[3], 'hold', '')

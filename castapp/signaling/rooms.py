@@ -20,6 +20,7 @@ from typing import Protocol
 from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.protocol import ErrorCode, LeaveReason, PeerInfo, Role
+from castapp.signaling.identity import check_proof
 from castapp.signaling.limits import GLOBAL_KEY, Verdict, guard_pin, join_scopes
 from castapp.signaling.store import AddSender, PeerRecord, RoomStore
 from castapp.signaling.tokens import TokenSigner
@@ -67,6 +68,8 @@ class Connection(Protocol):
 
     peer_id: str
     addr: str
+    #: Drawn for this connection and sent in ``welcome``: a receiver signs it to register.
+    nonce: str
 
     async def send(self, payload: bytes) -> None: ...
 
@@ -80,6 +83,15 @@ class Member:
     name: str = ""
     code: str | None = None
     owner: str | None = None  # receivers: id of the token that owns the code
+
+
+def claimed_owner(me: PeerInfo) -> str:
+    """The owner of a code held by a receiver without a key: its connection alone."""
+    return "peer:" + me.peer_id
+
+
+def _revoke_key(code: str, owner: str) -> str:
+    return f"rv:{code}:{owner}"
 
 
 def new_peer_id() -> str:
@@ -156,17 +168,31 @@ class Rooms:
                 "Too many receivers registered from this address; try again later.",
                 retry_after_s=round(wait, 3),
             )
+        owner = None
+        if msg.key is not None or msg.proof is not None:
+            owner = check_proof(member.conn.nonce, msg.key or "", msg.proof or "",
+                                msg.token or "")
+            if owner is None:
+                self.counters["unproven_registrations"] += 1
+                raise ServiceError(ErrorCode.NOT_PROVEN,
+                                   "The receiver could not prove it holds its key; "
+                                   "connect again.")
         name = clean_name(msg.name)
         me = PeerInfo(peer_id=member.conn.peer_id, role=Role.RECEIVER, name=name)
-        claimed = await self._reclaim(me, msg.token, now) if msg.token else None
+        claimed = None
+        if msg.token and owner is not None:
+            claimed = await self._reclaim(me, msg.token, owner, now)
         if claimed is None:
-            claimed = await self._new_code(me, now)
-        code, token, owner, senders = claimed
-        member.role, member.name, member.code, member.owner = Role.RECEIVER, name, code, owner
+            claimed = await self._new_code(me, owner, now)
+        code, senders = claimed
+        # keyless receivers (older clients) get a code they cannot reclaim: no token
+        token = self.signer.mint(code, owner, now)[0] if owner is not None else ""
+        member.role, member.name, member.code = Role.RECEIVER, name, code
+        member.owner = owner or claimed_owner(me)
         await self.store.put_peer(PeerRecord(me.peer_id, Role.RECEIVER, name, code))
         self.counters["registrations"] += 1
         log.info("receiver %s opened room %s (%s)", me.peer_id, self.signer.label(code),
-                 "kept its code" if msg.token and msg.token == token else "new code")
+                 "kept its code" if senders is not None else "new code")
         await self._send(
             member.conn,
             p.Registered(
@@ -178,37 +204,45 @@ class Rooms:
             ),
         )
         await self._tell_guard(member, now)
-        for sender in senders:  # senders that waited through the receiver's absence
+        for sender in senders or ():  # senders that waited through the receiver's absence
             await self.deliver(sender.peer_id, p.PeerJoined(peer=me))
             await self._send(member.conn, p.PeerJoined(peer=sender))
 
     async def _reclaim(
-        self, me: PeerInfo, token: str, now: float
-    ) -> tuple[str, str, str, tuple[PeerInfo, ...]] | None:
-        claim = self.signer.verify(token)
-        if claim is None or self.config.codes.normalize(claim.code) != claim.code:
+        self, me: PeerInfo, token: str, owner: str, now: float
+    ) -> tuple[str, tuple[PeerInfo, ...]] | None:
+        """The code a token names, if the token is genuine, unexpired, unrevoked and bound to
+        the key this connection proved, and the code is free or held for that key."""
+        claim = self.signer.verify(token, now)
+        if claim is None or claim.owner != owner:
             return None
-        result = await self.store.claim_room(claim.code, claim.owner, me, now)
+        if self.config.codes.normalize(claim.code) != claim.code:
+            return None
+        revoked = await self.store.revoked_at(_revoke_key(claim.code, owner), now)
+        if revoked is not None and claim.issued <= revoked:
+            return None
+        result = await self.store.claim_room(claim.code, owner, me, now)
         if not result.ok:
             return None
         if result.replaced is not None:
+            # the same key connected again: its older connection is stale or a duplicate
             await self._kick(result.replaced, "This receiver connected again elsewhere.")
             # senders were talking to the replaced connection: they start over with this one
             left = p.PeerLeft(peer_id=result.replaced, role=Role.RECEIVER,
                               reason=LeaveReason.DISCONNECTED)
             for sender in result.senders:
                 await self.deliver(sender.peer_id, left)
-        return claim.code, token, claim.owner, result.senders
+        return claim.code, result.senders
 
     async def _new_code(
-        self, me: PeerInfo, now: float
-    ) -> tuple[str, str, str, tuple[PeerInfo, ...]]:
+        self, me: PeerInfo, owner: str | None, now: float
+    ) -> tuple[str, None]:
         for _ in range(32):
             code = self.config.codes.generate()
-            token, claim = self.signer.mint(code)
-            result = await self.store.claim_room(code, claim.owner, me, now)
+            result = await self.store.claim_room(code, owner or claimed_owner(me), me, now,
+                                                 fresh=True)
             if result.ok:
-                return code, token, claim.owner, ()
+                return code, None
         raise ServiceError(
             ErrorCode.SERVICE_FULL, "The room service has no free cast codes left; try later."
         )
@@ -342,6 +376,10 @@ class Rooms:
         assert member.owner is not None
         left = p.PeerLeft(peer_id=peer_id, role=Role.RECEIVER, reason=reason)
         if reason is LeaveReason.LEFT:
+            # every token issued for this room until now stops working
+            now = self.clock()
+            await self.store.revoke(_revoke_key(code, member.owner), now,
+                                    now + self.signer.ttl)
             for sender in await self.store.delete_room(code, member.owner):
                 await self.deliver(sender, left)
                 await self.deliver(sender, p.RoomClosed(reason="The receiver closed the room."))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import ssl
 import time
 from collections.abc import Callable
@@ -85,6 +86,7 @@ class WsConnection:
         self.ws = ws
         self.addr = addr
         self.peer_id = new_peer_id()
+        self.nonce = secrets.token_urlsafe(18)
         self.last_seen = time.monotonic()
         self.bucket = bucket
         self.close_reason = LeaveReason.DISCONNECTED
@@ -317,6 +319,7 @@ class RoomServer:
                 peer_id=conn.peer_id,
                 heartbeat_s=self.config.heartbeat_s,
                 max_message_bytes=self.config.max_message_bytes,
+                nonce=conn.nonce,
             )
             await conn.send(p.encode(welcome))
             return True

@@ -63,8 +63,10 @@ class RoomStore(Protocol):
         """Connect; from now on ``deliver`` receives messages forwarded to local peers."""
         ...
 
-    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float) -> Claim:
-        """Make ``receiver`` the live receiver of ``code`` if the code is free or ``owner``'s."""
+    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float,
+                         fresh: bool = False) -> Claim:
+        """Make ``receiver`` the live receiver of ``code`` if the code is free or ``owner``'s
+        (only if free, with ``fresh``)."""
         ...
 
     async def get_room(self, code: str, now: float) -> RoomRecord | None: ...
@@ -109,6 +111,12 @@ class RoomStore(Protocol):
     async def refund(self, scopes: Sequence[Scope], now: float) -> None:
         """Take back one count from each scope (the join it was reserved for succeeded)."""
         ...
+
+    async def revoke(self, key: str, at: float, until: float) -> None:
+        """Remember until ``until`` that tokens under ``key`` issued up to ``at`` are void."""
+        ...
+
+    async def revoked_at(self, key: str, now: float) -> float | None: ...
 
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         """Carry a message to a peer connected to another instance; False if it is nowhere."""

@@ -21,6 +21,7 @@ class MemoryStore:
         self._rooms: dict[str, _Room] = {}
         self._peers: dict[str, PeerRecord] = {}
         self._windows: dict[str, tuple[float, int, float]] = {}
+        self._revoked: dict[str, tuple[float, float]] = {}
 
     async def start(self, deliver: DeliverFn, reset: ResetFn) -> None:
         return None  # nothing to connect to, and no other instance to hear from
@@ -35,12 +36,13 @@ class MemoryStore:
             return None
         return room
 
-    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float) -> Claim:
+    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float,
+                         fresh: bool = False) -> Claim:
         room = self._live(code, now)
         if room is None:
             self._rooms[code] = _Room(RoomRecord(code, owner, receiver, None))
             return Claim(ok=True)
-        if room.record.owner != owner:
+        if room.record.owner != owner or fresh:
             return Claim(ok=False)
         old = room.record.receiver
         room.record = RoomRecord(code, owner, receiver, None)
@@ -146,6 +148,13 @@ class MemoryStore:
             if entry is not None and entry[1] > 0:
                 self._windows[scope.key] = (entry[0], entry[1] - 1, entry[2])
 
+    async def revoke(self, key: str, at: float, until: float) -> None:
+        self._revoked[key] = (at, until)
+
+    async def revoked_at(self, key: str, now: float) -> float | None:
+        entry = self._revoked.get(key)
+        return entry[0] if entry is not None and entry[1] > now else None
+
     # delivery -----------------------------------------------------------------
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         return False  # one instance: a peer that is not local is nowhere
@@ -157,6 +166,8 @@ class MemoryStore:
         stale = [k for k, (start, _, win) in self._windows.items() if now - start >= win]
         for key in stale:
             del self._windows[key]
+        for key in [k for k, (_, until) in self._revoked.items() if until <= now]:
+            del self._revoked[key]
         gone = [
             code
             for code, room in self._rooms.items()

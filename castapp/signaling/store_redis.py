@@ -134,9 +134,11 @@ class RedisStore:
             return False
 
     # ------------------------------------------------------------------ rooms
-    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float) -> Claim:
+    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float,
+                         fresh: bool = False) -> Claim:
         out = await self._claim(
-            keys=self._room(code), args=[owner, receiver.peer_id, receiver.name, repr(now)]
+            keys=self._room(code),
+            args=[owner, receiver.peer_id, receiver.name, repr(now), "1" if fresh else "0"],
         )
         if not int(out[0]):
             return Claim(ok=False)
@@ -225,6 +227,14 @@ class RedisStore:
 
     async def refund(self, scopes: Sequence[Scope], now: float) -> None:
         await self._refund(keys=[f"{self.prefix}rl:{s.key}" for s in scopes])
+
+    async def revoke(self, key: str, at: float, until: float) -> None:
+        ms = max(1, int((until - at) * 1000))
+        await self._redis.set(f"{self.prefix}{key}", repr(at), px=ms)
+
+    async def revoked_at(self, key: str, now: float) -> float | None:
+        value = await self._redis.get(f"{self.prefix}{key}")
+        return float(value) if value is not None else None
 
     # ------------------------------------------------------------------ delivery
     async def forward(self, peer_id: str, payload: bytes) -> bool:
