@@ -66,8 +66,12 @@ class EmbeddedService:
         port: int = DEFAULT_PORT,
         only: Collection[str] = (),
         advertise: bool = True,
+        public_metrics: bool = False,
     ) -> None:
-        self.config = ServiceConfig(host=host, port=port)
+        # /metrics would tell the whole LAN whether someone is casting: this machine only,
+        # unless asked for
+        self.config = ServiceConfig(host=host, port=port,
+                                    metrics_access="any" if public_metrics else "loopback")
         self.signer = signer
         self.only = tuple(only)
         self.advertising = advertise

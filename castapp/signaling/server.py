@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import logging
 import random
 import secrets
@@ -60,6 +62,11 @@ class ServiceConfig:
     #: A WebSocket that has not registered or joined within this is closed (idle,
     #: never-registering or ping-only sockets).
     room_timeout_s: float = 30.0
+    #: Who may read ``/metrics``: ``"any"`` client, or ``"loopback"`` clients only (the
+    #: embedded service: the LAN must not learn whether someone is casting).
+    metrics_access: str = "any"
+    #: When set, ``/metrics`` needs ``Authorization: Bearer <metrics_token>``.
+    metrics_token: str | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
@@ -247,6 +254,14 @@ class RoomServer:
         return web.json_response(body, status=200 if ok else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        cfg = self.config
+        if cfg.metrics_access == "loopback" and not _is_loopback(request.remote):
+            raise web.HTTPForbidden(text="Metrics are available on this machine only.")
+        if cfg.metrics_token is not None:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {cfg.metrics_token}".encode()):
+                raise web.HTTPUnauthorized(text="Metrics need the bearer token.",
+                                           headers={"WWW-Authenticate": "Bearer"})
         return web.Response(
             text=render_metrics(self), content_type="text/plain", charset="utf-8"
         )
@@ -388,6 +403,16 @@ class RoomServer:
         self.rooms.errors[code] += 1
         err = p.Error(code=code, message=message, ref=ref, retry_after_s=retry_after_s)
         await conn.send(p.encode(err))
+
+
+def _is_loopback(addr: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address((addr or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
 
 
 async def run_until_signalled(server: RoomServer) -> None:
