@@ -435,9 +435,12 @@ class PakeMessage(_Peer, tag="pake"):
 
 
 class KeyConfirm(_Peer, tag="confirm"):
-    """Key confirmation: a MAC over both DTLS fingerprints and both peer ids."""
+    """Key confirmation: the sender's own DTLS fingerprints, and a MAC over both
+    fingerprints (as confirmed so far) and both peer ids (see ``castapp.pairing``)."""
 
     mac: Base64Text
+    #: The fingerprints of the side's own SDP, canonical (``alg HEX`` sorted, ``;``-joined).
+    fingerprint: Annotated[str, msgspec.Meta(max_length=1024)] = ""
 
 
 class AdmissionState(enum.StrEnum):
