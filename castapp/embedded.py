@@ -2,7 +2,8 @@
 
 On a home or office network nobody runs a server: the receiver starts the room service on all
 interfaces (port 8765, or any free port when that one is taken), registers with it over
-loopback and advertises itself over mDNS with a tag of its code. A receiver pointed at a
+loopback and advertises itself over mDNS by name (its code is checked online, never advertised)
+and answers discovery probes. A receiver pointed at a
 standalone service creates none of this.
 """
 
@@ -70,7 +71,7 @@ class EmbeddedService:
     ) -> None:
         # /metrics would tell the whole LAN whether someone is casting: this machine only,
         # unless asked for
-        self.config = ServiceConfig(host=host, port=port,
+        self.config = ServiceConfig(host=host, port=port, probe=True,
                                     metrics_access="any" if public_metrics else "loopback")
         self.signer = signer
         self.only = tuple(only)

@@ -19,6 +19,7 @@ _COUNTERS = {
     "connections": "WebSocket connections accepted.",
     "forwarded": "Messages handed to another instance for one of its peers.",
     "undeliverable": "Messages for a peer connected nowhere (it had just left).",
+    "probes": "LAN discovery probes answered (each counted as a join attempt).",
     "guarded_joins": "Joins while the service was guarded (code and guard PIN needed).",
     "store_resets": "Times the shared store had lost this instance's rooms (clients sent away).",
 }

@@ -21,7 +21,14 @@ from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.protocol import ErrorCode, LeaveReason, PeerInfo, Role
 from castapp.signaling.identity import check_proof
-from castapp.signaling.limits import GLOBAL_KEY, Verdict, guard_pin, join_scopes
+from castapp.signaling.limits import (
+    GLOBAL_KEY,
+    Attempt,
+    Scope,
+    Verdict,
+    guard_pin,
+    join_scopes,
+)
 from castapp.signaling.store import AddSender, PeerRecord, RoomStore
 from castapp.signaling.tokens import TokenSigner
 from castapp.signaling.turn import IceConfig
@@ -119,6 +126,7 @@ class Rooms:
         self.members: dict[str, Member] = {}
         self._holds: list[tuple[float, str, str]] = []
         self._guard_until = 0.0
+        self._probes: dict[str, int] = {}
         self.counters: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
 
@@ -261,11 +269,7 @@ class Rooms:
             raise ServiceError(ErrorCode.ALREADY_IN_ROOM, "This connection is already in a room.")
         now = self.clock()
         cfg = self.config
-        scopes = join_scopes(member.conn.addr, per_address=cfg.join_failures,
-                             per_prefix=cfg.join_failures_prefix,
-                             address_window=cfg.join_window_s,
-                             service=cfg.join_failures_service,
-                             service_window=cfg.guard_window_s)
+        scopes = self.join_scopes(member.conn.addr)
         # the attempt is counted before the code is looked at, and given back if it was
         # right: concurrent guesses cannot all pass one check before any is counted
         attempt = await self.store.attempt(scopes, now)
@@ -298,6 +302,9 @@ class Rooms:
             )
         assert code is not None and room is not None and room.receiver is not None
         await self.store.refund(scopes, now)
+        if self._probes.get(member.conn.addr, 0) > 0:  # its probe found this room: no guess
+            self._probes[member.conn.addr] -= 1
+            await self.store.refund(scopes, now)
         name = clean_name(msg.name)
         me = PeerInfo(peer_id=member.conn.peer_id, role=Role.SENDER, name=name)
         added = await self.store.add_sender(code, me, cfg.max_senders)
@@ -319,6 +326,33 @@ class Rooms:
             p.Joined(receiver=room.receiver, ice_servers=cfg.ice.servers_for(me.peer_id, now)),
         )
         await self.deliver(room.receiver.peer_id, p.PeerJoined(peer=me))
+
+    def join_scopes(self, addr: str) -> tuple[Scope, ...]:
+        cfg = self.config
+        return join_scopes(addr, per_address=cfg.join_failures,
+                           per_prefix=cfg.join_failures_prefix,
+                           address_window=cfg.join_window_s,
+                           service=cfg.join_failures_service,
+                           service_window=cfg.guard_window_s)
+
+    async def probe_attempt(self, addr: str) -> tuple[Attempt, str, str | None] | None:
+        """Count a LAN discovery probe from ``addr`` as a join attempt; the code to prove and
+        the guard PIN to mix in (when guarded), or None when no receiver is here. A join from
+        the same address that then succeeds gives the count back."""
+        target = next((m for m in self.members.values()
+                       if m.role is Role.RECEIVER and m.code and m.owner), None)
+        if target is None:
+            return None
+        attempt = await self.store.attempt(self.join_scopes(addr), self.clock())
+        if attempt.verdict is Verdict.REFUSED:
+            return attempt, "", None
+        if len(self._probes) > 4096:
+            self._probes.clear()
+        self._probes[addr] = min(self._probes.get(addr, 0) + 1, 16)
+        assert target.code is not None and target.owner is not None
+        pin = (guard_pin(self.signer.key, target.code, target.owner)
+               if attempt.verdict is Verdict.GUARDED else None)
+        return attempt, target.code, pin
 
     # -------------------------------------------------------------- guard
     async def guarded_for(self, now: float) -> float:

@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from castapp import __version__
 from castapp import protocol as p
+from castapp.discovery import probe
 from castapp.protocol import ErrorCode, LeaveReason
 from castapp.signaling.guard import ConnectionGuard, GuardedRunner
+from castapp.signaling.limits import Verdict
 from castapp.signaling.metrics import render_metrics
 from castapp.signaling.rooms import RoomConfig, Rooms, ServiceError, new_peer_id
 from castapp.signaling.store import RoomStore
@@ -67,6 +70,8 @@ class ServiceConfig:
     metrics_access: str = "any"
     #: When set, ``/metrics`` needs ``Authorization: Bearer <metrics_token>``.
     metrics_token: str | None = None
+    #: Answer LAN discovery probes (``POST /probe``) for the receiver this service hosts.
+    probe: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
@@ -139,6 +144,8 @@ class RoomServer:
         self.app.router.add_get(p.WS_PATH, self._ws)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
+        if config.probe:
+            self.app.router.add_post(probe.PATH, self._probe)
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> int:
@@ -265,6 +272,26 @@ class RoomServer:
         return web.Response(
             text=render_metrics(self), content_type="text/plain", charset="utf-8"
         )
+
+    async def _probe(self, request: web.Request) -> web.Response:
+        """LAN discovery: prove, without either side sending it, that this service's receiver
+        shows the sender's code (``castapp.discovery.probe``)."""
+        body = await request.content.read(1024)
+        found = await self.rooms.probe_attempt(self._client_addr(request))
+        if found is None:
+            raise web.HTTPNotFound(text="No receiver is showing a code here.")
+        attempt, code, pin = found
+        if attempt.verdict is Verdict.REFUSED:
+            self.rooms.counters["rate_limited_joins"] += 1
+            return web.json_response({"error": ErrorCode.RATE_LIMITED.value,
+                                      "retry_after_s": round(attempt.wait, 3)}, status=429)
+        self.rooms.counters["probes"] += 1
+        loop = asyncio.get_running_loop()
+        try:
+            reply = await loop.run_in_executor(None, probe.answer, body, code, pin)
+        except ValueError:
+            raise web.HTTPBadRequest(text="Not a discovery probe.") from None
+        return web.Response(body=msgspec.json.encode(reply), content_type="application/json")
 
     def _client_addr(self, request: web.Request) -> str:
         if self.config.trust_proxy:
