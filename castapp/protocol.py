@@ -439,8 +439,11 @@ class KeyConfirm(_Peer, tag="confirm"):
     fingerprints (as confirmed so far) and both peer ids (see ``castapp.pairing``)."""
 
     mac: Base64Text
-    #: The fingerprints of the side's own SDP, canonical (``alg HEX`` sorted, ``;``-joined).
+    #: The fingerprints of the side's own SDP, canonical (``alg HEX`` sorted, ``;``-joined);
+    #: with ``tampered``, the fingerprints it found instead of the confirmed ones.
     fingerprint: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    #: An authenticated alarm: the remote SDP this side got was not the confirmed one.
+    tampered: bool = False
 
 
 class AdmissionState(enum.StrEnum):

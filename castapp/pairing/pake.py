@@ -16,7 +16,9 @@ one):
    that changed the message): :class:`PairingFailedError`.
 3. **Check before applying.** Each side calls :meth:`Pairing.check_remote_sdp` on the remote
    SDP before applying it; a fingerprint other than the confirmed one raises
-   :class:`TamperedError` ("The connection was tampered with — not casting").
+   :class:`TamperedError` ("The connection was tampered with — not casting"). The side that
+   found it then sends :meth:`Pairing.tamper_notice`, a ``KeyConfirm(tampered=True)`` under the
+   shared key, so the other side refuses too, on evidence the relay cannot forge.
 
 A :class:`Pairing` is pure (no I/O, no asyncio) and good for one attempt: after any failure
 every further call raises, so a peer gets one guess per pairing attempt.
@@ -69,6 +71,7 @@ class _State(enum.Enum):
     STARTED = "started"  # our PAKE message is out
     KEYED = "keyed"  # both PAKE messages seen: a key, not yet confirmed
     CONFIRMED = "confirmed"  # the other side's MAC checked
+    TAMPERED = "tampered"  # a remote SDP was not the confirmed one: only the notice is left
     FAILED = "failed"
 
 
@@ -111,6 +114,7 @@ class Pairing:
         self._state = _State.NEW
         self._key: bytes | None = None
         self._fp: dict[PairingRole, str] = {}
+        self._seen = ""  # the fingerprints found instead of the confirmed ones
 
     @property
     def confirmed(self) -> bool:
@@ -118,13 +122,15 @@ class Pairing:
 
     @property
     def failed(self) -> bool:
-        return self._state is _State.FAILED
+        return self._state in (_State.FAILED, _State.TAMPERED)
 
     def _fail(self, exc: PairingError) -> PairingError:
         self._state, self._key = _State.FAILED, None
         return exc
 
     def _need(self, *states: _State) -> None:
+        if self._state is _State.TAMPERED:
+            raise TamperedError()
         if self._state is _State.FAILED:
             raise PairingFailedError()
         if self._state not in states:
@@ -150,9 +156,10 @@ class Pairing:
         self._state = _State.KEYED
 
     # -------------------------------------------------------------- confirmation
-    def _mac(self, role: PairingRole, fp_sender: str, fp_receiver: str) -> str:
+    def _mac(self, role: PairingRole, fp_sender: str, fp_receiver: str,
+             label: bytes = b"confirm") -> str:
         assert self._key is not None
-        parts = (_CONFIRM, role.value.encode(), *self.ids, fp_sender.encode(),
+        parts = (_CONFIRM, label, role.value.encode(), *self.ids, fp_sender.encode(),
                  fp_receiver.encode())
         body = b"".join(len(x).to_bytes(4, "big") + x for x in parts)
         return _b64(hmac.new(self._key, body, hashlib.sha256).digest())
@@ -174,7 +181,16 @@ class Pairing:
 
     def check_confirm(self, msg: KeyConfirm) -> None:
         """The other side's confirmation: raises :class:`PairingFailedError` unless its MAC
-        proves the same key and covers what we know."""
+        proves the same key and covers what we know, and :class:`TamperedError` for a genuine
+        tamper notice."""
+        if msg.tampered:
+            self._need(_State.KEYED, _State.CONFIRMED)
+            other = (PairingRole.RECEIVER if self.role is PairingRole.SENDER
+                     else PairingRole.SENDER)
+            if hmac.compare_digest(self._notice_mac(other, msg.fingerprint).encode(),
+                                   msg.mac.encode()):
+                raise self._fail(TamperedError())
+            raise self._fail(PairingFailedError())
         if self.role is PairingRole.RECEIVER:
             self._need(_State.KEYED)
             fp_s, fp_r, other = msg.fingerprint, "", PairingRole.SENDER
@@ -195,8 +211,21 @@ class Pairing:
         the confirmed ones, else :class:`TamperedError`."""
         self._need(_State.CONFIRMED)
         other = PairingRole.RECEIVER if self.role is PairingRole.SENDER else PairingRole.SENDER
-        if not hmac.compare_digest(fingerprints(sdp).encode(), self._fp[other].encode()):
-            raise self._fail(TamperedError())
+        found = fingerprints(sdp)
+        if not hmac.compare_digest(found.encode(), self._fp[other].encode()):
+            self._state, self._seen = _State.TAMPERED, found
+            raise TamperedError()
+
+    def tamper_notice(self) -> KeyConfirm:
+        """After :meth:`check_remote_sdp` found tampering: the authenticated alarm to send to
+        the other side (then end the call)."""
+        if self._state is not _State.TAMPERED or self._key is None:
+            raise PairingError("Nothing was found tampered with.")
+        return KeyConfirm(fingerprint=self._seen, tampered=True,
+                          mac=self._notice_mac(self.role, self._seen))
+
+    def _notice_mac(self, role: PairingRole, seen: str) -> str:
+        return self._mac(role, seen, "", label=b"tampered")
 
     def check_local_sdp(self, sdp: str) -> None:
         """Our own SDP must still carry the fingerprint we confirmed (a new peer connection

@@ -153,3 +153,34 @@ def test_fingerprints_are_canonical_and_sdp_order_free():
     s, _r = pair("482913", "482913")
     with pytest.raises(PairingError):
         s.confirm("v=0\r\n")  # no fingerprint: nothing to bind
+
+
+def test_the_side_that_finds_tampering_tells_the_other_in_a_way_the_relay_cannot_forge():
+    # offer rewritten: the receiver finds it, its notice makes the sender refuse too
+    s, r = pair("482913", "482913")
+    r.check_confirm(s.confirm(sdp(FP_S)))
+    with pytest.raises(TamperedError):
+        r.check_remote_sdp(sdp(FP_M))
+    notice = r.tamper_notice()
+    assert notice.tampered and notice.fingerprint == fingerprints(sdp(FP_M))
+    with pytest.raises(TamperedError):
+        s.check_confirm(p.decode_peer(p.peer_body(notice)))  # type: ignore[arg-type]
+    assert s.failed and r.failed
+    # answer rewritten: the sender finds it and tells the receiver
+    s, r = pair("482913", "482913")
+    run_until_answer = s.confirm(sdp(FP_S))
+    r.check_confirm(run_until_answer)
+    r.check_remote_sdp(sdp(FP_S))
+    s.check_confirm(r.confirm(sdp(FP_R)))
+    with pytest.raises(TamperedError):
+        s.check_remote_sdp(sdp(FP_M))
+    with pytest.raises(TamperedError):
+        r.check_confirm(s.tamper_notice())
+    # a notice the relay made up (no key) is not evidence of anything but a broken pairing
+    s, r = pair("482913", "482913")
+    r.check_confirm(s.confirm(sdp(FP_S)))
+    forged = p.KeyConfirm(mac="QUFBQQ==", fingerprint=fingerprints(sdp(FP_M)), tampered=True)
+    with pytest.raises(PairingFailedError):
+        s.check_confirm(forged)
+    with pytest.raises(PairingError):
+        r.tamper_notice()  # nothing was found: no notice to give
