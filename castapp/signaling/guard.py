@@ -22,6 +22,9 @@ from aiohttp.web_protocol import RequestHandler
 log = logging.getLogger(__name__)
 
 _ACCEPT_MESSAGE = "socket.accept() out of system resource"
+#: After an accept error asyncio retries each failed accept of the burst a second later, even
+#: once the listening socket is closed; those retries fail with this and mean nothing.
+_RETRY_CALLBACK = "_start_serving"
 
 
 class ConnectionGuard:
@@ -91,18 +94,34 @@ class ConnectionGuard:
         loop.set_exception_handler(self._exception)
 
     def uninstall(self) -> None:
-        if self._loop is not None and self._loop.get_exception_handler() == self._exception:
-            self._loop.set_exception_handler(self._previous)
+        """Give the loop its previous handler back, once asyncio's pending accept retries
+        (scheduled a second after an accept error) have run out."""
+        loop = self._loop
+        if loop is None or loop.get_exception_handler() != self._exception:
+            return
+        if self.accept_errors:
+            loop.call_later(1.5, self._restore, loop)
+        else:
+            self._restore(loop)
+
+    def _restore(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop.get_exception_handler() == self._exception:
+            loop.set_exception_handler(self._previous)
         self._loop = None
 
     def _exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        handle = context.get("handle")
+        if (self.accept_errors and isinstance(context.get("exception"), ValueError)
+                and _RETRY_CALLBACK in repr(getattr(handle, "_callback", ""))):
+            return  # a retry of an accept on a socket closed since
         if str(context.get("message", "")).startswith(_ACCEPT_MESSAGE):
             self.accept_errors += 1
             self._unlogged_accept += 1
             now = time.monotonic()
             if now - self._logged_accept >= self.log_interval_s:
                 exc = context.get("exception")
-                log.warning("cannot accept connections (%s): %d times since the last report",
+                log.warning("cannot accept connections (%s): %d failed accepts since the "
+                            "last report",
                             getattr(exc, "strerror", None) or exc, self._unlogged_accept)
                 self._logged_accept, self._unlogged_accept = now, 0
             return

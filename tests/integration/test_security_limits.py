@@ -263,3 +263,48 @@ def test_guard_pin_is_stable_and_keyed():
     a = guard_pin(b"k" * 32, "482913", "owner")
     assert a == guard_pin(b"k" * 32, "482913", "owner") and len(a) == 6 and a.isdigit()
     assert a != guard_pin(b"j" * 32, "482913", "owner")
+
+
+def test_a_flood_past_the_file_limit_logs_once_per_interval(tmp_path):
+    """A standalone service whose process may hold only 64 files, flooded by 600 connections
+    from 30 addresses: accept errors are one line per interval, not one per failed accept."""
+    import resource
+    import subprocess
+    import sys
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "castapp", "serve", "--port", "0", "--state-dir",
+             str(tmp_path)], stdout=subprocess.PIPE, stderr=log_file, preexec_fn=low_limit)
+    socks: list[socket.socket] = []
+    try:
+        line = proc.stdout.readline().decode()  # type: ignore[union-attr]
+        port = int(line.rsplit(":", 1)[1].split("/")[0])
+        time.sleep(0.3)
+        before = log_path.stat().st_size
+        t0 = time.monotonic()
+        for i in range(600):
+            s = socket.socket()
+            s.bind((f"127.0.{20 + i % 30}.1", 0))
+            s.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                s.connect(("127.0.0.1", port))
+            socks.append(s)
+        time.sleep(5.0)
+        elapsed = time.monotonic() - t0
+        flood_log = log_path.read_bytes()[before:]
+    finally:
+        for s in socks:
+            s.close()
+        proc.terminate()
+        proc.wait(20)
+    rate = len(flood_log) / elapsed
+    print(f"log bytes per second under the flood: {rate:.0f}")
+    assert b"cannot accept connections" in flood_log  # the limit was really reached
+    assert b"Traceback" not in log_path.read_bytes()  # not even when stopping after it
+    assert flood_log.count(b"cannot accept connections") == 1  # one per 10 s interval
+    assert rate < 100, flood_log[-2000:]
