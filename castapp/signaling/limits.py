@@ -83,3 +83,23 @@ def guard_pin(key: bytes, code: str, owner: str) -> str:
     mac = hmac.new(key, b"guard pin\x00" + code.encode() + b"\x00" + owner.encode(),
                    hashlib.sha256).digest()
     return str(int.from_bytes(mac[:8], "big") % 10**GUARD_PIN_DIGITS).zfill(GUARD_PIN_DIGITS)
+
+
+DAY_S = 86400.0
+
+
+def guessing_odds(*, receivers: int, code_space: int, service: int, service_window: float,
+                  per_address: int, per_prefix: int, address_window: float,
+                  networks: int = 1, pin_space: int = 10**GUARD_PIN_DIGITS) -> float:
+    """The chance that an attacker joins one of ``receivers`` live rooms within a day, from
+    ``networks`` addresses each in its own /24 (or /64), guessing as fast as the limits allow.
+
+    Only ``service`` failures per ``service_window`` are ever judged on the code alone; past
+    them a join also needs the room's guard PIN, which each network may try at its
+    address/prefix rate.
+    """
+    plain = service * DAY_S / service_window
+    guarded = networks * min(per_address, per_prefix) * DAY_S / address_window
+    miss = (1 - receivers / code_space) ** plain
+    miss *= (1 - receivers / (code_space * pin_space)) ** guarded
+    return 1 - miss

@@ -52,7 +52,7 @@ class RoomConfig:
     join_failures_prefix: int = 30
     #: Failed joins allowed on the whole service per ``guard_window_s``; past them the
     #: service is guarded: a join needs the code and the guard PIN the TV shows.
-    join_failures_service: int = 20
+    join_failures_service: int = 10
     guard_window_s: float = 3600.0
     #: Registrations allowed per client address per ``register_window_s``.
     registrations: int = 30

@@ -308,3 +308,22 @@ def test_a_flood_past_the_file_limit_logs_once_per_interval(tmp_path):
     assert b"Traceback" not in log_path.read_bytes()  # not even when stopping after it
     assert flood_log.count(b"cannot accept connections") == 1  # one per 10 s interval
     assert rate < 100, flood_log[-2000:]
+
+
+def test_the_readme_figures_follow_from_the_enforced_limits():
+    from pathlib import Path
+
+    from castapp.signaling.limits import guessing_odds
+
+    cfg = RoomConfig()
+    limits = dict(code_space=cfg.codes.space,
+                  service=cfg.join_failures_service, service_window=cfg.guard_window_s,
+                  per_address=cfg.join_failures, per_prefix=cfg.join_failures_prefix,
+                  address_window=cfg.join_window_s)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for receivers, networks, shown in ((1, 1, "0.024 %"), (1, 10**4, "0.038 %"),
+                                       (100, 1, "2.4 %"), (100, 10**4, "3.8 %")):
+        odds = 100 * guessing_odds(receivers=receivers, networks=networks, **limits)
+        digits = len(shown.split(".")[1].split()[0])
+        assert f"{odds:.{digits}f} %" == shown, (receivers, networks, odds)
+        assert shown in readme
