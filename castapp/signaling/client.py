@@ -119,6 +119,10 @@ def error_from(msg: p.Error) -> SignalingError:
     return _BY_CODE.get(msg.code, SignalingError)(msg.message, msg.retry_after_s)
 
 
+#: The service's close message for a connection that stayed in no room too long.
+IDLE_CLOSE = "no room joined"
+
+
 # ------------------------------------------------------------------ client events
 @dataclass(frozen=True)
 class ConnectionLost:
@@ -373,6 +377,8 @@ class SignalingClient:
                 reason, retry = await self._pump(self._ws)
                 await self._drop()
                 self._fail_pending(ServiceUnreachableError(f"Lost the room service: {reason}"))
+                if reason == IDLE_CLOSE and self._intent is None:
+                    return  # in no room and about to be in none: connect again when needed
                 if self._closing or not self.reconnect:
                     self._events.put_nowait(ConnectionLost(reason, -1.0))
                     return
@@ -431,6 +437,8 @@ class SignalingClient:
                 except TimeoutError:
                     return "the room service stopped answering", retry
                 if frame.type is not aiohttp.WSMsgType.TEXT:
+                    if frame.type is aiohttp.WSMsgType.CLOSE and frame.extra == IDLE_CLOSE:
+                        return IDLE_CLOSE, retry
                     return "the connection closed", retry
                 self._last_heard = time.monotonic()
                 try:

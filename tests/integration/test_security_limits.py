@@ -327,3 +327,26 @@ def test_the_readme_figures_follow_from_the_enforced_limits():
         digits = len(shown.split(".")[1].split()[0])
         assert f"{odds:.{digits}f} %" == shown, (receivers, networks, odds)
         assert shown in readme
+
+
+async def test_an_idle_client_is_let_go_quietly_and_connects_again_to_cast(room_key):
+    server = await start(room_key, room_timeout_s=0.6)
+    try:
+        tv = SignalingClient(server.url)
+        await tv.connect()
+        reg = await tv.register()
+        laptop = SignalingClient(server.url)
+        await laptop.connect()
+        for _ in range(40):
+            if not laptop.connected:
+                break
+            await asyncio.sleep(0.1)
+        assert not laptop.connected
+        await asyncio.sleep(1.0)
+        assert not laptop.connected  # it did not reconnect just to be closed again
+        await laptop.connect()
+        assert (await laptop.join(reg.code)).receiver.peer_id == tv.peer_id
+        await laptop.close()
+        await tv.close()
+    finally:
+        await server.stop()
