@@ -44,6 +44,9 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="seconds a dropped receiver keeps its code (default %(default)s)")
     s.add_argument("--failed-joins", type=int, default=10, metavar="N",
                    help="failed joins allowed per client address per minute (default 10)")
+    s.add_argument("--failed-joins-service", type=int, default=10, metavar="N",
+                   help="failed joins allowed on the whole service per hour before a join "
+                   "also needs the PIN the TV shows (default 10)")
     s.add_argument("--registrations", type=int, default=30, metavar="N",
                    help="registrations allowed per client address per minute (default 30)")
     s.add_argument("--message-rate", type=float, default=50.0, metavar="N",
@@ -112,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_senders=args.max_senders,
             grace_s=args.grace,
             join_failures=args.failed_joins,
+            join_failures_service=args.failed_joins_service,
             registrations=args.registrations,
             ice=ice,
         )

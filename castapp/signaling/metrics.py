@@ -21,6 +21,7 @@ _COUNTERS = {
     "undeliverable": "Messages for a peer connected nowhere (it had just left).",
     "probes": "LAN discovery probes answered (each counted as a join attempt).",
     "guarded_joins": "Joins while the service was guarded (code and guard PIN needed).",
+    "unproven_registrations": "Registrations refused: the key proof did not check out.",
     "store_resets": "Times the shared store had lost this instance's rooms (clients sent away).",
 }
 
