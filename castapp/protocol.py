@@ -169,7 +169,11 @@ class Signal(_Base, tag="signal"):
 
 
 class Leave(_Base, tag="leave"):
-    """Leave the room. A receiver that leaves closes the room and gives up its code."""
+    """Leave the room. A receiver that leaves closes the room and gives up its code: every
+    token issued for it is revoked, unless ``keep_code`` (a receiver that is only stopping for
+    now: its token may claim the code again later, while no one else holds it)."""
+
+    keep_code: bool = False
 
 
 class Ping(_Base, tag="ping"):

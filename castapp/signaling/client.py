@@ -312,10 +312,12 @@ class SignalingClient:
         self.joined = reply
         return reply
 
-    async def leave(self) -> None:
+    async def leave(self, keep_code: bool = True) -> None:
+        """Leave the room. A receiver keeps its code for its next start unless ``keep_code``
+        is False, which gives the code up for good (its tokens are revoked)."""
         self._intent = None
         self.registration = self.joined = None
-        await self._send(p.Leave())
+        await self._send(p.Leave(keep_code=keep_code))
 
     async def send_offer(self, to: str, sdp: str) -> None:
         await self._send(p.Offer(to=to, sdp=sdp))

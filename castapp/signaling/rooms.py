@@ -154,7 +154,7 @@ class Rooms:
         elif isinstance(msg, p.Leave):
             if member.code is None:
                 raise ServiceError(ErrorCode.NOT_IN_ROOM, "You are not in a room.")
-            await self._leave_room(member, LeaveReason.LEFT)
+            await self._leave_room(member, LeaveReason.LEFT, forget=not msg.keep_code)
         elif isinstance(msg, p.Hello):
             raise ServiceError(ErrorCode.BAD_MESSAGE, "The protocol version is already agreed.")
         else:  # pragma: no cover - the server answers pings itself
@@ -398,7 +398,8 @@ class Rooms:
         await self.deliver(msg.to, p.relayed(msg, member.conn.peer_id))
 
     # -------------------------------------------------------------- leaving
-    async def _leave_room(self, member: Member, reason: LeaveReason) -> None:
+    async def _leave_room(self, member: Member, reason: LeaveReason,
+                          forget: bool = False) -> None:
         code, peer_id = member.code, member.conn.peer_id
         assert code is not None
         member.code = None
@@ -410,10 +411,10 @@ class Rooms:
         assert member.owner is not None
         left = p.PeerLeft(peer_id=peer_id, role=Role.RECEIVER, reason=reason)
         if reason is LeaveReason.LEFT:
-            # every token issued for this room until now stops working
-            now = self.clock()
-            await self.store.revoke(_revoke_key(code, member.owner), now,
-                                    now + self.signer.ttl)
+            if forget:  # every token issued for this room until now stops working
+                now = self.clock()
+                await self.store.revoke(_revoke_key(code, member.owner), now,
+                                        now + self.signer.ttl)
             for sender in await self.store.delete_room(code, member.owner):
                 await self.deliver(sender, left)
                 await self.deliver(sender, p.RoomClosed(reason="The receiver closed the room."))
