@@ -22,6 +22,7 @@ _COUNTERS = {
     "probes": "LAN discovery probes answered (each counted as a join attempt).",
     "guarded_joins": "Joins while the service was guarded (code and guard PIN needed).",
     "unproven_registrations": "Registrations refused: the key proof did not check out.",
+    "replacements_refused": "Receivers refused their code: a copy of them kept taking it.",
     "store_resets": "Times the shared store had lost this instance's rooms (clients sent away).",
 }
 

@@ -229,6 +229,13 @@ class Rooms:
         revoked = await self.store.revoked_at(_revoke_key(claim.code, owner), now)
         if revoked is not None and claim.issued <= revoked:
             return None
+        # the same key displacing its own live connection is a reconnect, unless two copies
+        # of one receiver keep taking the code from each other
+        live = await self.store.get_room(claim.code, now)
+        if (live is not None and live.receiver is not None and live.owner == owner
+                and await self.store.hit(f"replace:{claim.code}", 3, 60.0, now) > 0):
+            self.counters["replacements_refused"] += 1
+            return None
         result = await self.store.claim_room(claim.code, owner, me, now)
         if not result.ok:
             return None
