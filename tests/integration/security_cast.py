@@ -4,11 +4,13 @@ Run inside a private network namespace (aiortc skips 127.0.0.1): the service lis
 198.51.100.1, both peers run here and are driven directly through the signaling client and
 ``castapp.pairing``, the way a sender and a receiver session call them:
 
-    security_cast.py honest|offer|answer|both
+    security_cast.py honest|offer|answer|both|wrong_pin
 
 ``offer``, ``answer`` and ``both`` run a MALICIOUS service: castapp's own, with a relay that
 rewrites the DTLS fingerprints of the offers, the answers or both to those of a certificate it
-holds. Prints one JSON object: what each end saw and how many frames the receiver decoded.
+holds. ``wrong_pin`` runs an honest service, but the TV and the sender mix different PINs
+into the PAKE, as when the wrong PIN is typed. Prints one JSON object: what each end saw and
+how many frames the receiver decoded.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from typing import Any
 from aiortc import RTCCertificate, RTCSessionDescription
 
 from castapp import protocol as p
-from castapp.pairing import Pairing, PairingError, PairingRole
+from castapp.pairing import (
+    Pairing,
+    PairingError,
+    PairingFailedError,
+    PairingRole,
+    TamperedError,
+)
 from castapp.rtc import peer
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.receive import FrameReceiver
@@ -73,6 +81,8 @@ class Peer:
     async def next(self, *kinds: type, timeout: float = 15.0) -> Any:
         while True:
             ev = await self.client.next_event(timeout)
+            if isinstance(ev, p.RelayedBye) and ev.reason == "pairing failed":
+                raise PairingFailedError()  # the other end found the keys differ
             if isinstance(ev, p.RelayedSignal):
                 body = p.decode_peer(ev.body)
                 if isinstance(body, kinds):
@@ -94,14 +104,15 @@ class Peer:
         if self.pairing is not None:
             with contextlib.suppress(PairingError):
                 await self.signal(to, self.pairing.tamper_notice())
-        await self.client.send_bye(to, "tampered")
+        tampered = isinstance(exc, TamperedError)
+        await self.client.send_bye(to, "tampered" if tampered else "pairing failed")
 
 
-async def run_receiver(rx: Peer, code: str, frames: list[int]) -> None:
+async def run_receiver(rx: Peer, code: str, frames: list[int], pin: str | None) -> None:
     joined = await rx.next(p.PeerJoined)
     sender = joined.peer.peer_id
     me = rx.client.peer_id or ""
-    rx.pairing = Pairing(PairingRole.RECEIVER, code, sender, me)
+    rx.pairing = Pairing(PairingRole.RECEIVER, code, sender, me, pin=pin)
     await rx.signal(sender, rx.pairing.start())
     pc = peer.make_peer_connection([])
     try:
@@ -136,11 +147,11 @@ async def run_receiver(rx: Peer, code: str, frames: list[int]) -> None:
         await pc.close()
 
 
-async def run_sender(tx: Peer, code: str) -> None:
+async def run_sender(tx: Peer, code: str, pin: str | None) -> None:
     joined = await tx.client.join(code)
     receiver = joined.receiver.peer_id
     me = tx.client.peer_id or ""
-    tx.pairing = Pairing(PairingRole.SENDER, code, me, receiver)
+    tx.pairing = Pairing(PairingRole.SENDER, code, me, receiver, pin=pin)
     await tx.signal(receiver, tx.pairing.start())
     source = SyntheticSource(320, 240, 30)
     source.start()
@@ -167,7 +178,7 @@ async def main(mode: str) -> dict[str, object]:
     config = ServiceConfig(host=HOST, port=0)
     signer = TokenSigner(secrets.token_bytes(32))
     server = RoomServer(config, signer)
-    if mode != "honest":
+    if mode not in ("honest", "wrong_pin"):
         rooms = TamperingRooms(server.store, signer, config.rooms, server.rooms.clock)
         rooms.rewrite = {"offer": (p.RelayedOffer,), "answer": (p.RelayedAnswer,),
                          "both": (p.RelayedOffer, p.RelayedAnswer)}[mode]
@@ -182,8 +193,9 @@ async def main(mode: str) -> dict[str, object]:
         await rx.client.connect()
         await tx.client.connect()
         code = (await rx.client.register()).code
-        await asyncio.wait_for(asyncio.gather(run_receiver(rx, code, frames),
-                                              run_sender(tx, code)), 40)
+        pins = ("4821", "4822") if mode == "wrong_pin" else (None, None)
+        await asyncio.wait_for(asyncio.gather(run_receiver(rx, code, frames, pins[0]),
+                                              run_sender(tx, code, pins[1])), 40)
     finally:
         await rx.client.close()
         await tx.client.close()

@@ -45,3 +45,11 @@ def test_a_service_that_swaps_fingerprints_is_refused_by_both_ends(mode):
     assert result["receiver_error"] == TAMPERED and result["sender_error"] == TAMPERED, result
     assert result["frames"] == 0  # no frame was shown
     assert log.count("security: The connection was tampered with") >= 1
+
+
+def test_a_wrong_pin_never_completes_the_pake():
+    result, log = cast("wrong_pin")
+    mismatch = "The code did not match; check the code on the TV and try again."
+    assert result["receiver_error"] == mismatch and result["sender_error"] == mismatch, result
+    assert result["frames"] == 0
+    assert "tampered" not in log  # a wrong secret is not mistaken for an attack
