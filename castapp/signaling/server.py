@@ -276,7 +276,11 @@ class RoomServer:
     async def _probe(self, request: web.Request) -> web.Response:
         """LAN discovery: prove, without either side sending it, that this service's receiver
         shows the sender's code (``castapp.discovery.probe``)."""
-        body = await request.content.read(1024)
+        try:
+            async with asyncio.timeout(self.config.first_request_timeout_s):
+                body = await request.content.read(1024)
+        except TimeoutError:
+            raise web.HTTPRequestTimeout(text="The probe came too slowly.") from None
         found = await self.rooms.probe_attempt(self._client_addr(request))
         if found is None:
             raise web.HTTPNotFound(text="No receiver is showing a code here.")
