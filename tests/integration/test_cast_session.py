@@ -96,9 +96,10 @@ async def test_receiver_returns_to_waiting_when_the_sender_vanishes(server, sour
         await sender.cast(status.code or "")
         await screen.wait_frames(5)
         # the laptop dies: no bye, its connection just drops
-        sender._events.cancel()  # type: ignore[union-attr]
+        await sender.tasks.close()
         sender.client._ws._response.connection.transport.abort()  # type: ignore[union-attr]
-        await sender._hang_up()
+        if sender.peer is not None:
+            await sender.peer.close()
         back = await receiver.wait_for(ReceiverState.WAITING, timeout=15)
         assert back.code == status.code and back.sender is None
     finally:
