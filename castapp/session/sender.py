@@ -25,7 +25,7 @@ from aiortc import RTCIceServer
 from aiortc.exceptions import InvalidStateError
 
 from castapp import protocol as p
-from castapp.rtc.capture import FrameSource
+from castapp.rtc.capture import FrameSource, SourceClosedError
 from castapp.rtc.diagnose import (
     Diagnosis,
     TurnProbe,
@@ -145,6 +145,8 @@ ANSWER_WAIT_S = 0.8
 #: without it gets once the receiver answered before the cast ends with the diagnosis.
 TURN_GRACE_S = 1.5
 TICK_S = 0.25
+#: How long a new call waits for the source's first frame before offering anyway.
+FIRST_FRAME_WAIT_S = 2.0
 
 _UNANSWERED = (Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
                Phase.RESIGNALING)
@@ -385,12 +387,27 @@ class SenderSession:
 
     async def _build(self, gen: int) -> None:
         """Gather a new call; TURN over TCP once more when TURN over UDP gathered nothing."""
+        if not await self._source_delivers():
+            return
         chooser = self._chooser()
         peer = await self.peer_factory(self._request(gen))
         if chooser.learn(peer.gathered):
             await peer.close()
             peer = await self.peer_factory(self._request(gen))
         self.post(t.OfferReady(gen=gen, peer=peer))
+
+    async def _source_delivers(self) -> bool:
+        """Wait (briefly) for the source's first frame: no offer is made over a source that
+        failed on start, such as a monitor that does not exist."""
+        try:
+            await asyncio.wait_for(self.source.next_frame(-1), FIRST_FRAME_WAIT_S)
+        except SourceClosedError as exc:
+            error = exc.__cause__ or self.source.error or exc
+            self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+            return False
+        except TimeoutError:
+            log.info("no frame from the source yet; offering anyway")
+        return True
 
     def _request(self, gen: int) -> OfferRequest:
         chooser = self._chooser()
@@ -472,12 +489,21 @@ class SenderSession:
             self._joining.set_exception(ev.error)
 
     async def _do_start_source(self, ev: Event) -> None:
-        if self.source.running:
-            return
-        try:
-            self.source.start()
-        except (OSError, RuntimeError, ValueError) as exc:
-            self.post(t.SourceFailed(error=str(exc)))
+        if self.source.error is None and not self.source.running:
+            try:
+                self.source.start()
+            except (OSError, RuntimeError, ValueError) as exc:
+                self.post(t.SourceFailed(error=str(exc) or type(exc).__name__))
+                return
+        self._source_check()
+
+    def _source_check(self) -> bool:
+        """Post SourceFailed when the source has failed; True when it has."""
+        error = self.source.error
+        if error is None:
+            return False
+        self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+        return True
 
     async def _do_check_turn(self, ev: Event) -> None:
         server = self._chooser().turn
@@ -635,9 +661,7 @@ class SenderSession:
 
     async def _do_watch(self, ev: Event) -> None:
         """Timers and polls, once a tick: what is due in this phase is posted as an event."""
-        error = self.source.error
-        if error is not None:
-            self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+        if self._source_check():
             return
         now, phase, gen = self.clock.monotonic(), self.phase, self.machine.generation
         if phase in t.SETUP and now >= self._deadline:
