@@ -197,6 +197,7 @@ class SenderSession:
         self.ice: IceChooser | None = None
         self._lock = asyncio.Lock()
         self._actions: list[str] = []
+        self._staged: dict[str, object] | None = None
         self._before = Phase.IDLE  # the phase the event being handled found
         self._joining: asyncio.Future[None] | None = None
         self._awaiting: int | None = None  # generation of the offer awaiting an answer
@@ -274,6 +275,7 @@ class SenderSession:
     async def feed(self, event: Event) -> bool:
         """Apply one event and run its actions; False when it was stale and dropped.
 
+        The status changes its actions make go out as one update, with the new state.
         Raises :class:`IllegalEventError` (after logging it and publishing ``fault``) when
         the table has no row for the event in the current phase.
         """
@@ -289,20 +291,24 @@ class SenderSession:
             if not applied:
                 self._dropped(event)
                 return False
-            for action in list(self._actions):
-                await getattr(self, "_do_" + action)(event)
-            self._show(self.machine.state)
+            self._staged = {}
+            try:
+                for action in list(self._actions):
+                    await getattr(self, "_do_" + action)(event)
+            finally:
+                changes, self._staged = self._staged, None
+                self._show(self.machine.state, changes)
             return True
 
-    def _show(self, phase: Phase) -> None:
-        """Publish the state a phase shows (diagnosing keeps what was shown)."""
+    def _show(self, phase: Phase, changes: dict[str, object]) -> None:
+        """Publish the changes with the state the phase shows (diagnosing keeps it)."""
         shown = STATE_OF[phase]
-        if phase is Phase.DIAGNOSING or shown is self.status.state:
-            return
-        if shown is SenderState.CASTING:
-            self._publish(state=shown)
-        else:
-            self._publish(state=shown, route=None)
+        if phase is not Phase.DIAGNOSING and shown is not self.status.state:
+            changes["state"] = shown
+            if shown is not SenderState.CASTING:
+                changes["route"] = None
+        if changes:
+            self.board.publish(**changes)
 
     def _pending_action(self, action: str, event: Event) -> None:
         self._actions.append(action)
@@ -319,7 +325,10 @@ class SenderSession:
         self.post(t.TaskFailed(task=name, error=repr(exc)))
 
     def _publish(self, **changes: object) -> None:
-        self.board.publish(**changes)
+        if self._staged is not None:  # inside feed(): goes out with the new state
+            self._staged.update(changes)
+        else:
+            self.board.publish(**changes)
 
     # -------------------------------------------------------------- signaling in
     async def _pump(self) -> None:
