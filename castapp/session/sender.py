@@ -206,6 +206,7 @@ class SenderSession:
         self._connected_wall = 0.0
         self._fps_mark = (0.0, 0)
         self._running = False
+        self._server_heard = False  # the STUN/TURN server answered at least once
 
     # -------------------------------------------------------------- public
     @property
@@ -438,13 +439,19 @@ class SenderSession:
             self.post(t.TurnFailed(diagnosis=result.diagnosis))
 
     async def _wait_network(self) -> None:
+        """Until the STUN/TURN server answers again. A server that answered before in this
+        session is waited for as long as it takes (building a call while the network is down
+        would only sit out gathering timeouts); one never heard from, ``NETWORK_WAIT_S``."""
         since = self.clock.monotonic()
         while True:
             answered = await self.checks.network(self._chooser())
-            if answered is not False or self.clock.monotonic() - since >= NETWORK_WAIT_S:
+            if answered:
+                self._server_heard = True
+            waited = self.clock.monotonic() - since
+            if answered is not False or (waited >= NETWORK_WAIT_S and not self._server_heard):
                 self.post(t.NetworkBack(answered=answered))
                 return
-            await self.clock.sleep(0.1)
+            await self.clock.sleep(0.05)
 
     async def _diagnose(self, gathered: set[str], answered: bool) -> None:
         diagnosis = await self.checks.diagnose(self._chooser(), gathered, answered, self._turn)
@@ -526,6 +533,8 @@ class SenderSession:
 
     async def _do_send_offer(self, ev: t.OfferReady) -> None:
         self.peer = ev.peer
+        if ev.peer.gathered & {"srflx", "relay"}:
+            self._server_heard = True
         self._fps_mark = (0.0, 0)
         self._awaiting = ev.gen
         self._attempt_at = self.clock.monotonic()
@@ -562,8 +571,17 @@ class SenderSession:
         self._connected_wall = self.clock.wall()
         path = self.peer.path() if self.peer is not None else None
         route = path.route if path is not None else None
-        self._chooser().worked(route)
+        self._learn_route(route)
         self._publish(route=route)
+
+    def _learn_route(self, route: Route | None) -> None:
+        """Remember the best path that worked, so rebuilt calls keep to it."""
+        working = self.peer.working_routes() if self.peer is not None else set()
+        for best in (Route.DIRECT, Route.NAT):
+            if best in working:
+                route = best
+                break
+        self._chooser().worked(route)
 
     async def _do_drop_call(self, ev: Event) -> None:
         """Close the current call in the background (a dead path can make closing wait for
@@ -585,8 +603,9 @@ class SenderSession:
         self._chooser().path_failed()
 
     async def _do_refresh_signaling(self, ev: Event) -> None:
-        log.info("no answer yet; opening a new connection to the room service")
+        log.info("opening a new connection to the room service")
         self._awaiting = None
+        self._attempt_at = self.clock.monotonic()
         self.client.refresh()  # rejoining (Joined) then offers again
 
     async def _do_turn_failed(self, ev: t.TurnFailed) -> None:
@@ -691,7 +710,7 @@ class SenderSession:
         path = self.peer.path()
         if path is not None and path.route is not self.status.route:
             self._publish(route=path.route)
-            self._chooser().worked(path.route)
+            self._learn_route(path.route)
         heard = max(self._connected_wall, await self.peer.last_report_at() or 0.0)
         if self.clock.wall() - heard > self.stall_s:
             log.info("media stopped; building a new connection")

@@ -247,7 +247,9 @@ TABLE: dict[tuple[Phase, type[Event]], Step[Phase]] = {
     (P.WAITING, Joined): step(P.GATHERING, "replan", "build_call"),
     (P.WAITING, PeerDropped): step(P.WAITING),
     # reconnecting: one rebuild at a time
-    (P.LOST, NetworkBack): step(P.REGATHERING, "build_call"),
+    # the network is back: a new service connection first (the old one may sit in TCP
+    # back-off for seconds), then the call
+    (P.LOST, NetworkBack): step(P.RESIGNALING, "refresh_signaling"),
     (P.LOST, Joined): step(P.LOST, "replan"),
     (P.LOST, PeerBack): step(P.LOST, "note_receiver"),
     (P.REGATHERING, OfferReady): step(P.REOFFERED, "send_offer"),

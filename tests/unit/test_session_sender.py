@@ -115,7 +115,8 @@ def _plain(cls: type[Event], **kw: object) -> Callable[[Rig], Event]:
 JOIN = [_plain(t.CastAsked, code="123456"), _plain(t.Joined, receiver="rx-1", name="TV")]
 UP = [*JOIN, _offer, _plain(t.AnswerArrived, sdp="v=0"), _gen(t.MediaUp)]
 LOST = [*UP, _gen(t.StallDetected)]
-REOFFER = [*LOST, _plain(t.NetworkBack, answered=True), _offer]
+REGATHER = [*LOST, _plain(t.NetworkBack, answered=True), _plain(t.Joined, receiver="rx-1")]
+REOFFER = [*REGATHER, _offer]
 PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
     P.IDLE: [],
     P.JOINING: JOIN[:1],
@@ -125,7 +126,7 @@ PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
     P.CASTING: UP,
     P.WAITING: [*UP, _plain(t.PeerDropped)],
     P.LOST: LOST,
-    P.REGATHERING: REOFFER[:-1],
+    P.REGATHERING: REGATHER,
     P.REOFFERED: REOFFER,
     P.RESIGNALING: [*REOFFER, _gen(t.AnswerLate)],
     P.REANSWERED: [*REOFFER, _plain(t.AnswerArrived, sdp="v=0")],
@@ -356,12 +357,13 @@ async def test_a_stall_rebuilds_once_and_casting_resumes() -> None:
 
 async def test_no_answer_while_reconnecting_reopens_signaling_then_offers_once() -> None:
     rig = Rig()
+    rig.client.rejoin_on_refresh = False
     try:
         await rig.to(P.REOFFERED)
         await rig.clock.advance(1.0)
         await rig.feed(t.Tick())
         await rig.run()
-        assert rig.s.phase is P.RESIGNALING and rig.client.refreshed == 1
+        assert rig.s.phase is P.RESIGNALING and rig.client.refreshed == 2  # network back, no answer
         built = len(rig.factory.made)
         rejoined = rig.s._translate(_joined())  # what the signaling pump would post
         assert rejoined is not None
