@@ -293,3 +293,42 @@ def test_untrusted_turns_certificate_is_named_as_such(fresh: Net, tmp_path: Path
     finally:
         stun_only.stop()
         stop(tls)
+
+
+def test_a_lossy_uplink_is_counted_and_costs_little_picture(fresh: Net, tmp_path: Path) -> None:
+    """5 % of the sender's UDP packets dropped for 6 s (this kernel has no netem)."""
+    rx, tx, _ = cast(fresh, tmp_path)
+    try:
+        both_route(rx, tx, "*")
+        for _ in range(2):
+            rx.expect("stats")
+        rx.drain()
+        before = tx.expect("stats")
+        fresh.topo.nft("A", "flush chain ip castapp fw\n"
+                            "add rule ip castapp fw meta l4proto udp numgen random mod 100 < 5 "
+                            "drop\n")
+        try:
+            time.sleep(6)
+        finally:
+            fresh.topo.cut("A", False)
+        for _ in range(2):
+            rx.expect("stats")
+        after = [tx.expect("stats") for _ in range(2)][-1]
+        tx.drain()
+        rx.drain()
+        sent = [e for e in tx.seen if e["event"] == "stats" and e["t"] > before["t"]]
+        requests = (after["pli"] - before["pli"]) + (after["fir"] - before["fir"])
+        resends = after["nack"] - before["nack"]
+        losses = [e["loss_pct"] for e in sent if e["loss_pct"]]
+        gaps = [e["gap_ms"] for e in rx.seen if e["event"] == "stats" and e["t"] > before["t"]]
+        print(f"5 % loss for 6 s: keyframe requests {requests}, NACKs {resends}, "
+              f"reported loss {losses}, longest picture gaps {gaps} ms")
+        assert resends > 0 or requests > 0  # the receiver asked, and the sender counted it
+        assert losses and max(losses) > 0  # the receiver's reports say packets were lost
+        # a lost packet costs at most one keyframe interval (8 s) of picture, and in practice
+        # far less: the receiver asks for a keyframe and the sender sends one at once
+        assert max(gaps) < 2000, gaps
+        assert not [e for e in rx.seen if e.get("state") == "reconnecting"]
+    finally:
+        tx.stop()
+        rx.stop()
