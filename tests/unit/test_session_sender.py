@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -440,5 +441,72 @@ async def test_the_recovery_window_ends_a_cast_that_never_comes_back() -> None:
             await rig.run()
         assert rig.s.status.state is t.SenderState.ENDED
         assert rig.s.status.ended is EndReason.MEDIA_FAILED
+    finally:
+        await rig.close()
+
+
+async def test_one_rebuild_at_a_time_and_a_superseded_build_is_closed() -> None:
+    rig = Rig()
+    try:
+        await rig.to(P.OFFERED)
+        first = rig.factory.last
+        rig.factory.hold = True  # the next builds wait, as gathering does
+        # the receiver comes back twice in a row under new ids: each supersedes the last
+        await rig.feed(t.PeerBack(receiver="rx-2", name="TV"))
+        await rig.feed(t.PeerBack(receiver="rx-3", name="TV"))
+        assert await rig.settle() == []  # nothing built yet
+        assert first.closed
+        assert rig.s.phase is P.GATHERING
+        rig.factory.release()
+        await rig.run()
+        assert rig.s.phase is P.OFFERED
+        offers = [to for kind, to, _ in rig.client.sent if kind == "offer"]
+        assert offers[-1] == "rx-3" and len(offers) == 2  # the first call's, then one more
+        # the build that was cancelled never made a peer; the one that ran is the call
+        assert len(rig.factory.made) == 2 and not rig.factory.last.closed
+    finally:
+        await rig.close()
+
+
+async def test_a_stale_offer_ready_closes_its_peer() -> None:
+    rig = Rig()
+    try:
+        await rig.to(P.GATHERING)
+        late = FakePeer(None, 7)
+        await rig.s.feed(t.PeerDropped())  # the receiver went away meanwhile
+        assert await rig.feed(t.OfferReady(gen=rig.gen() - 1, peer=late)) is False
+        await rig.settle()
+        assert late.closed and rig.s.phase is P.WAITING
+    finally:
+        await rig.close()
+
+
+async def test_an_unreachable_service_is_said_and_raised() -> None:
+    from castapp.signaling.client import ServiceUnreachableError
+    rig = Rig()
+    rig.client.connect_error = ServiceUnreachableError("Cannot reach the room service")
+    try:
+        task = asyncio.ensure_future(rig.s.cast("123456"))
+        for _ in range(20):
+            await rig.clock.advance(1.0)
+            if task.done():
+                break
+        with pytest.raises(ServiceUnreachableError):
+            await task
+        assert rig.s.phase is P.IDLE and not rig.s.status.service_ok
+        assert isinstance(rig.s.status.error, ServiceUnreachableError)
+    finally:
+        await rig.s.close()
+
+
+async def test_an_unexpected_event_is_reported_not_ignored(caplog: pytest.LogCaptureFixture):
+    rig = Rig()
+    try:
+        await rig.to(P.IDLE)
+        with pytest.raises(IllegalEventError):
+            await rig.feed(t.MediaUp())
+        assert "MediaUp is not expected in idle" in (rig.s.status.fault or "")
+        assert any(r.levelname == "ERROR" and "MediaUp" in r.getMessage()
+                   for r in caplog.records)
     finally:
         await rig.close()
