@@ -135,12 +135,11 @@ class NetworkChecks:
                        Awaitable[Diagnosis]] = field(default=diagnose)
 
 
-#: While reconnecting, a new connection is tried when the last one is not up after this.
+#: While reconnecting, a new connection is tried when the last one is not up (or not even
+#: answered) after this.
 RETRY_S = 4.0
 #: While reconnecting, how long to wait for the STUN/TURN server to answer before trying.
 NETWORK_WAIT_S = 10.0
-#: While reconnecting, an offer not answered after this opens a new signaling connection.
-ANSWER_WAIT_S = 0.8
 #: After the TURN server refused us (or its certificate is untrusted), how long a path
 #: without it gets once the receiver answered before the cast ends with the diagnosis.
 TURN_GRACE_S = 1.5
@@ -443,14 +442,19 @@ class SenderSession:
         session is waited for as long as it takes (building a call while the network is down
         would only sit out gathering timeouts); one never heard from, ``NETWORK_WAIT_S``."""
         since = self.clock.monotonic()
+        first = True
         while True:
             answered = await self.checks.network(self._chooser())
             if answered:
                 self._server_heard = True
             waited = self.clock.monotonic() - since
+            if answered is not False and first:
+                self.post(t.NetworkUp())
+                return
             if answered is not False or (waited >= NETWORK_WAIT_S and not self._server_heard):
                 self.post(t.NetworkBack(answered=answered))
                 return
+            first = False
             await self.clock.sleep(0.05)
 
     async def _diagnose(self, gathered: set[str], answered: bool) -> None:
@@ -699,9 +703,7 @@ class SenderSession:
         elif phase in t.RECOVERY:
             if now - self._lost_at > self.recovery_window_s:
                 self.post(t.DeadlinePassed())
-            elif phase is Phase.REOFFERED and now - self._attempt_at > ANSWER_WAIT_S:
-                self.post(t.AnswerLate(gen=gen))
-            elif phase in (Phase.RESIGNALING, Phase.REANSWERED) \
+            elif phase in (Phase.REOFFERED, Phase.RESIGNALING, Phase.REANSWERED) \
                     and now - self._attempt_at > RETRY_S:
                 self.post(t.RetryDue(gen=gen))
 

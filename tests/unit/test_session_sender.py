@@ -129,7 +129,7 @@ PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
     P.LOST: LOST,
     P.REGATHERING: REGATHER,
     P.REOFFERED: REOFFER,
-    P.RESIGNALING: [*REOFFER, _gen(t.AnswerLate)],
+    P.RESIGNALING: [*LOST, _plain(t.NetworkBack, answered=True)],
     P.REANSWERED: [*REOFFER, _plain(t.AnswerArrived, sdp="v=0")],
     P.DIAGNOSING: [*JOIN, _plain(t.DeadlinePassed)],
     P.ENDED: [*UP, _plain(t.PeerLeft)],
@@ -137,7 +137,7 @@ PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
 
 #: Events that belong to a call carry its generation.
 CALL_EVENTS = (t.OfferReady, t.AnswerArrived, t.CandidateArrived, t.MediaUp, t.MediaFailed,
-               t.StallDetected, t.AnswerLate, t.RetryDue)
+               t.StallDetected, t.RetryDue)
 
 
 def _instance(r: Rig, cls: type[Event]) -> Event:
@@ -356,15 +356,38 @@ async def test_a_stall_rebuilds_once_and_casting_resumes() -> None:
         await rig.s.close()
 
 
-async def test_no_answer_while_reconnecting_reopens_signaling_then_offers_once() -> None:
+async def test_an_unanswered_offer_is_retried_every_few_seconds_not_flooded() -> None:
+    """The receiver's side is cut: our network is fine, so the call is rebuilt at once, and
+    then one offer (on a fresh service connection) per RETRY_S, not one per fraction of a
+    second."""
+    rig = Rig()
+    try:
+        await rig.s.cast("123456")
+        await rig.run()
+        rig.client.push(_answer())
+        await rig.run()
+        rig.factory.last.connect()
+        await rig.run()
+        await rig.clock.advance(2.5)  # no receiver report: stalled
+        await rig.run()
+        assert rig.s.phase is P.REOFFERED and rig.client.refreshed == 0
+        for _ in range(40):  # 10 s without an answer
+            await rig.clock.advance(0.25)
+            await rig.run()
+        offers = [kind for kind in rig.client.kinds() if kind == "offer"]
+        assert 3 <= len(offers) <= 5, offers  # the first call's, then one per ~4 s
+        assert rig.client.refreshed == len(offers) - 2
+    finally:
+        await rig.s.close()
+
+
+async def test_when_our_network_returns_signaling_is_reopened_before_the_offer() -> None:
     rig = Rig()
     rig.client.rejoin_on_refresh = False
     try:
-        await rig.to(P.REOFFERED)
-        await rig.clock.advance(1.0)
-        await rig.feed(t.Tick())
-        await rig.run()
-        assert rig.s.phase is P.RESIGNALING and rig.client.refreshed == 2  # network back, no answer
+        await rig.to(P.LOST)
+        await rig.feed(t.NetworkBack(answered=True))
+        assert rig.s.phase is P.RESIGNALING and rig.client.refreshed == 1
         built = len(rig.factory.made)
         rejoined = rig.s._translate(_joined())  # what the signaling pump would post
         assert rejoined is not None
