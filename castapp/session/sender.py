@@ -14,7 +14,6 @@ factory, the frame source and the clock, with the real ones as defaults.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -264,8 +263,16 @@ class SenderSession:
     async def _loop(self) -> None:
         while True:
             event = await self.inbox.get()
-            with contextlib.suppress(IllegalEventError):  # logged and surfaced by feed()
+            try:
                 await self.feed(event)
+            except IllegalEventError:
+                pass  # logged and surfaced by feed(); the cast goes on
+            except Exception as exc:
+                if isinstance(event, t.TaskFailed):
+                    raise  # ending the cast failed too: the supervisor ends it by hand
+                # an action failed: the cast ends as a fault, through the table
+                log.error("sender: handling %s failed", type(event).__name__, exc_info=exc)
+                self.post(t.TaskFailed(task=f"on {type(event).__name__}", error=repr(exc)))
 
     async def _ticker(self) -> None:
         while True:

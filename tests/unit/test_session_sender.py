@@ -533,3 +533,21 @@ async def test_an_unexpected_event_is_reported_not_ignored(caplog: pytest.LogCap
                    for r in caplog.records)
     finally:
         await rig.close()
+
+
+async def test_an_action_that_fails_ends_the_cast_as_a_fault() -> None:
+    rig = Rig()
+    try:
+        await rig.s.cast("123456")
+        await rig.run()
+        rig.factory.last.apply_error = RuntimeError("codec table corrupt")
+        rig.client.push(_answer())
+        for _ in range(5):
+            await rig.clock.advance(0)
+        # the loop turned the failure into an event that ends the cast through the table
+        await rig.s.wait_for(t.SenderState.ENDED, timeout=2)
+        st = rig.s.status
+        assert st.ended is EndReason.FAULT and "codec table corrupt" in (st.fault or "")
+        assert rig.factory.last.closed
+    finally:
+        await rig.s.close()
