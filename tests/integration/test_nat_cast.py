@@ -159,6 +159,9 @@ def test_wrong_turn_secret_is_diagnosed(fresh: Net, tmp_path: Path) -> None:
         tx = sender(fresh, code, url=wrong.url)  # the default 20 s deadline
         try:
             joining = tx.expect("state", state="joining")
+            warned = tx.expect("warning", timeout=10)  # said as soon as coturn refuses
+            assert warned["code"] == "turn_refused"
+            print(f"TURN refusal said {warned['t'] - joining['t']:.2f} s after joining")
             err = tx.expect("error", timeout=30)
             assert err["code"] == "turn_refused"
             assert "TURN server refused the credentials" in err["message"]
