@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from castapp.rtc.peer import Route
+
 MAX_PRESENTERS = 4
 
 
@@ -51,3 +53,7 @@ class CallView:
     #: Size of the frames arriving, when known.
     width: int = 0
     height: int = 0
+    #: How its media travels once showing (direct, through NAT, relayed).
+    route: Route | None = None
+    #: Times its frames stopped and came back (or were rebuilt) since it began.
+    reconnects: int = 0
