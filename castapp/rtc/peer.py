@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -23,6 +23,14 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+)
 from aiortc.stats import (
     RTCInboundRtpStreamStats,
     RTCOutboundRtpStreamStats,
@@ -150,6 +158,12 @@ class PeerStats:
     fps: float | None = None
     width: int | None = None
     height: int | None = None
+    #: Share of our packets the other end reported lost in its latest report, in percent.
+    loss_pct: float | None = None
+    #: Keyframe requests and retransmission requests received from the other end so far.
+    pli_received: int = 0
+    fir_received: int = 0
+    nack_received: int = 0
 
 
 def _ice_connections(pc: RTCPeerConnection) -> Iterator[object]:
@@ -188,11 +202,41 @@ def negotiated_codec(pc: RTCPeerConnection) -> str | None:
     return None
 
 
+@dataclass
+class Feedback:
+    """RTCP feedback received on what we send: keyframe (PLI, FIR) and resend (NACK) asks."""
+
+    pli: int = 0
+    fir: int = 0
+    nack: int = 0
+
+
+def count_feedback(sender: RTCRtpSender) -> Feedback:
+    """Count the feedback ``sender`` receives (wraps this one sender's RTCP handler only)."""
+    counts = Feedback()
+    handle = sender._handle_rtcp_packet
+
+    async def counting(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
+            counts.pli += 1
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_FIR:
+            counts.fir += 1
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            counts.nack += 1
+        await handle(packet)
+
+    sender._handle_rtcp_packet = counting  # type: ignore[method-assign]
+    return counts
+
+
 class StatsSampler:
     """Turns successive ``getStats()`` snapshots into rates."""
 
-    def __init__(self, pc: RTCPeerConnection) -> None:
+    def __init__(self, pc: RTCPeerConnection, feedback: Feedback | None = None,
+                 now: Callable[[], float] = time.monotonic) -> None:
         self.pc = pc
+        self.feedback = feedback or Feedback()
+        self._now = now
         self._prev: PeerStats | None = None
 
     async def sample(
@@ -202,6 +246,7 @@ class StatsSampler:
         report = await self.pc.getStats()
         sent = recv = psent = precv = lost = 0
         rtts: list[float] = []
+        fractions: list[float] = []
         for s in report.values():
             if isinstance(s, RTCOutboundRtpStreamStats) and s.kind == "video":
                 sent += s.bytesSent
@@ -212,9 +257,11 @@ class StatsSampler:
             elif isinstance(s, RTCRemoteInboundRtpStreamStats) and s.kind == "video":
                 if s.roundTripTime is not None:  # None until a report answers our SR
                     rtts.append(s.roundTripTime)
+                lost += s.packetsLost
+                fractions.append(s.fractionLost / 256 * 100)
             elif isinstance(s, RTCTransportStats):
                 recv += s.bytesReceived  # aiortc reports received bytes per transport only
-        now = time.monotonic()
+        now = self._now()
         send_kbps = recv_kbps = None
         prev = self._prev
         if prev is not None and now > prev.at:
@@ -235,6 +282,10 @@ class StatsSampler:
             fps=fps,
             width=size[0] if size else None,
             height=size[1] if size else None,
+            loss_pct=round(max(fractions), 1) if fractions else None,
+            pli_received=self.feedback.pli,
+            fir_received=self.feedback.fir,
+            nack_received=self.feedback.nack,
         )
         self._prev = stats
         return stats

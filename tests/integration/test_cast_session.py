@@ -96,10 +96,11 @@ async def test_receiver_returns_to_waiting_when_the_sender_vanishes(server, sour
         await sender.cast(status.code or "")
         await screen.wait_frames(5)
         # the laptop dies: no bye, its connection just drops
-        sender._events.cancel()  # type: ignore[union-attr]
+        await sender.tasks.close()
         sender.client.reconnect = False  # a dead laptop does not come back
         sender.client._ws._response.connection.transport.abort()  # type: ignore[union-attr]
-        await sender._hang_up()
+        if sender.peer is not None:
+            await sender.peer.close()
         # the last frame stays with "reconnecting" for the recovery window, then the code
         await receiver.wait_for(ReceiverState.RECONNECTING, timeout=15)
         back = await receiver.wait_for(ReceiverState.WAITING, timeout=15)
