@@ -23,10 +23,9 @@ import contextlib
 import enum
 import logging
 import secrets
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aiortc import RTCIceServer
 
@@ -44,6 +43,7 @@ from castapp.session.admission import (
     resume_token,
 )
 from castapp.session.call import Call, CallState, Timing
+from castapp.session.clock import SYSTEM_CLOCK, Clock
 from castapp.session.machine import Event, IllegalEventError, Machine, Table, step
 from castapp.session.receive_link import (
     LinkFactory,
@@ -185,21 +185,6 @@ TABLES = [
 ]
 
 
-# -------------------------------------------------------------------- dependencies
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
 #: Offers arriving within this of each other are one burst: only the newest is answered.
 SETTLE_S = 0.03
 WATCH_S = 0.25
@@ -242,7 +227,7 @@ class ReceiverSession:
         self.token = token
         self.on_frame = on_frame
         self.on_call_frame = on_call_frame
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or SYSTEM_CLOCK
         self.policy = AdmissionPolicy(admission, self.clock.monotonic, pin_rules)
         self._links: LinkFactory = link_factory or aiortc_link
         self.machine = Machine("receiver", RECEIVER_TABLE, R.STARTING, self._perform,
@@ -274,16 +259,18 @@ class ReceiverSession:
             me = asyncio.current_task()
             if me is not None and me.cancelling():
                 raise  # the caller itself is being cancelled
+        except SignalingError:
+            await self._closed()
+            raise
         return self.status
 
     async def _start_up(self) -> None:
         try:
-            await connect_with_retry(self.client, self._service_report)
+            await connect_with_retry(self.client, self._service_report, sleep=self.clock.sleep)
             reg = await self.client.register(self.token)
         except SignalingError as exc:
             if self.machine.state is R.STARTING:
                 self.machine.handle(StartFailed(error=exc))
-                await self._closed()
                 raise
             return  # stopped meanwhile: the failure is the stop's doing
         if self.machine.state is R.STARTING:
@@ -505,10 +492,8 @@ class ReceiverSession:
         return call.resume or resume_token()
 
     def pair(self, call: Call) -> None:
-        gen = call.machine.generation
-
         async def confirm() -> None:  # the PAKE over the cast code plugs in here
-            self._feed_call(call, c.Paired(gen=gen, verified=False))
+            self._feed_call(call, c.Paired(verified=False))
 
         self.spawn(call, confirm(), "pairing")
 
@@ -562,11 +547,17 @@ class ReceiverSession:
 
     async def _build(self, call: Call, offer: c.OfferArrived) -> None:
         """Answer ``offer`` unless a newer one arrived meanwhile; one build at a time."""
-        lock = self._locks.setdefault(call.key, asyncio.Lock())
-        async with lock:
-            await self.clock.sleep(SETTLE_S)  # let a burst of queued retries arrive
-            if offer.gen != call.machine.generation or call.state is CallState.ENDED:
-                return  # superseded: never answered, no connection built
+        def superseded() -> bool:
+            return offer.gen != call.machine.generation or call.state is CallState.ENDED
+
+        if superseded():
+            return  # a newer offer came in the same burst: this one is never answered
+        async with self._locks.setdefault(call.key, asyncio.Lock()):
+            if superseded():
+                return
+            await self.clock.sleep(SETTLE_S)  # let the rest of a burst of retries arrive
+            if superseded():
+                return
             gen = offer.gen
             req = LinkRequest(
                 offer.sdp, self._chooser(),
