@@ -23,9 +23,10 @@ import contextlib
 import enum
 import logging
 import secrets
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiortc import RTCIceServer
 
@@ -124,6 +125,11 @@ class ServiceChanged(Event):
 
 
 @dataclass(frozen=True)
+class NetworkBack(Event):
+    """The room service answers again after it did not while a call was reconnecting."""
+
+
+@dataclass(frozen=True)
 class CallsIdle(Event):
     """No sender is on screen or negotiating (some may be asking)."""
 
@@ -155,6 +161,9 @@ def _running(state: ReceiverState) -> dict[tuple[ReceiverState, type[Event]], An
         (state, Registered): step(state, "show_code"),
         (state, ServiceChanged): step(state, "show_service"),
         (state, Stop): step(R.STOPPED, "end_calls", "close_service"),
+        # after an outage the old connection to the service can sit in TCP back-off for
+        # many seconds, holding the senders' new offers: a new one goes through at once
+        (state, NetworkBack): step(state, "refresh_service"),
     }
     for event, target in _SUMMARY.items():
         rows[(state, event)] = step(target)
@@ -188,6 +197,31 @@ TABLES = [
 #: Offers arriving within this of each other are one burst: only the newest is answered.
 SETTLE_S = 0.03
 WATCH_S = 0.25
+#: While a call is reconnecting, the service is probed this often, each probe this long.
+PROBE_S = 0.25
+PROBE_TIMEOUT_S = 0.5
+
+Probe = Callable[[], Awaitable[bool]]
+
+
+def service_probe(url: str) -> Probe:
+    """A probe that opens (and closes) a TCP connection to the room service."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+
+    async def probe() -> bool:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
+                                               PROBE_TIMEOUT_S)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+    return probe
 
 _ON_SCREEN = (CallState.CONNECTING, CallState.SHOWING, CallState.RECONNECTING)
 _VISIBLE = (CallState.ASKING, CallState.PIN, CallState.PAIRING, *_ON_SCREEN)
@@ -213,11 +247,12 @@ class ReceiverSession:
         client: Any = None,
         link_factory: LinkFactory | None = None,
         clock: Clock | None = None,
+        probe: Probe | None = None,
     ) -> None:
         """``ice_servers`` are the user's own, tried before those the room service hands out.
 
-        ``client``, ``link_factory`` and ``clock`` replace the real signaling client,
-        aiortc connections and time (tests pass fakes).
+        ``client``, ``link_factory``, ``clock`` and ``probe`` replace the real signaling
+        client, aiortc connections, time and the network probe (tests pass fakes).
         """
         self.url = url
         self.ice_servers = list(ice_servers)
@@ -230,6 +265,8 @@ class ReceiverSession:
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.policy = AdmissionPolicy(admission, self.clock.monotonic, pin_rules)
         self._links: LinkFactory = link_factory or aiortc_link
+        self._probe: Probe = probe or service_probe(url)
+        self._prober: asyncio.Task[None] | None = None
         self.machine = Machine("receiver", RECEIVER_TABLE, R.STARTING, self._perform,
                                self._moved)
         self.board = StatusBoard(ReceiverStatus(R.STARTING, admission=admission), on_status)
@@ -409,6 +446,10 @@ class ReceiverSession:
         self._spawn(self._watchdog(), "watching the calls")
         self._spawn(self._send_outbox(), "sending to the room service")
 
+    def _do_refresh_service(self, event: Event) -> None:
+        log.info("the network is back: opening a new connection to the room service")
+        self.client.refresh()
+
     def _do_end_calls(self, event: Event) -> None:
         for call in list(self.calls.values()):
             self._feed_call(call, c.Shutdown())
@@ -504,6 +545,19 @@ class ReceiverSession:
         self._publish_calls()
         if old is not new:
             self._feed(self._summary())
+        if new is CallState.RECONNECTING and (self._prober is None or self._prober.done()):
+            self._prober = self._spawn(self._watch_network(), "probing the network")
+
+    async def _watch_network(self) -> None:
+        """While a call is reconnecting, notice the network coming back (see NetworkBack)."""
+        failed = False
+        while any(k.state is CallState.RECONNECTING for k in self.calls.values()):
+            if not await self._probe():
+                failed = True
+            elif failed:
+                self._feed(NetworkBack())
+                return
+            await self.clock.sleep(PROBE_S)
 
     def call_ended(self, call: Call) -> None:
         if call.verdict is not None:  # denied or stopped: the same peer is not asked again

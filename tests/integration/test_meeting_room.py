@@ -203,7 +203,7 @@ async def test_a_fifth_sender_is_told_the_room_is_full(start_server, sources,
 
 async def test_a_fifth_sender_is_refused_by_a_standard_room(server, sources,
                                                             make_client) -> None:
-    async with room(server.url, sources, 4) as (receiver, senders, wall):
+    async with room(server.url, sources, 4) as (receiver, senders, _):
         await asyncio.gather(*(s.cast(receiver.status.code or "") for s in senders))
         fifth = await make_client(server.url, name="Fifth")
         with pytest.raises(RoomFullError):

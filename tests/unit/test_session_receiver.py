@@ -31,10 +31,15 @@ class Rig:
         self.statuses: list[ReceiverStatus] = []
         self.frames: list[object] = []
         self.call_frames: list[str] = []
+        self.network: list[bool] = []  # what the probe answers next (then: up)
+        kw.setdefault("probe", self._probe)
         self.session = ReceiverSession(
             "ws://unused/ws", client=self.client, link_factory=self.links, clock=self.clock,
             admission=mode, on_status=self.statuses.append, on_frame=self.frames.append,
             on_call_frame=lambda peer, f: self.call_frames.append(peer), **kw)
+
+    async def _probe(self) -> bool:
+        return self.network.pop(0) if self.network else True
 
     # -- what the room service would deliver
     def join(self, peer: str, name: str = "") -> None:
@@ -249,6 +254,31 @@ async def test_recovery_has_exactly_one_reconnecting_to_receiving(rig: RigFn) ->
     assert r.states() == [S.STARTING, S.WAITING, S.CONNECTING, S.RECEIVING, S.RECONNECTING,
                           S.RECEIVING]
     assert r.session.status.reconnects == 1
+
+
+async def test_the_network_coming_back_opens_a_new_service_connection(rig: RigFn) -> None:
+    r = await rig()
+    await r.on_screen("s1")
+    r.network = [False, False, False]  # the uplink is cut
+    await r.run(2.5)
+    r.session.tick()  # reconnecting: the first probe fails at once
+    for _ in range(2):
+        await r.run(0.25)
+    assert r.client.refreshed == 0 and r.network == []
+    await r.run(0.25)  # the probe gets through again
+    assert r.client.refreshed == 1
+    await r.run(5.0)
+    assert r.client.refreshed == 1  # once per outage
+
+
+async def test_a_stall_without_an_outage_keeps_the_service_connection(rig: RigFn) -> None:
+    r = await rig()
+    await r.on_screen("s1")  # the sender's side went away; ours answers all along
+    await r.run(2.5)
+    r.session.tick()
+    for _ in range(8):
+        await r.run(0.25)
+    assert r.client.refreshed == 0
 
 
 async def test_one_stalled_call_never_disturbs_the_others(rig: RigFn) -> None:
