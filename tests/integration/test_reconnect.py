@@ -224,12 +224,17 @@ def test_a_cut_on_the_receivers_side_recovers_once_without_flapping(nat, tmp_pat
                 back = rx.expect("state", state="receiving", timeout=20)
             except AssertionError as exc:
                 tx.drain()
+                if os.environ.get("CASTAPP_TEST_LOG_DIR"):
+                    out = Path(os.environ["CASTAPP_TEST_LOG_DIR"])
+                    (out / "receiver.log").write_text("".join(rx.other))
+                    (out / "sender.log").write_text("".join(tx.other))
                 raise AssertionError(f"{exc}\nsender: {tx.seen[-12:]}\n"
                                      f"{''.join(tx.other)[-3000:]}") from None
             late = back["t"] - restored_at
             stats = rx.expect("stats", timeout=10)
             rx.drain()
             print(f"outage {outage_s:.0f} s: frames back {late:.2f} s after the link")
+
             # one reconnecting -> receiving and nothing else: no waiting, no flapping
             assert _states(rx) == ["starting", "waiting", "connecting", "receiving",
                                    "reconnecting", "receiving"], _states(rx)
