@@ -231,6 +231,9 @@ def test_a_cut_on_the_receivers_side_recovers_once_without_flapping(nat, tmp_pat
                 raise AssertionError(f"{exc}\nsender: {tx.seen[-12:]}\n"
                                      f"{''.join(tx.other)[-3000:]}") from None
             late = back["t"] - restored_at
+            if os.environ.get("CASTAPP_TEST_LOG_DIR"):
+                out = Path(os.environ["CASTAPP_TEST_LOG_DIR"])
+                (out / "receiver.log").write_text(f"restored {restored_at}\n" + "".join(rx.other))
             stats = rx.expect("stats", timeout=10)
             rx.drain()
             print(f"outage {outage_s:.0f} s: frames back {late:.2f} s after the link")
