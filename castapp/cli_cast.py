@@ -54,13 +54,19 @@ def _stats_fields(stats: Any) -> dict[str, Any]:
         "height": stats.height,
         "path": stats.ice.kind if stats.ice else None,
         "route": stats.ice.route.value if stats.ice else None,
+        "loss_pct": getattr(stats, "loss_pct", None),
+        "pli": getattr(stats, "pli_received", 0),
+        "fir": getattr(stats, "fir_received", 0),
+        "nack": getattr(stats, "nack_received", 0),
     }
 
 
 def _stats_text(f: dict[str, Any]) -> str:
     rtt = f"{f['rtt_ms']} ms" if f["rtt_ms"] is not None else "-"
     return (f"stats fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec']} "
-            f"{f['width']}x{f['height']} path={f['path']} route={f['route']}")
+            f"{f['width']}x{f['height']} path={f['path']} route={f['route']} "
+            f"loss={f['loss_pct'] if f['loss_pct'] is not None else '-'}% "
+            f"pli={f['pli']} nack={f['nack']}")
 
 
 def _on_signals(stop: asyncio.Event) -> None:
@@ -391,6 +397,13 @@ async def run_send(args: argparse.Namespace) -> int:
                 last["failed"] = True
                 text = f"cannot connect: {describe(st.diagnosis)}"
                 out("error", text, code=st.diagnosis.value, message=text)
+            elif st.state is SenderState.ENDED and st.failed:
+                last["failed"] = True
+                detail = st.source_error or st.fault or (st.error.message if st.error else "")
+                text = {"source_failed": f"cannot capture the screen: {detail}",
+                        "service_failed": f"the room service refused: {detail}",
+                        }.get(st.ended.value if st.ended else "", f"castapp failed: {detail}")
+                out("error", text, code=st.ended.value if st.ended else "fault", message=text)
             out("state", words, state=st.state.value, ended=ended)
             if st.state is SenderState.ENDED:
                 done.set()

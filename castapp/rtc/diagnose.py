@@ -92,7 +92,9 @@ async def probe_turn(server: TurnServer, timeout_s: float = 3.0) -> TurnProbe:
 async def diagnose(chooser: IceChooser, gathered: set[str], answered: bool,
                    probe: TurnProbe | None = None) -> Diagnosis:
     """Why a connection did not come up, from what it gathered and a TURN probe (``probe``:
-    the result of one made already)."""
+    the result of one made already: a refusal or an untrusted certificate is the answer)."""
+    if probe in (TurnProbe.REFUSED, TurnProbe.UNTRUSTED) and probe.diagnosis is not None:
+        return probe.diagnosis
     if not answered:
         return Diagnosis.NO_ANSWER
     server = chooser.turn

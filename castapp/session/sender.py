@@ -25,7 +25,7 @@ from aiortc import RTCIceServer
 from aiortc.exceptions import InvalidStateError
 
 from castapp import protocol as p
-from castapp.rtc.capture import FrameSource
+from castapp.rtc.capture import FrameSource, SourceClosedError
 from castapp.rtc.diagnose import (
     Diagnosis,
     TurnProbe,
@@ -145,6 +145,8 @@ ANSWER_WAIT_S = 0.8
 #: without it gets once the receiver answered before the cast ends with the diagnosis.
 TURN_GRACE_S = 1.5
 TICK_S = 0.25
+#: How long a new call waits for the source's first frame before offering anyway.
+FIRST_FRAME_WAIT_S = 2.0
 
 _UNANSWERED = (Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
                Phase.RESIGNALING)
@@ -195,6 +197,7 @@ class SenderSession:
         self.ice: IceChooser | None = None
         self._lock = asyncio.Lock()
         self._actions: list[str] = []
+        self._staged: dict[str, object] | None = None
         self._before = Phase.IDLE  # the phase the event being handled found
         self._joining: asyncio.Future[None] | None = None
         self._awaiting: int | None = None  # generation of the offer awaiting an answer
@@ -272,6 +275,7 @@ class SenderSession:
     async def feed(self, event: Event) -> bool:
         """Apply one event and run its actions; False when it was stale and dropped.
 
+        The status changes its actions make go out as one update, with the new state.
         Raises :class:`IllegalEventError` (after logging it and publishing ``fault``) when
         the table has no row for the event in the current phase.
         """
@@ -287,20 +291,24 @@ class SenderSession:
             if not applied:
                 self._dropped(event)
                 return False
-            for action in list(self._actions):
-                await getattr(self, "_do_" + action)(event)
-            self._show(self.machine.state)
+            self._staged = {}
+            try:
+                for action in list(self._actions):
+                    await getattr(self, "_do_" + action)(event)
+            finally:
+                changes, self._staged = self._staged, None
+                self._show(self.machine.state, changes)
             return True
 
-    def _show(self, phase: Phase) -> None:
-        """Publish the state a phase shows (diagnosing keeps what was shown)."""
+    def _show(self, phase: Phase, changes: dict[str, object]) -> None:
+        """Publish the changes with the state the phase shows (diagnosing keeps it)."""
         shown = STATE_OF[phase]
-        if phase is Phase.DIAGNOSING or shown is self.status.state:
-            return
-        if shown is SenderState.CASTING:
-            self._publish(state=shown)
-        else:
-            self._publish(state=shown, route=None)
+        if phase is not Phase.DIAGNOSING and shown is not self.status.state:
+            changes["state"] = shown
+            if shown is not SenderState.CASTING:
+                changes["route"] = None
+        if changes:
+            self.board.publish(**changes)
 
     def _pending_action(self, action: str, event: Event) -> None:
         self._actions.append(action)
@@ -317,7 +325,10 @@ class SenderSession:
         self.post(t.TaskFailed(task=name, error=repr(exc)))
 
     def _publish(self, **changes: object) -> None:
-        self.board.publish(**changes)
+        if self._staged is not None:  # inside feed(): goes out with the new state
+            self._staged.update(changes)
+        else:
+            self.board.publish(**changes)
 
     # -------------------------------------------------------------- signaling in
     async def _pump(self) -> None:
@@ -385,12 +396,27 @@ class SenderSession:
 
     async def _build(self, gen: int) -> None:
         """Gather a new call; TURN over TCP once more when TURN over UDP gathered nothing."""
+        if not await self._source_delivers():
+            return
         chooser = self._chooser()
         peer = await self.peer_factory(self._request(gen))
         if chooser.learn(peer.gathered):
             await peer.close()
             peer = await self.peer_factory(self._request(gen))
         self.post(t.OfferReady(gen=gen, peer=peer))
+
+    async def _source_delivers(self) -> bool:
+        """Wait (briefly) for the source's first frame: no offer is made over a source that
+        failed on start, such as a monitor that does not exist."""
+        try:
+            await asyncio.wait_for(self.source.next_frame(-1), FIRST_FRAME_WAIT_S)
+        except SourceClosedError as exc:
+            error = exc.__cause__ or self.source.error or exc
+            self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+            return False
+        except TimeoutError:
+            log.info("no frame from the source yet; offering anyway")
+        return True
 
     def _request(self, gen: int) -> OfferRequest:
         chooser = self._chooser()
@@ -474,12 +500,21 @@ class SenderSession:
             self._joining.set_exception(ev.error)
 
     async def _do_start_source(self, ev: Event) -> None:
-        if self.source.running:
-            return
-        try:
-            self.source.start()
-        except (OSError, RuntimeError, ValueError) as exc:
-            self.post(t.SourceFailed(error=str(exc)))
+        if self.source.error is None and not self.source.running:
+            try:
+                self.source.start()
+            except (OSError, RuntimeError, ValueError) as exc:
+                self.post(t.SourceFailed(error=str(exc) or type(exc).__name__))
+                return
+        self._source_check()
+
+    def _source_check(self) -> bool:
+        """Post SourceFailed when the source has failed; True when it has."""
+        error = self.source.error
+        if error is None:
+            return False
+        self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+        return True
 
     async def _do_check_turn(self, ev: Event) -> None:
         server = self._chooser().turn
@@ -637,9 +672,7 @@ class SenderSession:
 
     async def _do_watch(self, ev: Event) -> None:
         """Timers and polls, once a tick: what is due in this phase is posted as an event."""
-        error = self.source.error
-        if error is not None:
-            self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+        if self._source_check():
             return
         now, phase, gen = self.clock.monotonic(), self.phase, self.machine.generation
         if phase in t.SETUP and now >= self._deadline:

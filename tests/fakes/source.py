@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from castapp.rtc.mailbox import SourceClosedError
+
 
 class FakeFrameSource:
     def __init__(self, fail_on_start: BaseException | None = None) -> None:
@@ -25,6 +29,15 @@ class FakeFrameSource:
     def stop(self, timeout: float = 5.0) -> None:
         self.stopped += 1
         self._running = False
+
+    async def next_frame(self, after_seq: int = -1) -> object:
+        """A stand-in frame at once while running; raises as a closed mailbox would."""
+        await asyncio.sleep(0)
+        if self.error is not None:
+            raise SourceClosedError(str(self.error))
+        if not self._running:
+            raise SourceClosedError("source stopped")
+        return object()
 
     def fail(self, error: BaseException) -> None:
         """What a capture thread does when it dies: records the error and stops."""

@@ -7,6 +7,7 @@ and ``castapp serve`` run on the public network between them (``tests/nat_topolo
 from __future__ import annotations
 
 import secrets
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,7 +18,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from castproc import CastProc
-from nat_topology import NatTopology, RoomService, start_coturn, stop
+from nat_topology import (
+    COTURN_CONF,
+    PUB_IP,
+    NatTopology,
+    RoomService,
+    start_coturn,
+    stop,
+    wait_listening,
+)
+
+from castapp.signaling.turn import turn_credential
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -144,11 +155,15 @@ def test_wrong_turn_secret_is_diagnosed(fresh: Net, tmp_path: Path) -> None:
         rx = receiver(fresh, tmp_path, url=wrong.url)
         code = rx.expect("code")["code"]
         rx.expect("state", state="waiting")
-        tx = sender(fresh, code, "--connect-timeout", "4", url=wrong.url)
+        tx = sender(fresh, code, url=wrong.url)  # the default 20 s deadline
         try:
+            joining = tx.expect("state", state="joining")
             err = tx.expect("error", timeout=30)
             assert err["code"] == "turn_refused"
             assert "TURN server refused the credentials" in err["message"]
+            late = err["t"] - joining["t"]
+            print(f"wrong TURN secret reported {late:.2f} s after joining")
+            assert late < 3.0, f"the refusal was reported {late:.1f} s after joining"
             assert tx.proc.wait(10) == 1
             # the receiver is told and shows its code again
             rx.expect("state", state="waiting", timeout=10)
@@ -200,3 +215,50 @@ def test_room_service_restart_does_not_stop_the_cast(fresh: Net, tmp_path: Path)
     finally:
         tx.stop()
         rx.stop()
+
+
+def _self_signed(workdir: Path) -> tuple[Path, Path]:
+    """A certificate for the TURN server's address that nothing on this machine trusts."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    cert, key = workdir / "turn.pem", workdir / "turn.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=castapp.test", "-addext", f"subjectAltName=IP:{PUB_IP}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_untrusted_turns_certificate_is_named_as_such(fresh: Net, tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path / "tls")
+    conf = COTURN_CONF.format(ip=PUB_IP, port=3490, secret=fresh.secret, dir=tmp_path / "tls")
+    conf = conf.replace("no-tls\n", f"tls-listening-port=5349\ncert={cert}\npkey={key}\n")
+    conf = conf.replace("min-port=49160\nmax-port=49400", "min-port=49500\nmax-port=49600")
+    (tmp_path / "tls" / "turnserver.conf").write_text(conf)
+    tls = subprocess.Popen(fresh.topo.exec_argv("pub", ["turnserver", "-c",
+                                                        str(tmp_path / "tls" / "turnserver.conf")]),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stun_only = RoomService(fresh.topo, fresh.workdir / "stun-tls", fresh.secret, port=8768,
+                            with_turn=False).start()
+    try:
+        wait_listening(fresh.topo, "pub", 5349, "t", proc=tls)
+        user = f"{int(time.time()) + 3600}:laptop"
+        rx = receiver(fresh, tmp_path / "rx", url=stun_only.url)
+        code = rx.expect("code")["code"]
+        rx.expect("state", state="waiting")
+        tx = sender(fresh, code, "--relay-only", "--ice-server",
+                    f"turns:{PUB_IP}:5349?transport=tcp", "--turn-user", user,
+                    "--turn-pass", turn_credential(fresh.secret, user), url=stun_only.url)
+        try:
+            joining = tx.expect("state", state="joining")
+            err = tx.expect("error", timeout=30)
+            assert err["code"] == "turn_untrusted", err
+            assert "certificate is not trusted" in err["message"]
+            late = err["t"] - joining["t"]
+            print(f"untrusted TURN certificate reported {late:.2f} s after joining")
+            assert late < 3.0
+            assert tx.proc.wait(10) == 1
+        finally:
+            tx.stop()
+            rx.stop()
+    finally:
+        stun_only.stop()
+        stop(tls)
