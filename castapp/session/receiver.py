@@ -188,10 +188,8 @@ for _impossible in ((R.WAITING, CallsStalled), (R.CONNECTING, CallsStalled),
                     (R.WAITING, CallsShowing)):
     del RECEIVER_TABLE[_impossible]  # type: ignore[attr-defined]
 
-TABLES = [
-    ("Receiver", RECEIVER_TABLE, R.STARTING, (R.STOPPED,)),
-    *c.TABLES,
-]
+#: For docs/sessions.md (the call's table is in :mod:`castapp.session.call`).
+TABLES = [("Receiver", RECEIVER_TABLE, R.STARTING, (R.STOPPED,))]
 
 
 #: Offers arriving within this of each other are one burst: only the newest is answered.

@@ -13,6 +13,7 @@ from castapp.session import call as c
 from castapp.session import receiver as r
 from castapp.session.admission import PinCheck, PinVerdict
 from castapp.session.call import CALL_TABLE, Call, CallState, Timing
+from castapp.session.diagrams import machine_tables, render
 from castapp.session.machine import Event, IllegalEventError, Machine, render_mermaid
 
 
@@ -161,7 +162,11 @@ def test_the_tables_promise_what_the_issue_asks() -> None:
 
 
 def test_tables_render_for_the_docs() -> None:
-    for title, table, initial, finals in r.TABLES:
+    for title, table, initial, finals in [*r.TABLES, *c.TABLES]:
         text = render_mermaid(title, table, initial, finals)
         assert text.startswith(f"### {title}") and "stateDiagram-v2" in text
-    assert [t[0] for t in r.TABLES] == ["Receiver", "Receiver: one call per sender"]
+    titles = [t[0] for t in machine_tables()]
+    assert "Receiver" in titles and titles.count("Receiver: one call per sender") == 1
+    doc = render()
+    assert "SHOWING --> RECONNECTING: StallDetected / mark_lost" in doc
+    assert "STARTING --> STOPPED: Stop / close_service" in doc
