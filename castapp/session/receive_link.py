@@ -44,6 +44,8 @@ class LinkStats:
     plis: int
     nacks: int
     rtt_ms: float | None
+    #: Share of packets lost since the previous sample, in percent.
+    loss_pct: float | None = None
 
 
 class Link(Protocol):
@@ -127,6 +129,7 @@ class AiortcLink:
         self.answer_sdp = pc.localDescription.sdp
         self._sampler = StatsSampler(pc)
         self._counted = counted
+        self._packets = (0, 0)  # received, lost at the previous sample
 
     async def add_candidate(self, cand: p.IceCandidate | None) -> None:
         await add_remote_candidate(self.pc, cand)
@@ -142,10 +145,13 @@ class AiortcLink:
         size = (last.width, last.height) if last else None
         peer = await self._sampler.sample(fps=fps, size=size)
         rtt = await ice_rtt_ms(self.pc)
-        if rtt is not None:
-            peer = replace(peer, rtt_ms=rtt)
+        got, lost = peer.packets_received, peer.packets_lost
+        d_got, d_lost = got - self._packets[0], lost - self._packets[1]
+        self._packets = (got, lost)
+        loss = round(100 * d_lost / (d_got + d_lost), 1) if d_got + d_lost > 0 else None
+        peer = replace(peer, rtt_ms=rtt if rtt is not None else peer.rtt_ms, loss_pct=loss)
         return LinkStats(peer, fps, frames.frames if frames else 0, self._counted.plis,
-                         self._counted.nacks, peer.rtt_ms)
+                         self._counted.nacks, peer.rtt_ms, loss)
 
     async def close(self) -> None:
         if self.frames is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 
@@ -208,3 +209,90 @@ async def test_a_fifth_sender_is_refused_by_a_standard_room(server, sources,
         fifth = await make_client(server.url, name="Fifth")
         with pytest.raises(RoomFullError):
             await fifth.join(receiver.status.code or "")
+
+
+def _pin_of(st: ReceiverStatus, name: str) -> str | None:
+    return next((v.pin for v in st.calls if v.name == name), None)
+
+
+async def test_pin_wrong_is_refused_right_puts_it_on_screen_once(server, sources,
+                                                                 make_client) -> None:
+    async with room(server.url, sources, 1, admission=AdmissionMode.PIN) as (
+            receiver, [sender], wall):
+        await sender.cast(receiver.status.code or "")
+        st = await receiver.wait_until(lambda s: _pin_of(s, "Laptop 0") is not None)
+        pin = _pin_of(st, "Laptop 0")
+        assert pin is not None and len(pin) == 4
+        tv = sender.client.joined.receiver.peer_id  # type: ignore[union-attr]
+        wrong = f"{(int(pin) + 1) % 10000:04d}"
+        await sender.client.send_signal(tv, p.PinAnswer(pin=wrong))
+        await asyncio.sleep(1.0)
+        assert wall.counters == {} and _pin_of(receiver.status, "Laptop 0") == pin
+        await sender.client.send_signal(tv, p.PinAnswer(pin=pin))
+        await wall.until(lambda: len(wall.counters) == 1)
+        # the same PIN read off the screen by someone else gets nobody in
+        other = await make_client(server.url, name="Eve")
+        await other.join(receiver.status.code or "")
+        asked = await next_of(other, p.RelayedSignal)
+        assert p.decode_peer(asked.body) == p.Admission(state=p.AdmissionState.PIN,
+                                                        pin_digits=4)
+        st = await receiver.wait_until(lambda s: _pin_of(s, "Eve") is not None)
+        assert _pin_of(st, "Eve") != pin
+        await other.send_signal(tv, p.PinAnswer(pin=pin))
+        refused = p.decode_peer((await next_of(other, p.RelayedSignal)).body)
+        assert isinstance(refused, p.Admission)
+        assert refused.state is p.AdmissionState.WRONG_PIN
+        for guess in ("0000", "0001", "0002"):  # guessing on: the PIN is burnt, then a wait
+            await other.send_signal(tv, p.PinAnswer(pin=guess))
+        told = [p.decode_peer((await next_of(other, p.RelayedSignal)).body) for _ in range(3)]
+        assert any(isinstance(m, p.Admission) and m.retry_after_s > 0 for m in told)
+        assert phases(receiver.status)["Eve"] is CallPhase.PIN
+
+
+async def test_view_hints_reach_the_sender(server, sources, make_client) -> None:
+    async with room(server.url, sources, 0) as (receiver, _, _wall):
+        laptop = await make_client(server.url, name="Ada")
+        await laptop.join(receiver.status.code or "")
+        allowed = p.decode_peer((await next_of(laptop, p.RelayedSignal)).body)
+        assert isinstance(allowed, p.Admission) and allowed.state is p.AdmissionState.ALLOWED
+        await receiver.wait_until(lambda s: "Ada" in phases(s))
+        receiver.set_view(laptop.peer_id or "", 960, 540, 15, tile=2, tiles=4, spotlit=False)
+        hint = p.decode_peer((await next_of(laptop, p.RelayedSignal)).body)
+        assert hint == p.ViewHint(width=960, height=540, fps=15, tile=2, tiles=4,
+                                  spotlit=False)
+
+
+async def test_the_receiver_reports_rtt_loss_and_the_keyframes_it_asked_for(
+        server, sources) -> None:
+    """5 % of the RTP packets reaching the receiver are lost (retransmissions included)."""
+    dice = random.Random(5)
+
+    def lossy(receiver: object) -> None:
+        real = receiver._handle_rtp_packet  # type: ignore[attr-defined]
+
+        async def handle(packet: object, arrival_time_ms: int) -> None:
+            if dice.random() >= 0.05:
+                await real(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle  # type: ignore[attr-defined]
+
+    async with room(server.url, sources, 1) as (receiver, [sender], wall):
+        await sender.cast(receiver.status.code or "")
+        await wall.until(lambda: len(wall.counters) == 1)
+        [call] = receiver.calls.values()
+        for transceiver in call.link.pc.getTransceivers():  # type: ignore[union-attr]
+            lossy(transceiver.receiver)
+        losses: list[float] = []
+        for _ in range(4):
+            await asyncio.sleep(1.0)
+            [stats] = (await receiver.call_stats()).values()
+            if stats.loss_pct is not None:
+                losses.append(stats.loss_pct)
+        assert stats.rtt_ms is not None and 0 <= stats.rtt_ms < 1000
+        # loss is counted after repair: the resends it asked for (NACK) filled the gaps
+        assert len(losses) >= 2 and all(0 <= x <= 100 for x in losses)
+        assert stats.nacks > 0
+        peer = await receiver.stats()
+        assert peer is not None and peer.rtt_ms is not None  # what --stats shows
+        count = len(next(iter(wall.counters.values())))
+        await wall.until(lambda: len(next(iter(wall.counters.values()))) >= count + 10)
