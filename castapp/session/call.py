@@ -316,7 +316,7 @@ class Call:
             peer_id=self.peer_id, name=self.name, phase=_PHASES[self.state],
             pin=self.pin if self.state is CallState.PIN else None, verified=self.verified,
             width=self.size[0], height=self.size[1], route=self.route,
-            reconnects=self.reconnects,
+            reconnects=self.reconnects, key=self.key,
         )
 
     def due(self, now: float) -> Event | None:

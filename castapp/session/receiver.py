@@ -348,6 +348,8 @@ class ReceiverSession:
         return await asyncio.wait_for(wait(), timeout)
 
     # -------------------------------------------------------------- the TV's commands
+    # Each command takes a sender's peer id or its ``CallView.key``; an unknown one raises
+    # LookupError, one the call's state does not allow raises IllegalEventError.
     def allow(self, peer_id: str) -> None:
         """Put a sender that is asking (or waiting for its PIN) on screen."""
         self._call(peer_id).handle(c.Allow())
@@ -374,7 +376,8 @@ class ReceiverSession:
         self._publish_calls()
 
     def _call(self, peer_id: str) -> Call:
-        call = self._by_peer.get(peer_id)
+        """The live call of a peer id, or of a ``CallView.key``."""
+        call = self._by_peer.get(peer_id) or self.calls.get(peer_id)
         if call is None:
             raise LookupError(f"no sender {peer_id} is in the room")
         return call

@@ -41,6 +41,7 @@ class Layout(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CallView:
+    #: The sender's current peer id (it changes when the sender reconnects to the service).
     peer_id: str
     name: str
     phase: CallPhase
@@ -57,3 +58,5 @@ class CallView:
     route: Route | None = None
     #: Times its frames stopped and came back (or were rebuilt) since it began.
     reconnects: int = 0
+    #: Stays the same for the whole call, across the sender's reconnections (key tiles by it).
+    key: str = ""

@@ -539,3 +539,20 @@ async def test_admission_mode_changes_for_new_senders(rig: RigFn) -> None:
 
 def test_call_state_names_match_phases() -> None:
     assert {s.value for s in CallState} >= {p.value for p in CallPhase}
+
+
+async def test_a_call_keeps_its_key_across_a_rebind_and_commands_take_it(rig: RigFn) -> None:
+    r = await rig(AdmissionMode.APPROVE)
+    r.join("s1", "Ada")
+    key = r.session.status.calls[0].key
+    assert key and key != "s1"
+    r.session.allow(key)
+    await r.run()
+    token = [m for m in r.client.signals("s1") if isinstance(m, p.Admission)][-1].resume
+    assert token is not None
+    r.join("s1b", "Ada")
+    r.signal("s1b", p.Resume(token=token))
+    [view] = r.session.status.calls
+    assert view.key == key and view.peer_id == "s1b"
+    r.session.stop_call(key)
+    assert r.session.status.calls == ()
