@@ -1,7 +1,8 @@
 """The receiver session: register, show the code, hold up to four senders' calls.
 
 Two kinds of machine run here, each a table of (state, event) -> (next state, actions):
-the receiver's own (:data:`RECEIVER_TABLE`: starting, waiting, and a summary of its calls)
+the receiver's own (:mod:`castapp.session.receiver_table`: starting, waiting, and a summary of
+its calls)
 and one :class:`~castapp.session.call.Call` per sender (:data:`~castapp.session.call.CALL_TABLE`).
 Events from the room service are read by one supervised task and fed to the machines in
 order without awaiting, so a burst of queued retries from one sender is seen as a whole and
@@ -20,11 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,7 +32,7 @@ from aiortc import RTCIceServer
 from castapp import protocol as p
 from castapp.codes import group
 from castapp.rtc.ice import IceChooser, IcePlan
-from castapp.rtc.peer import IceServerLike, PeerStats, Route
+from castapp.rtc.peer import IceServerLike, PeerStats
 from castapp.rtc.receive import ReceivedFrame
 from castapp.session import call as c
 from castapp.session.admission import (
@@ -45,7 +44,7 @@ from castapp.session.admission import (
 )
 from castapp.session.call import Call, CallState, Timing
 from castapp.session.clock import SYSTEM_CLOCK, Clock
-from castapp.session.machine import Event, IllegalEventError, Machine, Table, step
+from castapp.session.machine import Event, IllegalEventError, Machine
 from castapp.session.receive_link import (
     LinkFactory,
     LinkRequest,
@@ -53,7 +52,21 @@ from castapp.session.receive_link import (
     aiortc_link,
     close_quietly,
 )
-from castapp.session.room import MAX_PRESENTERS, AdmissionMode, CallView
+from castapp.session.receiver_table import (
+    RECEIVER_TABLE,
+    CallsConnecting,
+    CallsIdle,
+    CallsShowing,
+    CallsStalled,
+    NetworkBack,
+    ReceiverState,
+    ReceiverStatus,
+    Registered,
+    ServiceChanged,
+    StartFailed,
+    Stop,
+)
+from castapp.session.room import MAX_PRESENTERS, AdmissionMode
 from castapp.session.signals import connect_with_retry
 from castapp.session.status import StatusBoard
 from castapp.signaling.client import (
@@ -64,132 +77,10 @@ from castapp.signaling.client import (
     SignalingError,
 )
 
+__all__ = ["RECEIVER_TABLE", "ReceiverSession", "ReceiverState", "ReceiverStatus"]
+
 log = logging.getLogger(__name__)
-
-
-class ReceiverState(enum.Enum):
-    STARTING = "starting"  # reaching the room service
-    WAITING = "waiting"  # showing the code (senders may be asking to come on)
-    CONNECTING = "connecting"  # a sender is negotiating; none on screen yet
-    RECEIVING = "receiving"  # at least one sender's frames arrive
-    RECONNECTING = "reconnecting"  # every sender on screen stalled; last frames held
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True)
-class ReceiverStatus:
-    state: ReceiverState
-    code: str | None = None
-    #: The code as people read it: ``482 913``.
-    display_code: str | None = None
-    #: Display name of the spotlit (or first) sender on screen or negotiating.
-    sender: str | None = None
-    #: False while the room service is out of reach; media keeps flowing meanwhile.
-    service_ok: bool = True
-    retry_in_s: float | None = None
-    error: SignalingError | None = None
-    #: How the spotlit (or first) sender's media travels; None while none is showing.
-    route: Route | None = None
-    #: Times that sender's frames stopped and came back, since it began.
-    reconnects: int = 0
-    #: Every sender in the room, in the order they arrived (at most ``MAX_PRESENTERS``).
-    calls: tuple[CallView, ...] = ()
-    admission: AdmissionMode = AdmissionMode.OPEN
-    #: The last event that arrived out of turn (a bug or a hostile peer), for the log view.
-    fault: str | None = None
-
-
-# -------------------------------------------------------------------- receiver events
-@dataclass(frozen=True)
-class Registered(Event):
-    reg: p.Registered | None = None
-
-
-@dataclass(frozen=True)
-class StartFailed(Event):
-    error: SignalingError | None = None
-
-
-@dataclass(frozen=True)
-class Stop(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class ServiceChanged(Event):
-    """The room service went out of reach, came back, or failed for good."""
-
-    ok: bool = True
-    retry_in_s: float | None = None
-    error: SignalingError | None = None
-
-
-@dataclass(frozen=True)
-class NetworkBack(Event):
-    """The room service answers again after it did not while a call was reconnecting."""
-
-
-@dataclass(frozen=True)
-class CallsIdle(Event):
-    """No sender is on screen or negotiating (some may be asking)."""
-
-
-@dataclass(frozen=True)
-class CallsConnecting(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class CallsShowing(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class CallsStalled(Event):
-    """Every sender that was on screen stopped; their last frames stay."""
-
-
 R = ReceiverState
-_SUMMARY: dict[type[Event], ReceiverState] = {
-    CallsIdle: R.WAITING, CallsConnecting: R.CONNECTING,
-    CallsShowing: R.RECEIVING, CallsStalled: R.RECONNECTING,
-}
-
-
-def _running(state: ReceiverState) -> dict[tuple[ReceiverState, type[Event]], Any]:
-    rows: dict[tuple[ReceiverState, type[Event]], Any] = {
-        (state, Registered): step(state, "show_code"),
-        (state, ServiceChanged): step(state, "show_service"),
-        (state, Stop): step(R.STOPPED, "end_calls", "close_service"),
-        # after an outage the old connection to the service can sit in TCP back-off for
-        # many seconds, holding the senders' new offers: a new one goes through at once
-        (state, NetworkBack): step(state, "refresh_service"),
-    }
-    for event, target in _SUMMARY.items():
-        rows[(state, event)] = step(target)
-    return rows
-
-
-RECEIVER_TABLE: Table[ReceiverState] = {
-    (R.STARTING, Registered): step(R.WAITING, "show_code", "supervise"),
-    (R.STARTING, ServiceChanged): step(R.STARTING, "show_service"),
-    (R.STARTING, StartFailed): step(R.STOPPED, "show_failure", "close_service"),
-    (R.STARTING, Stop): step(R.STOPPED, "close_service"),
-    **_running(R.WAITING),
-    **_running(R.CONNECTING),
-    **_running(R.RECEIVING),
-    **_running(R.RECONNECTING),
-    (R.STOPPED, Stop): step(R.STOPPED),  # stopping twice is harmless
-    # the calls ending on the way out
-    **{(R.STOPPED, event): step(R.STOPPED) for event in _SUMMARY},
-}
-# a sender reaches the screen only through CONNECTING and stalls only after showing
-for _impossible in ((R.WAITING, CallsStalled), (R.CONNECTING, CallsStalled),
-                    (R.WAITING, CallsShowing)):
-    del RECEIVER_TABLE[_impossible]  # type: ignore[attr-defined]
-
-#: For docs/sessions.md (the call's table is in :mod:`castapp.session.call`).
-TABLES = [("Receiver", RECEIVER_TABLE, R.STARTING, (R.STOPPED,))]
 
 
 #: Offers arriving within this of each other are one burst: only the newest is answered.

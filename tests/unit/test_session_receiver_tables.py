@@ -11,6 +11,7 @@ import pytest
 from castapp import protocol as p
 from castapp.session import call as c
 from castapp.session import receiver as r
+from castapp.session import receiver_table as rt
 from castapp.session.admission import PinCheck, PinVerdict
 from castapp.session.call import CALL_TABLE, Call, CallState, Timing
 from castapp.session.diagrams import machine_tables, render
@@ -23,7 +24,7 @@ def _events_of(module: object) -> list[type[Event]]:
 
 
 CALL_EVENTS = _events_of(c)
-RECEIVER_EVENTS = _events_of(r)
+RECEIVER_EVENTS = _events_of(rt)
 
 
 class Stub:
@@ -157,12 +158,12 @@ def test_the_tables_promise_what_the_issue_asks() -> None:
     for state in (C.ASKING, C.PIN, C.PAIRING):
         assert CALL_TABLE[(state, c.OfferArrived)].actions == ("hold_offer",)
     # a stop during start-up never passes through WAITING
-    assert r.RECEIVER_TABLE[(r.ReceiverState.STARTING, r.Stop)].target is r.ReceiverState.STOPPED
-    assert (r.ReceiverState.STOPPED, r.Registered) not in r.RECEIVER_TABLE
+    assert r.RECEIVER_TABLE[(r.ReceiverState.STARTING, rt.Stop)].target is r.ReceiverState.STOPPED
+    assert (r.ReceiverState.STOPPED, rt.Registered) not in r.RECEIVER_TABLE
 
 
 def test_tables_render_for_the_docs() -> None:
-    for title, table, initial, finals in [*r.TABLES, *c.TABLES]:
+    for title, table, initial, finals in [*rt.TABLES, *c.TABLES]:
         text = render_mermaid(title, table, initial, finals)
         assert text.startswith(f"### {title}") and "stateDiagram-v2" in text
     titles = [t[0] for t in machine_tables()]
