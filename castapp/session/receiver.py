@@ -378,8 +378,9 @@ class ReceiverSession:
         call = self._primary()
         return {
             "sender": call.name if call is not None else None,
+            # said once the receiver as a whole shows it (so "receiving" comes first)
             "route": call.route if call is not None and call.state is CallState.SHOWING
-            else None,
+            and self.machine.state is R.RECEIVING else None,
             "reconnects": call.reconnects if call is not None else 0,
         }
 
