@@ -43,6 +43,10 @@ class CallState(enum.Enum):
     CONNECTING = "connecting"  # answering the offer, waiting for the first frame
     SHOWING = "showing"  # frames arrive
     RECONNECTING = "reconnecting"  # frames stopped; the last one stays on screen
+    # the same two after the sender's connection to the room service dropped: it comes back
+    # under a new peer id within the rejoin window, or it is gone
+    SHOWING_DETACHED = "showing_detached"
+    RECONNECTING_DETACHED = "reconnecting_detached"
     ENDED = "ended"
 
 
@@ -193,7 +197,6 @@ def _media(state: CallState) -> dict[tuple[CallState, type[Event]], Any]:
         (state, OfferArrived): step(state, "build"),
         (state, LinkUp): step(state, "use_link", "send_answer"),
         (state, CandidateArrived): step(state, "add_candidate"),
-        (state, PeerDropped): step(state),  # media is peer to peer: it goes on meanwhile
         (state, Rebound): step(state, "rebind"),
         (state, ViewChanged): step(state, "send_view"),
     }
@@ -214,6 +217,7 @@ CALL_TABLE: Table[CallState] = {
     (C.PAIRING, PeerDropped): step(C.ENDED, "finish"),
     (C.PAIRING, ViewChanged): step(C.PAIRING, "keep_view"),
     **_media(C.CONNECTING),
+    (C.CONNECTING, PeerDropped): step(C.CONNECTING),  # it may come back renamed meanwhile
     (C.CONNECTING, LinkFailed): step(C.CONNECTING, "drop_link"),
     (C.CONNECTING, FrameArrived): step(C.SHOWING, "shown"),
     (C.CONNECTING, ConnectTimedOut): step(C.ENDED, "bye_failed", "finish"),
@@ -225,14 +229,32 @@ CALL_TABLE: Table[CallState] = {
     (C.RECONNECTING, FrameArrived): step(C.SHOWING, "shown"),
     (C.RECONNECTING, LinkFailed): step(C.RECONNECTING, "drop_link"),
     (C.RECONNECTING, WindowExpired): step(C.ENDED, "bye_lost", "finish"),
+    # the sender left the service: media may go on (it is peer to peer) until it rejoins
+    (C.SHOWING, PeerDropped): step(C.SHOWING_DETACHED),
+    (C.RECONNECTING, PeerDropped): step(C.RECONNECTING_DETACHED),
+    **_media(C.SHOWING_DETACHED),
+    (C.SHOWING_DETACHED, FrameArrived): step(C.SHOWING_DETACHED),
+    (C.SHOWING_DETACHED, StallDetected): step(C.RECONNECTING_DETACHED, "mark_lost"),
+    (C.SHOWING_DETACHED, LinkFailed): step(C.RECONNECTING_DETACHED, "drop_link", "mark_lost"),
+    (C.SHOWING_DETACHED, Rebound): step(C.SHOWING, "rebind"),
+    (C.SHOWING_DETACHED, PeerDropped): step(C.SHOWING_DETACHED),
+    **_media(C.RECONNECTING_DETACHED),
+    (C.RECONNECTING_DETACHED, FrameArrived): step(C.SHOWING_DETACHED, "shown"),
+    (C.RECONNECTING_DETACHED, LinkFailed): step(C.RECONNECTING_DETACHED, "drop_link"),
+    (C.RECONNECTING_DETACHED, Rebound): step(C.RECONNECTING, "rebind"),
+    (C.RECONNECTING_DETACHED, PeerDropped): step(C.RECONNECTING_DETACHED),
+    (C.RECONNECTING_DETACHED, WindowExpired): step(C.ENDED, "bye_lost", "finish"),
 }
 
 CALL_FINALS = (C.ENDED,)
+SHOWING_STATES = (C.SHOWING, C.SHOWING_DETACHED)
+STALLED_STATES = (C.RECONNECTING, C.RECONNECTING_DETACHED)
 
 _PHASES = {
     C.NEW: CallPhase.ASKING, C.ASKING: CallPhase.ASKING, C.PIN: CallPhase.PIN,
     C.PAIRING: CallPhase.CONNECTING, C.CONNECTING: CallPhase.CONNECTING,
     C.SHOWING: CallPhase.SHOWING, C.RECONNECTING: CallPhase.RECONNECTING,
+    C.SHOWING_DETACHED: CallPhase.SHOWING, C.RECONNECTING_DETACHED: CallPhase.RECONNECTING,
     C.ENDED: CallPhase.RECONNECTING,  # never published: an ended call leaves the status
 }
 
@@ -271,6 +293,8 @@ class Timing:
     stall_s: float = 2.0
     recovery_window_s: float = 120.0
     connect_timeout_s: float = 30.0
+    #: How long a stalled sender that left the room service has to come back (rejoin).
+    rejoin_window_s: float = 20.0
 
 
 @dataclass(eq=False)
@@ -322,9 +346,12 @@ class Call:
     def due(self, now: float) -> Event | None:
         """The timer event that is due now, if any (the session's watchdog feeds it)."""
         t = self.timing
-        if self.state is CallState.SHOWING and now - self.frame_at > t.stall_s:
+        if self.state in SHOWING_STATES and now - self.frame_at > t.stall_s:
             return StallDetected()
-        if self.state is CallState.RECONNECTING and now - self.lost_at > t.recovery_window_s:
+        if self.state in STALLED_STATES and now - self.lost_at > t.recovery_window_s:
+            return WindowExpired()
+        if (self.state is CallState.RECONNECTING_DETACHED
+                and now - self.entered_at > t.rejoin_window_s):
             return WindowExpired()
         if self.state is CallState.CONNECTING and now - self.entered_at > t.connect_timeout_s:
             return ConnectTimedOut()

@@ -42,7 +42,7 @@ from castapp.session.admission import (
     PinVerdict,
     resume_token,
 )
-from castapp.session.call import Call, CallState, Timing
+from castapp.session.call import SHOWING_STATES, STALLED_STATES, Call, CallState, Timing
 from castapp.session.clock import SYSTEM_CLOCK, Clock
 from castapp.session.machine import Event, IllegalEventError, Machine
 from castapp.session.receive_link import (
@@ -112,7 +112,7 @@ def service_probe(url: str) -> Probe:
 
     return probe
 
-_ON_SCREEN = (CallState.CONNECTING, CallState.SHOWING, CallState.RECONNECTING)
+_ON_SCREEN = (CallState.CONNECTING, *SHOWING_STATES, *STALLED_STATES)
 _VISIBLE = (CallState.ASKING, CallState.PIN, CallState.PAIRING, *_ON_SCREEN)
 
 
@@ -131,6 +131,7 @@ class ReceiverSession:
         connect_timeout_s: float = 30.0,
         stall_s: float = 2.0,
         recovery_window_s: float = 120.0,
+        rejoin_window_s: float = 20.0,
         admission: AdmissionMode = AdmissionMode.OPEN,
         pin_rules: PinRules | None = None,
         client: Any = None,
@@ -140,13 +141,16 @@ class ReceiverSession:
     ) -> None:
         """``ice_servers`` are the user's own, tried before those the room service hands out.
 
+        A stalled call is held for ``recovery_window_s``; once its sender has also left the
+        room service, for ``rejoin_window_s`` more at most (a dead laptop's tile is freed).
+
         ``client``, ``link_factory``, ``clock`` and ``probe`` replace the real signaling
         client, aiortc connections, time and the network probe (tests pass fakes).
         """
         self.url = url
         self.ice_servers = list(ice_servers)
         self.relay_only = relay_only
-        self.timing = Timing(stall_s, recovery_window_s, connect_timeout_s)
+        self.timing = Timing(stall_s, recovery_window_s, connect_timeout_s, rejoin_window_s)
         self.client = client if client is not None else SignalingClient(url, name=name)
         self.token = token
         self.on_frame = on_frame
@@ -379,7 +383,7 @@ class ReceiverSession:
         return {
             "sender": call.name if call is not None else None,
             # said once the receiver as a whole shows it (so "receiving" comes first)
-            "route": call.route if call is not None and call.state is CallState.SHOWING
+            "route": call.route if call is not None and call.state in SHOWING_STATES
             and self.machine.state is R.RECEIVING else None,
             "reconnects": call.reconnects if call is not None else 0,
         }
@@ -390,9 +394,9 @@ class ReceiverSession:
 
     def _summary(self) -> Event:
         states = {k.state for k in self.calls.values()}
-        if CallState.SHOWING in states:
+        if states & set(SHOWING_STATES):
             return CallsShowing()
-        if CallState.RECONNECTING in states:
+        if states & set(STALLED_STATES):
             return CallsStalled()
         if states & {CallState.CONNECTING, CallState.PAIRING}:
             return CallsConnecting()
@@ -438,13 +442,13 @@ class ReceiverSession:
         self._publish_calls()
         if old is not new:
             self._feed(self._summary())
-        if new is CallState.RECONNECTING and (self._prober is None or self._prober.done()):
+        if new in STALLED_STATES and (self._prober is None or self._prober.done()):
             self._prober = self._spawn(self._watch_network(), "probing the network")
 
     async def _watch_network(self) -> None:
         """While a call is reconnecting, notice the network coming back (see NetworkBack)."""
         failed = False
-        while any(k.state is CallState.RECONNECTING for k in self.calls.values()):
+        while any(k.state in STALLED_STATES for k in self.calls.values()):
             if not await self._probe():
                 failed = True
             elif failed:
@@ -563,7 +567,7 @@ class ReceiverSession:
             event = call.due(now)
             if event is not None:
                 self._feed_call(call, event)
-            elif call.state is CallState.SHOWING and call.link is not None:
+            elif call.state in SHOWING_STATES and call.link is not None:
                 route = call.link.route()
                 if route is not None and route is not call.route:
                     call.route = route
@@ -619,7 +623,7 @@ class ReceiverSession:
             # a sender coming back renamed without a token (an older sender): the same name
             # as a stalled call takes that call's place
             for call in self.calls.values():
-                if call.state is CallState.RECONNECTING and call.name == name and name:
+                if call.state in STALLED_STATES and call.name == name and name:
                     self._rebind(call, peer_id)
                     return
         self._new_call(peer_id, name)

@@ -319,8 +319,56 @@ async def test_a_sender_dropping_from_the_service_keeps_its_tile(rig: RigFn) -> 
     await r.on_screen("s1", "Ada")
     r.left("s1", p.LeaveReason.DISCONNECTED)
     assert r.phase("s1") is CallPhase.SHOWING  # media is peer to peer; it goes on
+    await r.run(1.0)
+    r.link_of("s1").frame()
+    r.session.tick()
+    assert r.phase("s1") is CallPhase.SHOWING
     r.left("s1", p.LeaveReason.LEFT)
     assert r.session.status.calls == ()
+
+
+async def test_a_dead_senders_tile_is_freed_after_the_rejoin_window(rig: RigFn) -> None:
+    r = await rig(recovery_window_s=120.0, rejoin_window_s=20.0)
+    await r.on_screen("s1", "Ada")
+    await r.on_screen("s2", "Bob")
+    r.left("s1", p.LeaveReason.DISCONNECTED)  # the laptop died: its connection dropped
+    await r.run(2.5)
+    r.link_of("s2").frame()
+    r.session.tick()
+    assert r.phase("s1") is CallPhase.RECONNECTING  # its last frame stays meanwhile
+    for _ in range(19):
+        await r.run(1.0)
+        r.link_of("s2").frame()
+        r.session.tick()
+    assert r.phase("s1") is CallPhase.RECONNECTING
+    await r.run(1.5)
+    r.link_of("s2").frame()
+    r.session.tick()
+    assert r.phase("s1") is None and r.phase("s2") is CallPhase.SHOWING
+
+
+async def test_a_sender_back_within_the_rejoin_window_keeps_its_place(rig: RigFn) -> None:
+    r = await rig(AdmissionMode.APPROVE, rejoin_window_s=20.0)
+    r.join("s1", "Ada")
+    r.session.allow("s1")
+    r.offer("s1", "offer-s1")
+    await r.run()
+    r.link_of("s1").frame()
+    token = [m for m in r.client.signals("s1") if isinstance(m, p.Admission)][-1].resume
+    assert token is not None
+    r.left("s1", p.LeaveReason.TIMEOUT)
+    await r.run(2.5)
+    r.session.tick()
+    await r.run(15.0)
+    r.session.tick()
+    r.join("s1b", "Ada")
+    r.signal("s1b", p.Resume(token=token))
+    r.offer("s1b", "offer-s1b")
+    await r.run(10.0)  # past the rejoin window: back in place, the recovery window applies
+    r.session.tick()
+    assert r.phase("s1b") is CallPhase.RECONNECTING
+    r.link_of("s1b").frame()
+    assert r.phase("s1b") is CallPhase.SHOWING
 
 
 async def test_an_older_sender_back_under_its_name_takes_its_stalled_place(rig: RigFn) -> None:

@@ -152,8 +152,11 @@ def test_the_tables_promise_what_the_issue_asks() -> None:
     # a stall holds the picture; only the window's end frees the tile
     assert CALL_TABLE[(C.SHOWING, c.StallDetected)].target is C.RECONNECTING
     assert CALL_TABLE[(C.RECONNECTING, c.WindowExpired)].target is C.ENDED
-    assert (C.RECONNECTING, c.PeerDropped) in CALL_TABLE  # a dropped sender keeps its tile
-    assert CALL_TABLE[(C.RECONNECTING, c.PeerDropped)].target is C.RECONNECTING
+    # a sender that left the service keeps its tile for the rejoin window
+    assert CALL_TABLE[(C.RECONNECTING, c.PeerDropped)].target is C.RECONNECTING_DETACHED
+    assert CALL_TABLE[(C.SHOWING, c.PeerDropped)].target is C.SHOWING_DETACHED
+    assert CALL_TABLE[(C.RECONNECTING_DETACHED, c.Rebound)].target is C.RECONNECTING
+    assert CALL_TABLE[(C.RECONNECTING_DETACHED, c.WindowExpired)].target is C.ENDED
     # no media before admission: offers are only held while asking or waiting for a PIN
     for state in (C.ASKING, C.PIN, C.PAIRING):
         assert CALL_TABLE[(state, c.OfferArrived)].actions == ("hold_offer",)
