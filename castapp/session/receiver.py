@@ -112,6 +112,7 @@ def service_probe(url: str) -> Probe:
 
     return probe
 
+
 _ON_SCREEN = (CallState.CONNECTING, *SHOWING_STATES, *STALLED_STATES)
 _VISIBLE = (CallState.ASKING, CallState.PIN, CallState.PAIRING, *_ON_SCREEN)
 
@@ -261,8 +262,12 @@ class ReceiverSession:
                  tiles: int = 1, spotlit: bool = True) -> None:
         """Tell a sender the size and rate the TV shows it at (it sends no more than that)."""
         call = self._call(peer_id)
-        hint = p.ViewHint(width=max(16, min(8192, width)), height=max(16, min(8192, height)),
-                          fps=max(1, min(240, fps)), tile=tile, tiles=tiles, spotlit=spotlit)
+        def bound(value: int, low: int, high: int) -> int:
+            return max(low, min(high, int(value)))
+
+        hint = p.ViewHint(width=bound(width, 16, 8192), height=bound(height, 16, 8192),
+                          fps=bound(fps, 1, 240), tile=bound(tile, 1, 16),
+                          tiles=bound(tiles, 1, 16), spotlit=spotlit)
         call.handle(c.ViewChanged(hint=hint))
         if spotlit and tiles > 1:
             self._spotlit = call.key

@@ -604,3 +604,13 @@ async def test_a_call_keeps_its_key_across_a_rebind_and_commands_take_it(rig: Ri
     assert view.key == key and view.peer_id == "s1b"
     r.session.stop_call(key)
     assert r.session.status.calls == ()
+
+
+async def test_view_hints_are_kept_within_what_the_protocol_allows(rig: RigFn) -> None:
+    r = await rig()
+    await r.on_screen("s1")
+    r.session.set_view("s1", 10, 100_000, 0, tile=0, tiles=99, spotlit=False)
+    await r.run()
+    hint = r.client.signals("s1")[-1]
+    assert p.decode_peer(p.peer_body(hint)) == p.ViewHint(width=16, height=8192, fps=1, tile=1,
+                                                          tiles=16, spotlit=False)
