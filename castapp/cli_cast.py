@@ -407,6 +407,10 @@ async def run_send(args: argparse.Namespace) -> int:
             out("state", words, state=st.state.value, ended=ended)
             if st.state is SenderState.ENDED:
                 done.set()
+        if st.warning is not None and st.warning is not last.get("warning") and not st.ended:
+            text = f"{describe(st.warning)}; trying the other paths"
+            out("warning", text, code=st.warning.value, message=text)
+        last["warning"] = st.warning
         _route_line(out, last, st.route)
 
     session: SenderSession | None = None

@@ -305,6 +305,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No network path to the receiver, not even through the relay.</source>
         <translation type="unfinished"></translation>
     </message>

@@ -307,6 +307,10 @@ cast this screen</source>
         <translation>无法连接到 TURN 服务器。</translation>
     </message>
     <message>
+        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <translation>TURN 服务器的 TLS 证书不受信任。</translation>
+    </message>
+    <message>
         <source>No network path to the receiver, not even through the relay.</source>
         <translation>没有到接收端的网络路径，中继也不行。</translation>
     </message>

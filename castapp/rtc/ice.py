@@ -158,7 +158,7 @@ class IceChooser:
 
     def learn(self, gathered: set[str]) -> bool:
         """Note what a connection gathered; True when trying other servers is worth it."""
-        if self.use_tcp or self.plan.turn_tcp is None or "relay" in gathered:
+        if self.use_tcp or self.plan.turn_tcp is None or "relay" in gathered or self.avoid_relay:
             return False
         log.info("TURN over UDP gave no relay candidate; trying TURN over TCP")
         self.use_tcp = True

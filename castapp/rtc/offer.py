@@ -19,6 +19,7 @@ from castapp.rtc.peer import (
     Codec,
     IcePath,
     PeerStats,
+    Route,
     StatsSampler,
     add_video_sender,
     count_feedback,
@@ -26,6 +27,7 @@ from castapp.rtc.peer import (
     last_report_at,
     local_candidate_types,
     make_peer_connection,
+    working_routes,
 )
 from castapp.rtc.track import CaptureTrack
 
@@ -53,6 +55,10 @@ class OfferPeer(Protocol):
     async def add_candidate(self, candidate: RTCIceCandidate | None) -> None: ...
 
     def path(self) -> IcePath | None: ...
+
+    def working_routes(self) -> set[Route]:
+        """Routes whose connectivity checks succeeded (the nominated one among them)."""
+        ...
 
     async def last_report_at(self) -> float | None:
         """Wall-clock time of the other end's latest RTCP report, if any."""
@@ -127,6 +133,9 @@ class AiortcOfferPeer:
 
     def path(self) -> IcePath | None:
         return ice_path(self.pc)
+
+    def working_routes(self) -> set[Route]:
+        return working_routes(self.pc)
 
     async def last_report_at(self) -> float | None:
         return await last_report_at(self.pc)

@@ -194,6 +194,19 @@ def ice_path(pc: RTCPeerConnection) -> IcePath | None:
     return None
 
 
+def working_routes(pc: RTCPeerConnection) -> set[Route]:
+    """Routes of every candidate pair whose check succeeded, nominated or not (private
+    aioice state): a NAT path can work although the relay answered first and won."""
+    routes: set[Route] = set()
+    for connection in _ice_connections(pc):
+        for pair in getattr(connection, "_check_list", None) or []:
+            if getattr(pair.state, "name", "") != "SUCCEEDED":
+                continue
+            loc, rem = pair.local_candidate, pair.remote_candidate
+            routes.add(IcePath(loc.type, rem.type, "", "").route)
+    return routes
+
+
 def negotiated_codec(pc: RTCPeerConnection) -> str | None:
     for t in pc.getTransceivers():
         codecs = getattr(t, "_codecs", None)

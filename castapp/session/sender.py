@@ -14,7 +14,6 @@ factory, the frame source and the clock, with the real ones as defaults.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -135,12 +134,11 @@ class NetworkChecks:
                        Awaitable[Diagnosis]] = field(default=diagnose)
 
 
-#: While reconnecting, a new connection is tried when the last one is not up after this.
+#: While reconnecting, a new connection is tried when the last one is not up (or not even
+#: answered) after this.
 RETRY_S = 4.0
 #: While reconnecting, how long to wait for the STUN/TURN server to answer before trying.
 NETWORK_WAIT_S = 10.0
-#: While reconnecting, an offer not answered after this opens a new signaling connection.
-ANSWER_WAIT_S = 0.8
 #: After the TURN server refused us (or its certificate is untrusted), how long a path
 #: without it gets once the receiver answered before the cast ends with the diagnosis.
 TURN_GRACE_S = 1.5
@@ -206,6 +204,7 @@ class SenderSession:
         self._connected_wall = 0.0
         self._fps_mark = (0.0, 0)
         self._running = False
+        self._server_heard = False  # the STUN/TURN server answered at least once
 
     # -------------------------------------------------------------- public
     @property
@@ -264,8 +263,16 @@ class SenderSession:
     async def _loop(self) -> None:
         while True:
             event = await self.inbox.get()
-            with contextlib.suppress(IllegalEventError):  # logged and surfaced by feed()
+            try:
                 await self.feed(event)
+            except IllegalEventError:
+                pass  # logged and surfaced by feed(); the cast goes on
+            except Exception as exc:
+                if isinstance(event, t.TaskFailed):
+                    raise  # ending the cast failed too: the supervisor ends it by hand
+                # an action failed: the cast ends as a fault, through the table
+                log.error("sender: handling %s failed", type(event).__name__, exc_info=exc)
+                self.post(t.TaskFailed(task=f"on {type(event).__name__}", error=repr(exc)))
 
     async def _ticker(self) -> None:
         while True:
@@ -438,13 +445,24 @@ class SenderSession:
             self.post(t.TurnFailed(diagnosis=result.diagnosis))
 
     async def _wait_network(self) -> None:
+        """Until the STUN/TURN server answers again. A server that answered before in this
+        session is waited for as long as it takes (building a call while the network is down
+        would only sit out gathering timeouts); one never heard from, ``NETWORK_WAIT_S``."""
         since = self.clock.monotonic()
+        first = True
         while True:
             answered = await self.checks.network(self._chooser())
-            if answered is not False or self.clock.monotonic() - since >= NETWORK_WAIT_S:
+            if answered:
+                self._server_heard = True
+            waited = self.clock.monotonic() - since
+            if answered is not False and first:
+                self.post(t.NetworkUp())
+                return
+            if answered is not False or (waited >= NETWORK_WAIT_S and not self._server_heard):
                 self.post(t.NetworkBack(answered=answered))
                 return
-            await self.clock.sleep(0.1)
+            first = False
+            await self.clock.sleep(0.05)
 
     async def _diagnose(self, gathered: set[str], answered: bool) -> None:
         diagnosis = await self.checks.diagnose(self._chooser(), gathered, answered, self._turn)
@@ -528,6 +546,8 @@ class SenderSession:
 
     async def _do_send_offer(self, ev: t.OfferReady) -> None:
         self.peer = ev.peer
+        if ev.peer.gathered & {"srflx", "relay"}:
+            self._server_heard = True
         self._fps_mark = (0.0, 0)
         self._awaiting = ev.gen
         self._attempt_at = self.clock.monotonic()
@@ -564,8 +584,17 @@ class SenderSession:
         self._connected_wall = self.clock.wall()
         path = self.peer.path() if self.peer is not None else None
         route = path.route if path is not None else None
-        self._chooser().worked(route)
+        self._learn_route(route)
         self._publish(route=route)
+
+    def _learn_route(self, route: Route | None) -> None:
+        """Remember the best path that worked, so rebuilt calls keep to it."""
+        working = self.peer.working_routes() if self.peer is not None else set()
+        for best in (Route.DIRECT, Route.NAT):
+            if best in working:
+                route = best
+                break
+        self._chooser().worked(route)
 
     async def _do_drop_call(self, ev: Event) -> None:
         """Close the current call in the background (a dead path can make closing wait for
@@ -587,8 +616,9 @@ class SenderSession:
         self._chooser().path_failed()
 
     async def _do_refresh_signaling(self, ev: Event) -> None:
-        log.info("no answer yet; opening a new connection to the room service")
+        log.info("opening a new connection to the room service")
         self._awaiting = None
+        self._attempt_at = self.clock.monotonic()
         self.client.refresh()  # rejoining (Joined) then offers again
 
     async def _do_turn_failed(self, ev: t.TurnFailed) -> None:
@@ -682,9 +712,7 @@ class SenderSession:
         elif phase in t.RECOVERY:
             if now - self._lost_at > self.recovery_window_s:
                 self.post(t.DeadlinePassed())
-            elif phase is Phase.REOFFERED and now - self._attempt_at > ANSWER_WAIT_S:
-                self.post(t.AnswerLate(gen=gen))
-            elif phase in (Phase.RESIGNALING, Phase.REANSWERED) \
+            elif phase in (Phase.REOFFERED, Phase.RESIGNALING, Phase.REANSWERED) \
                     and now - self._attempt_at > RETRY_S:
                 self.post(t.RetryDue(gen=gen))
 
@@ -693,7 +721,7 @@ class SenderSession:
         path = self.peer.path()
         if path is not None and path.route is not self.status.route:
             self._publish(route=path.route)
-            self._chooser().worked(path.route)
+            self._learn_route(path.route)
         heard = max(self._connected_wall, await self.peer.last_report_at() or 0.0)
         if self.clock.wall() - heard > self.stall_s:
             log.info("media stopped; building a new connection")

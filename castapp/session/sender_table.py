@@ -40,7 +40,7 @@ class Phase(enum.Enum):
     LOST = "lost"  # media stopped; waiting for the network to answer again
     REGATHERING = "regathering"
     REOFFERED = "reoffered"
-    RESIGNALING = "resignaling"  # no answer: a new service connection is being opened
+    RESIGNALING = "resignaling"  # our network is back: a new service connection first
     REANSWERED = "reanswered"
     DIAGNOSING = "diagnosing"  # set-up failed; finding out why
     ENDED = "ended"
@@ -123,12 +123,15 @@ class StallDetected(Event):
 
 @dataclass(frozen=True)
 class NetworkBack(Event):
+    """The STUN/TURN server answers again after it did not: our own network was down."""
+
     answered: bool | None = None  # None: there was no server to ask
 
 
 @dataclass(frozen=True)
-class AnswerLate(Event):
-    pass
+class NetworkUp(Event):
+    """The STUN/TURN server answered at once (or there is none to ask): our network is up,
+    and the break was on the path or on the other side."""
 
 
 @dataclass(frozen=True)
@@ -247,20 +250,24 @@ TABLE: dict[tuple[Phase, type[Event]], Step[Phase]] = {
     (P.WAITING, Joined): step(P.GATHERING, "replan", "build_call"),
     (P.WAITING, PeerDropped): step(P.WAITING),
     # reconnecting: one rebuild at a time
-    (P.LOST, NetworkBack): step(P.REGATHERING, "build_call"),
+    # the network is back: a new service connection first (the old one may sit in TCP
+    # back-off for seconds), then the call
+    (P.LOST, NetworkBack): step(P.RESIGNALING, "refresh_signaling"),
+    (P.LOST, NetworkUp): step(P.REGATHERING, "build_call"),
     (P.LOST, Joined): step(P.LOST, "replan"),
     (P.LOST, PeerBack): step(P.LOST, "note_receiver"),
     (P.REGATHERING, OfferReady): step(P.REOFFERED, "send_offer"),
     (P.REGATHERING, Joined): step(P.REGATHERING, "replan"),
     (P.REGATHERING, PeerBack): step(P.REGATHERING, "note_receiver"),
     (P.REOFFERED, AnswerArrived): step(P.REANSWERED, "apply_answer"),
-    (P.REOFFERED, AnswerLate): step(P.RESIGNALING, "refresh_signaling"),
-    (P.REOFFERED, RetryDue): step(P.LOST, "drop_call", "path_failed", "wait_network"),
+    # no answer: the receiver is not reachable yet, or our service connection is stale
+    # (not the path's fault); a new service connection, then one new offer
+    (P.REOFFERED, RetryDue): step(P.RESIGNALING, "drop_call", "refresh_signaling"),
     (P.REOFFERED, Joined): step(P.REGATHERING, "replan", "build_call"),
     (P.REOFFERED, PeerBack): step(P.REGATHERING, "note_receiver", "build_call"),
     (P.RESIGNALING, Joined): step(P.REGATHERING, "replan", "build_call"),
     (P.RESIGNALING, PeerBack): step(P.REGATHERING, "note_receiver", "build_call"),
-    (P.RESIGNALING, RetryDue): step(P.LOST, "drop_call", "path_failed", "wait_network"),
+    (P.RESIGNALING, RetryDue): step(P.LOST, "drop_call", "wait_network"),
     (P.REANSWERED, MediaUp): step(P.CASTING, "casting"),
     (P.REANSWERED, MediaFailed): step(P.LOST, "drop_call", "path_failed", "wait_network"),
     (P.REANSWERED, RetryDue): step(P.LOST, "drop_call", "path_failed", "wait_network"),

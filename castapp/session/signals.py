@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiortc import RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
@@ -21,8 +22,12 @@ log = logging.getLogger(__name__)
 StatusFn = Callable[[dict[str, object]], None]
 
 
+class Connectable(Protocol):
+    async def connect(self) -> p.Welcome: ...
+
+
 async def connect_with_retry(
-    client: SignalingClient,
+    client: Connectable | SignalingClient,
     report: StatusFn,
     backoff: tuple[float, float] = (0.5, 10.0),
     give_up_after: int | None = None,

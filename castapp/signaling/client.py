@@ -162,6 +162,7 @@ class SignalingClient:
         self._closing = False
         self._last_heard = 0.0
         self._closing_tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
 
     # -------------------------------------------------------------- properties
     @property
@@ -201,8 +202,9 @@ class SignalingClient:
         """Give up the current connection and open a new one at once (then redo what it did).
 
         After an outage a TCP connection can sit in retransmission back-off for seconds; a new
-        one goes through immediately.
+        one goes through immediately. A reconnect waiting out its back-off is tried at once.
         """
+        self._wake.set()  # a reconnect waiting out its back-off goes now
         ws, self._ws = self._ws, None
         if ws is not None and not ws.closed:
             closing = asyncio.create_task(ws.close())  # wakes the reader; it then reconnects
@@ -256,6 +258,7 @@ class SignalingClient:
         return p.decode_outbound(frame.data)
 
     async def _drop(self) -> None:
+        self._wake.set()  # a reconnect waiting out its back-off goes now
         ws, self._ws = self._ws, None
         if ws is not None and not ws.closed:
             with contextlib.suppress(Exception):
@@ -353,7 +356,9 @@ class SignalingClient:
             delay *= random.uniform(0.8, 1.2)
             attempt += 1
             self._events.put_nowait(ConnectionLost(reason, round(delay, 3)))
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
             try:
                 await self._open()
             except UnsupportedVersionError as exc:

@@ -55,6 +55,10 @@ class FakePeer:
     def path(self) -> IcePath | None:
         return self._path if self.connection_state == "connected" else None
 
+    def working_routes(self) -> set[Any]:
+        path = self.path()
+        return {path.route} if path is not None else set()
+
     async def last_report_at(self) -> float | None:
         return self.reported_at
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from castapp import protocol as p
-from castapp.signaling.client import SignalingError
+from castapp.signaling.client import Reconnected, SignalingError
 
 
 def peer_info(peer_id: str, role: p.Role, name: str = "") -> p.PeerInfo:
@@ -39,6 +39,7 @@ class FakeSignaling:
         self.send_error: SignalingError | None = None
         self.sent: list[tuple[str, str | None, Any]] = []
         self.refreshed = 0
+        self.rejoin_on_refresh = True
         self.closed = False
         self._events: asyncio.Queue[object] = asyncio.Queue()
 
@@ -58,7 +59,12 @@ class FakeSignaling:
         self.closed = True
 
     def refresh(self) -> None:
+        """As the real client: a new connection, then the room joined again (unless
+        ``rejoin_on_refresh`` is False, to see what happens while that is under way)."""
         self.refreshed += 1
+        if self.rejoin_on_refresh and self.joined is not None:
+            self.push(Reconnected(self.peer_id))
+            self.push(self.joined)
 
     async def join(self, code: str) -> p.Joined:
         if self.join_error is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -115,7 +116,8 @@ def _plain(cls: type[Event], **kw: object) -> Callable[[Rig], Event]:
 JOIN = [_plain(t.CastAsked, code="123456"), _plain(t.Joined, receiver="rx-1", name="TV")]
 UP = [*JOIN, _offer, _plain(t.AnswerArrived, sdp="v=0"), _gen(t.MediaUp)]
 LOST = [*UP, _gen(t.StallDetected)]
-REOFFER = [*LOST, _plain(t.NetworkBack, answered=True), _offer]
+REGATHER = [*LOST, _plain(t.NetworkBack, answered=True), _plain(t.Joined, receiver="rx-1")]
+REOFFER = [*REGATHER, _offer]
 PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
     P.IDLE: [],
     P.JOINING: JOIN[:1],
@@ -125,9 +127,9 @@ PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
     P.CASTING: UP,
     P.WAITING: [*UP, _plain(t.PeerDropped)],
     P.LOST: LOST,
-    P.REGATHERING: REOFFER[:-1],
+    P.REGATHERING: REGATHER,
     P.REOFFERED: REOFFER,
-    P.RESIGNALING: [*REOFFER, _gen(t.AnswerLate)],
+    P.RESIGNALING: [*LOST, _plain(t.NetworkBack, answered=True)],
     P.REANSWERED: [*REOFFER, _plain(t.AnswerArrived, sdp="v=0")],
     P.DIAGNOSING: [*JOIN, _plain(t.DeadlinePassed)],
     P.ENDED: [*UP, _plain(t.PeerLeft)],
@@ -135,7 +137,7 @@ PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
 
 #: Events that belong to a call carry its generation.
 CALL_EVENTS = (t.OfferReady, t.AnswerArrived, t.CandidateArrived, t.MediaUp, t.MediaFailed,
-               t.StallDetected, t.AnswerLate, t.RetryDue)
+               t.StallDetected, t.RetryDue)
 
 
 def _instance(r: Rig, cls: type[Event]) -> Event:
@@ -354,13 +356,37 @@ async def test_a_stall_rebuilds_once_and_casting_resumes() -> None:
         await rig.s.close()
 
 
-async def test_no_answer_while_reconnecting_reopens_signaling_then_offers_once() -> None:
+async def test_an_unanswered_offer_is_retried_every_few_seconds_not_flooded() -> None:
+    """The receiver's side is cut: our network is fine, so the call is rebuilt at once, and
+    then one offer (on a fresh service connection) per RETRY_S, not one per fraction of a
+    second."""
     rig = Rig()
     try:
-        await rig.to(P.REOFFERED)
-        await rig.clock.advance(1.0)
-        await rig.feed(t.Tick())
+        await rig.s.cast("123456")
         await rig.run()
+        rig.client.push(_answer())
+        await rig.run()
+        rig.factory.last.connect()
+        await rig.run()
+        await rig.clock.advance(2.5)  # no receiver report: stalled
+        await rig.run()
+        assert rig.s.phase is P.REOFFERED and rig.client.refreshed == 0
+        for _ in range(40):  # 10 s without an answer
+            await rig.clock.advance(0.25)
+            await rig.run()
+        offers = [kind for kind in rig.client.kinds() if kind == "offer"]
+        assert 3 <= len(offers) <= 5, offers  # the first call's, then one per ~4 s
+        assert rig.client.refreshed == len(offers) - 2
+    finally:
+        await rig.s.close()
+
+
+async def test_when_our_network_returns_signaling_is_reopened_before_the_offer() -> None:
+    rig = Rig()
+    rig.client.rejoin_on_refresh = False
+    try:
+        await rig.to(P.LOST)
+        await rig.feed(t.NetworkBack(answered=True))
         assert rig.s.phase is P.RESIGNALING and rig.client.refreshed == 1
         built = len(rig.factory.made)
         rejoined = rig.s._translate(_joined())  # what the signaling pump would post
@@ -440,3 +466,88 @@ async def test_the_recovery_window_ends_a_cast_that_never_comes_back() -> None:
         assert rig.s.status.ended is EndReason.MEDIA_FAILED
     finally:
         await rig.close()
+
+
+async def test_one_rebuild_at_a_time_and_a_superseded_build_is_closed() -> None:
+    rig = Rig()
+    try:
+        await rig.to(P.OFFERED)
+        first = rig.factory.last
+        rig.factory.hold = True  # the next builds wait, as gathering does
+        # the receiver comes back twice in a row under new ids: each supersedes the last
+        await rig.feed(t.PeerBack(receiver="rx-2", name="TV"))
+        await rig.feed(t.PeerBack(receiver="rx-3", name="TV"))
+        assert await rig.settle() == []  # nothing built yet
+        assert first.closed
+        assert rig.s.phase is P.GATHERING
+        rig.factory.release()
+        await rig.run()
+        assert rig.s.phase is P.OFFERED
+        offers = [to for kind, to, _ in rig.client.sent if kind == "offer"]
+        assert offers[-1] == "rx-3" and len(offers) == 2  # the first call's, then one more
+        # the build that was cancelled never made a peer; the one that ran is the call
+        assert len(rig.factory.made) == 2 and not rig.factory.last.closed
+    finally:
+        await rig.close()
+
+
+async def test_a_stale_offer_ready_closes_its_peer() -> None:
+    rig = Rig()
+    try:
+        await rig.to(P.GATHERING)
+        late = FakePeer(None, 7)
+        await rig.s.feed(t.PeerDropped())  # the receiver went away meanwhile
+        assert await rig.feed(t.OfferReady(gen=rig.gen() - 1, peer=late)) is False
+        await rig.settle()
+        assert late.closed and rig.s.phase is P.WAITING
+    finally:
+        await rig.close()
+
+
+async def test_an_unreachable_service_is_said_and_raised() -> None:
+    from castapp.signaling.client import ServiceUnreachableError
+    rig = Rig()
+    rig.client.connect_error = ServiceUnreachableError("Cannot reach the room service")
+    try:
+        task = asyncio.ensure_future(rig.s.cast("123456"))
+        for _ in range(20):
+            await rig.clock.advance(1.0)
+            if task.done():
+                break
+        with pytest.raises(ServiceUnreachableError):
+            await task
+        assert rig.s.phase is P.IDLE and not rig.s.status.service_ok
+        assert isinstance(rig.s.status.error, ServiceUnreachableError)
+    finally:
+        await rig.s.close()
+
+
+async def test_an_unexpected_event_is_reported_not_ignored(caplog: pytest.LogCaptureFixture):
+    rig = Rig()
+    try:
+        await rig.to(P.IDLE)
+        with pytest.raises(IllegalEventError):
+            await rig.feed(t.MediaUp())
+        assert "MediaUp is not expected in idle" in (rig.s.status.fault or "")
+        assert any(r.levelname == "ERROR" and "MediaUp" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        await rig.close()
+
+
+async def test_an_action_that_fails_ends_the_cast_as_a_fault() -> None:
+    rig = Rig()
+    try:
+        await rig.s.cast("123456")
+        await rig.run()
+        rig.factory.last.apply_error = RuntimeError("codec table corrupt")
+        rig.client.push(_answer())
+        for _ in range(5):
+            await rig.clock.advance(0)
+        # the loop turned the failure into an event that ends the cast through the table
+        await rig.s.wait_for(t.SenderState.ENDED, timeout=2)
+        st = rig.s.status
+        assert st.ended is EndReason.FAULT and "codec table corrupt" in (st.fault or "")
+        assert rig.factory.last.closed
+    finally:
+        await rig.s.close()
