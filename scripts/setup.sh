@@ -30,6 +30,8 @@ DEBIAN_PACKAGES=(
   dpkg-dev            # builds the Debian package
   fakeroot
   binutils            # the freezer inspects shared libraries with objdump
+  chromium            # the real browser of the web sender/TV tests (driven by Playwright's
+                      # Python package through executable_path; never `playwright install`)
 )
 
 missing=()
