@@ -10,11 +10,14 @@ segno; the link travels in the request body so it never appears in an address or
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from urllib.parse import urlsplit
 
 import segno
 from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: The policy of every page and file served here.
 CSP = (
@@ -71,7 +74,7 @@ def add_routes(app: web.Application) -> None:
     """Serve the pages, their files and the QR drawing on ``app``."""
     cache: dict[str, bytes] = {}
 
-    def page(name: str, content_type: str):  # type: ignore[no-untyped-def]
+    def page(name: str, content_type: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
             if name not in cache:
                 cache[name] = _read(name)
