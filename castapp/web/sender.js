@@ -20,6 +20,7 @@ const ADMISSION_WORDS = {
 
 const state = {
   service: null, pc: null, stream: null, receiver: null, phase: "idle", // idle|joining|casting
+  early: [], // messages from the TV that overtook "joined" (the TV hears of us first)
 };
 
 function say(text, error = false) {
@@ -63,7 +64,8 @@ function stop(words, error = false) {
   if (state.service) state.service.close();
   if (state.pc) state.pc.close();
   if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
-  Object.assign(state, { service: null, pc: null, stream: null, receiver: null, phase: "idle" });
+  Object.assign(state, { service: null, pc: null, stream: null, receiver: null, phase: "idle",
+    early: [] });
   $("preview").hidden = true;
   $("preview").srcObject = null;
   showPin(false);
@@ -103,19 +105,28 @@ async function startCall(joined) {
     else if (s === "disconnected") say("The connection to the TV is unsteady…");
     else if (s === "failed") stop("The connection to the TV failed. Try again.", true);
   };
+  if (state.pc !== pc) return; // stopped meanwhile
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringDone(pc);
+  if (state.pc !== pc) return;
   state.service.send({ type: "offer", to: receiver, sdp: pc.localDescription.sdp });
 }
 
 async function onServiceMessage(msg) {
   switch (msg.type) {
-    case "joined":
+    case "joined": {
       if (state.phase !== "joining") return;
       state.phase = "casting";
       say("Found the TV. Connecting…");
-      try { await startCall(msg); } catch (e) { stop(String(e.message || e), true); }
+      const early = state.early.filter((m) => m.from === (msg.receiver && msg.receiver.peer_id));
+      state.early = [];
+      try {
+        const call = startCall(msg); // sets state.receiver at once
+        for (const m of early) await onServiceMessage(m);
+        await call;
+      } catch (e) { stop(String(e.message || e), true); }
       break;
+    }
     case "answer":
       if (!state.pc || msg.from !== state.receiver || typeof msg.sdp !== "string") return;
       try {
@@ -130,6 +141,7 @@ async function onServiceMessage(msg) {
       }
       break;
     case "signal": {
+      if (state.phase === "joining" && state.early.length < 16) { state.early.push(msg); return; }
       const body = msg.body;
       if (msg.from !== state.receiver || !body || typeof body !== "object") return;
       if (body.kind === "admission" && typeof ADMISSION_WORDS[body.state] === "string") {

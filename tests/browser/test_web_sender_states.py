@@ -1,0 +1,91 @@
+"""The web sender tells, in words, where it stands: admission states, phones, insecure pages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(0, str(Path(__file__).parent))
+from castproc import JsonProc, castapp_env
+from chromium import chromium, wait_until
+from netns import in_namespace, private_namespace
+from test_web_tv import open_when_up
+
+pytestmark = pytest.mark.timeout(150)
+
+PORT = 8765
+# a synthetic screen stands in for the picker (this test is about words, not pixels)
+FAKE_SCREEN = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+def status(page) -> str:
+    return page.text_content("#status") or ""
+
+
+def test_admission_states_are_said_in_words(tmp_path):
+    with private_namespace() as ns:
+        service = JsonProc(in_namespace(ns, [sys.executable, "-m", "castapp", "serve", "--host",
+                                             "0.0.0.0", "--port", str(PORT), "--state-dir",
+                                             str(tmp_path / "svc")]), castapp_env())
+        try:
+            with chromium(ns, tmp_path, flags=FAKE_SCREEN) as browser:
+                page = browser.new_page()
+                open_when_up(page, f"http://127.0.0.1:{PORT}/")
+                tv = JsonProc(in_namespace(ns, [sys.executable, str(Path(__file__).parent /
+                                                "scripted_tv.py"), f"ws://127.0.0.1:{PORT}/ws"]),
+                              castapp_env())
+                try:
+                    code = tv.expect("code")["code"]
+                    # a wrong code first: said at once, and the page can try again
+                    page.fill("#code", "000000" if code != "000000" else "111111")
+                    page.click("#share")
+                    wait_until(page, "() => document.body.dataset.phase === 'idle'", 15)
+                    assert status(page) == "No receiver has this code. Check the code on the TV."
+                    assert page.is_visible("#share")
+
+                    page.fill("#code", f"{code[:3]} {code[3:]}")
+                    page.fill("#name", "Lin")
+                    page.click("#share")
+                    assert tv.expect("joined")["name"] == "Lin (browser)"
+                    wait_until(page, "() => document.body.dataset.admission === 'waiting'")
+                    assert status(page) == "Waiting for the TV to allow you…"
+                    offer = tv.expect("offer")
+                    assert offer["video"] and offer["sendonly"] and offer["codecs"]
+                    wait_until(page, "() => document.body.dataset.admission === 'pin'")
+                    assert status(page) == "Type the PIN shown on the TV."
+                    assert page.is_visible("#pin")
+                    page.fill("#pin", "1111")
+                    page.press("#pin", "Enter")
+                    assert tv.expect("pin")["pin"] == "1111"
+                    wait_until(page, "() => document.body.dataset.admission === 'wrong_pin'")
+                    assert status(page) == "That PIN was not the one on the TV. Type it again."
+                    page.fill("#pin", "2468")
+                    page.click("#sendpin")
+                    assert tv.expect("pin")["pin"] == "2468"
+                    wait_until(page, "() => document.body.dataset.phase === 'idle'")
+                    assert status(page) == "The TV said no. Your screen is not shared."
+                    assert page.is_visible("#share") and page.is_hidden("#pin")
+                    tv.expect("left")  # the page left the room
+                finally:
+                    tv.stop()
+
+                # the same page at a LAN address over plain http is not a secure context
+                lan = browser.new_page()
+                lan.goto(f"http://198.51.100.1:{PORT}/#482913")
+                wait_until(lan, "() => document.body.dataset.ready === '1'")
+                assert lan.input_value("#code") == "482913"
+                assert status(lan).startswith("Sharing needs a secure page: open this page with"
+                                              " https://")
+
+                # a browser without getDisplayMedia (a phone) is told so
+                phone = browser.new_page()
+                phone.add_init_script("delete MediaDevices.prototype.getDisplayMedia;")
+                phone.goto(f"http://127.0.0.1:{PORT}/#482913")
+                wait_until(phone, "() => document.body.dataset.ready === '1'")
+                assert status(phone).startswith("This browser cannot share a screen (phones")
+                assert phone.is_disabled("#share")
+        finally:
+            service.stop()
