@@ -1,8 +1,8 @@
 """A TV that answers a browser sender with scripted admission signals (run in a namespace).
 
 ``python scripted_tv.py URL`` registers, prints ``{"event": "code"}``, then for the first
-sender: ``waiting``, then ``pin`` once its offer is in; a PIN answer of ``1111`` gets ``wrong_pin``, any other gets
-``denied``. Every step is printed as a JSON line for the test to follow.
+sender: ``waiting``, then ``pin`` once its offer is in; a PIN answer of ``1111`` gets
+``wrong_pin``, any other gets ``denied``. Every step is printed as a JSON line.
 """
 
 from __future__ import annotations
