@@ -51,7 +51,7 @@ class TappedCapture(ScreenCapture):
 
 def encoder_stats(session: SenderSession) -> dict[str, float]:
     """Counters of castapp's encoder (private aiortc state, for information only)."""
-    pc = session.pc
+    pc = getattr(session.peer, "pc", None)  # the current call's aiortc connection
     if pc is None:
         return {}
     for t in pc.getTransceivers():
@@ -65,11 +65,11 @@ def encoder_stats(session: SenderSession) -> dict[str, float]:
 
 
 def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
-    track = session.track
+    peer = session.peer
     return {
         "t": time.time(),
         "captured": capture.frames_produced,
-        "sent": track.frames_sent if track is not None else 0,
+        "sent": peer.frames_sent if peer is not None else 0,
         "tap_ms": capture.tap_ms,
         "encoder": encoder_stats(session),
     }

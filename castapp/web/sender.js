@@ -86,6 +86,22 @@ async function tuneSender(sender) {
   try { await sender.setParameters(params); } catch (e) { /* older browsers: defaults */ }
 }
 
+// Chromium reads these fmtp hints of the answer: start the bandwidth estimate where a screen
+// needs it and never starve it below a readable floor (the receiver's estimate ramps slowly).
+// Other browsers ignore them.
+const START_KBPS = 2500;
+const MIN_KBPS = 800;
+
+export function screenAnswer(sdp) {
+  const video = sdp.split(/\r\n(?=m=)/).map((section) => {
+    if (!section.startsWith("m=video")) return section;
+    return section.replace(/^(a=fmtp:\d+ [^\r\n]*)$/gm, (line) =>
+      line.includes("x-google-") || line.includes("apt=") ? line
+        : `${line};x-google-start-bitrate=${START_KBPS};x-google-min-bitrate=${MIN_KBPS}`);
+  });
+  return video.join("\r\n");
+}
+
 async function startCall(joined) {
   const receiver = joined.receiver && joined.receiver.peer_id;
   if (!isPeerId(receiver)) throw new Error("The room service sent a malformed answer.");
@@ -130,7 +146,7 @@ async function onServiceMessage(msg) {
     case "answer":
       if (!state.pc || msg.from !== state.receiver || typeof msg.sdp !== "string") return;
       try {
-        await state.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        await state.pc.setRemoteDescription({ type: "answer", sdp: screenAnswer(msg.sdp) });
       } catch (e) {
         stop("The TV sent an answer this browser cannot use.", true);
       }
@@ -236,7 +252,24 @@ function sendPin() {
   say("Checking the PIN…");
 }
 
+// What the page sends, for people (and benchmarks) who look: the video's outbound RTP figures.
+async function sendStats() {
+  if (!state.pc) return null;
+  const report = await state.pc.getStats();
+  for (const s of report.values()) {
+    if (s.type === "outbound-rtp" && s.kind === "video") {
+      return {
+        fps: s.framesPerSecond, width: s.frameWidth, height: s.frameHeight,
+        limitation: s.qualityLimitationReason, targetBitrate: s.targetBitrate,
+        encoder: s.encoderImplementation, framesSent: s.framesSent,
+      };
+    }
+  }
+  return null;
+}
+
 function init() {
+  window.castappSendStats = sendStats;
   $("code").value = codeFromAddress();
   if (location.hash) history.replaceState(null, "", location.pathname); // the code leaves the address bar
   $("form").addEventListener("submit", share);
