@@ -186,6 +186,7 @@ def app_to_browser(bench: Any, tmp: Path) -> dict[str, Any]:
         tv.evaluate("() => { window.__bench.measuring = true; }")
         time.sleep(a.seconds)
         got = tv.evaluate("() => { window.__bench.measuring = false; return window.__bench; }")
+        recv = tv.evaluate("() => window.castappReceiveStats()")
         span = time.monotonic() - t0
         cpu1 = (cast.cpu_seconds(sender.pid), chromium_cpu(bench.ns))
         size = tv.evaluate("() => [document.getElementById('video').videoWidth,"
@@ -199,7 +200,12 @@ def app_to_browser(bench: Any, tmp: Path) -> dict[str, Any]:
         "sender_cpu": round((cpu1[0] - cpu0[0]) / span, 3),
         "receiver_cpu": round((cpu1[1] - cpu0[1]) / span, 3),  # the whole browser
         "detail": {"latency_mean_ms": round(sum(lat) / len(lat), 1) if lat else None,
-                   "size": size, "frames": got["frames"], "unread_stamps": got["unread"]},
+                   "size": size, "frames": got["frames"], "unread_stamps": got["unread"],
+                   # Chromium's own mean jitter-buffer delay over the call (its floor)
+                   "jitter_buffer_ms": round(1000 * recv["jitterBufferDelay"]
+                                             / max(1, recv["jitterBufferEmittedCount"]), 1)
+                   if recv else None,
+                   "browser_receiver": recv},
     }
 
 

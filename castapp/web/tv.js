@@ -259,6 +259,23 @@ function reconnectSoon(seconds) {
   setTimeout(connect, seconds * 1000);
 }
 
+// What the page receives, for people (and tests) who look: the video's inbound RTP figures.
+async function receiveStats() {
+  if (!tv.pc) return null;
+  const report = await tv.pc.getStats();
+  for (const s of report.values()) {
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      const codec = s.codecId && report.get(s.codecId);
+      return {
+        codec: codec ? codec.mimeType : null, fps: s.framesPerSecond,
+        framesDecoded: s.framesDecoded, decoder: s.decoderImplementation,
+        jitterBufferDelay: s.jitterBufferDelay, jitterBufferEmittedCount: s.jitterBufferEmittedCount,
+      };
+    }
+  }
+  return null;
+}
+
 // ------------------------------------------------------------------ full screen
 function toggleFullscreen() {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
@@ -266,6 +283,7 @@ function toggleFullscreen() {
 }
 
 async function init() {
+  window.castappReceiveStats = receiveStats;
   document.addEventListener("click", toggleFullscreen);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === "f" || e.key === "F") toggleFullscreen();

@@ -51,7 +51,8 @@ def video_counter(page) -> int | None:
     return pattern.read_counter(y)
 
 
-def test_app_sender_casts_to_the_web_tv(tmp_path):
+@pytest.mark.parametrize("codec", ["h264", "vp8"])
+def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
     with private_namespace() as ns:
         service = CastProc(in_namespace(ns, []), "serve", "--port", str(PORT),
                            "--state-dir", str(tmp_path / "service"), json_lines=False)
@@ -84,7 +85,8 @@ def test_app_sender_casts_to_the_web_tv(tmp_path):
 
                 tx = CastProc(in_namespace(ns, []), "send", "--headless",
                               "--server", f"ws://127.0.0.1:{PORT}/ws", "--code", code,
-                              "--synthetic", "640x360", "--fps", "30", "--name", "Ada")
+                              "--synthetic", "640x360", "--fps", "30", "--name", "Ada",
+                              "--codec", codec)
                 try:
                     tx.expect("state", state="casting", timeout=40)
                     wait_until(tv, "() => document.getElementById('video').videoWidth > 0", 20)
@@ -104,6 +106,9 @@ def test_app_sender_casts_to_the_web_tv(tmp_path):
                     size = tv.evaluate("() => [document.getElementById('video').videoWidth,"
                                        " document.getElementById('video').videoHeight]")
                     assert size == [640, 360]
+                    decoded = wait_until(tv, "() => window.castappReceiveStats()"
+                                         ".then(s => s && s.codec)", 10)
+                    assert decoded.lower() == f"video/{codec}"
                 finally:
                     tx.stop()
                 # the sender stopped: back to the code screen, same code
