@@ -93,13 +93,32 @@ const START_KBPS = 2500;
 const MIN_KBPS = 800;
 
 export function screenAnswer(sdp) {
-  const video = sdp.split(/\r\n(?=m=)/).map((section) => {
+  const hint = `x-google-start-bitrate=${START_KBPS};x-google-min-bitrate=${MIN_KBPS}`;
+  const sections = sdp.split(/\r\n(?=m=)/).map((section) => {
     if (!section.startsWith("m=video")) return section;
-    return section.replace(/^(a=fmtp:\d+ [^\r\n]*)$/gm, (line) =>
-      line.includes("x-google-") || line.includes("apt=") ? line
-        : `${line};x-google-start-bitrate=${START_KBPS};x-google-min-bitrate=${MIN_KBPS}`);
+    const lines = section.split("\r\n");
+    const media = new Set();
+    for (const line of lines) {
+      const m = /^a=rtpmap:(\d+) (VP8|VP9|H264|AV1)\//i.exec(line);
+      if (m) media.add(m[1]);
+    }
+    const out = [];
+    const withFmtp = new Set();
+    for (const line of lines) {
+      const f = /^a=fmtp:(\d+) /.exec(line);
+      if (f && media.has(f[1]) && !line.includes("x-google-")) {
+        withFmtp.add(f[1]);
+        out.push(`${line};${hint}`);
+      } else {
+        out.push(line);
+      }
+    }
+    return out.map((line) => {
+      const m = /^a=rtpmap:(\d+) /.exec(line);
+      return m && media.has(m[1]) && !withFmtp.has(m[1]) ? `${line}\r\na=fmtp:${m[1]} ${hint}` : line;
+    }).join("\r\n");
   });
-  return video.join("\r\n");
+  return sections.join("\r\n");
 }
 
 async function startCall(joined) {

@@ -80,6 +80,19 @@ def test_admission_states_are_said_in_words(tmp_path):
                 assert status(lan).startswith("Sharing needs a secure page: open this page with"
                                               " https://")
 
+                # the answer gets Chromium's start/floor bitrate hints on every video codec
+                answer = ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n"
+                          "a=fmtp:111 minptime=10\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97 102\r\n"
+                          "a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\n"
+                          "a=fmtp:97 apt=96\r\na=rtpmap:102 H264/90000\r\n"
+                          "a=fmtp:102 packetization-mode=1\r\n")
+                hinted = page.evaluate("async (sdp) => (await import('/web/sender.js'))"
+                                       ".screenAnswer(sdp)", answer)
+                hint = "x-google-start-bitrate=2500;x-google-min-bitrate=800"
+                assert f"a=rtpmap:96 VP8/90000\r\na=fmtp:96 {hint}\r\n" in hinted
+                assert f"a=fmtp:102 packetization-mode=1;{hint}\r\n" in hinted
+                assert "a=fmtp:97 apt=96\r\n" in hinted and "a=fmtp:111 minptime=10\r\n" in hinted
+
                 # a browser without getDisplayMedia (a phone) is told so
                 phone = browser.new_page()
                 phone.add_init_script("delete MediaDevices.prototype.getDisplayMedia;")
