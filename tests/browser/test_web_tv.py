@@ -117,3 +117,29 @@ def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
                 assert tv.text_content("#tvcode") == f"{code[:3]} {code[3:]}"
         finally:
             service.stop()
+
+
+def test_the_web_tv_reconnects_and_keeps_its_code(tmp_path):
+    state = tmp_path / "service"
+
+    def serve() -> CastProc:
+        return CastProc(in_namespace(ns, []), "serve", "--port", str(PORT),
+                        "--state-dir", str(state), json_lines=False)
+
+    with private_namespace() as ns:
+        service = serve()
+        try:
+            with chromium(ns, tmp_path) as browser:
+                tv = browser.new_page()
+                open_when_up(tv, f"{BASE}/tv")
+                code = wait_until(tv, "() => document.body.dataset.code", 15)
+                service.stop()  # the service restarts (it tells the page to come back)
+                wait_until(tv, "() => document.body.dataset.tvstate.startsWith('Lost') ||"
+                               " document.body.dataset.tvstate.startsWith('Could not') ||"
+                               " document.body.dataset.tvstate.startsWith('Connecting')", 15)
+                service = serve()
+                wait_until(tv, "() => document.body.dataset.tvstate.startsWith('Ready')", 45)
+                assert tv.evaluate("() => document.body.dataset.code") == code
+                assert tv.text_content("#tvcode") == f"{code[:3]} {code[3:]}"
+        finally:
+            service.stop()
