@@ -102,3 +102,42 @@ def test_admission_states_are_said_in_words(tmp_path):
                 assert phone.is_disabled("#share")
         finally:
             service.stop()
+
+
+#: Runs in a page: hostile frames over the page's own /ws; the answers and whether it stayed open.
+HOSTILE = """async () => {
+  const ws = new WebSocket(`ws://${location.host}/ws`);
+  const got = [];
+  ws.onmessage = (ev) => got.push(JSON.parse(ev.data));
+  await new Promise((ok) => { ws.onopen = ok; });
+  ws.send(JSON.stringify({type: "hello", versions: [2], client: "x".repeat(500)}));
+  ws.send(JSON.stringify({type: "hello", versions: [2], client: "castapp-web-sender"}));
+  ws.send("[".repeat(5000) + "]".repeat(5000));
+  ws.send(new Uint8Array([1, 2, 3]));
+  ws.send(JSON.stringify({type: "join", code: "1".repeat(40)}));
+  ws.send(JSON.stringify({type: "offer", to: "nobody", sdp: "x"}));
+  ws.send(JSON.stringify({type: "ping", ts: 1}));
+  await new Promise((ok) => setTimeout(ok, 1500));
+  return {open: ws.readyState === WebSocket.OPEN, got};
+}"""
+
+
+def test_a_hostile_page_is_just_another_client(tmp_path):
+    with private_namespace() as ns:
+        service = JsonProc(in_namespace(ns, [sys.executable, "-m", "castapp", "serve", "--port",
+                                             str(PORT), "--state-dir", str(tmp_path / "svc")]),
+                           castapp_env())
+        try:
+            with chromium(ns, tmp_path) as browser:
+                page = browser.new_page()
+                open_when_up(page, f"http://127.0.0.1:{PORT}/")
+                result = page.evaluate(HOSTILE)
+                assert result["open"]
+                types = [m["type"] for m in result["got"]]
+                codes = [m.get("code") for m in result["got"] if m["type"] == "error"]
+                assert "welcome" in types and "pong" in types
+                assert codes.count("bad_message") >= 3 and "not_in_room" in codes
+                assert all("Traceback" not in (m.get("message") or "") for m in result["got"])
+        finally:
+            service.stop()
+        assert "Traceback" not in "".join(service.other)
