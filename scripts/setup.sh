@@ -32,6 +32,7 @@ DEBIAN_PACKAGES=(
   binutils            # the freezer inspects shared libraries with objdump
   chromium            # the real browser of the web sender/TV tests (driven by Playwright's
                       # Python package through executable_path; never `playwright install`)
+  firefox-esr         # the pages in Firefox, driven over WebDriver BiDi (tests/browser)
 )
 
 missing=()
