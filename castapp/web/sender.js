@@ -121,6 +121,22 @@ export function screenAnswer(sdp) {
   return sections.join("\r\n");
 }
 
+// The TV says the size and rate it shows us at: send no more (fewer pixels, same sharpness).
+async function followView(view) {
+  const w = Number(view.width), h = Number(view.height), fps = Number(view.fps);
+  if (!(w >= 16 && h >= 16 && fps >= 1)) return;
+  const tr = state.pc.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === "video");
+  if (!tr) return;
+  const set = tr.sender.track.getSettings();
+  const scale = Math.max(1, (set.width || w) / w, (set.height || h) / h);
+  const params = tr.sender.getParameters();
+  if (!params.encodings || !params.encodings.length) return;
+  params.encodings[0].scaleResolutionDownBy = scale;
+  params.encodings[0].maxFramerate = Math.min(30, fps);
+  try { await tr.sender.setParameters(params); } catch (e) { /* keep what is sent */ }
+  document.body.dataset.view = `${w}x${h}@${fps}`;
+}
+
 async function startCall(joined) {
   const receiver = joined.receiver && joined.receiver.peer_id;
   if (!isPeerId(receiver)) throw new Error("The room service sent a malformed answer.");
@@ -186,6 +202,7 @@ async function onServiceMessage(msg) {
         if (["denied", "stopped", "full"].includes(body.state)) stop(ADMISSION_WORDS[body.state], true);
       } else if (body.kind === "view" && state.pc) {
         document.body.dataset.tile = `${body.tile}/${body.tiles}`;
+        await followView(body);
       }
       break;
     }

@@ -1,8 +1,8 @@
 """A TV that answers a browser sender with scripted admission signals (run in a namespace).
 
 ``python scripted_tv.py URL`` registers, prints ``{"event": "code"}``, then for the first
-sender: ``waiting``, then ``pin`` once its offer is in; a PIN answer of ``1111`` gets
-``wrong_pin``, any other gets ``denied``. Every step is printed as a JSON line.
+sender: ``waiting``, then a view hint and ``pin`` once its offer is in; a PIN answer of
+``1111`` gets ``wrong_pin``, any other gets ``denied``. Every step is printed as a JSON line.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ async def main(url: str) -> None:
         elif isinstance(ev, p.RelayedOffer) and ev.from_ == sender:
             out("offer", video="m=video" in ev.sdp, sendonly="a=sendonly" in ev.sdp,
                 codecs=[c for c in ("VP8", "H264") if f" {c}/90000" in ev.sdp])
+            await client.send_signal(sender, p.ViewHint(width=640, height=360, fps=15, tile=2,
+                                                         tiles=4, spotlit=False))
             await asyncio.sleep(1.0)  # the offer is held while the TV asks for a PIN
             await client.send_signal(sender, p.Admission(state=p.AdmissionState.PIN,
                                                           pin_digits=4))

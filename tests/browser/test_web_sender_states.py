@@ -54,6 +54,9 @@ def test_admission_states_are_said_in_words(tmp_path):
                     assert status(page) == "Waiting for the TV to allow you…"
                     offer = tv.expect("offer")
                     assert offer["video"] and offer["sendonly"] and offer["codecs"]
+                    # the TV's view hint is followed (scaled down and slowed in the encoder)
+                    wait_until(page, "() => document.body.dataset.view === '640x360@15'")
+                    assert page.evaluate("() => document.body.dataset.tile") == "2/4"
                     wait_until(page, "() => document.body.dataset.admission === 'pin'")
                     assert status(page) == "Type the PIN shown on the TV."
                     assert page.is_visible("#pin")
