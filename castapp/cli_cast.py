@@ -294,7 +294,8 @@ def _size(text: str) -> tuple[int, int]:
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("send", help="cast this screen to the receiver showing a code")
     s.add_argument("target", nargs="?", metavar="CODE|LINK",
-                   help="the cast code the receiver shows, or its castapp://HOST:PORT/CODE link")
+                   help="the cast code the receiver shows, or its link "
+                        "(http://HOST:PORT/#CODE from its QR code, or castapp://HOST:PORT/CODE)")
     s.add_argument("--code", help="the cast code (the same as CODE)")
     s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
                    "the link, or find the receiver on this network by its code")

@@ -83,8 +83,8 @@ def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
                 wait_until(tv, "() => document.body.dataset.code", 15)
                 assert tv.evaluate("document.body.dataset.code") == code
 
-                tx = CastProc(in_namespace(ns, []), "send", "--headless",
-                              "--server", f"ws://127.0.0.1:{PORT}/ws", "--code", code,
+                # the desktop sender takes the QR code's link as it is
+                tx = CastProc(in_namespace(ns, []), "send", "--headless", link,
                               "--synthetic", "640x360", "--fps", "30", "--name", "Ada",
                               "--codec", codec)
                 try:
