@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   openssl          # TLS test certificates and an independent HMAC for TURN credentials
+  libyuv0          # fast BGRA->I420 conversion and scaling of screen grabs (via ctypes)
   xvfb             # a virtual screen for capture and GUI tests
   x11-xserver-utils
   iproute2         # private network namespaces for tests with real WebRTC peers
