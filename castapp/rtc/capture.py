@@ -11,10 +11,12 @@ an ``av.VideoFrame`` for encoding.
 from __future__ import annotations
 
 import abc
+import enum
 import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mss
@@ -31,6 +33,7 @@ __all__ = [
     "Region",
     "ScreenCapture",
     "SourceClosedError",
+    "SourceState",
     "SyntheticSource",
     "fit_size",
     "list_monitors",
@@ -108,8 +111,24 @@ def fit_size(width: int, height: int, max_size: tuple[int, int] | None) -> tuple
     return _even(width // divisor), _even(height // divisor)
 
 
+class SourceState(enum.Enum):
+    """What a source can see of what it shares (windows can be hidden or closed)."""
+
+    LIVE = "live"
+    COVERED = "covered"
+    """Another window lies over part of the shared window; that part is sent as seen."""
+    MINIMISED = "minimised"
+    """The shared window is minimised (or otherwise unmapped): the last frame is repeated."""
+    CLOSED = "closed"
+    """The shared window is gone; the source stops."""
+
+
 class FrameSource(abc.ABC):
-    """A producer of I420 frames with newest-frame semantics."""
+    """A producer of I420 frames with newest-frame semantics.
+
+    ``state`` says whether what is shared is visible; ``on_state`` (if set) is called with
+    each change, on the capture thread.
+    """
 
     def __init__(self, fps: float, name: str) -> None:
         if fps <= 0:
@@ -122,6 +141,19 @@ class FrameSource(abc.ABC):
         self._seq = 0
         self.frames_produced = 0
         self.error: BaseException | None = None
+        self.state = SourceState.LIVE
+        self.on_state: Callable[[SourceState], None] | None = None
+
+    def _set_state(self, state: SourceState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        log.info("%s: %s", self._name, state.value)
+        if self.on_state is not None:
+            try:
+                self.on_state(state)
+            except Exception:
+                log.exception("state callback failed")
 
     # -- public interface -------------------------------------------------------------
     def start(self) -> None:
@@ -176,8 +208,11 @@ class FrameSource(abc.ABC):
         """Runs on the capture thread after the last frame."""
 
     @abc.abstractmethod
-    def _produce(self, seq: int) -> np.ndarray:
-        """Return a new I420 array for frame ``seq`` (runs on the capture thread)."""
+    def _produce(self, seq: int) -> np.ndarray | None:
+        """Return a new I420 array for frame ``seq`` (runs on the capture thread).
+
+        ``None``: nothing new this period (nothing is published).
+        """
 
     def _run(self) -> None:
         period = 1.0 / self.fps
@@ -188,19 +223,19 @@ class FrameSource(abc.ABC):
                 t0 = time.monotonic()
                 wall = time.time()
                 i420 = self._produce(self._seq)
-                height = i420.shape[0] * 2 // 3
-                frame = CapturedFrame(
-                    i420=i420,
-                    width=i420.shape[1],
-                    height=height,
-                    seq=self._seq,
-                    timestamp=wall,
-                    monotonic=t0,
-                    produce_ms=(time.monotonic() - t0) * 1000.0,
-                )
-                self._seq += 1
-                self.frames_produced += 1
-                self.mailbox.put(frame)
+                if i420 is not None:
+                    frame = CapturedFrame(
+                        i420=i420,
+                        width=i420.shape[1],
+                        height=i420.shape[0] * 2 // 3,
+                        seq=self._seq,
+                        timestamp=wall,
+                        monotonic=t0,
+                        produce_ms=(time.monotonic() - t0) * 1000.0,
+                    )
+                    self._seq += 1
+                    self.frames_produced += 1
+                    self.mailbox.put(frame)
                 deadline += period
                 delay = deadline - time.monotonic()
                 if delay < -period:
@@ -274,7 +309,6 @@ class ScreenCapture(FrameSource):
         return dict(self._area)
 
     def _produce(self, seq: int) -> np.ndarray:
-        assert self._sct is not None
         return self._grab_convert(self._area)
 
     def _grab_convert(self, area: dict[str, int]) -> np.ndarray:

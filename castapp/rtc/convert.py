@@ -83,6 +83,7 @@ def _load_libyuv() -> ctypes.CDLL | None:
 
 
 _LIBYUV = _load_libyuv()
+_HAS_DLPACK = hasattr(av.VideoFrame, "from_dlpack")
 
 
 def libyuv_available() -> bool:
@@ -126,9 +127,14 @@ def i420_frame(i420: np.ndarray, width: int, height: int) -> av.VideoFrame:
         raise ValueError(f"I420 needs an even size, not {width}x{height}")
     if i420.size != width * height * 3 // 2 or not i420.flags.c_contiguous:
         raise ValueError("not a contiguous I420 buffer of that size")
-    return av.VideoFrame.from_dlpack(
-        i420_planes(i420, width, height), format="yuv420p", width=width, height=height
-    )
+    planes = i420_planes(i420, width, height)
+    if _HAS_DLPACK:
+        return av.VideoFrame.from_dlpack(planes, format="yuv420p", width=width, height=height)
+    frame = av.VideoFrame(width, height, "yuv420p")  # older PyAV: one copy
+    for plane, src in zip(frame.planes, planes, strict=True):
+        dst = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        dst[: src.shape[0], : src.shape[1]] = src
+    return frame
 
 
 def scale_bgra(bgra: np.ndarray, width: int, height: int) -> np.ndarray:
