@@ -368,14 +368,17 @@ class SyntheticSource(FrameSource):
         return pattern.draw_frame(self._base, self.width, self.height, self.counter_for(seq))
 
 
-def thumbnails(max_width: int = 320, display: str | None = None) -> dict[int, np.ndarray]:
-    """A small BGRA picture of every monitor (index 1 up), for a monitor picker.
+def thumbnails(max_width: int = 320, display: str | None = None,
+               indexes: list[int] | None = None) -> dict[int, np.ndarray]:
+    """A small BGRA picture of every monitor (index 1 up, or those in ``indexes``).
 
     Blocking (one full grab per monitor): run it off the UI thread.
     """
     shots: dict[int, np.ndarray] = {}
     with _open_mss(display) as sct:
         for index, mon in enumerate(sct.monitors[1:], start=1):
+            if indexes is not None and index not in indexes:
+                continue
             bgra = np.asarray(sct.grab(mon))
             h, w = bgra.shape[:2]
             scale = min(1.0, max_width / max(1, w))

@@ -202,7 +202,15 @@ class I420Converter:
             if self._scratch is None or self._scratch.shape != (out_h, out_w, 4):
                 self._scratch = np.empty((out_h, out_w, 4), np.uint8)
             scratch = self._scratch
-            filt = _LIBYUV_FILTER[scale_filter(w, h, out_w, out_h)]
+            d = w // out_w
+            if d >= 2 and h // out_h == d:
+                # A whole divisor (what fit_size picks): box-average exactly d x d blocks.
+                # The 0..2d-1 leftover columns/rows at the right/bottom edge are dropped;
+                # libyuv's box filter at a fractional ratio darkens flat areas by ~1 %.
+                w, h = out_w * d, out_h * d
+                filt = _LIBYUV_FILTER["box"]
+            else:
+                filt = _LIBYUV_FILTER[scale_filter(w, h, out_w, out_h)]
             rc = lib.ARGBScale(bgra.ctypes.data, stride, w, h,
                                scratch.ctypes.data, out_w * 4, out_w, out_h, filt)
             if rc != 0:
