@@ -214,6 +214,21 @@ class FrameSource(abc.ABC):
         ``None``: nothing new this period (nothing is published).
         """
 
+    def _publish(self, i420: np.ndarray, wall: float, t0: float) -> None:
+        """Hand a new even-sized I420 frame to consumers (newest wins)."""
+        frame = CapturedFrame(
+            i420=i420,
+            width=i420.shape[1],
+            height=i420.shape[0] * 2 // 3,
+            seq=self._seq,
+            timestamp=wall,
+            monotonic=t0,
+            produce_ms=(time.monotonic() - t0) * 1000.0,
+        )
+        self._seq += 1
+        self.frames_produced += 1
+        self.mailbox.put(frame)
+
     def _run(self) -> None:
         period = 1.0 / self.fps
         try:
@@ -224,18 +239,7 @@ class FrameSource(abc.ABC):
                 wall = time.time()
                 i420 = self._produce(self._seq)
                 if i420 is not None:
-                    frame = CapturedFrame(
-                        i420=i420,
-                        width=i420.shape[1],
-                        height=i420.shape[0] * 2 // 3,
-                        seq=self._seq,
-                        timestamp=wall,
-                        monotonic=t0,
-                        produce_ms=(time.monotonic() - t0) * 1000.0,
-                    )
-                    self._seq += 1
-                    self.frames_produced += 1
-                    self.mailbox.put(frame)
+                    self._publish(i420, wall, t0)
                 deadline += period
                 delay = deadline - time.monotonic()
                 if delay < -period:
