@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,7 +228,8 @@ class PortalSession:
 
 
 # ---------------------------------------------------------------------- frames
-def gst_command(node_id: int, fd: int, crop: tuple[int, int, int, int] | None) -> list[str]:
+def gst_command(node_id: int, fd: int, crop: tuple[int, int, int, int] | None,
+                scale: tuple[int, int] | None = None) -> list[str]:
     """``gst-launch-1.0`` pipeline: the PipeWire node as I420 YUV4MPEG2 on stdout."""
     gst = shutil.which("gst-launch-1.0") or "gst-launch-1.0"
     cmd = [gst, "-q", "pipewiresrc", f"fd={fd}", f"path={node_id}", "always-copy=true", "!"]
@@ -235,6 +237,9 @@ def gst_command(node_id: int, fd: int, crop: tuple[int, int, int, int] | None) -
         left, top, right, bottom = crop
         cmd += ["videocrop", f"left={left}", f"top={top}", f"right={right}",
                 f"bottom={bottom}", "!"]
+    if scale is not None:
+        cmd += ["videoscale", "method=bilinear", "add-borders=false", "!",
+                f"video/x-raw,width={scale[0]},height={scale[1]}", "!"]
     cmd += ["videoconvert", "!", "video/x-raw,format=I420,colorimetry=bt601", "!",
             "y4menc", "!", "fdsink", "fd=1", "sync=false"]
     return cmd
@@ -292,13 +297,18 @@ class PortalCapture(FrameSource):
 
     def __init__(self, *, window: bool = False, region: Region | None = None,
                  with_cursor: bool = True, fps: float = 30.0,
-                 token_path: Path | None = None, dialog_timeout: float = 120.0) -> None:
+                 token_path: Path | None = None, dialog_timeout: float = 120.0,
+                 max_size: tuple[int, int] | None = None,
+                 pipeline: Callable[..., list[str]] | None = None) -> None:
         super().__init__(fps, name="castapp-capture-portal")
         self.window = window
         self.region = region
         self.with_cursor = with_cursor
         self.tokens = TokenStore(token_path if token_path is not None else default_token_path())
         self.dialog_timeout = dialog_timeout
+        self.max_size = max_size
+        self.pipeline = pipeline or gst_command
+        """Builds the frame reader's command from (node id, PipeWire fd, crop, scale)."""
         self.size: tuple[int, int] = (0, 0)
         self.restored = False
         """True when the saved permission was accepted (no dialog was needed)."""
@@ -354,9 +364,17 @@ class PortalCapture(FrameSource):
 
     def _stream_frames(self, stream: PortalStream) -> None:
         crop = self._crop(stream.width, stream.height) if stream.width else None
+        scale = None
+        if self.max_size is not None and stream.width:
+            from castapp.rtc.capture import fit_size
+
+            w = stream.width - (crop[0] + crop[2] if crop else 0)
+            h = stream.height - (crop[1] + crop[3] if crop else 0)
+            if fit_size(w, h, self.max_size) != fit_size(w, h, None):
+                scale = fit_size(w, h, self.max_size)
         restarts = 0
         while not self._stop.is_set():
-            cmd = gst_command(stream.node_id, stream.fd, crop)
+            cmd = self.pipeline(stream.node_id, stream.fd, crop, scale)
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     pass_fds=(stream.fd,))
             with self._lock:

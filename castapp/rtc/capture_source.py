@@ -8,11 +8,15 @@ found before capturing (a region that does not parse, a window that does not exi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from castapp.rtc.capture import FrameSource, Region, ScreenCapture, clip_region, list_monitors
 
-__all__ = ["CaptureSpec", "CaptureSpecError", "make_source", "parse_region"]
+__all__ = ["BACKENDS", "CaptureSpec", "CaptureSpecError", "choose_backend", "make_source",
+           "parse_region"]
+
+log = logging.getLogger(__name__)
 
 
 class CaptureSpecError(ValueError):
@@ -29,6 +33,22 @@ class CaptureSpec:
     """A window title (or part of one) or id; overrides monitor and region."""
     pointer: bool = True
     """Draw the mouse pointer into the frames."""
+    backend: str = "auto"
+    """``x11`` (mss: X11, and Windows/macOS), ``portal`` (Wayland), or ``auto``."""
+
+
+BACKENDS = ("auto", "x11", "portal")
+
+
+def choose_backend(spec: CaptureSpec) -> str:
+    """``portal`` on a Wayland session (or when asked for), else ``x11`` (mss)."""
+    if spec.backend not in BACKENDS:
+        raise CaptureSpecError(f"unknown capture backend {spec.backend!r} (x11 or portal)")
+    if spec.backend != "auto":
+        return spec.backend
+    from castapp.rtc.capture_portal import wayland_session
+
+    return "portal" if wayland_session() else "x11"
 
 
 def parse_region(text: str) -> Region:
@@ -49,6 +69,18 @@ def parse_region(text: str) -> Region:
 
 def make_source(spec: CaptureSpec, *, fps: float, max_size: tuple[int, int] | None = None,
                 display: str | None = None) -> FrameSource:
+    if choose_backend(spec) == "portal":
+        from castapp.rtc.capture_portal import PortalCapture, portal_available
+
+        if not portal_available():
+            raise CaptureSpecError(
+                "capturing a Wayland desktop needs GStreamer's PipeWire plugin "
+                "(Debian/Ubuntu: gstreamer1.0-pipewire gstreamer1.0-tools)")
+        if spec.window:
+            log.info("on Wayland the system's dialog chooses the window; %r is not used",
+                     spec.window)
+        return PortalCapture(window=spec.window is not None, region=spec.region,
+                             with_cursor=spec.pointer, fps=fps, max_size=max_size)
     if spec.window is not None:
         from castapp.rtc.capture_window import WindowCapture, WindowNotFoundError, find_window
 
