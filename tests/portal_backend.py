@@ -21,9 +21,11 @@ its bus name.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,10 @@ PATH = "/org/freedesktop/portal/desktop"
 SCREENCAST = "org.freedesktop.impl.portal.ScreenCast"
 PROPS = "org.freedesktop.DBus.Properties"
 RESTORE_KEY = "castapp-test-output"
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def say(**fields: Any) -> None:
@@ -71,7 +77,8 @@ class Backend:
              "!", "videoconvert", "!", "video/x-raw,format=BGRx", "!", "pipewiresink",
              "mode=provide",
              f"stream-properties=props,media.class=Video/Source,node.name={name}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             dump = subprocess.run([shutil.which("pw-dump") or "pw-dump"], capture_output=True,
@@ -170,12 +177,15 @@ class Backend:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the finally below runs
     backend = Backend(sys.argv[1] if len(sys.argv) > 1 else "HEADLESS-1")
     try:
         backend.serve()
     finally:
         if backend.producer is not None:
             backend.producer.terminate()
+            backend.producer.wait(5)
+        shutil.rmtree(backend.tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,14 @@ no longer accepts just brings the dialog back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -245,6 +247,15 @@ def gst_command(node_id: int, fd: int, crop: tuple[int, int, int, int] | None,
     return cmd
 
 
+def _die_with_parent() -> None:
+    """In the gst child: end with castapp (Linux ``PR_SET_PDEATHSIG``)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+
+
 def _read_exact(stream: Any, n: int) -> bytes | None:
     buf = bytearray()
     while len(buf) < n:
@@ -375,15 +386,21 @@ class PortalCapture(FrameSource):
         restarts = 0
         while not self._stop.is_set():
             cmd = self.pipeline(stream.node_id, stream.fd, crop, scale)
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    pass_fds=(stream.fd,))
-            with self._lock:
-                self._proc = proc
-            got_frames = self._read_y4m(proc)
-            proc.wait(5)
+            with tempfile.TemporaryFile() as errors:  # a pipe could fill up and stall gst
+                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors,
+                                        pass_fds=(stream.fd,), preexec_fn=_die_with_parent)
+                with self._lock:
+                    self._proc = proc
+                try:
+                    got_frames = self._read_y4m(proc)
+                finally:
+                    if proc.poll() is None:
+                        proc.terminate()
+                    proc.wait(5)
+                errors.seek(0)
+                err = errors.read().decode(errors="replace")[-500:]
             if self._stop.is_set():
                 return
-            err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
             restarts = 0 if got_frames else restarts + 1
             if restarts >= 3:
                 self._set_state(SourceState.CLOSED)
