@@ -72,8 +72,10 @@ def screen_pipeline(desktop: WaylandDesktop, tmp_path: Path):
         real = gst_command(node_id, fd, crop, scale)
         assert real[2:4] == ["pipewiresrc", f"fd={fd}"] and f"path={node_id}" in real
         rest = real[real.index("!") + 1 :]
-        return [real[0], "-q", "multifilesrc", f"location={shot}", "loop=true",
-                "caps=image/png,framerate=30/1", "!", "pngdec", "!", *rest]
+        return [real[0], "-q", "filesrc", f"location={shot}", "!", "pngdec", "!",
+                "videoconvert", "!", "video/x-raw,format=BGRx", "!", "imagefreeze",
+                "is-live=true", "!",
+                "video/x-raw,framerate=30/1", "!", *rest]
 
     return build
 
