@@ -117,7 +117,7 @@ class Backend:
             return 2, {}
         if state["restore"] is None:
             self.dialogs += 1
-            say(dialog=self.dialogs, cursor_mode=state["cursor"])
+            say(dialog=self.dialogs, cursor_mode=state["cursor"], persist_mode=state["persist"])
         node = self.start_producer()
         results: dict[str, Any] = {
             "streams": ("a(ua{sv})", [(node, {

@@ -120,7 +120,7 @@ def test_portal_capture_asks_once_and_the_receiver_gets_the_picture(
                    1280, 4)
     assert not cap.restored
     asked = dialogs(desktop)[before:]
-    assert len(asked) == 1 and asked[0]["cursor_mode"] == 2, asked
+    assert len(asked) == 1 and asked[0]["cursor_mode"] == 2 and asked[0]["persist_mode"] == 2, asked
     assert tokens.exists() and (tokens.stat().st_mode & 0o777) == 0o600
 
     # The second cast uses the kept restore token: nobody is asked again.
