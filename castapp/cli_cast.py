@@ -411,6 +411,7 @@ async def run_send(args: argparse.Namespace) -> int:
     skip: list[str] = []  # receivers whose tag matched by chance but whose service refused
     try:
         try:
+            _report_capture_state(source, out)
             source.start()
             while session is None:
                 url = args.server or target.server_url
@@ -452,6 +453,21 @@ async def run_send(args: argparse.Namespace) -> int:
             await session.close()
         source.stop()
     return 1 if last.get("failed") else 0
+
+
+def _report_capture_state(source: Any, out: Printer) -> None:
+    """Say when the shared window is covered, minimised or closed (from the capture thread)."""
+    loop = asyncio.get_running_loop()
+    words = {"live": "the shared window is visible again",
+             "covered": "another window covers part of the shared window; it is sent as seen",
+             "minimised": "the shared window is minimised; the receiver keeps the last picture",
+             "closed": "the shared window was closed"}
+
+    def changed(state: Any) -> None:
+        text = words.get(state.value, state.value)
+        loop.call_soon_threadsafe(lambda: out("capture", text, state=state.value))
+
+    source.on_state = changed
 
 
 def run(coro_factory: Callable[[], Any]) -> int:

@@ -104,7 +104,7 @@ class ShareChoice(QWidget):
         self.pointer.setText(self.tr("Show the mouse pointer"))
         self.refresh_windows.setText(self.tr("Refresh"))
         self.portal_note.setText(self.tr(
-            "The system asks which window to share when the cast starts."))
+            "The system asks what to share when the cast starts."))
         self.region_hint.setText(self.tr(
             "Pixels from the top-left corner of the chosen screen: left, top, width, height."))
         self.monitors.retranslate()
@@ -116,8 +116,11 @@ class ShareChoice(QWidget):
         mode = MODES[row] if 0 <= row < len(MODES) else "screen"
         self.holder.update(share=mode)
         self.pages.setCurrentIndex(MODES.index(mode))
-        self.monitors.setVisible(mode != "window")
         portal = wayland_session()
+        # On Wayland the system's dialog picks the screen or window; mss sees nothing.
+        self.monitors.setVisible(mode != "window" and not portal)
+        if portal and mode == "screen":
+            self.pages.setCurrentIndex(MODES.index("window"))  # the note about the dialog
         self.windows.setVisible(not portal)
         self.refresh_windows.setVisible(not portal)
         self.portal_note.setVisible(portal)

@@ -75,3 +75,6 @@ def test_wayland_session_leaves_the_window_choice_to_the_system(qtbot, tmp_path,
     choice.show()
     assert choice.portal_note.isVisible() and not choice.windows.isVisible()
     assert choice.spec().window == ""
+    choice.mode.setCurrentIndex(0)  # whole screen: the dialog picks it, no picker
+    assert choice.portal_note.isVisible() and not choice.monitors.isVisible()
+    assert choice.spec().window is None
