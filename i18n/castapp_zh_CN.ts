@@ -86,6 +86,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>RegionSelector</name>
+    <message>
+        <source>Drag over the part of the screen to share. Esc cancels.</source>
+        <translation>拖动鼠标框选要共享的屏幕区域，按 Esc 取消。</translation>
+    </message>
+</context>
+<context>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
@@ -193,6 +200,10 @@ cast this screen</source>
     <message>
         <source>Refresh</source>
         <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Select…</source>
+        <translation>框选…</translation>
     </message>
     <message>
         <source>The system asks what to share when the cast starts.</source>

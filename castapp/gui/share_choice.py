@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from castapp.gui.common import SettingsHolder
 from castapp.gui.monitors import MonitorPicker
+from castapp.gui.region_select import RegionSelector
+from castapp.rtc.capture import MonitorInfo, Region, thumbnails
 from castapp.rtc.capture_source import CaptureSpec, CaptureSpecError, parse_region
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,9 @@ class ShareChoice(QWidget):
         self.region.editingFinished.connect(self._region_edited)
         self.region_hint = QLabel()
         self.region_hint.setStyleSheet("color: gray;")
+        self.region_drag = QPushButton()
+        self.region_drag.clicked.connect(self.drag_region)
+        self.selector: RegionSelector | None = None
         self.pointer = QCheckBox()
         self.pointer.setChecked(holder.current.pointer)
         self.pointer.toggled.connect(lambda on: holder.update(pointer=on))
@@ -76,6 +81,7 @@ class ShareChoice(QWidget):
         rl = QHBoxLayout(region_page)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.region)
+        rl.addWidget(self.region_drag)
         rl.addWidget(self.region_hint, 1)
         self.pages = QStackedWidget()
         self.pages.addWidget(QWidget())  # screen: the picker alone
@@ -103,6 +109,7 @@ class ShareChoice(QWidget):
             self.mode.setItemText(i, text)
         self.pointer.setText(self.tr("Show the mouse pointer"))
         self.refresh_windows.setText(self.tr("Refresh"))
+        self.region_drag.setText(self.tr("Select…"))
         self.portal_note.setText(self.tr(
             "The system asks what to share when the cast starts."))
         self.region_hint.setText(self.tr(
@@ -149,6 +156,31 @@ class ShareChoice(QWidget):
             row = self.windows.findData(keep)
             if row >= 0:
                 self.windows.setCurrentIndex(row)
+
+    def drag_region(self) -> RegionSelector:
+        """Let the user drag the rectangle on the chosen monitor (a still picture of it)."""
+        row = self.monitors.currentRow()
+        if 0 <= row < len(self.monitors.monitors):
+            monitor = self.monitors.monitors[row]
+        else:  # Wayland or no monitor list: the screen this window is on
+            screen = self.screen()
+            g, r = screen.geometry(), screen.devicePixelRatio()
+            monitor = MonitorInfo(1, round(g.x() * r), round(g.y() * r),
+                                  round(g.width() * r), round(g.height() * r))
+        picture = None
+        try:
+            picture = thumbnails(monitor.width, self.display, [monitor.index]).get(monitor.index)
+        except Exception as exc:  # Wayland, no X server: drag on a plain background
+            log.info("no picture of the screen for the region selector: %s", exc)
+        self.selector = RegionSelector(monitor, picture)
+        self.selector.selected.connect(self._region_dragged)
+        self.selector.open()
+        return self.selector
+
+    def _region_dragged(self, region: Region) -> None:
+        self.region.setText(f"{region.left},{region.top},{region.width},{region.height}")
+        self._region_edited()
+        self.changed.emit()
 
     def _region_edited(self) -> None:
         text = self.region.text().strip()

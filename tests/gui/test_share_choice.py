@@ -78,3 +78,43 @@ def test_wayland_session_leaves_the_window_choice_to_the_system(qtbot, tmp_path,
     choice.mode.setCurrentIndex(0)  # whole screen: the dialog picks it, no picker
     assert choice.portal_note.isVisible() and not choice.monitors.isVisible()
     assert choice.spec().window is None
+
+
+def test_region_is_dragged_on_the_screen(qtbot, tmp_path, monkeypatch) -> None:
+    from PySide6.QtCore import QPoint, Qt
+
+    from castapp.gui.region_select import RegionSelector
+    from castapp.rtc.capture import MonitorInfo
+
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
+    holder = SettingsHolder(Settings(share="region"), tmp_path / "cfg")
+    choice = ShareChoice(holder, ":9999")  # no X server for mss: a plain background
+    qtbot.addWidget(choice)
+    choice.show()
+    selector = choice.drag_region()
+    qtbot.addWidget(selector)
+    qtbot.waitExposed(selector)
+    assert selector.geometry() == selector.screen().geometry(), "covers the monitor"
+    qtbot.mousePress(selector, Qt.MouseButton.LeftButton, pos=QPoint(100, 50))
+    qtbot.mouseMove(selector, QPoint(400, 250))
+    with qtbot.waitSignal(selector.selected, timeout=2000) as sig:
+        qtbot.mouseRelease(selector, Qt.MouseButton.LeftButton, pos=QPoint(400, 250))
+    assert sig.args == [Region(100, 50, 300, 200)]
+    assert choice.region.text() == "100,50,300,200"
+    assert choice.spec().region == Region(100, 50, 300, 200)
+    assert holder.current.region == "100,50,300,200"
+
+    # A tiny drag is not a region; Esc cancels.
+    other = RegionSelector(MonitorInfo(1, 0, 0, 3200, 1800))  # a 2x scaled monitor
+    qtbot.addWidget(other)
+    other.resize(1600, 900)
+    other.show()
+    qtbot.mousePress(other, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    qtbot.mouseRelease(other, Qt.MouseButton.LeftButton, pos=QPoint(12, 12))
+    assert other.isVisible() and other.region() is None
+    qtbot.mousePress(other, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+    qtbot.mouseMove(other, QPoint(110, 60))
+    assert other.region() == Region(20, 20, 200, 100), "monitor pixels, not widget pixels"
+    with qtbot.waitSignal(other.cancelled, timeout=2000):
+        qtbot.keyClick(other, Qt.Key.Key_Escape)
