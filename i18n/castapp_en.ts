@@ -200,6 +200,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>No window with a title was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Select…</source>
         <translation type="unfinished"></translation>
     </message>

@@ -202,6 +202,10 @@ cast this screen</source>
         <translation>刷新</translation>
     </message>
     <message>
+        <source>No window with a title was found.</source>
+        <translation>没有找到带标题的窗口。</translation>
+    </message>
+    <message>
         <source>Select…</source>
         <translation>框选…</translation>
     </message>

@@ -109,6 +109,7 @@ class ShareChoice(QWidget):
             self.mode.setItemText(i, text)
         self.pointer.setText(self.tr("Show the mouse pointer"))
         self.refresh_windows.setText(self.tr("Refresh"))
+        self.windows.setPlaceholderText(self.tr("No window with a title was found."))
         self.region_drag.setText(self.tr("Select…"))
         self.portal_note.setText(self.tr(
             "The system asks what to share when the cast starts."))
