@@ -130,8 +130,8 @@ def run_portal(size: tuple[int, int], seconds: float) -> dict[str, Any]:
             if key.startswith(("XDG_", "WAYLAND_", "DBUS_")):
                 os.environ[key] = value
 
-        def pipeline(node: int, fd: int, crop: Any, scale: Any = None) -> list[str]:
-            real = gst_command(node, fd, crop, scale)
+        def pipeline(node: int, fd: int, crop: Any, size: Any = None) -> list[str]:
+            real = gst_command(node, fd, crop, size)
             rest = real[real.index("!") + 1 :]
             return [real[0], "-q", "filesrc", f"location={shot}", "!", "pngdec", "!",
                 "videoconvert", "!", "video/x-raw,format=BGRx", "!", "imagefreeze",

@@ -68,8 +68,8 @@ def screen_pipeline(desktop: WaylandDesktop, tmp_path: Path):
     shot = desktop.screenshot(tmp_path / "screen.png")
 
     def build(node_id: int, fd: int, crop: tuple[int, int, int, int] | None,
-              scale: tuple[int, int] | None = None) -> list[str]:
-        real = gst_command(node_id, fd, crop, scale)
+              size: tuple[int, int] | None = None) -> list[str]:
+        real = gst_command(node_id, fd, crop, size)
         assert real[2:4] == ["pipewiresrc", f"fd={fd}"] and f"path={node_id}" in real
         rest = real[real.index("!") + 1 :]
         return [real[0], "-q", "filesrc", f"location={shot}", "!", "pngdec", "!",

@@ -75,9 +75,11 @@ def test_gst_command() -> None:
     cmd = gst_command(42, 7, (10, 20, 30, 40), (960, 540))
     assert cmd[2:5] == ["pipewiresrc", "fd=7", "path=42"]
     assert "left=10" in cmd and "bottom=40" in cmd
-    assert "video/x-raw,width=960,height=540" in cmd
-    assert "video/x-raw,format=I420,colorimetry=bt601" in cmd
+    assert "video/x-raw,format=BGRx,width=960,height=540,pixel-aspect-ratio=1/1" in cmd
+    assert "y4menc" not in cmd
     assert cmd[-3:] == ["fdsink", "fd=1", "sync=false"]
+    unknown = gst_command(42, 7, None)  # no size from the portal: I420 in YUV4MPEG2
+    assert "video/x-raw,format=I420,colorimetry=bt601" in unknown and "y4menc" in unknown
 
 
 def test_token_store(tmp_path) -> None:
