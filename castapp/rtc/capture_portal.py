@@ -7,11 +7,12 @@ Route (chosen after trying the alternatives on this stack, see docs/architecture
   window, cursor drawn in or hidden, ``persist_mode`` 2) → ``Start`` (the system's dialog,
   skipped when a saved restore token is accepted) → ``OpenPipeWireRemote``.
 * **Frames**: GStreamer's ``pipewiresrc`` in a ``gst-launch-1.0`` child process reading
-  the PipeWire node through that descriptor, converting to I420 (BT.601, limited range:
-  what castapp's receiver expects) and writing YUV4MPEG2 to a pipe. No Python binding of
-  GStreamer is needed, so castapp's own Python (a venv, a frozen bundle) works with the
-  system's GStreamer; the child has no buffering of its own (``fdsink sync=false``), and
-  the reading thread publishes every frame into the newest-frame mailbox at once.
+  the PipeWire node through that descriptor and writing raw BGRx frames of the stream's
+  size to a pipe (I420 in YUV4MPEG2 when the portal gives no size); castapp converts them
+  with libyuv like every other capture. No Python binding of GStreamer is needed, so
+  castapp's own Python (a venv, a frozen bundle) works with the system's GStreamer; the
+  child has no buffering of its own (``fdsink sync=false``), and the reading thread
+  publishes every frame into the newest-frame mailbox at once.
 
 The restore token from ``Start`` is kept (one per kind: monitor / window) in a file that
 only the user can read, so the dialog shows once, not at every cast. A token the portal

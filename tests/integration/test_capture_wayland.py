@@ -5,7 +5,7 @@ PipeWire, WirePlumber, the real xdg-desktop-portal frontend and its permission s
 private bus) showing four known colour bars, and captures it with castapp's
 :class:`PortalCapture`: the D-Bus handshake, the system "dialog", the restore token that
 makes the second cast ask nothing, the pointer setting, and the frames through castapp's
-YUV4MPEG2 reader and the H.264 encoder and decoder to the receiver's picture.
+frame reader and the H.264 encoder and decoder to the receiver's picture.
 
 What cannot run here, and what stands in for it (both said in README.md):
 
@@ -15,7 +15,8 @@ What cannot run here, and what stands in for it (both said in README.md):
 * Video between GStreamer's ``pipewiresink`` (PipeWire 0.3.65) and ``pipewiresrc`` never
   starts streaming here (the producer stays paused), so the frame reader's first element
   is a file source of the compositor's screenshot instead of ``pipewiresrc``; everything
-  after it (I420 conversion, YUV4MPEG2, castapp's reader, the mailbox) is the product's.
+  after it (BGRx of the stream's size, the pipe, castapp's reader and libyuv conversion,
+  the mailbox) is the product's.
 """
 
 from __future__ import annotations
