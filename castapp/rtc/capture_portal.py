@@ -1,6 +1,6 @@
 """Capture on Wayland: xdg-desktop-portal ScreenCast for permission, PipeWire for frames.
 
-Route (chosen after trying the alternatives on this stack, see docs/architecture.md):
+Route (chosen after trying the alternatives on this stack; README.md, "Wayland", says why):
 
 * **Permission and stream**: the ScreenCast portal over D-Bus with jeepney (pure Python,
   passes the PipeWire file descriptor). ``CreateSession`` → ``SelectSources`` (monitor or
@@ -340,8 +340,9 @@ class PortalCapture(FrameSource):
         self.pipeline = pipeline or gst_command
         """Builds the frame reader's command from (node id, PipeWire fd, crop, size)."""
         self.size: tuple[int, int] = (0, 0)
-        self.restored = False
-        """True when the saved permission was accepted (no dialog was needed)."""
+        self.used_token = False
+        """A saved restore token was offered (the portal skips its dialog while it accepts
+        the token; one it no longer accepts just brings the dialog back)."""
         self._session: PortalSession | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -379,8 +380,8 @@ class PortalCapture(FrameSource):
                 saved = self.tokens.get(self.kind)
                 stream = session.start(SOURCE_WINDOW if self.window else SOURCE_MONITOR,
                                        self.with_cursor, saved)
+                self.used_token = bool(saved)
                 if stream.restore_token:
-                    self.restored = bool(saved) and stream.restore_token != ""
                     self.tokens.put(self.kind, stream.restore_token)
                 self._stream_frames(stream)
             finally:

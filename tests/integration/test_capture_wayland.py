@@ -119,7 +119,7 @@ def test_portal_capture_asks_once_and_the_receiver_gets_the_picture(
         planes = [np.frombuffer(p, np.uint8).reshape(-1, p.line_size) for p in out.planes]
         check_bars(planes[0][:720, :1280], planes[1][:360, :640], planes[2][:360, :640],
                    1280, 4)
-    assert not cap.restored
+    assert not cap.used_token
     asked = dialogs(desktop)[before:]
     assert len(asked) == 1 and asked[0]["cursor_mode"] == 2 and asked[0]["persist_mode"] == 2, asked
     assert tokens.exists() and (tokens.stat().st_mode & 0o777) == 0o600
@@ -129,7 +129,7 @@ def test_portal_capture_asks_once_and_the_receiver_gets_the_picture(
                           pipeline=screen_pipeline(desktop, tmp_path))
     with again:
         again.wait_newer(-1, timeout=60)
-    assert again.restored
+    assert again.used_token
     assert len(dialogs(desktop)) == before + 1, "asked only once"
 
 
