@@ -19,6 +19,7 @@ DEBIAN_PACKAGES=(
   xdg-desktop-portal  # the real portal frontend and permission store (restore tokens)
   grim             # grabs the compositor's screen through wlr-screencopy in those tests
   dbus-daemon      # a private session bus for those tests
+  dbus-bin         # (dbus-send checks that the portal is up)
   xvfb             # a virtual screen for capture and GUI tests
   x11-xserver-utils
   iproute2         # private network namespaces for tests with real WebRTC peers
