@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from castapp import __version__
+from castapp.app.platform import raise_open_file_limit, stop_on_signals
 
 if TYPE_CHECKING:
+    from castapp.signaling.server import RoomServer
     from castapp.signaling.store_redis import RedisStore
 
 
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from castapp.codes import DIGITS, LETTERS, CodeFormat
     from castapp.signaling.rooms import RoomConfig
-    from castapp.signaling.server import RoomServer, ServiceConfig, run_until_signalled
+    from castapp.signaling.server import RoomServer, ServiceConfig
     from castapp.signaling.tokens import TokenSigner, load_or_create_key
     from castapp.signaling.turn import IceConfig
 
@@ -131,7 +133,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
-    _raise_open_file_limit()
+    raise_open_file_limit()
     redis_url = args.redis or os.environ.get("CASTAPP_REDIS_URL") or None
     try:
         store = _redis_store(redis_url, args.instance_ttl) if redis_url else None
@@ -139,7 +141,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"castapp serve: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(run_until_signalled(RoomServer(config, TokenSigner(key), store)))
+        asyncio.run(_serve_until_stopped(RoomServer(config, TokenSigner(key), store)))
+    except KeyboardInterrupt:  # a second Ctrl+C while stopping
+        return 130
     except ConnectionError as exc:
         print(f"castapp serve: {exc}", file=sys.stderr)
         return 1
@@ -158,15 +162,22 @@ def _redis_store(url: str, ttl: float) -> RedisStore:
     return RedisStore(url, instance_ttl_s=ttl)
 
 
-def _raise_open_file_limit() -> None:
-    """Each client is a socket: allow as many as the system lets this process have."""
+async def _serve_until_stopped(server: RoomServer) -> None:
+    """Serve until Ctrl+C or SIGTERM (on every platform), then tell clients and stop."""
+    stop = asyncio.Event()
+    restore = stop_on_signals(stop)
     try:
-        import resource
-
-        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed
-        pass
+        await server.start()
+    except BaseException:
+        restore()
+        raise
+    print(f"castapp room service on {server.url}", flush=True)
+    try:
+        await stop.wait()
+        print("castapp room service stopping", flush=True)
+    finally:
+        restore()
+        await server.stop()
 
 
 def default_state_dir() -> Path:

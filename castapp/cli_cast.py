@@ -6,14 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from castapp.app.platform import machine_name, stop_on_signals
 from castapp.cli_ice import add_ice_flags, ice_kwargs
 from castapp.codes import group
 from castapp.settings import write_secret
@@ -64,11 +63,8 @@ def _stats_text(f: dict[str, Any]) -> str:
 
 
 def _on_signals(stop: asyncio.Event) -> None:
-    """SIGINT and SIGTERM set ``stop``: the command then stops cleanly."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    """Ctrl+C and SIGTERM set ``stop``: the command then stops cleanly."""
+    stop_on_signals(stop)
 
 
 async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
@@ -141,7 +137,7 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--no-advertise", action="store_true",
                    help="host the room service but do not advertise it on the network")
     r.add_argument("--headless", action="store_true", help="no window: print status lines")
-    r.add_argument("--name", default=os.uname().nodename, help="name shown to senders")
+    r.add_argument("--name", help="name shown to senders (default: this computer's name)")
     r.add_argument("--stats", action="store_true", help="print stats every second")
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
@@ -186,7 +182,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     async def advertise(code: str) -> None:
         assert embedded is not None
         try:
-            if await embedded.advertise(code, args.name):
+            if await embedded.advertise(code, args.name or machine_name()):
                 out("advert", "found on this network by its code", advertised=True)
             else:
                 out("advert", "not advertised on the network", advertised=False)
@@ -239,8 +235,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
                 ok=True, code=st.code)
 
     gaps = FrameGaps(recorder.offer if recorder else None)
-    session = ReceiverSession(url, name=args.name, token=token, on_status=on_status,
-                              on_frame=gaps, **ice)
+    session = ReceiverSession(url, name=args.name or machine_name(), token=token,
+                              on_status=on_status, on_frame=gaps, **ice)
     try:
         if not await _unless_stopped(session.start(), stop):
             return 0
@@ -305,7 +301,7 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--max-size", type=_size, metavar="WxH", help="downscale to fit this size")
     s.add_argument("--synthetic", type=_size, metavar="WxH",
                    help="send a test pattern of this size instead of the screen")
-    s.add_argument("--name", default=os.uname().nodename, help="name shown on the receiver")
+    s.add_argument("--name", help="name shown on the receiver (default: this computer's name)")
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -409,7 +405,8 @@ async def run_send(args: argparse.Namespace) -> int:
                     if found is None:
                         return 1
                     url = found.server_url
-                attempt = SenderSession(url, source, name=args.name, codec=args.codec,
+                attempt = SenderSession(url, source, name=args.name or machine_name(),
+                                        codec=args.codec,
                                         encoder=EncoderConfig(max_fps=args.fps),
                                         on_status=on_status, **ice)
                 try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from castapp import __version__
 from castapp import settings as settings_mod
+from castapp.app.platform import machine_name
 from castapp.discovery.mdns import find_receiver
 from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
 from castapp.gui.i18n import translations
@@ -70,7 +70,7 @@ def snapshot_dir() -> Path:
 
 def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWindow,
                                                                      ReceiverController]:
-    name = opts.name or holder.current.name_or(os.uname().nodename)
+    name = opts.name or holder.current.name_or(machine_name())
     window = ReceiverWindow(name, snapshot_dir())
     window.language_menu = language_menu(window, holder)
     server = opts.server if opts.server is not None else (holder.current.server or None)

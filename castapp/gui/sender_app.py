@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
+from castapp.app.platform import machine_name as platform_machine_name
 from castapp.discovery.record import NotFound, NotFoundReason, Receiver
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder
@@ -42,7 +42,7 @@ class SenderController:
         self.window = window
         self.holder = holder
         self.source_factory = source_factory
-        self.machine_name = machine_name or os.uname().nodename
+        self.machine_name = machine_name or platform_machine_name()
         self.discover = discover
         self.ice = ice or {}
         self.session: SenderSession | None = None
