@@ -186,11 +186,34 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir("castapp", appauthor=False))
 
 
+class _Quiet(logging.Formatter):
+    """One line per record, a failure's type and message instead of its traceback (people
+    are told in words); ``--log-level DEBUG`` keeps tracebacks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.stack_info:
+            exc = record.exc_info[1] if record.exc_info else None
+            record = logging.makeLogRecord(record.__dict__)
+            text = record.getMessage()
+            if exc is not None:
+                text += f" ({type(exc).__name__}: {exc})"
+            record.msg, record.args = text, None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return super().format(record)
+
+
+def _log_to_stderr(level: str) -> None:
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt) if level == "DEBUG" else _Quiet(fmt))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.self_test else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr(level)
     if args.self_test:
         from castapp import selftest
 

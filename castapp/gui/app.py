@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from castapp import __version__
 from castapp import settings as settings_mod
 from castapp.app.platform import machine_name
-from castapp.discovery.mdns import find_receiver
+from castapp.app.target import lan_discovery
 from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
 from castapp.gui.i18n import translations
 from castapp.gui.launcher import Launcher
@@ -91,7 +91,7 @@ def open_sender(opts: AppOptions, holder: SettingsHolder,
     controller = SenderController(window, holder,
                                   source_factory=source_factory or screen_source(opts.display),
                                   machine_name=opts.name,
-                                  discover=find_receiver if opts.lan else None,
+                                  discover=lan_discovery() if opts.lan else None,
                                   ice=opts.ice)
     return window, controller
 

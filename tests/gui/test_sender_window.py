@@ -40,18 +40,30 @@ def make_window(qtbot, tmp_path, **opts):
 def test_code_entry_validates_as_you_type(qtbot, run, tmp_path):
     window, _, _ = make_window(qtbot, tmp_path)
     assert not window.button.isEnabled()
+    assert window.status_line.text() == "Type the code shown on the TV."
     qtbot.keyClicks(window.code, "48")
     assert window.hint.text() == "4 more digits"
     assert not window.button.isEnabled()
+    qtbot.keyClicks(window.code, "291")
+    assert window.hint.text() == "1 more digit"
+    qtbot.keyClick(window.code, Qt.Key.Key_Backspace)
+    qtbot.keyClick(window.code, Qt.Key.Key_Backspace)
+    qtbot.keyClick(window.code, Qt.Key.Key_Backspace)
     qtbot.keyClicks(window.code, "x")
     assert "not a cast code" in window.hint.text()
     window.code.clear()
     QApplication.clipboard().setText(" 482 913 ")
     window.code.paste()
     assert window.hint.text() == "Ready: 482 913"
+    # the status line does not contradict the hint with "Type the code"
+    assert window.status_line.text() == ""
     assert window.button.isEnabled() and window.button.text() == "Cast"
     with qtbot.waitSignal(window.cast_requested, timeout=2000) as sig:
         qtbot.keyClick(window.code, Qt.Key.Key_Return)
+    assert sig.args == [" 482 913 "]
+    # Enter in the room-service field casts too
+    with qtbot.waitSignal(window.cast_requested, timeout=2000) as sig:
+        qtbot.keyClick(window.server, Qt.Key.Key_Return)
     assert sig.args == [" 482 913 "]
 
     window.code.setText(make_link("10.1.2.3", 8765, "482913"))
@@ -94,7 +106,10 @@ def test_error_states_are_worded(qtbot, run, tmp_path, room_server):
     window, controller, _ = make_window(qtbot, tmp_path)
     # a code with no room service address and nothing found
     run(controller.cast("482913"))
-    assert "Enter the room service address" in window.status_line.text()
+    said = window.status_line.text()
+    # a mistyped code is the likelier mistake: said first, then the address to type
+    assert said.startswith("No receiver on this network has this code.")
+    assert said.index("this code") < said.index("room service address")
     # a wrong code
     window.server.setText(room_server.url)
     run(controller.cast("000000"))

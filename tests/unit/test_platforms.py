@@ -129,7 +129,7 @@ def test_commands_parse_and_settings_persist_without_posix_apis(platform, tmp_pa
     assert "--listen" in by_argv["receive --help"]["out"]
     assert all(r["code"] == 0 and not r["err"] for r in report["results"]), report["results"]
     assert report["send"][:2] == ["482 913", [1680, 1050]]
-    assert report["send"][2] is None and report["receive"] == ["127.0.0.1:0", None]
+    assert report["send"][2] is None and report["receive"] == [["127.0.0.1", 0], None]
     assert report["machine"]  # from socket.gethostname(), not os.uname()
     # settings and secrets live in the platform's own folders
     if platform == "win32":
