@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from castapp.app.host import FATAL
 from castapp.app.platform import machine_name
 from castapp.app.words import Failure, failure
 from castapp.codes import CodeFormat
@@ -203,6 +204,18 @@ class Caster:
         if self.on_event is not None:
             self.on_event(event)
 
+    def _watching(self, fatal: asyncio.Future[object]) -> Callable[[SenderStatus], None]:
+        """Pass statuses on; a room-service error retrying cannot cure ends the attempt."""
+
+        def on_status(st: SenderStatus) -> None:
+            if (st.error is not None and str(getattr(st.error, "code", "")) in FATAL
+                    and not fatal.done()):
+                fatal.set_result(st.error)
+            if self.on_status is not None:
+                self.on_status(st)
+
+        return on_status
+
     async def find(self, code: str, skip: Sequence[str] = ()) -> Receiver:
         from castapp.discovery.record import NotFound
 
@@ -232,10 +245,18 @@ class Caster:
             if where is None:
                 found = await self.find(target.code, skip)
                 where = found.server_url
+            fatal: asyncio.Future[object] = asyncio.get_running_loop().create_future()
             session = SenderSession(where, source, name=self.name or machine_name(),
-                                    on_status=self.on_status, **self.session_args)
+                                    on_status=self._watching(fatal), **self.session_args)
             try:
-                await session.cast(target.code)
+                casting = asyncio.ensure_future(session.cast(target.code))
+                await asyncio.wait([casting, fatal], return_when=asyncio.FIRST_COMPLETED)
+                if not casting.done():  # retrying cannot cure it: say so now
+                    casting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, SignalingError):
+                        await casting
+                    raise CastFailed(fatal.result())
+                casting.result()
                 return session
             except UnknownCodeError as exc:
                 await session.close()
@@ -247,6 +268,9 @@ class Caster:
             except SignalingError as exc:
                 await session.close()
                 raise CastFailed(exc) from None
+            except CastFailed:
+                await session.close()
+                raise
             except BaseException:
                 with contextlib.suppress(Exception):
                     await session.close()
