@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -207,6 +208,18 @@ def _log_to_stderr(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(fmt) if level == "DEBUG" else _Quiet(fmt))
     logging.basicConfig(level=level, handlers=[handler])
+    if level != "DEBUG":
+        threading.excepthook = _thread_failed
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """A background thread that dies is logged in one line; what it means for the user is
+    said by the command (a capture thread's failure ends the cast with a sentence)."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    logging.getLogger("castapp").error("%s stopped (%s: %s)", name, args.exc_type.__name__,
+                                       args.exc_value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

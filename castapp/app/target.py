@@ -175,7 +175,8 @@ async def start_source(source: FrameSource, timeout: float = FIRST_FRAME_S) -> N
 
 def source_failure(source: FrameSource) -> Failure:
     error = source.error
-    return Failure("source_failed", {"reason": str(error) if error else "it stopped"})
+    reason = (str(error) or type(error).__name__) if error else "it stopped"
+    return Failure("source_failed", {"reason": reason})
 
 
 async def watch_source(source: FrameSource, on_failure: Callable[[Failure], None],

@@ -228,3 +228,24 @@ def test_bad_input_is_said_with_usage_status(tmp_path):
     assert said(out) == "This is not a cast code or castapp link: not a valid code"
     out = run_castapp("send", "--headless")
     assert out.returncode == 2 and said(out) == "Type the code shown on the TV."
+
+
+def test_a_screen_that_goes_away_mid_cast_is_said(tmp_path):
+    with private_namespace() as ns:
+        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
+                     "--state-dir", str(tmp_path))
+        try:
+            port = rx.expect("service")["port"]
+            code = rx.expect("code")["code"]
+            with xvfb(640, 480) as display:
+                tx = castapp(ns, "send", "--headless", "--server", f"ws://127.0.0.1:{port}/ws",
+                             code, "--display", display)
+                tx.expect("state", state="casting")
+            # the X server is gone: the capture fails while casting
+            err = tx.expect("error", timeout=20)
+            assert err["code"] == "source_failed"
+            assert err["message"].startswith("Cannot capture the screen: ")
+            assert tx.proc.wait(20) == 1
+        finally:
+            rx.stop()
+    assert not any("Traceback" in line for line in tx.other), "".join(tx.other)
