@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from castapp.app.platform import machine_name
@@ -147,7 +147,8 @@ class ReceiverHost:
         assert self.session is not None and self._fatal is not None, "prepare() first"
         token_file = self.options.state_dir / TOKEN_FILE
         starting = asyncio.ensure_future(self.session.start())
-        await asyncio.wait([starting, self._fatal], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([starting, cast(asyncio.Future[Any], self._fatal)],
+                           return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, SignalingError):

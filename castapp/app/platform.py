@@ -11,6 +11,7 @@ import contextlib
 import signal
 import socket
 from collections.abc import Callable
+from typing import Any
 
 #: Signals that ask a command to stop, by name (Windows has SIGINT and SIGBREAK only).
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")
@@ -32,27 +33,34 @@ def stop_on_signals(stop: asyncio.Event) -> Callable[[], None]:
     handler wakes the loop thread-safely.
     """
     loop = asyncio.get_running_loop()
-    undo: list[Callable[[], None]] = []
+    in_loop: list[int] = []  # handled by the loop
+    plain: list[tuple[int, Any]] = []  # handled by a plain handler: (signal, the old one)
+
+    def wake(_signum: int, _frame: object) -> None:
+        loop.call_soon_threadsafe(stop.set)
+
     for name in STOP_SIGNALS:
         sig = getattr(signal, name, None)
         if sig is None:
             continue
         try:
             loop.add_signal_handler(sig, stop.set)
-            undo.append(lambda sig=sig: loop.remove_signal_handler(sig))
+            in_loop.append(sig)
             continue
         except (NotImplementedError, RuntimeError, ValueError, OSError):
             pass
         try:
-            old = signal.signal(sig, lambda _n, _f: loop.call_soon_threadsafe(stop.set))
+            plain.append((sig, signal.signal(sig, wake)))
         except (ValueError, OSError):  # not the main thread, or not settable here
             continue
-        undo.append(lambda sig=sig, old=old: signal.signal(sig, old))
 
     def restore() -> None:
-        for step in undo:
+        for sig in in_loop:
             with contextlib.suppress(Exception):
-                step()
+                loop.remove_signal_handler(sig)
+        for sig, old in plain:
+            with contextlib.suppress(Exception):
+                signal.signal(sig, old)
 
     return restore
 

@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from castapp.app.host import FATAL
 from castapp.app.platform import machine_name
@@ -251,7 +251,8 @@ class Caster:
                                     on_status=self._watching(fatal), **self.session_args)
             try:
                 casting = asyncio.ensure_future(session.cast(target.code))
-                await asyncio.wait([casting, fatal], return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait([casting, cast(asyncio.Future[Any], fatal)],
+                                   return_when=asyncio.FIRST_COMPLETED)
                 if not casting.done():  # retrying cannot cure it: say so now
                     casting.cancel()
                     with contextlib.suppress(asyncio.CancelledError, SignalingError):

@@ -13,6 +13,7 @@ from xvfb import xsetroot, xvfb
 from castapp.gui import texts
 from castapp.gui.app import AppOptions, open_sender
 from castapp.gui.common import SettingsHolder
+from castapp.gui.i18n import translations
 from castapp.gui.monitors import MonitorPicker
 from castapp.links import make_link
 from castapp.rtc.capture import SyntheticSource
@@ -110,6 +111,12 @@ def test_error_states_are_worded(qtbot, run, tmp_path, room_server):
     # a mistyped code is the likelier mistake: said first, then the address to type
     assert said.startswith("No receiver on this network has this code.")
     assert said.index("this code") < said.index("room service address")
+    # in the window's language, also after a switch
+    translations.install("zh_CN")
+    qtbot.waitUntil(lambda: window.status_line.text() != said)
+    assert window.status_line.text().startswith("此网络上没有接收端使用这个投屏码。")
+    translations.install("en")
+    qtbot.waitUntil(lambda: window.status_line.text() == said)
     # a wrong code
     window.server.setText(room_server.url)
     run(controller.cast("000000"))
