@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -157,6 +158,21 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add_ice_flags(r)
 
 
+RECORD_FORMATS = (".mkv", ".mp4", ".mov")
+
+
+def _record_problem(path: Path) -> str | None:
+    """Why a recording cannot be written to ``path`` (checked before anything starts)."""
+    if path.suffix.lower() not in RECORD_FORMATS:
+        return f"the file name must end in {', '.join(RECORD_FORMATS)}"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return "the folder does not exist"
+    if not os.access(folder, os.W_OK):
+        return "the folder is not writable"
+    return None
+
+
 def _route_line(out: Printer, last: dict[str, Any], route: Any) -> None:
     """Say which way media travels whenever that changes."""
     if route is not None and route is not last.get("route"):
@@ -195,6 +211,11 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     if args.record:
         from castapp.rtc.record import Recorder
 
+        problem = _record_problem(args.record)
+        if problem is not None:
+            out.fail(words.Failure("cannot_record", {"path": str(args.record),
+                                                     "reason": problem}))
+            return 2
         recorder = Recorder(args.record)
     last: dict[str, Any] = {}
 

@@ -257,6 +257,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Cannot record to {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Cannot start the room service on {address}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>

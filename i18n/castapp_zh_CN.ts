@@ -259,6 +259,10 @@ cast this screen</source>
         <translation>无法投射 {size} 的画面：{reason}</translation>
     </message>
     <message>
+        <source>Cannot record to {path}: {reason}</source>
+        <translation>无法录制到 {path}：{reason}</translation>
+    </message>
+    <message>
         <source>Cannot start the room service on {address}: {reason}</source>
         <translation>无法在 {address} 上启动房间服务：{reason}</translation>
     </message>

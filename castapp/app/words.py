@@ -110,6 +110,7 @@ FAILURES: dict[str, str] = {
     "source_failed": QT_TRANSLATE_NOOP("Texts", "Cannot capture the screen: {reason}"),
     "bad_size": QT_TRANSLATE_NOOP("Texts", "Cannot cast a picture of {size}: {reason}"),
     # hosting a receiver
+    "cannot_record": QT_TRANSLATE_NOOP("Texts", "Cannot record to {path}: {reason}"),
     "cannot_listen": QT_TRANSLATE_NOOP(
         "Texts", "Cannot start the room service on {address}: {reason}"),
     # media could not connect (castapp.rtc.diagnose.Diagnosis values)

@@ -249,3 +249,14 @@ def test_a_screen_that_goes_away_mid_cast_is_said(tmp_path):
         finally:
             rx.stop()
     assert not any("Traceback" in line for line in tx.other), "".join(tx.other)
+
+
+def test_a_recording_that_cannot_be_written_is_said_before_starting(tmp_path):
+    out = run_castapp("receive", "--headless", "--listen", "127.0.0.1:0", "--state-dir",
+                      str(tmp_path), "--record", str(tmp_path / "missing" / "shown.mkv"))
+    assert out.returncode == 2
+    assert said(out) == f"Cannot record to {tmp_path / 'missing' / 'shown.mkv'}: " \
+        "the folder does not exist"
+    out = run_castapp("receive", "--headless", "--listen", "127.0.0.1:0", "--state-dir",
+                      str(tmp_path), "--record", str(tmp_path / "shown.txt"))
+    assert out.returncode == 2 and "must end in .mkv, .mp4, .mov" in said(out)
