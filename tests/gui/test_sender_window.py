@@ -184,3 +184,33 @@ def test_receiver_closing_ends_the_cast_with_a_message(qtbot, run, tmp_path, roo
     run(scenario(), timeout=40)
     assert window.status_line.text() == texts.ended_text(window.status.ended)
     assert window.button.text() == "Cast"
+
+
+def test_an_untrusted_certificate_is_named_in_the_window(qtbot, run, tmp_path, room_key):
+    import subprocess
+
+    from castapp.signaling.server import RoomServer, ServiceConfig
+    from castapp.signaling.tokens import TokenSigner
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = RoomServer(ServiceConfig(host="127.0.0.1", port=0, tls_cert=cert, tls_key=key),
+                        TokenSigner(room_key))
+    window, controller, _ = make_window(qtbot, tmp_path)
+
+    async def scenario() -> None:
+        await server.start()
+        try:
+            window.server.setText(server.url)
+            await controller.cast("482913")
+        finally:
+            await controller.close()
+            await server.stop()
+
+    run(scenario(), timeout=30)
+    assert window.status_line.text() == \
+        "The room service's TLS certificate is not trusted by this computer."
+    assert window.button.text() == "Cast"
