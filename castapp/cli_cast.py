@@ -345,9 +345,10 @@ async def run_send(args: argparse.Namespace) -> int:
     def on_status(st: SenderStatus) -> None:
         if st.state is not last.get("state"):
             last["state"] = st.state
-            if st.state is SenderState.ENDED and st.diagnosis is not None:
+            failed = words.sender_failure(st) if st.state is SenderState.ENDED else None
+            if failed is not None:
                 last["failed"] = True
-                out.fail(st.diagnosis)
+                out.fail(failed)
             out("state", words.sender_line(st, group(target.code)), state=st.state.value,
                 ended=st.ended.value if st.ended else None)
             if st.state is SenderState.ENDED:

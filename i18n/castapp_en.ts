@@ -269,6 +269,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>castapp ran into a problem and stopped: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Something went wrong: {reason}</source>
         <translation type="unfinished"></translation>
     </message>

@@ -271,6 +271,10 @@ cast this screen</source>
         <translation>TURN 服务器的 TLS 证书不受信任。</translation>
     </message>
     <message>
+        <source>castapp ran into a problem and stopped: {reason}</source>
+        <translation>castapp 遇到问题并已停止：{reason}</translation>
+    </message>
+    <message>
         <source>Something went wrong: {reason}</source>
         <translation>出现问题：{reason}</translation>
     </message>

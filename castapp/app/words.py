@@ -132,6 +132,8 @@ FAILURES: dict[str, str] = {
     "room_closed": QT_TRANSLATE_NOOP(
         "Texts", "The receiver closed. Check the code and cast again."),
     "media_failed": QT_TRANSLATE_NOOP("Texts", "The connection to the receiver was lost."),
+    "service_failed": QT_TRANSLATE_NOOP("Texts", "The room service refused: {reason}"),
+    "fault": QT_TRANSLATE_NOOP("Texts", "castapp ran into a problem and stopped: {reason}"),
 }
 _UNKNOWN = QT_TRANSLATE_NOOP("Texts", "Something went wrong: {reason}")
 _RETRY = QT_TRANSLATE_NOOP("Texts", "(retry in {s} s)")
@@ -344,10 +346,26 @@ def sender_line(st: SenderStatus, code: str) -> Phrase:
         return say(QT_TRANSLATE_NOOP(
             "Texts", "The receiver dropped out — waiting for it to come back…"))
     if st.state is SenderState.ENDED:
-        if st.diagnosis is not None:
-            return failure_phrase(st.diagnosis)
-        return ended(st.ended)
+        failed = sender_failure(st)
+        return failure_phrase(failed) if failed is not None else ended(st.ended)
     return failure_phrase(Failure("no_code"))
+
+
+def sender_failure(st: SenderStatus) -> Failure | Any | None:
+    """What an ended cast failed of (a command exits non-zero), or None if it just ended.
+
+    A diagnosis of the connection, a room-service error, or the end reason with the detail
+    the status carries (a source's error, an internal fault).
+    """
+    if st.diagnosis is not None:
+        return st.diagnosis
+    reason = st.ended
+    if reason is None or not getattr(st, "failed", False):
+        return None
+    if reason.value == "service_failed" and st.error is not None:
+        return st.error
+    detail = getattr(st, "source_error", None) or getattr(st, "fault", None) or ""
+    return Failure(str(reason.value), {"reason": str(detail)})
 
 
 def ended(reason: EndReason | None) -> Phrase:

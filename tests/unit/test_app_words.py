@@ -92,3 +92,40 @@ def test_every_state_has_a_line():
     assert words.receiver_state(ReceiverStatus(ReceiverState.RECEIVING, sender="Ada")).render() \
         == "Ada is casting"
     assert isinstance(say("x"), Phrase)
+
+
+def test_an_ended_cast_is_a_failure_only_when_the_session_says_so():
+    import enum
+    from dataclasses import dataclass as frozen_dataclass
+
+    class End(enum.Enum):  # end reasons a session may add, as it words them
+        SOURCE_FAILED = "source_failed"
+        SERVICE_FAILED = "service_failed"
+        FAULT = "fault"
+        RECEIVER_STOPPED = "receiver_stopped"
+
+    @frozen_dataclass(frozen=True)
+    class Status(SenderStatus):
+        source_error: str | None = None
+        fault: str | None = None
+
+        @property
+        def failed(self) -> bool:
+            return self.ended is not End.RECEIVER_STOPPED
+
+    def line(**kw):
+        st = Status(SenderState.ENDED, **kw)
+        return words.sender_line(st, "482 913").render(), words.sender_failure(st)
+
+    text, failed = line(ended=End.SOURCE_FAILED, source_error="the display went away")
+    assert text == "Cannot capture the screen: the display went away"
+    assert failure(failed).code == "source_failed"
+    text, _ = line(ended=End.SERVICE_FAILED, error=RateLimitedError("x"))
+    assert text == "Too many attempts. Wait a moment and try again."
+    text, _ = line(ended=End.FAULT, fault="watchdog")
+    assert text == "castapp ran into a problem and stopped: watchdog"
+    text, failed = line(ended=End.RECEIVER_STOPPED)
+    assert text == "The receiver ended the cast." and failed is None
+    text, failed = line(ended=EndReason.MEDIA_FAILED, diagnosis=Diagnosis.TURN_REFUSED)
+    assert text == "The TURN server refused the credentials."
+    assert failure(failed).code == "turn_refused"
