@@ -291,7 +291,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--interface", action="append", default=[], metavar="NAME|ADDRESS",
                    help="look for receivers only on this interface or address (repeatable)")
     s.add_argument("--state-dir", type=Path, help="where settings and secrets live")
-    s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
+    s.add_argument("--monitor", type=int, default=1,
+                   help="monitor to cast (1 = first, 0 = all together)")
     s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
     s.add_argument("--quality", choices=tuple(PRESETS),
                    help="a quality preset, as in the window (default: 30 fps at native size)")

@@ -121,7 +121,8 @@ def send_preset(quality: str | None, fps: float | None = None,
 
 
 def check_monitor(monitor: int, display: str | None) -> None:
-    """Raise :class:`CastFailed` unless ``monitor`` exists (saying which do)."""
+    """Raise :class:`CastFailed` unless ``monitor`` exists (saying which do); 0 is all of
+    them together."""
     from castapp.rtc.capture import list_monitors
 
     try:
@@ -129,7 +130,7 @@ def check_monitor(monitor: int, display: str | None) -> None:
     except Exception as exc:  # mss raises its own error when there is no screen to open
         raise CastFailed(Failure("no_screen", {"reason": str(exc) or type(exc).__name__})) \
             from None
-    if not 1 <= monitor <= len(monitors):
+    if not 0 <= monitor <= len(monitors):
         available = ", ".join(f"{m.index} ({m.width}x{m.height})" for m in monitors)
         raise CastFailed(Failure("no_monitor", {
             "monitor": str(monitor),
