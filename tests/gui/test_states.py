@@ -154,3 +154,19 @@ def test_receiver_window_names_an_untrusted_certificate(qtbot, run, tmp_path, ro
             await server.stop()
 
     run(scenario(), timeout=40)
+
+
+def test_receiver_window_says_it_cannot_listen(qtbot, run, tmp_path):
+    # an address this machine does not have: binding fails, nothing is sent anywhere
+    window, controller = open_receiver(
+        AppOptions(mode="receive", state_dir=tmp_path, listen=("192.0.2.1", 8765), lan=False),
+        SettingsHolder(Settings()))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        run(controller.start())
+        assert controller.failure is not None and controller.failure.code == "cannot_listen"
+        assert window.code_page.status.text().startswith(
+            "Cannot start the room service on 192.0.2.1:8765: ")
+    finally:
+        run(controller.stop())
