@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -401,10 +402,17 @@ async def run_send(args: argparse.Namespace) -> int:
 
 
 def run(coro_factory: Callable[[], Any]) -> int:
+    """Run a command; whatever escapes it is said in one sentence, never a traceback."""
     try:
         return asyncio.run(coro_factory())
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
         print(f"castapp: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: say it; --log-level DEBUG shows where
+        logging.getLogger("castapp").debug("the command failed", exc_info=True)
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        text = words.failure_phrase(words.Failure("fault", {"reason": reason})).render()
+        print(f"castapp: {text}", file=sys.stderr)
         return 1
