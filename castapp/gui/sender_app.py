@@ -53,6 +53,8 @@ class SenderController:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: list[asyncio.Task[None]] = []  # stats and source watch of the cast
         self._target_fps: float | None = None
+        # statuses of a session being closed are not shown: the window shows how it ended
+        self._generation = 0
         window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
         window.stop_requested.connect(lambda: self._spawn(self.stop()))
 
@@ -86,9 +88,11 @@ class SenderController:
             self.source = None
             self._fail(exc.failure)
             return
+        generation = self._generation
         caster = Caster(discover=self.discover,
                         name=self.holder.current.name_or(self.machine_name),
-                        on_status=self._on_status, on_event=self._on_event,
+                        on_status=lambda st: self._on_status(st, generation),
+                        on_event=self._on_event,
                         session_args={"encoder": chosen.encoder(), **self.ice})
         try:
             self.session = await caster.cast(target, url, self.source)
@@ -112,7 +116,9 @@ class SenderController:
         self._fail(failure)
         self._spawn(self._close_session())
 
-    def _on_status(self, st: SenderStatus) -> None:
+    def _on_status(self, st: SenderStatus, generation: int) -> None:
+        if generation != self._generation:
+            return
         self.window.show_status(st)
         if st.state is SenderState.ENDED:
             self._spawn(self._close_session(keep_status=True))
@@ -143,11 +149,11 @@ class SenderController:
                     await task
         session, source = self.session, self.source
         self.session = self.source = None
+        self._generation += 1
         if session is not None:
             last = session.status
             await session.close()
-            if keep_status:
-                self.window.show_status(last)
+            self.window.show_status(last if keep_status else SenderStatus(SenderState.IDLE))
         if source is not None:
             await asyncio.get_running_loop().run_in_executor(None, source.stop)
 

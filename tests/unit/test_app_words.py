@@ -38,7 +38,9 @@ def test_every_failure_renders_with_its_facts_and_without_them(code):
 def test_every_diagnosis_and_end_reason_is_worded():
     for kind in (*Diagnosis, *EndReason):
         assert kind.value in FAILURES, f"{kind!r} needs an entry in words.FAILURES"
-        assert failure_phrase(kind).render() == FAILURES[kind.value]
+        line = failure_phrase(kind).render()
+        assert line.startswith(FAILURES[kind.value].split("{")[0].rstrip())
+        assert not PLACEHOLDER.search(line)
 
 
 def test_room_service_errors_by_code_and_unknown_ones_with_the_service_reason():
