@@ -151,9 +151,11 @@ class SenderController:
         self.session = self.source = None
         self._generation += 1
         if session is not None:
+            # at once, whatever closing takes: how the cast ended, or idle after a Stop
             last = session.status
+            ended = keep_status or last.state is SenderState.ENDED
+            self.window.show_status(last if ended else SenderStatus(SenderState.IDLE))
             await session.close()
-            self.window.show_status(last if keep_status else SenderStatus(SenderState.IDLE))
         if source is not None:
             await asyncio.get_running_loop().run_in_executor(None, source.stop)
 
