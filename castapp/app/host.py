@@ -147,8 +147,14 @@ class ReceiverHost:
         assert self.session is not None and self._fatal is not None, "prepare() first"
         token_file = self.options.state_dir / TOKEN_FILE
         starting = asyncio.ensure_future(self.session.start())
-        await asyncio.wait([starting, cast(asyncio.Future[Any], self._fatal)],
-                           return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait([starting, cast(asyncio.Future[Any], self._fatal)],
+                               return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # stopped while starting: the start goes too
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, SignalingError):
+                await starting
+            raise
         if not starting.done():
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, SignalingError):

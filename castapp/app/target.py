@@ -252,8 +252,14 @@ class Caster:
                                     on_status=self._watching(fatal), **self.session_args)
             try:
                 casting = asyncio.ensure_future(session.cast(target.code))
-                await asyncio.wait([casting, cast(asyncio.Future[Any], fatal)],
-                                   return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    await asyncio.wait([casting, cast(asyncio.Future[Any], fatal)],
+                                       return_when=asyncio.FIRST_COMPLETED)
+                except asyncio.CancelledError:  # stopped meanwhile: the attempt goes too
+                    casting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, SignalingError):
+                        await casting
+                    raise
                 if not casting.done():  # retrying cannot cure it: say so now
                     casting.cancel()
                     with contextlib.suppress(asyncio.CancelledError, SignalingError):

@@ -260,3 +260,25 @@ def test_a_recording_that_cannot_be_written_is_said_before_starting(tmp_path):
     out = run_castapp("receive", "--headless", "--listen", "127.0.0.1:0", "--state-dir",
                       str(tmp_path), "--record", str(tmp_path / "shown.txt"))
     assert out.returncode == 2 and "must end in .mkv, .mp4, .mov" in said(out)
+
+
+def test_a_receiver_stopped_while_its_service_is_unreachable_exits_cleanly(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "castapp", "receive", "--headless",
+                             "--server", f"ws://127.0.0.1:{free_port()}/ws",
+                             "--state-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=castapp_env())
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        while "Room service unreachable" not in line:  # said while it retries
+            assert line, proc.stderr.read() if proc.stderr else ""
+            line = proc.stdout.readline()
+        proc.terminate()
+        _out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "never retrieved" not in err, err
