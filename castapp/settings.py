@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from castapp.quality import DEFAULT, PRESETS
+from castapp.session.room import AdmissionMode
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ QUALITIES = tuple(PRESETS)
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
 #: What the language setting may hold: ``system`` follows the system locale.
 LANGUAGES = ("system", *LANGUAGE_NAMES)
+#: How a new presenter may get on the TV (the receiver session's modes).
+ADMISSIONS = tuple(mode.value for mode in AdmissionMode)
 _MAX_FILE = 64 * 1024
 
 
@@ -45,12 +48,18 @@ class Settings:
     language: str = "system"
     #: The monitor the sender cast last time (mss numbering, 1 = first).
     monitor: int = 1
+    #: How a new presenter gets on the TV: ``open``, ``approve`` (ask the TV) or ``pin``.
+    admission: str = "approve"
+    #: The receiver window starts full screen; leaving full screen is remembered.
+    receiver_fullscreen: bool = True
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
             raise ValueError(f"unknown quality {self.quality!r}")
         if self.language not in LANGUAGES:
             raise ValueError(f"unknown language {self.language!r}")
+        if self.admission not in ADMISSIONS:
+            raise ValueError(f"unknown admission mode {self.admission!r}")
         if not 0 <= self.monitor <= 64:
             raise ValueError("monitor out of range")
         if len(self.server) > 1024 or len(self.display_name) > 64:

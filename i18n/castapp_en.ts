@@ -2,6 +2,36 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>ApprovalPrompt</name>
+    <message>
+        <source>Allow</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>← → to choose, OK to answer · A allow · D deny</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} wants to present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} more waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CodeCorner</name>
+    <message>
+        <source>Join with code</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Common</name>
     <message>
         <source>Language</source>
@@ -41,6 +71,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>PinCard</name>
+    <message>
+        <source>{name} wants to present. Type this PIN on that computer:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ReceiverWindow</name>
     <message>
         <source>castapp — receiver</source>
@@ -71,11 +108,108 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Menu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TV name…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start at login as a kiosk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Snapshot saved: {name}</source>
+        <source>Showing a cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Frame age: {ms} ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency estimate: {ms} ms (network {net} + display {disp})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TV name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name presenters see for this TV:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This screen will start castapp at login ({path})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>castapp will no longer start at login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not change the start at login: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Turn away {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Layout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One at a time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Side by side</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Grid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Spotlight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Who can cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Anyone with the code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask me to allow each presenter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A one-time PIN for each presenter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not save a snapshot in {folder}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot saved to {folder}
+{name}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -221,6 +355,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Too many wrong codes were tried on this room service: it now also asks for the PIN shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The room service refused: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -357,6 +495,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The room service could not confirm that this receiver owns its saved code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -486,6 +628,25 @@ cast this screen</source>
     </message>
     <message>
         <source>Casting to {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Wall</name>
+    <message>
+        <source>Reconnecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Browser</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not verified</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

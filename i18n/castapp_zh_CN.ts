@@ -2,6 +2,36 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>ApprovalPrompt</name>
+    <message>
+        <source>Allow</source>
+        <translation>允许</translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>← → to choose, OK to answer · A allow · D deny</source>
+        <translation>← → 选择，确定键回答 · A 允许 · D 拒绝</translation>
+    </message>
+    <message>
+        <source>{name} wants to present</source>
+        <translation>{name} 想要投屏</translation>
+    </message>
+    <message>
+        <source>{n} more waiting</source>
+        <translation>还有 {n} 人在等待</translation>
+    </message>
+</context>
+<context>
+    <name>CodeCorner</name>
+    <message>
+        <source>Join with code</source>
+        <translation>输入投屏码加入</translation>
+    </message>
+</context>
+<context>
     <name>Common</name>
     <message>
         <source>Language</source>
@@ -43,6 +73,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>PinCard</name>
+    <message>
+        <source>{name} wants to present. Type this PIN on that computer:</source>
+        <translation>{name} 想要投屏。请在那台电脑上输入这个 PIN：</translation>
+    </message>
+</context>
+<context>
     <name>ReceiverWindow</name>
     <message>
         <source>castapp — receiver</source>
@@ -73,12 +110,110 @@ cast this screen</source>
         <translation>显示统计信息</translation>
     </message>
     <message>
+        <source>Menu</source>
+        <translation>菜单</translation>
+    </message>
+    <message>
+        <source>TV name…</source>
+        <translation>电视名称…</translation>
+    </message>
+    <message>
+        <source>Start at login as a kiosk</source>
+        <translation>登录时以展台模式启动</translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <source>Snapshot saved: {name}</source>
-        <translation>截图已保存：{name}</translation>
+        <source>Showing a cast</source>
+        <translation>正在显示投屏</translation>
+    </message>
+    <message>
+        <source>Frame age: {ms} ms</source>
+        <translation>画面延迟：{ms} 毫秒</translation>
+    </message>
+    <message>
+        <source>Latency estimate: {ms} ms (network {net} + display {disp})</source>
+        <translation>估计延迟：{ms} 毫秒（网络 {net} + 显示 {disp}）</translation>
+    </message>
+    <message>
+        <source>TV name</source>
+        <translation>电视名称</translation>
+    </message>
+    <message>
+        <source>Name presenters see for this TV:</source>
+        <translation>演示者看到的这台电视的名称：</translation>
+    </message>
+    <message>
+        <source>This screen will start castapp at login ({path})</source>
+        <translation>这块屏幕将在登录时启动 castapp（{path}）</translation>
+    </message>
+    <message>
+        <source>castapp will no longer start at login</source>
+        <translation>castapp 将不再在登录时启动</translation>
+    </message>
+    <message>
+        <source>Could not change the start at login: {error}</source>
+        <translation>无法更改登录时启动：{error}</translation>
+    </message>
+    <message>
+        <source>Stop {name}</source>
+        <translation>停止 {name}</translation>
+    </message>
+    <message>
+        <source>Turn away {name}</source>
+        <translation>拒绝 {name}</translation>
+    </message>
+    <message>
+        <source>Layout</source>
+        <translation>布局</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>One at a time</source>
+        <translation>一次一个</translation>
+    </message>
+    <message>
+        <source>Side by side</source>
+        <translation>并排</translation>
+    </message>
+    <message>
+        <source>Grid</source>
+        <translation>网格</translation>
+    </message>
+    <message>
+        <source>Spotlight</source>
+        <translation>聚焦</translation>
+    </message>
+    <message>
+        <source>Who can cast</source>
+        <translation>谁可以投屏</translation>
+    </message>
+    <message>
+        <source>Anyone with the code</source>
+        <translation>任何知道投屏码的人</translation>
+    </message>
+    <message>
+        <source>Ask me to allow each presenter</source>
+        <translation>每位演示者需经我允许</translation>
+    </message>
+    <message>
+        <source>A one-time PIN for each presenter</source>
+        <translation>每位演示者使用一次性 PIN</translation>
+    </message>
+    <message>
+        <source>Could not save a snapshot in {folder}</source>
+        <translation>无法在 {folder} 中保存截图</translation>
+    </message>
+    <message>
+        <source>Snapshot saved to {folder}
+{name}</source>
+        <translation>截图已保存到 {folder}
+{name}</translation>
     </message>
 </context>
 <context>
@@ -223,6 +358,10 @@ cast this screen</source>
         <translation>房间服务出现问题。请重试。</translation>
     </message>
     <message>
+        <source>Too many wrong codes were tried on this room service: it now also asks for the PIN shown on the TV.</source>
+        <translation>此房间服务上尝试了太多错误的投屏码：现在还需要输入电视上显示的 PIN。</translation>
+    </message>
+    <message>
         <source>The room service refused: {reason}</source>
         <translation>房间服务拒绝了请求：{reason}</translation>
     </message>
@@ -359,6 +498,10 @@ cast this screen</source>
         <translation>接收端没有响应连接请求。</translation>
     </message>
     <message>
+        <source>The room service could not confirm that this receiver owns its saved code.</source>
+        <translation>房间服务无法确认此接收端拥有其保存的投屏码。</translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation>两个网络之间没有直连路径，且未配置 TURN 服务器。</translation>
     </message>
@@ -489,6 +632,25 @@ cast this screen</source>
     <message>
         <source>Casting to {code}</source>
         <translation>正在投屏到 {code}</translation>
+    </message>
+</context>
+<context>
+    <name>Wall</name>
+    <message>
+        <source>Reconnecting…</source>
+        <translation>正在重新连接…</translation>
+    </message>
+    <message>
+        <source>{name} is connecting…</source>
+        <translation>{name} 正在连接…</translation>
+    </message>
+    <message>
+        <source>Browser</source>
+        <translation>浏览器</translation>
+    </message>
+    <message>
+        <source>Not verified</source>
+        <translation>未验证</translation>
     </message>
 </context>
 </TS>

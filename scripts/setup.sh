@@ -22,6 +22,7 @@ DEBIAN_PACKAGES=(
   libgl1
   libfontconfig1
   libdbus-1-3
+  dbus-daemon      # a private session bus for the screensaver-inhibit test (started by the test)
   libpulse0        # QtMultimedia links against it even without sound
   fonts-wqy-microhei  # CJK glyphs for the Chinese UI
   desktop-file-utils  # validates the .desktop entry of the Debian package

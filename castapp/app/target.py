@@ -2,8 +2,8 @@
 
 What was typed (a code or a ``castapp://`` link) and the room-service field resolve to a
 :class:`~castapp.links.CastTarget` and a service URL; without one the receiver is looked for
-on the LAN, and a receiver whose advert matched the code by chance but whose service does
-not know it is skipped and looked for again. A quality preset becomes a frame source (checked
+on the LAN, and a receiver found whose service then does not know the code (it changed
+meanwhile) is skipped and looked for again. A quality preset becomes a frame source (checked
 up front: a monitor that does not exist, a size the pattern cannot take) and a session.
 
 Every failure leaves as :class:`CastFailed` carrying a typed
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Receivers skipped (their advert matched the code by chance) before giving up.
+#: Receivers skipped (found, but their service did not know the code) before giving up.
 MAX_SKIPS = 2
 #: How long a new source may take to produce its first frame.
 FIRST_FRAME_S = 5.0
@@ -240,7 +240,7 @@ class Caster:
         from castapp.session.sender import SenderSession
         from castapp.signaling.client import SignalingError, UnknownCodeError
 
-        skip: list[str] = []  # receivers whose tag matched by chance but whose service refused
+        skip: list[str] = []  # receivers found whose service then refused the code
         while True:
             found = None
             where = url

@@ -87,6 +87,11 @@ FAILURES: dict[str, str] = {
         "Texts", "The room service runs a different version of castapp. Update both sides."),
     "service_full": QT_TRANSLATE_NOOP("Texts", "The room service is busy. Try again in a minute."),
     "internal_error": QT_TRANSLATE_NOOP("Texts", "The room service had a problem. Try again."),
+    "pin_required": QT_TRANSLATE_NOOP(
+        "Texts", "Too many wrong codes were tried on this room service: it now also asks for "
+        "the PIN shown on the TV."),
+    "not_proven": QT_TRANSLATE_NOOP(
+        "Texts", "The room service could not confirm that this receiver owns its saved code."),
     "refused": QT_TRANSLATE_NOOP("Texts", "The room service refused: {reason}"),
     # finding a receiver on the LAN
     "not_found": QT_TRANSLATE_NOOP(

@@ -1,8 +1,8 @@
 """Sender target resolution (castapp.app.target), as ``castapp send`` and the sender window use it.
 
 Real room services and real sessions; discovery is the injected dependency: it answers as a
-LAN would when two receivers' code tags collide (16 bits: it happens), so the first
-receiver found is one whose service does not know the code.
+LAN would when the receiver found no longer knows the code by the time the sender joins (its
+code changed meanwhile), so the sender must skip it and look again.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def advert(server, instance: str) -> Receiver:
                     instance=instance, version=2)
 
 
-async def test_a_receiver_whose_tag_matched_by_chance_is_skipped(start_server, make_client):
+async def test_a_receiver_that_does_not_know_the_code_is_skipped(start_server, make_client):
     wrong, right = await start_server(), await start_server()
     tv = await make_client(right.url, name="TV")
     code = (await tv.register()).code
