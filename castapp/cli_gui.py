@@ -16,8 +16,13 @@ def add_gui_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.add_argument("--language", choices=LANGUAGES,
                        help="interface language (default: the saved setting)")
         p.add_argument("--config-dir", type=Path, help="where settings are kept")
-    sub.choices["receive"].add_argument("--fullscreen", action="store_true",
-                                        help="start full screen (F11 toggles)")
+    receive = sub.choices["receive"]
+    receive.add_argument("--fullscreen", action="store_true",
+                         help="start full screen (F11 toggles; the default unless the window "
+                         "was last left windowed)")
+    receive.add_argument("--kiosk", action="store_true",
+                         help="a TV: full screen without window chrome, the screen kept awake "
+                         "while casting")
 
 
 def display_problem() -> str | None:
@@ -63,6 +68,7 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
         opts.display = getattr(args, "display", None)
         if command == "receive":
             opts.fullscreen = args.fullscreen
+            opts.kiosk = args.kiosk
             opts.listen = args.listen
             opts.lan = not args.no_advertise
         else:

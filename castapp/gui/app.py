@@ -39,6 +39,8 @@ class AppOptions:
     code: str | None = None
     name: str | None = None
     fullscreen: bool = False
+    # No window chrome, full screen, screen kept awake while casting (a TV).
+    kiosk: bool = False
     language: str | None = None
     listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT)
     display: str | None = None
@@ -73,6 +75,7 @@ def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWin
     name = opts.name or holder.current.name_or(machine_name())
     window = ReceiverWindow(name, snapshot_dir())
     window.language_menu = language_menu(window, holder)
+    window.bind_settings(holder)  # admission, the TV's name and full screen are remembered
     server = opts.server if opts.server is not None else (holder.current.server or None)
     controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
                                     name=name, listen=opts.listen, advertise=opts.lan,
@@ -111,10 +114,8 @@ async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
     if mode == "receive":
         rwindow, rcontroller = open_receiver(opts, holder)
         closed = _Closed(rwindow)
-        if opts.fullscreen:
-            rwindow.showFullScreen()
-        else:
-            rwindow.show()
+        rwindow.start_shown(opts.fullscreen or holder.current.receiver_fullscreen,
+                            kiosk_mode=opts.kiosk)
         await rcontroller.start()
         await closed.future
         await rcontroller.stop()

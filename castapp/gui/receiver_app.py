@@ -59,10 +59,12 @@ class ReceiverController:
     async def start(self) -> None:
         """Host the room service (at once), then register in the background."""
         try:
-            await self.host.prepare()
+            session = await self.host.prepare()
         except HostFailed as exc:
             self._failed(exc.failure)
             return
+        if callable(getattr(session, "allow", None)):  # a session that hosts several calls
+            self.window.set_controls(cast(Any, session))
         self._task = asyncio.create_task(self._run(), name="castapp-receiver-ui")
 
     def _failed(self, failure: Failure) -> None:
