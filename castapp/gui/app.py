@@ -106,7 +106,12 @@ async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
     if mode is None:
         launcher = Launcher()
         choice: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        launcher.chosen.connect(lambda m: choice.done() or choice.set_result(m))
+
+        def chosen(m: str) -> None:
+            if not choice.done():
+                choice.set_result(m)
+
+        launcher.chosen.connect(chosen)
         launcher.show()
         mode = await choice
         if not mode:
