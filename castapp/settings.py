@@ -13,11 +13,18 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from castapp.quality import DEFAULT, PRESETS
+from castapp.session.room import AdmissionMode
+
 log = logging.getLogger(__name__)
 
-QUALITIES = ("sharp_text", "balanced", "smooth_motion")
-LANGUAGES = ("system", "en", "zh_CN")
-ADMISSIONS = ("open", "approve", "pin")
+QUALITIES = tuple(PRESETS)
+#: The languages the interface is written or translated in, each named in itself.
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
+#: What the language setting may hold: ``system`` follows the system locale.
+LANGUAGES = ("system", *LANGUAGE_NAMES)
+#: How a new presenter may get on the TV (the receiver session's modes).
+ADMISSIONS = tuple(mode.value for mode in AdmissionMode)
 SHARES = ("screen", "window", "region")
 _MAX_FILE = 64 * 1024
 
@@ -37,7 +44,7 @@ class Settings:
     server: str = ""
     #: Name shown to the other side; empty: the machine's name.
     display_name: str = ""
-    quality: str = "balanced"
+    quality: str = DEFAULT
     #: ``system`` follows the system locale.
     language: str = "system"
     #: The monitor the sender cast last time (mss numbering, 1 = first).

@@ -303,6 +303,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>1 more digit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{n} more digits</source>
         <translation type="unfinished"></translation>
     </message>
@@ -373,10 +377,6 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Another window covers part of the shared window; the receiver sees it too.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -389,15 +389,15 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Cannot capture the screen: {error}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>A sender</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>The room service cannot be reached.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service&apos;s TLS certificate is not trusted by this computer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -425,11 +425,71 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Too many wrong codes were tried on this room service: it now also asks for the PIN shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The room service refused: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>No receiver on this network has this code. Check the code on the TV; if it is right, enter the room service address shown there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>There is no network to look for the receiver on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot look for the receiver on the network: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This is not a cast code or castapp link: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Monitor {monitor} does not exist; this computer has {available}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot open the screen to capture: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot capture the screen: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot cast a picture of {size}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot record to {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot start the room service on {address}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>castapp ran into a problem and stopped: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something went wrong: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>(retry in {s} s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Media path: {route}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -441,11 +501,23 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Room service reachable again; cast code {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Starting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>{name} is connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for a sender</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver stopped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -493,6 +565,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The room service could not confirm that this receiver owns its saved code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -509,11 +585,43 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <source>No network path to the receiver, not even through the relay.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>No network path to the receiver, not even through the relay.</source>
+        <source>Cast code {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}  (or {link})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service on {address}:{port}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service on port {port} (no network address other machines can reach)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Found on this network by its code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot advertise on the network: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not advertised on the network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Found {name} at {host}:{port}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
