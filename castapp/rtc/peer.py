@@ -31,7 +31,6 @@ from aiortc.stats import (
 )
 
 from castapp.rtc import adapt
-from castapp.rtc.encoder import EncoderConfig
 
 Codec = Literal["h264", "vp8"]
 
@@ -56,17 +55,17 @@ def to_ice_servers(servers: Iterable[RTCIceServer | IceServerLike]) -> list[RTCI
 def make_peer_connection(
     ice_servers: Sequence[RTCIceServer | IceServerLike],
     *,
-    encoder_config: EncoderConfig | None = None,
     bundle_policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE,
     relay_only: bool = False,
 ) -> RTCPeerConnection:
     """A peer connection using exactly ``ice_servers`` (pass ``[]`` for none).
 
     ``relay_only`` gathers only TURN relay candidates. Installs castapp's aiortc adaptations
-    first. Call inside a running event loop.
+    first. Encoder settings belong to the connection's track
+    (``CaptureTrack(source, encoder=...)``). Call inside a running event loop.
     """
     asyncio.get_running_loop()  # aiortc objects must be created inside the running loop
-    adapt.install(encoder_config)
+    adapt.install()
     policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
     config = RTCConfiguration(iceServers=to_ice_servers(ice_servers), bundlePolicy=bundle_policy,
                               iceTransportPolicy=policy)
