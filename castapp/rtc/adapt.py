@@ -18,10 +18,11 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
 4. Sender: ``RTCRtpSender._send_keyframe`` (PLI/FIR) also counts the request on the
    encoder's link and wakes a track that holds back unchanged frames, so a receiver that
    asks for a keyframe gets one at once even on a still screen.
-5. Both ends: every ICE UDP socket gets a receive buffer of :data:`UDP_RCVBUF_BYTES`. A
-   1080p keyframe is 165-370 KB in one burst; the default ~212 KB buffer overflowed at
-   60 fps. ``SO_RCVBUFFORCE`` is used where permitted, else ``SO_RCVBUF`` (capped by
-   ``net.core.rmem_max``); :func:`socket_buffer_sizes` reports what the kernel granted.
+5. Both ends: every ICE UDP socket (host and TURN) asks for a receive buffer of
+   :data:`UDP_RCVBUF_BYTES` instead of aioice's 256 KB (``aioice.turn.UDP_SOCKET_BUFFER_SIZE``,
+   read at each socket's creation). A 1080p keyframe is 165-370 KB in one burst, and
+   256 KB overflowed at 60 fps. The kernel grants at most ``net.core.rmem_max``;
+   :func:`socket_buffer_sizes` reports what it granted.
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -29,7 +30,6 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import inspect
 import logging
@@ -39,6 +39,7 @@ import warnings
 from collections.abc import Callable
 
 import aioice.ice
+import aioice.turn
 import aiortc
 import aiortc.codecs
 import aiortc.rtcrtpreceiver
@@ -72,9 +73,6 @@ STOCK_SOURCE_SHA256: dict[str, str] = {
     "RTCRtpSender._send_keyframe": (
         "26c49629470d1928f42ffa4ea6953d6040e97f29b91379c13087416023eda0c0"
     ),
-    "StunProtocol.connection_made": (
-        "dfdd2f61ea4b54d94b112d6009397f05794d1b278ea9e786781cabc52c1bcd4b"
-    ),
 }
 
 #: Receive buffer for every ICE UDP socket: two of the largest keyframes seen (370 KB at
@@ -87,7 +85,7 @@ _stock_remove_frame = JitterBuffer._remove_frame
 _stock_get_encoder: Callable[[RTCRtpCodecParameters], Encoder] = aiortc.rtcrtpsender.get_encoder
 _stock_h264_params: dict[int, str] = {}
 _stock_send_keyframe = aiortc.rtcrtpsender.RTCRtpSender._send_keyframe
-_stock_connection_made = aioice.ice.StunProtocol.connection_made
+_stock_udp_buffer: int = aioice.turn.UDP_SOCKET_BUFFER_SIZE
 
 
 def _remove_frame_on_marker(self: JitterBuffer, sequence_number: int) -> JitterFrame | None:
@@ -156,33 +154,6 @@ def _send_keyframe_counted(self: aiortc.rtcrtpsender.RTCRtpSender) -> None:
     _stock_send_keyframe(self)
 
 
-def size_receive_buffer(sock: socket.socket, nbytes: int = UDP_RCVBUF_BYTES) -> int:
-    """Ask for an ``nbytes`` receive buffer; returns what the kernel granted."""
-    force = getattr(socket, "SO_RCVBUFFORCE", None)  # Linux, needs CAP_NET_ADMIN
-    try:
-        if force is not None:
-            sock.setsockopt(socket.SOL_SOCKET, force, nbytes)
-        else:
-            raise PermissionError
-    except OSError:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, nbytes)
-        except OSError as exc:
-            log.debug("could not size a receive buffer: %s", exc)
-    try:
-        return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
-    except OSError:
-        return 0
-
-
-def _connection_made_sized(self: aioice.ice.StunProtocol,
-                           transport: asyncio.BaseTransport) -> None:
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.type == socket.SOCK_DGRAM:
-        size_receive_buffer(sock)
-    _stock_connection_made(self, transport)  # type: ignore[arg-type]
-
-
 def socket_buffer_sizes(pc: object) -> list[int]:
     """Receive buffer sizes (bytes, as the kernel reports them) of a peer connection's
     ICE sockets."""
@@ -206,7 +177,6 @@ def _stock_objects() -> dict[str, object]:
         "RTCRtpSender._run_rtp": aiortc.rtcrtpsender.RTCRtpSender._run_rtp,
         "RemoteStreamTrack.recv": aiortc.rtcrtpreceiver.RemoteStreamTrack.recv,
         "RTCRtpSender._send_keyframe": _stock_send_keyframe,
-        "StunProtocol.connection_made": _stock_connection_made,
     }
 
 
@@ -263,8 +233,9 @@ def check_internals() -> list[str]:
     for attr in ("self.__encoder =", "self.__track =", "self.__force_keyframe ="):
         if attr not in sender_source:
             problems.append(f"RTCRtpSender has no {attr}")
-    if list(inspect.signature(_stock_connection_made).parameters) != ["self", "transport"]:
-        problems.append("aioice StunProtocol.connection_made(transport) changed")
+    gather = inspect.getsource(aioice.ice.Connection.get_component_candidates)
+    if "turn.UDP_SOCKET_BUFFER_SIZE" not in gather:
+        problems.append("aioice no longer sizes host sockets from turn.UDP_SOCKET_BUFFER_SIZE")
     if "_protocols" not in inspect.getsource(aioice.ice.Connection.__init__):
         problems.append("aioice Connection has no _protocols")
     if "_queue" not in inspect.getsource(aiortc.rtcrtpreceiver.RemoteStreamTrack.__init__):
@@ -311,8 +282,7 @@ def install(*, advertise_level: bool = True) -> None:
         aiortc.rtcrtpsender.get_encoder = castapp_get_encoder  # type: ignore[attr-defined]
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _send_keyframe_counted  # type: ignore[method-assign]
-        aioice.ice.StunProtocol.connection_made = (  # type: ignore[method-assign]
-            _connection_made_sized)
+        aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
         _installed = True
         log.debug("aiortc adaptations installed")
@@ -326,8 +296,7 @@ def uninstall() -> None:
         aiortc.rtcrtpsender.get_encoder = _stock_get_encoder  # type: ignore[attr-defined]
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _stock_send_keyframe  # type: ignore[method-assign]
-        aioice.ice.StunProtocol.connection_made = (  # type: ignore[method-assign]
-            _stock_connection_made)
+        aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
         _advertise_h264_level(None)
         _installed = False
 
