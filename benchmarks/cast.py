@@ -47,6 +47,15 @@ through a stock aiortc pipeline (``cast_naive.py``: ``VideoStreamTrack`` paced b
 encoders, stock receiver) and adds ``naive`` and ``ratios``. The stock track's clock runs at
 30 fps whatever ``--fps`` asks for; that is part of what is being compared.
 
+**The tail.** A fixed-work probe (``cast_stalls.py``) runs beside the measurement and
+reports the machine's own stall events; the JSON then has ``keyframe_latency_ms`` and
+``other_latency_ms`` ({p50,p95}: keyframes and the two frames after each vs all others),
+``rebuilds``, ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
+``machine_stalls`` ({count,total_ms}) and ``latency_outside_stalls_ms`` ({p50,p95}), see
+``cast_tail.py``. ``--trace FILE`` writes per-frame stage timings (capture, convert, wait,
+encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and prints the
+per-stage table to stderr (and as ``stages`` in the JSON).
+
 ``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
 read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
 (capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
@@ -82,6 +91,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import cast_tail  # noqa: E402
+import cast_trace  # noqa: E402
+
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -295,6 +308,11 @@ class Bench:
         kind = "naive" if naive else "tuned"
         recv_dir, cap_dir = self.tmp / f"{kind}-received", self.tmp / f"{kind}-captured"
         probe_args = ["--server", self.url, "--samples", str(recv_dir)]
+        trace = a.trace is not None and not naive
+        trace_files = (self.tmp / f"{kind}-trace-sender.json",
+                       self.tmp / f"{kind}-trace-receiver.json")
+        if trace:
+            probe_args += ["--trace", str(trace_files[1])]
         probe = self.spawn(f"{kind}-probe", self.python(
             "cast_probe.py", *probe_args, *(["--naive"] if naive else [])))
         code = probe.expect("code", 30)["code"]
@@ -304,6 +322,8 @@ class Bench:
             sender = self.spawn(f"{kind}-sender", self.python("cast_naive.py", *common))
         else:
             extra = ["--max-size", a.max_size] if a.max_size else []
+            if trace:
+                extra += ["--trace", str(trace_files[0])]
             sender = self.spawn(f"{kind}-sender", self.python(
                 "cast_sender.py", *common, "--fps", f"{a.fps:g}", *extra))
         joining = sender.expect("joining", 30)["t"]
@@ -313,19 +333,33 @@ class Bench:
         watched = {"sender": sender.pid, "receiver": probe.pid}
         if self.content is not None and self.xvfb is not None:  # reported as detail
             watched |= {"content": self.content.pid, "xvfb": self.xvfb.pid}
+        stalls = self.spawn(f"{kind}-stalls", self.python("cast_stalls.py"))
+        stalls.expect("ready", 20)
+        udp0 = cast_tail.udp_counters(self.ns)
         cpu0 = {k: cpu_seconds(pid) for k, pid in watched.items()}
-        t0 = time.monotonic()
+        t0, wall0 = time.monotonic(), time.time()
         sender.send("measure")
         probe.send("measure")
         time.sleep(a.seconds)
         probe.send("stop")
         sender.send("stop")
-        span = time.monotonic() - t0
+        span, wall1 = time.monotonic() - t0, time.time()
         cpu1 = {k: cpu_seconds(pid) for k, pid in watched.items()}
+        udp1 = cast_tail.udp_counters(self.ns)
+        stalls.send("stop")
+        stall_events = stalls.expect("stalls", 20)["events"]
         got = probe.expect("report", 30)
         sent = sender.expect("report", 30)
+        self.retire(stalls)
         self.retire(sender)
         self.retire(probe)
+        tail = cast_tail.tail_fields(got.get("frame_log") or [], stall_events, (wall0, wall1))
+        stages = None
+        if trace and all(f.exists() for f in trace_files):
+            rows = cast_trace.merge(*trace_files)
+            stages = cast_trace.stage_table(rows)
+            a.trace.write_text(json.dumps(rows))
+            print(cast_trace.format_table(stages), file=sys.stderr)
         cpu = {k: round((cpu1[k] - cpu0[k]) / span, 3) for k in watched}
         psnr, pairs = psnr_y(cap_dir, recv_dir)
         return {
@@ -337,6 +371,14 @@ class Bench:
             "receiver_cpu": cpu["receiver"],
             "kbps": got.get("kbps"),
             "psnr_db": psnr,
+            "keyframe_latency_ms": tail["keyframe_latency_ms"],
+            "other_latency_ms": tail["other_latency_ms"],
+            "rebuilds": sent.get("rebuilds"),
+            "keyframes": sent.get("keyframes"),
+            "rcvbuf_errors": udp1.get("RcvbufErrors", 0) - udp0.get("RcvbufErrors", 0),
+            "machine_stalls": tail["machine_stalls"],
+            "latency_outside_stalls_ms": tail["latency_outside_stalls_ms"],
+            **({"stages": stages} if stages is not None else {}),
             "detail": {
                 "latency_mean_ms": got.get("latency_mean_ms"),
                 "decoded_fps": got.get("decoded_fps"),
@@ -347,6 +389,8 @@ class Bench:
                 "psnr_pairs": pairs,
                 "content_cpu": cpu.get("content"),
                 "xvfb_cpu": cpu.get("xvfb"),
+                "keyframe_frames": tail["keyframe_frames"],
+                "frames_outside_stalls": tail["frames_outside_stalls"],
                 "sender": {k: v for k, v in sent.items() if k != "event"},
             },
         }
@@ -425,6 +469,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="content repaint rate (default 59.5: just off 60 Hz so repaints and "
                     "capture ticks drift through every phase instead of locking)")
     ap.add_argument("--max-size", metavar="WxH", help="let the tuned sender downscale to fit")
+    ap.add_argument("--trace", type=Path, metavar="FILE",
+                    help="write per-frame stage timings (JSON) to FILE and print the "
+                    "per-stage table")
     ap.add_argument("--logs", type=Path, metavar="DIR",
                     help="copy every process's stderr into DIR at the end")
     args = ap.parse_args(argv)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from cast_stamp import SampleWriter, StampReader, emit, stdin_commands
+from cast_trace import SenderTrace
 
 from castapp.rtc.capture import ScreenCapture
 from castapp.rtc.encoder import EncoderConfig
@@ -31,9 +32,11 @@ from castapp.session.sender import SenderSession, SenderState, SenderStatus
 class TappedCapture(ScreenCapture):
     """castapp's screen capture, with each frame's stamp read and sample frames kept."""
 
-    def __init__(self, samples: SampleWriter, **kwargs: Any) -> None:
+    def __init__(self, samples: SampleWriter, trace: SenderTrace | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.samples = samples
+        self.trace = trace
         self.reader = StampReader()
         self.tap_ms = 0.0
 
@@ -45,23 +48,23 @@ class TappedCapture(ScreenCapture):
         stamp = self.reader.read(y)
         if stamp is not None:
             self.samples.offer(stamp, y, copy=False)  # every captured array is fresh
+            if self.trace is not None:
+                self.trace.captured(stamp, self.grab_ms, self.convert_ms)
         self.tap_ms += (time.perf_counter() - t0) * 1000.0
         return i420
 
 
-def encoder_stats(session: SenderSession) -> dict[str, float]:
-    """Counters of castapp's encoder (private aiortc state, for information only)."""
-    pc = session.pc
-    if pc is None:
+def encoder_stats(session: SenderSession) -> dict[str, Any]:
+    """Counters of the connection's encoder, from the track's encoder link."""
+    track = session.track
+    link = getattr(track, "link", None)
+    if link is None:
         return {}
-    for t in pc.getTransceivers():
-        encoder = getattr(t.sender, "_RTCRtpSender__encoder", None)
-        stats = getattr(encoder, "stats", None)
-        if stats is not None:
-            return {"frames": stats.frames, "keyframes": stats.keyframes,
-                    "rebuilds": stats.rebuilds, "total_ms": stats.total_ms,
-                    "target_bps": getattr(encoder, "target_bitrate", 0)}
-    return {}
+    s = link.stats
+    return {"frames": s.frames, "keyframes": s.keyframes, "rebuilds": s.rebuilds,
+            "total_ms": s.total_ms, "target_bps": s.target_bps,
+            "keyframe_requests": s.keyframe_requests, "refreshes": s.refreshes,
+            "keyframe_bytes": s.keyframe_bytes, "encoder": s.encoder, "mode": s.mode}
 
 
 def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
@@ -87,8 +90,16 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     if ea and eb:
         frames = eb["frames"] - ea["frames"]
         out["encode_ms"] = round((eb["total_ms"] - ea["total_ms"]) / max(1, frames), 2)
+        out["encodes"] = frames
         out["keyframes"] = eb["keyframes"] - ea["keyframes"]
         out["rebuilds"] = eb["rebuilds"] - ea["rebuilds"]
+        out["keyframe_requests"] = eb["keyframe_requests"] - ea["keyframe_requests"]
+        out["refreshes"] = eb["refreshes"] - ea["refreshes"]
+        keys = out["keyframes"]
+        out["keyframe_kb"] = round((eb["keyframe_bytes"] - ea["keyframe_bytes"])
+                                   / max(1, keys) / 1000, 1)
+        out["encoder_name"] = eb["encoder"]
+        out["mode"] = eb["mode"]
         if "target_bps" in eb:
             out["target_kbps"] = round(eb["target_bps"] / 1000)
     return out
@@ -96,7 +107,10 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> int:
     samples = SampleWriter(args.samples)
-    capture = TappedCapture(samples, monitor=1, fps=args.fps, max_size=args.max_size)
+    trace = SenderTrace() if args.trace else None
+    if trace is not None:
+        trace.install()
+    capture = TappedCapture(samples, trace, monitor=1, fps=args.fps, max_size=args.max_size)
     casting = asyncio.Event()
 
     def on_status(st: SenderStatus) -> None:
@@ -118,9 +132,14 @@ async def run(args: argparse.Namespace) -> int:
             if line == "measure":
                 start = snapshot(session, capture)
                 samples.enabled = True
+                if trace is not None:
+                    trace.enabled = True
             elif line == "stop":
                 samples.enabled = False
                 end = snapshot(session, capture)
+                if trace is not None:
+                    trace.enabled = False
+                    trace.write(args.trace)
                 report = window(start, end) if start is not None else {}
                 report["misreads"] = capture.reader.misreads
                 report["grab_ms"] = round(capture.grab_ms, 2)
@@ -149,6 +168,7 @@ def main() -> None:
     ap.add_argument("--codec", choices=["h264", "vp8"], default="h264")
     ap.add_argument("--max-size", type=size, default=None)
     ap.add_argument("--samples", type=Path, required=True)
+    ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
 
