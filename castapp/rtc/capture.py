@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import mss
@@ -23,6 +24,9 @@ import numpy as np
 
 from castapp.rtc import pattern
 from castapp.rtc.mailbox import CapturedFrame, FrameMailbox, SourceClosedError
+
+if TYPE_CHECKING:
+    from castapp.rtc.change import ChangeFilter
 
 __all__ = [
     "CapturedFrame",
@@ -131,6 +135,10 @@ class FrameSource(abc.ABC):
         self._seq = 0
         self.frames_produced = 0
         self.error: BaseException | None = None
+        #: Optional change filter (castapp.rtc.change): each tick it may skip the grab
+        #: (nothing changed) or drop the grabbed frame (same pixels as the last one).
+        self.change: ChangeFilter | None = None
+        self.frames_unchanged = 0
 
     # -- public interface -------------------------------------------------------------
     def start(self) -> None:
@@ -189,14 +197,25 @@ class FrameSource(abc.ABC):
         """Return a new I420 array for frame ``seq`` (runs on the capture thread)."""
 
     def _run(self) -> None:
-        period = 1.0 / self.fps
         try:
             self._setup()
             deadline = time.monotonic()
             while not self._stop.is_set():
+                period = 1.0 / self.fps  # may change while running
                 t0 = time.monotonic()
                 wall = time.time()
-                i420 = self._produce(self._seq)
+                change = self.change
+                if change is not None and not change.before_grab():
+                    i420 = None
+                else:
+                    i420 = self._produce(self._seq)
+                    if change is not None and not change.after_grab(i420):
+                        i420 = None
+                if i420 is None:
+                    self.frames_unchanged += 1
+                    deadline = max(deadline + period, time.monotonic() - period)
+                    self._stop.wait(max(0.0, deadline - time.monotonic()))
+                    continue
                 height = i420.shape[0] * 2 // 3
                 frame = CapturedFrame(
                     i420=i420,
@@ -222,6 +241,8 @@ class FrameSource(abc.ABC):
         finally:
             try:
                 self._teardown()
+                if self.change is not None:
+                    self.change.close()
             finally:
                 self.mailbox.close(self.error)
 

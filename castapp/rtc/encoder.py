@@ -116,6 +116,9 @@ class EncoderConfig:
     vp8_threads: int | None = None
     """``None``: 1 thread below 1080p (waking a second one costs more than it saves
     there), 2 from 1080p up."""
+    change_driven: bool = True
+    """Capture and encode only frames that changed (castapp.rtc.change); a still screen
+    is refreshed every ``CaptureTrack.refresh_s``. False: every captured frame is encoded."""
     hardware: bool = True
     """Try the hardware H.264 encoders (probed and self-checked) before x264."""
     h264_encoders: tuple[str, ...] = HARDWARE_H264
@@ -181,6 +184,8 @@ class EncoderLink:
         self._lock = threading.Lock()
         self.keyframe_wanted = False
         """Set by the track when a receiver joined; the next frame is a keyframe."""
+        self.repeat = False
+        """Set by the track while the frame being encoded repeats the previous picture."""
 
     def request_keyframe(self) -> None:
         with self._lock:
@@ -215,6 +220,7 @@ class _ScreenEncoderMixin:
         self._last_keyframe_pts: int | None = None
         self._last_keyframe_at: float | None = None
         self._request_pending = False
+        self._changed_since_key = False
         self._t0: float | None = None
         self._size: tuple[int, int] | None = None
         self._built_key: tuple[object, ...] | None = None
@@ -300,9 +306,14 @@ class _ScreenEncoderMixin:
         """Periodic keyframes by media time; requests at most once per request interval."""
         if self.link.take_keyframe_request():
             requested = True
+        if not self.link.repeat:
+            self._changed_since_key = True
         last = self._last_keyframe_pts
         interval = self.config.keyframe_interval_s * CLOCK_RATE
-        if pts is not None and last is not None and pts - last >= interval:
+        # Periodic keyframes only for a picture that changed since the last one: a still
+        # screen (refreshes only) needs none, a receiver that lost data asks (PLI).
+        if (pts is not None and last is not None and pts - last >= interval
+                and self._changed_since_key):
             return True
         if requested:
             self._request_pending = True
@@ -320,6 +331,7 @@ class _ScreenEncoderMixin:
             self._last_keyframe_pts = pts
             self._last_keyframe_at = time.monotonic()
             self._request_pending = False
+            self._changed_since_key = False
         ms = (time.perf_counter() - t0) * 1000.0
         s = self.stats
         s.frames += 1

@@ -9,6 +9,7 @@ import time
 import av
 from aiortc.mediastreams import VIDEO_TIME_BASE, MediaStreamError, MediaStreamTrack
 
+from castapp.rtc import change
 from castapp.rtc.capture import FrameSource
 from castapp.rtc.encoder import EncoderConfig, EncoderLink
 from castapp.rtc.mailbox import CapturedFrame, SourceClosedError
@@ -57,6 +58,8 @@ class CaptureTrack(MediaStreamTrack):
         self.own_source = own_source
         self.link = encoder if isinstance(encoder, EncoderLink) else EncoderLink(encoder)
         self.refresh_s = refresh_s
+        if self.link.config.change_driven:
+            change.enable(source)
         self._last_seq = -1
         self._t0: float | None = None
         self._last_pts = -1
@@ -110,6 +113,7 @@ class CaptureTrack(MediaStreamTrack):
         except SourceClosedError as exc:
             self.stop()
             raise MediaStreamError from exc
+        self.link.repeat = captured is None
         if captured is None:
             assert self.last_frame is not None
             captured = self.last_frame
