@@ -17,12 +17,18 @@ class Preset:
     crf: int
     #: Upper bitrate bound in bits per second.
     ceiling_bps: int
+    #: Follow the content (text / scroll / motion), see castapp.rtc.content.
+    auto: bool = False
 
     def encoder(self) -> EncoderConfig:
-        return EncoderConfig(max_fps=self.fps, crf=self.crf, ceiling_bps=self.ceiling_bps)
+        return EncoderConfig(max_fps=self.fps, crf=self.crf, ceiling_bps=self.ceiling_bps,
+                             auto=self.auto)
 
 
 PRESETS: dict[str, Preset] = {
+    # Follows the content: sharp and sparing for text, every frame for scrolling, frames
+    # first (downscaled by whole divisors if the machine cannot keep up) for motion.
+    "auto": Preset("auto", fps=60.0, max_size=None, crf=21, ceiling_bps=16_000_000, auto=True),
     # Slides, code and documents: full resolution, fewer frames, more bits per frame.
     "sharp_text": Preset("sharp_text", fps=15.0, max_size=None, crf=20, ceiling_bps=12_000_000),
     "balanced": Preset("balanced", fps=30.0, max_size=(1920, 1080), crf=23,

@@ -119,6 +119,9 @@ class EncoderConfig:
     change_driven: bool = True
     """Capture and encode only frames that changed (castapp.rtc.change); a still screen
     is refreshed every ``CaptureTrack.refresh_s``. False: every captured frame is encoded."""
+    auto: bool = False
+    """Follow the content (castapp.rtc.content): crf, encode rate and capture scale per
+    mode (text, scroll, motion). The Auto preset sets it."""
     hardware: bool = True
     """Try the hardware H.264 encoders (probed and self-checked) before x264."""
     h264_encoders: tuple[str, ...] = HARDWARE_H264
@@ -355,6 +358,8 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         self._opener = opener
         self.chooser: CodecChooser | None = None
         self._codec_name = ""
+        self._info_sent: tuple[str, str] | None = None
+        self._info_at = 0.0
 
     def _make_chooser(self) -> CodecChooser:
         candidates = self.config.h264_encoders if self.config.hardware else ()
@@ -409,6 +414,13 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
             self.codec = self._open_codec(frame)
             data = self._encode_with(frame, True)
         keyframe = _has_idr(data)
+        info = (self.stats.mode, self.stats.encoder)
+        now = time.monotonic()
+        if data and (keyframe or info != self._info_sent
+                     or now - self._info_at >= SENDER_INFO_EVERY_S):
+            fields = {"enc": info[1]} | ({"mode": info[0]} if info[0] else {})
+            data = sender_info_nal(fields) + data
+            self._info_sent, self._info_at = info, now
         self._account(t0, len(data), keyframe, frame.pts)
         if data:
             yield from self._split_bitstream(data)
@@ -423,6 +435,43 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         payloads = self._packetize(self._encode_frame(frame, force_keyframe))
         assert frame.pts is not None
         return payloads, frame.pts
+
+
+#: Identifies castapp's in-band sender information (H.264 SEI "user data unregistered").
+SENDER_INFO_UUID = bytes.fromhex("6c1f6a3e1d5b4f0e9a53636173746170")
+SENDER_INFO_EVERY_S = 2.0
+
+
+def sender_info_nal(info: dict[str, str]) -> bytes:
+    """An SEI NAL (with start code) carrying ``key=value;...``; FFmpeg's decoder hands it
+    to the receiver as frame side data (``SEI_UNREGISTERED``)."""
+    body = SENDER_INFO_UUID + ";".join(f"{k}={v}" for k, v in sorted(info.items())).encode()
+    sei = bytearray([6, 5])  # NAL type 6 (SEI), payload type 5 (user data unregistered)
+    n = len(body)
+    while n >= 255:
+        sei.append(255)
+        n -= 255
+    sei.append(n)
+    sei += body
+    sei.append(0x80)  # rbsp trailing bits
+    out = bytearray()
+    zeros = 0
+    for b in sei:  # emulation prevention
+        if zeros >= 2 and b <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return b"\x00\x00\x00\x01" + bytes(out)
+
+
+def parse_sender_info(data: bytes) -> dict[str, str] | None:
+    """The ``key=value`` pairs of a castapp SEI payload (side data bytes), else ``None``."""
+    if not data.startswith(SENDER_INFO_UUID):
+        return None
+    text = data[len(SENDER_INFO_UUID):].decode("utf-8", "replace")
+    pairs = (item.partition("=") for item in text.split(";") if item)
+    return {k[:32]: v[:64] for k, _, v in pairs}
 
 
 def _has_idr(data: bytes) -> bool:

@@ -11,6 +11,7 @@ from aiortc.mediastreams import VIDEO_TIME_BASE, MediaStreamError, MediaStreamTr
 
 from castapp.rtc import change
 from castapp.rtc.capture import FrameSource
+from castapp.rtc.content import AutoController
 from castapp.rtc.encoder import EncoderConfig, EncoderLink
 from castapp.rtc.mailbox import CapturedFrame, SourceClosedError
 
@@ -58,8 +59,13 @@ class CaptureTrack(MediaStreamTrack):
         self.own_source = own_source
         self.link = encoder if isinstance(encoder, EncoderLink) else EncoderLink(encoder)
         self.refresh_s = refresh_s
-        if self.link.config.change_driven:
-            change.enable(source)
+        self.auto: AutoController | None = None
+        if self.link.config.change_driven or self.link.config.auto:
+            flt = change.enable(source)
+            if self.link.config.auto:
+                self.auto = AutoController(self.link, source)
+                self.auto.attach(flt)
+        self._sent_at = 0.0
         self._last_seq = -1
         self._t0: float | None = None
         self._last_pts = -1
@@ -110,6 +116,8 @@ class CaptureTrack(MediaStreamTrack):
             raise MediaStreamError
         try:
             captured = await self._next()
+            if captured is not None and self.auto is not None:
+                captured = await self._paced(captured)
         except SourceClosedError as exc:
             self.stop()
             raise MediaStreamError from exc
@@ -131,9 +139,26 @@ class CaptureTrack(MediaStreamTrack):
         frame.time_base = VIDEO_TIME_BASE
         frame.opaque = self.link
         self.frames_sent += 1
+        self._sent_at = time.monotonic()
+        if self.auto is not None:
+            self.auto.tick(self._sent_at, produce_ms=captured.produce_ms)
         return frame
+
+    async def _paced(self, captured: CapturedFrame) -> CapturedFrame:
+        """Hold a change until the mode's encode interval has passed, then send the newest.
+
+        The first change after a quiet moment goes at once."""
+        assert self.auto is not None
+        wait = self._sent_at + self.auto.min_interval_s - time.monotonic()
+        if wait <= 0:
+            return captured
+        await asyncio.sleep(wait)
+        newest = self.source.latest()
+        return newest if newest is not None and newest.seq > captured.seq else captured
 
     def stop(self) -> None:
         super().stop()
+        if self.auto is not None:
+            self.auto.detach()
         if self.own_source:
             self.source.stop()

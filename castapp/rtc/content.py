@@ -1,0 +1,264 @@
+"""What is on screen, from the change pattern, and the settings that suit it (Auto preset).
+
+:class:`ContentClassifier` is fed every published change (a grid of changed 64x64 blocks
+plus the new and previous luma planes, from :mod:`castapp.rtc.change`) and sorts the
+last second into one of three modes:
+
+``text``
+    Still or nearly still (slides, documents, typing, a blinking cursor): full
+    resolution, sharp (lower CRF), and at most :attr:`ModeSettings.max_encode_fps`
+    encodes a second. A change after a quiet moment is still sent at once.
+``scroll``
+    Large areas moving vertically (the row profile of the changed area matches the
+    previous frame's shifted by a few rows): full resolution, every frame.
+``motion``
+    Video, animation, window drags: frames first. If the machine cannot keep up at
+    native size, the capture is downscaled by a whole divisor (1/2, 1/3, ...) until the
+    frame rate holds, and scaled back up when it has room again.
+
+Switching has hysteresis: a busier mode must hold for ``enter_s``, a calmer one for
+``leave_s``. :class:`AutoController` applies the mode to one connection (its
+:class:`~castapp.rtc.encoder.EncoderLink` and the frame source) and records it in the
+link's stats, which the H.264 encoder also sends in-band to the receiver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from castapp.rtc.change import BLOCK, Change, CompareFilter
+from castapp.rtc.encoder import EncoderConfig, EncoderLink
+
+log = logging.getLogger(__name__)
+
+
+class Mode(enum.Enum):
+    TEXT = "text"
+    SCROLL = "scroll"
+    MOTION = "motion"
+
+
+@dataclass(frozen=True, slots=True)
+class ModeSettings:
+    crf: int
+    max_encode_fps: float | None
+    """Encodes per second at most (``None``: every captured change)."""
+
+
+MODE_SETTINGS: dict[Mode, ModeSettings] = {
+    Mode.TEXT: ModeSettings(crf=21, max_encode_fps=15.0),
+    Mode.SCROLL: ModeSettings(crf=21, max_encode_fps=None),
+    Mode.MOTION: ModeSettings(crf=25, max_encode_fps=None),
+}
+
+RANK = {Mode.TEXT: 0, Mode.SCROLL: 1, Mode.MOTION: 2}
+
+
+def vertical_shift(previous: np.ndarray, current: np.ndarray, blocks: np.ndarray,
+                   max_shift: int = 96) -> int | None:
+    """Rows the changed area moved by (positive: content moved up), or ``None``.
+
+    Compares the row profiles (mean luma per row, every 4th column) of the changed
+    blocks' bounding box: a scroll is a shift whose error is far below the unshifted one.
+    """
+    rows = np.flatnonzero(blocks.any(axis=1))
+    cols = np.flatnonzero(blocks.any(axis=0))
+    if rows.size == 0:
+        return None
+    r0, r1 = rows[0] * BLOCK, min(previous.shape[0], (rows[-1] + 1) * BLOCK)
+    c0, c1 = cols[0] * BLOCK, min(previous.shape[1], (cols[-1] + 1) * BLOCK)
+    if r1 - r0 < 4 * BLOCK // 2:
+        return None
+    a = previous[r0:r1, c0:c1:4].mean(axis=1, dtype=np.float32)
+    b = current[r0:r1, c0:c1:4].mean(axis=1, dtype=np.float32)
+    base = float(np.abs(a - b).mean())
+    if base < 0.5:
+        return None
+    n = a.shape[0]
+    best, best_err = 0, base
+    for s in range(1, min(max_shift, n // 3)):
+        up = float(np.abs(b[: n - s] - a[s:]).mean())
+        down = float(np.abs(b[s:] - a[: n - s]).mean())
+        if up < best_err:
+            best, best_err = s, up
+        if down < best_err:
+            best, best_err = -s, down
+    return best if best and best_err < 0.25 * base else None
+
+
+class ContentClassifier:
+    """The content mode from recent changes; thread-safe, clock injectable."""
+
+    def __init__(self, *, window_s: float = 1.0, enter_s: float = 0.6,
+                 leave_s: float = 1.5, busy_rate: float = 8.0,
+                 motion_fraction: float = 0.02, scroll_share: float = 0.5) -> None:
+        self.window_s = window_s
+        self.enter_s = enter_s
+        self.leave_s = leave_s
+        self.busy_rate = busy_rate
+        self.motion_fraction = motion_fraction
+        self.scroll_share = scroll_share
+        self._lock = threading.Lock()
+        self._events: deque[tuple[float, float, bool]] = deque()
+        self._mode = Mode.TEXT
+        self._candidate = Mode.TEXT
+        self._candidate_since: float | None = None
+        self.switches = 0
+
+    def observe(self, change: Change, now: float | None = None) -> None:
+        """One published change (called on the capture thread)."""
+        now = time.monotonic() if now is None else now
+        scroll = False
+        if change.previous is not None and change.fraction >= 0.05:
+            scroll = vertical_shift(change.previous, change.luma, change.blocks) is not None
+        with self._lock:
+            self._events.append((now, change.fraction, scroll))
+            self._trim(now)
+
+    def _trim(self, now: float) -> None:
+        while self._events and now - self._events[0][0] > self.window_s:
+            self._events.popleft()
+
+    def instant(self, now: float | None = None) -> Mode:
+        """The mode the last window suggests, without hysteresis."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._trim(now)
+            events = list(self._events)
+        rate = len(events) / self.window_s
+        if rate < self.busy_rate:
+            return Mode.TEXT
+        scrolls = sum(1 for _, _, s in events if s)
+        if scrolls >= self.scroll_share * len(events):
+            return Mode.SCROLL
+        mean_fraction = sum(f for _, f, _ in events) / len(events)
+        return Mode.MOTION if mean_fraction >= self.motion_fraction else Mode.TEXT
+
+    def mode(self, now: float | None = None) -> Mode:
+        now = time.monotonic() if now is None else now
+        seen = self.instant(now)
+        if seen is self._mode:
+            self._candidate_since = None
+            return self._mode
+        if seen is not self._candidate or self._candidate_since is None:
+            self._candidate, self._candidate_since = seen, now
+        hold = self.enter_s if RANK[seen] > RANK[self._mode] else self.leave_s
+        if now - self._candidate_since >= hold:
+            log.info("content mode %s -> %s", self._mode.value, seen.value)
+            self._mode = seen
+            self._candidate_since = None
+            self.switches += 1
+        return self._mode
+
+
+class AutoController:
+    """Applies the content mode to one connection: encoder settings, encode rate, scale.
+
+    ``tick()`` runs on the event loop (the track calls it for every frame it hands out).
+    """
+
+    def __init__(self, link: EncoderLink, source: Any, *,
+                 classifier: ContentClassifier | None = None,
+                 max_divisor: int = 4, settle_s: float = 2.0, retry_up_s: float = 10.0) -> None:
+        self.link = link
+        self.source = source
+        self.base: EncoderConfig = link.config
+        self.classifier = classifier or ContentClassifier()
+        self.max_divisor = max_divisor
+        self.settle_s = settle_s
+        self.retry_up_s = retry_up_s
+        self.divisor = 1
+        self._retry_up_s = retry_up_s
+        self._up_at: float | None = None
+        self._produce_ms = 0.0
+        self.mode = Mode.TEXT
+        self._sent: deque[float] = deque()
+        self._changes: deque[float] = deque()
+        self._changed_at = time.monotonic()
+        self._native: tuple[int, int] | None = None
+        self._filter: CompareFilter | None = None
+        self._apply(Mode.TEXT)
+
+    def attach(self, flt: CompareFilter) -> None:
+        self._filter = flt
+        flt.listeners.append(self._on_change)
+
+    def detach(self) -> None:
+        if self._filter is not None and self._on_change in self._filter.listeners:
+            self._filter.listeners.remove(self._on_change)
+
+    def _on_change(self, change: Change) -> None:
+        self.classifier.observe(change)
+        self._changes.append(time.monotonic())
+
+    @property
+    def min_interval_s(self) -> float:
+        cap = MODE_SETTINGS[self.mode].max_encode_fps
+        return 1.0 / cap if cap else 0.0
+
+    def _apply(self, mode: Mode) -> None:
+        self.mode = mode
+        settings = MODE_SETTINGS[mode]
+        self.link.config = dataclasses.replace(self.base, crf=settings.crf)
+        self.link.stats.mode = mode.value
+        if mode is not Mode.MOTION:
+            self._scale(1)
+
+    def _scale(self, divisor: int) -> None:
+        if divisor == self.divisor or not hasattr(self.source, "max_size"):
+            return
+        if self._native is None:
+            area = getattr(self.source, "area", None) or {}
+            if not area.get("width"):
+                return
+            self._native = (int(area["width"]), int(area["height"]))
+        w, h = self._native
+        log.info("auto: capture scaled to 1/%d", divisor)
+        self.source.max_size = None if divisor == 1 else (w // divisor, h // divisor)
+        self.divisor = divisor
+        self._changed_at = time.monotonic()
+
+    def _rate(self, times: deque[float], now: float, window: float) -> float:
+        while times and now - times[0] > window:
+            times.popleft()
+        return len(times) / window
+
+    def tick(self, now: float | None = None, *, sent: bool = True,
+             produce_ms: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if sent:
+            self._sent.append(now)
+        if produce_ms is not None:
+            self._produce_ms = 0.9 * self._produce_ms + 0.1 * produce_ms
+        mode = self.classifier.mode(now)
+        if mode is not self.mode:
+            self._apply(mode)
+            self._changed_at = now
+        if self.mode is not Mode.MOTION or now - self._changed_at < self.settle_s:
+            return
+        window = self.settle_s
+        tick_fps = float(getattr(self.source, "fps", 60.0))
+        sent_fps = self._rate(self._sent, now, window)
+        wanted = min(tick_fps, self._rate(self._changes, now, window))
+        if wanted < 10:
+            return
+        capture_bound = self._produce_ms > 0.8 * 1000.0 / tick_fps
+        behind = sent_fps < 0.8 * wanted or (capture_bound and sent_fps < 0.8 * tick_fps)
+        if behind and self.divisor < self.max_divisor:
+            if self._up_at is not None and now - self._up_at < 2 * self.settle_s:
+                self._retry_up_s *= 2  # the last step up did not hold: wait longer
+            self._up_at = None
+            self._scale(self.divisor + 1)  # cannot keep up: fewer pixels
+        elif (self.divisor > 1 and not behind and sent_fps >= 0.95 * wanted
+              and now - self._changed_at >= self._retry_up_s):
+            self._up_at = now
+            self._scale(self.divisor - 1)  # keeping up for a while: try more pixels
