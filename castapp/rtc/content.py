@@ -80,18 +80,22 @@ def vertical_shift(previous: np.ndarray, current: np.ndarray, blocks: np.ndarray
         return None
     a = previous[r0:r1, c0:c1:4].mean(axis=1, dtype=np.float32)
     b = current[r0:r1, c0:c1:4].mean(axis=1, dtype=np.float32)
-    base = float(np.abs(a - b).mean())
+    n = a.shape[0]
+    span = min(max_shift, n // 3)
+    if span < 2:
+        return None
+    m = n - span  # compare equal lengths for every shift, in one numpy operation
+    windows_a = np.lib.stride_tricks.sliding_window_view(a, m)[:span]  # a[s:s+m]
+    windows_b = np.lib.stride_tricks.sliding_window_view(b, m)[:span]
+    up = np.abs(windows_a - b[:m]).mean(axis=1)  # content moved up by s rows
+    down = np.abs(windows_b - a[:m]).mean(axis=1)  # moved down by s rows
+    up[0] = down[0] = np.inf
+    s_up, s_down = int(np.argmin(up)), int(np.argmin(down))
+    best, best_err = (s_up, float(up[s_up])) if up[s_up] <= down[s_down] else (
+        -s_down, float(down[s_down]))
+    base = float(np.abs(a[:m] - b[:m]).mean())
     if base < 0.5:
         return None
-    n = a.shape[0]
-    best, best_err = 0, base
-    for s in range(1, min(max_shift, n // 3)):
-        up = float(np.abs(b[: n - s] - a[s:]).mean())
-        down = float(np.abs(b[s:] - a[: n - s]).mean())
-        if up < best_err:
-            best, best_err = s, up
-        if down < best_err:
-            best, best_err = -s, down
     return best if best and best_err < 0.25 * base else None
 
 
@@ -118,7 +122,7 @@ class ContentClassifier:
         """One published change (called on the capture thread)."""
         now = time.monotonic() if now is None else now
         scroll = False
-        if change.previous is not None and change.fraction >= 0.05:
+        if change.previous is not None and change.fraction >= 0.01:
             scroll = vertical_shift(change.previous, change.luma, change.blocks) is not None
         with self._lock:
             self._events.append((now, change.fraction, scroll))
@@ -205,15 +209,15 @@ class AutoController:
         cap = MODE_SETTINGS[self.mode].max_encode_fps
         return 1.0 / cap if cap else 0.0
 
-    def _apply(self, mode: Mode) -> None:
+    def _apply(self, mode: Mode, now: float | None = None) -> None:
         self.mode = mode
         settings = MODE_SETTINGS[mode]
         self.link.config = dataclasses.replace(self.base, crf=settings.crf)
         self.link.stats.mode = mode.value
         if mode is not Mode.MOTION:
-            self._scale(1)
+            self._scale(1, now)
 
-    def _scale(self, divisor: int) -> None:
+    def _scale(self, divisor: int, now: float | None = None) -> None:
         if divisor == self.divisor or not hasattr(self.source, "max_size"):
             return
         if self._native is None:
@@ -225,7 +229,9 @@ class AutoController:
         log.info("auto: capture scaled to 1/%d", divisor)
         self.source.max_size = None if divisor == 1 else (w // divisor, h // divisor)
         self.divisor = divisor
-        self._changed_at = time.monotonic()
+        self._changed_at = time.monotonic() if now is None else now
+        self._sent.clear()  # rates measured at the old size no longer apply
+        self._changes.clear()
 
     def _rate(self, times: deque[float], now: float, window: float) -> float:
         while times and now - times[0] > window:
@@ -241,7 +247,7 @@ class AutoController:
             self._produce_ms = 0.9 * self._produce_ms + 0.1 * produce_ms
         mode = self.classifier.mode(now)
         if mode is not self.mode:
-            self._apply(mode)
+            self._apply(mode, now)
             self._changed_at = now
         if self.mode is not Mode.MOTION or now - self._changed_at < self.settle_s:
             return
@@ -257,8 +263,8 @@ class AutoController:
             if self._up_at is not None and now - self._up_at < 2 * self.settle_s:
                 self._retry_up_s *= 2  # the last step up did not hold: wait longer
             self._up_at = None
-            self._scale(self.divisor + 1)  # cannot keep up: fewer pixels
+            self._scale(self.divisor + 1, now)  # cannot keep up: fewer pixels
         elif (self.divisor > 1 and not behind and sent_fps >= 0.95 * wanted
               and now - self._changed_at >= self._retry_up_s):
             self._up_at = now
-            self._scale(self.divisor - 1)  # keeping up for a while: try more pixels
+            self._scale(self.divisor - 1, now)  # keeping up for a while: try more pixels

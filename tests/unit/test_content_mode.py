@@ -1,0 +1,128 @@
+"""Content classification from change patterns, with a fake clock; the Auto controller."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from castapp.rtc.change import CompareFilter
+from castapp.rtc.content import AutoController, ContentClassifier, Mode, vertical_shift
+from castapp.rtc.encoder import EncoderConfig, EncoderLink
+
+W, H = 1280, 720
+RNG = np.random.default_rng(5)
+PAGE = np.repeat((RNG.random((2 * H, W // 4)) < 0.3).astype(np.uint8) * 180 + 30, 4, 1)
+
+
+def i420(y: np.ndarray) -> np.ndarray:
+    return np.concatenate([y, np.full((H // 2, W), 128, np.uint8)])
+
+
+def text_screen(offset: int = 0) -> np.ndarray:
+    """A page of 'text' scrolled by ``offset`` rows, under a static title bar."""
+    y = np.full((H, W), 235, np.uint8)
+    y[:60] = 40
+    y[60:] = np.roll(PAGE, -offset, axis=0)[: H - 60]
+    return y
+
+
+def feed(flt: CompareFilter, clf: ContentClassifier, frames: list[np.ndarray],
+         t0: float, fps: float) -> float:
+    t = t0
+    for y in frames:
+        if flt.after_grab(i420(y)) and flt.last_change is not None:
+            clf.observe(flt.last_change, now=t)
+        clf.mode(now=t)
+        t += 1 / fps
+    return t
+
+
+def test_vertical_shift_found_for_scroll_not_for_noise() -> None:
+    a, b = text_screen(0), text_screen(6)
+    blocks = np.ones((H // 64 + 1, W // 64), bool)
+    assert vertical_shift(a, b, blocks) == 6
+    noise = a.copy()
+    noise[200:500, 300:900] = RNG.integers(0, 255, (300, 600), dtype=np.uint8)
+    assert vertical_shift(a, noise, blocks) is None
+
+
+def test_scroll_then_video_then_still() -> None:
+    flt, clf = CompareFilter(), ContentClassifier()
+    t = feed(flt, clf, [text_screen(0)] * 30, 100.0, 30)
+    assert clf.mode(now=t) is Mode.TEXT
+    t = feed(flt, clf, [text_screen(4 * i) for i in range(1, 60)], t, 30)
+    assert clf.mode(now=t) is Mode.SCROLL
+    video = []
+    for _ in range(60):
+        y = text_screen(240)
+        y[200:560, 320:960] = RNG.integers(0, 255, (360, 640), dtype=np.uint8)
+        video.append(y)
+    t = feed(flt, clf, video, t, 30)
+    assert clf.mode(now=t) is Mode.MOTION
+    t = feed(flt, clf, [video[-1]] * 30, t, 30)  # one second still: hysteresis holds
+    assert clf.mode(now=t) is Mode.MOTION
+    t = feed(flt, clf, [video[-1]] * 45, t, 30)
+    assert clf.mode(now=t) is Mode.TEXT
+    assert clf.switches == 3
+
+
+def test_typing_and_a_blinking_cursor_stay_text() -> None:
+    flt, clf = CompareFilter(), ContentClassifier()
+    frames = []
+    y = text_screen(0)
+    for i in range(120):  # 12 characters a second typed, plus a cursor blinking at 2 Hz
+        y = y.copy()
+        if i % 5 == 0:
+            x = 100 + 8 * (i // 5)
+            y[400:416, x:x + 7] = 20
+        y[400:416, 600:602] = 20 if (i // 15) % 2 else 235
+        frames.append(y)
+    t = feed(flt, clf, frames, 0.0, 60)
+    assert clf.mode(now=t) is Mode.TEXT
+    assert clf.switches == 0
+
+
+class FakeSource:
+    def __init__(self) -> None:
+        self.fps = 60.0
+        self.max_size: tuple[int, int] | None = None
+        self.area = {"left": 0, "top": 0, "width": 3840, "height": 2160}
+
+
+class StuckClassifier(ContentClassifier):
+    def __init__(self, mode: Mode) -> None:
+        super().__init__()
+        self.fixed = mode
+
+    def mode(self, now: float | None = None) -> Mode:
+        return self.fixed
+
+
+def test_auto_scales_down_when_behind_and_back_up() -> None:
+    link = EncoderLink(EncoderConfig(max_fps=60, auto=True))
+    src = FakeSource()
+    clf = StuckClassifier(Mode.MOTION)
+    auto = AutoController(link, src, classifier=clf, retry_up_s=6.0)
+    assert link.stats.mode == "text" and link.config.crf == 21
+    t = 1000.0
+    auto._changed_at = t
+    # 4K motion: the screen changes 60 times a second, only 15 frames a second get out.
+    for i in range(5 * 60):
+        now = t + i / 60
+        auto._changes.append(now)
+        auto.tick(now, sent=(i % 4 == 0))
+        if auto.divisor > 1:
+            break
+    assert link.stats.mode == "motion" and link.config.crf == 25
+    assert auto.divisor == 2 and src.max_size == (1920, 1080)
+    # At half size it keeps up: after the retry delay it tries native size again.
+    t = now
+    for i in range(8 * 60):
+        now = t + i / 60
+        auto._changes.append(now)
+        auto.tick(now, sent=True)
+    assert auto.divisor == 1 and src.max_size is None
+    # Back to text: native size, sharp again, encode rate capped.
+    clf.fixed = Mode.TEXT
+    auto.tick(t + 9)
+    assert link.stats.mode == "text" and link.config.crf == 21
+    assert auto.min_interval_s > 0
