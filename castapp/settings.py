@@ -15,7 +15,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-QUALITIES = ("sharp_text", "balanced", "smooth_motion")
+QUALITIES = ("auto", "sharp_text", "balanced", "smooth_motion")
 LANGUAGES = ("system", "en", "zh_CN")
 _MAX_FILE = 64 * 1024
 
@@ -35,7 +35,7 @@ class Settings:
     server: str = ""
     #: Name shown to the other side; empty: the machine's name.
     display_name: str = ""
-    quality: str = "balanced"
+    quality: str = "auto"
     #: ``system`` follows the system locale.
     language: str = "system"
     #: The monitor the sender cast last time (mss numbering, 1 = first).
