@@ -126,6 +126,9 @@ class EncoderConfig:
     """Try the hardware H.264 encoders (probed and self-checked) before x264."""
     h264_encoders: tuple[str, ...] = HARDWARE_H264
     """Hardware candidates in order of preference; x264 is always the last resort."""
+    opener: Opener | None = field(default=None, compare=False, repr=False)
+    """Opens codec contexts (``castapp.rtc.hwenc.open_context`` when ``None``); tests
+    inject failures here, at the codec-open boundary."""
 
     @property
     def keyint(self) -> int:
@@ -363,9 +366,10 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
 
     def _make_chooser(self) -> CodecChooser:
         candidates = self.config.h264_encoders if self.config.hardware else ()
-        if self._opener is None:
+        opener = self._opener or self.config.opener
+        if opener is None:
             return CodecChooser(candidates)
-        return CodecChooser(candidates, self._opener, cache_probes=False)
+        return CodecChooser(candidates, opener, cache_probes=False)
 
     def _open_codec(self, frame: av.VideoFrame) -> VideoCodecContext:
         c = self.config
