@@ -57,6 +57,8 @@ class Meter:
         self.work_s = 0.0  # time spent in on_frame
         self.size: tuple[int, int] | None = None
         self.frame_log: list[tuple[float, float, bool]] = []  # (received, latency, key)
+        self.change_latencies: list[float] = []  # first frame showing each new stamp
+        self.last_stamp: int | None = None
         self.trace: ReceiverTrace | None = None
 
     def on_frame(self, frame: av.VideoFrame, received_at: float, skipped: int = 0) -> None:
@@ -73,6 +75,10 @@ class Meter:
                 self.unread += 1
             else:
                 latency = latency_ms(stamp, received_at * 1000.0)
+                if stamp != self.last_stamp:
+                    if self.last_stamp is not None:  # not the picture the window opened on
+                        self.change_latencies.append(latency)
+                    self.last_stamp = stamp
                 self.latencies.append(latency)
                 self.latency_times.append(received_at)
                 self.frame_log.append((round(received_at, 4), round(latency, 2),
@@ -136,6 +142,8 @@ async def run(args: argparse.Namespace) -> int:
             if line == "measure":
                 meter.latencies.clear()
                 meter.frame_log.clear()
+                meter.change_latencies.clear()
+                meter.last_stamp = None
                 meter.unread = 0
                 if meter.trace is not None:
                     meter.trace.enabled = True
@@ -169,6 +177,9 @@ async def run(args: argparse.Namespace) -> int:
                                                  / max(1, frames), 3),
                         size=meter.size,
                         frame_log=meter.frame_log,
+                        change_to_glass_ms=(percentiles(meter.change_latencies, (50, 95))
+                                            if meter.change_latencies else None),
+                        changes=len(meter.change_latencies),
                     )
                 emit("report", **report)
                 break

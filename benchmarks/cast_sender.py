@@ -24,6 +24,7 @@ import numpy as np
 from cast_stamp import SampleWriter, StampReader, emit, stdin_commands
 from cast_trace import SenderTrace
 
+from castapp.quality import PRESETS
 from castapp.rtc.capture import ScreenCapture
 from castapp.rtc.encoder import EncoderConfig
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
@@ -64,7 +65,8 @@ def encoder_stats(session: SenderSession) -> dict[str, Any]:
     return {"frames": s.frames, "keyframes": s.keyframes, "rebuilds": s.rebuilds,
             "total_ms": s.total_ms, "target_bps": s.target_bps,
             "keyframe_requests": s.keyframe_requests, "refreshes": s.refreshes,
-            "keyframe_bytes": s.keyframe_bytes, "encoder": s.encoder, "mode": s.mode}
+            "keyframe_bytes": s.keyframe_bytes, "encoder": s.encoder, "mode": s.mode,
+            "total_bytes": s.total_bytes}
 
 
 def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
@@ -98,6 +100,7 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         keys = out["keyframes"]
         out["keyframe_kb"] = round((eb["keyframe_bytes"] - ea["keyframe_bytes"])
                                    / max(1, keys) / 1000, 1)
+        out["encoded_kbps"] = round((eb["total_bytes"] - ea["total_bytes"]) * 8 / 1000 / span)
         out["encoder_name"] = eb["encoder"]
         out["mode"] = eb["mode"]
         if "target_bps" in eb:
@@ -121,7 +124,7 @@ async def run(args: argparse.Namespace) -> int:
             emit("ended", reason=st.ended.value if st.ended else None)
 
     session = SenderSession(args.server, capture, name="cast-bench", codec=args.codec,
-                            encoder=EncoderConfig(max_fps=args.fps), on_status=on_status)
+                            encoder=encoder_config(args.mode, args.fps), on_status=on_status)
     commands = await stdin_commands()
     start: dict[str, Any] | None = None
     try:
@@ -155,6 +158,15 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def encoder_config(mode: str, fps: float) -> EncoderConfig:
+    """``auto``: the Auto preset (the default); ``changes``: default settings, encoding only
+    changes; ``fixed``: every captured frame encoded (castapp before change detection)."""
+    if mode == "auto":
+        p = PRESETS["auto"]
+        return EncoderConfig(max_fps=fps, crf=p.crf, ceiling_bps=p.ceiling_bps, auto=True)
+    return EncoderConfig(max_fps=fps, change_driven=mode == "changes")
+
+
 def size(text: str) -> tuple[int, int]:
     w, _, h = text.lower().partition("x")
     return int(w), int(h)
@@ -169,6 +181,7 @@ def main() -> None:
     ap.add_argument("--max-size", type=size, default=None)
     ap.add_argument("--samples", type=Path, required=True)
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
+    ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
 

@@ -52,10 +52,12 @@ class ModeSettings:
     crf: int
     max_encode_fps: float | None
     """Encodes per second at most (``None``: every captured change)."""
+    qcomp: float | None = None
+    """x264 qcomp; 1.0 for still content, so refreshes of a still picture stay tiny."""
 
 
 MODE_SETTINGS: dict[Mode, ModeSettings] = {
-    Mode.TEXT: ModeSettings(crf=21, max_encode_fps=15.0),
+    Mode.TEXT: ModeSettings(crf=21, max_encode_fps=15.0, qcomp=1.0),
     Mode.SCROLL: ModeSettings(crf=21, max_encode_fps=None),
     Mode.MOTION: ModeSettings(crf=25, max_encode_fps=None),
 }
@@ -212,7 +214,8 @@ class AutoController:
     def _apply(self, mode: Mode, now: float | None = None) -> None:
         self.mode = mode
         settings = MODE_SETTINGS[mode]
-        self.link.config = dataclasses.replace(self.base, crf=settings.crf)
+        self.link.config = dataclasses.replace(self.base, crf=settings.crf,
+                                               qcomp=settings.qcomp)
         self.link.stats.mode = mode.value
         if mode is not Mode.MOTION:
             self._scale(1, now)

@@ -103,6 +103,11 @@ class EncoderConfig:
     keyframe_request_interval_s: float = 0.5
     """At most one keyframe per this interval in answer to requests (PLI/FIR)."""
     crf: int = 23
+    qcomp: float | None = None
+    """x264 quantizer curve compression (``None``: x264's 0.6). At 0.6 a frame with little
+    new in it gets a much lower quantizer, so an unchanged screen re-sent as a refresh is
+    re-coded for seconds (3-50 KB a refresh); 1.0 keeps the quantizer constant and a
+    refresh of a still picture costs a few dozen bytes after one or two frames."""
     preset: str = "ultrafast"
     threads: int = field(default_factory=_default_threads)
     vbv_buffer_s: float = 1.0
@@ -137,7 +142,7 @@ class EncoderConfig:
 
     def rebuild_key(self) -> tuple[object, ...]:
         """Fields whose change needs a new codec context."""
-        return (self.max_fps, self.crf, self.preset, self.threads, self.vbv_buffer_s,
+        return (self.max_fps, self.crf, self.qcomp, self.preset, self.threads, self.vbv_buffer_s,
                 self.vp8_cpu_used, self.vp8_threads, self.keyframe_interval_s)
 
 
@@ -380,7 +385,8 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         level = h264_level(frame.width, frame.height, c.max_fps, self.policy.bounds.ceiling_bps)
         spec = CodecSpec(width=frame.width, height=frame.height, fps=c.max_fps,
                          target_bps=target, level=level, crf=c.crf, preset=c.preset,
-                         threads=c.threads, keyint=c.keyint, vbv_buffer_s=c.vbv_buffer_s)
+                         threads=c.threads, keyint=c.keyint, vbv_buffer_s=c.vbv_buffer_s,
+                         qcomp=c.qcomp)
         name, codec = self.chooser.open(spec)
         self._codec_name = name
         self.stats.encoder = name

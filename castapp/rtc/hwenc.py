@@ -60,6 +60,7 @@ class CodecSpec:
     threads: int = 2
     keyint: int = 960
     vbv_buffer_s: float = 1.0
+    qcomp: float | None = None
 
 
 def pix_fmt_for(name: str) -> str:
@@ -76,6 +77,7 @@ def options_for(name: str, spec: CodecSpec) -> dict[str, str]:
             f"keyint={spec.keyint}",
             "scenecut=0",
             "repeat-headers=1",
+            *([f"qcomp={spec.qcomp:g}"] if spec.qcomp is not None else []),
         ]
         return {
             "preset": spec.preset,

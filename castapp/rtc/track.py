@@ -20,6 +20,12 @@ CLOCK_RATE = 90_000
 #: A still screen re-sends its last frame this often, so the stream stays alive (receivers
 #: and NATs see packets; a lost packet is repaired within this time).
 REFRESH_S = 0.5
+#: Right after a change the picture is refreshed faster, this many times: x264 sends a
+#: new picture within its rate cap and refines it in the frames that follow (measured:
+#: ~10 refreshes until a refresh of a still 1080p desktop costs a few dozen bytes), so
+#: text is sharp ~1 s after it appeared instead of ~6 s, for the same bytes.
+FAST_REFRESHES = 10
+FAST_REFRESH_S = 0.1
 
 
 class CaptureTrack(MediaStreamTrack):
@@ -73,6 +79,7 @@ class CaptureTrack(MediaStreamTrack):
         self.frames_sent = 0
         self.frames_skipped = 0
         self.refreshes = 0
+        self._since_change = 0
         self.last_frame: CapturedFrame | None = None
 
     def pts_for(self, captured_at: float) -> int:
@@ -98,7 +105,9 @@ class CaptureTrack(MediaStreamTrack):
         newer = asyncio.ensure_future(self.source.next_frame(self._last_seq))
         woken = asyncio.ensure_future(self._wake.wait())
         try:
-            await asyncio.wait({newer, woken}, timeout=self.refresh_s,
+            fast = self._since_change < FAST_REFRESHES
+            timeout = min(FAST_REFRESH_S, self.refresh_s) if fast else self.refresh_s
+            await asyncio.wait({newer, woken}, timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             woken.cancel()
@@ -125,6 +134,7 @@ class CaptureTrack(MediaStreamTrack):
         if captured is None:
             assert self.last_frame is not None
             captured = self.last_frame
+            self._since_change += 1
             self.refreshes += 1
             self.link.stats.refreshes += 1
             stamp = time.monotonic()
@@ -132,6 +142,7 @@ class CaptureTrack(MediaStreamTrack):
             if self._last_seq >= 0:
                 self.frames_skipped += captured.seq - self._last_seq - 1
             self._last_seq = captured.seq
+            self._since_change = 0
             self.last_frame = captured
             stamp = captured.monotonic
         frame = captured.to_video_frame()
