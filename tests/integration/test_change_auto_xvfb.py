@@ -174,7 +174,7 @@ async def test_scroll_raises_the_frame_rate(cast: AutoCast, screen: str) -> None
     text_cap = MODE_SETTINGS[Mode.TEXT].max_encode_fps
     assert text_cap is not None
     with Painter(screen, "scroll", fps=30) as painter:
-        took = await cast.wait_mode("scroll", 5)
+        took = await cast.wait_mode("scroll", 8)
         t0, painted0 = time.monotonic(), painter.frames
         await asyncio.sleep(2.0)
         scroll_fps = cast.fps(2.0)
@@ -188,14 +188,14 @@ async def test_scroll_raises_the_frame_rate(cast: AutoCast, screen: str) -> None
 async def test_video_switches_to_motion_and_back(cast: AutoCast, screen: str) -> None:
     await cast.wait_mode("text", 5)
     with Painter(screen, "video", fps=30) as painter:
-        took = await cast.wait_mode("motion", 6)
+        took = await cast.wait_mode("motion", 8)
         t0, painted0 = time.monotonic(), painter.frames
         await asyncio.sleep(1.5)
         motion_fps = cast.fps(1.5)
         paint_fps = (painter.frames - painted0) / (time.monotonic() - t0)
         assert cast.track is not None
         crf = cast.track.link.config.crf
-    back = await cast.wait_mode("text", 6)
+    back = await cast.wait_mode("text", 8)
     print(f"video: motion after {took:.1f} s at {motion_fps:.1f} fps "
           f"({paint_fps:.1f} repaints/s, crf {crf}); text again {back:.1f} s after it stopped")
     assert crf == 25
