@@ -191,6 +191,7 @@ class AutoController:
         self._changes: deque[float] = deque()
         self._changed_at = time.monotonic()
         self._native: tuple[int, int] | None = None
+        self._original_max_size = getattr(source, "max_size", None)
         self._filter: CompareFilter | None = None
         self._apply(Mode.TEXT)
 
@@ -199,8 +200,10 @@ class AutoController:
         flt.listeners.append(self._on_change)
 
     def detach(self) -> None:
+        """Stop following the content; the capture goes back to its own scale."""
         if self._filter is not None and self._on_change in self._filter.listeners:
             self._filter.listeners.remove(self._on_change)
+        self._scale(1)
 
     def _on_change(self, change: Change) -> None:
         self.classifier.observe(change)
@@ -230,7 +233,8 @@ class AutoController:
             self._native = (int(area["width"]), int(area["height"]))
         w, h = self._native
         log.info("auto: capture scaled to 1/%d", divisor)
-        self.source.max_size = None if divisor == 1 else (w // divisor, h // divisor)
+        self.source.max_size = (self._original_max_size if divisor == 1
+                                else (w // divisor, h // divisor))
         self.divisor = divisor
         self._changed_at = time.monotonic() if now is None else now
         self._sent.clear()  # rates measured at the old size no longer apply

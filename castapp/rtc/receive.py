@@ -88,6 +88,19 @@ def drain_newest(track: MediaStreamTrack, frame: av.VideoFrame) -> tuple[av.Vide
         skipped += 1
 
 
+def udp_receive_errors(snmp: str = "/proc/net/snmp") -> int | None:
+    """UDP datagrams this network namespace dropped because a socket's receive buffer was
+    full (``RcvbufErrors``; Linux only, ``None`` elsewhere). Compare two readings."""
+    try:
+        with open(snmp) as f:
+            rows = [line.split() for line in f if line.startswith("Udp:")]
+    except OSError:
+        return None
+    if len(rows) < 2 or "RcvbufErrors" not in rows[0]:
+        return None
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
 FrameCallback = Callable[[ReceivedFrame], None]
 
 

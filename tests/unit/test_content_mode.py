@@ -126,3 +126,14 @@ def test_auto_scales_down_when_behind_and_back_up() -> None:
     auto.tick(t + 9)
     assert link.stats.mode == "text" and link.config.crf == 21
     assert auto.min_interval_s > 0
+
+
+def test_detach_gives_the_capture_its_own_scale_back() -> None:
+    src = FakeSource()
+    src.max_size = (1920, 1080)  # the user's own limit
+    auto = AutoController(EncoderLink(EncoderConfig(auto=True)), src,
+                          classifier=StuckClassifier(Mode.MOTION))
+    auto._scale(3, 0.0)
+    assert src.max_size == (1280, 720)
+    auto.detach()
+    assert src.max_size == (1920, 1080) and auto.divisor == 1
