@@ -99,7 +99,8 @@ class EncoderConfig:
     max_fps: float = 60.0
     """Highest frame rate expected; sets the H.264 level and the GOP length."""
     keyframe_interval_s: float = 8.0
-    """Periodic keyframe spacing in media time (PLI requests force one at any time)."""
+    """Periodic keyframe spacing in media time when not ``change_driven`` (PLI requests
+    force one at any time)."""
     keyframe_request_interval_s: float = 0.5
     """At most one keyframe per this interval in answer to requests (PLI/FIR)."""
     crf: int = 23
@@ -321,10 +322,11 @@ class _ScreenEncoderMixin:
             self._changed_since_key = True
         last = self._last_keyframe_pts
         interval = self.config.keyframe_interval_s * CLOCK_RATE
-        # Periodic keyframes only for a picture that changed since the last one: a still
-        # screen (refreshes only) needs none, a receiver that lost data asks (PLI).
+        # Periodic keyframes only when every captured frame is encoded. A change-driven
+        # stream sends pictures only as they change: a 240 KB keyframe every 8 s would be
+        # most of a still or typing screen's bytes; receivers that lost data ask (PLI).
         if (pts is not None and last is not None and pts - last >= interval
-                and self._changed_since_key):
+                and self._changed_since_key and not self.config.change_driven):
             return True
         if requested:
             self._request_pending = True

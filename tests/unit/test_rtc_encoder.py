@@ -70,7 +70,7 @@ def test_keyframe_on_request() -> None:
 @pytest.mark.parametrize("cls", [ScreenH264Encoder, ScreenVp8Encoder])
 def test_periodic_keyframe_by_media_time(cls: type[ScreenH264Encoder]) -> None:
     """The periodic keyframe follows the 90 kHz clock, not a frame count."""
-    enc = cls(EncoderConfig(max_fps=60, keyframe_interval_s=1.0))
+    enc = cls(EncoderConfig(max_fps=60, keyframe_interval_s=1.0, change_driven=False))
     base = pattern.make_base(320, 180)
     keyframes = []
     for i in range(25):  # 10 fps actual, far below max_fps
@@ -80,6 +80,17 @@ def test_periodic_keyframe_by_media_time(cls: type[ScreenH264Encoder]) -> None:
         if enc.stats.last_keyframe:
             keyframes.append(i)
     assert keyframes == [0, 10, 20]
+
+
+def test_no_periodic_keyframe_when_change_driven() -> None:
+    """Change-driven streams send keyframes only when asked (or on a rebuild)."""
+    enc = ScreenH264Encoder(EncoderConfig(max_fps=60, keyframe_interval_s=1.0))
+    base = pattern.make_base(320, 180)
+    for i in range(25):
+        frame = make_frame(320, 180, i, base)
+        frame.pts = i * 9000
+        enc.encode(frame)
+    assert enc.stats.keyframes == 1
 
 
 def test_vp8_keyframe_on_request() -> None:
