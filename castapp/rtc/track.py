@@ -22,10 +22,11 @@ CLOCK_RATE = 90_000
 REFRESH_S = 0.5
 #: Right after a change the picture is refreshed faster, this many times: x264 sends a
 #: new picture within its rate cap and refines it in the frames that follow (measured:
-#: ~10 refreshes until a refresh of a still 1080p desktop costs a few dozen bytes), so
-#: text is sharp ~1 s after it appeared instead of ~6 s, for the same bytes.
-FAST_REFRESHES = 10
-FAST_REFRESH_S = 0.1
+#: 5-10 refreshes until a refresh of a still 1080p desktop costs a few dozen bytes), so
+#: text is sharp ~1 s after it appeared instead of ~5 s, for the same bytes. Slower than
+#: typing (8 characters a second), so refreshes do not sit in front of keystrokes.
+FAST_REFRESHES = 5
+FAST_REFRESH_S = 0.2
 
 
 class CaptureTrack(MediaStreamTrack):
@@ -72,6 +73,7 @@ class CaptureTrack(MediaStreamTrack):
                 self.auto = AutoController(self.link, source)
                 self.auto.attach(flt)
         self._sent_at = 0.0
+        self._new_sent_at = 0.0
         self._last_seq = -1
         self._t0: float | None = None
         self._last_pts = -1
@@ -151,16 +153,19 @@ class CaptureTrack(MediaStreamTrack):
         frame.opaque = self.link
         self.frames_sent += 1
         self._sent_at = time.monotonic()
+        if not self.link.repeat:
+            self._new_sent_at = self._sent_at
         if self.auto is not None:
             self.auto.tick(self._sent_at, produce_ms=captured.produce_ms)
         return frame
 
     async def _paced(self, captured: CapturedFrame) -> CapturedFrame:
-        """Hold a change until the mode's encode interval has passed, then send the newest.
+        """Hold a change until the mode's encode interval has passed since the last change
+        sent (refreshes do not count), then send the newest.
 
         The first change after a quiet moment goes at once."""
         assert self.auto is not None
-        wait = self._sent_at + self.auto.min_interval_s - time.monotonic()
+        wait = self._new_sent_at + self.auto.min_interval_s - time.monotonic()
         if wait <= 0:
             return captured
         await asyncio.sleep(wait)
