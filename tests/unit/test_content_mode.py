@@ -40,6 +40,15 @@ def test_vertical_shift_found_for_scroll_not_for_noise() -> None:
     a, b = text_screen(0), text_screen(6)
     blocks = np.ones((H // 64 + 1, W // 64), bool)
     assert vertical_shift(a, b, blocks) == 6
+    # A scrolling panel plus a clock ticking in a corner: the clock stays out of the box.
+    panel_a, panel_b = np.full((H, W), 235, np.uint8), np.full((H, W), 235, np.uint8)
+    panel_a[200:700, 640:1280] = text_screen(0)[200:700, 0:640]
+    panel_b[200:700, 640:1280] = text_screen(10)[200:700, 0:640]
+    panel_b[10:40, 10:120] = 0  # the clock
+    changed = np.zeros_like(blocks)
+    changed[3:11, 10:20] = True
+    changed[0, 0:2] = True
+    assert vertical_shift(panel_a, panel_b, changed) == 10
     noise = a.copy()
     noise[200:500, 300:900] = RNG.integers(0, 255, (300, 600), dtype=np.uint8)
     assert vertical_shift(a, noise, blocks) is None
