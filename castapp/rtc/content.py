@@ -139,6 +139,7 @@ class ContentClassifier:
         self.shift_every_s = 0.15
         """Scroll detection costs 1-18 ms (1080p, loaded machine): it runs at most this
         often, and the share of scrolls is taken over the changes it looked at."""
+        self._grabs: deque[tuple[float, int]] = deque()
         self._mode = Mode.TEXT
         self._candidate = Mode.TEXT
         self._candidate_since: float | None = None
@@ -159,6 +160,23 @@ class ContentClassifier:
     def _trim(self, now: float) -> None:
         while self._events and now - self._events[0][0] > self.window_s:
             self._events.popleft()
+        while len(self._grabs) > 1 and now - self._grabs[1][0] > self.window_s:
+            self._grabs.popleft()
+
+    def note_grabs(self, total: int, now: float | None = None) -> None:
+        """The capture's running count of grabbed-and-compared frames: a screen that
+        changed at nearly every grab is busy even when a slow machine grabs only a few
+        times a second (4K)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._grabs.append((now, total))
+            self._trim(now)
+
+    def _changed_share(self, changes: int) -> float:
+        if len(self._grabs) < 2:
+            return 0.0
+        grabs = self._grabs[-1][1] - self._grabs[0][1]
+        return min(1.0, changes / grabs) if grabs > 0 else 0.0
 
     def instant(self, now: float | None = None) -> Mode:
         """The mode the last window suggests, without hysteresis."""
@@ -166,8 +184,9 @@ class ContentClassifier:
         with self._lock:
             self._trim(now)
             events = list(self._events)
+            share = self._changed_share(len(events))
         rate = len(events) / self.window_s
-        if rate < self.busy_rate:
+        if rate < self.busy_rate and not (rate >= 2 and share >= 0.9):
             return Mode.TEXT
         looked = [s for _, _, s in events if s is not None]
         if looked and sum(looked) >= self.scroll_share * len(looked):
@@ -276,6 +295,8 @@ class AutoController:
         now = time.monotonic() if now is None else now
         if sent:
             self._sent.append(now)
+        if self._filter is not None:
+            self.classifier.note_grabs(self._filter.compared, now)
         if produce_ms is not None:
             self._produce_ms = 0.9 * self._produce_ms + 0.1 * produce_ms
         mode = self.classifier.mode(now)

@@ -146,3 +146,29 @@ def test_detach_gives_the_capture_its_own_scale_back() -> None:
     assert src.max_size == (1280, 720)
     auto.detach()
     assert src.max_size == (1920, 1080) and auto.divisor == 1
+
+
+def test_slow_capture_of_motion_is_still_motion() -> None:
+    """A machine that grabs 4K only 5 times a second sees a change at every grab: motion,
+    so Auto may downscale; a cursor blinking at every grab stays text (tiny area)."""
+    flt, clf = CompareFilter(), ContentClassifier()
+    t, grabs = 0.0, 0
+    for i in range(20):  # 5 grabs a second for 4 s, each with a changed video region
+        y = text_screen(0)
+        y[200:560, 320:960] = RNG.integers(0, 255, (360, 640), dtype=np.uint8)
+        grabs += 1
+        if flt.after_grab(i420(y)) and flt.last_change is not None:
+            clf.observe(flt.last_change, now=t)
+        clf.note_grabs(grabs, now=t)
+        clf.mode(now=t)
+        t += 0.2
+    assert clf.mode(now=t) is Mode.MOTION
+    cursor, clf2 = CompareFilter(), ContentClassifier()
+    for i in range(20):
+        y = text_screen(0)
+        y[400:416, 600:602] = 20 if i % 2 else 235
+        if cursor.after_grab(i420(y)) and cursor.last_change is not None:
+            clf2.observe(cursor.last_change, now=i * 0.2)
+        clf2.note_grabs(i + 1, now=i * 0.2)
+        clf2.mode(now=i * 0.2)
+    assert clf2.mode(now=4.0) is Mode.TEXT
