@@ -59,7 +59,7 @@ class ModeSettings:
 MODE_SETTINGS: dict[Mode, ModeSettings] = {
     Mode.TEXT: ModeSettings(crf=21, max_encode_fps=15.0, qcomp=1.0),
     Mode.SCROLL: ModeSettings(crf=21, max_encode_fps=None),
-    Mode.MOTION: ModeSettings(crf=25, max_encode_fps=None),
+    Mode.MOTION: ModeSettings(crf=23, max_encode_fps=None),
 }
 
 RANK = {Mode.TEXT: 0, Mode.SCROLL: 1, Mode.MOTION: 2}

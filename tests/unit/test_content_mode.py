@@ -121,7 +121,7 @@ def test_auto_scales_down_when_behind_and_back_up() -> None:
         auto.tick(now, sent=(i % 4 == 0))
         if auto.divisor > 1:
             break
-    assert link.stats.mode == "motion" and link.config.crf == 25
+    assert link.stats.mode == "motion" and link.config.crf == 23
     assert auto.divisor == 2 and src.max_size == (1920, 1080)
     # At half size it keeps up: after the retry delay it tries native size again.
     t = now
