@@ -125,8 +125,9 @@ class ContentClassifier:
     """The content mode from recent changes; thread-safe, clock injectable."""
 
     def __init__(self, *, window_s: float = 1.0, enter_s: float = 0.6,
-                 leave_s: float = 1.5, busy_rate: float = 8.0,
-                 motion_fraction: float = 0.02, scroll_share: float = 0.5) -> None:
+                 leave_s: float = 1.5, busy_rate: float = 12.0,
+                 motion_fraction: float = 0.03, scroll_share: float = 0.5,
+                 background: bool = False) -> None:
         self.window_s = window_s
         self.enter_s = enter_s
         self.leave_s = leave_s
@@ -134,8 +135,17 @@ class ContentClassifier:
         self.motion_fraction = motion_fraction
         self.scroll_share = scroll_share
         self._lock = threading.Lock()
-        self._events: deque[tuple[float, float, bool | None]] = deque()
+        self._events: deque[tuple[float, float]] = deque()
+        self._verdicts: deque[tuple[float, bool]] = deque()
         self._shift_at = -1e9
+        self.capture_saturated = False
+        """Set by the controller when the capture thread is busy most of the time (a slow
+        machine at 4K): then a change at nearly every grab means motion."""
+        self._background = background
+        self._pending: Change | None = None
+        self._pending_at = 0.0
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
         self.shift_every_s = 0.15
         """Scroll detection costs 1-18 ms (1080p, loaded machine): it runs at most this
         often, and the share of scrolls is taken over the changes it looked at."""
@@ -146,20 +156,52 @@ class ContentClassifier:
         self.switches = 0
 
     def observe(self, change: Change, now: float | None = None) -> None:
-        """One published change (called on the capture thread)."""
+        """One published change (called on the capture thread; cheap unless a scroll check
+        is due and ``background`` is off)."""
         now = time.monotonic() if now is None else now
-        scroll: bool | None = None
-        if (change.previous is not None and change.fraction >= 0.01
-                and now - self._shift_at >= self.shift_every_s):
-            self._shift_at = now
-            scroll = vertical_shift(change.previous, change.luma, change.blocks) is not None
         with self._lock:
-            self._events.append((now, change.fraction, scroll))
+            self._events.append((now, change.fraction))
             self._trim(now)
+            due = (change.previous is not None and change.fraction >= 0.01
+                   and now - self._shift_at >= self.shift_every_s)
+            if due:
+                self._shift_at = now
+        if not due:
+            return
+        if not self._background:
+            self._judge(change, now)
+            return
+        with self._lock:  # the scroll check runs on a worker, off the capture's path
+            self._pending, self._pending_at = change, now
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="castapp-content",
+                                            daemon=True)
+            self._worker.start()
+        self._wake.set()
+
+    def _judge(self, change: Change, at: float) -> None:
+        assert change.previous is not None
+        scroll = vertical_shift(change.previous, change.luma, change.blocks) is not None
+        with self._lock:
+            self._verdicts.append((at, scroll))
+
+    def _work(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                change, at, self._pending = self._pending, self._pending_at, None
+            if change is not None:
+                try:
+                    self._judge(change, at)
+                except Exception:
+                    log.exception("scroll check failed")
 
     def _trim(self, now: float) -> None:
         while self._events and now - self._events[0][0] > self.window_s:
             self._events.popleft()
+        while self._verdicts and now - self._verdicts[0][0] > self.window_s:
+            self._verdicts.popleft()
         while len(self._grabs) > 1 and now - self._grabs[1][0] > self.window_s:
             self._grabs.popleft()
 
@@ -184,14 +226,15 @@ class ContentClassifier:
         with self._lock:
             self._trim(now)
             events = list(self._events)
+            looked = [s for _, s in self._verdicts]
             share = self._changed_share(len(events))
         rate = len(events) / self.window_s
-        if rate < self.busy_rate and not (rate >= 2 and share >= 0.9):
+        slow_but_busy = self.capture_saturated and rate >= 2 and share >= 0.9
+        if rate < self.busy_rate and not slow_but_busy:
             return Mode.TEXT
-        looked = [s for _, _, s in events if s is not None]
         if looked and sum(looked) >= self.scroll_share * len(looked):
             return Mode.SCROLL
-        mean_fraction = sum(f for _, f, _ in events) / len(events)
+        mean_fraction = sum(f for _, f in events) / len(events)
         return Mode.MOTION if mean_fraction >= self.motion_fraction else Mode.TEXT
 
     def mode(self, now: float | None = None) -> Mode:
@@ -223,7 +266,7 @@ class AutoController:
         self.link = link
         self.source = source
         self.base: EncoderConfig = link.config
-        self.classifier = classifier or ContentClassifier()
+        self.classifier = classifier or ContentClassifier(background=True)
         self.max_divisor = max_divisor
         self.settle_s = settle_s
         self.retry_up_s = retry_up_s
@@ -285,6 +328,12 @@ class AutoController:
         self._sent.clear()  # rates measured at the old size no longer apply
         self._changes.clear()
 
+    def _rate_of_grabs(self, now: float) -> float:
+        grabs = self.classifier._grabs
+        if len(grabs) < 2 or grabs[-1][0] <= grabs[0][0]:
+            return 0.0
+        return (grabs[-1][1] - grabs[0][1]) / (grabs[-1][0] - grabs[0][0])
+
     def _rate(self, times: deque[float], now: float, window: float) -> float:
         while times and now - times[0] > window:
             times.popleft()
@@ -297,6 +346,8 @@ class AutoController:
             self._sent.append(now)
         if self._filter is not None:
             self.classifier.note_grabs(self._filter.compared, now)
+            grabs = self._rate_of_grabs(now)
+            self.classifier.capture_saturated = grabs * self._produce_ms / 1000.0 >= 0.7
         if produce_ms is not None:
             self._produce_ms = 0.9 * self._produce_ms + 0.1 * produce_ms
         mode = self.classifier.mode(now)
