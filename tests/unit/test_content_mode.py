@@ -153,11 +153,10 @@ def test_slow_capture_of_motion_is_still_motion() -> None:
     so Auto may downscale; a cursor blinking at every grab stays text (tiny area)."""
     flt, clf = CompareFilter(), ContentClassifier()
     clf.capture_saturated = True  # the capture thread is busy nearly all the time
-    t, grabs = 0.0, 0
-    for i in range(20):  # 5 grabs a second for 4 s, each with a changed video region
+    t = 0.0
+    for grabs in range(1, 21):  # 5 grabs a second for 4 s, each with a changed video region
         y = text_screen(0)
         y[200:560, 320:960] = RNG.integers(0, 255, (360, 640), dtype=np.uint8)
-        grabs += 1
         if flt.after_grab(i420(y)) and flt.last_change is not None:
             clf.observe(flt.last_change, now=t)
         clf.note_grabs(grabs, now=t)
@@ -177,13 +176,12 @@ def test_slow_capture_of_motion_is_still_motion() -> None:
     # The same change at every grab on a machine with time to spare (DAMAGE-driven grabs
     # of a typing user): not busy.
     calm = ContentClassifier()
-    flt3, grabs = CompareFilter(), 0
+    flt3 = CompareFilter()
     for i in range(20):
         y = text_screen(0)
         y[200:560, 320:960] = RNG.integers(0, 255, (360, 640), dtype=np.uint8)
-        grabs += 1
         if flt3.after_grab(i420(y)) and flt3.last_change is not None:
             calm.observe(flt3.last_change, now=i * 0.2)
-        calm.note_grabs(grabs, now=i * 0.2)
+        calm.note_grabs(i + 1, now=i * 0.2)
         calm.mode(now=i * 0.2)
     assert calm.mode(now=4.0) is Mode.TEXT

@@ -344,3 +344,32 @@ def test_bounds_scale_with_resolution() -> None:
     assert b720.floor_bps <= b720.start_bps <= b720.ceiling_bps
     assert 1_000_000 <= b1080.floor_bps <= 5_000_000
     assert b4k.ceiling_bps <= 50_000_000
+
+
+def test_sender_info_travels_in_band_to_the_decoder() -> None:
+    """Mode and encoder ride in an H.264 SEI message that FFmpeg hands over as side data."""
+    from av.sidedata.sidedata import Type as SideDataType
+
+    from castapp.rtc.encoder import EncoderLink, parse_sender_info, sender_info_nal
+
+    link = EncoderLink(EncoderConfig(max_fps=30, hardware=False))
+    link.stats.mode = "motion"
+    enc = ScreenH264Encoder()
+    dec = av.CodecContext.create("h264", "r")
+    base = pattern.make_base(320, 180)
+    seen = []
+    for i in range(3):
+        frame = make_frame(320, 180, i, base)
+        frame.opaque = link
+        payloads, _ = enc.encode(frame)
+        for out in dec.decode(av.Packet(b"".join(h264_depayload(p) for p in payloads))):
+            for item in out.side_data:
+                if item.type == SideDataType.SEI_UNREGISTERED:
+                    info = parse_sender_info(bytes(item))
+                    if info is not None:
+                        seen.append(info)
+    assert seen and seen[0] == {"enc": "libx264", "mode": "motion"}
+    assert len(seen) == 1, "sent with the keyframe, then only on a change or every 2 s"
+    # Payload bytes that look like start codes are escaped (emulation prevention).
+    nal = sender_info_nal({"k": "\x00\x00\x01"})
+    assert b"\x00\x00\x01" not in nal[4:]
