@@ -185,3 +185,16 @@ def test_slow_capture_of_motion_is_still_motion() -> None:
         calm.note_grabs(i + 1, now=i * 0.2)
         calm.mode(now=i * 0.2)
     assert calm.mode(now=4.0) is Mode.TEXT
+
+
+def test_scroll_and_motion_switch_without_an_encoder_rebuild() -> None:
+    link = EncoderLink(EncoderConfig(max_fps=60, auto=True))
+    clf = StuckClassifier(Mode.SCROLL)
+    auto = AutoController(link, FakeSource(), classifier=clf)
+    text_key = link.config.rebuild_key()
+    auto.tick(1.0)
+    scroll_key = link.config.rebuild_key()
+    clf.fixed = Mode.MOTION
+    auto.tick(2.0)
+    assert link.stats.mode == "motion"
+    assert link.config.rebuild_key() == scroll_key != text_key
