@@ -46,6 +46,8 @@ from castapp.rtc.hwenc import HARDWARE_H264, SOFTWARE_H264, CodecChooser, CodecS
 log = logging.getLogger(__name__)
 
 CLOCK_RATE = 90_000
+#: GOP length given to codecs that take no "infinite" (libvpx): about 10 years at 60 fps.
+NO_GOP_LIMIT = 1 << 30
 
 # H.264 Annex A limits: (level, MaxMBPS, MaxFS, MaxBR for Baseline in kbit/s).
 H264_LEVELS: tuple[tuple[str, int, int, int], ...] = (
@@ -138,7 +140,10 @@ class EncoderConfig:
 
     @property
     def keyint(self) -> int:
-        """The codec's own GOP limit in frames: a backstop at twice the periodic interval."""
+        """The codec's own GOP limit in frames: a backstop at twice the periodic interval;
+        0 (none) for change-driven streams, which send keyframes only when needed."""
+        if self.change_driven:
+            return 0
         return max(1, round(self.max_fps * self.keyframe_interval_s * 2))
 
     def rebuild_key(self) -> tuple[object, ...]:
@@ -520,7 +525,7 @@ class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
         codec.time_base = VIDEO_TIME_BASE
         codec.framerate = fractions.Fraction(round(c.max_fps * 1000), 1000)
         codec.bit_rate = target
-        codec.gop_size = c.keyint
+        codec.gop_size = c.keyint or NO_GOP_LIMIT
         codec.qmin = 2
         codec.qmax = 56
         codec.thread_count = vp8_threads(frame.width, frame.height, c.vp8_threads)

@@ -59,6 +59,7 @@ class CodecSpec:
     preset: str = "ultrafast"
     threads: int = 2
     keyint: int = 960
+    """Longest GOP in frames; 0 for none (keyframes only when asked for)."""
     vbv_buffer_s: float = 1.0
     qcomp: float | None = None
 
@@ -74,7 +75,7 @@ def options_for(name: str, spec: CodecSpec) -> dict[str, str]:
         params = [
             f"vbv-maxrate={kbps}",
             f"vbv-bufsize={max(1, int(kbps * spec.vbv_buffer_s))}",
-            f"keyint={spec.keyint}",
+            f"keyint={spec.keyint or 'infinite'}",
             "scenecut=0",
             "repeat-headers=1",
             *([f"qcomp={spec.qcomp:g}"] if spec.qcomp is not None else []),
@@ -118,7 +119,7 @@ def open_context(name: str, spec: CodecSpec) -> VideoCodecContext:
     codec.pix_fmt = pix_fmt_for(name)
     codec.time_base = VIDEO_TIME_BASE
     codec.framerate = fractions.Fraction(round(spec.fps * 1000), 1000)
-    codec.gop_size = spec.keyint
+    codec.gop_size = spec.keyint or (1 << 30)  # 0: no GOP limit
     codec.max_b_frames = 0
     if name == SOFTWARE_H264:
         codec.thread_count = spec.threads
