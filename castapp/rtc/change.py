@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -80,6 +81,11 @@ class CompareFilter:
         self.last_change: Change | None = None
         self.compared = 0
         self.unchanged = 0
+        self.blocks_every_s = 0.05
+        """The block map (for the classifier) is recomputed at most this often; between,
+        a changed frame carries the last map (the exact changed/unchanged test is per
+        frame)."""
+        self._blocks_at = -1e9
         self.listeners: list[Any] = []
         """Callables taking a :class:`Change`, called on the capture thread."""
 
@@ -96,23 +102,34 @@ class CompareFilter:
                               (i420.shape[1] + BLOCK - 1) // BLOCK), bool)
             self._publish(i420, Change(blocks, 1.0, luma, None))
             return True
-        a, b = _words(luma), _words(previous[:height])
-        if np.array_equal(a, b):
+        diff_words = _words(luma) != _words(previous[:height])
+        if not diff_words.any():
             if np.array_equal(i420[height:], previous[height:]):
                 self.unchanged += 1
                 return False
-            diff_words = np.ones(a.shape, bool)  # chroma only (rare): mark everything
-        else:
-            diff_words = a != b
+            diff_words[:] = True  # chroma only (rare): mark everything
+        now = time.monotonic()
+        last = self.last_change
+        if last is not None and now - self._blocks_at < self.blocks_every_s and \
+                last.blocks.shape == self._grid(diff_words.shape):
+            # Busy screen: reuse the last block map for the classifier; the frame goes out.
+            self._publish(i420, Change(last.blocks, last.fraction, luma, previous[:height]))
+            return True
+        self._blocks_at = now
         words_per_block = BLOCK // 8
         h, wc = diff_words.shape
-        bh, bw = (h + BLOCK - 1) // BLOCK, (wc + words_per_block - 1) // words_per_block
+        bh, bw = self._grid(diff_words.shape)
         padded = np.zeros((bh * BLOCK, bw * words_per_block), bool)
         padded[:h, :wc] = diff_words
         blocks = padded.reshape(bh, BLOCK, bw, words_per_block).any(axis=(1, 3))
         change = Change(blocks, float(blocks.mean()), luma, previous[:height])
         self._publish(i420, change)
         return True
+
+    @staticmethod
+    def _grid(shape: tuple[int, ...]) -> tuple[int, int]:
+        words_per_block = BLOCK // 8
+        return (shape[0] + BLOCK - 1) // BLOCK, (shape[1] + words_per_block - 1) // words_per_block
 
     def _publish(self, i420: np.ndarray, change: Change) -> None:
         self._previous = i420

@@ -150,9 +150,9 @@ class ContentClassifier:
         self._pending_at = 0.0
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
-        self.shift_every_s = 0.15
+        self.shift_every_s = 0.3
         """Scroll detection costs 1-18 ms (1080p, loaded machine): it runs at most this
-        often, and the share of scrolls is taken over the changes it looked at."""
+        often (about 3 verdicts a second), and the share of scrolls is taken over those."""
         self._grabs: deque[tuple[float, int]] = deque()
         self._mode = Mode.TEXT
         self._candidate = Mode.TEXT
