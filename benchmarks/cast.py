@@ -319,7 +319,7 @@ class Bench:
         kind = "naive" if naive else "tuned" if mode == a.mode else mode
         recv_dir, cap_dir = self.tmp / f"{kind}-received", self.tmp / f"{kind}-captured"
         probe_args = ["--server", self.url, "--samples", str(recv_dir)]
-        trace = a.trace is not None and not naive
+        trace = a.trace is not None and not naive and mode == a.mode  # the main run only
         trace_files = (self.tmp / f"{kind}-trace-sender.json",
                        self.tmp / f"{kind}-trace-receiver.json")
         if trace:
