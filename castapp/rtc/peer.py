@@ -31,6 +31,7 @@ from aiortc.stats import (
 )
 
 from castapp.rtc import adapt
+from castapp.rtc.encoder import EncoderConfig
 
 Codec = Literal["h264", "vp8"]
 
@@ -55,21 +56,24 @@ def to_ice_servers(servers: Iterable[RTCIceServer | IceServerLike]) -> list[RTCI
 def make_peer_connection(
     ice_servers: Sequence[RTCIceServer | IceServerLike],
     *,
+    encoder_config: EncoderConfig | None = None,
     bundle_policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE,
     relay_only: bool = False,
 ) -> RTCPeerConnection:
     """A peer connection using exactly ``ice_servers`` (pass ``[]`` for none).
 
-    ``relay_only`` gathers only TURN relay candidates. Installs castapp's aiortc adaptations
-    first. Encoder settings belong to the connection's track
-    (``CaptureTrack(source, encoder=...)``). Call inside a running event loop.
+    ``relay_only`` gathers only TURN relay candidates. ``encoder_config`` belongs to this
+    connection: :func:`add_video_sender` hands it to the track, which carries it to the
+    encoder. Installs castapp's aiortc adaptations first. Call inside a running event loop.
     """
     asyncio.get_running_loop()  # aiortc objects must be created inside the running loop
     adapt.install()
     policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
     config = RTCConfiguration(iceServers=to_ice_servers(ice_servers), bundlePolicy=bundle_policy,
                               iceTransportPolicy=policy)
-    return RTCPeerConnection(configuration=config)
+    pc = RTCPeerConnection(configuration=config)
+    pc.castapp_encoder_config = encoder_config  # type: ignore[attr-defined]
+    return pc
 
 
 def video_codec_preferences(prefer: Codec = "h264") -> list[RTCRtpCodecCapability]:
@@ -89,6 +93,10 @@ def video_codec_preferences(prefer: Codec = "h264") -> list[RTCRtpCodecCapabilit
 def add_video_sender(
     pc: RTCPeerConnection, track: MediaStreamTrack, prefer: Codec = "h264"
 ) -> RTCRtpTransceiver:
+    config = getattr(pc, "castapp_encoder_config", None)
+    configure = getattr(track, "configure", None)
+    if config is not None and configure is not None:
+        configure(config)  # the connection's encoder settings, carried by its track
     transceiver = pc.addTransceiver(track, direction="sendonly")
     transceiver.setCodecPreferences(video_codec_preferences(prefer))
     return transceiver

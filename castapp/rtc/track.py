@@ -67,11 +67,8 @@ class CaptureTrack(MediaStreamTrack):
         self.link = encoder if isinstance(encoder, EncoderLink) else EncoderLink(encoder)
         self.refresh_s = refresh_s
         self.auto: AutoController | None = None
-        if self.link.config.change_driven or self.link.config.auto:
-            flt = change.enable(source)
-            if self.link.config.auto:
-                self.auto = AutoController(self.link, source)
-                self.auto.attach(flt)
+        self._own_filter = False
+        self.configure(self.link.config)
         self._sent_at = 0.0
         self._new_sent_at = 0.0
         self._last_seq = -1
@@ -83,6 +80,26 @@ class CaptureTrack(MediaStreamTrack):
         self.refreshes = 0
         self._since_change = 0
         self.last_frame: CapturedFrame | None = None
+
+    def configure(self, config: EncoderConfig) -> None:
+        """Use ``config`` for this connection's encoder (change detection and Auto with it).
+
+        Call before the first frame (``peer.add_video_sender`` does, with the connection's
+        settings)."""
+        self.link.config = config
+        if self.auto is not None:
+            self.auto.detach()
+            self.auto = None
+        if config.change_driven or config.auto:
+            if getattr(self.source, "change", None) is None:
+                self._own_filter = True
+            flt = change.enable(self.source)
+            if config.auto:
+                self.auto = AutoController(self.link, self.source)
+                self.auto.attach(flt)
+        elif self._own_filter:  # this connection wants every frame: take its filter away
+            self.source.change = None
+            self._own_filter = False
 
     def pts_for(self, captured_at: float) -> int:
         if self._t0 is None:

@@ -271,8 +271,8 @@ class SenderSession:
     async def _offering_pc(
         self, servers: list[RTCIceServer], relay_only: bool
     ) -> RTCPeerConnection:
-        pc = make_peer_connection(servers, relay_only=relay_only)
-        track = CaptureTrack(self.source, encoder=self.encoder)
+        pc = make_peer_connection(servers, encoder_config=self.encoder, relay_only=relay_only)
+        track = CaptureTrack(self.source)
         add_video_sender(pc, track, self.codec)
 
         @pc.on("connectionstatechange")

@@ -224,3 +224,20 @@ def test_no_receive_buffer_errors_at_1080p60_in_a_namespace() -> None:
     assert result["keyframe_kb"] >= 150, "keyframes as large as real 1080p screen content"
     assert result["frames"] > 200
     assert result["rcvbuf_errors"] == 0
+
+
+async def test_settings_given_to_the_peer_connection_reach_its_track_only() -> None:
+    """``make_peer_connection(encoder_config=...)`` is per connection: the track added to it
+    carries the settings; another connection in the process keeps its own."""
+    fixed = EncoderConfig(max_fps=30, crf=30, change_driven=False, hardware=False)
+    pcs = [peer.make_peer_connection([], encoder_config=fixed), peer.make_peer_connection([])]
+    sources = [SyntheticSource(64, 64), SyntheticSource(64, 64)]
+    try:
+        tracks = [CaptureTrack(src) for src in sources]
+        for pc, track in zip(pcs, tracks, strict=True):
+            peer.add_video_sender(pc, track, "h264")
+        assert tracks[0].link.config is fixed and sources[0].change is None
+        assert tracks[1].link.config == EncoderConfig() and sources[1].change is not None
+    finally:
+        for pc in pcs:
+            await pc.close()
