@@ -44,6 +44,9 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="seconds a dropped receiver keeps its code (default %(default)s)")
     s.add_argument("--failed-joins", type=int, default=10, metavar="N",
                    help="failed joins allowed per client address per minute (default 10)")
+    s.add_argument("--failed-joins-service", type=int, default=10, metavar="N",
+                   help="failed joins allowed on the whole service per hour before a join "
+                   "also needs the PIN the TV shows (default 10)")
     s.add_argument("--registrations", type=int, default=30, metavar="N",
                    help="registrations allowed per client address per minute (default 30)")
     s.add_argument("--message-rate", type=float, default=50.0, metavar="N",
@@ -61,6 +64,12 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "rooms before another instance takes them over (default %(default)s)")
     s.add_argument("--trust-proxy", action="store_true",
                    help="take the client address from X-Forwarded-For (behind a proxy only)")
+    s.add_argument("--max-connections-per-address", type=int, default=64, metavar="N",
+                   help="TCP connections one client address may hold at once (default 64; "
+                   "0 = no cap; none with --trust-proxy)")
+    s.add_argument("--metrics-token", default=None, metavar="SECRET",
+                   help="require 'Authorization: Bearer SECRET' for /metrics "
+                   "(or set CASTAPP_METRICS_TOKEN)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_senders=args.max_senders,
             grace_s=args.grace,
             join_failures=args.failed_joins,
+            join_failures_service=args.failed_joins_service,
             registrations=args.registrations,
             ice=ice,
         )
@@ -128,6 +138,8 @@ def _serve(args: argparse.Namespace) -> int:
         message_rate=args.message_rate,
         message_burst=max(10, int(args.message_rate * 4)),
         trust_proxy=args.trust_proxy,
+        max_connections_per_address=max(0, args.max_connections_per_address),
+        metrics_token=args.metrics_token or os.environ.get("CASTAPP_METRICS_TOKEN") or None,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )

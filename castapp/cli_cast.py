@@ -54,13 +54,19 @@ def _stats_fields(stats: Any) -> dict[str, Any]:
         "height": stats.height,
         "path": stats.ice.kind if stats.ice else None,
         "route": stats.ice.route.value if stats.ice else None,
+        "loss_pct": getattr(stats, "loss_pct", None),
+        "pli": getattr(stats, "pli_received", 0),
+        "fir": getattr(stats, "fir_received", 0),
+        "nack": getattr(stats, "nack_received", 0),
     }
 
 
 def _stats_text(f: dict[str, Any]) -> str:
     rtt = f"{f['rtt_ms']} ms" if f["rtt_ms"] is not None else "-"
     return (f"stats fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec']} "
-            f"{f['width']}x{f['height']} path={f['path']} route={f['route']}")
+            f"{f['width']}x{f['height']} path={f['path']} route={f['route']} "
+            f"loss={f['loss_pct'] if f['loss_pct'] is not None else '-'}% "
+            f"pli={f['pli']} nack={f['nack']}")
 
 
 def _on_signals(stop: asyncio.Event) -> None:
@@ -299,6 +305,11 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="look for receivers only on this interface or address (repeatable)")
     s.add_argument("--state-dir", type=Path, help="where settings and secrets live")
     s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
+    s.add_argument("--window", metavar="TITLE|ID",
+                   help="cast one window (X11), found by title or id; it is followed as it moves")
+    s.add_argument("--region", metavar="X,Y,W,H",
+                   help="cast this rectangle of the monitor (pixels from its top-left corner)")
+    s.add_argument("--no-pointer", action="store_true", help="do not draw the mouse pointer")
     s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
     s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     s.add_argument("--codec", choices=["h264", "vp8"], default="h264")
@@ -355,7 +366,8 @@ async def _find(code: str, args: argparse.Namespace, out: Printer,
 
 
 async def run_send(args: argparse.Namespace) -> int:
-    from castapp.rtc.capture import FrameSource, ScreenCapture, SyntheticSource
+    from castapp.rtc.capture import FrameSource, SyntheticSource
+    from castapp.rtc.capture_source import CaptureSpec, CaptureSpecError, make_source, parse_region
     from castapp.rtc.diagnose import describe
     from castapp.rtc.encoder import EncoderConfig
     from castapp.session.sender import SenderSession, SenderState, SenderStatus
@@ -370,8 +382,13 @@ async def run_send(args: argparse.Namespace) -> int:
     if args.synthetic:
         source = SyntheticSource(*args.synthetic, fps=args.fps)
     else:
-        source = ScreenCapture(args.monitor, max_size=args.max_size, fps=args.fps,
-                               display=args.display)
+        try:
+            spec = CaptureSpec(args.monitor, parse_region(args.region) if args.region else None,
+                               args.window, pointer=not args.no_pointer)
+            source = make_source(spec, fps=args.fps, max_size=args.max_size, display=args.display)
+        except CaptureSpecError as exc:
+            out("error", f"cannot capture: {exc}", code="capture")
+            return 2
     done = asyncio.Event()
     last: dict[str, Any] = {}
 
@@ -391,15 +408,27 @@ async def run_send(args: argparse.Namespace) -> int:
                 last["failed"] = True
                 text = f"cannot connect: {describe(st.diagnosis)}"
                 out("error", text, code=st.diagnosis.value, message=text)
+            elif st.state is SenderState.ENDED and st.failed:
+                last["failed"] = True
+                detail = st.source_error or st.fault or (st.error.message if st.error else "")
+                text = {"source_failed": f"cannot capture the screen: {detail}",
+                        "service_failed": f"the room service refused: {detail}",
+                        }.get(st.ended.value if st.ended else "", f"castapp failed: {detail}")
+                out("error", text, code=st.ended.value if st.ended else "fault", message=text)
             out("state", words, state=st.state.value, ended=ended)
             if st.state is SenderState.ENDED:
                 done.set()
+        if st.warning is not None and st.warning is not last.get("warning") and not st.ended:
+            text = f"{describe(st.warning)}; trying the other paths"
+            out("warning", text, code=st.warning.value, message=text)
+        last["warning"] = st.warning
         _route_line(out, last, st.route)
 
     session: SenderSession | None = None
     skip: list[str] = []  # receivers whose tag matched by chance but whose service refused
     try:
         try:
+            _report_capture_state(source, out)
             source.start()
             while session is None:
                 url = args.server or target.server_url
@@ -441,6 +470,21 @@ async def run_send(args: argparse.Namespace) -> int:
             await session.close()
         source.stop()
     return 1 if last.get("failed") else 0
+
+
+def _report_capture_state(source: Any, out: Printer) -> None:
+    """Say when the shared window is covered, minimised or closed (from the capture thread)."""
+    loop = asyncio.get_running_loop()
+    words = {"live": "the shared window is visible again",
+             "covered": "another window covers part of the shared window; it is sent as seen",
+             "minimised": "the shared window is minimised; the receiver keeps the last picture",
+             "closed": "the shared window was closed"}
+
+    def changed(state: Any) -> None:
+        text = words.get(state.value, state.value)
+        loop.call_soon_threadsafe(lambda: out("capture", text, state=state.value))
+
+    source.on_state = changed
 
 
 def run(coro_factory: Callable[[], Any]) -> int:

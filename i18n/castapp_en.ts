@@ -2,6 +2,36 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>ApprovalPrompt</name>
+    <message>
+        <source>Allow</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>← → to choose, OK to answer · A allow · D deny</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} wants to present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} more waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CodeCorner</name>
+    <message>
+        <source>Join with code</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Common</name>
     <message>
         <source>Language</source>
@@ -39,6 +69,17 @@ cast this screen</source>
         <source>Screen {n}</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>No screen to capture was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PinCard</name>
+    <message>
+        <source>{name} wants to present. Type this PIN on that computer:</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>ReceiverWindow</name>
@@ -71,11 +112,115 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Menu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TV name…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start at login as a kiosk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Snapshot saved: {name}</source>
+        <source>Showing a cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Frame age: {ms} ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency estimate: {ms} ms (network {net} + display {disp})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TV name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name presenters see for this TV:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This screen will start castapp at login ({path})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>castapp will no longer start at login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not change the start at login: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Turn away {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Layout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One at a time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Side by side</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Grid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Spotlight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Who can cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Anyone with the code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask me to allow each presenter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A one-time PIN for each presenter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not save a snapshot in {folder}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot saved to {folder}
+{name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RegionSelector</name>
+    <message>
+        <source>Drag over the part of the screen to share. Esc cancels.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -90,11 +235,11 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Screen</source>
+        <source>Quality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Quality</source>
+        <source>Share</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -171,6 +316,53 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>ShareChoice</name>
+    <message>
+        <source>Whole screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Part of the screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the mouse pointer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No window with a title was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system asks what to share when the cast starts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pixels from the top-left corner of the chosen screen: left, top, width, height.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a window to share.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the part of the screen to share.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Texts</name>
     <message>
         <source>The room service address is not valid. Use host:port.</source>
@@ -186,6 +378,18 @@ cast this screen</source>
     </message>
     <message>
         <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Another window covers part of the shared window; the receiver sees it too.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The shared window is minimised; the receiver keeps its last picture.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The shared window was closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -309,6 +513,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No network path to the receiver, not even through the relay.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -386,6 +594,25 @@ cast this screen</source>
     </message>
     <message>
         <source>Casting to {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Wall</name>
+    <message>
+        <source>Reconnecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Browser</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not verified</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

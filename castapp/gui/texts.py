@@ -95,6 +95,8 @@ def diagnosis_text(diagnosis: Diagnosis) -> str:
             "Texts", "The TURN server refused the credentials."),
         Diagnosis.TURN_UNREACHABLE: QCoreApplication.translate(
             "Texts", "The TURN server could not be reached."),
+        Diagnosis.TURN_UNTRUSTED: QCoreApplication.translate(
+            "Texts", "The TURN server's TLS certificate is not trusted."),
         Diagnosis.NO_PATH: QCoreApplication.translate(
             "Texts", "No network path to the receiver, not even through the relay."),
     }[diagnosis]

@@ -234,8 +234,9 @@ class XDamageFilter(CompareFilter):
 def filter_for(source: object) -> CompareFilter:
     """The cheapest exact change filter for a source: X DAMAGE for an X11 screen capture,
     else the comparison alone."""
-    if sys.platform.startswith("linux") and hasattr(source, "area") and hasattr(
-            source, "display"):
+    from castapp.rtc.capture import ScreenCapture  # mss on X11 (monitors, regions, windows)
+
+    if sys.platform.startswith("linux") and isinstance(source, ScreenCapture):
         try:
             import Xlib  # noqa: F401
         except ImportError:
@@ -249,17 +250,36 @@ def filter_for(source: object) -> CompareFilter:
 
 
 class _AreaLazyDamage(XDamageFilter):
-    """Reads the capture rectangle from the source once its capture thread has set it."""
+    """Reads the capture rectangle from the source each tick (a followed window moves), and
+    watches the pointer when the source draws it (moving the pointer damages nothing)."""
 
     def __init__(self, source: Any) -> None:
         super().__init__(getattr(source, "display", None))
         self._source = source
+        self._pointer: tuple[int, int] | None = None
+
+    def _pointer_moved(self) -> bool:
+        if not getattr(self._source, "with_cursor", False) or self._display is None:
+            return False
+        p = self._display.screen().root.query_pointer()
+        where = (int(p.root_x), int(p.root_y))
+        moved = self._pointer is not None and where != self._pointer
+        self._pointer = where
+        return moved
 
     def before_grab(self) -> bool:
-        if self.area is None:
-            area = getattr(self._source, "area", None)
-            self.area = dict(area) if area else None
-        return super().before_grab()
+        area = getattr(self._source, "area", None)
+        self.area = dict(area) if area else None
+        changed = super().before_grab()
+        if self._failed:
+            return True
+        try:
+            return self._pointer_moved() or changed
+        except Exception as exc:
+            log.info("X pointer query failed (%s); comparing frames instead", exc)
+            self._failed = True
+            self.close_display()
+            return True
 
 
 def enable(source: Any) -> CompareFilter:

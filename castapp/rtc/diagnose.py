@@ -12,6 +12,7 @@ import contextlib
 import enum
 import logging
 import os
+import ssl as ssl_module
 
 from aioice import stun, turn
 
@@ -26,6 +27,7 @@ class Diagnosis(enum.Enum):
     RELAY_ONLY_NO_TURN = "relay_only_no_turn"
     TURN_REFUSED = "turn_refused"
     TURN_UNREACHABLE = "turn_unreachable"
+    TURN_UNTRUSTED = "turn_untrusted"
     NO_PATH = "no_path"
 
 
@@ -36,6 +38,7 @@ _WORDS = {
     Diagnosis.RELAY_ONLY_NO_TURN: "relay-only was asked for but no TURN server is configured",
     Diagnosis.TURN_REFUSED: "the TURN server refused the credentials",
     Diagnosis.TURN_UNREACHABLE: "the TURN server could not be reached",
+    Diagnosis.TURN_UNTRUSTED: "the TURN server's TLS certificate is not trusted",
     Diagnosis.NO_PATH: "no path between the two ends, not even through the TURN relay",
 }
 
@@ -48,10 +51,22 @@ class TurnProbe(enum.Enum):
     OK = "ok"
     REFUSED = "refused"
     UNREACHABLE = "unreachable"
+    UNTRUSTED = "untrusted"  # turns: with a certificate this machine does not trust
+
+    @property
+    def diagnosis(self) -> Diagnosis | None:
+        """What a failed probe means for the user; None when the server works."""
+        return {TurnProbe.REFUSED: Diagnosis.TURN_REFUSED,
+                TurnProbe.UNREACHABLE: Diagnosis.TURN_UNREACHABLE,
+                TurnProbe.UNTRUSTED: Diagnosis.TURN_UNTRUSTED}.get(self)
 
 
 async def probe_turn(server: TurnServer, timeout_s: float = 3.0) -> TurnProbe:
-    """Try one TURN allocation with ``server``'s credentials, then release it."""
+    """Try one TURN allocation with ``server``'s credentials, then release it.
+
+    A refusal (401) or an untrusted certificate comes back within a round trip; only an
+    unreachable server takes ``timeout_s``.
+    """
     transport = "udp" if server.over_udp else "tcp"
     ssl = server.url.lower().startswith("turns:")
     try:
@@ -65,14 +80,21 @@ async def probe_turn(server: TurnServer, timeout_s: float = 3.0) -> TurnProbe:
         code = exc.response.attributes.get("ERROR-CODE", (0, ""))[0]
         log.info("TURN allocation refused (%s)", code)
         return TurnProbe.REFUSED if code in (401, 403, 437, 441) else TurnProbe.UNREACHABLE
+    except ssl_module.SSLCertVerificationError as exc:
+        log.info("TURN server certificate not trusted: %s", exc.verify_message)
+        return TurnProbe.UNTRUSTED
     except (TimeoutError, OSError, stun.TransactionError, ConnectionError):
         return TurnProbe.UNREACHABLE
     relay.close()
     return TurnProbe.OK
 
 
-async def diagnose(chooser: IceChooser, gathered: set[str], answered: bool) -> Diagnosis:
-    """Why a connection did not come up, from what it gathered and a TURN probe."""
+async def diagnose(chooser: IceChooser, gathered: set[str], answered: bool,
+                   probe: TurnProbe | None = None) -> Diagnosis:
+    """Why a connection did not come up, from what it gathered and a TURN probe (``probe``:
+    the result of one made already: a refusal or an untrusted certificate is the answer)."""
+    if probe in (TurnProbe.REFUSED, TurnProbe.UNTRUSTED) and probe.diagnosis is not None:
+        return probe.diagnosis
     if not answered:
         return Diagnosis.NO_ANSWER
     server = chooser.turn
@@ -80,10 +102,9 @@ async def diagnose(chooser: IceChooser, gathered: set[str], answered: bool) -> D
         return Diagnosis.RELAY_ONLY_NO_TURN if chooser.relay_only else Diagnosis.NO_PATH_NO_TURN
     if "relay" in gathered:
         return Diagnosis.NO_PATH
-    probe = await probe_turn(server)
-    if probe is TurnProbe.REFUSED:
-        return Diagnosis.TURN_REFUSED
-    return Diagnosis.TURN_UNREACHABLE
+    if probe is None or probe is TurnProbe.OK:
+        probe = await probe_turn(server)
+    return probe.diagnosis or Diagnosis.TURN_UNREACHABLE
 
 
 # ---------------------------------------------------------------------- network probes

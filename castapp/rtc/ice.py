@@ -5,7 +5,9 @@ long list is the same as passing its first entries. :class:`IceChooser` instead 
 STUN server and one TURN server: TURN over UDP first (fastest), and TURN over TCP or TLS when
 a UDP allocation gathered no relay candidate (a firewall that blocks UDP). When STUN gave no
 answer either, later attempts leave STUN out, which saves its 5 s gathering timeout. What it
-learns is kept for the whole session, so a rebuilt connection goes straight to what worked.
+learns is kept for the whole session, so a rebuilt connection goes straight to what worked:
+after media went through NAT or directly, a rebuilt connection leaves the relay out until that
+path fails to come back.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from aiortc import RTCIceServer, RTCPeerConnection
 from aiortc.rtcicetransport import parse_stun_turn_uri
 
-from castapp.rtc.peer import IceServerLike, local_candidate_types, to_ice_servers
+from castapp.rtc.peer import IceServerLike, Route, local_candidate_types, to_ice_servers
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,8 @@ class IceChooser:
         self.plan = plan
         self.use_tcp = plan.turn_udp is None
         self.skip_stun = False
+        #: The route the last connection that came up took (None before the first).
+        self.best: Route | None = None
 
     def replan(self, plan: IcePlan) -> IceChooser:
         """Take new servers (fresh credentials), keeping what was learnt about the network."""
@@ -119,23 +123,53 @@ class IceChooser:
     def turn(self) -> TurnServer | None:
         return self.plan.turn_tcp if self.use_tcp else self.plan.turn_udp
 
+    @property
+    def avoid_relay(self) -> bool:
+        """A path without the relay worked: rebuilt connections try it alone first, so the
+        route does not alternate between NAT and relay from one reconnect to the next."""
+        return self.best in (Route.DIRECT, Route.NAT) and not self.plan.relay_only
+
+    def worked(self, route: Route | None) -> None:
+        if route is not None and route is not self.best:
+            log.info("media went %s; later connections try that first", route.value)
+        self.best = route
+
+    def path_failed(self) -> None:
+        """A rebuilt connection did not come up: offer everything again, the relay included."""
+        if self.avoid_relay:
+            log.info("the %s path did not come back; offering the relay again",
+                     self.best.value if self.best else "")
+        self.best = None
+
     def servers(self) -> list[RTCIceServer]:
         out: list[RTCIceServer] = []
         if self.plan.stun and not self.skip_stun and not self.plan.relay_only:
             out.append(RTCIceServer(urls=[self.plan.stun]))
-        if self.turn is not None:
+        if self.turn is not None and not self.avoid_relay:
             out.append(self.turn.ice_server())
         return out
 
+    def filter_answer(self, sdp: str) -> str:
+        """The other end's answer without its relay candidates while avoiding the relay."""
+        if not self.avoid_relay:
+            return sdp
+        lines = sdp.split("\r\n")
+        return "\r\n".join(line for line in lines if not is_relay_candidate(line))
+
     def learn(self, gathered: set[str]) -> bool:
         """Note what a connection gathered; True when trying other servers is worth it."""
-        if self.use_tcp or self.plan.turn_tcp is None or "relay" in gathered:
+        if self.use_tcp or self.plan.turn_tcp is None or "relay" in gathered or self.avoid_relay:
             return False
         log.info("TURN over UDP gave no relay candidate; trying TURN over TCP")
         self.use_tcp = True
         if self.plan.stun and "srflx" not in gathered:
             self.skip_stun = True  # STUN got no answer either: UDP is blocked
         return True
+
+
+def is_relay_candidate(line: str) -> bool:
+    """Whether an SDP line (``a=candidate:...``) or candidate string is a TURN relay one."""
+    return "candidate:" in line and " typ relay" in line
 
 
 Build = Callable[[list[RTCIceServer], bool], Awaitable[RTCPeerConnection]]

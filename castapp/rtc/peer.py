@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -23,6 +23,14 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+)
 from aiortc.stats import (
     RTCInboundRtpStreamStats,
     RTCOutboundRtpStreamStats,
@@ -157,6 +165,12 @@ class PeerStats:
     fps: float | None = None
     width: int | None = None
     height: int | None = None
+    #: Share of our packets the other end reported lost in its latest report, in percent.
+    loss_pct: float | None = None
+    #: Keyframe requests and retransmission requests received from the other end so far.
+    pli_received: int = 0
+    fir_received: int = 0
+    nack_received: int = 0
 
 
 def _ice_connections(pc: RTCPeerConnection) -> Iterator[object]:
@@ -187,6 +201,19 @@ def ice_path(pc: RTCPeerConnection) -> IcePath | None:
     return None
 
 
+def working_routes(pc: RTCPeerConnection) -> set[Route]:
+    """Routes of every candidate pair whose check succeeded, nominated or not (private
+    aioice state): a NAT path can work although the relay answered first and won."""
+    routes: set[Route] = set()
+    for connection in _ice_connections(pc):
+        for pair in getattr(connection, "_check_list", None) or []:
+            if getattr(pair.state, "name", "") != "SUCCEEDED":
+                continue
+            loc, rem = pair.local_candidate, pair.remote_candidate
+            routes.add(IcePath(loc.type, rem.type, "", "").route)
+    return routes
+
+
 def negotiated_codec(pc: RTCPeerConnection) -> str | None:
     for t in pc.getTransceivers():
         codecs = getattr(t, "_codecs", None)
@@ -195,11 +222,72 @@ def negotiated_codec(pc: RTCPeerConnection) -> str | None:
     return None
 
 
+@dataclass
+class Feedback:
+    """RTCP feedback received on what we send: keyframe (PLI, FIR) and resend (NACK) asks."""
+
+    pli: int = 0
+    fir: int = 0
+    nack: int = 0
+    #: Extra copies of resent packets (see :func:`count_feedback`).
+    resent: int = 0
+
+
+#: After a NACK, aiortc resends the packet once; castapp sends it again after these delays.
+#: aiortc's receiver asks for a missing packet again only when a later one goes missing, and
+#: its jitter buffer holds every frame behind a hole, so one lost resend would freeze the
+#: picture until the buffer overflows (hundreds of packets). Extra copies cost a few packets
+#: per loss; the receiver drops the ones it already has.
+RESEND_AGAIN_S = (0.08, 0.25)
+
+
+def count_feedback(sender: RTCRtpSender) -> Feedback:
+    """Count the feedback ``sender`` receives and resend NACKed packets again (wraps this
+    one sender's RTCP handler only)."""
+    counts = Feedback()
+    handle = sender._handle_rtcp_packet
+    retransmit = getattr(sender, "_retransmit", None)
+    resending: set[asyncio.Task[None]] = set()
+
+    async def again(seq: int) -> None:
+        if retransmit is None or sender.transport is None:
+            return
+        try:
+            await retransmit(seq)
+        except ConnectionError:
+            return  # the connection closed meanwhile
+        counts.resent += 1
+
+    def schedule(seq: int) -> None:
+        task = asyncio.ensure_future(again(seq))
+        resending.add(task)
+        task.add_done_callback(resending.discard)
+
+    async def counting(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
+            counts.pli += 1
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_FIR:
+            counts.fir += 1
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            counts.nack += 1
+            loop = asyncio.get_running_loop()
+            for seq in packet.lost:
+                for delay in RESEND_AGAIN_S:
+                    loop.call_later(delay, schedule, seq)
+        await handle(packet)
+
+    sender._handle_rtcp_packet = counting  # type: ignore[method-assign]
+    return counts
+
+
 class StatsSampler:
     """Turns successive ``getStats()`` snapshots into rates."""
 
-    def __init__(self, pc: RTCPeerConnection) -> None:
+    def __init__(self, pc: RTCPeerConnection, feedback: Feedback | None = None,
+                 now: Callable[[], float] = time.monotonic) -> None:
         self.pc = pc
+        self.feedback = feedback or Feedback()
+        self._now = now
         self._prev: PeerStats | None = None
 
     async def sample(
@@ -209,6 +297,7 @@ class StatsSampler:
         report = await self.pc.getStats()
         sent = recv = psent = precv = lost = 0
         rtts: list[float] = []
+        fractions: list[float] = []
         for s in report.values():
             if isinstance(s, RTCOutboundRtpStreamStats) and s.kind == "video":
                 sent += s.bytesSent
@@ -219,9 +308,11 @@ class StatsSampler:
             elif isinstance(s, RTCRemoteInboundRtpStreamStats) and s.kind == "video":
                 if s.roundTripTime is not None:  # None until a report answers our SR
                     rtts.append(s.roundTripTime)
+                lost += s.packetsLost
+                fractions.append(s.fractionLost / 256 * 100)
             elif isinstance(s, RTCTransportStats):
                 recv += s.bytesReceived  # aiortc reports received bytes per transport only
-        now = time.monotonic()
+        now = self._now()
         send_kbps = recv_kbps = None
         prev = self._prev
         if prev is not None and now > prev.at:
@@ -242,6 +333,10 @@ class StatsSampler:
             fps=fps,
             width=size[0] if size else None,
             height=size[1] if size else None,
+            loss_pct=round(max(fractions), 1) if fractions else None,
+            pli_received=self.feedback.pli,
+            fir_received=self.feedback.fir,
+            nack_received=self.feedback.nack,
         )
         self._prev = stats
         return stats

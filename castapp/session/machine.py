@@ -111,14 +111,15 @@ class Machine(Generic[S]):
 
 
 def render_mermaid(title: str, table: Table[S], initial: S,
-                   final: Iterable[S] = ()) -> str:
-    """A Mermaid ``stateDiagram-v2`` of ``table``; self-loops without actions are left out."""
+                   final: Iterable[S] = (), *, moves_only: bool = False) -> str:
+    """A Mermaid ``stateDiagram-v2`` of ``table``; self-loops without actions are left out
+    (``moves_only``: every self-loop is, for a large table whose rows are listed apart)."""
     lines = [f"### {title}", "", "```mermaid", "stateDiagram-v2"]
     lines.append(f"    [*] --> {initial.name}")
     for (state, event), cell in sorted(
         table.items(), key=lambda kv: (kv[0][0].name, kv[0][1].__name__)
     ):
-        if cell.target is state and not cell.actions:
+        if cell.target is state and (moves_only or not cell.actions):
             continue
         label = event.__name__
         if cell.actions:
@@ -127,6 +128,19 @@ def render_mermaid(title: str, table: Table[S], initial: S,
     for state in final:
         lines.append(f"    {state.name} --> [*]")
     lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def render_rows(table: Table[S]) -> str:
+    """Every row of ``table`` as a Markdown table, in the order of the states' enum."""
+    order = {state: i for i, state in enumerate(type(next(iter(table))[0]))} if table else {}
+    lines = ["| state | event | next | actions |", "|---|---|---|---|"]
+    for (state, event), cell in sorted(
+        table.items(), key=lambda kv: (order[kv[0][0]], kv[0][1].__name__)
+    ):
+        target = "=" if cell.target is state else cell.target.name
+        lines.append(f"| {state.name} | {event.__name__} | {target} | "
+                     f"{', '.join(cell.actions) or '-'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,47 +1,49 @@
-"""The sender session: join by code, negotiate, stream a frame source, stop, cast again.
+"""The sender session: join by code, negotiate, stream a frame source, recover, stop.
 
-The frame source (screen capture or a synthetic pattern) belongs to the caller and keeps
-running across calls, so a call rebuilt after the receiver comes back starts at once.
+The session is an event-driven machine (:mod:`castapp.session.sender_table`): signaling
+messages, peer-connection changes, timers and the user's requests all become typed events
+in one inbox, and one loop feeds them to the table in order. Actions are short; anything
+that takes time (joining, gathering a connection, waiting for the network, diagnosing) runs
+as a supervised task that reports back with an event. A failed task ends the cast with a
+typed status; an event the table does not expect is logged as an error and surfaced.
 
-Connection set-up has a deadline; when it passes, the session ends with a typed
-:class:`~castapp.rtc.diagnose.Diagnosis`. Once casting, a watchdog notices within ``stall_s``
-when the receiver's RTCP reports stop (network change, sleep, relay loss) and builds a new
-peer connection through signaling, since aiortc cannot restart ICE.
+Everything the session talks to is injected: the signaling client, the peer-connection
+factory, the frame source and the clock, with the real ones as defaults.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCIceServer
+from aiortc.exceptions import InvalidStateError
 
 from castapp import protocol as p
-from castapp.rtc.capture import FrameSource
-from castapp.rtc.diagnose import Diagnosis, describe, diagnose, network_answers
-from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.ice import IceChooser, IcePlan, gather_with_fallback
-from castapp.rtc.peer import (
-    Codec,
-    IceServerLike,
-    PeerStats,
-    Route,
-    StatsSampler,
-    add_video_sender,
-    ice_path,
-    last_report_at,
-    local_candidate_types,
-    make_peer_connection,
+from castapp.rtc.capture import FrameSource, SourceClosedError
+from castapp.rtc.diagnose import (
+    Diagnosis,
+    TurnProbe,
+    describe,
+    diagnose,
+    network_answers,
+    probe_turn,
 )
-from castapp.rtc.track import CaptureTrack
-from castapp.session.machine import StateMachine
-from castapp.session.signals import add_remote_candidate, connect_with_retry
+from castapp.rtc.encoder import EncoderConfig
+from castapp.rtc.ice import IceChooser, IcePlan, TurnServer, is_relay_candidate
+from castapp.rtc.offer import OfferPeer, OfferRequest, PeerFactory, aiortc_offer
+from castapp.rtc.peer import Codec, IceServerLike, PeerStats, Route
+from castapp.session import sender_table as t
+from castapp.session.clock import SYSTEM_CLOCK, Clock
+from castapp.session.machine import Event, IllegalEventError, Machine
+from castapp.session.sender_table import STATE_OF, Phase, SenderState
+from castapp.session.signals import BadCandidateError, connect_with_retry, parse_candidate
 from castapp.session.status import StatusBoard
+from castapp.session.tasks import Supervisor
 from castapp.signaling.client import (
     ConnectionLost,
     Failed,
@@ -50,36 +52,9 @@ from castapp.signaling.client import (
     SignalingError,
 )
 
+__all__ = ["EndReason", "NetworkChecks", "SenderSession", "SenderState", "SenderStatus"]
+
 log = logging.getLogger(__name__)
-
-
-class SenderState(enum.Enum):
-    IDLE = "idle"
-    JOINING = "joining"  # reaching the service and joining the room
-    CONNECTING = "connecting"  # negotiating media with the receiver
-    CASTING = "casting"
-    WAITING = "waiting"  # the receiver dropped; waiting for it to come back
-    RECONNECTING = "reconnecting"  # media stopped; building a new connection
-    ENDED = "ended"  # the receiver ended the cast, or the room closed
-
-
-_MOVES = {
-    SenderState.IDLE: frozenset({SenderState.JOINING}),
-    SenderState.JOINING: frozenset({SenderState.CONNECTING, SenderState.IDLE, SenderState.ENDED}),
-    SenderState.CONNECTING: frozenset(
-        {SenderState.CASTING, SenderState.WAITING, SenderState.ENDED, SenderState.IDLE}
-    ),
-    SenderState.CASTING: frozenset(
-        {SenderState.CONNECTING, SenderState.RECONNECTING, SenderState.WAITING,
-         SenderState.ENDED, SenderState.IDLE}
-    ),
-    SenderState.RECONNECTING: frozenset(
-        {SenderState.CASTING, SenderState.CONNECTING, SenderState.WAITING, SenderState.ENDED,
-         SenderState.IDLE}
-    ),
-    SenderState.WAITING: frozenset({SenderState.CONNECTING, SenderState.ENDED, SenderState.IDLE}),
-    SenderState.ENDED: frozenset({SenderState.JOINING, SenderState.IDLE}),
-}
 
 
 class EndReason(enum.Enum):
@@ -87,6 +62,14 @@ class EndReason(enum.Enum):
     RECEIVER_BUSY = "receiver_busy"
     ROOM_CLOSED = "room_closed"
     MEDIA_FAILED = "media_failed"  # no media connection; ``SenderStatus.diagnosis`` says why
+    SOURCE_FAILED = "source_failed"  # capture failed; ``SenderStatus.source_error`` says why
+    SERVICE_FAILED = "service_failed"  # the service refused us for good; see ``error``
+    FAULT = "fault"  # castapp itself failed; ``SenderStatus.fault`` says where
+
+
+#: Reasons that are failures (a command line exits non-zero on them).
+FAILURES = frozenset({EndReason.MEDIA_FAILED, EndReason.SOURCE_FAILED,
+                      EndReason.SERVICE_FAILED, EndReason.FAULT})
 
 
 @dataclass(frozen=True)
@@ -103,14 +86,68 @@ class SenderStatus:
     diagnosis: Diagnosis | None = None
     #: Connections rebuilt after media stopped, since the cast began.
     reconnects: int = 0
+    #: Why the frame source failed (set with ``ended=SOURCE_FAILED``).
+    source_error: str | None = None
+    #: A problem that does not stop the cast by itself (e.g. the TURN server refused us
+    #: while a path without it may still work).
+    warning: Diagnosis | None = None
+    #: An internal failure: an event the machine did not expect, or a task that failed.
+    fault: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.ended in FAILURES
 
 
-#: While reconnecting, a new connection is tried when the last one is not up after this.
+class SenderSignaling(Protocol):
+    """What the session needs of a signaling client (:class:`SignalingClient` is one)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    joined: p.Joined | None
+
+    async def connect(self) -> p.Welcome: ...
+
+    async def join(self, code: str) -> p.Joined: ...
+
+    async def leave(self) -> None: ...
+
+    async def send_offer(self, to: str, sdp: str) -> None: ...
+
+    async def send_bye(self, to: str, reason: str = "") -> None: ...
+
+    def refresh(self) -> None: ...
+
+    def events(self) -> AsyncIterator[object]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class NetworkChecks:
+    """The network probes the session makes (real ones by default)."""
+
+    network: Callable[[IceChooser], Awaitable[bool | None]] = network_answers
+    turn: Callable[[TurnServer], Awaitable[TurnProbe]] = probe_turn
+    diagnose: Callable[[IceChooser, set[str], bool, TurnProbe | None],
+                       Awaitable[Diagnosis]] = field(default=diagnose)
+
+
+#: While reconnecting, a new connection is tried when the last one is not up (or not even
+#: answered) after this.
 RETRY_S = 4.0
 #: While reconnecting, how long to wait for the STUN/TURN server to answer before trying.
 NETWORK_WAIT_S = 10.0
-#: While reconnecting, an offer not answered after this opens a new signaling connection.
-ANSWER_WAIT_S = 0.8
+#: After the TURN server refused us (or its certificate is untrusted), how long a path
+#: without it gets once the receiver answered before the cast ends with the diagnosis.
+TURN_GRACE_S = 1.5
+TICK_S = 0.25
+#: How long a new call waits for the source's first frame before offering anyway.
+FIRST_FRAME_WAIT_S = 2.0
+
+_UNANSWERED = (Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
+               Phase.RESIGNALING)
 
 
 class SenderSession:
@@ -128,8 +165,13 @@ class SenderSession:
         connect_timeout_s: float = 20.0,
         stall_s: float = 2.0,
         recovery_window_s: float = 120.0,
+        client: SenderSignaling | None = None,
+        peer_factory: PeerFactory = aiortc_offer,
+        clock: Clock = SYSTEM_CLOCK,
+        checks: NetworkChecks | None = None,
     ) -> None:
-        """``ice_servers`` are the user's own, tried before those the room service hands out."""
+        """``ice_servers`` are the user's own, tried before those the room service hands out.
+        The connect deadline, ``connect_timeout_s``, counts from :meth:`cast`."""
         self.url = url
         self.ice_servers = list(ice_servers)
         self.relay_only = relay_only
@@ -139,82 +181,35 @@ class SenderSession:
         self.source = source
         self.codec: Codec = codec
         self.encoder = encoder
-        self.client = SignalingClient(url, name=name)
-        self.machine = StateMachine("sender", SenderState.IDLE, _MOVES, self._moved)
+        self.client: SenderSignaling = client or SignalingClient(url, name=name)
+        self.peer_factory = peer_factory
+        self.clock = clock
+        self.checks = checks or NetworkChecks()
+        self.machine: Machine[Phase] = Machine("sender", t.TABLE, Phase.IDLE,
+                                               self._pending_action)
         self.board = StatusBoard(SenderStatus(SenderState.IDLE), on_status)
-        self.pc: RTCPeerConnection | None = None
-        self.track: CaptureTrack | None = None
-        self.receiver: str | None = None
-        self._sampler: StatsSampler | None = None
+        self.tasks = Supervisor("sender", self._task_failed)
+        self.inbox: asyncio.Queue[Event] = asyncio.Queue()
+        self.receiver: str | None = None  # the receiver's peer id
+        self.peer: OfferPeer | None = None  # the current call
+        self.ice: IceChooser | None = None
+        self._lock = asyncio.Lock()
+        self._actions: list[str] = []
+        self._staged: dict[str, object] | None = None
+        self._before = Phase.IDLE  # the phase the event being handled found
+        self._joining: asyncio.Future[None] | None = None
+        self._awaiting: int | None = None  # generation of the offer awaiting an answer
+        self._turn: TurnProbe | None = None
+        self._cast_at = self._deadline = self._attempt_at = self._lost_at = 0.0
+        self._connected_wall = 0.0
         self._fps_mark = (0.0, 0)
-        self._events: asyncio.Task[None] | None = None
-        self._watch: asyncio.Task[None] | None = None
-        self._ice: IceChooser | None = None
-        self._calling = asyncio.Lock()
-        self._closing: set[asyncio.Task[None]] = set()
-        self._answered = self._refreshed = False
-        self._attempt_at = self._lost_at = 0.0
-        self._refreshed = False  # a new signaling connection was opened for this attempt
-        self._connected_at = 0.0  # wall clock
+        self._running = False
+        self._server_heard = False  # the STUN/TURN server answered at least once
 
-    # -------------------------------------------------------------- lifecycle
-    async def cast(self, code: str) -> None:
-        """Join the room of ``code`` and start streaming; raises typed signaling errors."""
-        self.machine.move(SenderState.JOINING)
-        self._publish(error=None, ended=None, diagnosis=None, reconnects=0)
-        try:
-            if not self.client.connected:
-                await connect_with_retry(self.client, lambda s: self._publish(**s),
-                                         give_up_after=3)
-            joined = await self.client.join(code)
-        except SignalingError as exc:
-            self._publish(error=exc)
-            self.machine.move(SenderState.IDLE)
-            raise
-        if not self.source.running:
-            self.source.start()
-        self.receiver = joined.receiver.peer_id
-        self._replan()
-        self._publish(receiver=joined.receiver.name)
-        if self._events is None:
-            self._events = asyncio.create_task(self._pump(), name="castapp-sender")
-        if self._watch is None:
-            self._watch = asyncio.create_task(self._watchdog(), name="castapp-sender-watch")
-        await self._call()
-
-    async def stop(self) -> None:
-        """Stop casting; the session may cast again afterwards."""
-        if self.receiver is not None and self.client.connected:
-            with contextlib.suppress(SignalingError):
-                await self.client.send_bye(self.receiver, "sender stopped")
-        await self._hang_up()
-        if self.client.connected:
-            with contextlib.suppress(SignalingError):
-                await self.client.leave()
-        self.receiver = None
-        if self.machine.can(SenderState.IDLE):
-            self.machine.move(SenderState.IDLE)
-
-    async def close(self) -> None:
-        for task in (self._watch, self._events):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._watch = self._events = None
-        await self.stop()
-        await self.client.close()
-
-    async def stats(self) -> PeerStats | None:
-        if self._sampler is None or self.track is None:
-            return None
-        last = self.track.last_frame
-        size = (last.width, last.height) if last is not None else None
-        now, sent = time.monotonic(), self.track.frames_sent
-        prev_t, prev_n = self._fps_mark
-        self._fps_mark = (now, sent)
-        fps = (sent - prev_n) / (now - prev_t) if prev_t and now > prev_t else None
-        return await self._sampler.sample(size=size, fps=fps)
+    # -------------------------------------------------------------- public
+    @property
+    def phase(self) -> Phase:
+        return self.machine.state
 
     @property
     def status(self) -> SenderStatus:
@@ -223,201 +218,509 @@ class SenderSession:
     async def wait_for(self, state: SenderState, timeout: float = 10.0) -> SenderStatus:
         return await self.board.wait_for(state, timeout)
 
-    # -------------------------------------------------------------- status
+    async def cast(self, code: str) -> None:
+        """Join the room of ``code`` and start casting; raises typed signaling errors when
+        the room cannot be joined. Returns once joined; the status tells the rest."""
+        self._start()
+        self._joining = asyncio.get_running_loop().create_future()
+        await self.feed(t.CastAsked(code=code))
+        await self._joining
+
+    async def stop(self) -> None:
+        """Stop casting; the session may cast again afterwards."""
+        await self.feed(t.StopAsked())
+
+    async def close(self) -> None:
+        if self._running:
+            await self.stop()
+        await self.tasks.close()
+        self._running = False
+        await self.client.close()
+
+    async def stats(self) -> PeerStats | None:
+        peer = self.peer
+        if peer is None or self.phase is not Phase.CASTING:
+            return None
+        now, sent = self.clock.monotonic(), peer.frames_sent
+        prev_t, prev_n = self._fps_mark
+        self._fps_mark = (now, sent)
+        fps = (sent - prev_n) / (now - prev_t) if prev_t and now > prev_t and sent >= prev_n \
+            else None
+        return await peer.stats(fps)
+
+    # -------------------------------------------------------------- the loop
+    def post(self, event: Event) -> None:
+        self.inbox.put_nowait(event)
+
+    def _start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        self.tasks.spawn("loop", self._loop())
+        self.tasks.spawn("signaling", self._pump())
+        self.tasks.spawn("ticker", self._ticker())
+
+    async def _loop(self) -> None:
+        while True:
+            event = await self.inbox.get()
+            try:
+                await self.feed(event)
+            except IllegalEventError:
+                pass  # logged and surfaced by feed(); the cast goes on
+            except Exception as exc:
+                if isinstance(event, t.TaskFailed):
+                    raise  # ending the cast failed too: the supervisor ends it by hand
+                # an action failed: the cast ends as a fault, through the table
+                log.error("sender: handling %s failed", type(event).__name__, exc_info=exc)
+                self.post(t.TaskFailed(task=f"on {type(event).__name__}", error=repr(exc)))
+
+    async def _ticker(self) -> None:
+        while True:
+            await self.clock.sleep(TICK_S)
+            self.post(t.Tick())
+
+    async def feed(self, event: Event) -> bool:
+        """Apply one event and run its actions; False when it was stale and dropped.
+
+        The status changes its actions make go out as one update, with the new state.
+        Raises :class:`IllegalEventError` (after logging it and publishing ``fault``) when
+        the table has no row for the event in the current phase.
+        """
+        async with self._lock:
+            self._actions.clear()
+            self._before = self.machine.state
+            try:
+                applied = self.machine.handle(event)
+            except IllegalEventError as exc:
+                log.error("%s", exc)
+                self._publish(fault=str(exc))
+                raise
+            if not applied:
+                self._dropped(event)
+                return False
+            self._staged = {}
+            try:
+                for action in list(self._actions):
+                    await getattr(self, "_do_" + action)(event)
+            finally:
+                changes, self._staged = self._staged, None
+                self._show(self.machine.state, changes)
+            return True
+
+    def _show(self, phase: Phase, changes: dict[str, object]) -> None:
+        """Publish the changes with the state the phase shows (diagnosing keeps it)."""
+        shown = STATE_OF[phase]
+        if phase is not Phase.DIAGNOSING and shown is not self.status.state:
+            changes["state"] = shown
+            if shown is not SenderState.CASTING:
+                changes["route"] = None
+        if changes:
+            self.board.publish(**changes)
+
+    def _pending_action(self, action: str, event: Event) -> None:
+        self._actions.append(action)
+
+    def _dropped(self, event: Event) -> None:
+        if isinstance(event, t.OfferReady) and event.peer is not None:
+            self.tasks.background("close-stale", event.peer.close())
+
+    def _task_failed(self, name: str, exc: BaseException) -> None:
+        if name == "loop":  # the loop itself is gone: end here, nothing else would
+            self._publish(fault=f"{name}: {exc!r}", ended=EndReason.FAULT,
+                          state=SenderState.ENDED)
+            return
+        self.post(t.TaskFailed(task=name, error=repr(exc)))
+
     def _publish(self, **changes: object) -> None:
-        self.board.publish(**changes)
-
-    def _moved(self, old: SenderState, new: SenderState) -> None:
-        if new is SenderState.CASTING:
-            self._publish(state=new)
+        if self._staged is not None:  # inside feed(): goes out with the new state
+            self._staged.update(changes)
         else:
-            self._publish(state=new, route=None)
+            self.board.publish(**changes)
 
-    # -------------------------------------------------------------- media
+    # -------------------------------------------------------------- signaling in
+    async def _pump(self) -> None:
+        async for message in self.client.events():
+            event = self._translate(message)
+            if event is not None:
+                self.post(event)
+
+    def _translate(self, ev: object) -> Event | None:
+        """A typed event from a signaling message; None for what the sender ignores."""
+        mine = self.receiver
+        if isinstance(ev, p.RelayedAnswer) and ev.from_ == mine:
+            gen, self._awaiting = self._awaiting or 0, None  # a late answer gets 0: stale
+            return t.AnswerArrived(gen=gen, sdp=ev.sdp)
+        if isinstance(ev, p.RelayedCandidate) and ev.from_ == mine:
+            return self._candidate(ev.candidate)
+        if isinstance(ev, p.RelayedBye) and ev.from_ == mine:
+            return t.Refused() if ev.reason == "busy" else t.PeerLeft()
+        if isinstance(ev, p.PeerLeft) and ev.peer_id == mine:
+            return t.PeerLeft() if ev.reason is p.LeaveReason.LEFT else t.PeerDropped()
+        if isinstance(ev, p.PeerJoined) and ev.peer.role is p.Role.RECEIVER:
+            return t.PeerBack(receiver=ev.peer.peer_id, name=ev.peer.name)
+        if isinstance(ev, p.Joined):
+            return t.Joined(receiver=ev.receiver.peer_id, name=ev.receiver.name)
+        if isinstance(ev, p.RoomClosed):
+            return t.RoomClosed()
+        if isinstance(ev, ConnectionLost):
+            return t.ServiceLost(retry_in_s=ev.retry_in_s)
+        if isinstance(ev, Reconnected):
+            return t.ServiceBack()
+        if isinstance(ev, Failed):
+            return t.ServiceFailed(error=ev.error)
+        if isinstance(ev, p.Shutdown):
+            return None  # the client reconnects by itself and says so
+        log.info("sender: ignoring %s (not for the sender, or not from its receiver)",
+                 type(ev).__name__)
+        return None
+
+    def _candidate(self, cand: p.IceCandidate | None) -> Event | None:
+        gen = self.machine.generation if self.peer is not None else 0
+        if cand is None:
+            return t.CandidateArrived(gen=gen, candidate=None)
+        try:
+            parsed = parse_candidate(cand)
+        except BadCandidateError:
+            log.warning("ignoring a malformed ICE candidate from the receiver")
+            return None
+        if parsed is None:
+            return None
+        if self.ice is not None and self.ice.avoid_relay and is_relay_candidate(cand.candidate):
+            return None
+        return t.CandidateArrived(gen=gen, candidate=parsed)
+
+    # -------------------------------------------------------------- tasks
+    async def _join(self, code: str) -> None:
+        try:
+            if not self.client.connected:
+                await connect_with_retry(self.client, lambda s: self._publish(**s),
+                                         give_up_after=3, sleep=self.clock.sleep)
+            joined = await self.client.join(code)
+        except SignalingError as exc:
+            self.post(t.JoinFailed(error=exc))
+            return
+        self.post(t.Joined(receiver=joined.receiver.peer_id, name=joined.receiver.name))
+
+    async def _build(self, gen: int) -> None:
+        """Gather a new call; TURN over TCP once more when TURN over UDP gathered nothing."""
+        if not await self._source_delivers():
+            return
+        chooser = self._chooser()
+        peer = await self.peer_factory(self._request(gen))
+        if chooser.learn(peer.gathered):
+            await peer.close()
+            peer = await self.peer_factory(self._request(gen))
+        self.post(t.OfferReady(gen=gen, peer=peer))
+
+    async def _source_delivers(self) -> bool:
+        """Wait (briefly) for the source's first frame: no offer is made over a source that
+        failed on start, such as a monitor that does not exist."""
+        try:
+            await asyncio.wait_for(self.source.next_frame(-1), FIRST_FRAME_WAIT_S)
+        except SourceClosedError as exc:
+            error = exc.__cause__ or self.source.error or exc
+            self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+            return False
+        except TimeoutError:
+            log.info("no frame from the source yet; offering anyway")
+        return True
+
+    def _request(self, gen: int) -> OfferRequest:
+        chooser = self._chooser()
+
+        def on_state(state: str) -> None:
+            if state == "connected":
+                self.post(t.MediaUp(gen=gen))
+            elif state == "failed":
+                self.post(t.MediaFailed(gen=gen))
+
+        return OfferRequest(chooser.servers(), chooser.relay_only, self.source, self.codec,
+                            self.encoder, on_state)
+
+    async def _check_turn(self, server: TurnServer) -> None:
+        self._turn = result = await self.checks.turn(server)
+        if result in (TurnProbe.REFUSED, TurnProbe.UNTRUSTED):
+            assert result.diagnosis is not None
+            log.warning("TURN server %s: %s", server.url, describe(result.diagnosis))
+            self.post(t.TurnFailed(diagnosis=result.diagnosis))
+
+    async def _wait_network(self) -> None:
+        """Until the STUN/TURN server answers again. A server that answered before in this
+        session is waited for as long as it takes (building a call while the network is down
+        would only sit out gathering timeouts); one never heard from, ``NETWORK_WAIT_S``."""
+        since = self.clock.monotonic()
+        first = True
+        while True:
+            answered = await self.checks.network(self._chooser())
+            if answered:
+                self._server_heard = True
+            waited = self.clock.monotonic() - since
+            if answered is not False and first:
+                self.post(t.NetworkUp())
+                return
+            if answered is not False or (waited >= NETWORK_WAIT_S and not self._server_heard):
+                self.post(t.NetworkBack(answered=answered))
+                return
+            first = False
+            await self.clock.sleep(0.05)
+
+    async def _diagnose(self, gathered: set[str], answered: bool) -> None:
+        diagnosis = await self.checks.diagnose(self._chooser(), gathered, answered, self._turn)
+        self.post(t.Diagnosed(diagnosis=diagnosis))
+
+    # -------------------------------------------------------------- ICE servers
+    def _chooser(self) -> IceChooser:
+        if self.ice is None:
+            self._replan()
+        assert self.ice is not None
+        return self.ice
+
+    async def _do_replan(self, ev: Event) -> None:
+        self._replan()
+
     def _replan(self) -> None:
         """Combine the user's ICE servers with those of the latest join (fresh credentials)."""
         joined = self.client.joined
         servers = [*self.ice_servers, *(joined.ice_servers if joined else [])]
         plan = IcePlan.from_servers(servers, relay_only=self.relay_only)
-        if self._ice is None or self._ice.plan != plan:
-            self._ice = IceChooser(plan) if self._ice is None else self._ice.replan(plan)
+        if self.ice is None:
+            self.ice = IceChooser(plan)
+        elif self.ice.plan != plan:
+            self.ice.replan(plan)
 
-    def _chooser(self) -> IceChooser:
-        if self._ice is None:
-            self._replan()
-        assert self._ice is not None
-        return self._ice
+    # -------------------------------------------------------------- actions
+    async def _do_begin(self, ev: t.CastAsked) -> None:
+        self._cast_at = self.clock.monotonic()
+        self._deadline = self._cast_at + self.connect_timeout_s
+        self._turn = None
+        self._publish(error=None, ended=None, diagnosis=None, reconnects=0, route=None,
+                      source_error=None, warning=None, fault=None)
 
-    async def _call(self, *, recovering: bool = False) -> None:
-        """Offer a new peer connection to the receiver (also after it came back)."""
-        async with self._calling:
-            await self._hang_up(wait=not recovering)
-            if self.receiver is None:
+    async def _do_join(self, ev: t.CastAsked) -> None:
+        self.tasks.spawn("join", self._join(ev.code))
+
+    async def _do_cancel_join(self, ev: Event) -> None:
+        self.tasks.cancel("join")
+        if self._joining is not None and not self._joining.done():
+            self._joining.set_result(None)
+
+    async def _do_joined(self, ev: t.Joined) -> None:
+        self.receiver = ev.receiver
+        self._publish(receiver=ev.name, service_ok=True, retry_in_s=None, error=None)
+        if self._joining is not None and not self._joining.done():
+            self._joining.set_result(None)
+
+    async def _do_join_failed(self, ev: t.JoinFailed) -> None:
+        self._publish(error=ev.error)
+        if self._joining is not None and not self._joining.done():
+            self._joining.set_exception(ev.error)
+
+    async def _do_start_source(self, ev: Event) -> None:
+        if self.source.error is None and not self.source.running:
+            try:
+                self.source.start()
+            except (OSError, RuntimeError, ValueError) as exc:
+                self.post(t.SourceFailed(error=str(exc) or type(exc).__name__))
                 return
-            if not recovering:
-                self.machine.move(SenderState.CONNECTING)
-            self._answered = self._refreshed = False
-            pc = await gather_with_fallback(self._chooser(), self._offering_pc)
-            live = (SenderState.CONNECTING, SenderState.RECONNECTING)
-            if self.receiver is None or self.machine.state not in live:
-                await pc.close()  # stopped while gathering
-                return
-            self.pc, self._sampler = pc, StatsSampler(pc)
-            self.track = next(s.track for s in pc.getSenders() if s.track is not None)
-            self._fps_mark = (0.0, 0)
-            self._attempt_at = time.monotonic()
-            await self.client.send_offer(self.receiver, pc.localDescription.sdp)
+        self._source_check()
 
-    async def _offering_pc(
-        self, servers: list[RTCIceServer], relay_only: bool
-    ) -> RTCPeerConnection:
-        pc = make_peer_connection(servers, encoder_config=self.encoder, relay_only=relay_only)
-        track = CaptureTrack(self.source)
-        add_video_sender(pc, track, self.codec)
+    def _source_check(self) -> bool:
+        """Post SourceFailed when the source has failed; True when it has."""
+        error = self.source.error
+        if error is None:
+            return False
+        self.post(t.SourceFailed(error=str(error) or type(error).__name__))
+        return True
 
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            if pc is self.pc and pc.connectionState == "connected" and self.machine.can(
-                    SenderState.CASTING):
-                self._connected_at = time.time()
-                self.machine.move(SenderState.CASTING)
-                self._show_route(pc)
+    async def _do_check_turn(self, ev: Event) -> None:
+        server = self._chooser().turn
+        if server is not None and self._turn is None:
+            self.tasks.spawn("turn-check", self._check_turn(server))
 
+    async def _do_build_call(self, ev: Event) -> None:
+        """One rebuild at a time: the call in progress (and its build) is dropped first."""
+        await self._do_drop_call(ev)
+        self.tasks.spawn("build", self._build(self.machine.generation))
+
+    async def _do_send_offer(self, ev: t.OfferReady) -> None:
+        self.peer = ev.peer
+        if ev.peer.gathered & {"srflx", "relay"}:
+            self._server_heard = True
+        self._fps_mark = (0.0, 0)
+        self._awaiting = ev.gen
+        self._attempt_at = self.clock.monotonic()
+        if self.receiver is None:
+            return
         try:
-            await pc.setLocalDescription(await pc.createOffer())
-        except BaseException:
-            track.stop()
-            await pc.close()
-            raise
-        return pc
+            await self.client.send_offer(self.receiver, ev.peer.offer_sdp)
+        except SignalingError as exc:
+            # the client reconnects and rejoins; Joined then makes a new offer
+            log.info("offer not delivered (%s); offering again once the service is back",
+                     exc.message)
 
-    def _show_route(self, pc: RTCPeerConnection) -> None:
-        path = ice_path(pc)
+    async def _do_apply_answer(self, ev: t.AnswerArrived) -> None:
+        assert self.peer is not None
+        sdp = self._chooser().filter_answer(ev.sdp)
+        try:
+            await self.peer.apply_answer(sdp)
+        except (ValueError, InvalidStateError) as exc:
+            log.warning("the receiver's answer could not be used: %s", exc)
+            self.post(t.MediaFailed(gen=ev.gen))
+            return
+        if self._turn in (TurnProbe.REFUSED, TurnProbe.UNTRUSTED):
+            self._deadline = min(self._deadline, self.clock.monotonic() + TURN_GRACE_S)
+
+    async def _do_add_candidate(self, ev: t.CandidateArrived) -> None:
+        if self.peer is None:
+            return
+        try:
+            await self.peer.add_candidate(ev.candidate)
+        except (ValueError, InvalidStateError) as exc:
+            log.warning("ignoring a candidate from the receiver: %s", exc)
+
+    async def _do_casting(self, ev: t.MediaUp) -> None:
+        self._connected_wall = self.clock.wall()
+        path = self.peer.path() if self.peer is not None else None
+        route = path.route if path is not None else None
+        self._learn_route(route)
+        self._publish(route=route)
+
+    def _learn_route(self, route: Route | None) -> None:
+        """Remember the best path that worked, so rebuilt calls keep to it."""
+        working = self.peer.working_routes() if self.peer is not None else set()
+        for best in (Route.DIRECT, Route.NAT):
+            if best in working:
+                route = best
+                break
+        self._chooser().worked(route)
+
+    async def _do_drop_call(self, ev: Event) -> None:
+        """Close the current call in the background (a dead path can make closing wait for
+        the TURN server) and make every event still on its way from it stale."""
+        self.tasks.cancel("build")
+        peer, self.peer, self._awaiting = self.peer, None, None
+        self.machine.next_generation()
+        if peer is not None:
+            self.tasks.background("close-call", peer.close())
+
+    async def _do_count_reconnect(self, ev: Event) -> None:
+        self._lost_at = self.clock.monotonic()
+        self._publish(route=None, reconnects=self.status.reconnects + 1)
+
+    async def _do_wait_network(self, ev: Event) -> None:
+        self.tasks.spawn("network", self._wait_network())
+
+    async def _do_path_failed(self, ev: Event) -> None:
+        self._chooser().path_failed()
+
+    async def _do_refresh_signaling(self, ev: Event) -> None:
+        log.info("opening a new connection to the room service")
+        self._awaiting = None
+        self._attempt_at = self.clock.monotonic()
+        self.client.refresh()  # rejoining (Joined) then offers again
+
+    async def _do_turn_failed(self, ev: t.TurnFailed) -> None:
+        self._publish(warning=ev.diagnosis)
+        if self.relay_only:
+            self._deadline = min(self._deadline, self.clock.monotonic())
+        elif self.phase in (Phase.ANSWERED, Phase.REANSWERED):
+            self._deadline = min(self._deadline, self.clock.monotonic() + TURN_GRACE_S)
+
+    async def _do_diagnose(self, ev: Event) -> None:
+        gathered = self.peer.gathered if self.peer is not None else set()
+        answered = self._before not in _UNANSWERED
+        self.tasks.spawn("diagnose", self._diagnose(gathered, answered))
+
+    async def _do_note_receiver(self, ev: t.PeerBack) -> None:
+        self.receiver = ev.receiver
+        if ev.name:
+            self._publish(receiver=ev.name)
+
+    async def _do_say_bye(self, ev: Event) -> None:
+        if self.receiver is None or not self.client.connected:
+            return
+        reason = "sender stopped" if isinstance(ev, t.StopAsked) else "sender failed"
+        try:
+            await self.client.send_bye(self.receiver, reason)
+        except SignalingError as exc:
+            log.info("could not tell the receiver: %s", exc.message)
+
+    async def _do_leave(self, ev: Event) -> None:
+        for name in ("build", "network", "diagnose", "turn-check", "join"):
+            self.tasks.cancel(name)
+        self.receiver = None
+        if self.client.connected:
+            try:
+                await self.client.leave()
+            except SignalingError as exc:
+                log.info("could not leave the room: %s", exc.message)
+
+    async def _end(self, reason: EndReason, **changes: object) -> None:
+        for name in ("build", "network", "diagnose", "turn-check"):
+            self.tasks.cancel(name)
+        self._publish(ended=reason, route=None, **changes)
+
+    async def _do_media_failed(self, ev: t.Diagnosed) -> None:
+        log.warning("media could not connect: %s", describe(ev.diagnosis))
+        if self.receiver is not None and self.client.connected:
+            try:
+                await self.client.send_bye(self.receiver, "no connection")
+            except SignalingError as exc:
+                log.info("could not tell the receiver: %s", exc.message)
+        await self._end(EndReason.MEDIA_FAILED, diagnosis=ev.diagnosis)
+
+    async def _do_receiver_stopped(self, ev: Event) -> None:
+        await self._end(EndReason.RECEIVER_STOPPED)
+
+    async def _do_receiver_busy(self, ev: Event) -> None:
+        await self._end(EndReason.RECEIVER_BUSY)
+
+    async def _do_room_closed(self, ev: Event) -> None:
+        await self._end(EndReason.ROOM_CLOSED)
+
+    async def _do_source_failed(self, ev: t.SourceFailed) -> None:
+        log.error("the frame source failed: %s", ev.error)
+        await self._end(EndReason.SOURCE_FAILED, source_error=ev.error)
+
+    async def _do_service_failed(self, ev: t.ServiceFailed) -> None:
+        await self._end(EndReason.SERVICE_FAILED, error=ev.error)
+
+    async def _do_task_failed(self, ev: t.TaskFailed) -> None:
+        fault = f"{ev.task}: {ev.error}"
+        if self.phase is Phase.ENDED and self._before is not Phase.ENDED:
+            await self._end(EndReason.FAULT, fault=fault)
+        else:
+            self._publish(fault=fault)
+
+    async def _do_service_lost(self, ev: t.ServiceLost) -> None:
+        self._publish(service_ok=False, retry_in_s=ev.retry_in_s)
+
+    async def _do_service_back(self, ev: Event) -> None:
+        self._publish(service_ok=True, retry_in_s=None)
+
+    async def _do_watch(self, ev: Event) -> None:
+        """Timers and polls, once a tick: what is due in this phase is posted as an event."""
+        if self._source_check():
+            return
+        now, phase, gen = self.clock.monotonic(), self.phase, self.machine.generation
+        if phase in t.SETUP and now >= self._deadline:
+            self.post(t.DeadlinePassed())
+        elif phase is Phase.CASTING and self.peer is not None:
+            await self._watch_media(gen)
+        elif phase in t.RECOVERY:
+            if now - self._lost_at > self.recovery_window_s:
+                self.post(t.DeadlinePassed())
+            elif phase in (Phase.REOFFERED, Phase.RESIGNALING, Phase.REANSWERED) \
+                    and now - self._attempt_at > RETRY_S:
+                self.post(t.RetryDue(gen=gen))
+
+    async def _watch_media(self, gen: int) -> None:
+        assert self.peer is not None
+        path = self.peer.path()
         if path is not None and path.route is not self.status.route:
             self._publish(route=path.route)
-
-    # -------------------------------------------------------------- watchdog
-    async def _watchdog(self) -> None:
-        while True:
-            await asyncio.sleep(0.25)
-            try:
-                await self._check()
-            except SignalingError as exc:
-                log.info("sender could not reach the receiver: %s", exc.message)
-            except Exception:
-                log.exception("sender watchdog failed")
-
-    async def _check(self) -> None:
-        state, pc, now = self.machine.state, self.pc, time.monotonic()
-        if state is SenderState.CASTING and pc is not None:
-            self._show_route(pc)
-            heard = max(self._connected_at, await last_report_at(pc) or 0.0)
-            if pc.connectionState == "failed" or time.time() - heard > self.stall_s:
-                log.info("media stopped; building a new connection")
-                self._lost_at = now
-                self.machine.move(SenderState.RECONNECTING)
-                self._publish(route=None, reconnects=self.status.reconnects + 1)
-                await self._retry()
-        elif state is SenderState.CONNECTING and pc is not None:
-            if pc.connectionState == "failed" or now - self._attempt_at > self.connect_timeout_s:
-                await self._give_up()
-        elif state is SenderState.RECONNECTING:
-            if now - self._lost_at > self.recovery_window_s:
-                await self._give_up()
-            elif pc is None or pc.connectionState == "failed" or now - self._attempt_at > RETRY_S:
-                await self._retry()
-            elif (not self._answered and not self._refreshed
-                  and now - self._attempt_at > ANSWER_WAIT_S):
-                log.info("no answer yet; opening a new connection to the room service")
-                self._refreshed = True
-                self.client.refresh()  # rejoining then offers again
-
-    async def _retry(self) -> None:
-        """A new connection once the STUN/TURN server answers again (the network is back)."""
-        await self._hang_up(wait=False)
-        since = time.monotonic()
-        while (self.machine.state is SenderState.RECONNECTING
-               and time.monotonic() - since < NETWORK_WAIT_S):
-            if await network_answers(self._chooser()) is not False:
-                break
-        if self.machine.state is SenderState.RECONNECTING:
-            self._attempt_at = time.monotonic()
-            await self._call(recovering=True)
-
-    async def _give_up(self) -> None:
-        pc = self.pc
-        gathered = local_candidate_types(pc) if pc is not None else set()
-        diagnosis = await diagnose(self._chooser(), gathered, self._answered)
-        log.warning("media could not connect: %s", describe(diagnosis))
-        if self.receiver is not None and self.client.connected:
-            with contextlib.suppress(SignalingError):
-                await self.client.send_bye(self.receiver, "no connection")
-        self._publish(diagnosis=diagnosis)
-        await self._end(EndReason.MEDIA_FAILED)
-
-    async def _hang_up(self, *, wait: bool = True) -> None:
-        """Close the call; ``wait=False`` closes in the background (a dead path can make
-        closing wait for the TURN server to answer)."""
-        pc, track = self.pc, self.track
-        self.pc = self.track = self._sampler = None
-        if track is not None:
-            track.stop()
-        if pc is not None and wait:
-            await pc.close()
-        elif pc is not None:
-            closing = asyncio.create_task(pc.close())
-            self._closing.add(closing)
-            closing.add_done_callback(self._closing.discard)
-
-    async def _end(self, reason: EndReason) -> None:
-        if self.machine.state is SenderState.ENDED:
-            return  # the first reason given stays (a bye, then the room closing)
-        await self._hang_up()
-        self.receiver = None
-        self._publish(ended=reason)
-        if self.machine.can(SenderState.ENDED):
-            self.machine.move(SenderState.ENDED)
-
-    # -------------------------------------------------------------- signaling events
-    async def _pump(self) -> None:
-        async for event in self.client.events():
-            try:
-                await self._on_event(event)
-            except Exception:
-                log.exception("sender could not handle %s", type(event).__name__)
-
-    async def _on_event(self, ev: object) -> None:
-        if isinstance(ev, p.RelayedAnswer) and ev.from_ == self.receiver and self.pc:
-            if self.pc.signalingState == "have-local-offer":
-                self._answered = True
-                await self.pc.setRemoteDescription(RTCSessionDescription(ev.sdp, "answer"))
-        elif isinstance(ev, p.RelayedCandidate) and ev.from_ == self.receiver and self.pc:
-            await add_remote_candidate(self.pc, ev.candidate)
-        elif isinstance(ev, p.RelayedBye) and ev.from_ == self.receiver:
-            busy = ev.reason == "busy"
-            await self._end(EndReason.RECEIVER_BUSY if busy else EndReason.RECEIVER_STOPPED)
-        elif isinstance(ev, p.PeerLeft) and ev.peer_id == self.receiver:
-            if ev.reason is p.LeaveReason.LEFT:
-                await self._end(EndReason.RECEIVER_STOPPED)
-            else:  # it dropped; it may come back with its code
-                await self._hang_up()
-                self.machine.move(SenderState.WAITING)
-        elif isinstance(ev, p.PeerJoined) and ev.peer.role is p.Role.RECEIVER:
-            self.receiver = ev.peer.peer_id
-            if self.machine.state is SenderState.WAITING:
-                await self._call()
-        elif isinstance(ev, p.RoomClosed):
-            await self._end(EndReason.ROOM_CLOSED)
-        elif isinstance(ev, p.Joined):  # joined again after the service came back
-            self.receiver = ev.receiver.peer_id
-            self._replan()
-            if self.machine.state is SenderState.WAITING:
-                await self._call()
-            elif self.machine.state is SenderState.RECONNECTING:
-                await self._call(recovering=True)
-        elif isinstance(ev, ConnectionLost):
-            self._publish(service_ok=False, retry_in_s=ev.retry_in_s)
-        elif isinstance(ev, Reconnected):
-            self._publish(service_ok=True, retry_in_s=None)
-        elif isinstance(ev, Failed):
-            self._publish(error=ev.error)
+            self._learn_route(path.route)
+        heard = max(self._connected_wall, await self.peer.last_report_at() or 0.0)
+        if self.clock.wall() - heard > self.stall_s:
+            log.info("media stopped; building a new connection")
+            self.post(t.StallDetected(gen=gen))

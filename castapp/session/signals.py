@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
 from castapp import protocol as p
@@ -21,11 +22,16 @@ log = logging.getLogger(__name__)
 StatusFn = Callable[[dict[str, object]], None]
 
 
+class Connectable(Protocol):
+    async def connect(self) -> p.Welcome: ...
+
+
 async def connect_with_retry(
-    client: SignalingClient,
+    client: Connectable | SignalingClient,
     report: StatusFn,
     backoff: tuple[float, float] = (0.5, 10.0),
     give_up_after: int | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> p.Welcome:
     """Connect, retrying with backoff while the service is unreachable; reports each wait."""
     delay, attempt = backoff[0], 0
@@ -41,11 +47,32 @@ async def connect_with_retry(
                 report({"error": exc, "service_ok": False, "retry_in_s": None})
                 raise
             report({"error": exc, "service_ok": False, "retry_in_s": round(delay, 1)})
-            await asyncio.sleep(delay)
+            await sleep(delay)
             delay = min(delay * 2, backoff[1])
             continue
         report({"error": None, "service_ok": True, "retry_in_s": None})
         return welcome
+
+
+class BadCandidateError(ValueError):
+    """A trickled candidate from the other end that cannot be read."""
+
+
+def parse_candidate(cand: p.IceCandidate) -> RTCIceCandidate | None:
+    """An aiortc candidate from a relayed one; None for an empty one (end of a generation).
+
+    Raises :class:`BadCandidateError` for a malformed candidate.
+    """
+    text = cand.candidate.removeprefix("candidate:")
+    if not text:
+        return None
+    try:
+        candidate = candidate_from_sdp(text)
+    except (ValueError, IndexError):
+        raise BadCandidateError("a malformed ICE candidate") from None
+    candidate.sdpMid = cand.sdpMid
+    candidate.sdpMLineIndex = cand.sdpMLineIndex
+    return candidate
 
 
 async def add_remote_candidate(pc: RTCPeerConnection, cand: p.IceCandidate | None) -> None:
@@ -53,14 +80,10 @@ async def add_remote_candidate(pc: RTCPeerConnection, cand: p.IceCandidate | Non
     if cand is None:
         await pc.addIceCandidate(None)
         return
-    text = cand.candidate.removeprefix("candidate:")
-    if not text:
-        return
     try:
-        candidate = candidate_from_sdp(text)
-    except (ValueError, IndexError):
+        candidate = parse_candidate(cand)
+    except BadCandidateError:
         log.warning("ignoring a malformed ICE candidate from the other end")
         return
-    candidate.sdpMid = cand.sdpMid
-    candidate.sdpMLineIndex = cand.sdpMLineIndex
-    await pc.addIceCandidate(candidate)
+    if candidate is not None:
+        await pc.addIceCandidate(candidate)

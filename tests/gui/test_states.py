@@ -34,7 +34,9 @@ def test_receiver_states(qtbot, tmp_path):
     assert window.banner.text() == "Ada is casting · relayed"
     window.show_status(ReceiverStatus(ReceiverState.RECONNECTING, sender="Ada"))
     assert window.pages.currentWidget() is window.video, "the last picture stays"
-    assert window.banner.text() == "Reconnecting…" and window.banner.isVisible()
+    # the tile says it over the last picture
+    assert window.wall.calls()[0].phase.value == "reconnecting"
+    assert window.wall.reconnecting_text == "Reconnecting…"
     window.show_status(ReceiverStatus(ReceiverState.RECEIVING, sender="Ada", route=Route.NAT))
     assert window.banner.text() == "Ada is casting · through NAT"
     window.show_status(ReceiverStatus(ReceiverState.RECEIVING, sender="Ada", route=Route.NAT,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 import aioice.ice
 import pytest
@@ -13,6 +15,11 @@ from castapp.rtc.receive import ReceivedFrame
 from castapp.session.receiver import ReceiverSession, ReceiverState
 from castapp.session.sender import EndReason, SenderSession, SenderState
 from castapp.signaling.client import UnknownCodeError
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from castproc import CastProc
+from netns import in_namespace, private_namespace
+from xvfb import xvfb
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -96,9 +103,10 @@ async def test_receiver_returns_to_waiting_when_the_sender_vanishes(server, sour
         await sender.cast(status.code or "")
         await screen.wait_frames(5)
         # the laptop dies: no bye, its connection just drops
-        sender._events.cancel()  # type: ignore[union-attr]
+        await sender.tasks.close()
         sender.client._ws._response.connection.transport.abort()  # type: ignore[union-attr]
-        await sender._hang_up()
+        if sender.peer is not None:
+            await sender.peer.close()
         back = await receiver.wait_for(ReceiverState.WAITING, timeout=15)
         assert back.code == status.code and back.sender is None
     finally:
@@ -135,3 +143,30 @@ async def test_wrong_code_is_reported_and_the_sender_can_retry(server, source):
     finally:
         await sender.close()
         await receiver.stop()
+
+
+def test_a_monitor_that_does_not_exist_ends_the_cast_with_the_reason(tmp_path):
+    """``castapp send --monitor 9`` on a one-monitor screen: one sentence, exit status 1."""
+    with xvfb(640, 480) as display, private_namespace() as ns:
+        rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--listen", "127.0.0.1:0",
+                      "--state-dir", str(tmp_path))
+        try:
+            port = rx.expect("service")["port"]
+            code = rx.expect("code")["code"]
+            tx = CastProc(in_namespace(ns, []), "send", "--headless", "--server",
+                          f"ws://127.0.0.1:{port}/ws", "--code", code, "--monitor", "9",
+                          "--display", display)
+            try:
+                err = tx.expect("error", timeout=20)
+                assert err["code"] == "source_failed"
+                assert "monitor 9 does not exist" in err["message"]
+                assert tx.proc.wait(15) == 1
+                tx.drain()
+                states = [e["state"] for e in tx.seen if e["event"] == "state"]
+                assert "casting" not in states and "ended" in states
+            finally:
+                tx.stop()
+            # the receiver was told and shows its code again
+            rx.expect("state", state="waiting", timeout=15)
+        finally:
+            rx.stop()

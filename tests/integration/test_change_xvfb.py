@@ -161,3 +161,23 @@ async def test_single_pixel_after_still_period_arrives_within_a_frame_interval(
     assert arrival <= interval + 0.2
     delivered = np.asarray(cast.frames[-1][1].frame.to_ndarray()[:H])
     assert delivered[y, x] > 80
+
+
+async def test_a_moving_pointer_is_sent_although_it_damages_nothing(
+        cast: Cast, screen: str) -> None:
+    """The pointer is drawn into captures; moving it draws nothing on the screen, so the
+    DAMAGE check also watches the pointer's position."""
+    from Xlib import display as xdisplay
+
+    await asyncio.sleep(1.0)
+    published = cast.source.frames_produced
+    d = xdisplay.Display(screen)
+    try:
+        d.screen().root.warp_pointer(600, 400)
+        d.sync()
+    finally:
+        d.close()
+    deadline = time.monotonic() + 1.0
+    while cast.source.frames_produced == published and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert cast.source.frames_produced > published, "the pointer move was captured"

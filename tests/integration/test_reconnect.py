@@ -160,3 +160,96 @@ async def test_sigterm_announces_shutdown_and_clients_move_to_a_new_instance(
         if proc.returncode is None:
             proc.terminate()
             await proc.wait()
+
+
+# ---------------------------------------------------------------------- the sender's side
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1: restrict host candidates to loopback for these tests."""
+    import aioice.ice
+    monkeypatch.setattr(aioice.ice, "get_host_addresses",
+                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+
+
+class _Counted:
+    """The real peer factory, counting the calls the sender builds."""
+
+    def __init__(self) -> None:
+        self.built = 0
+
+    async def __call__(self, request):  # type: ignore[no-untyped-def]
+        from castapp.rtc.offer import aiortc_offer
+        self.built += 1
+        return await aiortc_offer(request)
+
+
+@pytest.mark.timeout(60)
+async def test_sender_casts_through_a_service_restart_without_rebuilding(
+    start_server, loopback_ice
+):
+    from castapp.rtc.capture import SyntheticSource
+    from castapp.session.receiver import ReceiverSession
+    from castapp.session.sender import SenderSession, SenderState
+
+    server = await start_server()
+    port = server.port
+    source = SyntheticSource(320, 240, fps=20)
+    shown: list[SenderState] = []
+    factory = _Counted()
+    receiver = ReceiverSession(server.url)
+    sender = SenderSession(server.url, source, peer_factory=factory,
+                           on_status=lambda st: shown.append(st.state))
+    try:
+        status = await receiver.start()
+        await sender.cast(status.code or "")
+        await sender.wait_for(SenderState.CASTING)
+        await server.stop()
+        await asyncio.sleep(0.5)
+        await start_server(port=port)
+        while sender.status.service_ok is False or not sender.client.joined:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+        assert sender.status.state is SenderState.CASTING
+        assert factory.built == 1 and sender.status.reconnects == 0
+        assert shown[shown.index(SenderState.CASTING):].count(SenderState.CASTING) == \
+            len(shown[shown.index(SenderState.CASTING):])  # never left casting
+        stats = await sender.stats()
+        assert stats is not None and stats.packets_sent > 0
+    finally:
+        await sender.close()
+        await receiver.stop()
+        source.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_waiting_sender_makes_one_new_call_when_the_receiver_returns(
+    server, loopback_ice
+):
+    from castapp.rtc.capture import SyntheticSource
+    from castapp.session.receiver import ReceiverSession
+    from castapp.session.sender import SenderSession, SenderState
+
+    source = SyntheticSource(320, 240, fps=20)
+    factory = _Counted()
+    first = ReceiverSession(server.url)
+    sender = SenderSession(server.url, source, peer_factory=factory)
+    back: ReceiverSession | None = None
+    try:
+        status = await first.start()
+        await sender.cast(status.code or "")
+        await sender.wait_for(SenderState.CASTING)
+        # the TV crashes: its connection drops without a word, its call with it
+        await first.client.close()
+        await sender.wait_for(SenderState.WAITING, timeout=15)
+        back = ReceiverSession(server.url, token=first.client.token)
+        again = await back.start()
+        assert again.code == status.code
+        await sender.wait_for(SenderState.CASTING, timeout=15)
+        assert factory.built == 2  # exactly one new call
+        assert sender.status.fault is None
+    finally:
+        await sender.close()
+        if back is not None:
+            await back.stop()
+        await first.stop()
+        source.stop()

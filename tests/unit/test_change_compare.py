@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from castapp.rtc.capture import SyntheticSource
+from castapp.rtc.capture import ScreenCapture, SyntheticSource
 from castapp.rtc.change import CompareFilter, XDamageFilter, filter_for
 
 
@@ -55,12 +55,9 @@ def test_listeners_get_each_change() -> None:
 def test_filter_choice() -> None:
     assert type(filter_for(SyntheticSource(64, 64))) is CompareFilter
 
-    class FakeScreen:
-        def __init__(self) -> None:
-            self.display = ":999"  # no such server: DAMAGE fails, the comparison takes over
-            self.area = {"left": 0, "top": 0, "width": 64, "height": 64}
-
-    flt = filter_for(FakeScreen())
+    # An X11 screen capture whose server is gone: DAMAGE fails, the comparison takes over.
+    screen = ScreenCapture(1, display=":999")
+    flt = filter_for(screen)
     assert isinstance(flt, XDamageFilter)
     assert flt.before_grab() is True and not flt.active
     assert flt.before_grab() is True, "without DAMAGE every tick grabs and compares"

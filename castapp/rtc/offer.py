@@ -1,0 +1,155 @@
+"""One outgoing call: a peer connection that offers our video, behind a small interface.
+
+The sender session talks to :class:`OfferPeer` only, and gets one from a :data:`PeerFactory`
+it is given; :func:`aiortc_offer` is the real factory (aiortc and a
+:class:`~castapp.rtc.track.CaptureTrack`), tests pass a fake one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiortc import RTCIceCandidate, RTCIceServer, RTCSessionDescription
+
+from castapp.rtc.capture import FrameSource
+from castapp.rtc.encoder import EncoderConfig
+from castapp.rtc.peer import (
+    Codec,
+    IcePath,
+    PeerStats,
+    Route,
+    StatsSampler,
+    add_video_sender,
+    count_feedback,
+    ice_path,
+    last_report_at,
+    local_candidate_types,
+    make_peer_connection,
+    working_routes,
+)
+from castapp.rtc.track import CaptureTrack
+
+
+class OfferPeer(Protocol):
+    @property
+    def offer_sdp(self) -> str: ...
+
+    @property
+    def gathered(self) -> set[str]:
+        """Types of the local candidates gathered (``host``, ``srflx``, ``relay``)."""
+        ...
+
+    @property
+    def connection_state(self) -> str: ...
+
+    @property
+    def frames_sent(self) -> int: ...
+
+    @property
+    def frame_size(self) -> tuple[int, int] | None: ...
+
+    async def apply_answer(self, sdp: str) -> None: ...
+
+    async def add_candidate(self, candidate: RTCIceCandidate | None) -> None: ...
+
+    def path(self) -> IcePath | None: ...
+
+    def working_routes(self) -> set[Route]:
+        """Routes whose connectivity checks succeeded (the nominated one among them)."""
+        ...
+
+    async def last_report_at(self) -> float | None:
+        """Wall-clock time of the other end's latest RTCP report, if any."""
+        ...
+
+    async def stats(self, fps: float | None) -> PeerStats: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class OfferRequest:
+    servers: list[RTCIceServer]
+    relay_only: bool
+    source: FrameSource
+    codec: Codec
+    encoder: EncoderConfig | None
+    #: Called with every new ``connectionState``.
+    on_state: Callable[[str], None]
+
+
+PeerFactory = Callable[[OfferRequest], Awaitable[OfferPeer]]
+
+
+class AiortcOfferPeer:
+    def __init__(self, req: OfferRequest) -> None:
+        self.pc = make_peer_connection(req.servers, encoder_config=req.encoder,
+                                       relay_only=req.relay_only)
+        self.track = CaptureTrack(req.source)
+        transceiver = add_video_sender(self.pc, self.track, req.codec)
+        self.sampler = StatsSampler(self.pc, count_feedback(transceiver.sender))
+        pc = self.pc
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            req.on_state(pc.connectionState)
+
+    async def offer(self) -> None:
+        """Create the offer and gather (aiortc gathers every candidate before it returns)."""
+        try:
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+        except BaseException:
+            await self.close()
+            raise
+
+    @property
+    def offer_sdp(self) -> str:
+        return self.pc.localDescription.sdp
+
+    @property
+    def gathered(self) -> set[str]:
+        return local_candidate_types(self.pc)
+
+    @property
+    def connection_state(self) -> str:
+        return str(self.pc.connectionState)
+
+    @property
+    def frames_sent(self) -> int:
+        return self.track.frames_sent
+
+    @property
+    def frame_size(self) -> tuple[int, int] | None:
+        last = self.track.last_frame
+        return (last.width, last.height) if last is not None else None
+
+    async def apply_answer(self, sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+
+    async def add_candidate(self, candidate: RTCIceCandidate | None) -> None:
+        await self.pc.addIceCandidate(candidate)
+
+    def path(self) -> IcePath | None:
+        return ice_path(self.pc)
+
+    def working_routes(self) -> set[Route]:
+        return working_routes(self.pc)
+
+    async def last_report_at(self) -> float | None:
+        return await last_report_at(self.pc)
+
+    async def stats(self, fps: float | None) -> PeerStats:
+        return await self.sampler.sample(fps=fps, size=self.frame_size)
+
+    async def close(self) -> None:
+        self.track.stop()
+        await self.pc.close()
+
+
+async def aiortc_offer(req: OfferRequest) -> OfferPeer:
+    """The real :data:`PeerFactory`: an aiortc peer connection with its offer made."""
+    peer = AiortcOfferPeer(req)
+    await peer.offer()
+    return peer

@@ -1,0 +1,313 @@
+"""The sender's machine: its phases, its typed events and its table.
+
+The sender's public :class:`SenderState` is coarse (what a user is told); the machine runs on
+finer :class:`Phase` values, so that "offer sent, no answer yet" or "signaling reopened while
+reconnecting" are states of the table rather than flags in the code. ``STATE_OF`` maps each
+phase to the state it shows.
+
+Events that belong to one call (one peer connection) carry its generation; the machine drops
+them once a newer call has replaced it. ``docs/sessions.md`` is drawn from :data:`TABLES`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from castapp.rtc.diagnose import Diagnosis
+from castapp.session.machine import Event, Step, step
+
+
+class SenderState(enum.Enum):
+    IDLE = "idle"
+    JOINING = "joining"  # reaching the service and joining the room
+    CONNECTING = "connecting"  # negotiating media with the receiver
+    CASTING = "casting"
+    WAITING = "waiting"  # the receiver dropped; waiting for it to come back
+    RECONNECTING = "reconnecting"  # media stopped; building a new connection
+    ENDED = "ended"  # the cast ended; ``SenderStatus.ended`` says why
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"
+    JOINING = "joining"
+    GATHERING = "gathering"  # building the peer connection and its offer
+    OFFERED = "offered"  # offer sent, no answer yet
+    ANSWERED = "answered"  # answer applied, ICE checking
+    CASTING = "casting"
+    WAITING = "waiting"  # the receiver dropped out of the room
+    LOST = "lost"  # media stopped; waiting for the network to answer again
+    REGATHERING = "regathering"
+    REOFFERED = "reoffered"
+    RESIGNALING = "resignaling"  # our network is back: a new service connection first
+    REANSWERED = "reanswered"
+    DIAGNOSING = "diagnosing"  # set-up failed; finding out why
+    ENDED = "ended"
+
+
+STATE_OF: dict[Phase, SenderState] = {
+    Phase.IDLE: SenderState.IDLE,
+    Phase.JOINING: SenderState.JOINING,
+    Phase.GATHERING: SenderState.CONNECTING,
+    Phase.OFFERED: SenderState.CONNECTING,
+    Phase.ANSWERED: SenderState.CONNECTING,
+    Phase.CASTING: SenderState.CASTING,
+    Phase.WAITING: SenderState.WAITING,
+    Phase.LOST: SenderState.RECONNECTING,
+    Phase.REGATHERING: SenderState.RECONNECTING,
+    Phase.REOFFERED: SenderState.RECONNECTING,
+    Phase.RESIGNALING: SenderState.RECONNECTING,
+    Phase.REANSWERED: SenderState.RECONNECTING,
+    Phase.DIAGNOSING: SenderState.CONNECTING,
+    Phase.ENDED: SenderState.ENDED,
+}
+
+
+# ---------------------------------------------------------------------- events
+@dataclass(frozen=True)
+class CastAsked(Event):
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Joined(Event):
+    """In the room with a receiver (first join, or a rejoin after the service came back)."""
+
+    receiver: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class JoinFailed(Event):
+    error: Any = None  # a SignalingError
+
+
+@dataclass(frozen=True)
+class PeerBack(Event):
+    """A receiver (re)joined the room, possibly under a new peer id."""
+
+    receiver: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OfferReady(Event):
+    peer: Any = field(default=None, compare=False)  # an OfferPeer
+
+
+@dataclass(frozen=True)
+class AnswerArrived(Event):
+    sdp: str = ""
+
+
+@dataclass(frozen=True)
+class CandidateArrived(Event):
+    candidate: Any = None  # an aiortc RTCIceCandidate, or None for end-of-candidates
+
+
+@dataclass(frozen=True)
+class MediaUp(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class MediaFailed(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class StallDetected(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class NetworkBack(Event):
+    """The STUN/TURN server answers again after it did not: our own network was down."""
+
+    answered: bool | None = None  # None: there was no server to ask
+
+
+@dataclass(frozen=True)
+class NetworkUp(Event):
+    """The STUN/TURN server answered at once (or there is none to ask): our network is up,
+    and the break was on the path or on the other side."""
+
+
+@dataclass(frozen=True)
+class RetryDue(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class TurnFailed(Event):
+    """The TURN server refused the credentials or its certificate is not trusted."""
+
+    diagnosis: Diagnosis = Diagnosis.TURN_REFUSED
+
+
+@dataclass(frozen=True)
+class DeadlinePassed(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Diagnosed(Event):
+    diagnosis: Diagnosis = Diagnosis.NO_PATH
+
+
+@dataclass(frozen=True)
+class PeerDropped(Event):
+    """The receiver's connection dropped; it may come back with its code."""
+
+
+@dataclass(frozen=True)
+class PeerLeft(Event):
+    """The receiver ended the cast (a bye, or it left the room)."""
+
+
+@dataclass(frozen=True)
+class Refused(Event):
+    """The receiver is busy with another sender."""
+
+
+@dataclass(frozen=True)
+class RoomClosed(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceFailed(Event):
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceLost(Event):
+    retry_in_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ServiceBack(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceFailed(Event):
+    error: Any = None  # a SignalingError
+
+
+@dataclass(frozen=True)
+class TaskFailed(Event):
+    task: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class StopAsked(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Tick(Event):
+    quiet = True
+
+
+# ---------------------------------------------------------------------- the table
+P = Phase
+SETUP = (P.GATHERING, P.OFFERED, P.ANSWERED)
+RECOVERY = (P.LOST, P.REGATHERING, P.REOFFERED, P.RESIGNALING, P.REANSWERED)
+WITH_CALL = (*SETUP, P.CASTING, *RECOVERY)
+ACTIVE = (P.JOINING, *WITH_CALL, P.WAITING, P.DIAGNOSING)
+OVER = (P.IDLE, P.ENDED)
+
+TABLE: dict[tuple[Phase, type[Event]], Step[Phase]] = {
+    (P.IDLE, CastAsked): step(P.JOINING, "begin", "join"),
+    (P.ENDED, CastAsked): step(P.JOINING, "begin", "join"),
+    (P.IDLE, StopAsked): step(P.IDLE),
+    (P.ENDED, StopAsked): step(P.IDLE, "leave"),
+    (P.JOINING, Joined): step(P.GATHERING, "joined", "start_source", "replan", "check_turn",
+                              "build_call"),
+    (P.JOINING, JoinFailed): step(P.IDLE, "join_failed"),
+    (P.JOINING, StopAsked): step(P.IDLE, "cancel_join", "leave"),
+    # setting up
+    (P.GATHERING, OfferReady): step(P.OFFERED, "send_offer"),
+    (P.GATHERING, Joined): step(P.GATHERING, "replan"),
+    (P.GATHERING, PeerBack): step(P.GATHERING, "note_receiver"),
+    (P.OFFERED, AnswerArrived): step(P.ANSWERED, "apply_answer"),
+    (P.OFFERED, Joined): step(P.GATHERING, "replan", "build_call"),  # the offer went with
+    (P.OFFERED, PeerBack): step(P.GATHERING, "note_receiver", "build_call"),  # the old link
+    (P.ANSWERED, MediaUp): step(P.CASTING, "casting"),
+    (P.ANSWERED, MediaFailed): step(P.DIAGNOSING, "diagnose", "drop_call"),
+    (P.ANSWERED, Joined): step(P.ANSWERED, "replan"),
+    (P.ANSWERED, PeerBack): step(P.ANSWERED, "note_receiver"),
+    # casting
+    (P.CASTING, StallDetected): step(P.LOST, "drop_call", "count_reconnect", "wait_network"),
+    (P.CASTING, MediaFailed): step(P.LOST, "drop_call", "count_reconnect", "wait_network"),
+    (P.CASTING, Joined): step(P.CASTING, "replan"),
+    (P.CASTING, PeerBack): step(P.CASTING, "note_receiver"),
+    # the receiver dropped out of the room
+    (P.WAITING, PeerBack): step(P.GATHERING, "note_receiver", "build_call"),
+    (P.WAITING, Joined): step(P.GATHERING, "replan", "build_call"),
+    (P.WAITING, PeerDropped): step(P.WAITING),
+    # reconnecting: one rebuild at a time
+    # the network is back: a new service connection first (the old one may sit in TCP
+    # back-off for seconds), then the call
+    (P.LOST, NetworkBack): step(P.RESIGNALING, "refresh_signaling"),
+    (P.LOST, NetworkUp): step(P.REGATHERING, "build_call"),
+    (P.LOST, Joined): step(P.LOST, "replan"),
+    (P.LOST, PeerBack): step(P.LOST, "note_receiver"),
+    (P.REGATHERING, OfferReady): step(P.REOFFERED, "send_offer"),
+    (P.REGATHERING, Joined): step(P.REGATHERING, "replan"),
+    (P.REGATHERING, PeerBack): step(P.REGATHERING, "note_receiver"),
+    (P.REOFFERED, AnswerArrived): step(P.REANSWERED, "apply_answer"),
+    # no answer: the receiver is not reachable yet, or our service connection is stale
+    # (not the path's fault); a new service connection, then one new offer
+    (P.REOFFERED, RetryDue): step(P.RESIGNALING, "drop_call", "refresh_signaling"),
+    (P.REOFFERED, Joined): step(P.REGATHERING, "replan", "build_call"),
+    (P.REOFFERED, PeerBack): step(P.REGATHERING, "note_receiver", "build_call"),
+    (P.RESIGNALING, Joined): step(P.REGATHERING, "replan", "build_call"),
+    (P.RESIGNALING, PeerBack): step(P.REGATHERING, "note_receiver", "build_call"),
+    (P.RESIGNALING, RetryDue): step(P.LOST, "drop_call", "wait_network"),
+    (P.REANSWERED, MediaUp): step(P.CASTING, "casting"),
+    (P.REANSWERED, MediaFailed): step(P.LOST, "drop_call", "path_failed", "wait_network"),
+    (P.REANSWERED, RetryDue): step(P.LOST, "drop_call", "path_failed", "wait_network"),
+    (P.REANSWERED, Joined): step(P.REANSWERED, "replan"),
+    (P.REANSWERED, PeerBack): step(P.REANSWERED, "note_receiver"),
+    # finding out why set-up failed
+    (P.DIAGNOSING, Diagnosed): step(P.ENDED, "media_failed"),
+    (P.DIAGNOSING, Joined): step(P.DIAGNOSING),
+    (P.DIAGNOSING, PeerBack): step(P.DIAGNOSING),
+    (P.DIAGNOSING, TurnFailed): step(P.DIAGNOSING),
+    (P.DIAGNOSING, PeerDropped): step(P.DIAGNOSING),
+}
+
+for _p in (*SETUP, *RECOVERY):
+    TABLE[(_p, DeadlinePassed)] = step(P.DIAGNOSING, "diagnose", "drop_call")
+for _p in (P.OFFERED, P.ANSWERED, P.CASTING, P.REOFFERED, P.REANSWERED):
+    TABLE[(_p, CandidateArrived)] = step(_p, "add_candidate")
+for _p in (*WITH_CALL, P.WAITING):
+    TABLE[(_p, TurnFailed)] = step(_p, "turn_failed")
+for _p in (*WITH_CALL, P.WAITING):
+    TABLE[(_p, PeerDropped)] = step(P.WAITING, "drop_call")
+for _p in ACTIVE:
+    TABLE[(_p, Tick)] = step(_p, "watch")
+    TABLE[(_p, PeerLeft)] = step(P.ENDED, "drop_call", "receiver_stopped")
+    TABLE[(_p, Refused)] = step(P.ENDED, "drop_call", "receiver_busy")
+    TABLE[(_p, RoomClosed)] = step(P.ENDED, "drop_call", "room_closed")
+    TABLE[(_p, SourceFailed)] = step(P.ENDED, "drop_call", "say_bye", "source_failed")
+    TABLE[(_p, ServiceFailed)] = step(P.ENDED, "drop_call", "service_failed")
+    TABLE[(_p, TaskFailed)] = step(P.ENDED, "drop_call", "say_bye", "task_failed")
+    if _p is not P.JOINING:
+        TABLE[(_p, StopAsked)] = step(P.IDLE, "drop_call", "say_bye", "leave")
+for _p in (*ACTIVE, *OVER):
+    TABLE[(_p, ServiceLost)] = step(_p, "service_lost")
+    TABLE[(_p, ServiceBack)] = step(_p, "service_back")
+for _p in OVER:
+    # after the cast: events already on their way are expected and change nothing
+    for _e in (Tick, Joined, PeerBack, PeerDropped, PeerLeft, Refused, RoomClosed,
+               TurnFailed, SourceFailed, ServiceFailed):
+        TABLE[(_p, _e)] = step(_p)
+    TABLE[(_p, TaskFailed)] = step(_p, "task_failed")
+
+#: What ``scripts/render_machines.py`` draws: (title, table, initial, finals).
+TABLES = [("Sender", TABLE, Phase.IDLE, (Phase.IDLE,))]

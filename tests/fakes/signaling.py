@@ -1,0 +1,121 @@
+"""A signaling client that records what a session sends and delivers what a test pushes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from castapp import protocol as p
+from castapp.signaling.client import Reconnected, SignalingError
+
+
+def peer_info(peer_id: str, role: p.Role, name: str = "") -> p.PeerInfo:
+    return p.PeerInfo(peer_id=peer_id, role=role, name=name)
+
+
+class FakeSignaling:
+    """Stands in for :class:`castapp.signaling.client.SignalingClient`.
+
+    ``sent`` lists every message the session sent, as ``(kind, to, payload)``. ``push()``
+    delivers a service message or client event to the session. Set ``join_error`` or
+    ``register_error`` to make the next request fail with that typed error.
+    """
+
+    def __init__(self, receiver_id: str = "rx-1", receiver_name: str = "TV",
+                 ice_servers: list[p.IceServer] | None = None) -> None:
+        self.receiver_id = receiver_id
+        self.receiver_name = receiver_name
+        self.ice_servers = ice_servers or []
+        self.peer_id = "me-1"
+        self.code = "123456"
+        self.token = "token"
+        self._connected = False
+        self.joined: p.Joined | None = None
+        self.registration: p.Registered | None = None
+        self.join_error: SignalingError | None = None
+        self.connect_error: SignalingError | None = None
+        self.register_error: SignalingError | None = None
+        self.send_error: SignalingError | None = None
+        self.sent: list[tuple[str, str | None, Any]] = []
+        self.refreshed = 0
+        self.rejoin_on_refresh = True
+        self.closed = False
+        self._events: asyncio.Queue[object] = asyncio.Queue()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def connect(self) -> p.Welcome:
+        if self.connect_error is not None:
+            raise self.connect_error
+        self._connected = True
+        return p.Welcome(version=p.PROTOCOL_VERSION, peer_id=self.peer_id, heartbeat_s=15.0,
+                         max_message_bytes=65536)
+
+    async def close(self) -> None:
+        self._connected = False
+        self.closed = True
+
+    def refresh(self) -> None:
+        """As the real client: a new connection, then the room joined again (unless
+        ``rejoin_on_refresh`` is False, to see what happens while that is under way)."""
+        self.refreshed += 1
+        if self.rejoin_on_refresh and self.joined is not None:
+            self.push(Reconnected(self.peer_id))
+            self.push(self.joined)
+
+    async def join(self, code: str) -> p.Joined:
+        if self.join_error is not None:
+            raise self.join_error
+        self.sent.append(("join", None, code))
+        self.joined = p.Joined(receiver=peer_info(self.receiver_id, p.Role.RECEIVER,
+                                                  self.receiver_name),
+                               ice_servers=self.ice_servers)
+        return self.joined
+
+    async def register(self, token: str | None = None) -> p.Registered:
+        if self.register_error is not None:
+            raise self.register_error
+        self.sent.append(("register", None, token))
+        self.registration = p.Registered(code=self.code, token=self.token, ttl_s=60.0,
+                                         ice_servers=self.ice_servers)
+        return self.registration
+
+    async def leave(self) -> None:
+        self.sent.append(("leave", None, None))
+        self.joined = self.registration = None
+
+    async def _send(self, kind: str, to: str | None, payload: Any) -> None:
+        if self.send_error is not None:
+            raise self.send_error
+        self.sent.append((kind, to, payload))
+
+    async def send_offer(self, to: str, sdp: str) -> None:
+        await self._send("offer", to, sdp)
+
+    async def send_answer(self, to: str, sdp: str) -> None:
+        await self._send("answer", to, sdp)
+
+    async def send_candidate(self, to: str, candidate: p.IceCandidate | None) -> None:
+        await self._send("candidate", to, candidate)
+
+    async def send_bye(self, to: str, reason: str = "") -> None:
+        await self._send("bye", to, reason)
+
+    async def send_signal(self, to: str, msg: p.PeerMessage) -> None:
+        await self._send("signal", to, msg)
+
+    def push(self, event: object) -> None:
+        self._events.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[object]:
+        while True:
+            yield await self._events.get()
+
+    async def next_event(self, timeout: float | None = None) -> object:
+        return await asyncio.wait_for(self._events.get(), timeout)
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.sent]
