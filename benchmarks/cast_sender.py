@@ -41,8 +41,10 @@ class TappedCapture(ScreenCapture):
         self.reader = StampReader()
         self.tap_ms = 0.0
 
-    def _produce(self, seq: int) -> np.ndarray:
+    def _produce(self, seq: int) -> np.ndarray | None:
         i420 = super()._produce(seq)
+        if i420 is None:
+            return None
         t0 = time.perf_counter()
         height = i420.shape[0] * 2 // 3
         y = i420[:height]
@@ -55,9 +57,16 @@ class TappedCapture(ScreenCapture):
         return i420
 
 
+def current_track(session: SenderSession) -> Any:
+    """The current call's capture track (``session.peer.track``; older sessions:
+    ``session.track``)."""
+    peer = getattr(session, "peer", None)
+    return getattr(peer, "track", None) or getattr(session, "track", None)
+
+
 def encoder_stats(session: SenderSession) -> dict[str, Any]:
     """Counters of the connection's encoder, from the track's encoder link."""
-    track = session.track
+    track = current_track(session)
     link = getattr(track, "link", None)
     if link is None:
         return {}
@@ -70,7 +79,7 @@ def encoder_stats(session: SenderSession) -> dict[str, Any]:
 
 
 def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
-    track = session.track
+    track = current_track(session)
     return {
         "t": time.time(),
         "captured": capture.frames_produced,
