@@ -263,6 +263,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Auto (follows the content)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Sharp text (slides, documents)</source>
         <translation type="unfinished"></translation>
     </message>

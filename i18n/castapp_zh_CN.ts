@@ -266,6 +266,10 @@ cast this screen</source>
         <translation>显示在电视上</translation>
     </message>
     <message>
+        <source>Auto (follows the content)</source>
+        <translation>自动（随内容调整）</translation>
+    </message>
+    <message>
         <source>Sharp text (slides, documents)</source>
         <translation>清晰文字（幻灯片、文档）</translation>
     </message>

@@ -130,6 +130,7 @@ class SenderWindow(QMainWindow):
         self.server.setPlaceholderText(self.tr("Optional: host:port of a room service"))
         self.name.setPlaceholderText(self.tr("Shown on the TV"))
         names = {
+            "auto": self.tr("Auto (follows the content)"),
             "sharp_text": self.tr("Sharp text (slides, documents)"),
             "balanced": self.tr("Balanced"),
             "smooth_motion": self.tr("Smooth motion (video)"),

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mss
 import numpy as np
@@ -25,6 +26,9 @@ import numpy as np
 from castapp.rtc import pattern
 from castapp.rtc.convert import I420Converter, even_up, scale_bgra, scale_filter
 from castapp.rtc.mailbox import CapturedFrame, FrameMailbox, SourceClosedError
+
+if TYPE_CHECKING:
+    from castapp.rtc.change import ChangeFilter
 
 __all__ = [
     "CapturedFrame",
@@ -143,6 +147,10 @@ class FrameSource(abc.ABC):
         self.error: BaseException | None = None
         self.state = SourceState.LIVE
         self.on_state: Callable[[SourceState], None] | None = None
+        #: Optional change filter (castapp.rtc.change): each tick it may skip the grab
+        #: (nothing changed) or drop the grabbed frame (same pixels as the last one).
+        self.change: ChangeFilter | None = None
+        self.frames_unchanged = 0
 
     def _set_state(self, state: SourceState) -> None:
         if state is self.state:
@@ -230,16 +238,23 @@ class FrameSource(abc.ABC):
         self.mailbox.put(frame)
 
     def _run(self) -> None:
-        period = 1.0 / self.fps
         try:
             self._setup()
             deadline = time.monotonic()
             while not self._stop.is_set():
+                period = 1.0 / self.fps  # may change while running
                 t0 = time.monotonic()
                 wall = time.time()
-                i420 = self._produce(self._seq)
+                change = self.change
+                i420 = None
+                if change is None or change.before_grab():
+                    i420 = self._produce(self._seq)
+                    if i420 is not None and change is not None and not change.after_grab(i420):
+                        i420 = None
                 if i420 is not None:
                     self._publish(i420, wall, t0)
+                elif change is not None:
+                    self.frames_unchanged += 1
                 deadline += period
                 delay = deadline - time.monotonic()
                 if delay < -period:
@@ -252,6 +267,8 @@ class FrameSource(abc.ABC):
         finally:
             try:
                 self._teardown()
+                if self.change is not None:
+                    self.change.close()
             finally:
                 self.mailbox.close(self.error)
 
