@@ -232,7 +232,8 @@ def start_instance(state: str, redis_url: str | None, key: str) -> tuple[subproc
     port = free_port()
     argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
             "--port", str(port), "--state-dir", state, "--registrations", "1000000",
-            "--failed-joins", "1000000", "--message-rate", "1000"]
+            "--failed-joins", "1000000", "--message-rate", "1000",
+            "--max-connections-per-address", "0"]  # every client is on 127.0.0.1
     if redis_url:
         argv += ["--redis", redis_url]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -2,7 +2,8 @@
 
 On a home or office network nobody runs a server: the receiver starts the room service on all
 interfaces (port 8765, or any free port when that one is taken), registers with it over
-loopback and advertises itself over mDNS with a tag of its code. A receiver pointed at a
+loopback and advertises itself over mDNS by name (its code is checked online, never advertised)
+and answers discovery probes. A receiver pointed at a
 standalone service creates none of this.
 """
 
@@ -22,6 +23,7 @@ from castapp.discovery.interfaces import (
 )
 from castapp.discovery.mdns import Advertiser
 from castapp.links import DEFAULT_PORT, make_link
+from castapp.signaling.guard import raise_open_file_limit
 from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner
 
@@ -34,6 +36,7 @@ _PORT_ERRORS = (errno.EADDRINUSE, errno.EACCES)
 
 async def start_room_server(config: ServiceConfig, signer: TokenSigner) -> RoomServer:
     """Start a room service on ``config.port``, or on any free port when that one is taken."""
+    raise_open_file_limit()
     server = RoomServer(config, signer)
     try:
         await server.start()
@@ -64,8 +67,12 @@ class EmbeddedService:
         port: int = DEFAULT_PORT,
         only: Collection[str] = (),
         advertise: bool = True,
+        public_metrics: bool = False,
     ) -> None:
-        self.config = ServiceConfig(host=host, port=port)
+        # /metrics would tell the whole LAN whether someone is casting: this machine only,
+        # unless asked for
+        self.config = ServiceConfig(host=host, port=port, probe=True,
+                                    metrics_access="any" if public_metrics else "loopback")
         self.signer = signer
         self.only = tuple(only)
         self.advertising = advertise
@@ -79,6 +86,13 @@ class EmbeddedService:
         self.server = await start_room_server(self.config, self.signer)
         self.addresses = self._reachable()
         return self.port
+
+    def refresh_addresses(self) -> bool:
+        """Look at the interfaces again (a network that came up later); True if changed."""
+        addresses = self._reachable()
+        changed = addresses != self.addresses
+        self.addresses = addresses
+        return changed
 
     def _reachable(self) -> list[NetAddress]:
         host = self.config.host

@@ -13,6 +13,7 @@ the way out. Field constraints here are the first line of defence against hostil
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -26,6 +27,9 @@ WS_PATH = "/ws"
 MAX_MESSAGE_BYTES = 64 * 1024
 #: Frames larger than this are not even read: the WebSocket is closed with code 1009.
 HARD_FRAME_LIMIT = 1024 * 1024
+#: Arrays and objects may nest at most this deep; deeper frames are refused before decoding
+#: (a decoder recursing through hostile nesting would exhaust the stack).
+MAX_DEPTH = 32
 
 PeerId = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Name = Annotated[str, msgspec.Meta(max_length=64)]
@@ -49,6 +53,10 @@ class ErrorCode(enum.StrEnum):
     NOT_IN_ROOM = "not_in_room"
     ALREADY_IN_ROOM = "already_in_room"
     SERVICE_FULL = "service_full"
+    #: Cast codes are being guessed on this service: join again with the guard PIN the TV shows.
+    PIN_REQUIRED = "pin_required"
+    #: The receiver's proof of its key did not check out.
+    NOT_PROVEN = "not_proven"
     INTERNAL = "internal_error"
 
 
@@ -99,18 +107,32 @@ class Hello(_Base, tag="hello"):
     client: Name = ""
 
 
+KeyText = Annotated[str, msgspec.Meta(max_length=128, pattern=r"^[A-Za-z0-9_-]*$")]
+
+
 class Register(_Base, tag="register"):
-    """A receiver asks for a cast code; a token from an earlier ``registered`` keeps its code."""
+    """A receiver asks for a cast code; a token from an earlier ``registered`` keeps its code.
+
+    ``key`` is the receiver's Ed25519 public key and ``proof`` its signature over the
+    connection's ``welcome.nonce``, the key and the token (see ``castapp.signaling.identity``):
+    a token is bound to its key and worthless without the proof.
+    """
 
     token: TokenText | None = None
     name: Name = ""
+    key: KeyText | None = None
+    proof: KeyText | None = None
 
 
 class Join(_Base, tag="join"):
-    """A sender joins the room of a cast code (spaces and dashes allowed)."""
+    """A sender joins the room of a cast code (spaces and dashes allowed).
+
+    ``pin`` is the guard PIN the TV shows while the service is guarded (after ``pin_required``).
+    """
 
     code: CodeText
     name: Name = ""
+    pin: Annotated[str, msgspec.Meta(max_length=16)] | None = None
 
 
 class Offer(_Base, tag="offer"):
@@ -147,7 +169,11 @@ class Signal(_Base, tag="signal"):
 
 
 class Leave(_Base, tag="leave"):
-    """Leave the room. A receiver that leaves closes the room and gives up its code."""
+    """Leave the room. A receiver that leaves closes the room and gives up its code: every
+    token issued for it is revoked, unless ``keep_code`` (a receiver that is only stopping for
+    now: its token may claim the code again later, while no one else holds it)."""
+
+    keep_code: bool = False
 
 
 class Ping(_Base, tag="ping"):
@@ -166,6 +192,8 @@ class Welcome(_Base, tag="welcome"):
     peer_id: str
     heartbeat_s: float
     max_message_bytes: int
+    #: Random, for this connection only: what a receiver signs to register with its key.
+    nonce: str = ""
 
 
 class Registered(_Base, tag="registered"):
@@ -221,6 +249,14 @@ class RelayedSignal(_Base, tag="signal"):
     body: dict[str, Any]
 
 
+class Guard(_Base, tag="guard"):
+    """To a receiver: cast codes are being guessed on this service until ``until_s`` from now;
+    a sender needs this PIN besides the code. The TV shows it next to the code."""
+
+    pin: str
+    until_s: float
+
+
 class Pong(_Base, tag="pong"):
     ts: float | None = None
 
@@ -253,6 +289,7 @@ Outbound = (
     | Pong
     | Shutdown
     | Error
+    | Guard
 )
 
 Relayed = RelayedOffer | RelayedAnswer | RelayedCandidate | RelayedBye | RelayedSignal
@@ -280,10 +317,41 @@ def encode_text(msg: msgspec.Struct) -> str:
     return _encoder.encode(msg).decode()
 
 
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_PAIR = re.compile(rb"\[\]|\{\}")
+
+
+def nesting_depth(data: str | bytes, limit: int = MAX_DEPTH) -> int | None:
+    """How deep arrays and objects nest in a JSON text, or None when deeper than ``limit``
+    or not properly nested. Strings are skipped; no recursion and at most ``limit`` linear
+    passes in C, whatever the input."""
+    raw = data.encode(errors="replace") if isinstance(data, str) else data
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", raw))
+    depth = 0
+    while brackets:
+        if depth == limit:
+            return None
+        reduced = _PAIR.sub(b"", brackets)  # one pass takes away the innermost level
+        if len(reduced) == len(brackets):
+            return None  # unbalanced or crossed: not JSON
+        brackets, depth = reduced, depth + 1
+    return depth
+
+
+def _check_depth(data: str | bytes) -> None:
+    raw = data.encode(errors="replace") if isinstance(data, str) else data
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return  # cannot nest deeper than it has brackets; the decoder judges the rest
+    if nesting_depth(raw) is None:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE,
+                            f"The message is not JSON nested at most {MAX_DEPTH} levels deep.")
+
+
 def _type_of(data: str | bytes) -> str | None:
     try:
         raw = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if isinstance(raw, dict):
         kind = raw.get("type")
@@ -305,19 +373,26 @@ def _classify(data: str | bytes, exc: msgspec.MsgspecError) -> ProtocolError:
 
 
 def decode_inbound(data: str | bytes) -> Inbound:
-    """Parse one client frame; raises :class:`ProtocolError` with a user-readable reason."""
+    """Parse one client frame; raises :class:`ProtocolError` with a user-readable reason
+    (never anything else, whatever the frame holds)."""
+    _check_depth(data)
     try:
         return _inbound.decode(data)
     except msgspec.MsgspecError as exc:
         raise _classify(data, exc) from None
+    except (RecursionError, ValueError, TypeError) as exc:  # belt and braces
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "The message could not be read.") from exc
 
 
 def decode_outbound(data: str | bytes) -> Outbound:
     """Parse one service frame (used by the client library)."""
+    _check_depth(data)
     try:
         return _outbound.decode(data)
     except msgspec.MsgspecError as exc:
         raise _classify(data, exc) from None
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "The message could not be read.") from exc
 
 
 def to_builtins(msg: msgspec.Struct) -> dict[str, Any]:
@@ -364,9 +439,15 @@ class PakeMessage(_Peer, tag="pake"):
 
 
 class KeyConfirm(_Peer, tag="confirm"):
-    """Key confirmation: a MAC over both DTLS fingerprints and both peer ids."""
+    """Key confirmation: the sender's own DTLS fingerprints, and a MAC over both
+    fingerprints (as confirmed so far) and both peer ids (see ``castapp.pairing``)."""
 
     mac: Base64Text
+    #: The fingerprints of the side's own SDP, canonical (``alg HEX`` sorted, ``;``-joined);
+    #: with ``tampered``, the fingerprints it found instead of the confirmed ones.
+    fingerprint: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    #: An authenticated alarm: the remote SDP this side got was not the confirmed one.
+    tampered: bool = False
 
 
 class AdmissionState(enum.StrEnum):
@@ -427,6 +508,9 @@ def decode_peer(body: dict[str, Any]) -> PeerMessage:
     """Read a ``signal`` body; raises :class:`ProtocolError` (``bad_message``) if invalid."""
     try:
         return msgspec.convert(body, PeerMessage)
+    except RecursionError:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "The peer message nests too deep.",
+                            ref="signal") from None
     except msgspec.MsgspecError as exc:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, f"Invalid peer message: {exc}.",
                             ref="signal") from None

@@ -2,6 +2,36 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>ApprovalPrompt</name>
+    <message>
+        <source>Allow</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>← → to choose, OK to answer · A allow · D deny</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} wants to present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} more waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CodeCorner</name>
+    <message>
+        <source>Join with code</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Common</name>
     <message>
         <source>Language</source>
@@ -39,6 +69,17 @@ cast this screen</source>
         <source>Screen {n}</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>No screen to capture was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PinCard</name>
+    <message>
+        <source>{name} wants to present. Type this PIN on that computer:</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>ReceiverWindow</name>
@@ -71,11 +112,115 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Menu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TV name…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start at login as a kiosk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Snapshot saved: {name}</source>
+        <source>Showing a cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Frame age: {ms} ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Latency estimate: {ms} ms (network {net} + display {disp})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>TV name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Name presenters see for this TV:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This screen will start castapp at login ({path})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>castapp will no longer start at login</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not change the start at login: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Turn away {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Layout</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One at a time</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Side by side</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Grid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Spotlight</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Who can cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Anyone with the code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask me to allow each presenter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A one-time PIN for each presenter</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not save a snapshot in {folder}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Snapshot saved to {folder}
+{name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RegionSelector</name>
+    <message>
+        <source>Drag over the part of the screen to share. Esc cancels.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -90,11 +235,11 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Screen</source>
+        <source>Quality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Quality</source>
+        <source>Share</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -158,11 +303,62 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>1 more digit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{n} more digits</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ShareChoice</name>
+    <message>
+        <source>Whole screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Part of the screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the mouse pointer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No window with a title was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system asks what to share when the cast starts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pixels from the top-left corner of the chosen screen: left, top, width, height.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a window to share.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the part of the screen to share.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -181,11 +377,15 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
+        <source>Another window covers part of the shared window; the receiver sees it too.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Cannot capture the screen: {error}</source>
+        <source>The shared window is minimised; the receiver keeps its last picture.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The shared window was closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -194,6 +394,10 @@ cast this screen</source>
     </message>
     <message>
         <source>The room service cannot be reached.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service&apos;s TLS certificate is not trusted by this computer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -221,11 +425,71 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Too many wrong codes were tried on this room service: it now also asks for the PIN shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The room service refused: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>No receiver on this network has this code. Check the code on the TV; if it is right, enter the room service address shown there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>There is no network to look for the receiver on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot look for the receiver on the network: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This is not a cast code or castapp link: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Monitor {monitor} does not exist; this computer has {available}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot open the screen to capture: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot capture the screen: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot cast a picture of {size}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot record to {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot start the room service on {address}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>castapp ran into a problem and stopped: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something went wrong: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>(retry in {s} s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Media path: {route}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -237,11 +501,23 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Room service reachable again; cast code {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Starting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>{name} is connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for a sender</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver stopped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -289,6 +565,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The room service could not confirm that this receiver owns its saved code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -305,11 +585,43 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <source>No network path to the receiver, not even through the relay.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>No network path to the receiver, not even through the relay.</source>
+        <source>Cast code {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}  (or {link})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service on {address}:{port}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service on port {port} (no network address other machines can reach)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Found on this network by its code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot advertise on the network: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not advertised on the network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Found {name} at {host}:{port}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -386,6 +698,25 @@ cast this screen</source>
     </message>
     <message>
         <source>Casting to {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Wall</name>
+    <message>
+        <source>Reconnecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Browser</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not verified</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

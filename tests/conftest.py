@@ -31,11 +31,13 @@ async def start_server(room_key: bytes) -> AsyncIterator[ServerFactory]:
 
     async def start(port: int = 0, heartbeat_s: float = 15.0, store: RoomStore | None = None,
                     **rooms: object) -> RoomServer:
+        service = {k: rooms.pop(k) for k in list(rooms) if k in ServiceConfig.__dataclass_fields__}
         config = ServiceConfig(
             host="127.0.0.1",
             port=port,
             heartbeat_s=heartbeat_s,
             rooms=replace(RoomConfig(), **rooms),  # type: ignore[arg-type]
+            **service,  # type: ignore[arg-type]
         )
         server = RoomServer(config, TokenSigner(room_key), store)
         await server.start()

@@ -1,5 +1,9 @@
 """Advertise a receiver over mDNS/DNS-SD and find one by its code (zeroconf, asyncio).
 
+Adverts name receivers only; :func:`find_receiver` checks the code online with each
+candidate's service (:mod:`castapp.discovery.probe`), as many candidates as answer, so fake
+adverts, however many, cost the sender time but cannot hide the real receiver.
+
 Both run IPv4 only (the embedded room service listens on IPv4) and only on the addresses they
 are given, by default those :func:`~castapp.discovery.interfaces.choose_addresses` picks.
 """
@@ -12,10 +16,12 @@ import logging
 import secrets
 from collections.abc import Collection, Sequence
 
+import aiohttp
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from castapp.discovery.interfaces import choose_addresses, local_addresses
+from castapp.discovery.probe import probe
 from castapp.discovery.record import (
     SERVICE_TYPE,
     Advert,
@@ -29,8 +35,11 @@ log = logging.getLogger(__name__)
 
 #: How long a sender looks for a receiver by default.
 BROWSE_TIMEOUT_S = 3.0
-#: Adverts one browse looks at, at most: each costs a memory-hard hash.
-MAX_ADVERTS = 32
+#: Probes in flight at once, and how long one may take.
+PROBE_CONCURRENCY = 32
+PROBE_TIMEOUT_S = 1.5
+#: After ``timeout``, candidates already seen are still probed for at most this long.
+PROBE_GRACE_S = 10.0
 _RESOLVE_MS = 1500
 _MAX_INSTANCE = 48  # bytes: a DNS label holds 63, and a suffix follows
 
@@ -66,10 +75,9 @@ class Advertiser:
         return self._info.name if self._info is not None else None
 
     async def publish(self, code: str, name: str, port: int) -> None:
-        """Advertise ``code`` (as a salted tag, never in clear) for the service on ``port``."""
-        loop = asyncio.get_running_loop()
-        advert = await loop.run_in_executor(None, Advert.for_code, code, name, port,
-                                            self.addresses)
+        """Advertise the receiver ``name`` whose service listens on ``port``. ``code`` is not
+        in the advert in any form: senders check it online with the service."""
+        advert = Advert.for_receiver(name)
         async with self._lock:
             await self._publish(advert, port)
 
@@ -116,12 +124,16 @@ async def find_receiver(
     timeout: float = BROWSE_TIMEOUT_S,
     addresses: Sequence[str] | None = None,
     skip: Collection[str] = (),
+    pin: str | None = None,
 ) -> Receiver | NotFound:
-    """Look on the LAN for the receiver advertising ``code``; return as soon as it answers.
+    """Look on the LAN for the receiver showing ``code``; return as soon as one proves it.
 
-    ``addresses`` are the local IPv4 addresses to browse from (default: :func:`lan_addresses`);
-    ``skip`` holds instance names to pass over (one whose service refused the code). Never
-    waits longer than ``timeout`` seconds, and never raises for what the network sends.
+    Every castapp advert is a candidate; each candidate's service is probed online (the code
+    never leaves this machine). ``addresses`` are the local IPv4 addresses to browse from
+    (default: :func:`lan_addresses`); ``skip`` holds instance names to pass over; ``pin`` is
+    the guard PIN the TV shows while its service is guarded. Browses for ``timeout`` seconds,
+    then finishes probing the candidates already seen (at most ``PROBE_GRACE_S`` more); never
+    raises for what the network sends.
     """
     addresses = lan_addresses() if addresses is None else list(addresses)
     if not addresses:
@@ -129,9 +141,12 @@ async def find_receiver(
     loop = asyncio.get_running_loop()
     found: asyncio.Future[Receiver] = loop.create_future()
     seen: set[str] = set()  # instances whose castapp advert was read
-    other: list[Advert] = []  # matching adverts of another protocol version
+    other: list[Advert] = []  # adverts of another protocol version
+    guarded: list[bool] = []
     tasks: set[asyncio.Task[None]] = set()
+    gate = asyncio.Semaphore(PROBE_CONCURRENCY)
     zc = AsyncZeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True))
 
     async def check(name: str) -> None:
         try:
@@ -152,36 +167,54 @@ async def find_receiver(
         hosts = tuple(info.parsed_addresses(IPVersion.V4Only))
         if not hosts or not info.port:
             return
-        if not await loop.run_in_executor(None, advert.matches, code, info.port, hosts):
-            return
         if not advert.compatible:
             other.append(advert)
             return
-        if found.done():
-            return
-        found.set_result(Receiver(advert.name, hosts[0], info.port, hosts, name,
-                                  advert.version))
+        async with gate:
+            if found.done():
+                return
+            result = await probe(http, f"http://{hosts[0]}:{info.port}", code, pin=pin,
+                                 timeout=PROBE_TIMEOUT_S)
+        guarded.append(result.guarded)
+        if result.matches and not found.done():
+            found.set_result(Receiver(advert.name, hosts[0], info.port, hosts, name,
+                                      advert.version))
 
     def on_change(zeroconf: Zeroconf, service_type: str, name: str,
                   state_change: ServiceStateChange) -> None:
         if state_change is ServiceStateChange.Removed or name in skip or found.done():
             return
-        if len(tasks) >= MAX_ADVERTS or len(name) > 255:
+        if len(name) > 255 or name in names:
             return
+        names.add(name)
         task = loop.create_task(check(name))
         tasks.add(task)
 
+    names: set[str] = set()
     browser = AsyncServiceBrowser(zc.zeroconf, [SERVICE_TYPE], handlers=[on_change])
     try:
-        return await asyncio.wait_for(asyncio.shield(found), timeout)
-    except TimeoutError:
+        try:
+            return await asyncio.wait_for(asyncio.shield(found), timeout)
+        except TimeoutError:
+            pass
+        # the candidates already seen are still checked: a flood of fake adverts delays
+        # the answer, it does not hide the receiver
+        pending = [t for t in tasks if not t.done()]
+        if pending:
+            waiter = asyncio.ensure_future(asyncio.wait(pending))
+            await asyncio.wait([waiter, found], timeout=PROBE_GRACE_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        if found.done():
+            return found.result()
         if other:
             return NotFound(NotFoundReason.INCOMPATIBLE, len(seen), other[0].name,
-                            other[0].version)
-        return NotFound(NotFoundReason.NO_ANSWER, len(seen))
+                            other[0].version, guarded=any(guarded))
+        return NotFound(NotFoundReason.NO_ANSWER, len(seen), guarded=any(guarded))
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await browser.async_cancel()
         await zc.async_close()
+        await http.close()

@@ -1,14 +1,14 @@
-"""Text boxes that float over the video.
+"""Text boxes that float over the receiver's screen (banner, statistics).
 
-The video widget draws in a native window of its own, which ordinary child widgets cannot
-cover; these boxes are small frameless tool windows kept in place over a corner of it.
+The wall is an ordinary painted widget, so these are plain child widgets kept in a corner
+of their anchor; they fade out with an opacity effect. A box is never shown without text.
 """
 
 from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPoint, QPropertyAnimation, Qt, QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsOpacityEffect, QLabel, QVBoxLayout, QWidget
 
 _STYLE = (
     "QLabel { color: white; background: rgba(16, 16, 16, 200); border-radius: 10px;"
@@ -17,14 +17,12 @@ _STYLE = (
 
 
 class Overlay(QWidget):
-    """A box of text over ``anchor``'s top-left (or top-right) corner."""
+    """A box of text over ``anchor``'s top-left corner (or ``top-right``, or ``top`` centre)."""
 
     def __init__(self, anchor: QWidget, *, corner: str = "top-left") -> None:
-        super().__init__(anchor.window(), Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint
-                         | Qt.WindowType.WindowDoesNotAcceptFocus)
-        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        super().__init__(anchor)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.anchor = anchor
         self.corner = corner
         self.label = QLabel(self)
@@ -33,12 +31,16 @@ class Overlay(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
-        self._fade = QPropertyAnimation(self, b"windowOpacity", self)
+        self._effect = QGraphicsOpacityEffect(self)
+        self._effect.setOpacity(1.0)
+        self.setGraphicsEffect(self._effect)
+        self._fade = QPropertyAnimation(self._effect, b"opacity", self)
         self._fade.finished.connect(self._faded)
         self._hold = QTimer(self)
         self._hold.setSingleShot(True)
         self._hold.timeout.connect(self._start_fade)
-        anchor.window().installEventFilter(self)
+        anchor.installEventFilter(self)
+        self.hide()
 
     def text(self) -> str:
         return self.label.text()
@@ -47,6 +49,8 @@ class Overlay(QWidget):
         self.label.setText(text)
         self.adjustSize()
         self.place()
+        if not text:
+            self.hide()
 
     def set_font_px(self, px: int) -> None:
         font = self.label.font()
@@ -59,7 +63,11 @@ class Overlay(QWidget):
         """Show now; fade out after ``seconds`` (None: stay until hidden)."""
         self._fade.stop()
         self._hold.stop()
-        self.setWindowOpacity(1.0)
+        if not self.label.text():
+            self.hide()
+            return
+        self._effect.setOpacity(1.0)
+        self.adjustSize()
         self.place()
         self.show()
         self.raise_()
@@ -73,7 +81,7 @@ class Overlay(QWidget):
         self._fade.start()
 
     def _faded(self) -> None:
-        if self.windowOpacity() <= 0.01:
+        if self._effect.opacity() <= 0.01:
             self.hide()
 
     def place(self) -> None:
@@ -81,14 +89,13 @@ class Overlay(QWidget):
             return
         margin = max(12, self.anchor.height() // 40)
         if self.corner == "top-right":
-            local = QPoint(self.anchor.width() - self.width() - margin, margin)
+            self.move(QPoint(self.anchor.width() - self.width() - margin, margin))
+        elif self.corner == "top":
+            self.move(QPoint((self.anchor.width() - self.width()) // 2, margin))
         else:
-            local = QPoint(margin, margin)
-        self.move(self.anchor.mapToGlobal(local))
+            self.move(QPoint(margin, margin))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Type.Move, QEvent.Type.Resize, QEvent.Type.WindowStateChange):
+        if event.type() == QEvent.Type.Resize:
             QTimer.singleShot(0, self.place)
-        elif event.type() == QEvent.Type.Hide:
-            self.hide()
         return False

@@ -222,12 +222,39 @@ class Feedback:
     pli: int = 0
     fir: int = 0
     nack: int = 0
+    #: Extra copies of resent packets (see :func:`count_feedback`).
+    resent: int = 0
+
+
+#: After a NACK, aiortc resends the packet once; castapp sends it again after these delays.
+#: aiortc's receiver asks for a missing packet again only when a later one goes missing, and
+#: its jitter buffer holds every frame behind a hole, so one lost resend would freeze the
+#: picture until the buffer overflows (hundreds of packets). Extra copies cost a few packets
+#: per loss; the receiver drops the ones it already has.
+RESEND_AGAIN_S = (0.08, 0.25)
 
 
 def count_feedback(sender: RTCRtpSender) -> Feedback:
-    """Count the feedback ``sender`` receives (wraps this one sender's RTCP handler only)."""
+    """Count the feedback ``sender`` receives and resend NACKed packets again (wraps this
+    one sender's RTCP handler only)."""
     counts = Feedback()
     handle = sender._handle_rtcp_packet
+    retransmit = getattr(sender, "_retransmit", None)
+    resending: set[asyncio.Task[None]] = set()
+
+    async def again(seq: int) -> None:
+        if retransmit is None or sender.transport is None:
+            return
+        try:
+            await retransmit(seq)
+        except ConnectionError:
+            return  # the connection closed meanwhile
+        counts.resent += 1
+
+    def schedule(seq: int) -> None:
+        task = asyncio.ensure_future(again(seq))
+        resending.add(task)
+        task.add_done_callback(resending.discard)
 
     async def counting(packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
@@ -236,6 +263,10 @@ def count_feedback(sender: RTCRtpSender) -> Feedback:
             counts.fir += 1
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             counts.nack += 1
+            loop = asyncio.get_running_loop()
+            for seq in packet.lost:
+                for delay in RESEND_AGAIN_S:
+                    loop.call_later(delay, schedule, seq)
         await handle(packet)
 
     sender._handle_rtcp_packet = counting  # type: ignore[method-assign]

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import aiohttp
+import msgspec
 
 from castapp import __version__
 from castapp import protocol as p
 from castapp.protocol import ErrorCode
+from castapp.signaling.identity import ReceiverIdentity
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,12 @@ class SignalingError(Exception):
 
 class ServiceUnreachableError(SignalingError):
     code = "unreachable"
+
+
+class UntrustedCertificateError(ServiceUnreachableError):
+    """The room service's TLS certificate is not trusted by this machine (``wss://``)."""
+
+    code = "tls_untrusted"
 
 
 class BadMessageError(SignalingError):
@@ -64,6 +72,18 @@ class UnknownCodeError(SignalingError):
 
 class RateLimitedError(SignalingError):
     code = ErrorCode.RATE_LIMITED
+
+
+class PinRequiredError(SignalingError):
+    """Codes are being guessed on the service: join again with the guard PIN the TV shows."""
+
+    code = ErrorCode.PIN_REQUIRED
+
+
+class NotProvenError(SignalingError):
+    """The receiver could not prove it holds the key its code is bound to."""
+
+    code = ErrorCode.NOT_PROVEN
 
 
 class RoomFullError(SignalingError):
@@ -95,13 +115,18 @@ _BY_CODE: dict[str, type[SignalingError]] = {
     for cls in (
         BadMessageError, UnknownTypeError, UnsupportedVersionError, HelloRequiredError,
         UnknownCodeError, RateLimitedError, RoomFullError, TooLargeError, NotInRoomError,
-        AlreadyInRoomError, ServiceFullError, InternalServiceError,
+        AlreadyInRoomError, ServiceFullError, InternalServiceError, PinRequiredError,
+        NotProvenError,
     )
 }
 
 
 def error_from(msg: p.Error) -> SignalingError:
     return _BY_CODE.get(msg.code, SignalingError)(msg.message, msg.retry_after_s)
+
+
+#: The service's close message for a connection that stayed in no room too long.
+IDLE_CLOSE = "no room joined"
 
 
 # ------------------------------------------------------------------ client events
@@ -154,6 +179,7 @@ class SignalingClient:
         self._intent: Literal["receiver", "sender"] | None = None
         self._token: str | None = None
         self._code: str | None = None
+        self._pin: str | None = None
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._events: asyncio.Queue[Event] = asyncio.Queue()
@@ -228,6 +254,10 @@ class SignalingClient:
                 max_msg_size=p.HARD_FRAME_LIMIT,
                 autoping=True,
             )
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise UntrustedCertificateError(
+                f"The room service's certificate is not trusted: {exc.certificate_error}"
+            ) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ServiceUnreachableError(f"Cannot reach the room service: {exc}") from None
         try:
@@ -266,25 +296,41 @@ class SignalingClient:
 
     # -------------------------------------------------------------- requests
     async def register(self, token: str | None = None) -> p.Registered:
-        """Ask for a cast code; with an earlier token the same code comes back if free."""
+        """Ask for a cast code; with the credential of an earlier registration (the
+        ``token`` of the ``registered`` this returns) the same code comes back if free.
+
+        The credential holds this receiver's private key (made here on first use) and the
+        service's latest token; the service sees only the public key, a signature over this
+        connection's nonce, and the token. The ``registered`` returned carries the new
+        credential in ``token``: keep it secret, as a file readable by this user only.
+        """
         self._intent, self._token = "receiver", token or self._token
-        reply = await self._request(p.Register(token=self._token, name=self.name), "register")
+        identity = ReceiverIdentity.from_credential(self._token)
+        key, proof = identity.prove(self.welcome.nonce if self.welcome else "")
+        msg = p.Register(token=identity.token or None, name=self.name, key=key, proof=proof)
+        reply = await self._request(msg, "register")
         assert isinstance(reply, p.Registered)
+        identity.token = reply.token
+        reply = msgspec.structs.replace(reply, token=identity.credential)
         self.registration, self._token = reply, reply.token
         return reply
 
-    async def join(self, code: str) -> p.Joined:
-        """Join the room of a cast code (spaces allowed)."""
+    async def join(self, code: str, pin: str | None = None) -> p.Joined:
+        """Join the room of a cast code (spaces allowed); ``pin`` is the guard PIN the TV
+        shows, needed only after :class:`PinRequiredError`."""
         self._intent, self._code = "sender", code
-        reply = await self._request(p.Join(code=code, name=self.name), "join")
+        self._pin = pin
+        reply = await self._request(p.Join(code=code, name=self.name, pin=pin), "join")
         assert isinstance(reply, p.Joined)
         self.joined = reply
         return reply
 
-    async def leave(self) -> None:
+    async def leave(self, keep_code: bool = True) -> None:
+        """Leave the room. A receiver keeps its code for its next start unless ``keep_code``
+        is False, which gives the code up for good (its tokens are revoked)."""
         self._intent = None
         self.registration = self.joined = None
-        await self._send(p.Leave())
+        await self._send(p.Leave(keep_code=keep_code))
 
     async def send_offer(self, to: str, sdp: str) -> None:
         await self._send(p.Offer(to=to, sdp=sdp))
@@ -346,6 +392,8 @@ class SignalingClient:
                 reason, retry = await self._pump(self._ws)
                 await self._drop()
                 self._fail_pending(ServiceUnreachableError(f"Lost the room service: {reason}"))
+                if reason == IDLE_CLOSE and self._intent is None:
+                    return  # in no room and about to be in none: connect again when needed
                 if self._closing or not self.reconnect:
                     self._events.put_nowait(ConnectionLost(reason, -1.0))
                     return
@@ -385,7 +433,7 @@ class SignalingClient:
         delay = 0.2
         while True:
             try:
-                return await self.join(code)
+                return await self.join(code, self._pin)
             except (UnknownCodeError, RateLimitedError) as exc:
                 wait = max(delay, exc.retry_after_s or 0.0)
                 if time.monotonic() + wait > deadline:
@@ -406,6 +454,8 @@ class SignalingClient:
                 except TimeoutError:
                     return "the room service stopped answering", retry
                 if frame.type is not aiohttp.WSMsgType.TEXT:
+                    if frame.type is aiohttp.WSMsgType.CLOSE and frame.extra == IDLE_CLOSE:
+                        return IDLE_CLOSE, retry
                     return "the connection closed", retry
                 self._last_heard = time.monotonic()
                 try:

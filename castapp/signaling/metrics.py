@@ -19,6 +19,10 @@ _COUNTERS = {
     "connections": "WebSocket connections accepted.",
     "forwarded": "Messages handed to another instance for one of its peers.",
     "undeliverable": "Messages for a peer connected nowhere (it had just left).",
+    "probes": "LAN discovery probes answered (each counted as a join attempt).",
+    "guarded_joins": "Joins while the service was guarded (code and guard PIN needed).",
+    "unproven_registrations": "Registrations refused: the key proof did not check out.",
+    "replacements_refused": "Receivers refused their code: a copy of them kept taking it.",
     "store_resets": "Times the shared store had lost this instance's rooms (clients sent away).",
 }
 
@@ -38,6 +42,14 @@ def render_metrics(server: RoomServer) -> str:
     gauge("senders", "Senders connected and in a room.", rooms.count(Role.SENDER))
     gauge("rooms", "Rooms with a live receiver on this instance.", receivers)
     gauge("connections", "Open WebSocket connections.", len(server.connections))
+    guard = server.guard
+    gauge("tcp_connections", "Open TCP connections (any stage).", sum(guard.by_address.values()))
+    gauge("tcp_refused", "TCP connections closed at once: their address held too many.",
+          guard.refused)
+    gauge("tcp_timed_out", "TCP connections closed before completing a first request.",
+          guard.timed_out)
+    gauge("accept_errors", "Connections the system could not accept (out of files).",
+          guard.accept_errors)
     for key, help_text in _COUNTERS.items():
         name = f"castapp_{key}_total"
         lines.extend(

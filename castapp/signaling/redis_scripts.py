@@ -17,7 +17,8 @@ receiver dropped expires a minute after its hold, and rate-limit windows when th
 
 from __future__ import annotations
 
-#: KEYS room, senders; ARGV owner, peer id, name, now. Returns {ok, replaced, id1, name1, ...}.
+#: KEYS room, senders; ARGV owner, peer id, name, now, fresh ('1': only a free code).
+#: Returns {ok, replaced, id1, name1, ...}.
 CLAIM_ROOM = """
 local r = redis.call('HMGET', KEYS[1], 'owner', 'receiver', 'hold')
 local owner, receiver, hold = r[1], r[2], r[3]
@@ -28,7 +29,7 @@ if not live then
              'hold', '')
   return {1, ''}
 end
-if owner ~= ARGV[1] then
+if owner ~= ARGV[1] or ARGV[5] == '1' then
   return {0, ''}
 end
 redis.call('HSET', KEYS[1], 'receiver', ARGV[2], 'rname', ARGV[3], 'hold', '')
@@ -108,6 +109,43 @@ redis.call('HSET', KEYS[1], 'start', tostring(start), 'count', count)
 redis.call('PEXPIRE', KEYS[1], math.ceil((start + window - now) * 1000) + 1000)
 if count <= limit then return '0' end
 return tostring(start + window - now)
+"""
+
+#: KEYS windows; ARGV now, then limit, window (s), hard (1/0) per key. Refuses (counting
+#: nothing) if a hard window is spent, else counts one in every window. Returns
+#: {verdict, wait}: 'ok', 'refused' or 'guarded' (a soft window is now past its limit).
+ATTEMPT = """
+local now = tonumber(ARGV[1])
+local starts, counts = {}, {}
+for i = 1, #KEYS do
+  local limit, window = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  local r = redis.call('HMGET', KEYS[i], 'start', 'count')
+  local start, count = tonumber(r[1]), tonumber(r[2])
+  if not start or now - start >= window then start, count = now, 0 end
+  starts[i], counts[i] = start, count
+  if ARGV[3 * i + 1] == '1' and count >= limit then
+    return {'refused', tostring(start + window - now)}
+  end
+end
+local verdict, wait = 'ok', '0'
+for i = 1, #KEYS do
+  local limit, window = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  local count = counts[i] + 1
+  redis.call('HSET', KEYS[i], 'start', tostring(starts[i]), 'count', count)
+  redis.call('PEXPIRE', KEYS[i], math.ceil((starts[i] + window - now) * 1000) + 1000)
+  if verdict == 'ok' and ARGV[3 * i + 1] == '0' and count > limit then
+    verdict, wait = 'guarded', tostring(starts[i] + window - now)
+  end
+end
+return {verdict, wait}
+"""
+
+#: KEYS windows. Takes back one count from each window that still holds one.
+REFUND = """
+for i = 1, #KEYS do
+  local count = tonumber(redis.call('HGET', KEYS[i], 'count'))
+  if count and count > 0 then redis.call('HINCRBY', KEYS[i], 'count', -1) end
+end
 """
 
 #: KEYS peer; ARGV prefix, peer id, payload. Publishes to the peer's instance; returns the

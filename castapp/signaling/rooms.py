@@ -9,6 +9,7 @@ goes through the :class:`~castapp.signaling.store.RoomStore`.
 from __future__ import annotations
 
 import heapq
+import hmac
 import logging
 import secrets
 from collections import Counter
@@ -19,6 +20,15 @@ from typing import Protocol
 from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.protocol import ErrorCode, LeaveReason, PeerInfo, Role
+from castapp.signaling.identity import check_proof
+from castapp.signaling.limits import (
+    GLOBAL_KEY,
+    Attempt,
+    Scope,
+    Verdict,
+    guard_pin,
+    join_scopes,
+)
 from castapp.signaling.store import AddSender, PeerRecord, RoomStore
 from castapp.signaling.tokens import TokenSigner
 from castapp.signaling.turn import IceConfig
@@ -38,6 +48,12 @@ class RoomConfig:
     #: Failed joins allowed per client address in ``join_window_s`` before ``rate_limited``.
     join_failures: int = 10
     join_window_s: float = 60.0
+    #: Failed joins allowed per /24 (IPv4) or /64 (IPv6) in ``join_window_s``.
+    join_failures_prefix: int = 30
+    #: Failed joins allowed on the whole service per ``guard_window_s``; past them the
+    #: service is guarded: a join needs the code and the guard PIN the TV shows.
+    join_failures_service: int = 10
+    guard_window_s: float = 3600.0
     #: Registrations allowed per client address per ``register_window_s``.
     registrations: int = 30
     register_window_s: float = 60.0
@@ -59,6 +75,8 @@ class Connection(Protocol):
 
     peer_id: str
     addr: str
+    #: Drawn for this connection and sent in ``welcome``: a receiver signs it to register.
+    nonce: str
 
     async def send(self, payload: bytes) -> None: ...
 
@@ -72,6 +90,15 @@ class Member:
     name: str = ""
     code: str | None = None
     owner: str | None = None  # receivers: id of the token that owns the code
+
+
+def claimed_owner(me: PeerInfo) -> str:
+    """The owner of a code held by a receiver without a key: its connection alone."""
+    return "peer:" + me.peer_id
+
+
+def _revoke_key(code: str, owner: str) -> str:
+    return f"rv:{code}:{owner}"
 
 
 def new_peer_id() -> str:
@@ -98,6 +125,8 @@ class Rooms:
         self.clock = clock
         self.members: dict[str, Member] = {}
         self._holds: list[tuple[float, str, str]] = []
+        self._guard_until = 0.0
+        self._probes: dict[str, int] = {}
         self.counters: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
 
@@ -125,7 +154,7 @@ class Rooms:
         elif isinstance(msg, p.Leave):
             if member.code is None:
                 raise ServiceError(ErrorCode.NOT_IN_ROOM, "You are not in a room.")
-            await self._leave_room(member, LeaveReason.LEFT)
+            await self._leave_room(member, LeaveReason.LEFT, forget=not msg.keep_code)
         elif isinstance(msg, p.Hello):
             raise ServiceError(ErrorCode.BAD_MESSAGE, "The protocol version is already agreed.")
         else:  # pragma: no cover - the server answers pings itself
@@ -147,17 +176,31 @@ class Rooms:
                 "Too many receivers registered from this address; try again later.",
                 retry_after_s=round(wait, 3),
             )
+        owner = None
+        if msg.key is not None or msg.proof is not None:
+            owner = check_proof(member.conn.nonce, msg.key or "", msg.proof or "",
+                                msg.token or "")
+            if owner is None:
+                self.counters["unproven_registrations"] += 1
+                raise ServiceError(ErrorCode.NOT_PROVEN,
+                                   "The receiver could not prove it holds its key; "
+                                   "connect again.")
         name = clean_name(msg.name)
         me = PeerInfo(peer_id=member.conn.peer_id, role=Role.RECEIVER, name=name)
-        claimed = await self._reclaim(me, msg.token, now) if msg.token else None
+        claimed = None
+        if msg.token and owner is not None:
+            claimed = await self._reclaim(me, msg.token, owner, now)
         if claimed is None:
-            claimed = await self._new_code(me, now)
-        code, token, owner, senders = claimed
-        member.role, member.name, member.code, member.owner = Role.RECEIVER, name, code, owner
+            claimed = await self._new_code(me, owner, now)
+        code, senders = claimed
+        # keyless receivers (older clients) get a code they cannot reclaim: no token
+        token = self.signer.mint(code, owner, now)[0] if owner is not None else ""
+        member.role, member.name, member.code = Role.RECEIVER, name, code
+        member.owner = owner or claimed_owner(me)
         await self.store.put_peer(PeerRecord(me.peer_id, Role.RECEIVER, name, code))
         self.counters["registrations"] += 1
         log.info("receiver %s opened room %s (%s)", me.peer_id, self.signer.label(code),
-                 "kept its code" if msg.token and msg.token == token else "new code")
+                 "kept its code" if senders is not None else "new code")
         await self._send(
             member.conn,
             p.Registered(
@@ -168,37 +211,53 @@ class Rooms:
                 max_senders=cfg.max_senders,
             ),
         )
-        for sender in senders:  # senders that waited through the receiver's absence
+        await self._tell_guard(member, now)
+        for sender in senders or ():  # senders that waited through the receiver's absence
             await self.deliver(sender.peer_id, p.PeerJoined(peer=me))
             await self._send(member.conn, p.PeerJoined(peer=sender))
 
     async def _reclaim(
-        self, me: PeerInfo, token: str, now: float
-    ) -> tuple[str, str, str, tuple[PeerInfo, ...]] | None:
-        claim = self.signer.verify(token)
-        if claim is None or self.config.codes.normalize(claim.code) != claim.code:
+        self, me: PeerInfo, token: str, owner: str, now: float
+    ) -> tuple[str, tuple[PeerInfo, ...]] | None:
+        """The code a token names, if the token is genuine, unexpired, unrevoked and bound to
+        the key this connection proved, and the code is free or held for that key."""
+        claim = self.signer.verify(token, now)
+        if claim is None or claim.owner != owner:
             return None
-        result = await self.store.claim_room(claim.code, claim.owner, me, now)
+        if self.config.codes.normalize(claim.code) != claim.code:
+            return None
+        revoked = await self.store.revoked_at(_revoke_key(claim.code, owner), now)
+        if revoked is not None and claim.issued <= revoked:
+            return None
+        # the same key displacing its own live connection is a reconnect, unless two copies
+        # of one receiver keep taking the code from each other
+        live = await self.store.get_room(claim.code, now)
+        if (live is not None and live.receiver is not None and live.owner == owner
+                and await self.store.hit(f"replace:{claim.code}", 3, 60.0, now) > 0):
+            self.counters["replacements_refused"] += 1
+            return None
+        result = await self.store.claim_room(claim.code, owner, me, now)
         if not result.ok:
             return None
         if result.replaced is not None:
+            # the same key connected again: its older connection is stale or a duplicate
             await self._kick(result.replaced, "This receiver connected again elsewhere.")
             # senders were talking to the replaced connection: they start over with this one
             left = p.PeerLeft(peer_id=result.replaced, role=Role.RECEIVER,
                               reason=LeaveReason.DISCONNECTED)
             for sender in result.senders:
                 await self.deliver(sender.peer_id, left)
-        return claim.code, token, claim.owner, result.senders
+        return claim.code, result.senders
 
     async def _new_code(
-        self, me: PeerInfo, now: float
-    ) -> tuple[str, str, str, tuple[PeerInfo, ...]]:
+        self, me: PeerInfo, owner: str | None, now: float
+    ) -> tuple[str, None]:
         for _ in range(32):
             code = self.config.codes.generate()
-            token, claim = self.signer.mint(code)
-            result = await self.store.claim_room(code, claim.owner, me, now)
+            result = await self.store.claim_room(code, owner or claimed_owner(me), me, now,
+                                                 fresh=True)
             if result.ok:
-                return code, token, claim.owner, ()
+                return code, None
         raise ServiceError(
             ErrorCode.SERVICE_FULL, "The room service has no free cast codes left; try later."
         )
@@ -217,22 +276,42 @@ class Rooms:
             raise ServiceError(ErrorCode.ALREADY_IN_ROOM, "This connection is already in a room.")
         now = self.clock()
         cfg = self.config
-        key = f"join:{member.conn.addr}"
-        wait = await self.store.blocked_for(key, cfg.join_failures, cfg.join_window_s, now)
-        if wait > 0:
+        scopes = self.join_scopes(member.conn.addr)
+        # the attempt is counted before the code is looked at, and given back if it was
+        # right: concurrent guesses cannot all pass one check before any is counted
+        attempt = await self.store.attempt(scopes, now)
+        if attempt.verdict is Verdict.REFUSED:
             self.counters["rate_limited_joins"] += 1
             raise ServiceError(
                 ErrorCode.RATE_LIMITED,
-                "Too many wrong cast codes from this address; wait a moment and try again.",
-                retry_after_s=round(wait, 3),
+                "Too many wrong cast codes from this network; wait a moment and try again.",
+                retry_after_s=round(attempt.wait, 3),
             )
         code = cfg.codes.normalize(msg.code)
         room = await self.store.get_room(code, now) if code else None
-        if code is None or room is None or room.receiver is None:
-            await self.store.hit(key, cfg.join_failures, cfg.join_window_s, now)
+        live = code is not None and room is not None and room.receiver is not None
+        if attempt.verdict is Verdict.GUARDED:
+            # past the service-wide budget a right code alone proves nothing, and every
+            # failure reads the same whether the code exists or not
+            self.counters["guarded_joins"] += 1
+            if not live or msg.pin is None or not hmac.compare_digest(
+                msg.pin.strip(), guard_pin(self.signer.key, code or "", room.owner)
+            ):
+                raise ServiceError(
+                    ErrorCode.PIN_REQUIRED,
+                    "Cast codes are being guessed on this service right now: type the PIN "
+                    "the TV shows next to its code.",
+                    retry_after_s=round(attempt.wait, 3),
+                )
+        if not live:
             raise ServiceError(
                 ErrorCode.UNKNOWN_CODE, "No receiver is showing that cast code right now."
             )
+        assert code is not None and room is not None and room.receiver is not None
+        await self.store.refund(scopes, now)
+        if self._probes.get(member.conn.addr, 0) > 0:  # its probe found this room: no guess
+            self._probes[member.conn.addr] -= 1
+            await self.store.refund(scopes, now)
         name = clean_name(msg.name)
         me = PeerInfo(peer_id=member.conn.peer_id, role=Role.SENDER, name=name)
         added = await self.store.add_sender(code, me, cfg.max_senders)
@@ -255,6 +334,62 @@ class Rooms:
         )
         await self.deliver(room.receiver.peer_id, p.PeerJoined(peer=me))
 
+    def join_scopes(self, addr: str) -> tuple[Scope, ...]:
+        cfg = self.config
+        return join_scopes(addr, per_address=cfg.join_failures,
+                           per_prefix=cfg.join_failures_prefix,
+                           address_window=cfg.join_window_s,
+                           service=cfg.join_failures_service,
+                           service_window=cfg.guard_window_s)
+
+    async def probe_attempt(self, addr: str) -> tuple[Attempt, str, str | None] | None:
+        """Count a LAN discovery probe from ``addr`` as a join attempt; the code to prove and
+        the guard PIN to mix in (when guarded), or None when no receiver is here. A join from
+        the same address that then succeeds gives the count back."""
+        target = next((m for m in self.members.values()
+                       if m.role is Role.RECEIVER and m.code and m.owner), None)
+        if target is None:
+            return None
+        attempt = await self.store.attempt(self.join_scopes(addr), self.clock())
+        if attempt.verdict is Verdict.REFUSED:
+            return attempt, "", None
+        if len(self._probes) > 4096:
+            self._probes.clear()
+        self._probes[addr] = min(self._probes.get(addr, 0) + 1, 16)
+        assert target.code is not None and target.owner is not None
+        pin = (guard_pin(self.signer.key, target.code, target.owner)
+               if attempt.verdict is Verdict.GUARDED else None)
+        return attempt, target.code, pin
+
+    # -------------------------------------------------------------- guard
+    async def guarded_for(self, now: float) -> float:
+        """Seconds the service stays guarded (0: not guarded)."""
+        cfg = self.config
+        return await self.store.blocked_for(GLOBAL_KEY, cfg.join_failures_service,
+                                            cfg.guard_window_s, now)
+
+    async def announce_guard(self, now: float) -> None:
+        """Tell this instance's receivers their guard PIN, once per guarded window (the
+        ticker calls this every second)."""
+        left = await self.guarded_for(now)
+        if left <= 0:
+            self._guard_until = 0.0
+            return
+        until = now + left
+        if abs(until - self._guard_until) < 1.0:
+            return  # already told for this window
+        self._guard_until = until
+        log.warning("cast codes are being guessed: joins need the guard PIN for %.0f s", left)
+        for member in list(self.members.values()):
+            await self._tell_guard(member, now)
+
+    async def _tell_guard(self, member: Member, now: float) -> None:
+        """A receiver learns its guard PIN while the service is guarded (as last seen)."""
+        left = self._guard_until - now
+        if left > 0 and member.role is Role.RECEIVER and member.code and member.owner:
+            pin = guard_pin(self.signer.key, member.code, member.owner)
+            await self._send(member.conn, p.Guard(pin=pin, until_s=round(left, 3)))
+
     # -------------------------------------------------------------- relay
     async def _relay(self, member: Member, msg: p.RelayMessage) -> None:
         if member.code is None:
@@ -270,7 +405,8 @@ class Rooms:
         await self.deliver(msg.to, p.relayed(msg, member.conn.peer_id))
 
     # -------------------------------------------------------------- leaving
-    async def _leave_room(self, member: Member, reason: LeaveReason) -> None:
+    async def _leave_room(self, member: Member, reason: LeaveReason,
+                          forget: bool = False) -> None:
         code, peer_id = member.code, member.conn.peer_id
         assert code is not None
         member.code = None
@@ -282,6 +418,10 @@ class Rooms:
         assert member.owner is not None
         left = p.PeerLeft(peer_id=peer_id, role=Role.RECEIVER, reason=reason)
         if reason is LeaveReason.LEFT:
+            if forget:  # every token issued for this room until now stops working
+                now = self.clock()
+                await self.store.revoke(_revoke_key(code, member.owner), now,
+                                        now + self.signer.ttl)
             for sender in await self.store.delete_room(code, member.owner):
                 await self.deliver(sender, left)
                 await self.deliver(sender, p.RoomClosed(reason="The receiver closed the room."))
@@ -332,6 +472,7 @@ class Rooms:
             for sender in senders or ():
                 await self.deliver(sender, p.RoomClosed(reason="The receiver did not come back."))
         await self.store.prune(now)
+        await self.announce_guard(now)
 
     # -------------------------------------------------------------- delivery
     async def deliver(self, peer_id: str, msg: p.Outbound) -> None:

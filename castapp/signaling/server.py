@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import logging
 import random
+import secrets
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from castapp import __version__
 from castapp import protocol as p
+from castapp.discovery import probe
 from castapp.protocol import ErrorCode, LeaveReason
+from castapp.signaling.guard import ConnectionGuard, GuardedRunner
+from castapp.signaling.limits import Verdict
 from castapp.signaling.metrics import render_metrics
 from castapp.signaling.rooms import RoomConfig, Rooms, ServiceError, new_peer_id
 from castapp.signaling.store import RoomStore
@@ -49,6 +57,21 @@ class ServiceConfig:
     message_rate: float = 50.0
     message_burst: int = 200
     trust_proxy: bool = False
+    #: TCP connections one address may hold at once (0: no cap; none behind a trusted proxy,
+    #: which sees every client under its own address).
+    max_connections_per_address: int = 64
+    #: A connection must complete its first HTTP request within this (slowloris).
+    first_request_timeout_s: float = 10.0
+    #: A WebSocket that has not registered or joined within this is closed (idle,
+    #: never-registering or ping-only sockets).
+    room_timeout_s: float = 30.0
+    #: Who may read ``/metrics``: ``"any"`` client, or ``"loopback"`` clients only (the
+    #: embedded service: the LAN must not learn whether someone is casting).
+    metrics_access: str = "any"
+    #: When set, ``/metrics`` needs ``Authorization: Bearer <metrics_token>``.
+    metrics_token: str | None = None
+    #: Answer LAN discovery probes (``POST /probe``) for the receiver this service hosts.
+    probe: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
@@ -75,10 +98,13 @@ class WsConnection:
         self.ws = ws
         self.addr = addr
         self.peer_id = new_peer_id()
+        self.nonce = secrets.token_urlsafe(18)
         self.last_seen = time.monotonic()
         self.bucket = bucket
         self.close_reason = LeaveReason.DISCONNECTED
         self.warned_flood = 0.0
+        #: Since when the connection is in no room (None while it is in one).
+        self.roomless_since: float | None = time.monotonic()
 
     async def send(self, payload: bytes) -> None:
         if self.ws.closed:
@@ -112,10 +138,14 @@ class RoomServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self.app = web.Application()
+        cap = 0 if config.trust_proxy else config.max_connections_per_address
+        self.guard = ConnectionGuard(cap, config.first_request_timeout_s)
+        self.app = web.Application(middlewares=[self._mark_started])
         self.app.router.add_get(p.WS_PATH, self._ws)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
+        if config.probe:
+            self.app.router.add_post(probe.PATH, self._probe)
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> int:
@@ -124,7 +154,9 @@ class RoomServer:
         if self.config.tls_cert is not None:
             ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self.guard.install(asyncio.get_running_loop())
+        self._runner = GuardedRunner(self.app, self.guard, access_log=None,
+                                     handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
             self._runner,
@@ -164,6 +196,7 @@ class RoomServer:
         if self._runner is not None:
             await self._runner.cleanup()
         await self.store.close()
+        self.guard.uninstall()
         log.info("room service stopped")
 
     async def _send_away(self, reason: str) -> None:
@@ -188,13 +221,25 @@ class RoomServer:
 
     async def _reaper(self) -> None:
         limit = self.config.heartbeat_s * 2.5
+        roomless = self.config.room_timeout_s
         while True:
-            await asyncio.sleep(self.config.heartbeat_s / 3)
-            cutoff = time.monotonic() - limit
-            for conn in [c for c in self.connections.values() if c.last_seen < cutoff]:
+            await asyncio.sleep(min(self.config.heartbeat_s, roomless) / 3)
+            now = time.monotonic()
+            for conn in list(self.connections.values()):
+                member = self.rooms.members.get(conn.peer_id)
+                if member is not None and member.code is not None:
+                    conn.roomless_since = None
+                elif conn.roomless_since is None:
+                    conn.roomless_since = now
+                if conn.last_seen < now - limit:
+                    why = b"heartbeat timeout"
+                elif conn.roomless_since is not None and conn.roomless_since < now - roomless:
+                    why = b"no room joined"
+                else:
+                    continue
                 conn.close_reason = LeaveReason.TIMEOUT
-                log.info("peer %s timed out", conn.peer_id)
-                await conn.ws.close(code=CLOSE_TIMEOUT, message=b"heartbeat timeout")
+                log.info("peer %s timed out (%s)", conn.peer_id, why.decode())
+                await conn.ws.close(code=CLOSE_TIMEOUT, message=why)
 
     async def _ticker(self) -> None:
         while True:
@@ -205,15 +250,52 @@ class RoomServer:
                 log.exception("room clean-up failed")
 
     # -------------------------------------------------------------- HTTP
+    @web.middleware
+    async def _mark_started(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.guard.started(request.protocol)
+        return await handler(request)
+
     async def _healthz(self, request: web.Request) -> web.Response:
         ok = not self._stopping and await self.store.healthy()
         body = {"status": "ok" if ok else "unhealthy", "version": __version__}
         return web.json_response(body, status=200 if ok else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        cfg = self.config
+        if cfg.metrics_access == "loopback" and not _is_loopback(request.remote):
+            raise web.HTTPForbidden(text="Metrics are available on this machine only.")
+        if cfg.metrics_token is not None:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {cfg.metrics_token}".encode()):
+                raise web.HTTPUnauthorized(text="Metrics need the bearer token.",
+                                           headers={"WWW-Authenticate": "Bearer"})
         return web.Response(
             text=render_metrics(self), content_type="text/plain", charset="utf-8"
         )
+
+    async def _probe(self, request: web.Request) -> web.Response:
+        """LAN discovery: prove, without either side sending it, that this service's receiver
+        shows the sender's code (``castapp.discovery.probe``)."""
+        try:
+            async with asyncio.timeout(self.config.first_request_timeout_s):
+                body = await request.content.read(1024)
+        except TimeoutError:
+            raise web.HTTPRequestTimeout(text="The probe came too slowly.") from None
+        found = await self.rooms.probe_attempt(self._client_addr(request))
+        if found is None:
+            raise web.HTTPNotFound(text="No receiver is showing a code here.")
+        attempt, code, pin = found
+        if attempt.verdict is Verdict.REFUSED:
+            self.rooms.counters["rate_limited_joins"] += 1
+            return web.json_response({"error": ErrorCode.RATE_LIMITED.value,
+                                      "retry_after_s": round(attempt.wait, 3)}, status=429)
+        self.rooms.counters["probes"] += 1
+        loop = asyncio.get_running_loop()
+        try:
+            reply = await loop.run_in_executor(None, probe.answer, body, code, pin)
+        except ValueError:
+            raise web.HTTPBadRequest(text="Not a discovery probe.") from None
+        return web.Response(body=msgspec.json.encode(reply), content_type="application/json")
 
     def _client_addr(self, request: web.Request) -> str:
         if self.config.trust_proxy:
@@ -283,6 +365,7 @@ class RoomServer:
                 peer_id=conn.peer_id,
                 heartbeat_s=self.config.heartbeat_s,
                 max_message_bytes=self.config.max_message_bytes,
+                nonce=conn.nonce,
             )
             await conn.send(p.encode(welcome))
             return True
@@ -351,6 +434,16 @@ class RoomServer:
         self.rooms.errors[code] += 1
         err = p.Error(code=code, message=message, ref=ref, retry_after_s=retry_after_s)
         await conn.send(p.encode(err))
+
+
+def _is_loopback(addr: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address((addr or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
 
 
 async def run_until_signalled(server: RoomServer) -> None:

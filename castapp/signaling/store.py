@@ -9,11 +9,12 @@ out the same code or overfill a room. Time is passed in (``now``), never read he
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from castapp.protocol import PeerInfo, Role
+from castapp.signaling.limits import Attempt, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +63,10 @@ class RoomStore(Protocol):
         """Connect; from now on ``deliver`` receives messages forwarded to local peers."""
         ...
 
-    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float) -> Claim:
-        """Make ``receiver`` the live receiver of ``code`` if the code is free or ``owner``'s."""
+    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float,
+                         fresh: bool = False) -> Claim:
+        """Make ``receiver`` the live receiver of ``code`` if the code is free or ``owner``'s
+        (only if free, with ``fresh``)."""
         ...
 
     async def get_room(self, code: str, now: float) -> RoomRecord | None: ...
@@ -99,6 +102,21 @@ class RoomStore(Protocol):
     async def blocked_for(self, key: str, limit: int, window: float, now: float) -> float:
         """Seconds until ``key`` may try again (0 if it may now), without counting."""
         ...
+
+    async def attempt(self, scopes: Sequence[Scope], now: float) -> Attempt:
+        """Atomically: refuse if a hard scope is spent (counting nothing); else count one in
+        every scope and say whether a soft scope is now past its limit (guarded)."""
+        ...
+
+    async def refund(self, scopes: Sequence[Scope], now: float) -> None:
+        """Take back one count from each scope (the join it was reserved for succeeded)."""
+        ...
+
+    async def revoke(self, key: str, at: float, until: float) -> None:
+        """Remember until ``until`` that tokens under ``key`` issued up to ``at`` are void."""
+        ...
+
+    async def revoked_at(self, key: str, now: float) -> float | None: ...
 
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         """Carry a message to a peer connected to another instance; False if it is nowhere."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from castapp.protocol import PeerInfo
+from castapp.signaling.limits import Attempt, Scope, Verdict
 from castapp.signaling.store import AddSender, Claim, DeliverFn, PeerRecord, ResetFn, RoomRecord
 
 
@@ -19,6 +21,7 @@ class MemoryStore:
         self._rooms: dict[str, _Room] = {}
         self._peers: dict[str, PeerRecord] = {}
         self._windows: dict[str, tuple[float, int, float]] = {}
+        self._revoked: dict[str, tuple[float, float]] = {}
 
     async def start(self, deliver: DeliverFn, reset: ResetFn) -> None:
         return None  # nothing to connect to, and no other instance to hear from
@@ -33,12 +36,13 @@ class MemoryStore:
             return None
         return room
 
-    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float) -> Claim:
+    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float,
+                         fresh: bool = False) -> Claim:
         room = self._live(code, now)
         if room is None:
             self._rooms[code] = _Room(RoomRecord(code, owner, receiver, None))
             return Claim(ok=True)
-        if room.record.owner != owner:
+        if room.record.owner != owner or fresh:
             return Claim(ok=False)
         old = room.record.receiver
         room.record = RoomRecord(code, owner, receiver, None)
@@ -120,6 +124,37 @@ class MemoryStore:
             return 0.0
         return start + window - now
 
+    def _window(self, scope: Scope, now: float) -> tuple[float, int]:
+        start, count, _ = self._windows.get(scope.key, (now, 0, scope.window))
+        if now - start >= scope.window:
+            return now, 0
+        return start, count
+
+    async def attempt(self, scopes: Sequence[Scope], now: float) -> Attempt:
+        windows = [self._window(s, now) for s in scopes]
+        for scope, (start, count) in zip(scopes, windows, strict=True):
+            if scope.hard and count >= scope.limit:
+                return Attempt(Verdict.REFUSED, start + scope.window - now)
+        result = Attempt(Verdict.OK)
+        for scope, (start, count) in zip(scopes, windows, strict=True):
+            self._windows[scope.key] = (start, count + 1, scope.window)
+            if not scope.hard and count + 1 > scope.limit and result.verdict is Verdict.OK:
+                result = Attempt(Verdict.GUARDED, start + scope.window - now)
+        return result
+
+    async def refund(self, scopes: Sequence[Scope], now: float) -> None:
+        for scope in scopes:
+            entry = self._windows.get(scope.key)
+            if entry is not None and entry[1] > 0:
+                self._windows[scope.key] = (entry[0], entry[1] - 1, entry[2])
+
+    async def revoke(self, key: str, at: float, until: float) -> None:
+        self._revoked[key] = (at, until)
+
+    async def revoked_at(self, key: str, now: float) -> float | None:
+        entry = self._revoked.get(key)
+        return entry[0] if entry is not None and entry[1] > now else None
+
     # delivery -----------------------------------------------------------------
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         return False  # one instance: a peer that is not local is nowhere
@@ -131,6 +166,8 @@ class MemoryStore:
         stale = [k for k, (start, _, win) in self._windows.items() if now - start >= win]
         for key in stale:
             del self._windows[key]
+        for key in [k for k, (_, until) in self._revoked.items() if until <= now]:
+            del self._revoked[key]
         gone = [
             code
             for code, room in self._rooms.items()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -21,6 +22,7 @@ from redis.backoff import ExponentialBackoff
 
 from castapp.protocol import PeerInfo, Role
 from castapp.signaling import redis_scripts as lua
+from castapp.signaling.limits import Attempt, Scope, Verdict
 from castapp.signaling.redis_presence import FAILURES, Presence
 from castapp.signaling.store import (
     AddSender,
@@ -92,6 +94,8 @@ class RedisStore:
         self._delete = script(lua.DELETE_ROOM)
         self._add_sender = script(lua.ADD_SENDER)
         self._rate = script(lua.RATE)
+        self._attempt = script(lua.ATTEMPT)
+        self._refund = script(lua.REFUND)
         self._forward = script(lua.FORWARD)
         self._reap = script(lua.REAP)
         self._put_peer = script(lua.PUT_PEER)
@@ -130,9 +134,11 @@ class RedisStore:
             return False
 
     # ------------------------------------------------------------------ rooms
-    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float) -> Claim:
+    async def claim_room(self, code: str, owner: str, receiver: PeerInfo, now: float,
+                         fresh: bool = False) -> Claim:
         out = await self._claim(
-            keys=self._room(code), args=[owner, receiver.peer_id, receiver.name, repr(now)]
+            keys=self._room(code),
+            args=[owner, receiver.peer_id, receiver.name, repr(now), "1" if fresh else "0"],
         )
         if not int(out[0]):
             return Claim(ok=False)
@@ -209,6 +215,26 @@ class RedisStore:
             keys=[f"{self.prefix}rl:{key}"], args=[limit, repr(window), repr(now), 0]
         )
         return float(wait)
+
+    async def attempt(self, scopes: Sequence[Scope], now: float) -> Attempt:
+        args: list[str | int] = [repr(now)]
+        for scope in scopes:
+            args += [scope.limit, repr(scope.window), 1 if scope.hard else 0]
+        verdict, wait = await self._attempt(
+            keys=[f"{self.prefix}rl:{s.key}" for s in scopes], args=args
+        )
+        return Attempt(Verdict(verdict), float(wait))
+
+    async def refund(self, scopes: Sequence[Scope], now: float) -> None:
+        await self._refund(keys=[f"{self.prefix}rl:{s.key}" for s in scopes])
+
+    async def revoke(self, key: str, at: float, until: float) -> None:
+        ms = max(1, int((until - at) * 1000))
+        await self._redis.set(f"{self.prefix}{key}", repr(at), px=ms)
+
+    async def revoked_at(self, key: str, now: float) -> float | None:
+        value = await self._redis.get(f"{self.prefix}{key}")
+        return float(value) if value is not None else None
 
     # ------------------------------------------------------------------ delivery
     async def forward(self, peer_id: str, payload: bytes) -> bool:

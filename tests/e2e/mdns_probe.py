@@ -3,7 +3,8 @@
     mdns_probe.py find CODE [TIMEOUT]   look for CODE with castapp's own browser, print the result
     mdns_probe.py list SECONDS          every castapp advert seen in that time, raw zeroconf
     mdns_probe.py watch                 print every castapp advert added or removed, until SIGTERM
-    mdns_probe.py hostile CODE PORT     advertise malformed and misleading records for CODE
+    mdns_probe.py hostile PORT FAKES    advertise malformed records, a newer version, and FAKES
+                                        well-formed fakes whose services hang or lie
 
 Each prints one JSON object per line.
 """
@@ -99,32 +100,51 @@ async def watch() -> None:
     await zc.async_close()
 
 
-async def hostile(code: str, port: int) -> None:
-    """Records a hostile machine could send: none of them may be taken for a receiver."""
+async def hostile(port: int, fakes: int) -> None:
+    """Records a hostile machine could send: none of them may be taken for a receiver, and
+    however many there are, they may not hide a real one."""
     addresses = lan_addresses()
-    good = Advert.for_code(code, "spoof", port, addresses).to_txt()
-    elsewhere = Advert.for_code(code, "replayed", port, ["10.10.0.99"]).to_txt()
-    newer = dataclasses.replace(Advert.for_code(code, "future", port, addresses), version=99)
+    good = Advert.for_receiver("spoof").to_txt()
+    newer = dataclasses.replace(Advert.for_receiver("future"), version=99)
     records: list[dict[str, object] | bytes] = [
         {**good, "n": "x" * 200, "x": "y" * 200},  # the whole record is too large
-        {**good, "s": "zz" * 8},  # salt not hex
-        {**good, "t": "abc"},  # tag of the wrong length
-        {k: v for k, v in good.items() if k != "t"},  # no tag
+        {k: v for k, v in good.items() if k != "a"},  # no check scheme
         {**good, "v": "1" * 40},  # version not a small number
-        {**good, "a": "s0"},  # unknown scheme
+        {**good, "a": "s1", "s": "00" * 8, "t": "abcd"},  # the old offline-testable tag
         {**good, "n": b"\xff\xfe"},  # not UTF-8
         b"\x05v=1\x00\x00" + b"\xff" * 5,  # truncated TXT strings
-        elsewhere,  # a copy of a real tag made for another address
-        newer.to_txt(),  # the right code, but a protocol this castapp does not speak
+        newer.to_txt(),  # a protocol this castapp does not speak
     ]
+    # well-formed fakes: half point at a service that accepts and never answers, half at
+    # one that answers every probe with a made-up proof
+    held: list[asyncio.StreamWriter] = []
+
+    async def tarpit(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    async def liar(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(2048)
+        body = b'{"pake":"AAAA","confirm":"AAAA"}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    servers = [await asyncio.start_server(tarpit, addresses[0], port),
+               await asyncio.start_server(liar, addresses[0], port + 1)]
     zc = AsyncZeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
-    for i, props in enumerate(records):
-        info = AsyncServiceInfo(SERVICE_TYPE, f"hostile {i}.{SERVICE_TYPE}", port=port,
-                                properties=props, server=f"hostile-{i}.local.",
-                                parsed_addresses=addresses)
-        await (await zc.async_register_service(info))
-    emit("ready", records=len(records))
+    infos = [AsyncServiceInfo(SERVICE_TYPE, f"hostile {i}.{SERVICE_TYPE}", port=port,
+                              properties=props, server=f"hostile-{i}.local.",
+                              parsed_addresses=addresses) for i, props in enumerate(records)]
+    infos += [AsyncServiceInfo(SERVICE_TYPE, f"Fake TV {i}.{SERVICE_TYPE}", port=port + i % 2,
+                               properties=good, server=f"fake-{i}.local.",
+                               parsed_addresses=addresses) for i in range(fakes)]
+    waits = await asyncio.gather(*(zc.async_register_service(info) for info in infos))
+    await asyncio.gather(*waits)
+    emit("ready", records=len(records), fakes=fakes)
     await until_terminated()
+    for server in servers:
+        server.close()
     await zc.async_close()
 
 
@@ -137,7 +157,7 @@ def main(argv: list[str]) -> None:
     elif command == "watch":
         asyncio.run(watch())
     elif command == "hostile":
-        asyncio.run(hostile(rest[0], int(rest[1])))
+        asyncio.run(hostile(int(rest[0]), int(rest[1])))
     else:
         raise SystemExit(__doc__)
 

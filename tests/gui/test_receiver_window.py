@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from frames import visible_bits
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
 
 from castapp.codes import group
@@ -141,11 +143,15 @@ async def cast_checks(window, controller, source) -> None:
 
     counters: list[int] = []
 
+    wall = window.wall
+    corner = QRect(wall.corner.pos(), wall.corner.size()) if wall.corner.isVisible() else None
+
     def pattern_on_screen() -> bool:
+        # The code corner covers the last bits of the counter; read the others.
         gray = cv2.cvtColor(screen_pixels(window), cv2.COLOR_BGRA2GRAY)
-        value = pattern.read_counter(gray)
-        if value is not None:
-            counters.append(value)
+        bits = visible_bits(gray, corner)
+        if bits is not None and len(bits) >= 10:
+            counters.append(sum(v << (pattern.COUNTER_BITS - 1 - b) for b, v in bits.items()))
         return len(set(counters)) >= 3
 
     # The counter moves on screen: frames keep being drawn, not one frozen picture.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import threading
 from collections.abc import Coroutine, Iterator
@@ -46,7 +47,29 @@ frames = st.one_of(
         lambda n: json.dumps({"type": "offer", "to": "x", "sdp": "a" * n})),
     st.just('{"type": "join", "code": "' + "9" * 33 + '"}'),
     st.just("\x00" * 64),
+    # nesting deep enough to exhaust a recursive decoder, in every place a value may go
+    st.integers(33, 20000).map(lambda n: "[" * n + "]" * n),
+    st.integers(33, 20000).map(lambda n: "[" * n),
+    st.integers(33, 20000).map(
+        lambda n: '{"type":"signal","to":"x","body":{"a":' + "[" * n + "]" * n + "}}"),
+    st.integers(33, 20000).map(lambda n: '{"type":' + '{"a":' * n + "1" + "}" * n + "}"),
+    # tokens of every shape, non-ASCII included
+    st.text(min_size=1, max_size=80).map(
+        lambda t: json.dumps({"type": "register", "token": "t1.MTIz.abc." + t})),
+    st.text(min_size=1, max_size=256).map(lambda t: json.dumps({"type": "register", "token": t})),
 )
+
+
+class LogTrap(logging.Handler):
+    """Keeps every record at warning level or above, and any that carries a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.bad: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info or record.levelno >= logging.ERROR or "Traceback" in record.getMessage():
+            self.bad.append(record)
 
 
 class LiveService:
@@ -104,6 +127,24 @@ class LiveService:
                 break
         await self.check_healthy_room(marker)
 
+    async def errors_for(self, frames: list[str]) -> list[dict[str, Any]]:
+        return await self.replies_for(frames, "error")
+
+    async def replies_for(self, frames: list[str], kind: str) -> list[dict[str, Any]]:
+        """Send each frame on a fresh connection; the first reply of ``kind`` to each."""
+        out = []
+        for frame in frames:
+            async with self.session.ws_connect(self.server.url, max_msg_size=0) as ws:
+                await ws.send_str('{"type":"hello","versions":[2]}')
+                assert json.loads((await ws.receive(timeout=5)).data)["type"] == "welcome"
+                await ws.send_str(frame)
+                while True:
+                    reply = json.loads((await ws.receive(timeout=10)).data)
+                    if reply["type"] == kind:
+                        out.append(reply)
+                        break
+        return out
+
     async def check_healthy_room(self, marker: float) -> None:
         sdp = f"v=0 round {marker}"
         await self.sender.send_offer(self.receiver.peer_id or "", sdp)
@@ -123,8 +164,11 @@ class LiveService:
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveService]:
     service = LiveService()
+    service.trap = LogTrap()
+    logging.getLogger().addHandler(service.trap)
     service.run(service.start())
     yield service
+    logging.getLogger().removeHandler(service.trap)
     service.run(service.stop())
     service.loop.call_soon_threadsafe(service.loop.stop)
     service.thread.join(5)
@@ -137,3 +181,35 @@ def live() -> Iterator[LiveService]:
 def test_hostile_frames_never_break_the_service(live, batch):
     live.run(live.throw(batch))
     assert not any(t.done() for t in live.server._tasks)  # background work still alive
+    assert not live.trap.bad, [r.getMessage() for r in live.trap.bad]  # no traceback logged
+
+
+def test_deep_nesting_is_a_bad_message_without_a_traceback(live):
+    frames = ["[" * 60000, '{"type":"join","code":' + "[" * 30000 + "]" * 30000 + "}",
+              '{"type":"signal","to":"x","body":' + '{"a":' * 9000 + "0" + "}" * 9000 + "}"]
+    errors = live.run(live.errors_for(frames))
+    assert [e["code"] for e in errors] == ["bad_message"] * 3
+    assert all("nested" in e["message"] for e in errors)
+    assert not live.trap.bad, [r.getMessage() for r in live.trap.bad]
+
+
+def test_a_token_with_a_non_ascii_mac_is_just_not_a_token(live):
+    frame = json.dumps({"type": "register", "token": "t1.MTIzNDU2.bm9uY2U.é" + "x" * 20})
+    (reply,) = live.run(live.replies_for([frame], "registered"))
+    assert reply["type"] == "registered"  # a new code instead of internal_error
+    assert not live.trap.bad, [r.getMessage() for r in live.trap.bad]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values)
+def test_nesting_depth_agrees_with_the_structure(value):
+    def depth(v: Any) -> int:
+        if isinstance(v, list):
+            return 1 + max(map(depth, v), default=0)
+        if isinstance(v, dict):
+            return 1 + max(map(depth, v.values()), default=0)
+        return 0
+
+    assert p.nesting_depth(json.dumps(value)) == depth(value)
+    assert p.nesting_depth("[" * 40 + "]" * 40) is None
+    assert p.nesting_depth('["]]]]", {"a": "[[[\\""}]') == 2

@@ -62,7 +62,8 @@ async def test_a_thousand_concurrent_registrations_on_two_instances_get_distinct
     redis_instances,
 ):
     # four-digit codes: about 50 collisions among 1,000 draws, so claims really race
-    cfg = {"codes": CodeFormat(length=4), "registrations": 1_000_000}
+    cfg = {"codes": CodeFormat(length=4), "registrations": 1_000_000,
+           "max_connections_per_address": 0}  # a thousand receivers on one loopback address
     a, b = await redis_instances(**cfg), await redis_instances(**cfg)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:

@@ -80,3 +80,62 @@ async def test_tls(tmp_path, room_key):
                 await http.ws_connect(tls.url)
     finally:
         await tls.stop()
+
+
+async def test_metrics_bearer_token(room_key):
+    server = RoomServer(ServiceConfig(port=0, metrics_token="s3cret"), TokenSigner(room_key))
+    await server.start()
+    base = server.url.replace("ws://", "http://").removesuffix("/ws")
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/metrics") as resp:
+                assert resp.status == 401 and "castapp_" not in await resp.text()
+            bad = {"Authorization": "Bearer wrong"}
+            async with http.get(f"{base}/metrics", headers=bad) as resp:
+                assert resp.status == 401
+            good = {"Authorization": "Bearer s3cret"}
+            async with http.get(f"{base}/metrics", headers=good) as resp:
+                assert resp.status == 200 and "castapp_receivers 0" in await resp.text()
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200  # health stays open for load balancers
+    finally:
+        await server.stop()
+
+
+async def test_embedded_metrics_are_for_this_machine_only(room_key):
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from castapp.embedded import EmbeddedService
+
+    embedded = EmbeddedService(TokenSigner(room_key), host="127.0.0.1", port=0, advertise=False)
+    await embedded.start()
+    try:
+        server = embedded.server
+        assert server is not None and server.config.metrics_access == "loopback"
+        base = embedded.url.replace("ws://", "http://").removesuffix("/ws")
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as resp:
+            assert resp.status == 200  # from loopback
+        # a LAN client (the request as aiohttp would hand it over from 192.0.2.7)
+        lan = make_mocked_request("GET", "/metrics", app=server.app,
+                                  transport=_Peer(("192.0.2.7", 50000)))
+        with pytest.raises(web.HTTPForbidden):
+            await server._metrics(lan)
+        for addr in ("127.0.0.5", "::1", "::ffff:127.0.0.1"):
+            await server._metrics(make_mocked_request(
+                "GET", "/metrics", app=server.app, transport=_Peer((addr, 1))))
+    finally:
+        await embedded.stop()
+
+
+class _Peer:
+    """Just enough of a transport for aiohttp to read the peer address from."""
+
+    def __init__(self, peer: tuple[str, int]) -> None:
+        self.peer = peer
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self.peer if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False

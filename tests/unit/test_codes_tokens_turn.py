@@ -6,8 +6,11 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from castapp.codes import LETTERS, CodeFormat, group
+from castapp.signaling.identity import ReceiverIdentity, check_proof
 from castapp.signaling.tokens import TokenSigner, load_or_create_key
 from castapp.signaling.turn import IceConfig, turn_credential
 
@@ -43,18 +46,37 @@ def test_tokens_prove_their_code_and_resist_forgery(tmp_path):
     key = load_or_create_key(tmp_path)
     assert load_or_create_key(tmp_path) == key  # stable across restarts
     assert (tmp_path / "room-key").stat().st_mode & 0o777 == 0o600
-    signer = TokenSigner(key)
-    token, claim = signer.mint("482913")
-    assert signer.verify(token) == claim and claim.code == "482913"
-    assert claim.owner not in ("482913",) and "482913" not in claim.owner
-    head, _code, nonce, mac = token.split(".")
+    signer = TokenSigner(key, ttl=100)
+    owner = ReceiverIdentity().id
+    token, claim = signer.mint("482913", owner, 1000.0)
+    assert signer.verify(token, 1000.0) == claim and claim.code == "482913"
+    assert claim.owner == owner and "482913" not in owner
+    head, _code, *rest = token.split(".")
     forged_code = "MTExMTEx"  # base64url("111111")
-    assert signer.verify(f"{head}.{forged_code}.{nonce}.{mac}") is None
-    assert signer.verify(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
-    assert TokenSigner(b"another key of 32 bytes........").verify(token) is None
-    for junk in ("", "t1", "t1.!!.x.y", "x.y.z.w", "t1.." + "a" * 300):
-        assert signer.verify(junk) is None
+    assert signer.verify(".".join([head, forged_code, *rest]), 1000.0) is None
+    assert signer.verify(token[:-1] + ("A" if token[-1] != "A" else "B"), 1000.0) is None
+    assert TokenSigner(b"another key of 32 bytes........").verify(token, 1000.0) is None
+    assert signer.verify(token, 1099.0) == claim
+    assert signer.verify(token, 1100.0) is None  # expired
+    for junk in ("", "t2", "t2.!!.x.y.z.w.v", "x.y.z.w", "t2.." + "a" * 300, "t1.MTIz.a.b"):
+        assert signer.verify(junk, 1000.0) is None
 
+
+def test_a_proof_binds_the_nonce_the_key_and_the_token():
+    me, thief = ReceiverIdentity(token="t2.tok"), ReceiverIdentity(token="t2.tok")
+    key, proof = me.prove("nonce-1")
+    assert check_proof("nonce-1", key, proof, "t2.tok") == me.id
+    assert check_proof("nonce-2", key, proof, "t2.tok") is None  # a replay elsewhere
+    assert check_proof("nonce-1", key, proof, "t2.other") is None
+    other_key, _ = thief.prove("nonce-1")
+    assert check_proof("nonce-1", other_key, proof, "t2.tok") is None
+    for junk in ("", "é", "!!", "A" * 200):
+        assert check_proof("nonce-1", junk, proof, "t2.tok") is None
+        assert check_proof("nonce-1", key, junk, "t2.tok") is None
+    again = ReceiverIdentity.from_credential(me.credential)
+    assert again.id == me.id and again.token == "t2.tok"
+    assert ReceiverIdentity.from_credential("t1.MTIz.abc.def").id != me.id  # old bearer
+    assert ReceiverIdentity.from_credential("c1.é.x").token == ""
 
 def _openssl_credential(secret: str, username: str) -> str:
     digest = subprocess.run(
@@ -91,3 +113,20 @@ def test_no_ice_servers_unless_configured():
 def test_bad_ice_config_is_refused(kw):
     with pytest.raises(ValueError):
         IceConfig(**kw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300) | st.binary(max_size=100).map(lambda b: b.decode("latin-1")))
+def test_token_parsing_is_total(text):
+    signer = TokenSigner(b"k" * 32)
+    for token in (text, "t2.MTIz.abc.1.2.x." + text, "t2." + text):
+        assert signer.verify(token, 0.0) is None
+    ReceiverIdentity.from_credential(text)
+    ReceiverIdentity.from_credential("c1." + text)
+
+
+def test_a_non_ascii_mac_is_refused_not_raised():
+    signer = TokenSigner(b"k" * 32)
+    token, _ = signer.mint("482913", "owner", 0.0)
+    assert signer.verify(token[:-2] + "é", 0.0) is None
+    assert signer.verify(token[:-2] + "\udcff", 0.0) is None

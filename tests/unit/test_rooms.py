@@ -10,6 +10,7 @@ import pytest
 from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.protocol import ErrorCode, LeaveReason, Role
+from castapp.signaling.identity import ReceiverIdentity
 from castapp.signaling.rooms import RoomConfig, Rooms, ServiceError, clean_name
 from castapp.signaling.store_memory import MemoryStore
 from castapp.signaling.tokens import TokenSigner
@@ -27,6 +28,7 @@ class FakeClock:
 class FakeConn:
     peer_id: str
     addr: str = "192.0.2.1"
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     inbox: list[p.Outbound] = field(default_factory=list)
     closed: str | None = None
 
@@ -57,8 +59,19 @@ async def connect(rooms: Rooms, name: str, addr: str = "192.0.2.1") -> FakeConn:
     return conn
 
 
+#: The receiver's key in these tests (each test's receivers share it, like one TV restarting).
+IDENTITY = ReceiverIdentity()
+
+
+def signed(conn: FakeConn, token: str | None, identity: ReceiverIdentity = IDENTITY,
+           name: str = "") -> p.Register:
+    identity.token = token or ""
+    key, proof = identity.prove(conn.nonce)
+    return p.Register(token=token, name=name, key=key, proof=proof)
+
+
 async def register(rooms: Rooms, conn: FakeConn, token: str | None = None) -> p.Registered:
-    await rooms.handle(conn, p.Register(token=token, name=conn.peer_id))
+    await rooms.handle(conn, signed(conn, token, name=conn.peer_id))
     reg = conn.take()[0]
     assert isinstance(reg, p.Registered)
     return reg
@@ -132,7 +145,7 @@ async def test_reclaim_within_grace_reunites_waiting_senders(clock):
     await rooms.detach(tv, LeaveReason.TIMEOUT)
     laptop.take()
     tv2 = await connect(rooms, "tv2")
-    await rooms.handle(tv2, p.Register(token=reg.token))
+    await rooms.handle(tv2, signed(tv2, reg.token))
     got = tv2.take()
     assert got[0].code == reg.code  # type: ignore[union-attr]
     assert got[1] == p.PeerJoined(peer=p.PeerInfo("laptop", Role.SENDER, ""))

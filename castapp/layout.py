@@ -1,0 +1,195 @@
+"""Where each presenter goes on the TV and how much picture each should send (no Qt).
+
+:func:`arrange` splits the wall into tiles for a :class:`~castapp.session.room.Layout`;
+:func:`view_for` turns a tile into the size and frame rate its sender is asked for, so four
+laptops cost the TV about what one full-screen laptop does; :func:`divisor_for` is the
+sender's half of the rule (downscale by a whole divisor until the picture fits).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from castapp.session.room import MAX_PRESENTERS, Layout
+
+#: Frame rate asked of a source that fills the screen or is spotlit, and of the others.
+FULL_FPS = 30
+TILE_FPS = 15
+#: What a source not shown at all (FULL with several sources) is asked for: a small picture
+#: kept ready for when it is brought back.
+HIDDEN_SIZE = (320, 180)
+HIDDEN_FPS = 5
+#: Share of the width the spotlit tile takes; the others share a column beside it.
+SPOTLIGHT_SHARE = 0.75
+
+
+class RoomControls(Protocol):
+    """What the TV's window asks of the receiver session (the real one or a test driver).
+
+    Methods may also be coroutines: the window then runs them as tasks on the event loop.
+    """
+
+    def allow(self, peer_id: str) -> None: ...
+
+    def deny(self, peer_id: str) -> None: ...
+
+    def stop_call(self, peer_id: str) -> None: ...
+
+    def set_view(self, peer_id: str, width: int, height: int, fps: int, tile: int, tiles: int,
+                 spotlit: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def center(self) -> tuple[float, float]:
+        return self.x + self.w / 2, self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class Tile:
+    peer_id: str
+    #: Position among the sources, from 0 (what number key ``index + 1`` spotlights).
+    index: int
+    #: The cell the tile may use; the picture is fitted inside it, aspect ratio kept.
+    cell: Rect
+    #: The large tile of a spotlight, or the only tile shown.
+    main: bool
+
+
+@dataclass(frozen=True)
+class ViewHint:
+    """What a sender is asked to send: at most ``width`` x ``height`` at ``fps``."""
+
+    width: int
+    height: int
+    fps: int
+    #: 1-based tile number and tile count, for the sender's "tile N of M".
+    tile: int
+    tiles: int
+    spotlit: bool
+
+
+def effective(layout: Layout, count: int, spotlight: str | None) -> Layout:
+    """The layout actually drawn for ``count`` sources."""
+    if count <= 1:
+        return Layout.FULL
+    if layout is Layout.AUTO:
+        return Layout.SPOTLIGHT if spotlight is not None else (
+            Layout.SIDE_BY_SIDE if count == 2 else Layout.GRID)
+    if layout is Layout.SIDE_BY_SIDE and count > 2:
+        return Layout.GRID
+    if layout is Layout.GRID and count == 2:  # two equal tiles are side by side
+        return Layout.SIDE_BY_SIDE
+    return layout
+
+
+def _split(total: int, parts: int, gap: int) -> list[tuple[int, int]]:
+    """``parts`` (offset, length) runs covering ``total`` with ``gap`` between them."""
+    usable = max(parts, total - gap * (parts - 1))
+    runs, start = [], 0
+    for i in range(parts):
+        length = usable * (i + 1) // parts - usable * i // parts
+        runs.append((start, length))
+        start += length + gap
+    return runs
+
+
+def arrange(layout: Layout, peers: Sequence[str], width: int, height: int, *,
+            spotlight: str | None = None, gap: int = 0) -> list[Tile]:
+    """The tiles of ``peers`` (in their order) on a ``width`` x ``height`` wall.
+
+    FULL shows one source (the spotlit one, else the first); the others get no tile.
+    SPOTLIGHT puts one large on the left and the others in a column on the right.
+    """
+    peers = list(peers)[:MAX_PRESENTERS]
+    if not peers or width <= 0 or height <= 0:
+        return []
+    kind = effective(layout, len(peers), spotlight)
+    main = spotlight if spotlight in peers else peers[0]
+    if kind is Layout.FULL:
+        return [Tile(main, peers.index(main), Rect(0, 0, width, height), True)]
+    if kind is Layout.SIDE_BY_SIDE:
+        cols = _split(width, 2, gap)
+        return [Tile(p, i, Rect(cols[i][0], 0, cols[i][1], height), False)
+                for i, p in enumerate(peers)]
+    if kind is Layout.GRID:
+        cols_n = 1 if len(peers) == 1 else 2
+        rows_n = math.ceil(len(peers) / cols_n)
+        cols, rows = _split(width, cols_n, gap), _split(height, rows_n, gap)
+        tiles = []
+        for i, p in enumerate(peers):
+            (x, w), (y, h) = cols[i % cols_n], rows[i // cols_n]
+            tiles.append(Tile(p, i, Rect(x, y, w, h), False))
+        return tiles
+    # SPOTLIGHT: the main tile and a column of the rest, one slot per possible presenter.
+    big_w = round(width * SPOTLIGHT_SHARE)
+    others = [p for p in peers if p != main]
+    col_x, col_w = big_w + gap, max(1, width - big_w - gap)
+    slots = _split(height, MAX_PRESENTERS - 1, gap)
+    tiles = [Tile(main, peers.index(main), Rect(0, 0, big_w, height), True)]
+    for slot, p in enumerate(others):
+        y, h = slots[slot]
+        tiles.append(Tile(p, peers.index(p), Rect(col_x, y, col_w, h), False))
+    return sorted(tiles, key=lambda t: t.index)
+
+
+def fit(src_w: int, src_h: int, box_w: int, box_h: int) -> tuple[int, int]:
+    """The largest ``src``-shaped size inside the box (the box itself if ``src`` is unknown)."""
+    if src_w <= 0 or src_h <= 0:
+        return max(0, box_w), max(0, box_h)
+    scale = min(box_w / src_w, box_h / src_h)
+    return max(1, round(src_w * scale)), max(1, round(src_h * scale))
+
+
+def divisor_for(src_w: int, src_h: int, max_w: int, max_h: int) -> int:
+    """The smallest whole divisor that brings ``src`` within ``max_w`` x ``max_h``."""
+    if src_w <= 0 or src_h <= 0 or max_w <= 0 or max_h <= 0:
+        return 1
+    return max(1, math.ceil(src_w / max_w), math.ceil(src_h / max_h))
+
+
+def view_for(tile: Tile, tiles: int, src_w: int = 0, src_h: int = 0) -> ViewHint:
+    """The hint for ``tile``: its shown size (aspect of the source when known) and a rate.
+
+    The spotlit or only source keeps the full rate; the others are asked for half of it.
+    """
+    w, h = fit(src_w, src_h, tile.cell.w, tile.cell.h)
+    full = tile.main or tiles == 1
+    return ViewHint(max(1, w), max(1, h), FULL_FPS if full else TILE_FPS,
+                    tile.index + 1, tiles, tile.main and tiles > 1)
+
+
+def hidden_view(tiles: int) -> ViewHint:
+    """The hint for a source that has no tile in the current layout (``tile`` 0)."""
+    return ViewHint(HIDDEN_SIZE[0], HIDDEN_SIZE[1], HIDDEN_FPS, 0, tiles, False)
+
+
+def neighbour(tiles: Sequence[Tile], current: str | None, dx: int, dy: int) -> str | None:
+    """The tile an arrow key moves the focus to from ``current`` (None: stay)."""
+    by_id = {t.peer_id: t for t in tiles}
+    if not tiles:
+        return None
+    if current not in by_id:
+        return tiles[0].peer_id
+    cx, cy = by_id[current].cell.center()
+    best: tuple[float, str] | None = None
+    for t in tiles:
+        if t.peer_id == current:
+            continue
+        tx, ty = t.cell.center()
+        along = (tx - cx) * dx + (ty - cy) * dy
+        if along <= 0:
+            continue
+        across = abs((tx - cx) * dy) + abs((ty - cy) * dx)
+        score = along + 2 * across
+        if best is None or score < best[0]:
+            best = (score, t.peer_id)
+    return best[1] if best else current

@@ -1,0 +1,140 @@
+"""The wall's layout and view-size policy (pure: no Qt, no network)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from castapp.layout import (
+    FULL_FPS,
+    HIDDEN_FPS,
+    TILE_FPS,
+    Rect,
+    arrange,
+    divisor_for,
+    effective,
+    fit,
+    hidden_view,
+    neighbour,
+    view_for,
+)
+from castapp.session.room import MAX_PRESENTERS, Layout
+
+PEERS = ["a", "b", "c", "d"]
+
+
+def overlaps(r: Rect, s: Rect) -> bool:
+    return r.x < s.x + s.w and s.x < r.x + r.w and r.y < s.y + s.h and s.y < r.y + r.h
+
+
+def test_auto_follows_the_number_of_sources():
+    assert effective(Layout.AUTO, 1, None) is Layout.FULL
+    assert effective(Layout.AUTO, 2, None) is Layout.SIDE_BY_SIDE
+    assert effective(Layout.AUTO, 3, None) is Layout.GRID
+    assert effective(Layout.AUTO, 4, None) is Layout.GRID
+    assert effective(Layout.AUTO, 3, "b") is Layout.SPOTLIGHT
+    assert effective(Layout.GRID, 1, None) is Layout.FULL
+    assert effective(Layout.SIDE_BY_SIDE, 4, None) is Layout.GRID
+    assert effective(Layout.GRID, 2, None) is Layout.SIDE_BY_SIDE
+
+
+@pytest.mark.parametrize("layout", list(Layout))
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768), (2880, 1800), (1080, 1920)])
+def test_tiles_stay_inside_the_wall_and_never_overlap(layout, count, size):
+    w, h = size
+    for spot in (None, PEERS[count - 1]):
+        tiles = arrange(layout, PEERS[:count], w, h, spotlight=spot, gap=6)
+        assert tiles, (layout, count)
+        for t in tiles:
+            assert t.cell.w > 0 and t.cell.h > 0
+            assert t.cell.x >= 0 and t.cell.y >= 0
+            assert t.cell.x + t.cell.w <= w and t.cell.y + t.cell.h <= h
+        for t, u in itertools.combinations(tiles, 2):
+            assert not overlaps(t.cell, u.cell), (t, u)
+        expected = 1 if effective(layout, count, spot) is Layout.FULL else count
+        assert len(tiles) == expected
+        assert [t.index for t in tiles] == sorted(t.index for t in tiles)
+
+
+def test_grid_is_two_by_two_and_side_by_side_halves():
+    tiles = arrange(Layout.GRID, PEERS, 1920, 1080)
+    assert [t.cell for t in tiles] == [Rect(0, 0, 960, 540), Rect(960, 0, 960, 540),
+                                       Rect(0, 540, 960, 540), Rect(960, 540, 960, 540)]
+    two = arrange(Layout.AUTO, PEERS[:2], 1920, 1080)
+    assert [t.cell for t in two] == [Rect(0, 0, 960, 1080), Rect(960, 0, 960, 1080)]
+
+
+def test_spotlight_is_large_with_the_others_in_a_column():
+    tiles = arrange(Layout.AUTO, PEERS, 1920, 1080, spotlight="c")
+    main = [t for t in tiles if t.main]
+    assert [t.peer_id for t in main] == ["c"]
+    assert main[0].cell == Rect(0, 0, 1440, 1080)
+    strip = [t for t in tiles if not t.main]
+    assert [t.peer_id for t in strip] == ["a", "b", "d"]
+    assert all(t.cell.x == 1440 and t.cell.w == 480 for t in strip)
+    assert [t.cell.y for t in strip] == [0, 360, 720]
+
+
+def test_full_with_several_shows_the_spotlit_one():
+    tiles = arrange(Layout.FULL, PEERS[:3], 1280, 720, spotlight="b")
+    assert [(t.peer_id, t.index, t.main) for t in tiles] == [("b", 1, True)]
+    assert arrange(Layout.FULL, PEERS[:3], 1280, 720)[0].peer_id == "a"
+
+
+def test_no_more_than_the_room_holds_and_nothing_for_an_empty_wall():
+    assert len(arrange(Layout.GRID, [*PEERS, "e"], 1920, 1080)) == MAX_PRESENTERS
+    assert arrange(Layout.AUTO, [], 1920, 1080) == []
+    assert arrange(Layout.AUTO, PEERS, 0, 1080) == []
+
+
+def test_fit_keeps_the_aspect_ratio():
+    assert fit(1920, 1080, 960, 1080) == (960, 540)
+    assert fit(1080, 1920, 960, 540) == (304, 540)
+    assert fit(0, 0, 800, 600) == (800, 600)
+
+
+def test_whole_divisors_bring_the_source_within_the_tile():
+    assert divisor_for(1920, 1080, 1920, 1080) == 1
+    assert divisor_for(1920, 1080, 960, 540) == 2
+    assert divisor_for(1920, 1080, 800, 450) == 3  # at most the tile: 640x360
+    assert divisor_for(2880, 1800, 480, 360) == 6
+    assert divisor_for(1920, 1080, 0, 0) == 1
+    for sw, sh, bw, bh in [(1920, 1080, 700, 500), (3840, 2160, 960, 540), (1366, 768, 455, 256)]:
+        d = divisor_for(sw, sh, bw, bh)
+        assert sw / d <= bw and sh / d <= bh
+        assert d == 1 or sw / (d - 1) > bw or sh / (d - 1) > bh
+
+
+def test_view_hints_full_rate_for_the_spotlit_half_for_the_others():
+    tiles = arrange(Layout.AUTO, PEERS, 1920, 1080, spotlight="a")
+    hints = {t.peer_id: view_for(t, 4, 1920, 1080) for t in tiles}
+    assert hints["a"].fps == FULL_FPS and hints["a"].spotlit
+    assert (hints["a"].width, hints["a"].height) == (1440, 810)
+    assert (hints["a"].tile, hints["a"].tiles) == (1, 4)
+    for p in "bcd":
+        assert hints[p].fps == TILE_FPS and not hints[p].spotlit
+        assert hints[p].width <= 480 and hints[p].height <= 360
+    alone = view_for(arrange(Layout.AUTO, ["a"], 1920, 1080)[0], 1)
+    assert (alone.width, alone.height, alone.fps, alone.spotlit) == (1920, 1080, FULL_FPS, False)
+    grid = [view_for(t, 4) for t in arrange(Layout.GRID, PEERS, 1920, 1080)]
+    assert {(g.width, g.height, g.fps) for g in grid} == {(960, 540, TILE_FPS)}
+    # four grid tiles cost the TV about the pixels of one full screen
+    assert sum(g.width * g.height for g in grid) <= 1920 * 1080
+    assert hidden_view(3).tile == 0 and hidden_view(3).fps == HIDDEN_FPS
+
+
+def test_arrow_keys_move_between_neighbours():
+    tiles = arrange(Layout.GRID, PEERS, 1920, 1080)
+    assert neighbour(tiles, "a", 1, 0) == "b"
+    assert neighbour(tiles, "a", 0, 1) == "c"
+    assert neighbour(tiles, "d", -1, 0) == "c"
+    assert neighbour(tiles, "d", 0, -1) == "b"
+    assert neighbour(tiles, "a", -1, 0) == "a"  # at the edge: stay
+    assert neighbour(tiles, None, 1, 0) == "a"
+    spot = arrange(Layout.SPOTLIGHT, PEERS, 1920, 1080, spotlight="a")
+    assert neighbour(spot, "a", 1, 0) in {"b", "c", "d"}
+    assert neighbour(spot, "b", 0, 1) == "c"
+    assert neighbour(spot, "c", -1, 0) == "a"
+    assert neighbour([], None, 1, 0) is None
