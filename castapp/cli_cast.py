@@ -403,7 +403,11 @@ async def run_send(args: argparse.Namespace) -> int:
                     return 2
                 spec = CaptureSpec(args.monitor, region, args.window,
                                    pointer=not args.no_pointer)
-                source = screen_source(chosen, spec, args.display)
+                try:
+                    source = screen_source(chosen, spec, args.display)
+                except CastFailed as exc:  # what was asked for is not there: bad input
+                    out.fail(exc.failure)
+                    return 2
                 _report_capture_state(source, out)
             await start_source(source)
             session = await caster.cast(target, url, source)
