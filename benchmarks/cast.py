@@ -47,6 +47,24 @@ through a stock aiortc pipeline (``cast_naive.py``: ``VideoStreamTrack`` paced b
 encoders, stock receiver) and adds ``naive`` and ``ratios``. The stock track's clock runs at
 30 fps whatever ``--fps`` asks for; that is part of what is being compared.
 
+**The tail.** A fixed-work probe (``cast_stalls.py``) runs beside the measurement and
+reports the machine's own stall events; the JSON then has ``keyframe_latency_ms`` and
+``other_latency_ms`` ({p50,p95}: keyframes and the two frames after each vs all others),
+``rebuilds``, ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
+``machine_stalls`` ({count,total_ms}) and ``latency_outside_stalls_ms`` ({p50,p95}), see
+``cast_tail.py``. ``--trace FILE`` writes per-frame stage timings (capture, convert, wait,
+encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and prints the
+per-stage table to stderr (and as ``stages`` in the JSON).
+
+**Scenes and the fixed-rate comparison.** ``--scene static|typing|scroll|video`` replaces
+the desktop scene (see ``cast_content.py``; the stamp changes only where the scene does)
+and the JSON adds ``change_to_glass_ms`` ({p50,p95}: from a change painted to the first
+received frame that shows it), ``encodes_per_s`` and the sender's content ``mode``.
+``--mode`` picks the sender's settings: ``auto`` (the Auto preset, castapp's default),
+``changes`` (default settings, change-driven) or ``fixed`` (every captured frame encoded,
+castapp before change detection); ``--compare fixed`` runs the same scene again with
+``fixed`` and adds ``fixed`` and ``ratios``.
+
 ``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
 read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
 (capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
@@ -82,6 +100,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import cast_tail  # noqa: E402
+import cast_trace  # noqa: E402
+
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -274,7 +296,8 @@ class Bench:
     def start_content(self) -> None:
         self.content = self.spawn("content", self.python(
             "cast_content.py", "--display", self.display, "--width", str(self.width),
-            "--height", str(self.height), "--fps", f"{self.args.content_hz:g}"))
+            "--height", str(self.height), "--fps", f"{self.args.content_hz:g}",
+            "--scene", self.args.scene))
         self.content.expect("ready", 20)
 
     def start_service(self) -> None:
@@ -290,11 +313,17 @@ class Bench:
         self.url = url
 
     # ------------------------------------------------------------------ one pipeline
-    def run_pipeline(self, naive: bool) -> dict[str, Any]:
+    def run_pipeline(self, naive: bool, mode: str | None = None) -> dict[str, Any]:
         a = self.args
-        kind = "naive" if naive else "tuned"
+        mode = mode or a.mode
+        kind = "naive" if naive else "tuned" if mode == a.mode else mode
         recv_dir, cap_dir = self.tmp / f"{kind}-received", self.tmp / f"{kind}-captured"
         probe_args = ["--server", self.url, "--samples", str(recv_dir)]
+        trace = a.trace is not None and not naive and mode == a.mode  # the main run only
+        trace_files = (self.tmp / f"{kind}-trace-sender.json",
+                       self.tmp / f"{kind}-trace-receiver.json")
+        if trace:
+            probe_args += ["--trace", str(trace_files[1])]
         probe = self.spawn(f"{kind}-probe", self.python(
             "cast_probe.py", *probe_args, *(["--naive"] if naive else [])))
         code = probe.expect("code", 30)["code"]
@@ -304,8 +333,10 @@ class Bench:
             sender = self.spawn(f"{kind}-sender", self.python("cast_naive.py", *common))
         else:
             extra = ["--max-size", a.max_size] if a.max_size else []
+            if trace:
+                extra += ["--trace", str(trace_files[0])]
             sender = self.spawn(f"{kind}-sender", self.python(
-                "cast_sender.py", *common, "--fps", f"{a.fps:g}", *extra))
+                "cast_sender.py", *common, "--fps", f"{a.fps:g}", "--mode", mode, *extra))
         joining = sender.expect("joining", 30)["t"]
         first = probe.expect("first_frame", 40)
         time.sleep(a.warmup)
@@ -313,19 +344,33 @@ class Bench:
         watched = {"sender": sender.pid, "receiver": probe.pid}
         if self.content is not None and self.xvfb is not None:  # reported as detail
             watched |= {"content": self.content.pid, "xvfb": self.xvfb.pid}
+        stalls = self.spawn(f"{kind}-stalls", self.python("cast_stalls.py"))
+        stalls.expect("ready", 20)
+        udp0 = cast_tail.udp_counters(self.ns)
         cpu0 = {k: cpu_seconds(pid) for k, pid in watched.items()}
-        t0 = time.monotonic()
+        t0, wall0 = time.monotonic(), time.time()
         sender.send("measure")
         probe.send("measure")
         time.sleep(a.seconds)
         probe.send("stop")
         sender.send("stop")
-        span = time.monotonic() - t0
+        span, wall1 = time.monotonic() - t0, time.time()
         cpu1 = {k: cpu_seconds(pid) for k, pid in watched.items()}
+        udp1 = cast_tail.udp_counters(self.ns)
+        stalls.send("stop")
+        stall_events = stalls.expect("stalls", 20)["events"]
         got = probe.expect("report", 30)
         sent = sender.expect("report", 30)
+        self.retire(stalls)
         self.retire(sender)
         self.retire(probe)
+        tail = cast_tail.tail_fields(got.get("frame_log") or [], stall_events, (wall0, wall1))
+        stages = None
+        if trace and all(f.exists() for f in trace_files):
+            rows = cast_trace.merge(*trace_files)
+            stages = cast_trace.stage_table(rows)
+            a.trace.write_text(json.dumps(rows))
+            print(cast_trace.format_table(stages), file=sys.stderr)
         cpu = {k: round((cpu1[k] - cpu0[k]) / span, 3) for k in watched}
         psnr, pairs = psnr_y(cap_dir, recv_dir)
         return {
@@ -337,6 +382,18 @@ class Bench:
             "receiver_cpu": cpu["receiver"],
             "kbps": got.get("kbps"),
             "psnr_db": psnr,
+            "change_to_glass_ms": got.get("change_to_glass_ms"),
+            "encodes_per_s": (round(sent["encodes"] / span, 1)
+                              if sent.get("encodes") is not None else None),
+            "mode": sent.get("mode") or None,
+            "keyframe_latency_ms": tail["keyframe_latency_ms"],
+            "other_latency_ms": tail["other_latency_ms"],
+            "rebuilds": sent.get("rebuilds"),
+            "keyframes": sent.get("keyframes"),
+            "rcvbuf_errors": udp1.get("RcvbufErrors", 0) - udp0.get("RcvbufErrors", 0),
+            "machine_stalls": tail["machine_stalls"],
+            "latency_outside_stalls_ms": tail["latency_outside_stalls_ms"],
+            **({"stages": stages} if stages is not None else {}),
             "detail": {
                 "latency_mean_ms": got.get("latency_mean_ms"),
                 "decoded_fps": got.get("decoded_fps"),
@@ -347,6 +404,8 @@ class Bench:
                 "psnr_pairs": pairs,
                 "content_cpu": cpu.get("content"),
                 "xvfb_cpu": cpu.get("xvfb"),
+                "keyframe_frames": tail["keyframe_frames"],
+                "frames_outside_stalls": tail["frames_outside_stalls"],
                 "sender": {k: v for k, v in sent.items() if k != "event"},
             },
         }
@@ -367,6 +426,20 @@ def psnr_y(captured: Path, received: Path) -> tuple[float | None, int]:
     if not values:
         return None, 0
     return round(sum(values) / len(values), 2), len(values)
+
+
+def compare_fixed(current: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
+    """Change-driven (and Auto) against encoding every captured frame, same scene and run."""
+    cc, fc = current.get("change_to_glass_ms") or {}, fixed.get("change_to_glass_ms") or {}
+    return {
+        "sender_cpu_fixed_over_current": ratio(fixed["sender_cpu"], current["sender_cpu"]),
+        "kbps_fixed_over_current": ratio(fixed["kbps"], current["kbps"]),
+        "encodes_fixed_over_current": ratio(fixed.get("encodes_per_s"),
+                                            current.get("encodes_per_s")),
+        "change_to_glass_p50_current_over_fixed": ratio(cc.get("p50"), fc.get("p50")),
+        "change_to_glass_p95_current_over_fixed": ratio(cc.get("p95"), fc.get("p95")),
+        "fps_current_over_fixed": ratio(current["fps"], fixed["fps"]),
+    }
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -420,11 +493,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive"], help="also run the stock aiortc pipeline")
+    ap.add_argument("--compare", choices=["naive", "fixed"],
+                    help="also run the stock aiortc pipeline (naive) or castapp encoding "
+                    "every captured frame (fixed)")
+    ap.add_argument("--scene", choices=["desktop", "static", "typing", "scroll", "video"],
+                    default="desktop", help="what moves on the screen (cast_content.py)")
+    ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto",
+                    help="sender settings: the Auto preset (default), change-driven "
+                    "default settings, or every captured frame encoded")
     ap.add_argument("--content-hz", type=float, default=59.5,
                     help="content repaint rate (default 59.5: just off 60 Hz so repaints and "
                     "capture ticks drift through every phase instead of locking)")
     ap.add_argument("--max-size", metavar="WxH", help="let the tuned sender downscale to fit")
+    ap.add_argument("--trace", type=Path, metavar="FILE",
+                    help="write per-frame stage timings (JSON) to FILE and print the "
+                    "per-stage table")
     ap.add_argument("--logs", type=Path, metavar="DIR",
                     help="copy every process's stderr into DIR at the end")
     args = ap.parse_args(argv)
@@ -442,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
         "res": args.res,
         "fps_target": args.fps,
         "codec": args.codec,
+        "scene": args.scene,
+        "sender_mode": args.mode,
     }
     try:
         with interruptible(limit), tempfile.TemporaryDirectory(prefix="cast-bench-") as tmp, \
@@ -453,10 +538,14 @@ def main(argv: list[str] | None = None) -> int:
                 bench.start_service()
                 tuned = bench.run_pipeline(naive=False)
                 result.update(tuned)
-                if args.compare:
+                if args.compare == "naive":
                     naive = bench.run_pipeline(naive=True)
                     result["naive"] = naive
                     result["ratios"] = compare(tuned, naive)
+                elif args.compare == "fixed":
+                    fixed = bench.run_pipeline(naive=False, mode="fixed")
+                    result["fixed"] = fixed
+                    result["ratios"] = compare_fixed(tuned, fixed)
             finally:
                 bench.stop_all()
                 if args.logs is not None:

@@ -11,6 +11,16 @@ default) on an absolute schedule:
 
 Only the canvas items that change are touched, so Tk repaints just the damaged regions and
 the process stays light. The first repaint prints ``{"event": "ready"}`` on stdout.
+
+``--scene`` picks what moves (the stamp changes only when the scene does, so a frame's
+stamp tells when the change it shows was painted):
+
+* ``desktop`` (default): all of the above;
+* ``static``: nothing moves after the first paint;
+* ``typing``: a line of the editor gets one more character ``--typing-cps`` times a second;
+* ``scroll``: only the terminal scrolls, at every repaint;
+* ``video``: a 16:9 region (half the screen's width) of coloured blocks repainted every
+  repaint, like a playing video.
 """
 
 from __future__ import annotations
@@ -45,8 +55,12 @@ def text_line(rng: random.Random, width_chars: int) -> str:
 
 
 class Content:
-    def __init__(self, root: tk.Tk, width: int, height: int, fps: float, scroll_px: int) -> None:
+    def __init__(self, root: tk.Tk, width: int, height: int, fps: float, scroll_px: int,
+                 scene: str = "desktop", typing_cps: float = 8.0) -> None:
         self.root = root
+        self.scene = scene
+        self.typing_period = 1.0 / typing_cps
+        self.typed_at = 0.0
         self.width, self.height = width, height
         self.period = 1.0 / fps
         self.rng = random.Random(1)
@@ -68,10 +82,15 @@ class Content:
                       anchor="w", fill="white", font=sans)
         chars = max(10, int((ex1 - ex0) / (font_px * 0.6)) - 4)
         y = ey0 + self.line_h * 2.2
-        while y < ey1 - self.line_h:
+        while y < ey1 - self.line_h * 2:
             c.create_text(ex0 + font_px, y, text=text_line(self.rng, chars), anchor="w",
                           fill="#101010", font=mono)
             y += self.line_h
+        self.typed_line = c.create_text(ex0 + font_px, y, text="", anchor="w",
+                                        fill="#101010", font=mono)
+        self.typed_chars = chars
+        self.typed_source = " ".join(text_line(self.rng, chars) for _ in range(50))
+        self.typed = 0
 
         # The scrolling terminal: a child canvas clips its own items.
         tx0, ty0 = round(width * 0.52), round(height * 0.40)
@@ -110,6 +129,22 @@ class Content:
                           fill="#302010", font=mono, tags="bouncer")
             y += self.line_h
 
+        # The "video": a grid of blocks recoloured at every repaint (video scene only).
+        self.video: list[int] = []
+        if scene == "video":
+            vw = width // 2
+            vh = vw * 9 // 16
+            vx, vy = round(width * 0.25), round(height * 0.3)
+            cols, rows = 16, 9
+            for r in range(rows):
+                for col in range(cols):
+                    self.video.append(c.create_rectangle(
+                        vx + col * vw // cols, vy + r * vh // rows,
+                        vx + (col + 1) * vw // cols, vy + (r + 1) * vh // rows,
+                        fill="#000000", outline=""))
+        if scene != "desktop":
+            c.delete("bouncer")
+
         # The stamp, always on top.
         c.create_rectangle(*backing_rect(height), fill="black", outline="")
         self.cells = [c.create_rectangle(*cell_rect(i, height), fill="black", outline="")
@@ -146,10 +181,38 @@ class Content:
                 self.canvas.itemconfigure(item, fill="white" if white else "black")
                 self.cell_state[i] = white
 
+    def _type(self) -> bool:
+        now = time.monotonic()
+        if now - self.typed_at < self.typing_period:
+            return False
+        self.typed_at = now
+        self.typed = self.typed % self.typed_chars + 1
+        start = (self.frames // 97) % 40
+        self.canvas.itemconfigure(self.typed_line,
+                                  text=self.typed_source[start:start + self.typed])
+        return True
+
+    def _play(self) -> None:
+        rnd = self.rng.random
+        for item in self.video:
+            shade = int(rnd() * 0xFFFFFF)
+            self.canvas.itemconfigure(item, fill=f"#{shade:06x}")
+
     def tick(self) -> None:
-        self._scroll()
-        self._bounce()
-        self._stamp()  # last, so the stamp is as close as possible to the repaint
+        changed = True
+        if self.scene == "desktop":
+            self._scroll()
+            self._bounce()
+        elif self.scene == "scroll":
+            self._scroll()
+        elif self.scene == "video":
+            self._play()
+        elif self.scene == "typing":
+            changed = self._type()
+        else:
+            changed = self.frames == 0
+        if changed:
+            self._stamp()  # last, so the stamp is as close as possible to the repaint
         self.root.update_idletasks()
         self.frames += 1
         if self.frames == 1:
@@ -168,6 +231,9 @@ def main() -> None:
     ap.add_argument("--width", type=int, required=True)
     ap.add_argument("--height", type=int, required=True)
     ap.add_argument("--fps", type=float, default=60.0)
+    ap.add_argument("--scene", choices=["desktop", "static", "typing", "scroll", "video"],
+                    default="desktop")
+    ap.add_argument("--typing-cps", type=float, default=8.0)
     ap.add_argument("--scroll-px", type=int, default=0,
                     help="terminal scroll per frame (default: height/540, at least 2)")
     args = ap.parse_args()
@@ -175,7 +241,8 @@ def main() -> None:
     root.overrideredirect(True)
     root.geometry(f"{args.width}x{args.height}+0+0")
     scroll = args.scroll_px or max(2, args.height // 540)
-    content = Content(root, args.width, args.height, args.fps, scroll)
+    content = Content(root, args.width, args.height, args.fps, scroll, args.scene,
+                      args.typing_cps)
     root.after(0, content.tick)
     root.mainloop()
 

@@ -36,6 +36,7 @@ from cast_stamp import (
     plane_y,
     stdin_commands,
 )
+from cast_trace import ReceiverTrace
 
 from castapp.signaling.client import SignalingClient
 
@@ -55,6 +56,10 @@ class Meter:
         self.unread = 0  # frames in the window whose stamp could not be read
         self.work_s = 0.0  # time spent in on_frame
         self.size: tuple[int, int] | None = None
+        self.frame_log: list[tuple[float, float, bool]] = []  # (received, latency, key)
+        self.change_latencies: list[float] = []  # first frame showing each new stamp
+        self.last_stamp: int | None = None
+        self.trace: ReceiverTrace | None = None
 
     def on_frame(self, frame: av.VideoFrame, received_at: float, skipped: int = 0) -> None:
         t0 = time.perf_counter()
@@ -69,8 +74,17 @@ class Meter:
             if stamp is None:
                 self.unread += 1
             else:
-                self.latencies.append(latency_ms(stamp, received_at * 1000.0))
+                latency = latency_ms(stamp, received_at * 1000.0)
+                if stamp != self.last_stamp:
+                    if self.last_stamp is not None:  # not the picture the window opened on
+                        self.change_latencies.append(latency)
+                    self.last_stamp = stamp
+                self.latencies.append(latency)
                 self.latency_times.append(received_at)
+                self.frame_log.append((round(received_at, 4), round(latency, 2),
+                                       bool(frame.key_frame)))
+                if self.trace is not None:
+                    self.trace.delivered(stamp, received_at)
                 self.samples.offer(stamp, y, copy=True)
             self.size = (frame.width, frame.height)
         self.work_s += time.perf_counter() - t0
@@ -87,6 +101,9 @@ async def bytes_received(pc: RTCPeerConnection | None) -> int:
 async def run(args: argparse.Namespace) -> int:
     samples = SampleWriter(args.samples)
     meter = Meter(samples)
+    if args.trace:
+        meter.trace = ReceiverTrace()
+        meter.trace.install()
     commands = await stdin_commands()
     session: Any = None
     client: SignalingClient | None = None
@@ -125,13 +142,21 @@ async def run(args: argparse.Namespace) -> int:
                 naive_pc = naive_task.result()
             if line == "measure":
                 meter.latencies.clear()
+                meter.frame_log.clear()
+                meter.change_latencies.clear()
+                meter.last_stamp = None
                 meter.unread = 0
+                if meter.trace is not None:
+                    meter.trace.enabled = True
                 start = {"t": time.time(), "frames": meter.frames, "decoded": meter.decoded,
                          "bytes": await bytes_received(current_pc()), "work": meter.work_s}
                 meter.measuring = samples.enabled = True
             elif line == "stop":
                 meter.measuring = samples.enabled = False
                 t = time.time()
+                if meter.trace is not None:
+                    meter.trace.enabled = False
+                    meter.trace.write(args.trace)
                 nbytes = await bytes_received(current_pc())
                 samples.close()
                 report: dict[str, Any] = {"samples": samples.written, "unread": meter.unread}
@@ -152,6 +177,10 @@ async def run(args: argparse.Namespace) -> int:
                         probe_ms_per_frame=round((meter.work_s - start["work"]) * 1000
                                                  / max(1, frames), 3),
                         size=meter.size,
+                        frame_log=meter.frame_log,
+                        change_to_glass_ms=(percentiles(meter.change_latencies, (50, 95))
+                                            if meter.change_latencies else None),
+                        changes=len(meter.change_latencies),
                     )
                 emit("report", **report)
                 break
@@ -191,6 +220,7 @@ def main() -> None:
     ap.add_argument("--server", required=True)
     ap.add_argument("--naive", action="store_true", help="stock aiortc receiver")
     ap.add_argument("--samples", type=Path, required=True)
+    ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
 

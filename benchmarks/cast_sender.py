@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 from cast_stamp import SampleWriter, StampReader, emit, stdin_commands
+from cast_trace import SenderTrace
 
+from castapp.quality import PRESETS
 from castapp.rtc.capture import ScreenCapture
 from castapp.rtc.encoder import EncoderConfig
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
@@ -31,45 +33,57 @@ from castapp.session.sender import SenderSession, SenderState, SenderStatus
 class TappedCapture(ScreenCapture):
     """castapp's screen capture, with each frame's stamp read and sample frames kept."""
 
-    def __init__(self, samples: SampleWriter, **kwargs: Any) -> None:
+    def __init__(self, samples: SampleWriter, trace: SenderTrace | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.samples = samples
+        self.trace = trace
         self.reader = StampReader()
         self.tap_ms = 0.0
 
-    def _produce(self, seq: int) -> np.ndarray:
+    def _produce(self, seq: int) -> np.ndarray | None:
         i420 = super()._produce(seq)
+        if i420 is None:
+            return None
         t0 = time.perf_counter()
         height = i420.shape[0] * 2 // 3
         y = i420[:height]
         stamp = self.reader.read(y)
         if stamp is not None:
             self.samples.offer(stamp, y, copy=False)  # every captured array is fresh
+            if self.trace is not None:
+                self.trace.captured(stamp, self.grab_ms, self.convert_ms)
         self.tap_ms += (time.perf_counter() - t0) * 1000.0
         return i420
 
 
-def encoder_stats(session: SenderSession) -> dict[str, float]:
-    """Counters of castapp's encoder (private aiortc state, for information only)."""
-    pc = getattr(session.peer, "pc", None)  # the current call's aiortc connection
-    if pc is None:
+def current_track(session: SenderSession) -> Any:
+    """The current call's capture track (``session.peer.track``; older sessions:
+    ``session.track``)."""
+    peer = getattr(session, "peer", None)
+    return getattr(peer, "track", None) or getattr(session, "track", None)
+
+
+def encoder_stats(session: SenderSession) -> dict[str, Any]:
+    """Counters of the connection's encoder, from the track's encoder link."""
+    track = current_track(session)
+    link = getattr(track, "link", None)
+    if link is None:
         return {}
-    for t in pc.getTransceivers():
-        encoder = getattr(t.sender, "_RTCRtpSender__encoder", None)
-        stats = getattr(encoder, "stats", None)
-        if stats is not None:
-            return {"frames": stats.frames, "keyframes": stats.keyframes,
-                    "rebuilds": stats.rebuilds, "total_ms": stats.total_ms,
-                    "target_bps": getattr(encoder, "target_bitrate", 0)}
-    return {}
+    s = link.stats
+    return {"frames": s.frames, "keyframes": s.keyframes, "rebuilds": s.rebuilds,
+            "total_ms": s.total_ms, "target_bps": s.target_bps,
+            "keyframe_requests": s.keyframe_requests, "refreshes": s.refreshes,
+            "keyframe_bytes": s.keyframe_bytes, "encoder": s.encoder, "mode": s.mode,
+            "total_bytes": s.total_bytes}
 
 
 def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
-    peer = session.peer
+    track = current_track(session)
     return {
         "t": time.time(),
         "captured": capture.frames_produced,
-        "sent": peer.frames_sent if peer is not None else 0,
+        "sent": track.frames_sent if track is not None else 0,
         "tap_ms": capture.tap_ms,
         "encoder": encoder_stats(session),
     }
@@ -87,8 +101,17 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     if ea and eb:
         frames = eb["frames"] - ea["frames"]
         out["encode_ms"] = round((eb["total_ms"] - ea["total_ms"]) / max(1, frames), 2)
+        out["encodes"] = frames
         out["keyframes"] = eb["keyframes"] - ea["keyframes"]
         out["rebuilds"] = eb["rebuilds"] - ea["rebuilds"]
+        out["keyframe_requests"] = eb["keyframe_requests"] - ea["keyframe_requests"]
+        out["refreshes"] = eb["refreshes"] - ea["refreshes"]
+        keys = out["keyframes"]
+        out["keyframe_kb"] = round((eb["keyframe_bytes"] - ea["keyframe_bytes"])
+                                   / max(1, keys) / 1000, 1)
+        out["encoded_kbps"] = round((eb["total_bytes"] - ea["total_bytes"]) * 8 / 1000 / span)
+        out["encoder_name"] = eb["encoder"]
+        out["mode"] = eb["mode"]
         if "target_bps" in eb:
             out["target_kbps"] = round(eb["target_bps"] / 1000)
     return out
@@ -96,7 +119,10 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> int:
     samples = SampleWriter(args.samples)
-    capture = TappedCapture(samples, monitor=1, fps=args.fps, max_size=args.max_size)
+    trace = SenderTrace() if args.trace else None
+    if trace is not None:
+        trace.install()
+    capture = TappedCapture(samples, trace, monitor=1, fps=args.fps, max_size=args.max_size)
     casting = asyncio.Event()
 
     def on_status(st: SenderStatus) -> None:
@@ -107,7 +133,7 @@ async def run(args: argparse.Namespace) -> int:
             emit("ended", reason=st.ended.value if st.ended else None)
 
     session = SenderSession(args.server, capture, name="cast-bench", codec=args.codec,
-                            encoder=EncoderConfig(max_fps=args.fps), on_status=on_status)
+                            encoder=encoder_config(args.mode, args.fps), on_status=on_status)
     commands = await stdin_commands()
     start: dict[str, Any] | None = None
     try:
@@ -118,9 +144,14 @@ async def run(args: argparse.Namespace) -> int:
             if line == "measure":
                 start = snapshot(session, capture)
                 samples.enabled = True
+                if trace is not None:
+                    trace.enabled = True
             elif line == "stop":
                 samples.enabled = False
                 end = snapshot(session, capture)
+                if trace is not None:
+                    trace.enabled = False
+                    trace.write(args.trace)
                 report = window(start, end) if start is not None else {}
                 report["misreads"] = capture.reader.misreads
                 report["grab_ms"] = round(capture.grab_ms, 2)
@@ -136,6 +167,15 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def encoder_config(mode: str, fps: float) -> EncoderConfig:
+    """``auto``: the Auto preset (the default); ``changes``: default settings, encoding only
+    changes; ``fixed``: every captured frame encoded (castapp before change detection)."""
+    if mode == "auto":
+        p = PRESETS["auto"]
+        return EncoderConfig(max_fps=fps, crf=p.crf, ceiling_bps=p.ceiling_bps, auto=True)
+    return EncoderConfig(max_fps=fps, change_driven=mode == "changes")
+
+
 def size(text: str) -> tuple[int, int]:
     w, _, h = text.lower().partition("x")
     return int(w), int(h)
@@ -149,6 +189,8 @@ def main() -> None:
     ap.add_argument("--codec", choices=["h264", "vp8"], default="h264")
     ap.add_argument("--max-size", type=size, default=None)
     ap.add_argument("--samples", type=Path, required=True)
+    ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
+    ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
 

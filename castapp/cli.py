@@ -7,13 +7,16 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from castapp import __version__
+from castapp.app.platform import raise_open_file_limit, stop_on_signals
 
 if TYPE_CHECKING:
+    from castapp.signaling.server import RoomServer
     from castapp.signaling.store_redis import RedisStore
 
 
@@ -101,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from castapp.codes import DIGITS, LETTERS, CodeFormat
     from castapp.signaling.rooms import RoomConfig
-    from castapp.signaling.server import RoomServer, ServiceConfig, run_until_signalled
+    from castapp.signaling.server import RoomServer, ServiceConfig
     from castapp.signaling.tokens import TokenSigner, load_or_create_key
     from castapp.signaling.turn import IceConfig
 
@@ -143,7 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
-    _raise_open_file_limit()
+    raise_open_file_limit()
     redis_url = args.redis or os.environ.get("CASTAPP_REDIS_URL") or None
     try:
         store = _redis_store(redis_url, args.instance_ttl) if redis_url else None
@@ -151,12 +154,19 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"castapp serve: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(run_until_signalled(RoomServer(config, TokenSigner(key), store)))
+        asyncio.run(_serve_until_stopped(RoomServer(config, TokenSigner(key), store)))
+    except KeyboardInterrupt:  # a second Ctrl+C while stopping
+        return 130
     except ConnectionError as exc:
         print(f"castapp serve: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"castapp serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: say it; --log-level DEBUG shows where
+        logging.getLogger("castapp").debug("the service failed", exc_info=True)
+        print(f"castapp serve: stopped by an unexpected problem: {type(exc).__name__}: {exc}",
               file=sys.stderr)
         return 1
     return 0
@@ -170,15 +180,22 @@ def _redis_store(url: str, ttl: float) -> RedisStore:
     return RedisStore(url, instance_ttl_s=ttl)
 
 
-def _raise_open_file_limit() -> None:
-    """Each client is a socket: allow as many as the system lets this process have."""
+async def _serve_until_stopped(server: RoomServer) -> None:
+    """Serve until Ctrl+C or SIGTERM (on every platform), then tell clients and stop."""
+    stop = asyncio.Event()
+    restore = stop_on_signals(stop)
     try:
-        import resource
-
-        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed
-        pass
+        await server.start()
+    except BaseException:
+        restore()
+        raise
+    print(f"castapp room service on {server.url}", flush=True)
+    try:
+        await stop.wait()
+        print("castapp room service stopping", flush=True)
+    finally:
+        restore()
+        await server.stop()
 
 
 def default_state_dir() -> Path:
@@ -187,11 +204,46 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir("castapp", appauthor=False))
 
 
+class _Quiet(logging.Formatter):
+    """One line per record, a failure's type and message instead of its traceback (people
+    are told in words); ``--log-level DEBUG`` keeps tracebacks."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.stack_info:
+            exc = record.exc_info[1] if record.exc_info else None
+            record = logging.makeLogRecord(record.__dict__)
+            text = record.getMessage()
+            if exc is not None:
+                text += f" ({type(exc).__name__}: {exc})"
+            record.msg, record.args = text, None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return super().format(record)
+
+
+def _log_to_stderr(level: str) -> None:
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt) if level == "DEBUG" else _Quiet(fmt))
+    logging.basicConfig(level=level, handlers=[handler])
+    if level != "DEBUG":
+        threading.excepthook = _thread_failed
+
+
+def _thread_failed(args: threading.ExceptHookArgs) -> None:
+    """A background thread that dies is logged in one line; what it means for the user is
+    said by the command (a capture thread's failure ends the cast with a sentence)."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    logging.getLogger("castapp").error("%s stopped (%s: %s)", name, args.exc_type.__name__,
+                                       args.exc_value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.self_test else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr(level)
     if args.self_test:
         from castapp import selftest
 

@@ -6,42 +6,50 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from castapp.app import words
+from castapp.app.platform import stop_on_signals
+from castapp.app.words import Phrase
 from castapp.cli_ice import add_ice_flags, ice_kwargs
-from castapp.codes import group
-from castapp.settings import write_secret
+from castapp.quality import PRESETS
 
 if TYPE_CHECKING:
-    from castapp.discovery.record import Receiver
-    from castapp.embedded import EmbeddedService
-    from castapp.links import CastTarget
+    from castapp.app.host import HostEvent
+    from castapp.app.target import SenderEvent
+    from castapp.session.receiver import ReceiverStatus
+    from castapp.session.sender import SenderStatus
 
 
 class Printer:
-    """Status lines for people, or one JSON object per line with ``--json``."""
+    """Status lines for people, or one JSON object per line with ``--json``.
+
+    The sentences are those of :mod:`castapp.app.words` (the windows show the same ones);
+    a failure goes to stderr as one sentence (stdout in JSON mode).
+    """
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
 
-    def __call__(self, event: str, text: str, **fields: Any) -> None:
+    def __call__(self, event: str, text: str | Phrase, **fields: Any) -> None:
+        line = text.render() if isinstance(text, Phrase) else text
         if self.as_json:
             print(json.dumps({"event": event, "t": round(time.time(), 3), **fields}), flush=True)
         else:
-            print(f"castapp: {text}", flush=True)
+            print(f"castapp: {line}", file=sys.stderr if event == "error" else sys.stdout,
+                  flush=True)
 
-
-ROUTE_WORDS = {
-    "direct": "direct on the local network",
-    "nat": "through NAT",
-    "relay": "relayed by the TURN server",
-}
+    def fail(self, what: object) -> None:
+        """Say a failure in one sentence (its code and facts in JSON)."""
+        failure = words.failure(what)
+        text = words.failure_phrase(failure).render()
+        self("error", text, **{**failure.args, "code": failure.code, "message": text})
 
 
 def _stats_fields(stats: Any) -> dict[str, Any]:
@@ -69,14 +77,6 @@ def _stats_text(f: dict[str, Any]) -> str:
             f"pli={f['pli']} nack={f['nack']}")
 
 
-def _on_signals(stop: asyncio.Event) -> None:
-    """SIGINT and SIGTERM set ``stop``: the command then stops cleanly."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-
-
 async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
     """Run ``coro`` unless ``stop`` is set first; True when it ran to the end."""
     task = asyncio.ensure_future(coro)
@@ -94,7 +94,7 @@ async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -
 
 async def _until_stopped(stop: asyncio.Event, duration: float | None) -> None:
     loop = asyncio.get_running_loop()
-    _on_signals(stop)
+    stop_on_signals(stop)
     if duration:
         loop.call_later(duration, stop.set)
     await stop.wait()
@@ -135,10 +135,19 @@ class FrameGaps:
 
 
 # ---------------------------------------------------------------------- receive
+def _listen(text: str) -> tuple[str, int]:
+    from castapp.app.host import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = sub.add_parser("receive", help="show a cast code and the screen cast to it")
     r.add_argument("--server", help="room service URL (default: run one in this process)")
-    r.add_argument("--listen", default="0.0.0.0:8765", metavar="HOST:PORT",
+    r.add_argument("--listen", default="0.0.0.0:8765", type=_listen, metavar="HOST:PORT",
                    help="where the built-in room service listens (default %(default)s; "
                    "port 0 = any)")
     r.add_argument("--interface", action="append", default=[], metavar="NAME|ADDRESS",
@@ -147,7 +156,7 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--no-advertise", action="store_true",
                    help="host the room service but do not advertise it on the network")
     r.add_argument("--headless", action="store_true", help="no window: print status lines")
-    r.add_argument("--name", default=os.uname().nodename, help="name shown to senders")
+    r.add_argument("--name", help="name shown to senders (default: this computer's name)")
     r.add_argument("--stats", action="store_true", help="print stats every second")
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
@@ -156,127 +165,110 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add_ice_flags(r)
 
 
-async def _host_service(args: argparse.Namespace, state_dir: Path,
-                        out: Printer) -> EmbeddedService:
-    from castapp.embedded import EmbeddedService
-    from castapp.signaling.tokens import TokenSigner, load_or_create_key
+RECORD_FORMATS = (".mkv", ".mp4", ".mov")
 
-    host, _, port = args.listen.rpartition(":")
-    embedded = EmbeddedService(TokenSigner(load_or_create_key(state_dir)),
-                               host=host or "0.0.0.0", port=int(port or 8765),
-                               only=args.interface, advertise=not args.no_advertise)
-    await embedded.start()
-    where = f"{embedded.address}:{embedded.port}" if embedded.address else \
-        f"port {embedded.port} (no network address other machines can reach)"
-    out("service", f"room service on {where}", port=embedded.port, address=embedded.address,
-        addresses=[a.address for a in embedded.addresses])
-    return embedded
+
+def _record_problem(path: Path) -> str | None:
+    """Why a recording cannot be written to ``path`` (checked before anything starts)."""
+    if path.suffix.lower() not in RECORD_FORMATS:
+        return f"the file name must end in {', '.join(RECORD_FORMATS)}"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return "the folder does not exist"
+    if not os.access(folder, os.W_OK):
+        return "the folder is not writable"
+    return None
+
+
+def _route_line(out: Printer, last: dict[str, Any], route: Any) -> None:
+    """Say which way media travels whenever that changes."""
+    if route is not None and route is not last.get("route"):
+        out("route", words.route_line(route), route=route.value)
+    last["route"] = route
+
+
+def _service_line(out: Printer, last: dict[str, Any], st: Any) -> None:
+    """Say when the room service is lost and when it is back."""
+    if not st.service_ok and st.retry_in_s is not None:
+        last["service_lost"] = True
+        out("service", words.service_trouble(st.retry_in_s), retry_in_s=st.retry_in_s)
+    elif st.service_ok and last.pop("service_lost", False):
+        out("service", words.service_back(getattr(st, "display_code", None)), ok=True,
+            code=getattr(st, "code", None))
 
 
 async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
-    from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
+    from castapp.app.host import (
+        Advertised,
+        Hosted,
+        HostFailed,
+        LinkShown,
+        ReceiverHost,
+        ReceiverOptions,
+    )
+    from castapp.codes import group
 
     out = Printer(args.json)
     ice = ice_kwargs(args, out)
     if ice is None:
         return 2
     stop = asyncio.Event()
-    _on_signals(stop)  # from the start: a receiver stopped while starting still cleans up
-    embedded: EmbeddedService | None = None
-    url = args.server
-    if url is None:
-        embedded = await _host_service(args, state_dir, out)
-        url = embedded.url
-    adverts: set[asyncio.Task[None]] = set()
-
-    async def advertise(code: str) -> None:
-        assert embedded is not None
-        try:
-            if await embedded.advertise(code, args.name):
-                out("advert", "found on this network by its code", advertised=True)
-            else:
-                out("advert", "not advertised on the network", advertised=False)
-        except Exception as exc:  # the receiver works without an advert: say so, go on
-            words = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
-            out("advert", f"cannot advertise on the network: {words}", advertised=False)
-
-    def help_line(code: str) -> None:
-        link = embedded.link(code) if embedded is not None else None
-        text = f"on the laptop: castapp send {group(code)}"
-        if link:
-            text += f"  (or {link})"
-        out("help", text, link=link, address=embedded.address if embedded else None)
-
-    token_file = state_dir / "receiver-token"
-    token = token_file.read_text().strip() if token_file.exists() else None
+    stop_on_signals(stop)  # from the start: a receiver stopped while starting still cleans up
     recorder = None
     if args.record:
         from castapp.rtc.record import Recorder
 
+        problem = _record_problem(args.record)
+        if problem is not None:
+            out.fail(words.Failure("cannot_record", {"path": str(args.record),
+                                                     "reason": problem}))
+            return 2
         recorder = Recorder(args.record)
     last: dict[str, Any] = {}
+
+    def on_event(ev: HostEvent) -> None:
+        if isinstance(ev, Hosted):
+            out("service", words.hosted(ev.address, ev.port), port=ev.port, address=ev.address,
+                addresses=list(ev.addresses))
+        elif isinstance(ev, LinkShown):
+            link = None if ev.local_only else ev.link
+            out("help", words.how_to_send(group(ev.code), link), link=link,
+                address=None if ev.local_only else ev.address)
+        elif isinstance(ev, Advertised):
+            out("advert", words.advertised(ev.ok, ev.reason), advertised=ev.ok)
 
     def on_status(st: ReceiverStatus) -> None:
         if st.display_code and st.display_code != last.get("code"):
             last["code"] = st.display_code
-            out("code", f"cast code {st.display_code}", code=st.code)
-            if st.code is not None:
-                help_line(st.code)
-                if embedded is not None:
-                    task = asyncio.create_task(advertise(st.code))
-                    adverts.add(task)
-                    task.add_done_callback(adverts.discard)
+            out("code", words.cast_code(st.display_code), code=st.code)
         if st.state is not last.get("state"):
             last["state"] = st.state
-            words = {
-                ReceiverState.WAITING: "waiting for a sender",
-                ReceiverState.CONNECTING: f"{st.sender or 'a sender'} is connecting",
-                ReceiverState.RECEIVING: f"showing the screen of {st.sender or 'a sender'}",
-                ReceiverState.RECONNECTING: "the picture stopped; reconnecting",
-            }.get(st.state, st.state.value)
-            out("state", words, state=st.state.value, sender=st.sender)
+            out("state", words.receiver_state(st), state=st.state.value, sender=st.sender)
         _route_line(out, last, st.route)
-        if not st.service_ok and st.retry_in_s is not None:
-            last["service_lost"] = True
-            out("service", f"room service unreachable; retrying in {st.retry_in_s} s",
-                retry_in_s=st.retry_in_s)
-        elif st.service_ok and last.pop("service_lost", False):
-            out("service", f"room service reachable again; cast code {st.display_code}",
-                ok=True, code=st.code)
+        _service_line(out, last, st)
 
     gaps = FrameGaps(recorder.offer if recorder else None)
-    session = ReceiverSession(url, name=args.name, token=token, on_status=on_status,
-                              on_frame=gaps, **ice)
+    options = ReceiverOptions(state_dir=state_dir, server_url=args.server, name=args.name or "",
+                              listen=args.listen, interfaces=tuple(args.interface),
+                              advertise=not args.no_advertise, ice=ice)
+    host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)
     try:
-        if not await _unless_stopped(session.start(), stop):
-            return 0
-        if session.token:
-            write_secret(token_file, session.token)
-        tasks = [asyncio.create_task(_stats_loop(session.stats, out, gaps.take))
+        try:
+            if not await _unless_stopped(host.start(), stop):
+                return 0
+        except HostFailed as exc:
+            out.fail(exc.failure)
+            return 1
+        tasks = [asyncio.create_task(_stats_loop(host.stats, out, gaps.take))
                  ] if args.stats else []
         await _until_stopped(stop, args.duration)
         for task in tasks:
             task.cancel()
     finally:
-        for task in list(adverts):
-            task.cancel()
-        await asyncio.gather(*adverts, return_exceptions=True)
-        if embedded is not None:
-            await embedded.stop_advertising()
-        await session.stop()
+        await host.stop()
         if recorder is not None:
             recorder.close()
-        if embedded is not None:
-            await embedded.stop("The receiver closed.")
     return 0
-
-
-def _route_line(out: Printer, last: dict[str, Any], route: Any) -> None:
-    """Say which way media travels whenever that changes."""
-    if route is not None and route is not last.get("route"):
-        value = route.value
-        out("route", f"media path: {ROUTE_WORDS.get(value, value)}", route=value)
-    last["route"] = route
 
 
 # ---------------------------------------------------------------------- send
@@ -288,6 +280,8 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
     if min(size) < 16:
         raise argparse.ArgumentTypeError("the size is too small")
+    if max(size) > 16384:
+        raise argparse.ArgumentTypeError("the size is too large (at most 16384 a side)")
     return size
 
 
@@ -305,167 +299,166 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--interface", action="append", default=[], metavar="NAME|ADDRESS",
                    help="look for receivers only on this interface or address (repeatable)")
     s.add_argument("--state-dir", type=Path, help="where settings and secrets live")
-    s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
+    s.add_argument("--monitor", type=int, default=1,
+                   help="monitor to cast (1 = first, 0 = all together)")
+    s.add_argument("--window", metavar="TITLE|ID",
+                   help="cast one window (X11), found by title or id; it is followed as it moves")
+    s.add_argument("--region", metavar="X,Y,W,H",
+                   help="cast this rectangle of the monitor (pixels from its top-left corner)")
+    s.add_argument("--no-pointer", action="store_true", help="do not draw the mouse pointer")
     s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
-    s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    s.add_argument("--quality", choices=tuple(PRESETS),
+                   help="a quality preset, as in the window (default: 30 fps at native size)")
+    s.add_argument("--fps", type=float, help="frames per second (default 30, or the quality's)")
     s.add_argument("--codec", choices=["h264", "vp8"], default="h264")
     s.add_argument("--max-size", type=_size, metavar="WxH", help="downscale to fit this size")
     s.add_argument("--synthetic", type=_size, metavar="WxH",
                    help="send a test pattern of this size instead of the screen")
-    s.add_argument("--name", default=os.uname().nodename, help="name shown on the receiver")
+    s.add_argument("--name", help="name shown on the receiver (default: this computer's name)")
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
     add_ice_flags(s)
 
 
-def _target(args: argparse.Namespace, out: Printer) -> CastTarget | None:
-    from castapp.links import LinkError, parse_cast_input
-
-    text = args.target or args.code
-    if not text:
-        out("error", "give the cast code the receiver shows", code="bad_input")
-        return None
-    try:
-        return parse_cast_input(text, None)
-    except LinkError as exc:
-        out("error", str(exc), code="bad_input")
-        return None
-
-
-async def _find(code: str, args: argparse.Namespace, out: Printer,
-                skip: list[str]) -> Receiver | None:
-    from castapp.discovery.mdns import find_receiver, lan_addresses
-    from castapp.discovery.record import NotFound, NotFoundReason
-
-    out("finding", "looking for the receiver on this network")
-    try:
-        found = await find_receiver(code, timeout=args.find_timeout, skip=skip,
-                                    addresses=lan_addresses(args.interface))
-    except OSError as exc:
-        out("error", f"cannot look on the network: {exc.strerror or exc}", code="not_found",
-            reason="network_error", seen=0)
-        return None
-    if isinstance(found, NotFound):
-        words = {
-            NotFoundReason.NO_NETWORK: "there is no network to look on",
-            NotFoundReason.INCOMPATIBLE: f"{found.name} shows this code but runs another "
-            "version of castapp",
-            NotFoundReason.NO_ANSWER: "no receiver on this network shows that code",
-        }[found.reason]
-        out("error", f"{words}; give its address instead: castapp send castapp://HOST:PORT/CODE",
-            code="not_found", reason=found.reason.value, seen=found.seen)
-        return None
-    out("found", f"found {found.name} at {found.host}:{found.port}", name=found.name,
-        host=found.host, port=found.port)
-    return found
-
-
 async def run_send(args: argparse.Namespace) -> int:
-    from castapp.rtc.capture import FrameSource, ScreenCapture, SyntheticSource
-    from castapp.rtc.diagnose import describe
-    from castapp.rtc.encoder import EncoderConfig
-    from castapp.session.sender import SenderSession, SenderState, SenderStatus
-    from castapp.signaling.client import SignalingError, UnknownCodeError
+    from castapp.app.target import (
+        Caster,
+        CastFailed,
+        Found,
+        Looking,
+        lan_discovery,
+        parse_target,
+        screen_source,
+        send_preset,
+        service_url,
+        start_source,
+        synthetic_source,
+        watch_source,
+    )
+    from castapp.codes import group
+    from castapp.rtc.capture_source import CaptureSpec, CaptureSpecError, parse_region
+    from castapp.session.sender import SenderState
 
     out = Printer(args.json)
     ice = ice_kwargs(args, out)
-    target = _target(args, out)
-    if ice is None or target is None:
+    if ice is None:
         return 2
-    source: FrameSource
-    if args.synthetic:
-        source = SyntheticSource(*args.synthetic, fps=args.fps)
-    else:
-        source = ScreenCapture(args.monitor, max_size=args.max_size, fps=args.fps,
-                               display=args.display)
+    try:
+        target = parse_target(args.target or args.code)
+        url = service_url(target, args.server)
+    except CastFailed as exc:
+        out.fail(exc.failure)
+        return 2
+    if args.fps is not None and args.fps <= 0:
+        out.fail(words.Failure("bad_input", {"reason": "--fps must be positive"}))
+        return 2
+    chosen = send_preset(args.quality, args.fps, args.max_size)
     done = asyncio.Event()
     last: dict[str, Any] = {}
 
     def on_status(st: SenderStatus) -> None:
         if st.state is not last.get("state"):
             last["state"] = st.state
-            words = {
-                SenderState.JOINING: f"joining {group(target.code)}",
-                SenderState.CONNECTING: f"connecting to {st.receiver or 'the receiver'}",
-                SenderState.CASTING: f"casting to {st.receiver or 'the receiver'}",
-                SenderState.WAITING: "the receiver dropped; waiting for it to come back",
-                SenderState.RECONNECTING: "the connection was lost; reconnecting",
-                SenderState.ENDED: "the cast ended",
-            }.get(st.state, st.state.value)
-            ended = st.ended.value if st.ended else None
-            if st.state is SenderState.ENDED and st.diagnosis is not None:
+            failed = words.sender_failure(st) if st.state is SenderState.ENDED else None
+            if failed is not None:
                 last["failed"] = True
-                text = f"cannot connect: {describe(st.diagnosis)}"
-                out("error", text, code=st.diagnosis.value, message=text)
-            elif st.state is SenderState.ENDED and st.failed:
-                last["failed"] = True
-                detail = st.source_error or st.fault or (st.error.message if st.error else "")
-                text = {"source_failed": f"cannot capture the screen: {detail}",
-                        "service_failed": f"the room service refused: {detail}",
-                        }.get(st.ended.value if st.ended else "", f"castapp failed: {detail}")
-                out("error", text, code=st.ended.value if st.ended else "fault", message=text)
-            out("state", words, state=st.state.value, ended=ended)
+                out.fail(failed)
+            out("state", words.sender_line(st, group(target.code)), state=st.state.value,
+                ended=st.ended.value if st.ended else None)
             if st.state is SenderState.ENDED:
                 done.set()
         if st.warning is not None and st.warning is not last.get("warning") and not st.ended:
-            text = f"{describe(st.warning)}; trying the other paths"
+            text = f"{words.failure_phrase(st.warning).render()} Trying the other paths."
             out("warning", text, code=st.warning.value, message=text)
         last["warning"] = st.warning
         _route_line(out, last, st.route)
+        _service_line(out, last, st)
 
-    session: SenderSession | None = None
-    skip: list[str] = []  # receivers whose tag matched by chance but whose service refused
+    def on_event(ev: SenderEvent) -> None:
+        if isinstance(ev, Looking):
+            out("finding", words.looking(), skipped=ev.skipped)
+        elif isinstance(ev, Found):
+            out("found", words.found(ev.name, ev.host, ev.port), name=ev.name, host=ev.host,
+                port=ev.port)
+
+    def source_failed(failure: words.Failure) -> None:
+        last["failed"] = True
+        out.fail(failure)
+        done.set()
+
+    caster = Caster(discover=lan_discovery(args.find_timeout, args.interface),
+                    name=args.name or "", on_status=on_status, on_event=on_event,
+                    session_args={"codec": args.codec, "encoder": chosen.encoder(), **ice})
+    source = session = None
+    tasks: list[asyncio.Task[Any]] = []
     try:
         try:
-            source.start()
-            while session is None:
-                url = args.server or target.server_url
-                found = None
-                if url is None:
-                    found = await _find(target.code, args, out, skip)
-                    if found is None:
-                        return 1
-                    url = found.server_url
-                attempt = SenderSession(url, source, name=args.name, codec=args.codec,
-                                        encoder=EncoderConfig(max_fps=args.fps),
-                                        on_status=on_status, **ice)
+            if args.synthetic:
+                source = synthetic_source(args.synthetic, chosen.fps)
+            else:
                 try:
-                    await attempt.cast(target.code)
-                    session = attempt
-                except UnknownCodeError:
-                    await attempt.close()
-                    if found is None or len(skip) >= 2:
-                        raise
-                    skip.append(found.instance)
-                except BaseException:
-                    await attempt.close()
-                    raise
-        except SignalingError as exc:
-            out("error", exc.message, code=str(exc.code))
+                    region = parse_region(args.region) if args.region else None
+                except CaptureSpecError as exc:
+                    out.fail(words.Failure("source_failed", {"reason": str(exc)}))
+                    return 2
+                spec = CaptureSpec(args.monitor, region, args.window,
+                                   pointer=not args.no_pointer)
+                try:
+                    source = screen_source(chosen, spec, args.display)
+                except CastFailed as exc:  # what was asked for is not there: bad input
+                    out.fail(exc.failure)
+                    return 2
+                _report_capture_state(source, out)
+            await start_source(source)
+            session = await caster.cast(target, url, source)
+        except CastFailed as exc:
+            out.fail(exc.failure)
             return 1
-        except OSError as exc:
-            out("error", f"cannot capture the screen: {exc}", code="capture")
-            return 1
-        tasks = [asyncio.create_task(_stats_loop(session.stats, out))] if args.stats else []
+        tasks.append(asyncio.create_task(watch_source(source, source_failed)))
+        if args.stats:
+            tasks.append(asyncio.create_task(_stats_loop(session.stats, out)))
         waiter = asyncio.create_task(done.wait())
-        await asyncio.wait([waiter, asyncio.create_task(_until_stopped(asyncio.Event(),
-                                                                       args.duration))],
-                           return_when=asyncio.FIRST_COMPLETED)
+        timer = asyncio.create_task(_until_stopped(asyncio.Event(), args.duration))
+        await asyncio.wait([waiter, timer], return_when=asyncio.FIRST_COMPLETED)
+        tasks += [waiter, timer]
+    finally:
         for task in tasks:
             task.cancel()
-    finally:
         if session is not None:
             await session.close()
-        source.stop()
+        if source is not None:
+            source.stop()
     return 1 if last.get("failed") else 0
 
 
+def _report_capture_state(source: Any, out: Printer) -> None:
+    """Say when the shared window is covered, minimised or closed (from the capture thread)."""
+    loop = asyncio.get_running_loop()
+    said = {"live": "the shared window is visible again",
+             "covered": "another window covers part of the shared window; it is sent as seen",
+             "minimised": "the shared window is minimised; the receiver keeps the last picture",
+             "closed": "the shared window was closed"}
+
+    def changed(state: Any) -> None:
+        text = said.get(state.value, state.value)
+        loop.call_soon_threadsafe(lambda: out("capture", text, state=state.value))
+
+    source.on_state = changed
+
+
 def run(coro_factory: Callable[[], Any]) -> int:
+    """Run a command; whatever escapes it is said in one sentence, never a traceback."""
     try:
         return asyncio.run(coro_factory())
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
         print(f"castapp: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: say it; --log-level DEBUG shows where
+        logging.getLogger("castapp").debug("the command failed", exc_info=True)
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        text = words.failure_phrase(words.Failure("fault", {"reason": reason})).render()
+        print(f"castapp: {text}", file=sys.stderr)
         return 1

@@ -7,15 +7,22 @@ import os
 import sys
 from pathlib import Path
 
+from castapp.settings import LANGUAGES
+
 
 def add_gui_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for command in ("receive", "send"):
         p = sub.choices[command]
-        p.add_argument("--language", choices=["system", "en", "zh_CN"],
+        p.add_argument("--language", choices=LANGUAGES,
                        help="interface language (default: the saved setting)")
         p.add_argument("--config-dir", type=Path, help="where settings are kept")
-    sub.choices["receive"].add_argument("--fullscreen", action="store_true",
-                                        help="start full screen (F11 toggles)")
+    receive = sub.choices["receive"]
+    receive.add_argument("--fullscreen", action="store_true",
+                         help="start full screen (F11 toggles; the default unless the window "
+                         "was last left windowed)")
+    receive.add_argument("--kiosk", action="store_true",
+                         help="a TV: full screen without window chrome, the screen kept awake "
+                         "while casting")
 
 
 def display_problem() -> str | None:
@@ -25,11 +32,6 @@ def display_problem() -> str | None:
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return None
     return "no display to open a window on (DISPLAY is not set)"
-
-
-def _listen(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    return host or "0.0.0.0", int(port or 8765)
 
 
 def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
@@ -60,13 +62,14 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
     opts = AppOptions(mode=command, state_dir=state_dir, ice=ice)
     if command is not None:
         opts.server = args.server
-        opts.name = args.name
+        opts.name = args.name or None
         opts.language = args.language
         opts.config_dir = args.config_dir
         opts.display = getattr(args, "display", None)
         if command == "receive":
             opts.fullscreen = args.fullscreen
-            opts.listen = _listen(args.listen)
+            opts.kiosk = args.kiosk
+            opts.listen = args.listen
             opts.lan = not args.no_advertise
         else:
             opts.code = args.target or args.code

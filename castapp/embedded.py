@@ -87,6 +87,13 @@ class EmbeddedService:
         self.addresses = self._reachable()
         return self.port
 
+    def refresh_addresses(self) -> bool:
+        """Look at the interfaces again (a network that came up later); True if changed."""
+        addresses = self._reachable()
+        changed = addresses != self.addresses
+        self.addresses = addresses
+        return changed
+
     def _reachable(self) -> list[NetAddress]:
         host = self.config.host
         if host in _ALL:

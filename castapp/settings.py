@@ -13,11 +13,19 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from castapp.quality import DEFAULT, PRESETS
+from castapp.session.room import AdmissionMode
+
 log = logging.getLogger(__name__)
 
-QUALITIES = ("sharp_text", "balanced", "smooth_motion")
-LANGUAGES = ("system", "en", "zh_CN")
-ADMISSIONS = ("open", "approve", "pin")
+QUALITIES = tuple(PRESETS)
+#: The languages the interface is written or translated in, each named in itself.
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
+#: What the language setting may hold: ``system`` follows the system locale.
+LANGUAGES = ("system", *LANGUAGE_NAMES)
+#: How a new presenter may get on the TV (the receiver session's modes).
+ADMISSIONS = tuple(mode.value for mode in AdmissionMode)
+SHARES = ("screen", "window", "region")
 _MAX_FILE = 64 * 1024
 
 
@@ -36,7 +44,7 @@ class Settings:
     server: str = ""
     #: Name shown to the other side; empty: the machine's name.
     display_name: str = ""
-    quality: str = "balanced"
+    quality: str = DEFAULT
     #: ``system`` follows the system locale.
     language: str = "system"
     #: The monitor the sender cast last time (mss numbering, 1 = first).
@@ -45,6 +53,14 @@ class Settings:
     admission: str = "approve"
     #: The receiver window starts full screen; leaving full screen is remembered.
     receiver_fullscreen: bool = True
+    #: The same monitor by output name and geometry (found again if the numbering changes).
+    monitor_key: str = ""
+    #: Draw the mouse pointer into the cast.
+    pointer: bool = True
+    #: What the sender shares: the whole ``screen``, one ``window`` or a ``region``.
+    share: str = "screen"
+    #: The last region shared, ``X,Y,W,H`` relative to the monitor.
+    region: str = ""
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
@@ -55,7 +71,10 @@ class Settings:
             raise ValueError(f"unknown admission mode {self.admission!r}")
         if not 0 <= self.monitor <= 64:
             raise ValueError("monitor out of range")
-        if len(self.server) > 1024 or len(self.display_name) > 64:
+        if self.share not in SHARES:
+            raise ValueError(f"unknown share mode {self.share!r}")
+        if len(self.server) > 1024 or len(self.display_name) > 64 or \
+                len(self.monitor_key) > 256 or len(self.region) > 64:
             raise ValueError("setting too long")
 
     def name_or(self, fallback: str) -> str:

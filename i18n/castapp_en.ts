@@ -69,6 +69,10 @@ cast this screen</source>
         <source>Screen {n}</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>No screen to capture was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>PinCard</name>
@@ -214,6 +218,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>RegionSelector</name>
+    <message>
+        <source>Drag over the part of the screen to share. Esc cancels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
@@ -224,11 +235,11 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Screen</source>
+        <source>Quality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Quality</source>
+        <source>Share</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -249,6 +260,10 @@ cast this screen</source>
     </message>
     <message>
         <source>Shown on the TV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Auto (follows the content)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -292,11 +307,62 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>1 more digit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{n} more digits</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ShareChoice</name>
+    <message>
+        <source>Whole screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Part of the screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the mouse pointer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No window with a title was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system asks what to share when the cast starts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pixels from the top-left corner of the chosen screen: left, top, width, height.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a window to share.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the part of the screen to share.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -315,11 +381,15 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
+        <source>Another window covers part of the shared window; the receiver sees it too.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Cannot capture the screen: {error}</source>
+        <source>The shared window is minimised; the receiver keeps its last picture.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The shared window was closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -328,6 +398,10 @@ cast this screen</source>
     </message>
     <message>
         <source>The room service cannot be reached.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The room service&apos;s TLS certificate is not trusted by this computer.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -355,11 +429,71 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Too many wrong codes were tried on this room service: it now also asks for the PIN shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The room service refused: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>No receiver on this network has this code. Check the code on the TV; if it is right, enter the room service address shown there.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>There is no network to look for the receiver on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot look for the receiver on the network: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This is not a cast code or castapp link: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Monitor {monitor} does not exist; this computer has {available}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot open the screen to capture: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot capture the screen: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot cast a picture of {size}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot record to {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot start the room service on {address}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>castapp ran into a problem and stopped: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something went wrong: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>(retry in {s} s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Media path: {route}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -371,11 +505,23 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Room service reachable again; cast code {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Starting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>{name} is connecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for a sender</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The receiver stopped.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -423,6 +569,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The room service could not confirm that this receiver owns its saved code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -439,11 +589,43 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <source>No network path to the receiver, not even through the relay.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>No network path to the receiver, not even through the relay.</source>
+        <source>Cast code {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}  (or {link})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service on {address}:{port}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Room service on port {port} (no network address other machines can reach)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Found on this network by its code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot advertise on the network: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not advertised on the network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Found {name} at {host}:{port}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

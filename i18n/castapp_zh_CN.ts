@@ -71,6 +71,10 @@ cast this screen</source>
         <source>Screen {n}</source>
         <translation>屏幕 {n}</translation>
     </message>
+    <message>
+        <source>No screen to capture was found.</source>
+        <translation>没有找到可以共享的屏幕。</translation>
+    </message>
 </context>
 <context>
     <name>PinCard</name>
@@ -217,6 +221,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>RegionSelector</name>
+    <message>
+        <source>Drag over the part of the screen to share. Esc cancels.</source>
+        <translation>拖动鼠标框选要共享的屏幕区域，按 Esc 取消。</translation>
+    </message>
+</context>
+<context>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
@@ -227,12 +238,12 @@ cast this screen</source>
         <translation>投屏码</translation>
     </message>
     <message>
-        <source>Screen</source>
-        <translation>屏幕</translation>
-    </message>
-    <message>
         <source>Quality</source>
         <translation>画质</translation>
+    </message>
+    <message>
+        <source>Share</source>
+        <translation>共享</translation>
     </message>
     <message>
         <source>Your name</source>
@@ -253,6 +264,10 @@ cast this screen</source>
     <message>
         <source>Shown on the TV</source>
         <translation>显示在电视上</translation>
+    </message>
+    <message>
+        <source>Auto (follows the content)</source>
+        <translation>自动（随内容调整）</translation>
     </message>
     <message>
         <source>Sharp text (slides, documents)</source>
@@ -295,12 +310,63 @@ cast this screen</source>
         <translation>此 castapp 链接无效。</translation>
     </message>
     <message>
+        <source>1 more digit</source>
+        <translation>还差 1 位</translation>
+    </message>
+    <message>
         <source>{n} more digits</source>
         <translation>还差 {n} 位</translation>
     </message>
     <message>
         <source>Cast</source>
         <translation>投屏</translation>
+    </message>
+</context>
+<context>
+    <name>ShareChoice</name>
+    <message>
+        <source>Whole screen</source>
+        <translation>整个屏幕</translation>
+    </message>
+    <message>
+        <source>One window</source>
+        <translation>一个窗口</translation>
+    </message>
+    <message>
+        <source>Part of the screen</source>
+        <translation>屏幕的一部分</translation>
+    </message>
+    <message>
+        <source>Show the mouse pointer</source>
+        <translation>显示鼠标指针</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>No window with a title was found.</source>
+        <translation>没有找到带标题的窗口。</translation>
+    </message>
+    <message>
+        <source>Select…</source>
+        <translation>框选…</translation>
+    </message>
+    <message>
+        <source>The system asks what to share when the cast starts.</source>
+        <translation>开始投屏时，系统会询问要共享的内容。</translation>
+    </message>
+    <message>
+        <source>Pixels from the top-left corner of the chosen screen: left, top, width, height.</source>
+        <translation>以所选屏幕左上角为原点的像素：左、上、宽、高。</translation>
+    </message>
+    <message>
+        <source>Choose a window to share.</source>
+        <translation>请选择要共享的窗口。</translation>
+    </message>
+    <message>
+        <source>Enter the part of the screen to share.</source>
+        <translation>请输入要共享的屏幕区域。</translation>
     </message>
 </context>
 <context>
@@ -318,12 +384,16 @@ cast this screen</source>
         <translation>接收端运行的 castapp 版本不同。请将两端都更新。</translation>
     </message>
     <message>
-        <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
-        <translation>此网络上没有使用该投屏码的接收端应答。请输入电视上显示的房间服务地址。</translation>
+        <source>Another window covers part of the shared window; the receiver sees it too.</source>
+        <translation>另一个窗口遮住了共享窗口的一部分，接收端也会看到它。</translation>
     </message>
     <message>
-        <source>Cannot capture the screen: {error}</source>
-        <translation>无法捕获屏幕：{error}</translation>
+        <source>The shared window is minimised; the receiver keeps its last picture.</source>
+        <translation>共享的窗口已最小化，接收端保留最后一个画面。</translation>
+    </message>
+    <message>
+        <source>The shared window was closed.</source>
+        <translation>共享的窗口已关闭。</translation>
     </message>
     <message>
         <source>A sender</source>
@@ -332,6 +402,10 @@ cast this screen</source>
     <message>
         <source>The room service cannot be reached.</source>
         <translation>无法连接到房间服务。</translation>
+    </message>
+    <message>
+        <source>The room service&apos;s TLS certificate is not trusted by this computer.</source>
+        <translation>这台电脑不信任房间服务的 TLS 证书。</translation>
     </message>
     <message>
         <source>No receiver is showing this code. Check the code on the TV.</source>
@@ -358,12 +432,72 @@ cast this screen</source>
         <translation>房间服务出现问题。请重试。</translation>
     </message>
     <message>
+        <source>Too many wrong codes were tried on this room service: it now also asks for the PIN shown on the TV.</source>
+        <translation>此房间服务上尝试了太多错误的投屏码：现在还需要输入电视上显示的 PIN。</translation>
+    </message>
+    <message>
         <source>The room service refused: {reason}</source>
         <translation>房间服务拒绝了请求：{reason}</translation>
     </message>
     <message>
+        <source>No receiver on this network has this code. Check the code on the TV; if it is right, enter the room service address shown there.</source>
+        <translation>此网络上没有接收端使用这个投屏码。请核对电视上的投屏码；如果无误，请输入电视上显示的房间服务地址。</translation>
+    </message>
+    <message>
+        <source>There is no network to look for the receiver on.</source>
+        <translation>没有可用于查找接收端的网络。</translation>
+    </message>
+    <message>
+        <source>Cannot look for the receiver on the network: {reason}</source>
+        <translation>无法在网络上查找接收端：{reason}</translation>
+    </message>
+    <message>
+        <source>This is not a cast code or castapp link: {reason}</source>
+        <translation>这不是投屏码或 castapp 链接：{reason}</translation>
+    </message>
+    <message>
+        <source>Monitor {monitor} does not exist; this computer has {available}.</source>
+        <translation>显示器 {monitor} 不存在；这台电脑有 {available}。</translation>
+    </message>
+    <message>
+        <source>Cannot open the screen to capture: {reason}</source>
+        <translation>无法打开要捕获的屏幕：{reason}</translation>
+    </message>
+    <message>
+        <source>Cannot capture the screen: {reason}</source>
+        <translation>无法捕获屏幕：{reason}</translation>
+    </message>
+    <message>
+        <source>Cannot cast a picture of {size}: {reason}</source>
+        <translation>无法投射 {size} 的画面：{reason}</translation>
+    </message>
+    <message>
+        <source>Cannot record to {path}: {reason}</source>
+        <translation>无法录制到 {path}：{reason}</translation>
+    </message>
+    <message>
+        <source>Cannot start the room service on {address}: {reason}</source>
+        <translation>无法在 {address} 上启动房间服务：{reason}</translation>
+    </message>
+    <message>
+        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
+        <translation>TURN 服务器的 TLS 证书不受信任。</translation>
+    </message>
+    <message>
+        <source>castapp ran into a problem and stopped: {reason}</source>
+        <translation>castapp 遇到问题并已停止：{reason}</translation>
+    </message>
+    <message>
+        <source>Something went wrong: {reason}</source>
+        <translation>出现问题：{reason}</translation>
+    </message>
+    <message>
         <source>(retry in {s} s)</source>
         <translation>（{s} 秒后重试）</translation>
+    </message>
+    <message>
+        <source>Media path: {route}</source>
+        <translation>媒体路径：{route}</translation>
     </message>
     <message>
         <source>Room service unreachable</source>
@@ -374,12 +508,24 @@ cast this screen</source>
         <translation>无法连接房间服务 — {s} 秒后重试</translation>
     </message>
     <message>
+        <source>Room service reachable again; cast code {code}</source>
+        <translation>房间服务已恢复；投屏码 {code}</translation>
+    </message>
+    <message>
         <source>Starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
         <source>{name} is connecting…</source>
         <translation>{name} 正在连接…</translation>
+    </message>
+    <message>
+        <source>Waiting for a sender</source>
+        <translation>等待发送端</translation>
+    </message>
+    <message>
+        <source>The receiver stopped.</source>
+        <translation>接收端已停止。</translation>
     </message>
     <message>
         <source>{name} is casting</source>
@@ -426,6 +572,10 @@ cast this screen</source>
         <translation>接收端没有响应连接请求。</translation>
     </message>
     <message>
+        <source>The room service could not confirm that this receiver owns its saved code.</source>
+        <translation>房间服务无法确认此接收端拥有其保存的投屏码。</translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation>两个网络之间没有直连路径，且未配置 TURN 服务器。</translation>
     </message>
@@ -442,12 +592,44 @@ cast this screen</source>
         <translation>无法连接到 TURN 服务器。</translation>
     </message>
     <message>
-        <source>The TURN server&apos;s TLS certificate is not trusted.</source>
-        <translation>TURN 服务器的 TLS 证书不受信任。</translation>
-    </message>
-    <message>
         <source>No network path to the receiver, not even through the relay.</source>
         <translation>没有到接收端的网络路径，中继也不行。</translation>
+    </message>
+    <message>
+        <source>Cast code {code}</source>
+        <translation>投屏码 {code}</translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}  (or {link})</source>
+        <translation>在笔记本电脑上：castapp send {code}（或 {link}）</translation>
+    </message>
+    <message>
+        <source>On the laptop: castapp send {code}</source>
+        <translation>在笔记本电脑上：castapp send {code}</translation>
+    </message>
+    <message>
+        <source>Room service on {address}:{port}</source>
+        <translation>房间服务位于 {address}:{port}</translation>
+    </message>
+    <message>
+        <source>Room service on port {port} (no network address other machines can reach)</source>
+        <translation>房间服务位于端口 {port}（没有其他电脑可以访问的网络地址）</translation>
+    </message>
+    <message>
+        <source>Found on this network by its code</source>
+        <translation>可在此网络上通过投屏码找到</translation>
+    </message>
+    <message>
+        <source>Cannot advertise on the network: {reason}</source>
+        <translation>无法在网络上广播：{reason}</translation>
+    </message>
+    <message>
+        <source>Not advertised on the network</source>
+        <translation>未在网络上广播</translation>
+    </message>
+    <message>
+        <source>Found {name} at {host}:{port}</source>
+        <translation>在 {host}:{port} 找到 {name}</translation>
     </message>
     <message>
         <source>Frame rate: {fps} fps</source>

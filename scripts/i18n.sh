@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${PYSIDE_BIN:-.venv/bin}
-sources=(castapp/gui/*.py)
+sources=(castapp/gui/*.py castapp/app/words.py)
 languages=(en zh_CN)
 
 if [ "${1:-}" = "--check" ]; then

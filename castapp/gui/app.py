@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +17,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from castapp import __version__
 from castapp import settings as settings_mod
-from castapp.discovery.mdns import find_receiver
+from castapp.app.platform import machine_name
+from castapp.app.target import lan_discovery
 from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
 from castapp.gui.i18n import translations
 from castapp.gui.launcher import Launcher
@@ -39,6 +39,8 @@ class AppOptions:
     code: str | None = None
     name: str | None = None
     fullscreen: bool = False
+    # No window chrome, full screen, screen kept awake while casting (a TV).
+    kiosk: bool = False
     language: str | None = None
     listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT)
     display: str | None = None
@@ -70,9 +72,10 @@ def snapshot_dir() -> Path:
 
 def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWindow,
                                                                      ReceiverController]:
-    name = opts.name or holder.current.name_or(os.uname().nodename)
+    name = opts.name or holder.current.name_or(machine_name())
     window = ReceiverWindow(name, snapshot_dir())
     window.language_menu = language_menu(window, holder)
+    window.bind_settings(holder)  # admission, the TV's name and full screen are remembered
     server = opts.server if opts.server is not None else (holder.current.server or None)
     controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
                                     name=name, listen=opts.listen, advertise=opts.lan,
@@ -91,7 +94,7 @@ def open_sender(opts: AppOptions, holder: SettingsHolder,
     controller = SenderController(window, holder,
                                   source_factory=source_factory or screen_source(opts.display),
                                   machine_name=opts.name,
-                                  discover=find_receiver if opts.lan else None,
+                                  discover=lan_discovery() if opts.lan else None,
                                   ice=opts.ice)
     return window, controller
 
@@ -103,7 +106,12 @@ async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
     if mode is None:
         launcher = Launcher()
         choice: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        launcher.chosen.connect(lambda m: choice.done() or choice.set_result(m))
+
+        def chosen(m: str) -> None:
+            if not choice.done():
+                choice.set_result(m)
+
+        launcher.chosen.connect(chosen)
         launcher.show()
         mode = await choice
         if not mode:
@@ -111,10 +119,8 @@ async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
     if mode == "receive":
         rwindow, rcontroller = open_receiver(opts, holder)
         closed = _Closed(rwindow)
-        if opts.fullscreen:
-            rwindow.showFullScreen()
-        else:
-            rwindow.show()
+        rwindow.start_shown(opts.fullscreen or holder.current.receiver_fullscreen,
+                            kiosk_mode=opts.kiosk)
         await rcontroller.start()
         await closed.future
         await rcontroller.stop()
@@ -122,7 +128,7 @@ async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
     swindow, scontroller = open_sender(opts, holder)
     closed = _Closed(swindow)
     swindow.show()
-    swindow.monitors.load(holder.current.monitor)
+    swindow.monitors.load(holder.current.monitor, holder.current.monitor_key)
     refresh = asyncio.create_task(_refresh_thumbnails(swindow))
     await closed.future
     refresh.cancel()

@@ -53,11 +53,8 @@ def language_menu(parent: QWidget, holder: SettingsHolder) -> QMenu:
     """System / English / 简体中文; switching retranslates every open window at once."""
     menu = QMenu(QCoreApplication.translate("Common", "Language"), parent)
     group = QActionGroup(menu)
-    choices = [
-        ("system", QCoreApplication.translate("Common", "System language")),
-        ("en", "English"),
-        ("zh_CN", "简体中文"),
-    ]
+    choices = [("system", QCoreApplication.translate("Common", "System language")),
+               *settings_mod.LANGUAGE_NAMES.items()]
     for key, label in choices:
         act = QAction(label, menu, checkable=True)
         act.setData(key)

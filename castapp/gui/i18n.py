@@ -7,11 +7,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
+from castapp.settings import LANGUAGE_NAMES
+
 log = logging.getLogger(__name__)
 
 TRANSLATIONS = Path(__file__).with_name("translations")
 # Languages the interface is written or translated in.
-LANGUAGES = ("en", "zh_CN")
+LANGUAGES = tuple(LANGUAGE_NAMES)
 
 
 def system_language() -> str:

@@ -1,25 +1,30 @@
-"""Runs a receiver session behind the receiver window, hosting the room service if needed."""
+"""Runs a receiver behind the receiver window: a presenter of :class:`ReceiverHost`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, cast
 
+from castapp.app.host import (
+    Hosted,
+    HostEvent,
+    HostFailed,
+    LinkShown,
+    ReceiverHost,
+    ReceiverOptions,
+)
+from castapp.app.words import Failure
 from castapp.embedded import EmbeddedService
 from castapp.gui.receiver_window import ReceiverWindow
 from castapp.linkquality import link_quality
-from castapp.links import DEFAULT_PORT, make_link
+from castapp.links import DEFAULT_PORT
 from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
-from castapp.settings import write_secret
-from castapp.signaling.tokens import TokenSigner, load_or_create_key
 
 log = logging.getLogger(__name__)
-
-TOKEN_FILE = "receiver-token"
 
 
 class ReceiverController:
@@ -35,87 +40,67 @@ class ReceiverController:
         ice: dict[str, Any] | None = None,
     ) -> None:
         self.window = window
-        self.server_url = server_url
-        self.state_dir = state_dir
-        self.name = name
-        self.listen = listen
-        self.advertise = advertise
-        self.ice = ice or {}
-        self.embedded: EmbeddedService | None = None
-        self.session: ReceiverSession | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._link_host = ""
-        self._link_port = DEFAULT_PORT
-        self._tls = False
+        self.host = ReceiverHost(
+            ReceiverOptions(state_dir=state_dir, server_url=server_url, name=name,
+                            listen=listen, advertise=advertise, ice=ice or {}),
+            on_status=window.show_status, on_event=self._on_event, on_frame=window.show_frame)
+        #: Why the receiver could not start, once it could not.
+        self.failure: Failure | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    async def _host_service(self) -> str:
-        host, port = self.listen
-        signer = TokenSigner(load_or_create_key(self.state_dir))
-        self.embedded = EmbeddedService(signer, host=host, port=port)
-        await self.embedded.start()
-        # Without a LAN address only this computer can reach the service: say so.
-        self._link_host = self.embedded.address or "127.0.0.1"
-        self._link_port = self.embedded.port
-        return self.embedded.url
+    @property
+    def session(self) -> ReceiverSession | None:
+        return self.host.session
 
-    async def _advertise(self, code: str) -> None:
-        if self.embedded is None:
-            return
-        try:
-            await self.embedded.advertise(code, self.name)
-        except Exception as exc:  # the receiver works without an advert
-            log.warning("cannot advertise on the network: %s", exc)
+    @property
+    def embedded(self) -> EmbeddedService | None:
+        return self.host.embedded
 
     async def start(self) -> None:
-        if self.server_url:
-            url = self.server_url
-            parts = urlsplit(url)
-            self._link_host = parts.hostname or ""
-            self._tls = parts.scheme == "wss"
-            self._link_port = parts.port or (443 if self._tls else 80)
-        else:
-            url = await self._host_service()
-        token_file = self.state_dir / TOKEN_FILE
-        token = token_file.read_text().strip() if token_file.exists() else None
-        self.session = ReceiverSession(url, name=self.name, token=token,
-                                       on_status=self._on_status, on_frame=self.window.show_frame,
-                                       **self.ice)
-        self._tasks.append(asyncio.create_task(self._run(token_file), name="castapp-receiver-ui"))
-
-    async def _run(self, token_file: Path) -> None:
-        assert self.session is not None
+        """Host the room service (at once), then register in the background."""
         try:
-            await self.session.start()
-        except Exception as exc:  # the status line already words it
-            log.warning("receiver could not start: %s", exc)
+            session = await self.host.prepare()
+        except HostFailed as exc:
+            self._failed(exc.failure)
             return
-        if self.session.token:
-            write_secret(token_file, self.session.token)
+        if callable(getattr(session, "allow", None)):  # a session that hosts several calls
+            self.window.set_controls(cast(Any, session))
+        self._task = asyncio.create_task(self._run(), name="castapp-receiver-ui")
+
+    def _failed(self, failure: Failure) -> None:
+        self.failure = failure
+        # the status line words it in the window's language, and again on a switch
+        self.window.show_status(replace(self.window.status, error=cast(Any, failure),
+                                        service_ok=True, retry_in_s=None))
+
+    async def _run(self) -> None:
+        try:
+            await self.host.register()
+        except HostFailed as exc:
+            self._failed(exc.failure)
+            return
         while True:
             await asyncio.sleep(1.0)
-            if self.session.status.state is ReceiverState.RECEIVING:
-                stats = await self.session.stats()
+            session = self.host.session
+            if session is not None and session.status.state is ReceiverState.RECEIVING:
+                stats = await session.stats()
                 self.window.show_stats(stats, link_quality(stats))
 
-    def _on_status(self, st: ReceiverStatus) -> None:
-        if st.code and self._link_host:
-            link = make_link(self._link_host, self._link_port, st.code, tls=self._tls)
-            if link != self.window.link:
-                self.window.set_link(link, f"{self._link_host}:{self._link_port}")
-                if self.advertise:
-                    task = asyncio.create_task(self._advertise(st.code))
-                    self._tasks.append(task)
-        self.window.show_status(st)
+    def _on_event(self, ev: HostEvent) -> None:
+        if isinstance(ev, LinkShown):
+            self.window.set_link(ev.link, ev.address)
+        elif isinstance(ev, Hosted) and ev.address is None:
+            log.info("no network address other machines can reach; the link is this "
+                     "computer's own")
+
+    @property
+    def status(self) -> ReceiverStatus:
+        return self.window.status
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        if self.session is not None:
-            await self.session.stop()
-        if self.embedded is not None:
-            await self.embedded.stop("The receiver closed.")
-            self.embedded = None
+                await self._task
+            self._task = None
+        await self.host.stop()

@@ -1,36 +1,43 @@
-"""Runs sender sessions behind the sender window."""
+"""Runs sender sessions behind the sender window: a presenter of :mod:`castapp.app.target`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
-from castapp.discovery.record import NotFound, NotFoundReason, Receiver
+from castapp.app import target as app_target
+from castapp.app import words
+from castapp.app.platform import machine_name as platform_machine_name
+from castapp.app.target import Caster, CastFailed, Discover, Found, Looking, SenderEvent
+from castapp.app.words import Failure
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder
 from castapp.gui.sender_window import SenderWindow
 from castapp.linkquality import link_quality
-from castapp.links import LinkError, check_input, server_url_from_text
 from castapp.quality import Preset, preset
-from castapp.rtc.capture import FrameSource, ScreenCapture
+from castapp.rtc.capture import FrameSource, SourceState
+from castapp.rtc.capture_source import CaptureSpec
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
-from castapp.signaling.client import SignalingError
 
 log = logging.getLogger(__name__)
 
-SourceFactory = Callable[[Preset, int], FrameSource]
-Discover = Callable[[str], Awaitable["Receiver | NotFound"]]
+SourceFactory = Callable[[Preset, CaptureSpec], FrameSource]
+
+__all__ = ["Discover", "SenderController", "SourceFactory", "screen_source"]
 
 
 def screen_source(display: str | None) -> SourceFactory:
-    def make(p: Preset, monitor: int) -> FrameSource:
-        return ScreenCapture(monitor, max_size=p.max_size, fps=p.fps, display=display)
+    """Capture what the window chose; a monitor or window that does not exist is refused up
+    front."""
+
+    def make(p: Preset, spec: CaptureSpec) -> FrameSource:
+        return app_target.screen_source(p, spec, display)
+
     return make
 
 
@@ -42,14 +49,17 @@ class SenderController:
         self.window = window
         self.holder = holder
         self.source_factory = source_factory
-        self.machine_name = machine_name or os.uname().nodename
+        self.machine_name = machine_name or platform_machine_name()
         self.discover = discover
         self.ice = ice or {}
         self.session: SenderSession | None = None
         self.source: FrameSource | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._stats_task: asyncio.Task[None] | None = None
+        self._running: list[asyncio.Task[None]] = []  # stats and source watch of the cast
         self._target_fps: float | None = None
+        self._source_words = ""  # what the capture says (window minimised, ...)
+        # statuses of a session being closed are not shown: the window shows how it ended
+        self._generation = 0
         window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
         window.stop_requested.connect(lambda: self._spawn(self.stop()))
 
@@ -58,25 +68,18 @@ class SenderController:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _say(self, text: str) -> None:
-        self.window.show_message(text)
+    def _fail(self, failure: Failure) -> None:
+        log.info("cannot cast: %s", failure.code)
+        self.window.show_message(words.failure_phrase(failure))
 
     async def cast(self, text: str) -> None:
         """Cast to what was typed: a code (with the server field) or a castapp:// link."""
-        check = check_input(text, self.window.fmt)
-        if check.target is None:
-            return
-        target = check.target
         try:
-            url = target.server_url or server_url_from_text(self.window.server.text())
-        except LinkError:
-            self._say(QCoreApplication.translate(
-                "Texts", "The room service address is not valid. Use host:port."))
+            target = app_target.parse_target(text, self.window.fmt)
+            url = app_target.service_url(target, self.window.server.text())
+        except CastFailed as exc:
+            self._fail(exc.failure)
             return
-        if url is None:
-            url = await self._find(target.code)
-            if url is None:
-                return
         await self._close_session()
         self.holder.update(server=self.window.server.text().strip(),
                            display_name=self.window.name.text().strip())
@@ -84,44 +87,61 @@ class SenderController:
         self._target_fps = chosen.fps
         self.window.set_code_shown(target.code)
         try:
-            self.source = self.source_factory(chosen, self.window.selected_monitor())
-            self.source.start()
-        except Exception as exc:
-            log.warning("cannot capture the screen: %s", exc)
+            self.source = self.source_factory(chosen, self.window.capture_spec())
+            loop = asyncio.get_running_loop()
+            self.source.on_state = lambda state: loop.call_soon_threadsafe(
+                self._source_state, state)
+            await app_target.start_source(self.source)
+        except CastFailed as exc:
             self.source = None
-            self._say(QCoreApplication.translate(
-                "Texts", "Cannot capture the screen: {error}").format(error=exc))
+            self._fail(exc.failure)
             return
-        self.session = SenderSession(
-            url, self.source, name=self.holder.current.name_or(self.machine_name),
-            encoder=chosen.encoder(), on_status=self._on_status, **self.ice)
+        generation = self._generation
+        caster = Caster(discover=self.discover,
+                        name=self.holder.current.name_or(self.machine_name),
+                        on_status=lambda st: self._on_status(st, generation),
+                        on_event=self._on_event,
+                        session_args={"encoder": chosen.encoder(), **self.ice})
         try:
-            await self.session.cast(target.code)
-        except SignalingError:
-            await self._close_session()  # the status line words the error
+            self.session = await caster.cast(target, url, self.source)
+        except CastFailed as exc:
+            await self._close_session()
+            self._fail(exc.failure)
             return
-        self._stats_task = asyncio.create_task(self._stats_loop(), name="castapp-sender-stats")
+        self._running = [
+            asyncio.create_task(self._stats_loop(), name="castapp-sender-stats"),
+            asyncio.create_task(app_target.watch_source(self.source, self._source_failed),
+                                name="castapp-sender-source"),
+        ]
 
-    async def _find(self, code: str) -> str | None:
-        """Look for the receiver showing ``code`` on the LAN; None (and a message) if absent."""
-        self._say(QCoreApplication.translate("Texts", "Looking for the receiver on this network…"))
-        if self.discover is None:
-            found: Receiver | NotFound = NotFound(NotFoundReason.NO_NETWORK)
-        else:
-            found = await self.discover(code)
-        if isinstance(found, Receiver):
-            self._say("")
-            return found.server_url
-        if found.reason is NotFoundReason.INCOMPATIBLE:
-            self._say(QCoreApplication.translate(
-                "Texts", "The receiver runs a different version of castapp. Update both sides."))
-        else:
-            self._say(QCoreApplication.translate(
-                "Texts", "No receiver with this code answered on this network. "
-                         "Enter the room service address shown on the TV."))
-        return None
+    def _on_event(self, ev: SenderEvent) -> None:
+        if isinstance(ev, Looking):
+            self.window.show_message(words.looking())
+        elif isinstance(ev, Found):
+            self.window.show_message(words.found(ev.name, ev.host, ev.port))
 
-    def _on_status(self, st: SenderStatus) -> None:
+    def _source_state(self, state: SourceState) -> None:
+        """Say what the receiver sees when the shared window is hidden or gone."""
+        said = {
+            SourceState.LIVE: "",
+            SourceState.COVERED: QCoreApplication.translate(
+                "Texts", "Another window covers part of the shared window; the receiver sees "
+                         "it too."),
+            SourceState.MINIMISED: QCoreApplication.translate(
+                "Texts", "The shared window is minimised; the receiver keeps its last picture."),
+            SourceState.CLOSED: QCoreApplication.translate(
+                "Texts", "The shared window was closed."),
+        }
+        self._source_words = said.get(state, "")
+        self.window.show_stats_text(self._source_words)
+
+    def _source_failed(self, failure: Failure) -> None:
+        self._fail(failure)
+        self._spawn(self._close_session())
+
+    def _on_status(self, st: SenderStatus, generation: int) -> None:
+        if generation != self._generation:
+            return
         self.window.show_status(st)
         if st.state is SenderState.ENDED:
             self._spawn(self._close_session(keep_status=True))
@@ -138,24 +158,30 @@ class SenderController:
             parts = texts.stats_lines(stats, sending=True)
             if quality is not None:
                 parts.append(texts.link_text(quality))
+            if self._source_words:
+                parts.append(self._source_words)
             self.window.show_stats_text(" · ".join(parts))
 
     async def stop(self) -> None:
         await self._close_session()
 
     async def _close_session(self, keep_status: bool = False) -> None:
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._stats_task
-            self._stats_task = None
+        running, self._running = self._running, []
+        for task in running:
+            if task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         session, source = self.session, self.source
         self.session = self.source = None
+        self._source_words = ""
+        self._generation += 1
         if session is not None:
+            # at once, whatever closing takes: how the cast ended, or idle after a Stop
             last = session.status
+            ended = keep_status or last.state is SenderState.ENDED
+            self.window.show_status(last if ended else SenderStatus(SenderState.IDLE))
             await session.close()
-            if keep_status:
-                self.window.show_status(last)
         if source is not None:
             await asyncio.get_running_loop().run_in_executor(None, source.stop)
 

@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from castapp.app import words
 from castapp.codes import CodeFormat, group
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder, app_icon, language_menu
-from castapp.gui.monitors import MonitorPicker
+from castapp.gui.share_choice import ShareChoice
 from castapp.links import check_input
 from castapp.quality import PRESETS
+from castapp.rtc.capture_source import CaptureSpec
 from castapp.session.sender import SenderState, SenderStatus
 from castapp.settings import QUALITIES
 
@@ -43,8 +45,10 @@ class SenderWindow(QMainWindow):
         self.fmt = fmt or CodeFormat()
         self.status = SenderStatus(SenderState.IDLE)
         self.code_shown = ""
-        self.message = ""  # a message from the app itself (not the session), e.g. discovery
+        # a message from the app itself (not the session), e.g. discovery or a failure
+        self.message: words.Phrase | str = ""
         self._input_ok = False  # what the code field holds can be cast to
+        self._typed = ""
 
         self.code = QLineEdit()
         self.code.setObjectName("code")
@@ -58,10 +62,11 @@ class SenderWindow(QMainWindow):
         self.hint = QLabel()
         self.hint.setObjectName("hint")
         self.server = QLineEdit(holder.current.server)
+        self.server.returnPressed.connect(self._submit)  # Enter casts from either field
         self.name = QLineEdit(holder.current.display_name)
         self.name.setMaxLength(64)
-        self.monitors = MonitorPicker(display)
-        self.monitors.chosen.connect(lambda index: holder.update(monitor=index))
+        self.share = ShareChoice(holder, display)  # screen / window / region, pointer
+        self.monitors = self.share.monitors
         self.quality = QComboBox()
         for key in QUALITIES:
             self.quality.addItem("", key)
@@ -81,7 +86,7 @@ class SenderWindow(QMainWindow):
         self.labels = [QLabel() for _ in range(5)]
         form.addRow(self.labels[0], self.code)
         form.addRow("", self.hint)
-        form.addRow(self.labels[1], self.monitors)
+        form.addRow(self.labels[1], self.share)
         form.addRow(self.labels[2], self.quality)
         form.addRow(self.labels[3], self.name)
         form.addRow(self.labels[4], self.server)
@@ -118,13 +123,14 @@ class SenderWindow(QMainWindow):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("castapp — cast this screen"))
         for label, text in zip(self.labels, (
-                self.tr("Cast code"), self.tr("Screen"), self.tr("Quality"),
+                self.tr("Cast code"), self.tr("Share"), self.tr("Quality"),
                 self.tr("Your name"), self.tr("Room service")), strict=True):
             label.setText(text)
         self.code.setPlaceholderText(self.tr("Code on the TV, e.g. 482 913"))
         self.server.setPlaceholderText(self.tr("Optional: host:port of a room service"))
         self.name.setPlaceholderText(self.tr("Shown on the TV"))
         names = {
+            "auto": self.tr("Auto (follows the content)"),
             "sharp_text": self.tr("Sharp text (slides, documents)"),
             "balanced": self.tr("Balanced"),
             "smooth_motion": self.tr("Smooth motion (video)"),
@@ -137,7 +143,7 @@ class SenderWindow(QMainWindow):
         self.options_menu.setTitle(self.tr("Options"))
         self.tray_show.setText(self.tr("Show window"))
         self.tray_stop.setText(self.tr("Stop"))
-        self.monitors.retranslate()
+        self.share.retranslate()
         self._validate(self.code.text())
         self.show_status(self.status)
 
@@ -160,11 +166,21 @@ class SenderWindow(QMainWindow):
                               else self.tr("This castapp link is not valid."))
             self.hint.setStyleSheet("color: #c62828;")
         else:
-            self.hint.setText(self.tr("{n} more digits").format(n=check.missing) if text.strip()
-                              else "")
+            self.hint.setText(self._more(check.missing) if text.strip() else "")
             self.hint.setStyleSheet("color: gray;")
+        if check.ok != self._input_ok or text != self._typed:
+            self._typed = text
+            if self.status.state not in _BUSY:
+                self.message = ""  # it was about what the field held before
         self._input_ok = check.ok
         self._update_button()
+        if self.status.state not in _BUSY:
+            self.status_line.setText(self._line())
+
+    def _more(self, n: int) -> str:
+        if n == 1:
+            return self.tr("1 more digit")
+        return self.tr("{n} more digits").format(n=n)
 
     def _submit(self) -> None:
         if self._input_ok and self.status.state not in _BUSY:
@@ -180,19 +196,30 @@ class SenderWindow(QMainWindow):
         busy = self.status.state in _BUSY
         self.button.setText(self.tr("Stop") if busy else self.tr("Cast"))
         self.button.setEnabled(busy or self._input_ok)
-        for w in (self.code, self.server, self.monitors, self.quality, self.name):
+        for w in (self.code, self.server, self.share, self.quality, self.name):
             w.setEnabled(not busy)
 
     # ------------------------------------------------------------------ session → window
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: words.Phrase | str) -> None:
+        """A sentence of the app's own (a phrase is rendered, and re-rendered on a language
+        switch, in the interface language)."""
         self.message = text
-        self.status_line.setText(text)
+        self.status_line.setText(self._line())
+
+    def _line(self) -> str:
+        if self.message:
+            return texts.render(self.message) if isinstance(self.message, words.Phrase) \
+                else self.message
+        st = self.status
+        if st.state is SenderState.IDLE and st.error is None and self._input_ok:
+            return ""  # the hint beside the code already says it is ready
+        return texts.sender_line(st, self.code_shown)
 
     def show_status(self, st: SenderStatus) -> None:
         self.status = st
         if st.state is not SenderState.IDLE or st.error is not None:
             self.message = ""
-        self.status_line.setText(self.message or texts.sender_line(st, self.code_shown))
+        self.status_line.setText(self._line())
         if st.state not in (SenderState.CASTING, SenderState.CONNECTING):
             self.stats_line.setText("")
         self._update_button()
@@ -221,4 +248,8 @@ class SenderWindow(QMainWindow):
 
     def selected_monitor(self) -> int:
         return self.monitors.selected_index()
+
+    def capture_spec(self) -> CaptureSpec:
+        """What to share; raises CaptureSpecError with words for the user."""
+        return self.share.spec()
 

@@ -9,9 +9,21 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
 1. Receiver: ``JitterBuffer._remove_frame`` releases a video frame as soon as its last
    packet (RTP marker bit set) is in, instead of when the next frame's first packet
    arrives one frame interval later. The stock "timestamp changed" rule stays for senders
-   that do not set the marker bit.
+   that do not set the marker bit. The scan resumes where the previous packet's stopped
+   instead of restarting at the origin (linear, not quadratic, in a keyframe's packets).
 2. Sender: the encoder factory name ``get_encoder`` inside ``aiortc.rtcrtpsender`` returns
-   castapp's screen-tuned encoders for H.264 and VP8.
+   castapp's screen-tuned encoders for H.264 and VP8. The factory holds no settings: each
+   connection's track stamps its :class:`~castapp.rtc.encoder.EncoderLink` (settings and
+   counters) on its frames and the encoder adopts it, so two connections in one process
+   can use different settings.
+4. Sender: ``RTCRtpSender._send_keyframe`` (PLI/FIR) also counts the request on the
+   encoder's link and wakes a track that holds back unchanged frames, so a receiver that
+   asks for a keyframe gets one at once even on a still screen.
+5. Both ends: every ICE UDP socket (host and TURN) asks for a receive buffer of
+   :data:`UDP_RCVBUF_BYTES` instead of aioice's 256 KB (``aioice.turn.UDP_SOCKET_BUFFER_SIZE``,
+   read at each socket's creation). A 1080p keyframe is 165-370 KB in one burst, and
+   256 KB overflowed at 60 fps. The kernel grants at most ``net.core.rmem_max``;
+   :func:`socket_buffer_sizes` reports what it granted.
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -22,10 +34,13 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import socket
 import threading
 import warnings
 from collections.abc import Callable
 
+import aioice.ice
+import aioice.turn
 import aiortc
 import aiortc.codecs
 import aiortc.rtcrtpreceiver
@@ -37,7 +52,7 @@ from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from castapp.rtc.encoder import EncoderConfig, ScreenH264Encoder, ScreenVp8Encoder
+from castapp.rtc.encoder import ScreenH264Encoder, ScreenVp8Encoder
 
 log = logging.getLogger(__name__)
 
@@ -56,18 +71,28 @@ STOCK_SOURCE_SHA256: dict[str, str] = {
     ),
     "RTCRtpSender._run_rtp": "ff597a1d554cb373e73b21775c5bf564e7dba1eab6058eeabd902e09794872a3",
     "RemoteStreamTrack.recv": "e572e045f1d6f41da4c21e2513333a6353d5857797b8a66967955cf9bf1a3b3f",
+    "RTCRtpSender._send_keyframe": (
+        "26c49629470d1928f42ffa4ea6953d6040e97f29b91379c13087416023eda0c0"
+    ),
 }
+
+#: Receive buffer for every ICE UDP socket: two of the largest keyframes seen (370 KB at
+#: 1080p, ~1 MB at 4K) plus the frames behind them.
+UDP_RCVBUF_BYTES = 2 * 1024 * 1024
 
 _lock = threading.Lock()
 _installed = False
 _stock_remove_frame = JitterBuffer._remove_frame
 _stock_get_encoder: Callable[[RTCRtpCodecParameters], Encoder] = aiortc.rtcrtpsender.get_encoder
 _stock_h264_params: dict[int, str] = {}
-_encoder_config = EncoderConfig()
+_stock_send_keyframe = aiortc.rtcrtpsender.RTCRtpSender._send_keyframe
+_stock_udp_buffer: int = aioice.turn.UDP_SOCKET_BUFFER_SIZE
 
 
-def _remove_frame_on_marker(self: JitterBuffer, sequence_number: int) -> JitterFrame | None:
-    """Stock ``_remove_frame`` plus: a video packet with the marker bit ends its frame."""
+def _full_scan_remove_frame(self: JitterBuffer, sequence_number: int) -> JitterFrame | None:
+    """Stock ``_remove_frame`` plus: a video packet with the marker bit ends its frame.
+
+    Scans from the origin on every call: O(packets in the frame) per packet."""
     frame: JitterFrame | None = None
     frames = 0
     remove = 0
@@ -106,14 +131,91 @@ def _remove_frame_on_marker(self: JitterBuffer, sequence_number: int) -> JitterF
     return None
 
 
+_SCAN = "_castapp_scan"
+
+
+def _remove_frame_on_marker(self: JitterBuffer, sequence_number: int) -> JitterFrame | None:
+    """:func:`_full_scan_remove_frame`, resuming where the previous call's scan stopped.
+
+    The stock scan restarts at the origin on every packet, so a keyframe of n packets costs
+    n^2/2 steps on the receiver's event loop (288 packets: ~41 000). Without prefetch (as
+    aiortc's video receivers use it) a scan that found no frame stops at the first hole,
+    and nothing before that hole changes until the origin moves; so the scan state (origin,
+    where it stopped, the partial frame) is kept on the buffer and the next call continues
+    from there. A packet that lands beyond the hole leaves the result unchanged (``None``).
+    """
+    if self._prefetch != 0 or not self._is_video:
+        return _full_scan_remove_frame(self, sequence_number)
+    assert self._origin is not None
+    capacity, origin = self._capacity, self._origin
+    state = getattr(self, _SCAN, None)
+    start, packets, timestamp = 0, [], None
+    if state is not None and state[0] == origin and 0 < state[1] < capacity:
+        _, stopped, saved_packets, saved_ts = state
+        if self._packets[(origin + stopped - 1) % capacity] is not None:  # still there
+            if self._packets[(origin + stopped) % capacity] is None:
+                return None  # the hole that stopped the last scan is still open
+            start, packets, timestamp = stopped, saved_packets, saved_ts
+    for count in range(start, capacity):
+        packet = self._packets[(origin + count) % capacity]
+        if packet is None:
+            setattr(self, _SCAN, (origin, count, packets, timestamp))
+            return None
+        if timestamp is not None and packet.timestamp != timestamp:
+            setattr(self, _SCAN, None)  # stock rule: the next frame has started
+            frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+            self.remove(count)
+            return frame
+        timestamp = packet.timestamp
+        packets.append(packet)
+        if packet.marker:
+            setattr(self, _SCAN, None)
+            frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)
+            self.remove(count + 1)
+            return frame
+    setattr(self, _SCAN, None)
+    return None
+
+
 def castapp_get_encoder(codec: RTCRtpCodecParameters) -> Encoder:
-    """aiortc's encoder factory, with castapp's encoders for H.264 and VP8."""
+    """aiortc's encoder factory, with castapp's encoders for H.264 and VP8.
+
+    The encoders start with default settings and adopt their connection's settings from
+    the first frame (``frame.opaque``, see :class:`~castapp.rtc.encoder.EncoderLink`)."""
     mime = codec.mimeType.lower()
     if mime == "video/h264":
-        return ScreenH264Encoder(_encoder_config)
+        return ScreenH264Encoder()
     if mime == "video/vp8":
-        return ScreenVp8Encoder(_encoder_config)
+        return ScreenVp8Encoder()
     return _stock_get_encoder(codec)
+
+
+def _send_keyframe_counted(self: aiortc.rtcrtpsender.RTCRtpSender) -> None:
+    """Stock ``_send_keyframe`` plus: count the request and wake a still track."""
+    encoder = getattr(self, "_RTCRtpSender__encoder", None)
+    note = getattr(encoder, "note_keyframe_request", None)
+    if note is not None:
+        note()
+    track = getattr(self, "_RTCRtpSender__track", None)
+    wake = getattr(track, "keyframe_requested", None)
+    if wake is not None:
+        wake()
+    _stock_send_keyframe(self)
+
+
+def socket_buffer_sizes(pc: object) -> list[int]:
+    """Receive buffer sizes (bytes, as the kernel reports them) of a peer connection's
+    ICE sockets."""
+    sizes: list[int] = []
+    for t in pc.getTransceivers():  # type: ignore[attr-defined]
+        transport = t.sender.transport or t.receiver.transport
+        connection = getattr(getattr(transport, "transport", None), "_connection", None)
+        for protocol in getattr(connection, "_protocols", None) or []:
+            sock = getattr(getattr(protocol, "transport", None), "get_extra_info",
+                           lambda _n: None)("socket")
+            if sock is not None:
+                sizes.append(int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)))
+    return sizes
 
 
 def _stock_objects() -> dict[str, object]:
@@ -123,6 +225,7 @@ def _stock_objects() -> dict[str, object]:
         "RTCRtpSender._next_encoded_frame": aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame,
         "RTCRtpSender._run_rtp": aiortc.rtcrtpsender.RTCRtpSender._run_rtp,
         "RemoteStreamTrack.recv": aiortc.rtcrtpreceiver.RemoteStreamTrack.recv,
+        "RTCRtpSender._send_keyframe": _stock_send_keyframe,
     }
 
 
@@ -175,6 +278,15 @@ def check_internals() -> list[str]:
                 problems.append(f"{cls.__name__} has no {attr}")
     if not hasattr(Vp8Encoder(), "picture_id"):
         problems.append("Vp8Encoder has no picture_id")
+    sender_source = inspect.getsource(aiortc.rtcrtpsender.RTCRtpSender)
+    for attr in ("self.__encoder =", "self.__track =", "self.__force_keyframe ="):
+        if attr not in sender_source:
+            problems.append(f"RTCRtpSender has no {attr}")
+    gather = inspect.getsource(aioice.ice.Connection.get_component_candidates)
+    if "turn.UDP_SOCKET_BUFFER_SIZE" not in gather:
+        problems.append("aioice no longer sizes host sockets from turn.UDP_SOCKET_BUFFER_SIZE")
+    if "_protocols" not in inspect.getsource(aioice.ice.Connection.__init__):
+        problems.append("aioice Connection has no _protocols")
     if "_queue" not in inspect.getsource(aiortc.rtcrtpreceiver.RemoteStreamTrack.__init__):
         problems.append("RemoteStreamTrack has no _queue")
 
@@ -201,18 +313,12 @@ def _advertise_h264_level(level: int | None) -> None:
         c.parameters["profile-level-id"] = stock if level is None else f"{stock[:4]}{level:02x}"
 
 
-def set_encoder_config(config: EncoderConfig) -> None:
-    """Settings for encoders aiortc creates from now on."""
-    global _encoder_config
-    _encoder_config = config
+def install(*, advertise_level: bool = True) -> None:
+    """Apply all adaptations (idempotent). Raises if aiortc's internals are not as expected.
 
-
-def install(config: EncoderConfig | None = None, *, advertise_level: bool = True) -> None:
-    """Apply all adaptations (idempotent). Raises if aiortc's internals are not as expected."""
+    Holds no per-connection settings: those travel with each connection's track."""
     global _installed
     with _lock:
-        if config is not None:
-            set_encoder_config(config)
         if _installed:
             return
         problems = check_internals()
@@ -223,6 +329,9 @@ def install(config: EncoderConfig | None = None, *, advertise_level: bool = True
             warnings.warn(problems[0], RuntimeWarning, stacklevel=2)
         JitterBuffer._remove_frame = _remove_frame_on_marker  # type: ignore[method-assign]
         aiortc.rtcrtpsender.get_encoder = castapp_get_encoder  # type: ignore[attr-defined]
+        sender_cls = aiortc.rtcrtpsender.RTCRtpSender
+        sender_cls._send_keyframe = _send_keyframe_counted  # type: ignore[method-assign]
+        aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
         _installed = True
         log.debug("aiortc adaptations installed")
@@ -234,6 +343,9 @@ def uninstall() -> None:
     with _lock:
         JitterBuffer._remove_frame = _stock_remove_frame  # type: ignore[method-assign]
         aiortc.rtcrtpsender.get_encoder = _stock_get_encoder  # type: ignore[attr-defined]
+        sender_cls = aiortc.rtcrtpsender.RTCRtpSender
+        sender_cls._send_keyframe = _stock_send_keyframe  # type: ignore[method-assign]
+        aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
         _advertise_h264_level(None)
         _installed = False
 

@@ -13,6 +13,17 @@ blurry while the estimate creeps back up at ~8 % per second. For screens the pol
   exceed about 1.5x the incoming rate, so it always lags a burst of new content: a single
   low estimate while the screen gets busier is not congestion.
   Otherwise the lower estimate only reflects an idle screen and is ignored.
+
+Keyframes are not congestion. A keyframe is 10-50 frames' worth of bytes in one burst;
+aiortc's estimator dips right after one. So keyframe bytes are left out of the output
+rate, and decreases arriving within ``keyframe_grace_s`` of a keyframe are ignored.
+
+Rebuilding the encoder costs a keyframe (PyAV cannot retune an open libx264 or libvpx
+context: setting ``bit_rate`` on it has no effect, measured with av 18.1), and every
+keyframe used to dip the estimate into the next rebuild. :meth:`BitratePolicy.should_rebuild`
+therefore allows one only when the built cap actually limits the encoder: a higher target
+only if the encoder's output was pressing against the built cap, a lower one only if the
+output is above the new target, and never twice within ``rebuild_spacing_s``.
 """
 
 from __future__ import annotations
@@ -64,6 +75,10 @@ class BitratePolicy:
         overuse_ratio: float = 0.6,
         window_s: float = 2.0,
         persist_s: float = 2.0,
+        keyframe_grace_s: float = 1.0,
+        cap_pressure_ratio: float = 0.85,
+        rebuild_hysteresis: float = 0.25,
+        rebuild_spacing_s: float = 3.0,
     ) -> None:
         self._lock = threading.Lock()
         self.bounds = bounds
@@ -75,8 +90,15 @@ class BitratePolicy:
         self._low_since: float | None = None
         self._sent: deque[tuple[float, int]] = deque()
         self._sent_bits = 0
+        self.keyframe_grace_s = keyframe_grace_s
+        self.cap_pressure_ratio = cap_pressure_ratio
+        self.rebuild_hysteresis = rebuild_hysteresis
+        self.rebuild_spacing_s = rebuild_spacing_s
+        self._last_keyframe_at: float | None = None
+        self._last_rebuild_at: float | None = None
         self.last_estimate_bps: int | None = None
         self.ignored_decreases = 0
+        self.ignored_after_keyframe = 0
 
     @property
     def target_bps(self) -> int:
@@ -87,10 +109,17 @@ class BitratePolicy:
             self.bounds = bounds
             self._target = min(max(self._target, bounds.floor_bps), bounds.ceiling_bps)
 
-    def record_output(self, nbytes: int, now: float | None = None) -> None:
-        """Record one encoded frame's size, to tell congestion from an idle screen."""
+    def record_output(self, nbytes: int, now: float | None = None, *,
+                      keyframe: bool = False) -> None:
+        """Record one encoded frame's size, to tell congestion from an idle screen.
+
+        A keyframe's bytes are not counted (a burst the cap allows, not a rate)."""
         now = time.monotonic() if now is None else now
         with self._lock:
+            if keyframe:
+                self._last_keyframe_at = now
+                self._expire(now)
+                return
             self._sent.append((now, nbytes * 8))
             self._sent_bits += nbytes * 8
             self._expire(now)
@@ -120,6 +149,10 @@ class BitratePolicy:
                 self._low_since = None
                 self._target = wanted
                 return self._target
+            kf = self._last_keyframe_at
+            if kf is not None and now - kf < self.keyframe_grace_s:
+                self.ignored_after_keyframe += 1
+                return self._target
             using_budget = rate is not None and rate >= self.app_limited_ratio * self._target
             if not using_budget:
                 self._low_since = None
@@ -133,3 +166,25 @@ class BitratePolicy:
             else:
                 self.ignored_decreases += 1
             return self._target
+
+    def should_rebuild(self, built_bps: int, now: float | None = None) -> bool:
+        """Whether an encoder built with cap ``built_bps`` must be rebuilt for the target."""
+        now = time.monotonic() if now is None else now
+        target = self._target
+        if built_bps <= 0:
+            return True
+        if abs(target - built_bps) / built_bps <= self.rebuild_hysteresis:
+            return False
+        last = self._last_rebuild_at
+        if last is not None and now - last < self.rebuild_spacing_s:
+            return False
+        rate = self.output_bps(now)
+        if rate is None:
+            return False
+        if target > built_bps:
+            return rate >= self.cap_pressure_ratio * built_bps  # the old cap held it back
+        return rate > target  # the old cap lets through more than the network takes
+
+    def note_rebuild(self, now: float | None = None) -> None:
+        with self._lock:
+            self._last_rebuild_at = time.monotonic() if now is None else now

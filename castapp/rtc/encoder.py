@@ -6,9 +6,20 @@ maxrate/bufsize derived from the bitrate policy, a long GOP, a level computed fr
 resolution and frame rate, and 90 kHz wall-clock timestamps. :class:`ScreenVp8Encoder` is
 the VP8 fallback (libvpx realtime, high ``cpu-used``, 2 threads from 1080p up).
 
-Both rebuild their codec only on a size change or when the policy's target moves more
-than :attr:`EncoderConfig.rebuild_hysteresis` away from the target the codec was built
-with; PyAV cannot retune an open libx264/libvpx context, and each rebuild costs a keyframe.
+Settings are per peer connection. aiortc creates encoders through a factory that knows
+nothing about the connection, so the settings travel with the frames: the track of each
+connection owns an :class:`EncoderLink` and stamps it on every frame (``frame.opaque``);
+the encoder adopts the link of the frames it is given, applies its :class:`EncoderConfig`
+and writes its counters into the link's :class:`EncodeStats`, where the session reads them.
+
+Both rebuild their codec on a size change, a configuration change, or when the bitrate
+policy says the built cap limits the encoder (:meth:`BitratePolicy.should_rebuild`); PyAV
+cannot retune an open libx264/libvpx context, and each rebuild costs a keyframe.
+
+Keyframe requests (PLI/FIR) are answered at most once per
+:attr:`EncoderConfig.keyframe_request_interval_s`: a burst of requests for one loss yields
+one keyframe, and a request inside the interval is answered when it ends.
+
 Encoding runs in aiortc's executor thread; ``target_bitrate`` is set from the event loop.
 """
 
@@ -17,6 +28,7 @@ from __future__ import annotations
 import fractions
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,10 +41,13 @@ from av.frame import Frame
 from av.video.codeccontext import VideoCodecContext
 
 from castapp.rtc.bitrate import H264_BPP, VP8_BPP, BitrateBounds, BitratePolicy, bounds_for
+from castapp.rtc.hwenc import HARDWARE_H264, SOFTWARE_H264, CodecChooser, CodecSpec, Opener
 
 log = logging.getLogger(__name__)
 
 CLOCK_RATE = 90_000
+#: GOP length given to codecs that take no "infinite" (libvpx): about 10 years at 60 fps.
+NO_GOP_LIMIT = 1 << 30
 
 # H.264 Annex A limits: (level, MaxMBPS, MaxFS, MaxBR for Baseline in kbit/s).
 H264_LEVELS: tuple[tuple[str, int, int, int], ...] = (
@@ -81,13 +96,21 @@ def _default_threads() -> int:
 
 @dataclass(frozen=True, slots=True)
 class EncoderConfig:
-    """Settings shared by the encoders aiortc creates for castapp."""
+    """Settings of one connection's encoder."""
 
     max_fps: float = 60.0
     """Highest frame rate expected; sets the H.264 level and the GOP length."""
     keyframe_interval_s: float = 8.0
-    """Periodic keyframe spacing in media time (PLI requests force one at any time)."""
+    """Periodic keyframe spacing in media time when not ``change_driven`` (PLI requests
+    force one at any time)."""
+    keyframe_request_interval_s: float = 0.5
+    """At most one keyframe per this interval in answer to requests (PLI/FIR)."""
     crf: int = 23
+    qcomp: float | None = None
+    """x264 quantizer curve compression (``None``: x264's 0.6). At 0.6 a frame with little
+    new in it gets a much lower quantizer, so an unchanged screen re-sent as a refresh is
+    re-coded for seconds (3-50 KB a refresh); 1.0 keeps the quantizer constant and a
+    refresh of a still picture costs a few dozen bytes after one or two frames."""
     preset: str = "ultrafast"
     threads: int = field(default_factory=_default_threads)
     vbv_buffer_s: float = 1.0
@@ -101,43 +124,145 @@ class EncoderConfig:
     vp8_threads: int | None = None
     """``None``: 1 thread below 1080p (waking a second one costs more than it saves
     there), 2 from 1080p up."""
+    change_driven: bool = True
+    """Capture and encode only frames that changed (castapp.rtc.change); a still screen
+    is refreshed every ``CaptureTrack.refresh_s``. False: every captured frame is encoded."""
+    auto: bool = False
+    """Follow the content (castapp.rtc.content): crf, encode rate and capture scale per
+    mode (text, scroll, motion). The Auto preset sets it."""
+    hardware: bool = True
+    """Try the hardware H.264 encoders (probed and self-checked) before x264."""
+    h264_encoders: tuple[str, ...] = HARDWARE_H264
+    """Hardware candidates in order of preference; x264 is always the last resort."""
+    opener: Opener | None = field(default=None, compare=False, repr=False)
+    """Opens codec contexts (``castapp.rtc.hwenc.open_context`` when ``None``); tests
+    inject failures here, at the codec-open boundary."""
 
     @property
     def keyint(self) -> int:
-        """The codec's own GOP limit in frames: a backstop at twice the periodic interval."""
+        """The codec's own GOP limit in frames: a backstop at twice the periodic interval;
+        0 (none) for change-driven streams, which send keyframes only when needed."""
+        if self.change_driven:
+            return 0
         return max(1, round(self.max_fps * self.keyframe_interval_s * 2))
+
+    def rebuild_key(self) -> tuple[object, ...]:
+        """Fields whose change needs a new codec context."""
+        return (self.max_fps, self.crf, self.qcomp, self.preset, self.threads, self.vbv_buffer_s,
+                self.vp8_cpu_used, self.vp8_threads, self.keyframe_interval_s)
 
 
 @dataclass(slots=True)
 class EncodeStats:
+    """Counters of one connection's encoder (read them from :attr:`EncoderLink.stats`)."""
+
     frames: int = 0
     keyframes: int = 0
     rebuilds: int = 0
+    """Codec contexts re-created (size, settings or bitrate cap); each costs a keyframe."""
+    keyframe_requests: int = 0
+    """PLI/FIR packets received from the other end."""
+    keyframes_requested: int = 0
+    """Keyframes sent in answer to requests (at most one per request interval)."""
+    keyframe_bytes: int = 0
     last_ms: float = 0.0
     last_bytes: int = 0
     last_keyframe: bool = False
     total_ms: float = 0.0
+    total_bytes: int = 0
     level: str = ""
     built_target_bps: int = 0
+    target_bps: int = 0
+    encoder: str = ""
+    """The codec in use: ``libx264``, ``libvpx`` or a hardware encoder such as ``h264_nvenc``."""
+    fallbacks: int = 0
+    """Times a hardware encoder failed and the next candidate (finally x264) took over."""
+    refreshes: int = 0
+    """Frames re-sent unchanged to keep a still stream alive."""
+    mode: str = ""
+    """Content mode chosen by the Auto preset (``text``, ``scroll``, ``motion``), if any."""
 
     @property
     def mean_ms(self) -> float:
         return self.total_ms / self.frames if self.frames else 0.0
 
 
+class EncoderLink:
+    """One connection's encoder settings and counters, shared by its track and encoder.
+
+    The track stamps it on each frame; the encoder adopts it. :attr:`config` may be
+    replaced while casting (the Auto preset does); the encoder applies it on the next
+    frame, rebuilding its codec only when :meth:`EncoderConfig.rebuild_key` changed.
+    """
+
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        self.config = config or EncoderConfig()
+        self.stats = EncodeStats()
+        self._lock = threading.Lock()
+        self.keyframe_wanted = False
+        """Set by the track when a receiver joined; the next frame is a keyframe."""
+        self.repeat = False
+        """Set by the track while the frame being encoded repeats the previous picture."""
+
+    def request_keyframe(self) -> None:
+        with self._lock:
+            self.keyframe_wanted = True
+
+    def take_keyframe_request(self) -> bool:
+        with self._lock:
+            wanted, self.keyframe_wanted = self.keyframe_wanted, False
+            return wanted
+
+    def as_dict(self) -> dict[str, object]:
+        """Counters for ``--stats`` and benchmarks."""
+        s = self.stats
+        return {"encoder": s.encoder, "frames": s.frames, "keyframes": s.keyframes,
+                "rebuilds": s.rebuilds, "keyframe_requests": s.keyframe_requests,
+                "keyframes_requested": s.keyframes_requested, "fallbacks": s.fallbacks,
+                "refreshes": s.refreshes, "mode": s.mode, "target_bps": s.target_bps,
+                "encode_ms": round(s.mean_ms, 2)}
+
+
 class _ScreenEncoderMixin:
-    """Policy, pts fix-up and rebuild decisions shared by both encoders."""
+    """Settings, policy, pts fix-up, keyframe and rebuild decisions shared by both encoders."""
 
     _bpp: tuple[float, float, float] = H264_BPP
+    codec: VideoCodecContext | None
 
     def _init_screen(self, config: EncoderConfig | None) -> None:
-        self.config = config or EncoderConfig()
+        self.link = EncoderLink(config)
+        self.config = self.link.config
         self.policy = BitratePolicy(self._bounds(1280, 720))
-        self.stats = EncodeStats()
         self._last_pts: int | None = None
         self._last_keyframe_pts: int | None = None
+        self._last_keyframe_at: float | None = None
+        self._request_pending = False
+        self._changed_since_key = False
         self._t0: float | None = None
         self._size: tuple[int, int] | None = None
+        self._built_key: tuple[object, ...] | None = None
+
+    @property
+    def stats(self) -> EncodeStats:
+        return self.link.stats
+
+    def _adopt(self, frame: av.VideoFrame) -> None:
+        """Take the connection's link and settings carried by the frame."""
+        link = frame.opaque
+        if isinstance(link, EncoderLink) and link is not self.link:
+            link.stats.keyframe_requests += self.link.stats.keyframe_requests
+            self.link = link
+        if self.link.config is not self.config:
+            self.config = self.link.config
+            if self._size is not None:
+                self.policy.set_bounds(self._bounds(*self._size))
+
+    def note_keyframe_request(self) -> None:
+        """A PLI/FIR arrived (called on the event loop by the adapted RTP sender)."""
+        self.link.stats.keyframe_requests += 1
+
+    def _policy_for(self, bounds: BitrateBounds) -> BitratePolicy:
+        return BitratePolicy(bounds, rebuild_hysteresis=self.config.rebuild_hysteresis)
 
     def _bounds(self, width: int, height: int) -> BitrateBounds:
         c = self.config
@@ -149,6 +274,7 @@ class _ScreenEncoderMixin:
 
     def _prepare(self, frame: av.VideoFrame) -> av.VideoFrame:
         """yuv420p, 90 kHz time base and strictly increasing pts (wall clock if missing)."""
+        self._adopt(frame)
         if frame.format.name != "yuv420p":
             frame = frame.reformat(format="yuv420p")
         if frame.pts is None or frame.time_base is None:
@@ -169,16 +295,21 @@ class _ScreenEncoderMixin:
         size = (frame.width, frame.height)
         if size != self._size:
             if self._size is None:
-                self.policy = BitratePolicy(self._bounds(*size))
+                self.policy = self._policy_for(self._bounds(*size))
             else:
                 self.policy.set_bounds(self._bounds(*size))
             self._size = size
             return True
-        if codec is None:
+        if codec is None or self._built_key != self.config.rebuild_key():
             return True
-        built = self.stats.built_target_bps
-        change = abs(self.policy.target_bps - built) / built
-        return change > self.config.rebuild_hysteresis
+        if self.policy.should_rebuild(self.stats.built_target_bps):
+            self.policy.note_rebuild()
+            return True
+        return False
+
+    def _built(self, target: int) -> None:
+        self.stats.built_target_bps = target
+        self._built_key = self.config.rebuild_key()
 
     @property
     def target_bitrate(self) -> int:
@@ -186,87 +317,127 @@ class _ScreenEncoderMixin:
 
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
-        self.policy.on_estimate(int(bitrate))
+        self.stats.target_bps = self.policy.on_estimate(int(bitrate))
 
-    def _keyframe_due(self, pts: int | None) -> bool:
-        """Periodic keyframe by media time, so it does not depend on the frame rate."""
+    def _want_keyframe(self, pts: int | None, requested: bool) -> bool:
+        """Periodic keyframes by media time; requests at most once per request interval."""
+        if self.link.take_keyframe_request():
+            requested = True
+        if not self.link.repeat:
+            self._changed_since_key = True
         last = self._last_keyframe_pts
         interval = self.config.keyframe_interval_s * CLOCK_RATE
-        return pts is not None and last is not None and pts - last >= interval
+        # Periodic keyframes only when every captured frame is encoded. A change-driven
+        # stream sends pictures only as they change: a 240 KB keyframe every 8 s would be
+        # most of a still or typing screen's bytes; receivers that lost data ask (PLI).
+        if (pts is not None and last is not None and pts - last >= interval
+                and self._changed_since_key and not self.config.change_driven):
+            return True
+        if requested:
+            self._request_pending = True
+        if not self._request_pending:
+            return False
+        at = self._last_keyframe_at
+        if at is not None and time.monotonic() - at < self.config.keyframe_request_interval_s:
+            return False  # answered recently: answer again when the interval ends
+        self._request_pending = False
+        self.stats.keyframes_requested += 1
+        return True
 
     def _account(self, t0: float, nbytes: int, keyframe: bool, pts: int | None) -> None:
         if keyframe:
             self._last_keyframe_pts = pts
+            self._last_keyframe_at = time.monotonic()
+            self._request_pending = False
+            self._changed_since_key = False
         ms = (time.perf_counter() - t0) * 1000.0
         s = self.stats
         s.frames += 1
         s.keyframes += int(keyframe)
+        s.keyframe_bytes += nbytes if keyframe else 0
         s.last_ms, s.last_bytes, s.last_keyframe = ms, nbytes, keyframe
         s.total_ms += ms
-        self.policy.record_output(nbytes)
+        s.total_bytes += nbytes
+        s.target_bps = self.policy.target_bps
+        self.policy.record_output(nbytes, keyframe=keyframe)
 
 
 class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
-    """libx264 ultrafast/zerolatency with CRF + VBV cap, for desktop content."""
+    """H.264 for desktop content: a working hardware encoder, else x264 ultrafast/zerolatency
+    with CRF + VBV cap."""
 
-    def __init__(self, config: EncoderConfig | None = None) -> None:
+    def __init__(self, config: EncoderConfig | None = None, *,
+                 opener: Opener | None = None) -> None:
         super().__init__()
         self._init_screen(config)
+        self._opener = opener
+        self.chooser: CodecChooser | None = None
+        self._codec_name = ""
+        self._info_sent: tuple[str, str] | None = None
+        self._info_at = 0.0
+
+    def _make_chooser(self) -> CodecChooser:
+        candidates = self.config.h264_encoders if self.config.hardware else ()
+        opener = self._opener or self.config.opener
+        if opener is None:
+            return CodecChooser(candidates)
+        return CodecChooser(candidates, opener, cache_probes=False)
 
     def _open_codec(self, frame: av.VideoFrame) -> VideoCodecContext:
         c = self.config
+        if self.chooser is None:
+            self.chooser = self._make_chooser()
         target = self.policy.target_bps
         # The level covers the policy's ceiling so it stays valid whatever the target does.
         level = h264_level(frame.width, frame.height, c.max_fps, self.policy.bounds.ceiling_bps)
-        codec = av.CodecContext.create("libx264", "w")
-        assert isinstance(codec, VideoCodecContext)
-        codec.width = frame.width
-        codec.height = frame.height
-        codec.pix_fmt = "yuv420p"
-        codec.time_base = VIDEO_TIME_BASE
-        codec.framerate = fractions.Fraction(round(c.max_fps * 1000), 1000)
-        codec.gop_size = c.keyint
-        codec.max_b_frames = 0
-        codec.thread_count = c.threads
-        kbps = max(1, target // 1000)
-        params = [
-            f"vbv-maxrate={kbps}",
-            f"vbv-bufsize={max(1, int(kbps * c.vbv_buffer_s))}",
-            f"keyint={c.keyint}",
-            "scenecut=0",
-            "repeat-headers=1",
-        ]
-        codec.options = {
-            "preset": c.preset,
-            "tune": "zerolatency",
-            "profile": "baseline",
-            "level": level,
-            "crf": str(c.crf),
-            "forced-idr": "1",
-            "x264-params": ":".join(params),
-        }
-        codec.open()
+        spec = CodecSpec(width=frame.width, height=frame.height, fps=c.max_fps,
+                         target_bps=target, level=level, crf=c.crf, preset=c.preset,
+                         threads=c.threads, keyint=c.keyint, vbv_buffer_s=c.vbv_buffer_s,
+                         qcomp=c.qcomp)
+        name, codec = self.chooser.open(spec)
+        self._codec_name = name
+        self.stats.encoder = name
+        self.stats.fallbacks = self.chooser.fallbacks
         self.stats.level = level
-        self.stats.built_target_bps = target
+        self._built(target)
         return codec
+
+    def _encode_with(self, frame: av.VideoFrame, keyframe: bool) -> bytes:
+        assert self.codec is not None
+        frame.pict_type = (
+            av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
+        )
+        if self.codec.pix_fmt != "yuv420p":
+            frame = frame.reformat(format=self.codec.pix_fmt)
+        return b"".join(bytes(p) for p in self.codec.encode(frame))
 
     def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
         t0 = time.perf_counter()
+        rebuilt = False
         if self._needs_rebuild(self.codec, frame):
             if self.codec is not None:
                 self.stats.rebuilds += 1
             self.codec = self._open_codec(frame)
-        force_keyframe = force_keyframe or self._keyframe_due(frame.pts)
-        frame.pict_type = (
-            av.video.frame.PictureType.I if force_keyframe else av.video.frame.PictureType.NONE
-        )
-        assert self.codec is not None
-        chunks: list[bytes] = []
-        keyframe = False
-        for packet in self.codec.encode(frame):
-            chunks.append(bytes(packet))
-            keyframe = keyframe or packet.is_keyframe
-        data = b"".join(chunks)
+            rebuilt = True
+        keyframe = self._want_keyframe(frame.pts, force_keyframe) or rebuilt
+        try:
+            data = self._encode_with(frame, keyframe)
+        except Exception as exc:
+            if self._codec_name == SOFTWARE_H264 or self.chooser is None:
+                raise
+            # A hardware encoder failed mid-cast: carry on with the next one (x264 last).
+            self.chooser.mark_failed(self._codec_name, f"{type(exc).__name__}: {exc}")
+            self.stats.rebuilds += 1
+            self.codec = self._open_codec(frame)
+            data = self._encode_with(frame, True)
+        keyframe = _has_idr(data)
+        info = (self.stats.mode, self.stats.encoder)
+        now = time.monotonic()
+        if data and (keyframe or info != self._info_sent
+                     or now - self._info_at >= SENDER_INFO_EVERY_S):
+            fields = {"enc": info[1]} | ({"mode": info[0]} if info[0] else {})
+            data = sender_info_nal(fields) + data
+            self._info_sent, self._info_at = info, now
         self._account(t0, len(data), keyframe, frame.pts)
         if data:
             yield from self._split_bitstream(data)
@@ -281,6 +452,57 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         payloads = self._packetize(self._encode_frame(frame, force_keyframe))
         assert frame.pts is not None
         return payloads, frame.pts
+
+
+#: Identifies castapp's in-band sender information (H.264 SEI "user data unregistered").
+SENDER_INFO_UUID = bytes.fromhex("6c1f6a3e1d5b4f0e9a53636173746170")
+SENDER_INFO_EVERY_S = 2.0
+
+
+def sender_info_nal(info: dict[str, str]) -> bytes:
+    """An SEI NAL (with start code) carrying ``key=value;...``; FFmpeg's decoder hands it
+    to the receiver as frame side data (``SEI_UNREGISTERED``)."""
+    body = SENDER_INFO_UUID + ";".join(f"{k}={v}" for k, v in sorted(info.items())).encode()
+    sei = bytearray([6, 5])  # NAL type 6 (SEI), payload type 5 (user data unregistered)
+    n = len(body)
+    while n >= 255:
+        sei.append(255)
+        n -= 255
+    sei.append(n)
+    sei += body
+    sei.append(0x80)  # rbsp trailing bits
+    out = bytearray()
+    zeros = 0
+    for b in sei:  # emulation prevention
+        if zeros >= 2 and b <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(b)
+        zeros = zeros + 1 if b == 0 else 0
+    return b"\x00\x00\x00\x01" + bytes(out)
+
+
+def parse_sender_info(data: bytes) -> dict[str, str] | None:
+    """The ``key=value`` pairs of a castapp SEI payload (side data bytes), else ``None``."""
+    if not data.startswith(SENDER_INFO_UUID):
+        return None
+    text = data[len(SENDER_INFO_UUID):].decode("utf-8", "replace")
+    pairs = (item.partition("=") for item in text.split(";") if item)
+    return {k[:32]: v[:64] for k, _, v in pairs}
+
+
+def _has_idr(data: bytes) -> bool:
+    """Whether an Annex-B access unit holds an IDR slice (checks the NAL after each start
+    code; the scan stops at the first slice, so it is cheap even for large frames)."""
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0 and i + 3 < len(data):
+        nal = data[i + 3] & 0x1F
+        if nal == 5:
+            return True
+        if nal == 1:
+            return False
+        i = data.find(b"\x00\x00\x01", i + 3)
+    return False
 
 
 class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
@@ -303,7 +525,7 @@ class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
         codec.time_base = VIDEO_TIME_BASE
         codec.framerate = fractions.Fraction(round(c.max_fps * 1000), 1000)
         codec.bit_rate = target
-        codec.gop_size = c.keyint
+        codec.gop_size = c.keyint or NO_GOP_LIMIT
         codec.qmin = 2
         codec.qmax = 56
         codec.thread_count = vp8_threads(frame.width, frame.height, c.vp8_threads)
@@ -322,20 +544,23 @@ class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
             "partitions": "0",
         }
         codec.open()
-        self.stats.built_target_bps = target
+        self.stats.encoder = "libvpx"
+        self._built(target)
         return codec
 
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         assert isinstance(frame, av.VideoFrame)
         t0 = time.perf_counter()
         frame = self._prepare(frame)
+        rebuilt = False
         if self._needs_rebuild(self.codec, frame):
             if self.codec is not None:
                 self.stats.rebuilds += 1
             self.codec = self._open_codec(frame)
-        force_keyframe = force_keyframe or self._keyframe_due(frame.pts)
+            rebuilt = True
+        keyframe = self._want_keyframe(frame.pts, force_keyframe) or rebuilt
         frame.pict_type = (
-            av.video.frame.PictureType.I if force_keyframe else av.video.frame.PictureType.NONE
+            av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         )
         keyframe = False
         chunks: list[bytes] = []
@@ -348,3 +573,5 @@ class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
         self.picture_id = (self.picture_id + 1) % (1 << 15)
         assert frame.pts is not None
         return payloads, frame.pts
+
+

@@ -70,15 +70,18 @@ def make_peer_connection(
 ) -> RTCPeerConnection:
     """A peer connection using exactly ``ice_servers`` (pass ``[]`` for none).
 
-    ``relay_only`` gathers only TURN relay candidates. Installs castapp's aiortc adaptations
-    first. Call inside a running event loop.
+    ``relay_only`` gathers only TURN relay candidates. ``encoder_config`` belongs to this
+    connection: :func:`add_video_sender` hands it to the track, which carries it to the
+    encoder. Installs castapp's aiortc adaptations first. Call inside a running event loop.
     """
     asyncio.get_running_loop()  # aiortc objects must be created inside the running loop
-    adapt.install(encoder_config)
+    adapt.install()
     policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
     config = RTCConfiguration(iceServers=to_ice_servers(ice_servers), bundlePolicy=bundle_policy,
                               iceTransportPolicy=policy)
-    return RTCPeerConnection(configuration=config)
+    pc = RTCPeerConnection(configuration=config)
+    pc.castapp_encoder_config = encoder_config  # type: ignore[attr-defined]
+    return pc
 
 
 def video_codec_preferences(prefer: Codec = "h264") -> list[RTCRtpCodecCapability]:
@@ -98,6 +101,10 @@ def video_codec_preferences(prefer: Codec = "h264") -> list[RTCRtpCodecCapabilit
 def add_video_sender(
     pc: RTCPeerConnection, track: MediaStreamTrack, prefer: Codec = "h264"
 ) -> RTCRtpTransceiver:
+    config = getattr(pc, "castapp_encoder_config", None)
+    configure = getattr(track, "configure", None)
+    if config is not None and configure is not None:
+        configure(config)  # the connection's encoder settings, carried by its track
     transceiver = pc.addTransceiver(track, direction="sendonly")
     transceiver.setCodecPreferences(video_codec_preferences(prefer))
     return transceiver

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.sidedata.sidedata import Type as SideDataType
+
+from castapp.rtc.encoder import parse_sender_info
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,19 @@ def drain_newest(track: MediaStreamTrack, frame: av.VideoFrame) -> tuple[av.Vide
         skipped += 1
 
 
+def udp_receive_errors(snmp: str = "/proc/net/snmp") -> int | None:
+    """UDP datagrams this network namespace dropped because a socket's receive buffer was
+    full (``RcvbufErrors``; Linux only, ``None`` elsewhere). Compare two readings."""
+    try:
+        with open(snmp) as f:
+            rows = [line.split() for line in f if line.startswith("Udp:")]
+    except OSError:
+        return None
+    if len(rows) < 2 or "RcvbufErrors" not in rows[0]:
+        return None
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
 FrameCallback = Callable[[ReceivedFrame], None]
 
 
@@ -101,6 +117,10 @@ class FrameReceiver:
         self.fps = FpsCounter()
         self.frames = 0
         self.skipped = 0
+        self.keyframes = 0
+        self.sender_info: dict[str, str] = {}
+        """What the sender says about its stream, in-band (H.264 only): ``mode`` (the Auto
+        preset's content mode: text, scroll, motion) and ``enc`` (the encoder in use)."""
         self.ended = asyncio.Event()
         self._latest: ReceivedFrame | None = None
         self._changed = asyncio.Condition()
@@ -129,7 +149,17 @@ class FrameReceiver:
                 await self._changed.wait()
             return self._latest
 
+    def _read_side_data(self, frame: av.VideoFrame) -> None:
+        if frame.key_frame:
+            self.keyframes += 1
+        for item in frame.side_data:
+            if item.type == SideDataType.SEI_UNREGISTERED:
+                info = parse_sender_info(bytes(item))
+                if info is not None:
+                    self.sender_info = info
+
     async def _deliver(self, frame: av.VideoFrame, skipped: int) -> None:
+        self._read_side_data(frame)
         now_wall, now = time.time(), time.monotonic()
         received = ReceivedFrame(frame, self.frames, now_wall, now, skipped)
         self.frames += 1

@@ -163,7 +163,8 @@ class ReceiverSession:
         self._prober: asyncio.Task[None] | None = None
         self.machine = Machine("receiver", RECEIVER_TABLE, R.STARTING, self._perform,
                                self._moved)
-        self.board = StatusBoard(ReceiverStatus(R.STARTING, admission=admission), on_status)
+        self.board = StatusBoard(ReceiverStatus(R.STARTING, admission=admission, calls=()),
+                                 on_status)
         self.calls: dict[str, Call] = {}  # by key, in arrival order
         self._by_peer: dict[str, Call] = {}  # live calls by current peer id
         self._names: dict[str, str] = {}
@@ -547,7 +548,7 @@ class ReceiverSession:
             self.on_frame(frame)
 
     def _view_size(self, call: Call) -> tuple[int, int]:
-        shown = next((v for v in self.status.calls if v.peer_id == call.peer_id), None)
+        shown = next((v for v in self.status.calls or () if v.peer_id == call.peer_id), None)
         return (shown.width, shown.height) if shown is not None else (0, 0)
 
     def _chooser(self) -> IceChooser:

@@ -44,7 +44,9 @@ class ReceiverStatus:
     #: Times that sender's frames stopped and came back, since it began.
     reconnects: int = 0
     #: Every sender in the room, in the order they arrived (at most ``MAX_PRESENTERS``).
-    calls: tuple[CallView, ...] = ()
+    #: The session always fills it; None only in a status made without call details (a
+    #: presenter then draws the one sender of ``state``/``sender``).
+    calls: tuple[CallView, ...] | None = None
     admission: AdmissionMode = AdmissionMode.OPEN
     #: The last event that arrived out of turn (a bug or a hostile peer), for the log view.
     fault: str | None = None

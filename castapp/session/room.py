@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from castapp.rtc.peer import Route
+if TYPE_CHECKING:  # settings read these types; they must not pull in the media stack
+    from castapp.rtc.peer import Route
 
 MAX_PRESENTERS = 4
 

@@ -44,6 +44,12 @@ class ServiceUnreachableError(SignalingError):
     code = "unreachable"
 
 
+class UntrustedCertificateError(ServiceUnreachableError):
+    """The room service's TLS certificate is not trusted by this machine (``wss://``)."""
+
+    code = "tls_untrusted"
+
+
 class BadMessageError(SignalingError):
     code = ErrorCode.BAD_MESSAGE
 
@@ -248,6 +254,10 @@ class SignalingClient:
                 max_msg_size=p.HARD_FRAME_LIMIT,
                 autoping=True,
             )
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise UntrustedCertificateError(
+                f"The room service's certificate is not trusted: {exc.certificate_error}"
+            ) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ServiceUnreachableError(f"Cannot reach the room service: {exc}") from None
         try:

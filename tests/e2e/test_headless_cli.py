@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from castproc import CastProc
+from castproc import CastProc, JsonProc, castapp_env
 from netns import in_namespace, private_namespace
+from xvfb import xvfb
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def castapp(ns: str, *args: str) -> CastProc:
     return CastProc(in_namespace(ns, []), *args)
+
+
+def castapp_json(*args: str) -> CastProc:
+    return CastProc([], *args)
 
 
 def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_path):
@@ -79,3 +89,196 @@ def test_send_to_a_wrong_code_says_so(tmp_path):
             assert tx.proc.wait(10) == 1
         finally:
             rx.stop()
+
+
+# ---------------------------------------------------------------------- failures said
+# Each failure ends the command with one sentence on stderr and a non-zero exit status,
+# never a traceback, at the default log level a user runs with.
+def run_castapp(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "castapp", *args], capture_output=True,
+                          text=True, timeout=timeout, env=castapp_env())
+
+
+def said(out: subprocess.CompletedProcess[str]) -> str:
+    """The one sentence a failed command said; fails on a traceback or more sentences."""
+    assert "Traceback" not in out.stderr, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.startswith("castapp: ")]
+    assert len(lines) == 1, out.stderr
+    return lines[0].removeprefix("castapp: ")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def service(tmp_path: Path, *args: str) -> Iterator[str]:
+    """A real ``castapp serve`` on a loopback port; yields its URL."""
+    proc = JsonProc([sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
+                     "--port", "0", "--state-dir", str(tmp_path / "service"), *args])
+    try:
+        deadline = time.monotonic() + 30
+        while not any("room service on" in line for line in proc.other):
+            assert time.monotonic() < deadline and proc.proc.poll() is None, proc.other
+            time.sleep(0.05)
+        line = next(line for line in proc.other if "room service on" in line)
+        yield line.split(" on ", 1)[1].strip()
+    finally:
+        proc.stop()
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_a_monitor_that_does_not_exist_is_said_with_those_that_do(tmp_path):
+    with service(tmp_path) as url, xvfb(1024, 768) as display:
+        out = run_castapp("send", "--headless", "--server", url, "482913", "--monitor", "9",
+                          "--display", display)
+    assert out.returncode == 2  # what was asked for is not there: bad input
+    assert said(out) == "Monitor 9 does not exist; this computer has 1: 1 (1024x768)."
+    assert "casting" not in out.stdout.lower()
+
+
+def test_a_size_the_pattern_cannot_take_is_said_not_a_traceback(tmp_path):
+    from castapp.rtc.capture import SyntheticSource
+
+    try:
+        SyntheticSource(1680, 1050)
+        problem = None
+    except ValueError as exc:
+        problem = str(exc)
+    with private_namespace() as ns:
+        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
+                     "--state-dir", str(tmp_path))
+        try:
+            port = rx.expect("service")["port"]
+            code = rx.expect("code")["code"]
+            out = subprocess.run(
+                in_namespace(ns, [sys.executable, "-m", "castapp", "send", "--headless",
+                                  "--server", f"ws://127.0.0.1:{port}/ws", code,
+                                  "--synthetic", "1680x1050", "--duration", "2"]),
+                capture_output=True, text=True, timeout=60, env=castapp_env())
+        finally:
+            rx.stop()
+    assert "Traceback" not in out.stderr, out.stderr
+    if problem is None:  # the pattern takes this size: it is cast
+        assert out.returncode == 0, out.stderr
+        assert "Casting to" in out.stdout
+    else:
+        assert out.returncode == 1
+        assert said(out) == f"Cannot cast a picture of 1680x1050: {problem}"
+
+
+def test_a_refused_registration_ends_the_receiver_with_one_sentence(tmp_path):
+    with service(tmp_path, "--registrations", "1") as url:
+        first = castapp_json("receive", "--headless", "--server", url,
+                             "--state-dir", str(tmp_path / "a"))
+        try:
+            first.expect("code")
+            out = run_castapp("receive", "--headless", "--server", url,
+                              "--state-dir", str(tmp_path / "b"), timeout=30)
+        finally:
+            first.stop()
+    assert out.returncode == 1
+    sentence = said(out)
+    assert sentence.startswith("Too many attempts. Wait a moment and try again. (retry in ")
+
+
+def test_an_unreachable_service_is_said(tmp_path):
+    out = run_castapp("send", "--headless", "--server", f"ws://127.0.0.1:{free_port()}/ws",
+                      "482913", "--synthetic", "320x240")
+    assert out.returncode == 1
+    assert said(out) == "The room service cannot be reached."
+
+
+def test_an_untrusted_certificate_of_the_service_is_named_as_such(tmp_path):
+    cert, key = self_signed(tmp_path)
+    expected = "The room service's TLS certificate is not trusted by this computer."
+    with service(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key)) as url:
+        assert url.startswith("wss://")
+        started = time.monotonic()
+        out = run_castapp("send", "--headless", "--server", url, "482913",
+                          "--synthetic", "320x240")
+        assert out.returncode == 1 and said(out) == expected
+        out = run_castapp("receive", "--headless", "--server", url,
+                          "--state-dir", str(tmp_path / "rx"), timeout=30)
+        assert out.returncode == 1 and said(out) == expected
+        assert time.monotonic() - started < 20  # said at once, not after retrying for long
+
+
+def test_a_receiver_that_cannot_listen_says_where_and_why(tmp_path):
+    # an address this machine does not have: binding fails, nothing is sent anywhere
+    out = run_castapp("receive", "--headless", "--listen", "192.0.2.1:8765",
+                      "--state-dir", str(tmp_path))
+    assert out.returncode == 1
+    assert said(out).startswith("Cannot start the room service on 192.0.2.1:8765: ")
+
+
+def test_bad_input_is_said_with_usage_status(tmp_path):
+    out = run_castapp("send", "--headless", "48")
+    assert out.returncode == 2
+    assert said(out) == "This is not a cast code or castapp link: not a valid code"
+    out = run_castapp("send", "--headless")
+    assert out.returncode == 2 and said(out) == "Type the code shown on the TV."
+
+
+def test_a_screen_that_goes_away_mid_cast_is_said(tmp_path):
+    with private_namespace() as ns:
+        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
+                     "--state-dir", str(tmp_path))
+        try:
+            port = rx.expect("service")["port"]
+            code = rx.expect("code")["code"]
+            with xvfb(640, 480) as display:
+                tx = castapp(ns, "send", "--headless", "--server", f"ws://127.0.0.1:{port}/ws",
+                             code, "--display", display)
+                tx.expect("state", state="casting")
+            # the X server is gone: the capture fails while casting
+            err = tx.expect("error", timeout=20)
+            assert err["code"] == "source_failed"
+            assert err["message"].startswith("Cannot capture the screen: ")
+            assert tx.proc.wait(20) == 1
+        finally:
+            rx.stop()
+    assert not any("Traceback" in line for line in tx.other), "".join(tx.other)
+
+
+def test_a_recording_that_cannot_be_written_is_said_before_starting(tmp_path):
+    out = run_castapp("receive", "--headless", "--listen", "127.0.0.1:0", "--state-dir",
+                      str(tmp_path), "--record", str(tmp_path / "missing" / "shown.mkv"))
+    assert out.returncode == 2
+    assert said(out) == f"Cannot record to {tmp_path / 'missing' / 'shown.mkv'}: " \
+        "the folder does not exist"
+    out = run_castapp("receive", "--headless", "--listen", "127.0.0.1:0", "--state-dir",
+                      str(tmp_path), "--record", str(tmp_path / "shown.txt"))
+    assert out.returncode == 2 and "must end in .mkv, .mp4, .mov" in said(out)
+
+
+def test_a_receiver_stopped_while_its_service_is_unreachable_exits_cleanly(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "castapp", "receive", "--headless",
+                             "--server", f"ws://127.0.0.1:{free_port()}/ws",
+                             "--state-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=castapp_env())
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        while "Room service unreachable" not in line:  # said while it retries
+            assert line, proc.stderr.read() if proc.stderr else ""
+            line = proc.stdout.readline()
+        proc.terminate()
+        _out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "never retrieved" not in err, err

@@ -143,7 +143,8 @@ def test_receiver_on_a_standalone_service_does_not_advertise(lan, tmp_path):
     control = receiver(h2, tmp_path / "b")  # an embedded one: proves browsing works here
     try:
         code = standalone.expect("code")["code"]
-        assert standalone.expect("help")["link"] is None
+        # the link to show is the standalone service's (the same as the window's QR code)
+        assert standalone.expect("help")["link"] == f"castapp://10.10.0.13:8765/{code}"
         standalone.expect("state", state="waiting")
         started(control)
         adverts = probe(h3, "list", "3").expect("adverts")["adverts"]

@@ -6,13 +6,14 @@ import asyncio
 import socket
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 from xvfb import xsetroot, xvfb
 
 from castapp.gui import texts
 from castapp.gui.app import AppOptions, open_sender
 from castapp.gui.common import SettingsHolder
+from castapp.gui.i18n import translations
 from castapp.gui.monitors import MonitorPicker
 from castapp.links import make_link
 from castapp.rtc.capture import SyntheticSource
@@ -40,18 +41,30 @@ def make_window(qtbot, tmp_path, **opts):
 def test_code_entry_validates_as_you_type(qtbot, run, tmp_path):
     window, _, _ = make_window(qtbot, tmp_path)
     assert not window.button.isEnabled()
+    assert window.status_line.text() == "Type the code shown on the TV."
     qtbot.keyClicks(window.code, "48")
     assert window.hint.text() == "4 more digits"
     assert not window.button.isEnabled()
+    qtbot.keyClicks(window.code, "291")
+    assert window.hint.text() == "1 more digit"
+    qtbot.keyClick(window.code, Qt.Key.Key_Backspace)
+    qtbot.keyClick(window.code, Qt.Key.Key_Backspace)
+    qtbot.keyClick(window.code, Qt.Key.Key_Backspace)
     qtbot.keyClicks(window.code, "x")
     assert "not a cast code" in window.hint.text()
     window.code.clear()
     QApplication.clipboard().setText(" 482 913 ")
     window.code.paste()
     assert window.hint.text() == "Ready: 482 913"
+    # the status line does not contradict the hint with "Type the code"
+    assert window.status_line.text() == ""
     assert window.button.isEnabled() and window.button.text() == "Cast"
     with qtbot.waitSignal(window.cast_requested, timeout=2000) as sig:
         qtbot.keyClick(window.code, Qt.Key.Key_Return)
+    assert sig.args == [" 482 913 "]
+    # Enter in the room-service field casts too
+    with qtbot.waitSignal(window.cast_requested, timeout=2000) as sig:
+        qtbot.keyClick(window.server, Qt.Key.Key_Return)
     assert sig.args == [" 482 913 "]
 
     window.code.setText(make_link("10.1.2.3", 8765, "482913"))
@@ -71,10 +84,10 @@ def test_monitor_picker_lists_the_screens_of_an_x_server(qtbot, run):
         assert "1024×768" in picker.item(0).text()
         assert picker.selected_index() == 1
         run(picker.refresh())
-        image = picker.item(0).icon().pixmap(picker.iconSize()).toImage()
+        image = picker.item(0).icon().pixmap(QSize(240, 135)).toImage()
         assert not image.isNull()
         colour = image.pixelColor(image.width() // 2, image.height() // 2)
-        assert (colour.red(), colour.green(), colour.blue()) == (255, 0, 0)
+        assert colour.red() >= 250 and (colour.green(), colour.blue()) == (0, 0)
 
 
 def test_picker_says_when_there_is_no_screen(qtbot):
@@ -94,7 +107,16 @@ def test_error_states_are_worded(qtbot, run, tmp_path, room_server):
     window, controller, _ = make_window(qtbot, tmp_path)
     # a code with no room service address and nothing found
     run(controller.cast("482913"))
-    assert "Enter the room service address" in window.status_line.text()
+    said = window.status_line.text()
+    # a mistyped code is the likelier mistake: said first, then the address to type
+    assert said.startswith("No receiver on this network has this code.")
+    assert said.index("this code") < said.index("room service address")
+    # in the window's language, also after a switch
+    translations.install("zh_CN")
+    qtbot.waitUntil(lambda: window.status_line.text() != said)
+    assert window.status_line.text().startswith("此网络上没有接收端使用这个投屏码。")
+    translations.install("en")
+    qtbot.waitUntil(lambda: window.status_line.text() == said)
     # a wrong code
     window.server.setText(room_server.url)
     run(controller.cast("000000"))
@@ -161,4 +183,34 @@ def test_receiver_closing_ends_the_cast_with_a_message(qtbot, run, tmp_path, roo
 
     run(scenario(), timeout=40)
     assert window.status_line.text() == texts.ended_text(window.status.ended)
+    assert window.button.text() == "Cast"
+
+
+def test_an_untrusted_certificate_is_named_in_the_window(qtbot, run, tmp_path, room_key):
+    import subprocess
+
+    from castapp.signaling.server import RoomServer, ServiceConfig
+    from castapp.signaling.tokens import TokenSigner
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = RoomServer(ServiceConfig(host="127.0.0.1", port=0, tls_cert=cert, tls_key=key),
+                        TokenSigner(room_key))
+    window, controller, _ = make_window(qtbot, tmp_path)
+
+    async def scenario() -> None:
+        await server.start()
+        try:
+            window.server.setText(server.url)
+            await controller.cast("482913")
+        finally:
+            await controller.close()
+            await server.stop()
+
+    run(scenario(), timeout=30)
+    assert window.status_line.text() == \
+        "The room service's TLS certificate is not trusted by this computer."
     assert window.button.text() == "Cast"

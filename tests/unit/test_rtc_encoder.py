@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fractions
+import itertools
 import time
 
 import av
@@ -51,7 +52,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_keyframe_on_request() -> None:
-    enc = ScreenH264Encoder(EncoderConfig(max_fps=30))
+    enc = ScreenH264Encoder(EncoderConfig(max_fps=30, keyframe_request_interval_s=0))
     base = pattern.make_base(640, 360)
     first = enc.encode_nals(make_frame(640, 360, 0, base))
     assert 5 in nal_types(first) and 7 in nal_types(first), "first frame must be an IDR with SPS"
@@ -69,7 +70,7 @@ def test_keyframe_on_request() -> None:
 @pytest.mark.parametrize("cls", [ScreenH264Encoder, ScreenVp8Encoder])
 def test_periodic_keyframe_by_media_time(cls: type[ScreenH264Encoder]) -> None:
     """The periodic keyframe follows the 90 kHz clock, not a frame count."""
-    enc = cls(EncoderConfig(max_fps=60, keyframe_interval_s=1.0))
+    enc = cls(EncoderConfig(max_fps=60, keyframe_interval_s=1.0, change_driven=False))
     base = pattern.make_base(320, 180)
     keyframes = []
     for i in range(25):  # 10 fps actual, far below max_fps
@@ -81,8 +82,19 @@ def test_periodic_keyframe_by_media_time(cls: type[ScreenH264Encoder]) -> None:
     assert keyframes == [0, 10, 20]
 
 
+def test_no_periodic_keyframe_when_change_driven() -> None:
+    """Change-driven streams send keyframes only when asked (or on a rebuild)."""
+    enc = ScreenH264Encoder(EncoderConfig(max_fps=60, keyframe_interval_s=1.0))
+    base = pattern.make_base(320, 180)
+    for i in range(25):
+        frame = make_frame(320, 180, i, base)
+        frame.pts = i * 9000
+        enc.encode(frame)
+    assert enc.stats.keyframes == 1
+
+
 def test_vp8_keyframe_on_request() -> None:
-    enc = ScreenVp8Encoder(EncoderConfig(max_fps=30))
+    enc = ScreenVp8Encoder(EncoderConfig(max_fps=30, keyframe_request_interval_s=0))
     base = pattern.make_base(640, 360)
     for i in range(5):
         enc.encode(make_frame(640, 360, i, base))
@@ -93,8 +105,16 @@ def test_vp8_keyframe_on_request() -> None:
     assert not enc.stats.last_keyframe
 
 
+def noisy_frame(width: int, height: int, i: int, rng: np.random.Generator) -> av.VideoFrame:
+    """Content that presses against any sensible cap (fresh noise every frame)."""
+    frame = av.VideoFrame.from_numpy_buffer(
+        rng.integers(0, 255, (height * 3 // 2, width), dtype=np.uint8), format="yuv420p")
+    frame.pts, frame.time_base = i * 3000, TB
+    return frame
+
+
 @pytest.mark.parametrize("cls", [ScreenH264Encoder, ScreenVp8Encoder])
-def test_rebuild_only_on_big_bitrate_change(cls: type[ScreenH264Encoder]) -> None:
+def test_rebuild_only_when_the_cap_limits(cls: type[ScreenH264Encoder]) -> None:
     config = EncoderConfig(max_fps=30, floor_bps=1_000_000, ceiling_bps=20_000_000)
     enc = cls(config)
     base = pattern.make_base(640, 360)
@@ -108,14 +128,77 @@ def test_rebuild_only_on_big_bitrate_change(cls: type[ScreenH264Encoder]) -> Non
     assert enc.stats.rebuilds == 0 and enc.stats.keyframes == 1
     assert enc.target_bitrate == int(start * 1.15)
 
-    enc.target_bitrate = start * 3  # big move: rebuild (which starts with a keyframe)
-    enc.encode(make_frame(640, 360, 4, base))
+    # A big move while the content sits far below the cap: nothing to gain, no rebuild.
+    enc.target_bitrate = start * 3
+    t_end = time.monotonic() + 1.3
+    i = 4
+    while time.monotonic() < t_end:
+        enc.encode(make_frame(640, 360, i, base))
+        i += 1
+        time.sleep(0.02)
+    assert enc.stats.rebuilds == 0, "an idle encoder is not limited by its cap"
+
+    # Content pressing against the built cap: the higher target is worth a rebuild.
+    rng = np.random.default_rng(7)
+    t_end = time.monotonic() + 1.3
+    while time.monotonic() < t_end and enc.stats.rebuilds == 0:
+        enc.encode(noisy_frame(640, 360, i, rng))
+        i += 1
+        time.sleep(0.02)
     assert enc.stats.rebuilds == 1
     assert enc.stats.built_target_bps == start * 3
     assert enc.stats.last_keyframe
 
     enc.target_bitrate = 500_000_000  # clamped to the ceiling
     assert enc.target_bitrate == 20_000_000
+
+
+def test_keyframe_requests_answered_once_per_interval() -> None:
+    """A PLI storm (a request on every frame for a second) yields one keyframe per interval."""
+    enc = ScreenH264Encoder(EncoderConfig(max_fps=30, keyframe_request_interval_s=0.5))
+    base = pattern.make_base(320, 180)
+    enc.encode(make_frame(320, 180, 0, base))  # the first keyframe
+    time.sleep(0.55)
+    keyframes = []
+    t0 = time.monotonic()
+    i = 1
+    while time.monotonic() - t0 < 1.2:
+        enc.encode(make_frame(320, 180, i, base), force_keyframe=True)
+        if enc.stats.last_keyframe:
+            keyframes.append(time.monotonic() - t0)
+        i += 1
+        time.sleep(1 / 30)
+    assert 2 <= len(keyframes) <= 3, keyframes
+    gaps = [b - a for a, b in itertools.pairwise(keyframes)]
+    assert all(g >= 0.45 for g in gaps), gaps
+    assert enc.stats.keyframes_requested == len(keyframes)
+    assert enc.stats.rebuilds == 0
+
+
+def test_settings_are_per_connection() -> None:
+    """Two encoders in one process follow the settings carried by their own frames."""
+    from castapp.rtc.encoder import EncoderLink
+
+    sharp = EncoderLink(EncoderConfig(max_fps=30, crf=18, hardware=False))
+    smooth = EncoderLink(EncoderConfig(max_fps=60, crf=30, hardware=False))
+    encoders = {"sharp": ScreenH264Encoder(), "smooth": ScreenH264Encoder()}
+    base = pattern.make_base(640, 360)
+    for i in range(3):
+        for name, link in (("sharp", sharp), ("smooth", smooth)):
+            frame = make_frame(640, 360, i, base)
+            frame.opaque = link
+            encoders[name].encode(frame)
+    assert encoders["sharp"].config.crf == 18 and encoders["smooth"].config.crf == 30
+    assert sharp.stats.frames == 3 and smooth.stats.frames == 3
+    assert sharp.stats.encoder == "libx264"
+    assert sharp.stats.last_bytes != smooth.stats.last_bytes
+    # A setting changed while casting is applied with one rebuild.
+    sharp.config = EncoderConfig(max_fps=30, crf=26, hardware=False)
+    frame = make_frame(640, 360, 3, base)
+    frame.opaque = sharp
+    encoders["sharp"].encode(frame)
+    assert sharp.stats.rebuilds == 1 and encoders["sharp"].config.crf == 26
+    assert smooth.stats.rebuilds == 0
 
 
 def test_size_change_rebuilds() -> None:
@@ -261,3 +344,32 @@ def test_bounds_scale_with_resolution() -> None:
     assert b720.floor_bps <= b720.start_bps <= b720.ceiling_bps
     assert 1_000_000 <= b1080.floor_bps <= 5_000_000
     assert b4k.ceiling_bps <= 50_000_000
+
+
+def test_sender_info_travels_in_band_to_the_decoder() -> None:
+    """Mode and encoder ride in an H.264 SEI message that FFmpeg hands over as side data."""
+    from av.sidedata.sidedata import Type as SideDataType
+
+    from castapp.rtc.encoder import EncoderLink, parse_sender_info, sender_info_nal
+
+    link = EncoderLink(EncoderConfig(max_fps=30, hardware=False))
+    link.stats.mode = "motion"
+    enc = ScreenH264Encoder()
+    dec = av.CodecContext.create("h264", "r")
+    base = pattern.make_base(320, 180)
+    seen = []
+    for i in range(3):
+        frame = make_frame(320, 180, i, base)
+        frame.opaque = link
+        payloads, _ = enc.encode(frame)
+        for out in dec.decode(av.Packet(b"".join(h264_depayload(p) for p in payloads))):
+            for item in out.side_data:
+                if item.type == SideDataType.SEI_UNREGISTERED:
+                    info = parse_sender_info(bytes(item))
+                    if info is not None:
+                        seen.append(info)
+    assert seen and seen[0] == {"enc": "libx264", "mode": "motion"}
+    assert len(seen) == 1, "sent with the keyframe, then only on a change or every 2 s"
+    # Payload bytes that look like start codes are escaped (emulation prevention).
+    nal = sender_info_nal({"k": "\x00\x00\x01"})
+    assert b"\x00\x00\x01" not in nal[4:]

@@ -44,6 +44,6 @@ def test_secrets_are_private(tmp_path):
 
 
 def test_presets():
-    assert preset("nonsense") is PRESETS["balanced"]
+    assert preset("nonsense") is PRESETS["auto"] and preset("auto").encoder().auto
     assert preset("smooth_motion").fps == 60 and preset("sharp_text").max_size is None
     assert preset("sharp_text").encoder().crf < preset("smooth_motion").encoder().crf

@@ -1,0 +1,204 @@
+"""The Auto preset on a real X screen: scrolling raises the frame rate, a video region
+switches the mode to motion and back, and the receiver sees the mode in-band.
+
+Scenes are drawn on the Xvfb root window with python-xlib from a thread of the test: a
+page of text-like rectangles scrolled with XCopyArea (new lines drawn at the bottom), and a
+"video" region repainted with random blocks every frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import aioice.ice
+import pytest
+from aiortc import RTCPeerConnection
+from aiortc.rtcrtpreceiver import RemoteStreamTrack
+from xvfb import xsetroot, xvfb
+
+from castapp.rtc import peer
+from castapp.rtc.capture import ScreenCapture
+from castapp.rtc.encoder import EncoderConfig
+from castapp.rtc.receive import FrameReceiver
+from castapp.rtc.track import CaptureTrack
+
+pytestmark = pytest.mark.timeout(120)
+
+W, H = 1280, 720
+
+
+class Painter:
+    """Draws a scene on the root window at ``fps`` until stopped."""
+
+    def __init__(self, display: str, scene: str, fps: float = 30.0) -> None:
+        self.display, self.scene, self.fps = display, scene, fps
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.frames = 0
+
+    def __enter__(self) -> Painter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        from Xlib import display as xdisplay
+
+        d = xdisplay.Display(self.display)
+        root = d.screen().root
+        rng = random.Random(3)
+        dark = root.create_gc(foreground=0x202020)
+        light = root.create_gc(foreground=0xF0F0F0)
+        colours = [root.create_gc(foreground=rng.randrange(1 << 24)) for _ in range(16)]
+        if self.scene == "scroll":  # a page of text first
+            root.fill_rectangle(light, 100, 100, 1080, 520)
+            for y in range(105, 615, 10):
+                x = 110
+                while x < 1150:
+                    w = rng.randrange(12, 60)
+                    root.fill_rectangle(dark, x, y, w, 4)
+                    x += w + 8
+            d.sync()
+        next_at = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if self.scene == "scroll":
+                    # Scroll the page region up by 6 rows; write a new "line" at the bottom.
+                    root.copy_area(light, root, 100, 106, 1080, 514, 100, 100)
+                    root.fill_rectangle(light, 100, 614, 1080, 6)
+                    x = 110
+                    while x < 1150:
+                        w = rng.randrange(12, 60)
+                        root.fill_rectangle(dark, x, 615, w, 4)
+                        x += w + 8
+                else:  # video: random blocks across a 480x270 region
+                    for _ in range(60):
+                        gc = colours[rng.randrange(16)]
+                        root.fill_rectangle(gc, 400 + rng.randrange(0, 448),
+                                            200 + rng.randrange(0, 238), 32, 32)
+                d.sync()
+                self.frames += 1
+                next_at += 1.0 / self.fps
+                self._stop.wait(max(0.0, next_at - time.monotonic()))
+        finally:
+            d.close()
+
+
+@pytest.fixture
+def screen() -> Iterator[str]:
+    with xvfb(W, H) as display:
+        xsetroot(display, "-solid", "#e0e0e0")
+        yield display
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    def loopback(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
+        return ["127.0.0.1"] if use_ipv4 else []
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback)
+
+
+class AutoCast:
+    def __init__(self, display: str) -> None:
+        self.source = ScreenCapture(1, fps=60.0, display=display)
+        self.pcs: list[RTCPeerConnection] = []
+        self.track: CaptureTrack | None = None
+        self.receiver: FrameReceiver | None = None
+        self.arrivals: list[float] = []
+
+    async def start(self) -> None:
+        self.source.start()
+        sender, receiver = peer.make_peer_connection([]), peer.make_peer_connection([])
+        self.pcs = [sender, receiver]
+        config = EncoderConfig(max_fps=60, auto=True, hardware=False)
+        self.track = CaptureTrack(self.source, encoder=config)
+        peer.add_video_sender(sender, self.track, "h264")
+        got: asyncio.Future[FrameReceiver] = asyncio.get_running_loop().create_future()
+
+        @receiver.on("track")
+        def on_track(t: RemoteStreamTrack) -> None:
+            fr = FrameReceiver(t, lambda rf: self.arrivals.append(rf.received_monotonic))
+            fr.start()
+            got.set_result(fr)
+
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        await receiver.setLocalDescription(await receiver.createAnswer())
+        await sender.setRemoteDescription(receiver.localDescription)
+        self.receiver = await asyncio.wait_for(got, 15)
+        await asyncio.wait_for(self.receiver.next_frame(), 15)
+
+    def fps(self, seconds: float) -> float:
+        now = time.monotonic()
+        return sum(1 for t in self.arrivals if now - t <= seconds) / seconds
+
+    async def wait_mode(self, mode: str, timeout: float) -> float:
+        assert self.track is not None and self.receiver is not None
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.track.link.stats.mode == mode and self.receiver.sender_info.get(
+                    "mode") == mode:
+                return time.monotonic() - t0
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"mode stayed {self.track.link.stats.mode!r} (receiver sees "
+                             f"{self.receiver.sender_info}) instead of {mode!r}")
+
+    async def close(self) -> None:
+        if self.receiver is not None:
+            await self.receiver.stop()
+        for pc in self.pcs:
+            await pc.close()
+        self.source.stop()
+
+
+@pytest.fixture
+async def cast(screen: str, loopback_only: None) -> AsyncIterator[AutoCast]:
+    c = AutoCast(screen)
+    await c.start()
+    yield c
+    await c.close()
+
+
+async def test_scroll_raises_the_frame_rate(cast: AutoCast, screen: str) -> None:
+    await cast.wait_mode("text", 5)
+    from castapp.rtc.content import MODE_SETTINGS, Mode
+
+    text_cap = MODE_SETTINGS[Mode.TEXT].max_encode_fps
+    assert text_cap is not None
+    with Painter(screen, "scroll", fps=30) as painter:
+        took = await cast.wait_mode("scroll", 8)
+        t0, painted0 = time.monotonic(), painter.frames
+        await asyncio.sleep(2.0)
+        scroll_fps = cast.fps(2.0)
+        paint_fps = (painter.frames - painted0) / (time.monotonic() - t0)
+    print(f"scroll: scroll mode after {took:.1f} s, then {scroll_fps:.1f} fps received "
+          f"({paint_fps:.1f} repaints/s; text mode caps at {text_cap:.0f})")
+    assert scroll_fps >= 0.8 * paint_fps, "scrolling gets every repaint"
+    assert scroll_fps > 1.4 * text_cap, "the frame rate rises above the text mode's cap"
+
+
+async def test_video_switches_to_motion_and_back(cast: AutoCast, screen: str) -> None:
+    await cast.wait_mode("text", 5)
+    with Painter(screen, "video", fps=30) as painter:
+        took = await cast.wait_mode("motion", 8)
+        t0, painted0 = time.monotonic(), painter.frames
+        await asyncio.sleep(1.5)
+        motion_fps = cast.fps(1.5)
+        paint_fps = (painter.frames - painted0) / (time.monotonic() - t0)
+        assert cast.track is not None
+        crf = cast.track.link.config.crf
+    back = await cast.wait_mode("text", 8)
+    print(f"video: motion after {took:.1f} s at {motion_fps:.1f} fps "
+          f"({paint_fps:.1f} repaints/s, crf {crf}); text again {back:.1f} s after it stopped")
+    assert crf == 23
+    assert motion_fps >= 0.75 * paint_fps
+    assert back >= 1.0, "hysteresis: a brief pause does not switch back at once"
+    assert cast.track.link.config.crf == 21

@@ -1,0 +1,63 @@
+"""The exact frame comparison that backs change-driven capture when DAMAGE is absent."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from castapp.rtc.capture import ScreenCapture, SyntheticSource
+from castapp.rtc.change import CompareFilter, XDamageFilter, filter_for
+
+
+def frame(w: int = 1366, h: int = 768, value: int = 16) -> np.ndarray:
+    i420 = np.full((h * 3 // 2, w), 128, np.uint8)
+    i420[:h] = value
+    return i420
+
+
+def test_single_pixel_and_blocks() -> None:
+    flt = CompareFilter()
+    assert flt.after_grab(frame())  # the first frame is always published
+    assert not flt.after_grab(frame()), "identical pixels are not published"
+    changed = frame()
+    changed[700, 1300] = 17  # one luma level, one pixel, in the last (partial) block column
+    assert flt.after_grab(changed)
+    change = flt.last_change
+    assert change is not None
+    assert change.blocks.shape == (12, 22)  # 768/64 rows, ceil(1366/64) columns
+    assert change.blocks.sum() == 1 and change.blocks[10, 20]
+    assert 0 < change.fraction < 0.01
+    assert not flt.after_grab(changed.copy())
+    assert flt.unchanged == 2
+
+
+def test_chroma_only_and_size_change() -> None:
+    flt = CompareFilter()
+    flt.after_grab(frame())
+    tinted = frame()
+    tinted[768 + 10, 5] = 90  # a chroma sample only
+    assert flt.after_grab(tinted)
+    assert flt.after_grab(frame(1680, 1050)), "a new size is a change"
+    assert flt.last_change is not None and flt.last_change.fraction == 1.0
+
+
+def test_listeners_get_each_change() -> None:
+    flt = CompareFilter()
+    seen: list[float] = []
+    flt.listeners.append(lambda c: seen.append(c.fraction))
+    flt.after_grab(frame())
+    flt.after_grab(frame())
+    moved = frame()
+    moved[:64, :64] = 200
+    flt.after_grab(moved)
+    assert seen[0] == 1.0 and len(seen) == 2 and seen[1] < 0.01
+
+
+def test_filter_choice() -> None:
+    assert type(filter_for(SyntheticSource(64, 64))) is CompareFilter
+
+    # An X11 screen capture whose server is gone: DAMAGE fails, the comparison takes over.
+    screen = ScreenCapture(1, display=":999")
+    flt = filter_for(screen)
+    assert isinstance(flt, XDamageFilter)
+    assert flt.before_grab() is True and not flt.active
+    assert flt.before_grab() is True, "without DAMAGE every tick grabs and compares"
