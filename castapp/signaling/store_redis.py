@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from castapp.protocol import PeerInfo, Role
 from castapp.signaling import redis_scripts as lua
-from castapp.signaling.redis_wire import RedisConnection
 from castapp.signaling.redis_presence import FAILURES, Presence
+from castapp.signaling.redis_wire import RedisConnection
 from castapp.signaling.store import (
     AddSender,
     Claim,
