@@ -180,6 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.self_test else "INFO")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.self_test or args.command in ("receive", "send"):
+        from castapp.install import app_problem
+
+        problem = app_problem("--self-test" if args.self_test else args.command)
+        if problem is not None:
+            print(f"castapp: {problem}", file=sys.stderr)
+            return 2
     if args.self_test:
         from castapp import selftest
 
