@@ -23,8 +23,10 @@ i18n: setup
 test: setup
 	.venv/bin/python -m pytest -q
 
+# ruff everywhere; mypy strict on the core (castapp/ minus gui/, see [tool.mypy] in pyproject.toml)
 lint: setup
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 bench: setup
 	.venv/bin/python benchmarks/run_all.py

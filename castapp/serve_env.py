@@ -34,7 +34,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser = build_parser()
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return action.choices["serve"]
+            serve = action.choices["serve"]
+            if isinstance(serve, argparse.ArgumentParser):
+                return serve
     raise RuntimeError("castapp has no serve command")
 
 

@@ -14,6 +14,7 @@ and prints the paths as JSON. Needs dpkg-deb, fakeroot and objdump (binutils).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -38,6 +39,9 @@ RUNTIME_DEPENDS = (
     "libegl1", "libgl1", "libfontconfig1", "libxkbcommon-x11-0", "libxcb-cursor0",
     "libxcb-icccm4", "libxcb-keysyms1", "libpulse0", "libdbus-1-3",
 )
+# The Chinese interface needs a font with CJK glyphs; without one its text shows as boxes.
+RECOMMENDS = ("fonts-noto-cjk | fonts-wqy-microhei | fonts-wqy-zenhei",)
+DEBIAN = ROOT / "packaging" / "debian"
 
 
 def version() -> str:
@@ -139,8 +143,33 @@ def _check_release_listed(ver: str) -> Path:
     return metainfo
 
 
+def _gzip(src: Path, dest: Path) -> None:
+    """gzip -9n: no name or time stamp in the header, so the package is reproducible."""
+    with dest.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                               compresslevel=9, mtime=0) as gz:
+        gz.write(src.read_bytes())
+
+
+def _changelog_epoch() -> int:
+    """The time of the newest changelog entry (SOURCE_DATE_EPOCH for generated files)."""
+    from email.utils import parsedate_to_datetime
+
+    text = (DEBIAN / "changelog").read_text()
+    found = re.search(r"^ -- .+?>  (.+)$", text, re.M)
+    if found is None:
+        raise SystemExit("packaging/debian/changelog has no trailer line")
+    return int(parsedate_to_datetime(found.group(1)).timestamp())
+
+
+def _check_changelog(ver: str) -> None:
+    first = (DEBIAN / "changelog").read_text().splitlines()[0]
+    if not first.startswith(f"{PACKAGE} ({ver})"):
+        raise SystemExit(f"packaging/debian/changelog does not start with version {ver}")
+
+
 def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
     arch = _deb_arch()
+    _check_changelog(ver)
     stage = out / "deb" / f"{PACKAGE}_{ver}_{arch}"
     if stage.exists():
         shutil.rmtree(stage)
@@ -156,23 +185,28 @@ def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
     hicolor(ROOT / "resources" / "castapp.svg", share, APP_ID)
     doc = share / "doc" / PACKAGE
     doc.mkdir(parents=True)
-    (doc / "copyright").write_text(
-        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
-        f"Upstream-Name: {PACKAGE}\nSource: {HOMEPAGE}\n\n"
-        "Files: *\nCopyright: The castapp developers\nLicense: MIT\n"
-        " The bundled Qt (LGPL-3.0), FFmpeg (LGPL-2.1+), Python (PSF-2.0) and other\n"
-        " libraries keep their own licences, found next to them under /opt/castapp.\n"
-    )
+    shutil.copy(DEBIAN / "copyright", doc / "copyright")
+    _gzip(DEBIAN / "changelog", doc / "changelog.gz")
+    man = share / "man" / "man1"
+    man.mkdir(parents=True)
+    page = out / "castapp.1"
+    subprocess.run([sys.executable, str(ROOT / "packaging" / "manpage.py"), str(page)],
+                   check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, SOURCE_DATE_EPOCH=str(_changelog_epoch())))
+    _gzip(page, man / "castapp.1.gz")
     for path in stage.rglob("*"):
         if not path.is_symlink():
             path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
     size_kb = sum(p.lstat().st_size for p in stage.rglob("*")) // 1024
     control = stage / "DEBIAN" / "control"
     control.parent.mkdir()
+    shutil.copy(DEBIAN / "postrm", control.parent / "postrm")
+    (control.parent / "postrm").chmod(0o755)
     control.write_text(
         f"Package: {PACKAGE}\nVersion: {ver}\nArchitecture: {arch}\n"
         f"Maintainer: {MAINTAINER}\nInstalled-Size: {size_kb}\n"
         f"Depends: {', '.join(depends(opt))}\n"
+        f"Recommends: {', '.join(RECOMMENDS)}\n"
         f"Section: video\nPriority: optional\nHomepage: {HOMEPAGE}\n"
         "Description: cast a laptop's screen to a TV by typing a short code\n"
         " The receiver, on the machine connected to the TV, shows a short cast code;\n"

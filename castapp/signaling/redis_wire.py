@@ -29,6 +29,12 @@ import hiredis
 Arg = str | bytes | int | float
 
 
+def pack(args: tuple[Arg, ...]) -> bytes:
+    """One command in the Redis protocol."""
+    packed: bytes = hiredis.pack_command(args)  # type: ignore[arg-type]  # stub: 1-tuple only
+    return packed
+
+
 class RedisWireError(Exception):
     """Base of what this module raises."""
 
@@ -228,7 +234,7 @@ class RedisConnection:
                     )
                 for cmd in ep.hello():  # before any other command on this connection
                     fut: asyncio.Future[Any] = loop.create_future()
-                    proto.send(hiredis.pack_command(cmd), fut)
+                    proto.send(pack(cmd), fut)
                     await fut
         except (OSError, TimeoutError, ReplyError) as exc:
             if proto.transport is not None:
@@ -256,7 +262,7 @@ class RedisConnection:
     def send(self, proto: _Protocol, *args: Arg) -> Awaitable[Any]:
         """Write one command on ``proto``; the awaitable gives its reply."""
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        proto.send(hiredis.pack_command(args), fut)
+        proto.send(pack(args), fut)
         return fut
 
     async def execute(self, *args: Arg) -> Any:
