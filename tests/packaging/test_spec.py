@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pkgbuild import ROOT
@@ -15,7 +15,7 @@ SPEC = ROOT / "packaging" / "castapp.spec"
 
 
 class Step:
-    made: list[Step] = []
+    made: ClassVar[list[Step]] = []
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         self.args, self.kw = args, kw
