@@ -29,6 +29,11 @@ DEBIAN_PACKAGES=(
   dpkg-dev            # builds the Debian package
   fakeroot
   binutils            # the freezer inspects shared libraries with objdump
+  lintian             # checks the Debian package against Debian policy
+  podman              # runs the room service's container image (tests/packaging)
+  buildah             # builds the Containerfile
+  runc                # the OCI runtime that works on hosts with hybrid cgroups
+  debootstrap         # a Debian base image for the container test (no registry here)
 )
 
 missing=()
