@@ -64,6 +64,37 @@ def freeze(out: Path) -> Path:
     return out / "dist" / PACKAGE
 
 
+def _sections(path: Path) -> str:
+    return subprocess.run(["objdump", "-h", str(path)], capture_output=True, text=True).stdout
+
+
+def _patched_by_auditwheel(path: Path) -> bool:
+    """Libraries from a wheel's ``*.libs`` folder, and extension modules whose run path points
+    there, were rewritten by patchelf; strip would leave them unloadable."""
+    if any(part.endswith(".libs") for part in path.parts):
+        return True
+    dump = subprocess.run(["objdump", "-p", str(path)], capture_output=True, text=True).stdout
+    return bool(re.search(r"^\s*R(UN)?PATH\s+.*\.libs", dump, re.MULTILINE))
+
+
+def strip_binaries(app: Path) -> int:
+    """Strip symbol tables and debug information from the bundle's ELF files; bytes saved."""
+    saved = 0
+    for path in sorted(app.rglob("*")):
+        if not _is_elf(path) or path.name == PACKAGE:
+            continue
+        sections = _sections(path)
+        if ".symtab" not in sections and ".debug" not in sections:
+            continue
+        if _patched_by_auditwheel(path):
+            continue
+        before = path.stat().st_size
+        subprocess.run(["strip", "--strip-unneeded", "--preserve-dates", str(path)],
+                       check=True)
+        saved += before - path.stat().st_size
+    return saved
+
+
 def tarball(app: Path, out: Path, ver: str) -> Path:
     path = out / f"{PACKAGE}-{ver}-linux-{platform.machine()}.tar.gz"
     with tarfile.open(path, "w:gz", compresslevel=6) as tar:
@@ -234,6 +265,8 @@ def main() -> int:
     app = out / "dist" / PACKAGE if args.skip_freeze else freeze(out)
     if not (app / PACKAGE).is_file():
         raise SystemExit(f"no frozen app in {app}")
+    saved = strip_binaries(app)
+    print(f"build_linux: stripping saved {saved / 1e6:.1f} MB", file=sys.stderr)
     result = {
         "version": ver,
         "app": str(app),
