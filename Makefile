@@ -33,4 +33,4 @@ bench: setup
 
 # The frozen app, a portable tarball and a Debian package in build/package (see packaging/).
 package: setup
-	.venv/bin/python packaging/build_linux.py --out build/package
+	.venv/bin/python packaging/build_linux.py --out build/package --compress xz

@@ -102,6 +102,13 @@ def tarball(app: Path, out: Path, ver: str) -> Path:
     return path
 
 
+def _executable(path: Path) -> bool:
+    """Programs keep their execute bit; shared libraries and data do not need one."""
+    if not os.access(path, os.X_OK):
+        return False
+    return not re.search(r"\.so(\.[0-9.]+)?$", path.name)
+
+
 def _is_elf(path: Path) -> bool:
     if not path.is_file() or path.is_symlink():
         return False
@@ -198,7 +205,7 @@ def _check_changelog(ver: str) -> None:
         raise SystemExit(f"packaging/debian/changelog does not start with version {ver}")
 
 
-def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
+def deb(app: Path, out: Path, ver: str, compress: str = "gzip", level: int | None = None) -> Path:
     arch = _deb_arch()
     _check_changelog(ver)
     stage = out / "deb" / f"{PACKAGE}_{ver}_{arch}"
@@ -227,7 +234,7 @@ def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
     _gzip(page, man / "castapp.1.gz")
     for path in stage.rglob("*"):
         if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+            path.chmod(0o755 if path.is_dir() or _executable(path) else 0o644)
     size_kb = sum(p.lstat().st_size for p in stage.rglob("*")) // 1024
     control = stage / "DEBIAN" / "control"
     control.parent.mkdir()
@@ -246,7 +253,8 @@ def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
         " installation without using the network.\n"
     )
     path = out / f"{PACKAGE}_{ver}_{arch}.deb"
-    subprocess.run(["fakeroot", "dpkg-deb", "--root-owner-group", f"-Z{compress}", "--build",
+    subprocess.run(["fakeroot", "dpkg-deb", "--root-owner-group", f"-Z{compress}",
+                    *([f"-z{level}"] if level is not None else []), "--build",
                     str(stage), str(path)], check=True, stdout=subprocess.DEVNULL)
     return path
 
@@ -258,6 +266,8 @@ def main() -> int:
                         help="package the frozen app already in OUT/dist")
     parser.add_argument("--compress", default="gzip", choices=["gzip", "xz", "zstd", "none"],
                         help="compression of the .deb (default %(default)s)")
+    parser.add_argument("--level", type=int, choices=range(10), metavar="0-9",
+                        help="compression level of the .deb (default: dpkg-deb's)")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -271,7 +281,7 @@ def main() -> int:
         "version": ver,
         "app": str(app),
         "tarball": str(tarball(app, out, ver)),
-        "deb": str(deb(app, out, ver, args.compress)),
+        "deb": str(deb(app, out, ver, args.compress, args.level)),
     }
     print(json.dumps(result))
     return 0
