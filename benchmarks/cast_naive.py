@@ -16,8 +16,8 @@ client (that part carries no media). ICE servers are always empty.
 
 Sender stdout (JSON lines): ``joining``, ``casting``, and after ``stop`` on stdin a
 ``report``. For the PSNR check the sender reads the stamp of each grabbed frame and, for
-sample stamps inside the measurement window, writes the Y plane (``cv2`` BGRA->I420, luma
-identical to the encoder's own conversion) — only then, so the normal path stays stock.
+sample stamps inside the measurement window, writes the Y plane (castapp's BGRA->I420, luma
+within one level of the encoder's own conversion) — only then, so the normal path stays stock.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import cv2
 import mss
 import numpy as np
 from aiortc import (
@@ -46,6 +45,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from cast_stamp import SampleWriter, StampReader, emit, stdin_commands
 
 from castapp import protocol as p
+from castapp.rtc.convert import I420Converter
 from castapp.signaling.client import SignalingClient
 
 
@@ -91,7 +91,7 @@ class NaiveScreenTrack(VideoStreamTrack):
         if stamp is None or not self.samples.enabled:
             return
         if self.samples.wants(stamp):
-            y = cv2.cvtColor(bgra, cv2.COLOR_BGRA2YUV_I420)[: bgra.shape[0]]
+            y = I420Converter().convert(bgra)[: bgra.shape[0]]
             self.samples.offer(stamp, y, copy=False)
 
     def stop(self) -> None:

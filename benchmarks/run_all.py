@@ -22,6 +22,8 @@ RUNS = {
     "cast_1080p30_vs_naive": [HERE / "cast.py", "--res", "1080p", "--fps", "30",
                               "--seconds", "15", "--compare", "naive"],
     "cast_4k30": [HERE / "cast.py", "--res", "4k", "--fps", "30", "--seconds", "10"],
+    "convert_bgra_i420": [HERE / "convert.py", "--repeat", "100"],
+    "capture_1080p_x11_portal": [HERE / "capture.py", "--backend", "both", "--seconds", "5"],
     "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "1000"],
     "rooms_redis_1_instance": [HERE / "rooms.py", "--redis", "--instances", "1"],
     "rooms_redis_2_instances": [HERE / "rooms.py", "--redis", "--instances", "2"],

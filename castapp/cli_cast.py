@@ -299,6 +299,11 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="look for receivers only on this interface or address (repeatable)")
     s.add_argument("--state-dir", type=Path, help="where settings and secrets live")
     s.add_argument("--monitor", type=int, default=1, help="monitor to cast (1 = first)")
+    s.add_argument("--window", metavar="TITLE|ID",
+                   help="cast one window (X11), found by title or id; it is followed as it moves")
+    s.add_argument("--region", metavar="X,Y,W,H",
+                   help="cast this rectangle of the monitor (pixels from its top-left corner)")
+    s.add_argument("--no-pointer", action="store_true", help="do not draw the mouse pointer")
     s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
     s.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     s.add_argument("--codec", choices=["h264", "vp8"], default="h264")
@@ -355,7 +360,8 @@ async def _find(code: str, args: argparse.Namespace, out: Printer,
 
 
 async def run_send(args: argparse.Namespace) -> int:
-    from castapp.rtc.capture import FrameSource, ScreenCapture, SyntheticSource
+    from castapp.rtc.capture import FrameSource, SyntheticSource
+    from castapp.rtc.capture_source import CaptureSpec, CaptureSpecError, make_source, parse_region
     from castapp.rtc.diagnose import describe
     from castapp.rtc.encoder import EncoderConfig
     from castapp.session.sender import SenderSession, SenderState, SenderStatus
@@ -370,8 +376,13 @@ async def run_send(args: argparse.Namespace) -> int:
     if args.synthetic:
         source = SyntheticSource(*args.synthetic, fps=args.fps)
     else:
-        source = ScreenCapture(args.monitor, max_size=args.max_size, fps=args.fps,
-                               display=args.display)
+        try:
+            spec = CaptureSpec(args.monitor, parse_region(args.region) if args.region else None,
+                               args.window, pointer=not args.no_pointer)
+            source = make_source(spec, fps=args.fps, max_size=args.max_size, display=args.display)
+        except CaptureSpecError as exc:
+            out("error", f"cannot capture: {exc}", code="capture")
+            return 2
     done = asyncio.Event()
     last: dict[str, Any] = {}
 
@@ -400,6 +411,7 @@ async def run_send(args: argparse.Namespace) -> int:
     skip: list[str] = []  # receivers whose tag matched by chance but whose service refused
     try:
         try:
+            _report_capture_state(source, out)
             source.start()
             while session is None:
                 url = args.server or target.server_url
@@ -441,6 +453,21 @@ async def run_send(args: argparse.Namespace) -> int:
             await session.close()
         source.stop()
     return 1 if last.get("failed") else 0
+
+
+def _report_capture_state(source: Any, out: Printer) -> None:
+    """Say when the shared window is covered, minimised or closed (from the capture thread)."""
+    loop = asyncio.get_running_loop()
+    words = {"live": "the shared window is visible again",
+             "covered": "another window covers part of the shared window; it is sent as seen",
+             "minimised": "the shared window is minimised; the receiver keeps the last picture",
+             "closed": "the shared window was closed"}
+
+    def changed(state: Any) -> None:
+        text = words.get(state.value, state.value)
+        loop.call_soon_threadsafe(lambda: out("capture", text, state=state.value))
+
+    source.on_state = changed
 
 
 def run(coro_factory: Callable[[], Any]) -> int:

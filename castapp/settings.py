@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 QUALITIES = ("sharp_text", "balanced", "smooth_motion")
 LANGUAGES = ("system", "en", "zh_CN")
+SHARES = ("screen", "window", "region")
 _MAX_FILE = 64 * 1024
 
 
@@ -40,6 +41,14 @@ class Settings:
     language: str = "system"
     #: The monitor the sender cast last time (mss numbering, 1 = first).
     monitor: int = 1
+    #: The same monitor by output name and geometry (found again if the numbering changes).
+    monitor_key: str = ""
+    #: Draw the mouse pointer into the cast.
+    pointer: bool = True
+    #: What the sender shares: the whole ``screen``, one ``window`` or a ``region``.
+    share: str = "screen"
+    #: The last region shared, ``X,Y,W,H`` relative to the monitor.
+    region: str = ""
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
@@ -48,7 +57,10 @@ class Settings:
             raise ValueError(f"unknown language {self.language!r}")
         if not 0 <= self.monitor <= 64:
             raise ValueError("monitor out of range")
-        if len(self.server) > 1024 or len(self.display_name) > 64:
+        if self.share not in SHARES:
+            raise ValueError(f"unknown share mode {self.share!r}")
+        if len(self.server) > 1024 or len(self.display_name) > 64 or \
+                len(self.monitor_key) > 256 or len(self.region) > 64:
             raise ValueError("setting too long")
 
     def name_or(self, fallback: str) -> str:

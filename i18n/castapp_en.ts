@@ -39,6 +39,10 @@ cast this screen</source>
         <source>Screen {n}</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>No screen to capture was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>ReceiverWindow</name>
@@ -80,6 +84,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>RegionSelector</name>
+    <message>
+        <source>Drag over the part of the screen to share. Esc cancels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
@@ -90,11 +101,11 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Screen</source>
+        <source>Quality</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Quality</source>
+        <source>Share</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -167,6 +178,53 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>ShareChoice</name>
+    <message>
+        <source>Whole screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>One window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Part of the screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show the mouse pointer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No window with a title was found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system asks what to share when the cast starts.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pixels from the top-left corner of the chosen screen: left, top, width, height.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a window to share.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the part of the screen to share.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Texts</name>
     <message>
         <source>The room service address is not valid. Use host:port.</source>
@@ -182,6 +240,18 @@ cast this screen</source>
     </message>
     <message>
         <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Another window covers part of the shared window; the receiver sees it too.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The shared window is minimised; the receiver keeps its last picture.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The shared window was closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -41,6 +41,10 @@ cast this screen</source>
         <source>Screen {n}</source>
         <translation>屏幕 {n}</translation>
     </message>
+    <message>
+        <source>No screen to capture was found.</source>
+        <translation>没有找到可以共享的屏幕。</translation>
+    </message>
 </context>
 <context>
     <name>ReceiverWindow</name>
@@ -82,6 +86,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>RegionSelector</name>
+    <message>
+        <source>Drag over the part of the screen to share. Esc cancels.</source>
+        <translation>拖动鼠标框选要共享的屏幕区域，按 Esc 取消。</translation>
+    </message>
+</context>
+<context>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
@@ -92,12 +103,12 @@ cast this screen</source>
         <translation>投屏码</translation>
     </message>
     <message>
-        <source>Screen</source>
-        <translation>屏幕</translation>
-    </message>
-    <message>
         <source>Quality</source>
         <translation>画质</translation>
+    </message>
+    <message>
+        <source>Share</source>
+        <translation>共享</translation>
     </message>
     <message>
         <source>Your name</source>
@@ -169,6 +180,53 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>ShareChoice</name>
+    <message>
+        <source>Whole screen</source>
+        <translation>整个屏幕</translation>
+    </message>
+    <message>
+        <source>One window</source>
+        <translation>一个窗口</translation>
+    </message>
+    <message>
+        <source>Part of the screen</source>
+        <translation>屏幕的一部分</translation>
+    </message>
+    <message>
+        <source>Show the mouse pointer</source>
+        <translation>显示鼠标指针</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>No window with a title was found.</source>
+        <translation>没有找到带标题的窗口。</translation>
+    </message>
+    <message>
+        <source>Select…</source>
+        <translation>框选…</translation>
+    </message>
+    <message>
+        <source>The system asks what to share when the cast starts.</source>
+        <translation>开始投屏时，系统会询问要共享的内容。</translation>
+    </message>
+    <message>
+        <source>Pixels from the top-left corner of the chosen screen: left, top, width, height.</source>
+        <translation>以所选屏幕左上角为原点的像素：左、上、宽、高。</translation>
+    </message>
+    <message>
+        <source>Choose a window to share.</source>
+        <translation>请选择要共享的窗口。</translation>
+    </message>
+    <message>
+        <source>Enter the part of the screen to share.</source>
+        <translation>请输入要共享的屏幕区域。</translation>
+    </message>
+</context>
+<context>
     <name>Texts</name>
     <message>
         <source>The room service address is not valid. Use host:port.</source>
@@ -185,6 +243,18 @@ cast this screen</source>
     <message>
         <source>No receiver with this code answered on this network. Enter the room service address shown on the TV.</source>
         <translation>此网络上没有使用该投屏码的接收端应答。请输入电视上显示的房间服务地址。</translation>
+    </message>
+    <message>
+        <source>Another window covers part of the shared window; the receiver sees it too.</source>
+        <translation>另一个窗口遮住了共享窗口的一部分，接收端也会看到它。</translation>
+    </message>
+    <message>
+        <source>The shared window is minimised; the receiver keeps its last picture.</source>
+        <translation>共享的窗口已最小化，接收端保留最后一个画面。</translation>
+    </message>
+    <message>
+        <source>The shared window was closed.</source>
+        <translation>共享的窗口已关闭。</translation>
     </message>
     <message>
         <source>Cannot capture the screen: {error}</source>

@@ -7,6 +7,19 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   openssl          # TLS test certificates and an independent HMAC for TURN credentials
+  libyuv0          # fast BGRA->I420 conversion and scaling of screen grabs (via ctypes)
+  gstreamer1.0-pipewire  # Wayland capture: frames from the ScreenCast portal's PipeWire node
+  gstreamer1.0-tools     # (gst-launch-1.0 runs the pipewiresrc -> I420 pipeline)
+  gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good  # y4menc, videocrop
+  sway             # a headless Wayland compositor for the Wayland capture tests
+  pipewire         # PipeWire and its session manager, started by those tests
+  pipewire-bin
+  wireplumber
+  xdg-desktop-portal  # the real portal frontend and permission store (restore tokens)
+  grim             # grabs the compositor's screen through wlr-screencopy in those tests
+  dbus-daemon      # a private session bus for those tests
+  dbus-bin         # (dbus-send checks that the portal is up)
   xvfb             # a virtual screen for capture and GUI tests
   x11-xserver-utils
   iproute2         # private network namespaces for tests with real WebRTC peers

@@ -122,7 +122,7 @@ async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
     swindow, scontroller = open_sender(opts, holder)
     closed = _Closed(swindow)
     swindow.show()
-    swindow.monitors.load(holder.current.monitor)
+    swindow.monitors.load(holder.current.monitor, holder.current.monitor_key)
     refresh = asyncio.create_task(_refresh_thumbnails(swindow))
     await closed.future
     refresh.cancel()

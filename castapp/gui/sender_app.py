@@ -18,19 +18,20 @@ from castapp.gui.sender_window import SenderWindow
 from castapp.linkquality import link_quality
 from castapp.links import LinkError, check_input, server_url_from_text
 from castapp.quality import Preset, preset
-from castapp.rtc.capture import FrameSource, ScreenCapture
+from castapp.rtc.capture import FrameSource, SourceState
+from castapp.rtc.capture_source import CaptureSpec, make_source
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
 from castapp.signaling.client import SignalingError
 
 log = logging.getLogger(__name__)
 
-SourceFactory = Callable[[Preset, int], FrameSource]
+SourceFactory = Callable[[Preset, CaptureSpec], FrameSource]
 Discover = Callable[[str], Awaitable["Receiver | NotFound"]]
 
 
 def screen_source(display: str | None) -> SourceFactory:
-    def make(p: Preset, monitor: int) -> FrameSource:
-        return ScreenCapture(monitor, max_size=p.max_size, fps=p.fps, display=display)
+    def make(p: Preset, spec: CaptureSpec) -> FrameSource:
+        return make_source(spec, fps=p.fps, max_size=p.max_size, display=display)
     return make
 
 
@@ -50,6 +51,7 @@ class SenderController:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stats_task: asyncio.Task[None] | None = None
         self._target_fps: float | None = None
+        self._source_words = ""  # what the capture says (window minimised, ...)
         window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
         window.stop_requested.connect(lambda: self._spawn(self.stop()))
 
@@ -84,7 +86,10 @@ class SenderController:
         self._target_fps = chosen.fps
         self.window.set_code_shown(target.code)
         try:
-            self.source = self.source_factory(chosen, self.window.selected_monitor())
+            self.source = self.source_factory(chosen, self.window.capture_spec())
+            loop = asyncio.get_running_loop()
+            self.source.on_state = lambda state: loop.call_soon_threadsafe(
+                self._source_state, state)
             self.source.start()
         except Exception as exc:
             log.warning("cannot capture the screen: %s", exc)
@@ -121,6 +126,21 @@ class SenderController:
                          "Enter the room service address shown on the TV."))
         return None
 
+    def _source_state(self, state: SourceState) -> None:
+        """Say what the receiver sees when the shared window is hidden or gone."""
+        words = {
+            SourceState.LIVE: "",
+            SourceState.COVERED: QCoreApplication.translate(
+                "Texts", "Another window covers part of the shared window; the receiver sees "
+                         "it too."),
+            SourceState.MINIMISED: QCoreApplication.translate(
+                "Texts", "The shared window is minimised; the receiver keeps its last picture."),
+            SourceState.CLOSED: QCoreApplication.translate(
+                "Texts", "The shared window was closed."),
+        }
+        self._source_words = words.get(state, "")
+        self.window.show_stats_text(self._source_words)
+
     def _on_status(self, st: SenderStatus) -> None:
         self.window.show_status(st)
         if st.state is SenderState.ENDED:
@@ -138,6 +158,8 @@ class SenderController:
             parts = texts.stats_lines(stats, sending=True)
             if quality is not None:
                 parts.append(texts.link_text(quality))
+            if self._source_words:
+                parts.append(self._source_words)
             self.window.show_stats_text(" · ".join(parts))
 
     async def stop(self) -> None:
@@ -151,6 +173,7 @@ class SenderController:
             self._stats_task = None
         session, source = self.session, self.source
         self.session = self.source = None
+        self._source_words = ""
         if session is not None:
             last = session.status
             await session.close()

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 from castapp.codes import CodeFormat, group
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder, app_icon, language_menu
-from castapp.gui.monitors import MonitorPicker
+from castapp.gui.share_choice import ShareChoice
 from castapp.links import check_input
 from castapp.quality import PRESETS
+from castapp.rtc.capture_source import CaptureSpec
 from castapp.session.sender import SenderState, SenderStatus
 from castapp.settings import QUALITIES
 
@@ -60,8 +61,8 @@ class SenderWindow(QMainWindow):
         self.server = QLineEdit(holder.current.server)
         self.name = QLineEdit(holder.current.display_name)
         self.name.setMaxLength(64)
-        self.monitors = MonitorPicker(display)
-        self.monitors.chosen.connect(lambda index: holder.update(monitor=index))
+        self.share = ShareChoice(holder, display)  # screen / window / region, pointer
+        self.monitors = self.share.monitors
         self.quality = QComboBox()
         for key in QUALITIES:
             self.quality.addItem("", key)
@@ -81,7 +82,7 @@ class SenderWindow(QMainWindow):
         self.labels = [QLabel() for _ in range(5)]
         form.addRow(self.labels[0], self.code)
         form.addRow("", self.hint)
-        form.addRow(self.labels[1], self.monitors)
+        form.addRow(self.labels[1], self.share)
         form.addRow(self.labels[2], self.quality)
         form.addRow(self.labels[3], self.name)
         form.addRow(self.labels[4], self.server)
@@ -118,7 +119,7 @@ class SenderWindow(QMainWindow):
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("castapp — cast this screen"))
         for label, text in zip(self.labels, (
-                self.tr("Cast code"), self.tr("Screen"), self.tr("Quality"),
+                self.tr("Cast code"), self.tr("Share"), self.tr("Quality"),
                 self.tr("Your name"), self.tr("Room service")), strict=True):
             label.setText(text)
         self.code.setPlaceholderText(self.tr("Code on the TV, e.g. 482 913"))
@@ -137,7 +138,7 @@ class SenderWindow(QMainWindow):
         self.options_menu.setTitle(self.tr("Options"))
         self.tray_show.setText(self.tr("Show window"))
         self.tray_stop.setText(self.tr("Stop"))
-        self.monitors.retranslate()
+        self.share.retranslate()
         self._validate(self.code.text())
         self.show_status(self.status)
 
@@ -180,7 +181,7 @@ class SenderWindow(QMainWindow):
         busy = self.status.state in _BUSY
         self.button.setText(self.tr("Stop") if busy else self.tr("Cast"))
         self.button.setEnabled(busy or self._input_ok)
-        for w in (self.code, self.server, self.monitors, self.quality, self.name):
+        for w in (self.code, self.server, self.share, self.quality, self.name):
             w.setEnabled(not busy)
 
     # ------------------------------------------------------------------ session → window
@@ -221,4 +222,8 @@ class SenderWindow(QMainWindow):
 
     def selected_monitor(self) -> int:
         return self.monitors.selected_index()
+
+    def capture_spec(self) -> CaptureSpec:
+        """What to share; raises CaptureSpecError with words for the user."""
+        return self.share.spec()
 

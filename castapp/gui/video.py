@@ -1,9 +1,15 @@
 """The received screen, drawn by QtMultimedia.
 
 Decoded yuv420p planes are copied into a :class:`QVideoFrame` and handed to the video
-widget's sink; colour conversion and scaling (aspect ratio kept) run in Qt's renderer, on the
-GPU where there is one. Frames are shown at most at the display's refresh rate: a frame that
-arrives while the previous one is still due replaces it, so nothing queues up.
+widget's sink; colour conversion and enlarging (aspect ratio kept) run in Qt's renderer, on
+the GPU where there is one. Frames are shown at most at the display's refresh rate: a frame
+that arrives while the previous one is still due replaces it, so nothing queues up.
+
+Shrinking is done here, not by Qt: Qt's renderer samples bilinearly without mipmaps, so
+below full size it skips source pixels and one-pixel strokes of text drop out ("make"
+reads as "nake" at 0.8x). A frame shown smaller than its size is first reduced to the
+widget's size in device pixels with swscale's area filter (every source pixel weighted by
+the area it covers), then drawn 1:1.
 """
 
 from __future__ import annotations
@@ -12,13 +18,27 @@ import time
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QImage, QShowEvent
+from PySide6.QtGui import QImage, QResizeEvent, QShowEvent
 from PySide6.QtMultimedia import QVideoFrame, QVideoFrameFormat
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QWidget
 
 _YUV420P = QVideoFrameFormat.PixelFormat.Format_YUV420P
+
+
+def shown_size(frame_w: int, frame_h: int, view_w: int, view_h: int) -> tuple[int, int] | None:
+    """The even size a frame is reduced to for a view of ``view_w x view_h`` device pixels
+    (aspect ratio kept), or None when it is shown at full size or enlarged."""
+    if frame_w <= 0 or frame_h <= 0 or view_w <= 0 or view_h <= 0:
+        return None
+    scale = min(view_w / frame_w, view_h / frame_h)
+    if scale >= 0.99:
+        return None
+    w = max(2, round(frame_w * scale) // 2 * 2)
+    h = max(2, round(frame_h * scale) // 2 * 2)
+    return w, h
 
 
 def to_video_frame(frame: av.VideoFrame) -> QVideoFrame:
@@ -63,6 +83,14 @@ class VideoView(QVideoWidget):
         self.frames_offered = 0
         self.frames_shown = 0
         self._interval = 1.0 / 60.0
+        self.area_filter = True
+        """Reduce frames shown smaller than their size with an area filter (see above)."""
+        self._full: av.VideoFrame | None = None
+        self._reformatter = VideoReformatter()
+        self.reduce_ms = 0.0
+        self._resized = QTimer(self)
+        self._resized.setSingleShot(True)
+        self._resized.timeout.connect(self._reshow)
 
     def showEvent(self, event: QShowEvent) -> None:
         # The display's refresh rate, looked up when shown rather than for every frame.
@@ -87,18 +115,45 @@ class VideoView(QVideoWidget):
         frame, self._pending = self._pending, None
         if frame is None:
             return
-        self._current = to_video_frame(frame)
+        self._full = frame
+        self._current = to_video_frame(self._reduced(frame))
         self._last_shown = time.monotonic()
         self.videoSink().setVideoFrame(self._current)
         self.frames_shown += 1
 
+    def _reduced(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if not self.area_filter:
+            return frame
+        ratio = self.devicePixelRatioF()
+        size = shown_size(frame.width, frame.height, round(self.width() * ratio),
+                          round(self.height() * ratio))
+        if size is None:
+            return frame
+        t0 = time.perf_counter()
+        small = self._reformatter.reformat(frame, width=size[0], height=size[1],
+                                           format="yuv420p", interpolation="AREA")
+        self.reduce_ms = (time.perf_counter() - t0) * 1000.0
+        return small
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._full is not None and self._pending is None:
+            self._resized.start(30)  # redraw the last frame at the new size, once
+
+    def _reshow(self) -> None:
+        if self._full is not None and self._pending is None and not self._timer.isActive():
+            self._pending = self._full
+            self._show_pending()
+            self.frames_shown -= 1  # the same frame again
+
     def clear(self) -> None:
         self._timer.stop()
-        self._pending = self._current = None
+        self._resized.stop()
+        self._pending = self._current = self._full = None
         self.videoSink().setVideoFrame(QVideoFrame())
 
     def snapshot(self) -> QImage | None:
         """The frame on screen at full resolution, or None if nothing is shown."""
-        if self._current is None:
+        if self._full is None:
             return None
-        return self._current.toImage()
+        return to_video_frame(self._full).toImage()

@@ -11,17 +11,19 @@ an ``av.VideoFrame`` for encoding.
 from __future__ import annotations
 
 import abc
+import enum
 import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 import mss
 import numpy as np
 
 from castapp.rtc import pattern
+from castapp.rtc.convert import I420Converter, even_up, scale_bgra, scale_filter
 from castapp.rtc.mailbox import CapturedFrame, FrameMailbox, SourceClosedError
 
 __all__ = [
@@ -31,10 +33,11 @@ __all__ = [
     "Region",
     "ScreenCapture",
     "SourceClosedError",
+    "SourceState",
     "SyntheticSource",
     "fit_size",
     "list_monitors",
-    "resize_interpolation",
+    "scale_filter",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,32 +96,39 @@ def _even(value: int) -> int:
 def fit_size(width: int, height: int, max_size: tuple[int, int] | None) -> tuple[int, int]:
     """Even output size no larger than ``max_size``, keeping the aspect ratio, never upscaled.
 
-    The scale is a whole divisor (1/2, 1/3, ...): after a 1.5x shrink a 2-pixel text scroll
-    becomes a 1.33-pixel shift that defeats motion prediction, and 720p from a 1080p screen
-    needed 5x the bitrate of 960x540 for worse quality.
+    Unscaled, an odd width or height is padded up by one pixel (see
+    :mod:`castapp.rtc.convert`). The scale is a whole divisor (1/2, 1/3, ...): after a 1.5x
+    shrink a 2-pixel text scroll becomes a 1.33-pixel shift that defeats motion
+    prediction, and 720p from a 1080p screen needed 5x the bitrate of 960x540 for worse
+    quality.
     """
     if max_size is None:
-        return _even(width), _even(height)
+        return even_up(width), even_up(height)
     max_w, max_h = max_size
     divisor = max(1, math.ceil(max(width / max_w, height / max_h) - 1e-9))
+    if divisor == 1:
+        return even_up(width), even_up(height)
     return _even(width // divisor), _even(height // divisor)
 
 
-def resize_interpolation(src_w: int, src_h: int, dst_w: int, dst_h: int) -> int:
-    """Box filter for integer ratios (its fast path) and strong shrinks; bilinear otherwise.
+class SourceState(enum.Enum):
+    """What a source can see of what it shares (windows can be hidden or closed)."""
 
-    At 1080p -> 720p ``INTER_AREA`` costs ~5 ms against ~1 ms for ``INTER_LINEAR``, and
-    bilinear only starts to alias text once the shrink exceeds 2x.
-    """
-    if src_w % dst_w == 0 and src_h % dst_h == 0 and src_w // dst_w == src_h // dst_h:
-        return cv2.INTER_AREA
-    if dst_w * 2 >= src_w and dst_h * 2 >= src_h:
-        return cv2.INTER_LINEAR
-    return cv2.INTER_AREA
+    LIVE = "live"
+    COVERED = "covered"
+    """Another window lies over part of the shared window; that part is sent as seen."""
+    MINIMISED = "minimised"
+    """The shared window is minimised (or otherwise unmapped): the last frame is repeated."""
+    CLOSED = "closed"
+    """The shared window is gone; the source stops."""
 
 
 class FrameSource(abc.ABC):
-    """A producer of I420 frames with newest-frame semantics."""
+    """A producer of I420 frames with newest-frame semantics.
+
+    ``state`` says whether what is shared is visible; ``on_state`` (if set) is called with
+    each change, on the capture thread.
+    """
 
     def __init__(self, fps: float, name: str) -> None:
         if fps <= 0:
@@ -131,6 +141,19 @@ class FrameSource(abc.ABC):
         self._seq = 0
         self.frames_produced = 0
         self.error: BaseException | None = None
+        self.state = SourceState.LIVE
+        self.on_state: Callable[[SourceState], None] | None = None
+
+    def _set_state(self, state: SourceState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        log.info("%s: %s", self._name, state.value)
+        if self.on_state is not None:
+            try:
+                self.on_state(state)
+            except Exception:
+                log.exception("state callback failed")
 
     # -- public interface -------------------------------------------------------------
     def start(self) -> None:
@@ -185,8 +208,26 @@ class FrameSource(abc.ABC):
         """Runs on the capture thread after the last frame."""
 
     @abc.abstractmethod
-    def _produce(self, seq: int) -> np.ndarray:
-        """Return a new I420 array for frame ``seq`` (runs on the capture thread)."""
+    def _produce(self, seq: int) -> np.ndarray | None:
+        """Return a new I420 array for frame ``seq`` (runs on the capture thread).
+
+        ``None``: nothing new this period (nothing is published).
+        """
+
+    def _publish(self, i420: np.ndarray, wall: float, t0: float) -> None:
+        """Hand a new even-sized I420 frame to consumers (newest wins)."""
+        frame = CapturedFrame(
+            i420=i420,
+            width=i420.shape[1],
+            height=i420.shape[0] * 2 // 3,
+            seq=self._seq,
+            timestamp=wall,
+            monotonic=t0,
+            produce_ms=(time.monotonic() - t0) * 1000.0,
+        )
+        self._seq += 1
+        self.frames_produced += 1
+        self.mailbox.put(frame)
 
     def _run(self) -> None:
         period = 1.0 / self.fps
@@ -197,19 +238,8 @@ class FrameSource(abc.ABC):
                 t0 = time.monotonic()
                 wall = time.time()
                 i420 = self._produce(self._seq)
-                height = i420.shape[0] * 2 // 3
-                frame = CapturedFrame(
-                    i420=i420,
-                    width=i420.shape[1],
-                    height=height,
-                    seq=self._seq,
-                    timestamp=wall,
-                    monotonic=t0,
-                    produce_ms=(time.monotonic() - t0) * 1000.0,
-                )
-                self._seq += 1
-                self.frames_produced += 1
-                self.mailbox.put(frame)
+                if i420 is not None:
+                    self._publish(i420, wall, t0)
                 deadline += period
                 delay = deadline - time.monotonic()
                 if delay < -period:
@@ -229,10 +259,11 @@ class FrameSource(abc.ABC):
 class ScreenCapture(FrameSource):
     """Captures a monitor (or a region of it) with mss on a dedicated thread.
 
-    BGRA is optionally downscaled with ``cv2.resize`` (see :func:`resize_interpolation`)
-    and converted to I420 with
-    ``cv2.cvtColor(..., COLOR_BGRA2YUV_I420)`` on the capture thread. Output dimensions
-    are always even.
+    Each grab is optionally downscaled and converted to I420 by
+    :class:`~castapp.rtc.convert.I420Converter` (libyuv where installed, else swscale) on
+    the capture thread. Output dimensions are always even: odd sizes are padded by one
+    repeated column/row, so every captured pixel arrives. ``with_cursor`` (X11, on by
+    default) draws the mouse pointer into the frame.
     """
 
     def __init__(
@@ -240,7 +271,7 @@ class ScreenCapture(FrameSource):
         monitor: int = 1,
         *,
         region: Region | None = None,
-        with_cursor: bool = False,
+        with_cursor: bool = True,
         max_size: tuple[int, int] | None = None,
         fps: float = 30.0,
         display: str | None = None,
@@ -253,25 +284,23 @@ class ScreenCapture(FrameSource):
         self.display = display
         self._sct: mss.MSS | None = None
         self._area: dict[str, int] = {}
+        self._converter: I420Converter | None = None
         self.grab_ms = 0.0
         self.convert_ms = 0.0
 
     def _setup(self) -> None:
         # One mss instance per thread, created on the thread that uses it.
         self._sct = _open_mss(self.display, self.with_cursor)
+        self._converter = I420Converter()
         monitors = self._sct.monitors
         if not 0 <= self.monitor < len(monitors):
             raise ValueError(f"monitor {self.monitor} does not exist ({len(monitors) - 1} found)")
         mon = monitors[self.monitor]
-        left, top, width, height = mon["left"], mon["top"], mon["width"], mon["height"]
-        if self.region is not None:
-            r = self.region
-            x0 = min(max(0, r.left), width - 2)
-            y0 = min(max(0, r.top), height - 2)
-            width = min(r.width, width - x0)
-            height = min(r.height, height - y0)
-            left, top = left + x0, top + y0
-        self._area = {"left": left, "top": top, "width": _even(width), "height": _even(height)}
+        self._area = clip_region(
+            {"left": mon["left"], "top": mon["top"], "width": mon["width"],
+             "height": mon["height"]},
+            self.region,
+        )
 
     def _teardown(self) -> None:
         if self._sct is not None:
@@ -284,23 +313,41 @@ class ScreenCapture(FrameSource):
         return dict(self._area)
 
     def _produce(self, seq: int) -> np.ndarray:
-        assert self._sct is not None
+        return self._grab_convert(self._area)
+
+    def _grab_convert(self, area: dict[str, int]) -> np.ndarray:
+        assert self._sct is not None and self._converter is not None
         t0 = time.perf_counter()
-        bgra = np.asarray(self._sct.grab(self._area))
+        bgra = np.asarray(self._sct.grab(area))
         t1 = time.perf_counter()
         h, w = bgra.shape[:2]
-        if w % 2 or h % 2:
-            bgra = bgra[: h - h % 2, : w - w % 2]
-            h, w = bgra.shape[:2]
-        out_w, out_h = fit_size(w, h, self.max_size)
-        if (out_w, out_h) != (w, h):
-            interpolation = resize_interpolation(w, h, out_w, out_h)
-            bgra = cv2.resize(bgra, (out_w, out_h), interpolation=interpolation)
-        i420 = cv2.cvtColor(bgra, cv2.COLOR_BGRA2YUV_I420)
+        i420 = self._converter.convert(bgra, fit_size(w, h, self.max_size))
         t2 = time.perf_counter()
         self.grab_ms = (t1 - t0) * 1000.0
         self.convert_ms = (t2 - t1) * 1000.0
         return i420
+
+
+def clip_region(monitor: dict[str, int], region: Region | None) -> dict[str, int]:
+    """The grab rectangle: ``region`` (relative to the monitor) clipped to the monitor.
+
+    Raises ``ValueError`` when the region lies entirely outside the monitor.
+    """
+    if region is None:
+        return dict(monitor)
+    if region.width < 1 or region.height < 1:
+        raise ValueError(f"the region {region.width}x{region.height} is empty")
+    x0 = max(0, region.left)
+    y0 = max(0, region.top)
+    x1 = min(monitor["width"], region.left + region.width)
+    y1 = min(monitor["height"], region.top + region.height)
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        raise ValueError(
+            f"the region {region.width}x{region.height}+{region.left}+{region.top} lies "
+            f"outside the {monitor['width']}x{monitor['height']} screen"
+        )
+    return {"left": monitor["left"] + x0, "top": monitor["top"] + y0,
+            "width": x1 - x0, "height": y1 - y0}
 
 
 class SyntheticSource(FrameSource):
@@ -325,18 +372,19 @@ class SyntheticSource(FrameSource):
         return pattern.draw_frame(self._base, self.width, self.height, self.counter_for(seq))
 
 
-def thumbnails(max_width: int = 320, display: str | None = None) -> dict[int, np.ndarray]:
-    """A small BGRA picture of every monitor (index 1 up), for a monitor picker.
+def thumbnails(max_width: int = 320, display: str | None = None,
+               indexes: list[int] | None = None) -> dict[int, np.ndarray]:
+    """A small BGRA picture of every monitor (index 1 up, or those in ``indexes``).
 
     Blocking (one full grab per monitor): run it off the UI thread.
     """
     shots: dict[int, np.ndarray] = {}
     with _open_mss(display) as sct:
         for index, mon in enumerate(sct.monitors[1:], start=1):
+            if indexes is not None and index not in indexes:
+                continue
             bgra = np.asarray(sct.grab(mon))
             h, w = bgra.shape[:2]
             scale = min(1.0, max_width / max(1, w))
-            size = (max(2, round(w * scale)), max(2, round(h * scale)))
-            shots[index] = np.ascontiguousarray(
-                cv2.resize(bgra, size, interpolation=cv2.INTER_AREA))
+            shots[index] = scale_bgra(bgra, max(2, round(w * scale)), max(2, round(h * scale)))
     return shots

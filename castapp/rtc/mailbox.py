@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from castapp.rtc.convert import i420_frame
+
 
 class SourceClosedError(Exception):
     """The frame source was stopped or failed; no newer frame will come."""
@@ -47,8 +49,12 @@ class CapturedFrame:
         return self.i420[: self.height]
 
     def to_video_frame(self) -> av.VideoFrame:
-        """Wrap the I420 buffer as a yuv420p ``av.VideoFrame`` without copying."""
-        return av.VideoFrame.from_numpy_buffer(self.i420, format="yuv420p")
+        """Wrap the I420 buffer as a yuv420p ``av.VideoFrame`` without copying.
+
+        (Not ``VideoFrame.from_numpy_buffer(..., "yuv420p")``: PyAV 18 rounds its height
+        down to a multiple of 4, so 1680x1050 became 1680x1048 with shifted chroma.)
+        """
+        return i420_frame(self.i420, self.width, self.height)
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

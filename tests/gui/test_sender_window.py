@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 from xvfb import xsetroot, xvfb
 
@@ -71,10 +71,10 @@ def test_monitor_picker_lists_the_screens_of_an_x_server(qtbot, run):
         assert "1024×768" in picker.item(0).text()
         assert picker.selected_index() == 1
         run(picker.refresh())
-        image = picker.item(0).icon().pixmap(picker.iconSize()).toImage()
+        image = picker.item(0).icon().pixmap(QSize(240, 135)).toImage()
         assert not image.isNull()
         colour = image.pixelColor(image.width() // 2, image.height() // 2)
-        assert (colour.red(), colour.green(), colour.blue()) == (255, 0, 0)
+        assert colour.red() >= 250 and (colour.green(), colour.blue()) == (0, 0)
 
 
 def test_picker_says_when_there_is_no_screen(qtbot):

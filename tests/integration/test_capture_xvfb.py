@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from xvfb import require, xsetroot, xvfb
@@ -22,8 +21,9 @@ from castapp.rtc.capture import (
     ScreenCapture,
     fit_size,
     list_monitors,
-    resize_interpolation,
+    scale_filter,
 )
+from castapp.rtc.convert import I420Converter
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,7 +41,7 @@ def expected_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     """Y, U, V of a solid colour through the same conversion ScreenCapture uses."""
     bgra = np.zeros((2, 2, 4), np.uint8)
     bgra[..., 0], bgra[..., 1], bgra[..., 2], bgra[..., 3] = rgb[2], rgb[1], rgb[0], 255
-    i420 = cv2.cvtColor(bgra, cv2.COLOR_BGRA2YUV_I420).ravel()
+    i420 = I420Converter().convert(bgra).ravel()
     return int(i420[0]), int(i420[4]), int(i420[5])
 
 
@@ -82,7 +82,7 @@ def test_monitors_listed(display: str) -> None:
 
 def test_solid_colour_and_change_arrive(display: str) -> None:
     xsetroot(display, "-solid", "#ff0000")
-    cap = ScreenCapture(1, display=display, fps=30)
+    cap = ScreenCapture(1, display=display, fps=30, with_cursor=False)
     with cap:
         frame = cap.wait_newer(-1, timeout=10)
         assert (frame.width, frame.height) == (WIDTH, HEIGHT)
@@ -113,23 +113,24 @@ def test_pattern_region_and_downscale(display: str, tmp_path: Path) -> None:
     def expect(x: int, y: int) -> int:
         return fg if ((x % (2 * cell)) < cell) == ((y % (2 * cell)) < cell) else bg
 
-    with ScreenCapture(1, display=display, fps=30) as cap:
+    with ScreenCapture(1, display=display, fps=30, with_cursor=False) as cap:
         y = cap.wait_newer(-1, timeout=10).y
     for py in range(cell // 2, HEIGHT, cell):
         for px in range(cell // 2, WIDTH, cell):
             assert abs(int(y[py, px]) - expect(px, py)) <= 1, (px, py)
 
-    region = Region(left=48, top=16, width=401, height=301)  # odd sizes are evened
-    with ScreenCapture(1, display=display, fps=30, region=region) as cap:
+    region = Region(left=48, top=16, width=401, height=301)  # odd sizes are padded
+    with ScreenCapture(1, display=display, fps=30, region=region, with_cursor=False) as cap:
         frame = cap.wait_newer(-1, timeout=10)
-    assert (frame.width, frame.height) == (400, 300)
+    assert (frame.width, frame.height) == (402, 302)
     for py in range(8, 300, 16):
         for px in range(8, 400, 16):
             want = expect(px + region.left, py + region.top)
             assert abs(int(frame.y[py, px]) - want) <= 1, (px, py)
 
     max_size = (640, 640)
-    with ScreenCapture(1, display=display, fps=30, max_size=max_size) as cap:
+    with ScreenCapture(1, display=display, fps=30, max_size=max_size,
+                       with_cursor=False) as cap:
         frame = cap.wait_newer(-1, timeout=10)
     assert (frame.width, frame.height) == fit_size(WIDTH, HEIGHT, max_size) == (640, 360)
     assert frame.i420.shape == (540, 640)
@@ -143,7 +144,8 @@ def test_pattern_region_and_downscale(display: str, tmp_path: Path) -> None:
     with ScreenCapture(1, display=display, fps=30, max_size=(854, 854)) as cap:
         frame = cap.wait_newer(-1, timeout=10)
     assert (frame.width, frame.height) == (640, 360)
-    assert resize_interpolation(WIDTH, HEIGHT, 854, 480) == cv2.INTER_LINEAR
+    assert scale_filter(WIDTH, HEIGHT, 854, 480) == "bilinear"
+    assert scale_filter(WIDTH, HEIGHT, 640, 360) == "box"
 
 
 def test_only_newest_frame_is_kept(display: str) -> None:
