@@ -42,7 +42,8 @@ def size_mb(path: Path) -> float:
 
 
 def contents(app: Path) -> dict[str, object]:
-    names = [p.relative_to(app).as_posix() for p in app.rglob("*")]
+    # real files only: PyInstaller links top-level copies of libraries to their wheel folders
+    names = [p.relative_to(app).as_posix() for p in app.rglob("*") if not p.is_symlink()]
     return {
         "cv2": any(re.search(r"(^|/)(cv2|opencv[^/]*)(/|$)", n) for n in names),
         "gtk": sorted({Path(n).name for n in names
