@@ -46,6 +46,11 @@ DEBIAN_PACKAGES=(
   chromium            # the real browser of the web sender/TV tests (driven by Playwright's
                       # Python package through executable_path; never `playwright install`)
   firefox-esr         # the pages in Firefox, driven over WebDriver BiDi (tests/browser)
+  lintian             # checks the Debian package against Debian policy
+  podman              # runs the room service's container image (tests/packaging)
+  buildah             # builds the Containerfile
+  runc                # the OCI runtime that works on hosts with hybrid cgroups
+  debootstrap         # a Debian base image for the container test (no registry here)
 )
 
 missing=()
