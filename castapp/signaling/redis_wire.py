@@ -293,6 +293,14 @@ class RedisConnection:
         flat = await self.execute("HGETALL", key)
         return dict(zip(flat[::2], flat[1::2], strict=True))
 
+    async def set(self, key: str, value: str, *, px: int | None = None) -> None:
+        """``SET key value`` (with ``PX`` milliseconds to expire, when given)."""
+        extra: tuple[Arg, ...] = ("PX", px) if px is not None else ()
+        await self.execute("SET", key, value, *extra)
+
+    async def get(self, key: str) -> Any:
+        return await self.execute("GET", key)
+
     async def hdel(self, key: str, *fields: str) -> int:
         return int(await self.execute("HDEL", key, *fields))
 

@@ -255,7 +255,8 @@ class RoomServer:
     @web.middleware
     async def _mark_started(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.guard.started(request.protocol)
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     async def _healthz(self, request: web.Request) -> web.Response:
         ok = not self._stopping and await self.store.healthy()
