@@ -459,12 +459,22 @@ class AdmissionState(enum.StrEnum):
     DENIED = "denied"  # the TV said no
     STOPPED = "stopped"  # the TV ended this sender's cast
     FULL = "full"  # every place on the TV is taken
+    WRONG_PIN = "wrong_pin"  # that PIN was not the one on the TV; type it again
+
+
+ResumeToken = Annotated[str, msgspec.Meta(min_length=16, max_length=64,
+                                          pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class Admission(_Peer, tag="admission"):
     state: AdmissionState
-    #: Digits of the PIN to type, with ``state`` ``pin``.
+    #: Digits of the PIN to type, with ``state`` ``pin`` or ``wrong_pin``.
     pin_digits: Annotated[int, msgspec.Meta(ge=0, le=8)] = 0
+    #: With ``wrong_pin``: seconds before another PIN is read (0: at once).
+    retry_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
+    #: With ``allowed``: a secret that puts this sender back in its place after it reconnects
+    #: to the service under a new peer id (see ``resume``), without asking the TV again.
+    resume: ResumeToken | None = None
 
 
 class ViewHint(_Peer, tag="view"):
@@ -479,7 +489,19 @@ class ViewHint(_Peer, tag="view"):
     spotlit: bool = True
 
 
-PeerMessage = PakeMessage | KeyConfirm | Admission | ViewHint
+class PinAnswer(_Peer, tag="pin_answer"):
+    """The PIN the person read on the TV (sender to receiver, after ``admission`` ``pin``)."""
+
+    pin: Annotated[str, msgspec.Meta(min_length=1, max_length=8, pattern=r"^[0-9]+$")]
+
+
+class Resume(_Peer, tag="resume"):
+    """A sender back under a new peer id claims its place with the token of ``allowed``."""
+
+    token: ResumeToken
+
+
+PeerMessage = PakeMessage | KeyConfirm | Admission | ViewHint | PinAnswer | Resume
 
 
 def decode_peer(body: dict[str, Any]) -> PeerMessage:

@@ -1,39 +1,73 @@
-"""The receiver session: register, show the code, accept a sender, show its frames.
+"""The receiver session: register, show the code, hold up to four senders' calls.
 
-Status goes out as frozen :class:`ReceiverStatus` objects; frames go to ``on_frame``. Nothing
-here formats text for people: errors are typed and the UI words them.
+Two kinds of machine run here, each a table of (state, event) -> (next state, actions):
+the receiver's own (:mod:`castapp.session.receiver_table`: starting, waiting, and a summary of
+its calls)
+and one :class:`~castapp.session.call.Call` per sender (:data:`~castapp.session.call.CALL_TABLE`).
+Events from the room service are read by one supervised task and fed to the machines in
+order without awaiting, so a burst of queued retries from one sender is seen as a whole and
+only the newest offer is answered. Everything slow (building a connection, sending) runs in
+supervised tasks whose results come back as events carrying the call's generation.
 
-When frames stop for ``stall_s`` the receiver shows RECONNECTING and keeps the call until the
-sender offers a new connection (the sender rebuilds it) or the recovery window runs out.
+The TV is in charge of admission (:class:`~castapp.session.room.AdmissionMode`): ``open``
+puts any sender with the code on screen, ``approve`` waits for :meth:`ReceiverSession.allow`,
+``pin`` waits for the one-time PIN shown in ``CallView.pin``. A fifth sender is told the room
+is full. Status goes out as frozen :class:`ReceiverStatus` objects with one
+:class:`~castapp.session.room.CallView` per sender; frames go to ``on_call_frame`` (every
+call) and ``on_frame`` (the spotlit or first call). Nothing here formats text for people.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+from urllib.parse import urlsplit
 
-from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
-from castapp.rtc.ice import IceChooser, IcePlan, gather_with_fallback
-from castapp.rtc.peer import (
-    IceServerLike,
-    PeerStats,
-    Route,
-    StatsSampler,
-    ice_path,
-    make_peer_connection,
+from castapp.rtc.ice import IceChooser, IcePlan
+from castapp.rtc.peer import IceServerLike, PeerStats
+from castapp.rtc.receive import ReceivedFrame
+from castapp.session import call as c
+from castapp.session.admission import (
+    AdmissionPolicy,
+    FirstStep,
+    PinRules,
+    PinVerdict,
+    resume_token,
 )
-from castapp.rtc.receive import FrameReceiver, ReceivedFrame
-from castapp.session.machine import StateMachine
-from castapp.session.signals import add_remote_candidate, connect_with_retry
+from castapp.session.call import SHOWING_STATES, STALLED_STATES, Call, CallState, Timing
+from castapp.session.clock import SYSTEM_CLOCK, Clock
+from castapp.session.machine import Event, IllegalEventError, Machine
+from castapp.session.receive_link import (
+    LinkFactory,
+    LinkRequest,
+    LinkStats,
+    aiortc_link,
+    close_quietly,
+)
+from castapp.session.receiver_table import (
+    RECEIVER_TABLE,
+    CallsConnecting,
+    CallsIdle,
+    CallsShowing,
+    CallsStalled,
+    NetworkBack,
+    ReceiverState,
+    ReceiverStatus,
+    Registered,
+    ServiceChanged,
+    StartFailed,
+    Stop,
+)
+from castapp.session.room import MAX_PRESENTERS, AdmissionMode
+from castapp.session.signals import connect_with_retry
 from castapp.session.status import StatusBoard
 from castapp.signaling.client import (
     ConnectionLost,
@@ -43,50 +77,44 @@ from castapp.signaling.client import (
     SignalingError,
 )
 
+__all__ = ["RECEIVER_TABLE", "ReceiverSession", "ReceiverState", "ReceiverStatus"]
+
 log = logging.getLogger(__name__)
+R = ReceiverState
 
 
-class ReceiverState(enum.Enum):
-    STARTING = "starting"  # reaching the room service
-    WAITING = "waiting"  # showing the code
-    CONNECTING = "connecting"  # a sender is negotiating
-    RECEIVING = "receiving"  # its frames arrive
-    RECONNECTING = "reconnecting"  # frames stopped; the sender is building a new connection
-    STOPPED = "stopped"
+#: Offers arriving within this of each other are one burst: only the newest is answered.
+SETTLE_S = 0.03
+WATCH_S = 0.25
+#: While a call is reconnecting, the service is probed this often, each probe this long.
+PROBE_S = 0.25
+PROBE_TIMEOUT_S = 0.5
+
+Probe = Callable[[], Awaitable[bool]]
 
 
-_MOVES = {
-    ReceiverState.STARTING: frozenset({ReceiverState.WAITING, ReceiverState.STOPPED}),
-    ReceiverState.WAITING: frozenset({ReceiverState.CONNECTING, ReceiverState.STOPPED}),
-    ReceiverState.CONNECTING: frozenset(
-        {ReceiverState.RECEIVING, ReceiverState.WAITING, ReceiverState.STOPPED}
-    ),
-    ReceiverState.RECEIVING: frozenset(
-        {ReceiverState.WAITING, ReceiverState.RECONNECTING, ReceiverState.STOPPED}
-    ),
-    ReceiverState.RECONNECTING: frozenset(
-        {ReceiverState.RECEIVING, ReceiverState.WAITING, ReceiverState.STOPPED}
-    ),
-    ReceiverState.STOPPED: frozenset(),
-}
+def service_probe(url: str) -> Probe:
+    """A probe that opens (and closes) a TCP connection to the room service."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+
+    async def probe() -> bool:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
+                                               PROBE_TIMEOUT_S)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+    return probe
 
 
-@dataclass(frozen=True)
-class ReceiverStatus:
-    state: ReceiverState
-    code: str | None = None
-    #: The code as people read it: ``482 913``.
-    display_code: str | None = None
-    #: Display name of the sender casting (or negotiating).
-    sender: str | None = None
-    #: False while the room service is out of reach; media keeps flowing meanwhile.
-    service_ok: bool = True
-    retry_in_s: float | None = None
-    error: SignalingError | None = None
-    #: How media travels while receiving (direct, through NAT, relayed); None otherwise.
-    route: Route | None = None
-    #: Times frames stopped and the call was rebuilt, since the sender began.
-    reconnects: int = 0
+_ON_SCREEN = (CallState.CONNECTING, *SHOWING_STATES, *STALLED_STATES)
+_VISIBLE = (CallState.ASKING, CallState.PIN, CallState.PAIRING, *_ON_SCREEN)
 
 
 class ReceiverSession:
@@ -98,128 +126,432 @@ class ReceiverSession:
         token: str | None = None,
         on_status: Callable[[ReceiverStatus], None] | None = None,
         on_frame: Callable[[ReceivedFrame], None] | None = None,
+        on_call_frame: Callable[[str, ReceivedFrame], None] | None = None,
         ice_servers: Sequence[RTCIceServer | IceServerLike] = (),
         relay_only: bool = False,
         connect_timeout_s: float = 30.0,
         stall_s: float = 2.0,
         recovery_window_s: float = 120.0,
+        rejoin_window_s: float = 20.0,
+        admission: AdmissionMode = AdmissionMode.OPEN,
+        pin_rules: PinRules | None = None,
+        client: Any = None,
+        link_factory: LinkFactory | None = None,
+        clock: Clock | None = None,
+        probe: Probe | None = None,
     ) -> None:
-        """``ice_servers`` are the user's own, tried before those the room service hands out."""
+        """``ice_servers`` are the user's own, tried before those the room service hands out.
+
+        A stalled call is held for ``recovery_window_s``; once its sender has also left the
+        room service, for ``rejoin_window_s`` more at most (a dead laptop's tile is freed).
+
+        ``client``, ``link_factory``, ``clock`` and ``probe`` replace the real signaling
+        client, aiortc connections, time and the network probe (tests pass fakes).
+        """
         self.url = url
         self.ice_servers = list(ice_servers)
         self.relay_only = relay_only
-        self.connect_timeout_s = connect_timeout_s
-        self.stall_s = stall_s
-        self.recovery_window_s = recovery_window_s
-        self.client = SignalingClient(url, name=name)
+        self.timing = Timing(stall_s, recovery_window_s, connect_timeout_s, rejoin_window_s)
+        self.client = client if client is not None else SignalingClient(url, name=name)
         self.token = token
         self.on_frame = on_frame
-        self.machine = StateMachine("receiver", ReceiverState.STARTING, _MOVES, self._moved)
-        self.board = StatusBoard(ReceiverStatus(ReceiverState.STARTING), on_status)
-        self.pc: RTCPeerConnection | None = None
-        self.frames: FrameReceiver | None = None
-        self.peer: str | None = None  # the sender being shown
+        self.on_call_frame = on_call_frame
+        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.policy = AdmissionPolicy(admission, self.clock.monotonic, pin_rules)
+        self._links: LinkFactory = link_factory or aiortc_link
+        self._probe: Probe = probe or service_probe(url)
+        self._prober: asyncio.Task[None] | None = None
+        self.machine = Machine("receiver", RECEIVER_TABLE, R.STARTING, self._perform,
+                               self._moved)
+        self.board = StatusBoard(ReceiverStatus(R.STARTING, admission=admission), on_status)
+        self.calls: dict[str, Call] = {}  # by key, in arrival order
+        self._by_peer: dict[str, Call] = {}  # live calls by current peer id
         self._names: dict[str, str] = {}
-        self._sampler: StatsSampler | None = None
-        self._events: asyncio.Task[None] | None = None
-        self._watch: asyncio.Task[None] | None = None
+        self._retired: dict[str, p.AdmissionState | None] = {}  # peer ids whose turn is over
+        self._spotlit: str | None = None  # key of the call the TV shows large
         self._ice: IceChooser | None = None
-        self._closing: set[asyncio.Task[None]] = set()
-        self._replaced: set[str] = set()  # senders' connections superseded by newer ones
-        self._peer_stale = False  # the service restarted: the sender may come back renamed
-        self._call_at = self._frame_at = self._lost_at = 0.0
+        self._outbox: asyncio.Queue[tuple[str, str, Any]] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._closing: asyncio.Task[None] | None = None
+        self._starting: asyncio.Task[None] | None = None
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> ReceiverStatus:
-        await connect_with_retry(self.client, lambda s: self._publish(**s))
-        reg = await self.client.register(self.token)
-        self.token = reg.token
-        self._publish(code=reg.code, display_code=group(reg.code), service_ok=True,
-                      retry_in_s=None, error=None)
-        self.machine.move(ReceiverState.WAITING)
-        self._events = asyncio.create_task(self._pump(), name="castapp-receiver")
-        self._watch = asyncio.create_task(self._watchdog(), name="castapp-receiver-watch")
+        """Reach the service and get the code; raises the typed error if it is refused.
+
+        A :meth:`stop` meanwhile ends the start-up quietly: the status is then STOPPED and
+        the receiver never passed through WAITING.
+        """
+        self._starting = asyncio.get_running_loop().create_task(self._start_up())
+        try:
+            await self._starting
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # the caller itself is being cancelled
+        except SignalingError:
+            await self._closed()
+            raise
         return self.status
 
+    async def _start_up(self) -> None:
+        try:
+            await connect_with_retry(self.client, self._service_report, sleep=self.clock.sleep)
+            reg = await self.client.register(self.token)
+        except SignalingError as exc:
+            if self.machine.state is R.STARTING:
+                self.machine.handle(StartFailed(error=exc))
+                raise
+            return  # stopped meanwhile: the failure is the stop's doing
+        if self.machine.state is R.STARTING:
+            self.machine.handle(Registered(reg=reg))
+
     async def stop(self) -> None:
-        if self.machine.state is ReceiverState.STOPPED:
-            return
-        for task in (self._watch, self._events):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if self.peer is not None:
-            with contextlib.suppress(SignalingError):
-                await self.client.send_bye(self.peer, "receiver closed")
-        await self._end_call()
-        with contextlib.suppress(SignalingError):
-            await self.client.leave()
-        await self.client.close()
-        self.machine.move(ReceiverState.STOPPED)
+        """End every call (each sender is told), leave the room, close. Safe to repeat."""
+        self.machine.handle(Stop())
+        await self._closed()
 
-    async def stats(self) -> PeerStats | None:
-        if self._sampler is None or self.frames is None:
-            return None
-        last = self.frames.latest()
-        size = (last.width, last.height) if last else None
-        return await self._sampler.sample(fps=self.frames.fps.fps(), size=size)
-
-    # -------------------------------------------------------------- status
-    def _publish(self, **changes: object) -> None:
-        self.board.publish(**changes)
-
-    def _moved(self, old: ReceiverState, new: ReceiverState) -> None:
-        sender = self._names.get(self.peer or "") if new in (
-            ReceiverState.CONNECTING, ReceiverState.RECEIVING, ReceiverState.RECONNECTING
-        ) else None
-        changes: dict[str, object] = {"state": new, "sender": sender}
-        if new is not ReceiverState.RECEIVING:
-            changes["route"] = None
-        if new is ReceiverState.WAITING:
-            changes["reconnects"] = 0
-        self._publish(**changes)
+    async def _closed(self) -> None:
+        if self._closing is not None:
+            await asyncio.shield(self._closing)
 
     @property
     def status(self) -> ReceiverStatus:
         return self.board.current
 
+    @property
+    def admission(self) -> AdmissionMode:
+        return self.policy.mode
+
+    def set_admission(self, mode: AdmissionMode) -> None:
+        """How new senders get on screen from now on (those on screen stay)."""
+        self.policy.mode = mode
+        self._publish(admission=mode)
+
     async def wait_for(self, state: ReceiverState, timeout: float = 10.0) -> ReceiverStatus:
         return await self.board.wait_for(state, timeout)
 
-    # -------------------------------------------------------------- signaling events
-    async def _pump(self) -> None:
-        async for event in self.client.events():
+    async def wait_until(self, test: Callable[[ReceiverStatus], bool],
+                         timeout: float = 10.0) -> ReceiverStatus:
+        """Wait for a status that passes ``test`` (e.g. a call in a given phase)."""
+        async def wait() -> ReceiverStatus:
+            while not test(self.board.current):
+                self.board._changed.clear()
+                await self.board._changed.wait()
+            return self.board.current
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    # -------------------------------------------------------------- the TV's commands
+    # Each command takes a sender's peer id or its ``CallView.key``; an unknown one raises
+    # LookupError, one the call's state does not allow raises IllegalEventError.
+    def allow(self, peer_id: str) -> None:
+        """Put a sender that is asking (or waiting for its PIN) on screen."""
+        self._call(peer_id).handle(c.Allow())
+
+    def deny(self, peer_id: str) -> None:
+        """Refuse a sender that is asking; it is told."""
+        self._call(peer_id).handle(c.Deny())
+
+    def stop_call(self, peer_id: str) -> None:
+        """End one presenter's cast; it is told, the others go on."""
+        self._call(peer_id).handle(c.StopByTv())
+
+    def set_view(self, peer_id: str, width: int, height: int, fps: int, tile: int = 1,
+                 tiles: int = 1, spotlit: bool = True) -> None:
+        """Tell a sender the size and rate the TV shows it at (it sends no more than that)."""
+        call = self._call(peer_id)
+        def bound(value: int, low: int, high: int) -> int:
+            return max(low, min(high, int(value)))
+
+        hint = p.ViewHint(width=bound(width, 16, 8192), height=bound(height, 16, 8192),
+                          fps=bound(fps, 1, 240), tile=bound(tile, 1, 16),
+                          tiles=bound(tiles, 1, 16), spotlit=spotlit)
+        call.handle(c.ViewChanged(hint=hint))
+        if spotlit and tiles > 1:
+            self._spotlit = call.key
+        elif self._spotlit == call.key:
+            self._spotlit = None
+        self._publish_calls()
+
+    def _call(self, peer_id: str) -> Call:
+        """The live call of a peer id, or of a ``CallView.key``."""
+        call = self._by_peer.get(peer_id) or self.calls.get(peer_id)
+        if call is None:
+            raise LookupError(f"no sender {peer_id} is in the room")
+        return call
+
+    # -------------------------------------------------------------- stats
+    async def stats(self) -> PeerStats | None:
+        """Figures of the spotlit (or first) call, round trip included."""
+        call = self._primary()
+        got = await call.stats() if call is not None else None
+        return got.peer if got is not None else None
+
+    async def call_stats(self) -> dict[str, LinkStats]:
+        """Every call's figures by peer id, with the keyframe and NACK requests sent."""
+        out: dict[str, LinkStats] = {}
+        for call in list(self.calls.values()):
+            got = await call.stats()
+            if got is not None:
+                out[call.peer_id] = got
+        return out
+
+    # -------------------------------------------------------------- machine
+    def _perform(self, action: str, event: Event) -> None:
+        getattr(self, f"_do_{action}")(event)
+
+    def _moved(self, old: ReceiverState, new: ReceiverState) -> None:
+        self._publish(state=new, **self._primary_fields())
+
+    def _feed(self, event: Event) -> None:
+        """Feed a network- or timer-driven event to the receiver machine, reporting a fault."""
+        try:
+            self.machine.handle(event)
+        except IllegalEventError as exc:
+            self._fault(exc)
+
+    def _feed_call(self, call: Call, event: Event) -> bool:
+        if call.state is CallState.ENDED:
+            return False
+        try:
+            return call.handle(event)
+        except IllegalEventError as exc:
+            self._fault(exc)
+            return False
+
+    def _fault(self, exc: IllegalEventError) -> None:
+        log.warning("event out of turn: %s", exc)
+        self._publish(fault=str(exc))
+
+    def _do_show_code(self, event: Event) -> None:
+        assert isinstance(event, Registered) and event.reg is not None
+        self.token = event.reg.token
+        self._publish(code=event.reg.code, display_code=group(event.reg.code), service_ok=True,
+                      retry_in_s=None, error=None)
+
+    def _do_show_service(self, event: Event) -> None:
+        assert isinstance(event, ServiceChanged)
+        changes: dict[str, Any] = {"service_ok": event.ok, "retry_in_s": event.retry_in_s}
+        if event.error is not None or event.ok:
+            changes["error"] = event.error
+        self._publish(**changes)
+
+    def _do_show_failure(self, event: Event) -> None:
+        assert isinstance(event, StartFailed)
+        self._publish(error=event.error, service_ok=False, retry_in_s=None)
+
+    def _do_supervise(self, event: Event) -> None:
+        self._spawn(self._pump(), "reading the room service")
+        self._spawn(self._watchdog(), "watching the calls")
+        self._spawn(self._send_outbox(), "sending to the room service")
+
+    def _do_refresh_service(self, event: Event) -> None:
+        log.info("the network is back: opening a new connection to the room service")
+        self.client.refresh()
+
+    def _do_end_calls(self, event: Event) -> None:
+        for call in list(self.calls.values()):
+            self._feed_call(call, c.Shutdown())
+
+    def _do_close_service(self, event: Event) -> None:
+        self._closing = asyncio.get_running_loop().create_task(self._close_service())
+
+    async def _close_service(self) -> None:
+        with contextlib.suppress(TimeoutError):  # say goodbye to each sender, briefly
+            await asyncio.wait_for(self._outbox.join(), 2.0)
+        current = asyncio.current_task()
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+        tasks = [t for t in self._tasks if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if getattr(self.client, "connected", False):
+            with contextlib.suppress(SignalingError):
+                await self.client.leave()
+        await self.client.close()
+
+    # -------------------------------------------------------------- status
+    def _publish(self, **changes: Any) -> None:
+        self.board.publish(**changes)
+
+    def _primary(self) -> Call | None:
+        spot = self.calls.get(self._spotlit or "")
+        if spot is not None and spot.state in _ON_SCREEN:
+            return spot
+        return next((k for k in self.calls.values() if k.state in _ON_SCREEN), None)
+
+    def _primary_fields(self) -> dict[str, Any]:
+        call = self._primary()
+        return {
+            "sender": call.name if call is not None else None,
+            # said once the receiver as a whole shows it (so "receiving" comes first)
+            "route": call.route if call is not None and call.state in SHOWING_STATES
+            and self.machine.state is R.RECEIVING else None,
+            "reconnects": call.reconnects if call is not None else 0,
+        }
+
+    def _publish_calls(self) -> None:
+        views = tuple(k.view_of() for k in self.calls.values() if k.state in _VISIBLE)
+        self._publish(calls=views, **self._primary_fields())
+
+    def _summary(self) -> Event:
+        states = {k.state for k in self.calls.values()}
+        if states & set(SHOWING_STATES):
+            return CallsShowing()
+        if states & set(STALLED_STATES):
+            return CallsStalled()
+        if states & {CallState.CONNECTING, CallState.PAIRING}:
+            return CallsConnecting()
+        return CallsIdle()
+
+    # -------------------------------------------------------------- CallHost
+    def now(self) -> float:
+        return self.clock.monotonic()
+
+    def send(self, peer_id: str, msg: p.PeerMessage) -> None:
+        self._outbox.put_nowait(("signal", peer_id, msg))
+
+    def bye(self, peer_id: str, reason: str) -> None:
+        self._outbox.put_nowait(("bye", peer_id, reason))
+
+    def send_answer(self, peer_id: str, sdp: str) -> None:
+        self._outbox.put_nowait(("answer", peer_id, sdp))
+
+    def spawn(self, call: Call, coro: Coroutine[Any, Any, None], what: str) -> None:
+        task = self._spawn(coro, what)
+        call.tasks.add(task)
+        task.add_done_callback(call.tasks.discard)
+
+    def issue_pin(self, call: Call) -> str:
+        return self.policy.issue_pin(call.key)
+
+    def pin_digits(self) -> int:
+        return self.policy.rules.digits
+
+    def resume_token(self, call: Call) -> str:
+        return call.resume or resume_token()
+
+    def pair(self, call: Call) -> None:
+        async def confirm() -> None:  # the PAKE over the cast code plugs in here
+            self._feed_call(call, c.Paired(verified=False))
+
+        self.spawn(call, confirm(), "pairing")
+
+    def build_link(self, call: Call, offer: c.OfferArrived) -> None:
+        self.spawn(call, self._build(call, offer), "answering an offer")
+
+    def call_changed(self, call: Call, old: CallState, new: CallState) -> None:
+        self._publish_calls()
+        if old is not new:
+            self._feed(self._summary())
+        if new in STALLED_STATES and (self._prober is None or self._prober.done()):
+            self._prober = self._spawn(self._watch_network(), "probing the network")
+
+    async def _watch_network(self) -> None:
+        """While a call is reconnecting, notice the network coming back (see NetworkBack)."""
+        failed = False
+        while any(k.state in STALLED_STATES for k in self.calls.values()):
+            if not await self._probe():
+                failed = True
+            elif failed:
+                self._feed(NetworkBack())
+                return
+            await self.clock.sleep(PROBE_S)
+
+    def call_ended(self, call: Call) -> None:
+        if call.verdict is not None:  # denied or stopped: the same peer is not asked again
+            self._retired[call.peer_id] = call.verdict
+        self.policy.forget(call.key)
+        self.calls.pop(call.key, None)
+        self._locks.pop(call.key, None)
+        if self._by_peer.get(call.peer_id) is call:
+            del self._by_peer[call.peer_id]
+        if self._spotlit == call.key:
+            self._spotlit = None
+
+    # -------------------------------------------------------------- tasks
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name=f"castapp-receiver: {what}")
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and (exc := t.exception()) is not None:
+                log.error("receiver: %s failed", what, exc_info=exc)
+                self._publish(fault=f"{what} failed: {exc!r}")
+
+        task.add_done_callback(done)
+        return task
+
+    async def _send_outbox(self) -> None:
+        while True:
+            kind, peer, payload = await self._outbox.get()
             try:
-                await self._on_event(event)
-            except Exception:
-                log.exception("receiver could not handle %s", type(event).__name__)
+                if kind == "signal":
+                    await self.client.send_signal(peer, payload)
+                elif kind == "bye":
+                    await self.client.send_bye(peer, payload)
+                else:
+                    await self.client.send_answer(peer, payload)
+            except SignalingError as exc:
+                log.info("could not reach sender %s: %s", peer, exc.message)
+            finally:
+                self._outbox.task_done()
 
-    async def _on_event(self, ev: object) -> None:
-        if isinstance(ev, p.PeerJoined):
-            self._names[ev.peer.peer_id] = ev.peer.name
-        elif isinstance(ev, p.RelayedOffer):
-            await self._accept(ev.from_, ev.sdp)
-        elif isinstance(ev, p.RelayedCandidate) and ev.from_ == self.peer and self.pc:
-            await add_remote_candidate(self.pc, ev.candidate)
-        elif isinstance(ev, p.RelayedBye | p.PeerLeft):
-            who = ev.from_ if isinstance(ev, p.RelayedBye) else ev.peer_id
-            if who == self.peer:
-                await self._end_call()
-        elif isinstance(ev, ConnectionLost):
-            self._publish(service_ok=False, retry_in_s=ev.retry_in_s)
-        elif isinstance(ev, Reconnected):
-            self._peer_stale = self.peer is not None
-            self._publish(service_ok=True, retry_in_s=None)
-        elif isinstance(ev, p.Registered):
-            self.token = ev.token
-            self._publish(code=ev.code, display_code=group(ev.code), service_ok=True, error=None)
-        elif isinstance(ev, Failed):
-            self._publish(error=ev.error)
+    async def _build(self, call: Call, offer: c.OfferArrived) -> None:
+        """Answer ``offer`` unless a newer one arrived meanwhile; one build at a time."""
+        def superseded() -> bool:
+            return offer.gen != call.machine.generation or call.state is CallState.ENDED
 
-    # -------------------------------------------------------------- media
+        if superseded():
+            return  # a newer offer came in the same burst: this one is never answered
+        async with self._locks.setdefault(call.key, asyncio.Lock()):
+            if superseded():
+                return
+            await self.clock.sleep(SETTLE_S)  # let the rest of a burst of retries arrive
+            if superseded():
+                return
+            gen = offer.gen
+            req = LinkRequest(
+                offer.sdp, self._chooser(),
+                on_frame=lambda f: self._frame(call, gen, f),
+                on_failed=lambda: self._feed_call(call, c.LinkFailed(gen=gen)),
+            )
+            try:
+                link = await self._links(req)
+            except Exception as exc:  # a bad offer or no network: the sender retries
+                log.warning("could not answer %s: %s", call.peer_id, exc)
+                self._feed_call(call, c.LinkFailed(gen=gen))
+                return
+            if not self._feed_call(call, c.LinkUp(gen=gen, link=link)):
+                await close_quietly(link)
+
+    def _frame(self, call: Call, gen: int, frame: ReceivedFrame) -> None:
+        if call.state is CallState.ENDED:
+            return
+        try:
+            shown = call.frame(gen, frame)
+        except IllegalEventError as exc:
+            self._fault(exc)
+            return
+        if not shown:
+            return
+        if (frame.width, frame.height) != self._view_size(call):
+            self._publish_calls()
+        if self.on_call_frame is not None:
+            self.on_call_frame(call.peer_id, frame)
+        if self.on_frame is not None and self._primary() is call:
+            self.on_frame(frame)
+
+    def _view_size(self, call: Call) -> tuple[int, int]:
+        shown = next((v for v in self.status.calls if v.peer_id == call.peer_id), None)
+        return (shown.width, shown.height) if shown is not None else (0, 0)
+
     def _chooser(self) -> IceChooser:
-        reg = self.client.registration
+        reg = getattr(self.client, "registration", None)
         servers = [*self.ice_servers, *(reg.ice_servers if reg else [])]
         plan = IcePlan.from_servers(servers, relay_only=self.relay_only)
         if self._ice is None:
@@ -228,107 +560,153 @@ class ReceiverSession:
             self._ice.replan(plan)  # fresh credentials after registering again
         return self._ice
 
-    async def _accept(self, peer: str, sdp: str) -> None:
-        if peer in self._replaced:
-            return  # sent before that sender's connection to the service was replaced
-        replaceable = self._peer_stale or self.machine.state is ReceiverState.RECONNECTING
-        if self.peer is not None and self.peer != peer and not replaceable:
-            await self.client.send_bye(peer, "busy")  # one screen at a time for now
-            return
-        # a new offer from the same sender (or from the one whose cast stalled) replaces the
-        # old call; while reconnecting the state stays until frames arrive again
-        keep = self.machine.state is ReceiverState.RECONNECTING
-        if self.peer is not None and self.peer != peer:
-            self._replaced.add(self.peer)
-        await self._end_call(to_waiting=not keep)
-        self._peer_stale = False
-
-        videos: dict[int, MediaStreamTrack] = {}  # per connection built (one may be retried)
-
-        async def answering_pc(servers: list[RTCIceServer], relay_only: bool) -> RTCPeerConnection:
-            pc = make_peer_connection(servers, relay_only=relay_only)
-
-            @pc.on("track")
-            def on_track(track: MediaStreamTrack) -> None:
-                if track.kind == "video":
-                    videos.setdefault(id(pc), track)
-
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
-            return pc
-
-        self.peer = peer
-        if not keep:
-            self.machine.move(ReceiverState.CONNECTING)
-        self._call_at = time.monotonic()
-        pc = await gather_with_fallback(self._chooser(), answering_pc)
-        if self.peer != peer:  # the sender left while this connection was gathering
-            await pc.close()
-            return
-        self.pc, self._sampler = pc, StatsSampler(pc)
-        if (video := videos.get(id(pc))) is not None:
-            self.frames = FrameReceiver(video, self._frame)
-            self.frames.start()
-
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            if pc.connectionState == "closed" and pc is self.pc:
-                await self._end_call()
-
-        await self.client.send_answer(peer, pc.localDescription.sdp)
-
-    def _frame(self, frame: ReceivedFrame) -> None:
-        self._frame_at = time.monotonic()
-        if self.machine.state in (ReceiverState.CONNECTING, ReceiverState.RECONNECTING):
-            self.machine.move(ReceiverState.RECEIVING)
-            if self.pc is not None:
-                self._show_route(self.pc)
-        if self.on_frame is not None:
-            self.on_frame(frame)
-
-    async def _end_call(self, *, to_waiting: bool = True) -> None:
-        """End the call; when it is being replaced, its connection closes in the background
-        (closing a dead path can wait for the TURN server)."""
-        pc, frames = self.pc, self.frames
-        self.pc = self.frames = self._sampler = None
-        if to_waiting:
-            self.peer = None
-        if frames is not None:
-            await frames.stop()
-        if pc is not None and to_waiting:
-            await pc.close()
-        elif pc is not None:
-            closing = asyncio.create_task(pc.close())
-            self._closing.add(closing)
-            closing.add_done_callback(self._closing.discard)
-        if to_waiting and self.machine.can(ReceiverState.WAITING):
-            self.machine.move(ReceiverState.WAITING)
-
-    def _show_route(self, pc: RTCPeerConnection) -> None:
-        path = ice_path(pc)
-        if path is not None and path.route is not self.status.route:
-            self._publish(route=path.route)
-
-    # -------------------------------------------------------------- watchdog
     async def _watchdog(self) -> None:
         while True:
-            await asyncio.sleep(0.25)
-            try:
-                await self._check()
-            except Exception:
-                log.exception("receiver watchdog failed")
+            await self.clock.sleep(WATCH_S)
+            self.tick()
 
-    async def _check(self) -> None:
-        state, now = self.machine.state, time.monotonic()
-        if state is ReceiverState.RECEIVING:
-            if self.pc is not None:
-                self._show_route(self.pc)
-            if now - self._frame_at > self.stall_s:
-                log.info("frames stopped; waiting for the sender to reconnect")
-                self._lost_at = now
-                self.machine.move(ReceiverState.RECONNECTING)
-                self._publish(reconnects=self.status.reconnects + 1)
-        elif state is ReceiverState.RECONNECTING and now - self._lost_at > self.recovery_window_s:
-            await self._end_call()
-        elif state is ReceiverState.CONNECTING and now - self._call_at > self.connect_timeout_s:
-            await self._end_call()  # the sender gave up (or vanished) without a word
+    def tick(self) -> None:
+        """Feed the calls' due timer events and refresh routes (the watchdog calls this)."""
+        now = self.clock.monotonic()
+        for call in list(self.calls.values()):
+            event = call.due(now)
+            if event is not None:
+                self._feed_call(call, event)
+            elif call.state in SHOWING_STATES and call.link is not None:
+                route = call.link.route()
+                if route is not None and route is not call.route:
+                    call.route = route
+                    self._publish_calls()
+
+    # -------------------------------------------------------------- room service events
+    def _service_report(self, changes: dict[str, object]) -> None:
+        ok = bool(changes.get("service_ok", True))
+        retry = changes.get("retry_in_s")
+        error = changes.get("error")
+        self._feed(ServiceChanged(ok=ok, retry_in_s=retry if isinstance(retry, float) else None,
+                                  error=error if isinstance(error, SignalingError) else None))
+
+    async def _pump(self) -> None:
+        async for event in self.client.events():
+            try:
+                self.on_service_event(event)
+            except Exception as exc:  # a bug: said in the status and the log, then go on
+                log.exception("receiver could not handle %s", type(event).__name__)
+                self._publish(fault=f"handling {type(event).__name__} failed: {exc!r}")
+
+    def on_service_event(self, ev: object) -> None:
+        """One message or client event from the room service (never awaits)."""
+        if isinstance(ev, p.PeerJoined) and ev.peer.role is p.Role.SENDER:
+            self._joined(ev.peer.peer_id, ev.peer.name)
+        elif isinstance(ev, p.PeerLeft) and ev.role is p.Role.SENDER:
+            self._left(ev.peer_id, ev.reason)
+        elif isinstance(ev, p.RelayedOffer):
+            self._offer(ev.from_, ev.sdp)
+        elif isinstance(ev, p.RelayedCandidate):
+            if (call := self._by_peer.get(ev.from_)) is not None:
+                self._feed_call(call, c.CandidateArrived(gen=call.machine.generation,
+                                                         candidate=ev.candidate))
+        elif isinstance(ev, p.RelayedBye):
+            if (call := self._by_peer.get(ev.from_)) is not None:
+                self._feed_call(call, c.PeerGone())
+        elif isinstance(ev, p.RelayedSignal):
+            self._signal(ev.from_, ev.body)
+        elif isinstance(ev, ConnectionLost):
+            self._feed(ServiceChanged(ok=False, retry_in_s=ev.retry_in_s))
+        elif isinstance(ev, Reconnected):
+            self._feed(ServiceChanged(ok=True))
+        elif isinstance(ev, p.Registered):
+            self._feed(Registered(reg=ev))
+        elif isinstance(ev, Failed):
+            self._feed(ServiceChanged(ok=False, error=ev.error))
+
+    def _joined(self, peer_id: str, name: str) -> None:
+        self._names[peer_id] = name
+        if peer_id in self._by_peer or peer_id in self._retired:
+            return  # back after the receiver re-registered: nothing to ask again
+        if self.policy.mode is AdmissionMode.OPEN:
+            # a sender coming back renamed without a token (an older sender): the same name
+            # as a stalled call takes that call's place
+            for call in self.calls.values():
+                if call.state in STALLED_STATES and call.name == name and name:
+                    self._rebind(call, peer_id)
+                    return
+        self._new_call(peer_id, name)
+
+    def _new_call(self, peer_id: str, name: str) -> Call | None:
+        if len(self.calls) >= MAX_PRESENTERS:
+            log.info("sender %s refused: the room is full", peer_id)
+            self.send(peer_id, p.Admission(state=p.AdmissionState.FULL))
+            self.bye(peer_id, "busy")
+            self._retired[peer_id] = p.AdmissionState.FULL
+            return None
+        key = secrets.token_hex(6)
+        call = Call(key, peer_id, name, self, self.timing)
+        self.calls[key] = call
+        self._by_peer[peer_id] = call
+        first = {FirstStep.ON_SCREEN: c.OpenDoor, FirstStep.ASK_TV: c.AskTv,
+                 FirstStep.ASK_PIN: c.AskPin}[self.policy.first_step()]
+        self._feed_call(call, first())
+        return call
+
+    def _rebind(self, call: Call, peer_id: str) -> None:
+        old = call.peer_id
+        if self._by_peer.get(old) is call:
+            del self._by_peer[old]
+        self._retired[old] = None  # whatever it still sends is superseded
+        fresh = self._by_peer.get(peer_id)
+        if fresh is not None and fresh is not call:  # created on its join, before it proved
+            self._feed_call(fresh, c.PeerGone())  # who it is: that place is given up
+        self._by_peer[peer_id] = call
+        self._feed_call(call, c.Rebound(peer_id=peer_id))
+
+    def _left(self, peer_id: str, reason: p.LeaveReason) -> None:
+        self._retired.pop(peer_id, None)
+        self._names.pop(peer_id, None)
+        call = self._by_peer.get(peer_id)
+        if call is None:
+            return
+        gone = reason is p.LeaveReason.LEFT
+        self._feed_call(call, c.PeerGone() if gone else c.PeerDropped())
+
+    def _offer(self, peer_id: str, sdp: str) -> None:
+        call = self._by_peer.get(peer_id)
+        if call is None and peer_id in self._retired:
+            verdict = self._retired[peer_id]
+            if verdict is not None:  # denied, stopped or full: say it again, answer nothing
+                self.send(peer_id, p.Admission(state=verdict))
+            return
+        if call is None:  # an offer before (or without) its join: a sender all the same
+            call = self._new_call(peer_id, self._names.get(peer_id, ""))
+            if call is None:
+                return
+        gen = call.machine.next_generation()
+        self._feed_call(call, c.OfferArrived(gen=gen, sdp=sdp))
+
+    def _signal(self, peer_id: str, body: dict[str, Any]) -> None:
+        try:
+            msg = p.decode_peer(body)
+        except p.ProtocolError as exc:
+            log.warning("ignoring a bad message from %s: %s", peer_id, exc.message)
+            return
+        call = self._by_peer.get(peer_id)
+        if isinstance(msg, p.Resume):
+            for held in self.calls.values():
+                if held.resume and secrets.compare_digest(held.resume, msg.token):
+                    if held is not call:
+                        self._rebind(held, peer_id)
+                    return
+            log.info("sender %s offered an unknown resume token", peer_id)
+        elif isinstance(msg, p.PinAnswer) and call is not None:
+            if call.state is not CallState.PIN:
+                self._feed_call(call, c.PinRefused())  # out of turn: reported as such
+                return
+            check = self.policy.check_pin(call.key, msg.pin)
+            if check.verdict is PinVerdict.RIGHT:
+                self._feed_call(call, c.Allow())
+            else:
+                log.info("sender %s typed a wrong PIN (%s)", peer_id, check.verdict.value)
+                self._feed_call(call, c.PinRefused(check=check))
+        else:
+            log.debug("ignoring %s from %s", type(msg).__name__, peer_id)
+

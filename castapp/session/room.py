@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from castapp.rtc.peer import Route
+
 MAX_PRESENTERS = 4
 
 
@@ -39,6 +41,7 @@ class Layout(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CallView:
+    #: The sender's current peer id (it changes when the sender reconnects to the service).
     peer_id: str
     name: str
     phase: CallPhase
@@ -51,3 +54,9 @@ class CallView:
     #: Size of the frames arriving, when known.
     width: int = 0
     height: int = 0
+    #: How its media travels once showing (direct, through NAT, relayed).
+    route: Route | None = None
+    #: Times its frames stopped and came back (or were rebuilt) since it began.
+    reconnects: int = 0
+    #: Stays the same for the whole call, across the sender's reconnections (key tiles by it).
+    key: str = ""

@@ -476,6 +476,8 @@ class SenderSession:
         return self.ice
 
     async def _do_replan(self, ev: Event) -> None:
+        if isinstance(ev, t.Joined):  # joined again: the receiver may be back under a new id
+            self.receiver = ev.receiver
         self._replan()
 
     def _replan(self) -> None:

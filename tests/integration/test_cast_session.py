@@ -96,7 +96,7 @@ async def test_cast_stop_and_cast_again(server, source):
 
 async def test_receiver_returns_to_waiting_when_the_sender_vanishes(server, source):
     screen = Screen()
-    receiver = ReceiverSession(server.url, on_frame=screen)
+    receiver = ReceiverSession(server.url, on_frame=screen, recovery_window_s=3.0)
     sender = SenderSession(server.url, source)
     try:
         status = await receiver.start()
@@ -104,9 +104,12 @@ async def test_receiver_returns_to_waiting_when_the_sender_vanishes(server, sour
         await screen.wait_frames(5)
         # the laptop dies: no bye, its connection just drops
         await sender.tasks.close()
+        sender.client.reconnect = False  # a dead laptop does not come back
         sender.client._ws._response.connection.transport.abort()  # type: ignore[union-attr]
         if sender.peer is not None:
             await sender.peer.close()
+        # the last frame stays with "reconnecting" for the recovery window, then the code
+        await receiver.wait_for(ReceiverState.RECONNECTING, timeout=15)
         back = await receiver.wait_for(ReceiverState.WAITING, timeout=15)
         assert back.code == status.code and back.sender is None
     finally:

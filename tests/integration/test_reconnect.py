@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,93 @@ async def test_sigterm_announces_shutdown_and_clients_move_to_a_new_instance(
         if proc.returncode is None:
             proc.terminate()
             await proc.wait()
+
+
+# ---------------------------------------------------------------- the receiver's side cut
+# ``castapp receive`` behind router B, ``castapp send`` behind router A, service and coturn
+# between them (tests/nat_topology.py). Router B drops everything for a while, as a TV whose
+# uplink went dead would see it.
+
+
+@pytest.fixture(scope="module")
+def nat(tmp_path_factory: pytest.TempPathFactory):
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from nat_topology import NatTopology, RoomService, start_coturn, stop
+
+    workdir = tmp_path_factory.mktemp("nat-reconnect")
+    topo = NatTopology()
+    try:
+        topo.build()
+        secret = secrets.token_urlsafe(16)
+        coturn = start_coturn(topo, workdir / "coturn", secret)
+        service = RoomService(topo, workdir / "service", secret).start()
+        try:
+            yield topo, service
+        finally:
+            service.stop()
+            stop(coturn)
+    finally:
+        topo.close()
+
+
+def _states(proc) -> list[str]:
+    return [e["state"] for e in proc.seen if e["event"] == "state"]
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("outage_s", [5.0, 30.0])
+def test_a_cut_on_the_receivers_side_recovers_once_without_flapping(nat, tmp_path,
+                                                                    outage_s: float) -> None:
+    from castproc import CastProc
+
+    topo, service = nat
+    topo.reset()
+    topo.cut("B", False)
+    rx = CastProc(topo.exec_argv("hostB", []), "receive", "--headless", "--server",
+                  service.url, "--state-dir", str(tmp_path), "--name", "TV", "--stats")
+    try:
+        code = rx.expect("code")["code"]
+        tx = CastProc(topo.exec_argv("hostA", []), "send", "--headless", "--server",
+                      service.url, "--code", code, "--synthetic", "320x240", "--fps", "20",
+                      "--name", "Laptop", "--stats", "--connect-timeout", "60")
+        try:
+            rx.expect("state", state="receiving", timeout=20)
+            rx.expect("stats", timeout=10)
+            topo.cut("B", True)
+            cut_at = time.time()
+            rx.expect("state", state="reconnecting", timeout=10)
+            time.sleep(max(0.0, cut_at + outage_s - time.time()))
+            topo.cut("B", False)
+            restored_at = time.time()
+            try:
+                back = rx.expect("state", state="receiving", timeout=20)
+            except AssertionError as exc:
+                tx.drain()
+                if os.environ.get("CASTAPP_TEST_LOG_DIR"):
+                    out = Path(os.environ["CASTAPP_TEST_LOG_DIR"])
+                    (out / "receiver.log").write_text("".join(rx.other))
+                    (out / "sender.log").write_text("".join(tx.other))
+                raise AssertionError(f"{exc}\nsender: {tx.seen[-12:]}\n"
+                                     f"{''.join(tx.other)[-3000:]}") from None
+            late = back["t"] - restored_at
+            if os.environ.get("CASTAPP_TEST_LOG_DIR"):
+                out = Path(os.environ["CASTAPP_TEST_LOG_DIR"])
+                (out / "receiver.log").write_text(f"restored {restored_at}\n" + "".join(rx.other))
+            stats = rx.expect("stats", timeout=10)
+            rx.drain()
+            print(f"outage {outage_s:.0f} s: frames back {late:.2f} s after the link")
+
+            # one reconnecting -> receiving and nothing else: no waiting, no flapping
+            assert _states(rx) == ["starting", "waiting", "connecting", "receiving",
+                                   "reconnecting", "receiving"], _states(rx)
+            assert late < 2.0, f"frames came back {late:.2f} s after the link"
+            assert stats["fps"] > 5
+            assert stats["rtt_ms"] is not None  # measured by the receiver itself
+            assert not [e for e in rx.seen if e["event"] == "code" and e["code"] != code]
+        finally:
+            tx.stop()
+    finally:
+        rx.stop()
 
 
 # ---------------------------------------------------------------------- the sender's side
