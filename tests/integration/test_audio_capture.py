@@ -86,10 +86,10 @@ def test_opus_track_encodes_real_time_frames_and_mutes(tmp_path: Path) -> None:
     assert all(b - a >= 960 for a, b in itertools.pairwise(pts)), pts
     dec = av.CodecContext.create("libopus", "r")
     levels = []
-    for p in loud[-10:] + quiet:
+    for p in loud + quiet:  # decoded in order, as a receiver would
         frames = dec.decode(p)
         levels.append(float(np.abs(frames[0].to_ndarray()).mean()) if frames else 0.0)
-    assert np.mean(levels[:10]) > 500, levels
-    assert max(levels[10:]) < 50, levels
+    assert np.mean(levels[15:25]) > 500, levels
+    assert max(levels[-8:]) < 5, levels
     # muted packets are far smaller than sound (Opus codes silence in a few bytes)
-    assert np.mean([p.size for p in quiet]) < 0.3 * np.mean([p.size for p in loud[-10:]])
+    assert np.mean([p.size for p in quiet[-8:]]) < 0.3 * np.mean([p.size for p in loud[-10:]])
