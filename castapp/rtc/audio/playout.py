@@ -2,9 +2,9 @@
 
 Decoded Opus frames arrive on the event loop (``AudioPlayer.run``); a sink pulls 10 ms chunks
 from a thread of its own (``PulseSink``) or from a Qt timer (``castapp.gui.audio_out``). The
-buffer keeps ``target_ms`` of sound: one frame plus 2.5 × the measured interarrival jitter
-(RFC 3550), at most 40 ms, plus whatever delay lip sync asks for. More than that is dropped from
-the front, so clock drift or a burst never builds latency; running dry is a glitch, counted, and
+buffer keeps ``target_ms`` of sound: one frame, one 10 ms sink piece and 3 × the measured
+interarrival jitter (RFC 3550), at most 40 ms, plus whatever delay lip sync asks for. More
+than that is dropped from the front, so clock drift or a burst never builds latency; running dry is a glitch, counted, and
 is filled with silence until the target is reached again.
 """
 
@@ -19,7 +19,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from castapp.rtc.audio.source import CHANNELS, CHUNK_BYTES, SAMPLE_RATE
+from castapp.rtc.audio.source import CHANNELS, CHUNK_BYTES, CHUNK_MS, SAMPLE_RATE
 
 BYTES_PER_MS = SAMPLE_RATE * CHANNELS * 2 // 1000
 MAX_TARGET_MS = 40.0
@@ -60,7 +60,8 @@ class PlayoutBuffer:
 
     @property
     def target_ms(self) -> float:
-        base = min(self._max_target_ms, max(self._frame_ms, self._frame_ms + 2.5 * self.jitter_ms))
+        # a frame arrives whole while the sink takes 10 ms pieces: one frame + one piece + jitter
+        base = min(self._max_target_ms, self._frame_ms + CHUNK_MS + 3.0 * self.jitter_ms)
         return base + max(0.0, self.extra_delay_ms)
 
     def buffered_ms(self) -> float:
