@@ -160,7 +160,7 @@ def matching_windows(reference: np.ndarray, recorded: np.ndarray, window: int = 
             near = max(0, start + lags[-1] - window)
             lag, peak = best_lag(ref[near: near + 3 * window], seg)
             lag += near
-        if peak <= threshold and not lags:
+        if peak <= threshold:
             lag, peak = best_lag(ref, seg)
         if peak > threshold:
             found += 1

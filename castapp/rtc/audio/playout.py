@@ -2,15 +2,17 @@
 
 Decoded Opus frames arrive on the event loop (``AudioPlayer.run``); a sink pulls 10 ms chunks
 from a thread of its own (``PulseSink``) or from a Qt timer (``castapp.gui.audio_out``). The
-buffer keeps ``target_ms`` of sound: one frame, one 10 ms sink piece and 3 × the measured
-interarrival jitter (RFC 3550), at most 40 ms, plus whatever delay lip sync asks for. More
-than that is dropped from the front, so clock drift or a burst never builds latency; running dry is a glitch, counted, and
-is filled with silence until the target is reached again.
+buffer keeps ``target_ms`` of sound: one frame, one 10 ms sink piece and the larger of 3 × the
+interarrival jitter (RFC 3550) and the 95th percentile of the last 5 s of lateness, at most
+40 ms, plus whatever delay lip sync asks for. More than that is dropped from the front, so clock
+drift or a burst never builds latency; running dry is a glitch, counted, and is filled with
+silence until the target is reached again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import time
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ class PlayoutBuffer:
         self._jitter_s = 0.0
         self._last: tuple[float, float] | None = None  # (arrival, media time)
         self._playing = False
+        self._delays: collections.deque[float] = collections.deque(maxlen=250)  # last 5 s
         self.extra_delay_ms = 0.0  # asked for by lip sync when audio is early
         self.volume = 1.0
         self.muted = False
@@ -60,8 +63,14 @@ class PlayoutBuffer:
 
     @property
     def target_ms(self) -> float:
-        # a frame arrives whole while the sink takes 10 ms pieces: one frame + one piece + jitter
-        base = min(self._max_target_ms, self._frame_ms + CHUNK_MS + 3.0 * self.jitter_ms)
+        # a frame arrives whole while the sink takes 10 ms pieces: one frame + one piece, plus
+        # the larger of 3 × the smoothed jitter and the 95th percentile of recent lateness
+        late = 0.0
+        if len(self._delays) >= 10:
+            base_delay = min(self._delays)
+            late = float(np.percentile(np.asarray(self._delays) - base_delay, 95)) * 1000.0
+        spread = max(3.0 * self.jitter_ms, late)
+        base = min(self._max_target_ms, self._frame_ms + CHUNK_MS + spread)
         return base + max(0.0, self.extra_delay_ms)
 
     def buffered_ms(self) -> float:
@@ -74,6 +83,7 @@ class PlayoutBuffer:
             d = (arrival - self._last[0]) - (media_s - self._last[1])
             self._jitter_s += (abs(d) - self._jitter_s) / 16.0
         self._last = (arrival, media_s)
+        self._delays.append(arrival - media_s)
         self.frames += 1
         self.last_media_s = media_s + len(pcm) / (BYTES_PER_MS * 1000.0)
         limit = int((self.target_ms + self._frame_ms + 10.0) * BYTES_PER_MS) // 4 * 4
