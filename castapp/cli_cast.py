@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from castapp.cli_ice import add_ice_flags, ice_kwargs
 from castapp.codes import group
+from castapp.rtc.audio.choice import share_sound, system_audio_out
 from castapp.settings import write_secret
 
 if TYPE_CHECKING:
@@ -149,6 +150,7 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--headless", action="store_true", help="no window: print status lines")
     r.add_argument("--name", default=os.uname().nodename, help="name shown to senders")
     r.add_argument("--stats", action="store_true", help="print stats every second")
+    r.add_argument("--mute", action="store_true", help="play no presenter's sound")
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
     r.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -246,7 +248,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
 
     gaps = FrameGaps(recorder.offer if recorder else None)
     session = ReceiverSession(url, name=args.name, token=token, on_status=on_status,
-                              on_frame=gaps, **ice)
+                              on_frame=gaps, audio_out=system_audio_out(),
+                              audio_muted=args.mute, **ice)
     try:
         if not await _unless_stopped(session.start(), stop):
             return 0
@@ -312,6 +315,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--synthetic", type=_size, metavar="WxH",
                    help="send a test pattern of this size instead of the screen")
     s.add_argument("--name", default=os.uname().nodename, help="name shown on the receiver")
+    s.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
+                   help="share what this computer plays (default: on when it can)")
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -415,6 +420,7 @@ async def run_send(args: argparse.Namespace) -> int:
 
     session: SenderSession | None = None
     skip: list[str] = []  # receivers whose tag matched by chance but whose service refused
+    sound = share_sound(args.audio, out)
     try:
         try:
             source.start()
@@ -428,7 +434,7 @@ async def run_send(args: argparse.Namespace) -> int:
                     url = found.server_url
                 attempt = SenderSession(url, source, name=args.name, codec=args.codec,
                                         encoder=EncoderConfig(max_fps=args.fps),
-                                        on_status=on_status, **ice)
+                                        on_status=on_status, audio=sound, **ice)
                 try:
                     await attempt.cast(target.code)
                     session = attempt

@@ -31,6 +31,7 @@ from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
+from castapp.rtc.audio.playout import PcmSink
 from castapp.rtc.ice import IceChooser, IcePlan
 from castapp.rtc.peer import IceServerLike, PeerStats
 from castapp.rtc.receive import ReceivedFrame
@@ -139,6 +140,8 @@ class ReceiverSession:
         link_factory: LinkFactory | None = None,
         clock: Clock | None = None,
         probe: Probe | None = None,
+        audio_out: Callable[[], PcmSink] | None = None,
+        audio_muted: bool = False,
     ) -> None:
         """``ice_servers`` are the user's own, tried before those the room service hands out.
 
@@ -159,6 +162,8 @@ class ReceiverSession:
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.policy = AdmissionPolicy(admission, self.clock.monotonic, pin_rules)
         self._links: LinkFactory = link_factory or aiortc_link
+        self.audio_out = audio_out  # where presenters' sound plays (None: silent TV)
+        self.audio_muted = audio_muted
         self._probe: Probe = probe or service_probe(url)
         self._prober: asyncio.Task[None] | None = None
         self.machine = Machine("receiver", RECEIVER_TABLE, R.STARTING, self._perform,
@@ -519,6 +524,7 @@ class ReceiverSession:
                 offer.sdp, self._chooser(),
                 on_frame=lambda f: self._frame(call, gen, f),
                 on_failed=lambda: self._feed_call(call, c.LinkFailed(gen=gen)),
+                audio_out=self.audio_out, audio_muted=self.audio_muted,
             )
             try:
                 link = await self._links(req)

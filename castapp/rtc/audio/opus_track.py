@@ -10,7 +10,10 @@ timing and lip sync stay intact and unmuting is instant.
 
 from __future__ import annotations
 
+import asyncio
 import fractions
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
@@ -21,8 +24,11 @@ from castapp.rtc.audio.source import (
     CHUNK_MS,
     SAMPLE_RATE,
     AudioSource,
+    AudioUnavailable,
     ChunkBuffer,
 )
+
+log = logging.getLogger(__name__)
 
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 
@@ -117,3 +123,19 @@ class OpusAudioTrack(MediaStreamTrack):
         super().stop()
         self._source.stop()
 
+
+
+def open_audio_track(open_source: Callable[[], AudioSource] | None,
+                     muted: bool = False) -> OpusAudioTrack | None:
+    """The call's sound track, or None (logged) when there is no sound to share: a cast
+    without sound goes on rather than failing."""
+    if open_source is None:
+        return None
+    try:
+        source = open_source()
+    except AudioUnavailable as exc:
+        log.warning("casting without sound: %s", exc)
+        return None
+    track = OpusAudioTrack(source, ChunkBuffer(asyncio.get_running_loop()))
+    track.muted = muted
+    return track

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
@@ -25,6 +27,7 @@ from castapp.rtc.audio.source import CHANNELS, CHUNK_BYTES, CHUNK_MS, SAMPLE_RAT
 
 BYTES_PER_MS = SAMPLE_RATE * CHANNELS * 2 // 1000
 MAX_TARGET_MS = 40.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -177,3 +180,47 @@ class AudioPlayer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
+
+
+def prepare_audio_receivers(pc: object) -> None:
+    """Release incoming Opus packets as they arrive on every audio receiver of ``pc``."""
+    from castapp.rtc.audio.rtp import release_immediately
+
+    for transceiver in pc.getTransceivers():  # type: ignore[attr-defined]
+        if transceiver.kind == "audio":
+            release_immediately(transceiver.receiver)
+
+
+class AudioPlayback:
+    """One call's sound on the TV: a player feeding a sink, with mute and volume."""
+
+    def __init__(self, player: AudioPlayer, task: asyncio.Task[None]) -> None:
+        self.player = player
+        self._task = task
+
+    @classmethod
+    def start(cls, track: MediaStreamTrack, open_sink: Callable[[], PcmSink],
+              muted: bool = False) -> AudioPlayback | None:
+        try:
+            sink = open_sink()
+        except Exception as exc:  # AudioUnavailable and the like: the picture goes on
+            log.warning("playing without sound: %s", exc)
+            return None
+        player = AudioPlayer(track)
+        player.buffer.muted = muted
+        player.play_into(sink)
+        return cls(player, asyncio.ensure_future(player.run()))
+
+    @property
+    def buffer(self) -> PlayoutBuffer:
+        return self.player.buffer
+
+    def set_muted(self, muted: bool) -> None:
+        self.player.buffer.muted = muted
+
+    def set_volume(self, volume: float) -> None:
+        self.player.buffer.volume = max(0.0, min(1.0, volume))
+
+    def stop(self) -> None:
+        self._task.cancel()
+        self.player.stop()
