@@ -255,7 +255,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
             return 0
         if session.token:
             write_secret(token_file, session.token)
-        tasks = [asyncio.create_task(_stats_loop(session.stats, out, gaps.take))
+        tasks = [asyncio.create_task(_stats_loop(
+            session.stats, out, lambda: {**gaps.take(), **session.audio_stats()}))
                  ] if args.stats else []
         await _until_stopped(stop, args.duration)
         for task in tasks:

@@ -170,6 +170,7 @@ class AiortcLink:
 async def aiortc_link(req: LinkRequest) -> Link:
     videos: dict[int, MediaStreamTrack] = {}  # per connection built (one may be retried)
     audios: dict[int, MediaStreamTrack] = {}
+    releases: dict[int, list[object]] = {}
     counted = _Counted()
 
     async def answering_pc(servers: list[RTCIceServer], relay_only: bool) -> RTCPeerConnection:
@@ -184,7 +185,7 @@ async def aiortc_link(req: LinkRequest) -> Link:
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=req.offer_sdp, type="offer"))
-            prepare_audio_receivers(pc)
+            releases[id(pc)] = prepare_audio_receivers(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
             await pc.close()
@@ -198,7 +199,8 @@ async def aiortc_link(req: LinkRequest) -> Link:
         frames.start()
     audio: AudioPlayback | None = None
     if (sound := audios.get(id(pc))) is not None and req.audio_out is not None:
-        audio = AudioPlayback.start(sound, req.audio_out, req.audio_muted)
+        counter = (releases.get(id(pc)) or [None])[0]
+        audio = AudioPlayback.start(sound, req.audio_out, req.audio_muted, counter)
     for t in pc.getTransceivers():
         counted.watch(t.receiver)
     told: list[bool] = []

@@ -294,6 +294,12 @@ class ReceiverSession:
         got = await call.stats() if call is not None else None
         return got.peer if got is not None else None
 
+    def audio_stats(self) -> dict[str, object]:
+        """The spotlit (or first) call's sound figures, empty when it has no sound."""
+        call = self._primary()
+        audio = getattr(call.link, "audio", None) if call is not None else None
+        return audio.stats_fields() if audio is not None else {}
+
     async def call_stats(self) -> dict[str, LinkStats]:
         """Every call's figures by peer id, with the keyframe and NACK requests sent."""
         out: dict[str, LinkStats] = {}

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def cast_with_sound(tmp_path: Path, receive_args: tuple[str, ...], send_args: tuple[str, ...],
-                    seconds: float = 8.0) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+                    seconds: float = 8.0) -> tuple[np.ndarray, np.ndarray, list[dict], dict]:
     signal = melody(seconds + 20)
     with pulse_server(tmp_path / "laptop", ("laptop",)) as laptop, \
             pulse_server(tmp_path / "tv", ("tv",)) as tv, private_namespace() as ns:
@@ -39,6 +39,7 @@ def cast_with_sound(tmp_path: Path, receive_args: tuple[str, ...], send_args: tu
                 time.sleep(seconds)
                 recorder.terminate()
                 recorder.wait()
+                stats = rx.expect("stats", timeout=5) if "--stats" in receive_args else {}
             finally:
                 tx.stop()
                 player.kill()
@@ -46,12 +47,14 @@ def cast_with_sound(tmp_path: Path, receive_args: tuple[str, ...], send_args: tu
             said = [e for e in tx.seen if e["event"] == "sound"]
         finally:
             rx.stop()
-    return signal, as_mono((tmp_path / "tv.raw").read_bytes()), said
+    return signal, as_mono((tmp_path / "tv.raw").read_bytes()), said, stats
 
 
 def test_the_tv_plays_the_laptops_sound(tmp_path: Path) -> None:
-    signal, heard, said = cast_with_sound(tmp_path, (), ())
+    signal, heard, said, stats = cast_with_sound(tmp_path, ("--stats",), ())
     assert said and said[0]["audio"] is True
+    assert stats["audio_codec"] == "opus" and 16 <= stats["audio_kbps"] <= 200, stats
+    assert 20 <= stats["audio_buffer_ms"] <= 40, stats
     assert len(heard) > 5 * RATE
     loud, found, _ = matching_windows(signal[:, 0], heard[RATE:], threshold=0.8)
     windows = (len(heard) - RATE) // (RATE // 10)
@@ -59,12 +62,12 @@ def test_the_tv_plays_the_laptops_sound(tmp_path: Path) -> None:
 
 
 def test_receive_mute_plays_nothing(tmp_path: Path) -> None:
-    _, heard, _ = cast_with_sound(tmp_path, ("--mute",), (), seconds=4.0)
+    _, heard, _, _ = cast_with_sound(tmp_path, ("--mute",), (), seconds=4.0)
     assert len(heard) > 2 * RATE and np.abs(heard).max() < 200
 
 
 def test_send_no_audio_shares_no_sound(tmp_path: Path) -> None:
-    _, heard, said = cast_with_sound(tmp_path, (), ("--no-audio",), seconds=3.0)
+    _, heard, said, _ = cast_with_sound(tmp_path, (), ("--no-audio",), seconds=3.0)
     assert said == []
     # the TV's sink gets no stream at all: the monitor records nothing or silence
     assert len(heard) == 0 or np.abs(heard).max() < 200

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
@@ -182,25 +183,27 @@ class AudioPlayer:
             self._thread.join(timeout=1.0)
 
 
-def prepare_audio_receivers(pc: object) -> None:
+def prepare_audio_receivers(pc: object) -> list[Any]:
     """Release incoming Opus packets as they arrive on every audio receiver of ``pc``."""
     from castapp.rtc.audio.rtp import release_immediately
 
-    for transceiver in pc.getTransceivers():  # type: ignore[attr-defined]
-        if transceiver.kind == "audio":
-            release_immediately(transceiver.receiver)
+    return [release_immediately(t.receiver) for t in pc.getTransceivers()  # type: ignore[attr-defined]
+            if t.kind == "audio"]
 
 
 class AudioPlayback:
     """One call's sound on the TV: a player feeding a sink, with mute and volume."""
 
-    def __init__(self, player: AudioPlayer, task: asyncio.Task[None]) -> None:
+    def __init__(self, player: AudioPlayer, task: asyncio.Task[None],
+                 counter: Any = None) -> None:
         self.player = player
         self._task = task
+        self._counter = counter  # has bytes_received (the RTP payload bytes)
+        self._last = (time.monotonic(), 0)
 
     @classmethod
     def start(cls, track: MediaStreamTrack, open_sink: Callable[[], PcmSink],
-              muted: bool = False) -> AudioPlayback | None:
+              muted: bool = False, counter: Any = None) -> AudioPlayback | None:
         try:
             sink = open_sink()
         except Exception as exc:  # AudioUnavailable and the like: the picture goes on
@@ -209,7 +212,7 @@ class AudioPlayback:
         player = AudioPlayer(track)
         player.buffer.muted = muted
         player.play_into(sink)
-        return cls(player, asyncio.ensure_future(player.run()))
+        return cls(player, asyncio.ensure_future(player.run()), counter)
 
     @property
     def buffer(self) -> PlayoutBuffer:
@@ -220,6 +223,22 @@ class AudioPlayback:
 
     def set_volume(self, volume: float) -> None:
         self.player.buffer.volume = max(0.0, min(1.0, volume))
+
+    def stats_fields(self) -> dict[str, Any]:
+        """Figures for ``--stats`` and the overlay."""
+        now, got = time.monotonic(), getattr(self._counter, "bytes_received", 0)
+        then, before = self._last
+        self._last = (now, got)
+        st = self.buffer.stats()
+        return {
+            "audio_codec": self.player.codec,
+            "audio_kbps": round((got - before) * 8 / 1000 / max(now - then, 1e-3)),
+            "audio_buffer_ms": round(st.target_ms, 1),
+            "audio_jitter_ms": round(st.jitter_ms, 1),
+            "audio_glitches": st.glitches,
+            "audio_muted": self.buffer.muted,
+            "av_offset_ms": None,  # lip sync is not measured yet
+        }
 
     def stop(self) -> None:
         self._task.cancel()

@@ -23,6 +23,7 @@ class ImmediateRelease:
     def __init__(self) -> None:
         self._last_seq: int | None = None
         self.late = 0
+        self.bytes_received = 0
 
     @property
     def capacity(self) -> int:  # read by aiortc's stats
@@ -36,6 +37,7 @@ class ImmediateRelease:
                 self.late += 1
                 return False, None
         self._last_seq = seq
+        self.bytes_received += len(packet.payload)
         return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
 
 
