@@ -163,7 +163,8 @@ class ReceiverSession:
         self.policy = AdmissionPolicy(admission, self.clock.monotonic, pin_rules)
         self._links: LinkFactory = link_factory or aiortc_link
         self.audio_out = audio_out  # where presenters' sound plays (None: silent TV)
-        self.audio_muted = audio_muted
+        self.audio_muted = audio_muted  # the whole TV muted
+        self._sound: dict[str, tuple[bool | None, float]] = {}  # peer id → (muted, volume)
         self._probe: Probe = probe or service_probe(url)
         self._prober: asyncio.Task[None] | None = None
         self.machine = Machine("receiver", RECEIVER_TABLE, R.STARTING, self._perform,
@@ -404,7 +405,32 @@ class ReceiverSession:
             "reconnects": call.reconnects if call is not None else 0,
         }
 
+    def set_presenter_sound(self, peer_id: str, *, muted: bool | None = None,
+                            volume: float | None = None) -> None:
+        """The TV's choice for one presenter's sound; ``muted=None`` goes back to the rule."""
+        _, old_volume = self._sound.get(peer_id, (None, 1.0))
+        self._sound[peer_id] = (muted, old_volume if volume is None else volume)
+        self.apply_sound()
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute every presenter."""
+        self.audio_muted = muted
+        self.apply_sound()
+
+    def apply_sound(self) -> None:
+        """Only the spotlit (or the only) presenter is heard unless the TV chose otherwise."""
+        primary = self._primary()
+        for call in self.calls.values():
+            audio = getattr(call.link, "audio", None)
+            if audio is None:
+                continue
+            chosen, volume = self._sound.get(call.peer_id, (None, 1.0))
+            audible = call is primary if chosen is None else not chosen
+            audio.set_muted(self.audio_muted or not audible)
+            audio.set_volume(volume)
+
     def _publish_calls(self) -> None:
+        self.apply_sound()
         views = tuple(k.view_of() for k in self.calls.values() if k.state in _VISIBLE)
         self._publish(calls=views, **self._primary_fields())
 
@@ -530,7 +556,9 @@ class ReceiverSession:
                 offer.sdp, self._chooser(),
                 on_frame=lambda f: self._frame(call, gen, f),
                 on_failed=lambda: self._feed_call(call, c.LinkFailed(gen=gen)),
-                audio_out=self.audio_out, audio_muted=self.audio_muted,
+                audio_out=self.audio_out,
+                # heard at once only when it is the first: the rule applies when it shows
+                audio_muted=self.audio_muted or self._primary() is not None,
             )
             try:
                 link = await self._links(req)
