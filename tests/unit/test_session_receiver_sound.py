@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_session_receiver import Rig, RigFn, rig  # noqa: F401, F811 - the fixture
+from test_session_receiver import Rig, RigFn, rig  # noqa: F401 - the fixture
 
 
 class Sound:
