@@ -2,7 +2,8 @@
 
 QtMultimedia objects live on the GUI thread, so instead of a blocking writer thread a 5 ms
 timer tops the sink up with 10 ms pieces while it has room; the sink's own buffer is kept to
-about 30 ms so the playout buffer, not Qt, decides the latency.
+about 40 ms (fewer underruns in PulseAudio on a loaded machine), so the playout buffer, not
+Qt, decides the latency.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
 from castapp.rtc.audio.playout import PlayoutBuffer
 from castapp.rtc.audio.source import CHANNELS, CHUNK_BYTES, NOT_AVAILABLE, SAMPLE_RATE
 
-SINK_BUFFER_BYTES = CHUNK_BYTES * 3
+SINK_BUFFER_BYTES = CHUNK_BYTES * 4
 
 
 def pcm_format() -> QAudioFormat:

@@ -30,7 +30,7 @@ t0 = time.monotonic()
 def feed() -> None:
     """Push 20 ms frames at the pace they would arrive from the network."""
     global pos
-    due = int((time.monotonic() - t0) * 48000) * 4 + 20 * 192
+    due = int((time.monotonic() - t0) * 48000) * 4
     while pos < min(due, len(pcm)):
         buffer.push(pcm[pos: pos + 3840], pos / (48000 * 4))
         pos += 3840
