@@ -92,4 +92,4 @@ def test_opus_track_encodes_real_time_frames_and_mutes(tmp_path: Path) -> None:
     assert np.mean(levels[15:25]) > 500, levels
     assert max(levels[-3:]) < 5, levels  # Opus fades out over a few frames, then silence
     # muted packets are far smaller than sound (Opus codes silence in a few bytes)
-    assert np.mean([p.size for p in quiet[-8:]]) < 0.3 * np.mean([p.size for p in loud[-10:]])
+    assert np.mean([p.size for p in quiet[-8:]]) < 0.4 * np.mean([p.size for p in loud[-10:]])
