@@ -158,6 +158,7 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--headless", action="store_true", help="no window: print status lines")
     r.add_argument("--name", help="name shown to senders (default: this computer's name)")
     r.add_argument("--stats", action="store_true", help="print stats every second")
+    r.add_argument("--mute", action="store_true", help="play no presenter's sound")
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
     r.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -248,10 +249,18 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         _service_line(out, last, st)
 
     gaps = FrameGaps(recorder.offer if recorder else None)
+    from castapp.rtc.audio.choice import system_audio_out
+
     options = ReceiverOptions(state_dir=state_dir, server_url=args.server, name=args.name or "",
                               listen=args.listen, interfaces=tuple(args.interface),
-                              advertise=not args.no_advertise, ice=ice)
+                              advertise=not args.no_advertise, ice=ice,
+                              session={"audio_out": system_audio_out(),
+                                       "audio_muted": args.mute})
     host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)
+
+    def sound_stats() -> dict[str, Any]:
+        return host.session.audio_stats() if host.session is not None else {}
+
     try:
         try:
             if not await _unless_stopped(host.start(), stop):
@@ -259,7 +268,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         except HostFailed as exc:
             out.fail(exc.failure)
             return 1
-        tasks = [asyncio.create_task(_stats_loop(host.stats, out, gaps.take))
+        tasks = [asyncio.create_task(_stats_loop(host.stats, out,
+                                                 lambda: {**gaps.take(), **sound_stats()}))
                  ] if args.stats else []
         await _until_stopped(stop, args.duration)
         for task in tasks:
@@ -315,6 +325,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--synthetic", type=_size, metavar="WxH",
                    help="send a test pattern of this size instead of the screen")
     s.add_argument("--name", help="name shown on the receiver (default: this computer's name)")
+    s.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
+                   help="share what this computer plays (default: on when it can)")
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -387,9 +399,13 @@ async def run_send(args: argparse.Namespace) -> int:
         out.fail(failure)
         done.set()
 
+    from castapp.rtc.audio.choice import share_sound
+
+    sound = share_sound(args.audio, out)
     caster = Caster(discover=lan_discovery(args.find_timeout, args.interface),
                     name=args.name or "", on_status=on_status, on_event=on_event,
-                    session_args={"codec": args.codec, "encoder": chosen.encoder(), **ice})
+                    session_args={"codec": args.codec, "encoder": chosen.encoder(),
+                                  "audio": sound, **ice})
     source = session = None
     tasks: list[asyncio.Task[Any]] = []
     try:

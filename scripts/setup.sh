@@ -36,7 +36,9 @@ DEBIAN_PACKAGES=(
   libfontconfig1
   libdbus-1-3
   dbus-daemon      # a private session bus for the screensaver-inhibit test (started by the test)
-  libpulse0        # QtMultimedia links against it even without sound
+  libpulse0        # QtMultimedia links against it; libpulse-simple captures and plays sound
+  pulseaudio       # a private sound server with null sinks for the sound tests (started by them)
+  pulseaudio-utils # pacat/parec/pactl: the sound tests play into and record from it
   fonts-wqy-microhei  # CJK glyphs for the Chinese UI
   desktop-file-utils  # validates the .desktop entry of the Debian package
   appstream           # validates the AppStream metainfo

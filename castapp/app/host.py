@@ -91,6 +91,8 @@ class ReceiverOptions:
     advertise: bool = True
     #: The user's own STUN/TURN servers, relay-only and the deadline (see ``cli_ice``).
     ice: dict[str, Any] = field(default_factory=dict)
+    #: More keyword arguments for the receiver session (sound output, mute, …).
+    session: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -137,7 +139,7 @@ class ReceiverHost:
         self._fatal = asyncio.get_running_loop().create_future()
         self.session = ReceiverSession(url, name=self.name, token=token,
                                        on_status=self._on_status, on_frame=self.on_frame,
-                                       **self.options.ice)
+                                       **self.options.ice, **self.options.session)
         return self.session
 
     async def register(self) -> ReceiverStatus:

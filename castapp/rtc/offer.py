@@ -13,6 +13,9 @@ from typing import Protocol
 
 from aiortc import RTCIceCandidate, RTCIceServer, RTCSessionDescription
 
+from castapp.rtc.audio import AudioSource
+from castapp.rtc.audio.opus_track import open_audio_track
+from castapp.rtc.audio.rtp import add_audio_sender
 from castapp.rtc.capture import FrameSource
 from castapp.rtc.encoder import EncoderConfig
 from castapp.rtc.peer import (
@@ -78,6 +81,10 @@ class OfferRequest:
     encoder: EncoderConfig | None
     #: Called with every new ``connectionState``.
     on_state: Callable[[str], None]
+    #: Opens the system sound for this call ("Share sound"), or None for a silent cast.
+    audio: Callable[[], AudioSource] | None = None
+    #: Starts the call's sound muted.
+    audio_muted: bool = False
 
 
 PeerFactory = Callable[[OfferRequest], Awaitable[OfferPeer]]
@@ -90,6 +97,9 @@ class AiortcOfferPeer:
         self.track = CaptureTrack(req.source)
         transceiver = add_video_sender(self.pc, self.track, req.codec)
         self.sampler = StatsSampler(self.pc, count_feedback(transceiver.sender))
+        self.audio = open_audio_track(req.audio, req.audio_muted)
+        if self.audio is not None:
+            add_audio_sender(self.pc, self.audio)
         pc = self.pc
 
         @pc.on("connectionstatechange")
@@ -143,8 +153,14 @@ class AiortcOfferPeer:
     async def stats(self, fps: float | None) -> PeerStats:
         return await self.sampler.sample(fps=fps, size=self.frame_size)
 
+    def set_audio_muted(self, muted: bool) -> None:
+        if self.audio is not None:
+            self.audio.muted = muted
+
     async def close(self) -> None:
         self.track.stop()
+        if self.audio is not None:
+            self.audio.stop()
         await self.pc.close()
 
 

@@ -25,6 +25,7 @@ from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from castapp import protocol as p
+from castapp.rtc.audio.playout import AudioPlayback, PcmSink, prepare_audio_receivers
 from castapp.rtc.ice import IceChooser, gather_with_fallback
 from castapp.rtc.peer import PeerStats, Route, StatsSampler, ice_path, make_peer_connection
 from castapp.rtc.receive import FrameReceiver, ReceivedFrame
@@ -67,6 +68,10 @@ class LinkRequest:
     on_frame: Callable[[ReceivedFrame], None]
     #: Called once when the connection fails or closes by itself.
     on_failed: Callable[[], None]
+    #: Opens where this call's sound plays (None: the TV plays no sound).
+    audio_out: Callable[[], PcmSink] | None = None
+    #: Starts this call's sound muted.
+    audio_muted: bool = False
 
 
 LinkFactory = Callable[[LinkRequest], Awaitable[Link]]
@@ -123,9 +128,10 @@ async def ice_rtt_ms(pc: RTCPeerConnection, timeout: float = 1.0) -> float | Non
 
 class AiortcLink:
     def __init__(self, pc: RTCPeerConnection, frames: FrameReceiver | None,
-                 counted: _Counted) -> None:
+                 counted: _Counted, audio: AudioPlayback | None = None) -> None:
         self.pc = pc
         self.frames = frames
+        self.audio = audio
         self.answer_sdp = pc.localDescription.sdp
         self._sampler = StatsSampler(pc)
         self._counted = counted
@@ -156,11 +162,15 @@ class AiortcLink:
     async def close(self) -> None:
         if self.frames is not None:
             await self.frames.stop()
+        if self.audio is not None:
+            self.audio.stop()
         await self.pc.close()
 
 
 async def aiortc_link(req: LinkRequest) -> Link:
     videos: dict[int, MediaStreamTrack] = {}  # per connection built (one may be retried)
+    audios: dict[int, MediaStreamTrack] = {}
+    releases: dict[int, list[object]] = {}
     counted = _Counted()
 
     async def answering_pc(servers: list[RTCIceServer], relay_only: bool) -> RTCPeerConnection:
@@ -170,9 +180,12 @@ async def aiortc_link(req: LinkRequest) -> Link:
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "video":
                 videos.setdefault(id(pc), track)
+            elif track.kind == "audio":
+                audios.setdefault(id(pc), track)
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=req.offer_sdp, type="offer"))
+            releases[id(pc)] = prepare_audio_receivers(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
             await pc.close()
@@ -184,6 +197,10 @@ async def aiortc_link(req: LinkRequest) -> Link:
     if (video := videos.get(id(pc))) is not None:
         frames = FrameReceiver(video, req.on_frame)
         frames.start()
+    audio: AudioPlayback | None = None
+    if (sound := audios.get(id(pc))) is not None and req.audio_out is not None:
+        counter = (releases.get(id(pc)) or [None])[0]
+        audio = AudioPlayback.start(sound, req.audio_out, req.audio_muted, counter)
     for t in pc.getTransceivers():
         counted.watch(t.receiver)
     told: list[bool] = []
@@ -194,7 +211,7 @@ async def aiortc_link(req: LinkRequest) -> Link:
             told.append(True)
             req.on_failed()
 
-    return AiortcLink(pc, frames, counted)
+    return AiortcLink(pc, frames, counted, audio)
 
 
 async def close_quietly(link: Link) -> None:

@@ -31,6 +31,7 @@ from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
+from castapp.rtc.audio.playout import PcmSink
 from castapp.rtc.ice import IceChooser, IcePlan
 from castapp.rtc.peer import IceServerLike, PeerStats
 from castapp.rtc.receive import ReceivedFrame
@@ -139,6 +140,8 @@ class ReceiverSession:
         link_factory: LinkFactory | None = None,
         clock: Clock | None = None,
         probe: Probe | None = None,
+        audio_out: Callable[[], PcmSink] | None = None,
+        audio_muted: bool = False,
     ) -> None:
         """``ice_servers`` are the user's own, tried before those the room service hands out.
 
@@ -159,6 +162,9 @@ class ReceiverSession:
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.policy = AdmissionPolicy(admission, self.clock.monotonic, pin_rules)
         self._links: LinkFactory = link_factory or aiortc_link
+        self.audio_out = audio_out  # where presenters' sound plays (None: silent TV)
+        self.audio_muted = audio_muted  # the whole TV muted
+        self._sound: dict[str, tuple[bool | None, float]] = {}  # peer id → (muted, volume)
         self._probe: Probe = probe or service_probe(url)
         self._prober: asyncio.Task[None] | None = None
         self.machine = Machine("receiver", RECEIVER_TABLE, R.STARTING, self._perform,
@@ -290,6 +296,12 @@ class ReceiverSession:
         got = await call.stats() if call is not None else None
         return got.peer if got is not None else None
 
+    def audio_stats(self) -> dict[str, object]:
+        """The spotlit (or first) call's sound figures, empty when it has no sound."""
+        call = self._primary()
+        audio = getattr(call.link, "audio", None) if call is not None else None
+        return audio.stats_fields() if audio is not None else {}
+
     async def call_stats(self) -> dict[str, LinkStats]:
         """Every call's figures by peer id, with the keyframe and NACK requests sent."""
         out: dict[str, LinkStats] = {}
@@ -394,7 +406,32 @@ class ReceiverSession:
             "reconnects": call.reconnects if call is not None else 0,
         }
 
+    def set_presenter_sound(self, peer_id: str, *, muted: bool | None = None,
+                            volume: float | None = None) -> None:
+        """The TV's choice for one presenter's sound; ``muted=None`` goes back to the rule."""
+        _, old_volume = self._sound.get(peer_id, (None, 1.0))
+        self._sound[peer_id] = (muted, old_volume if volume is None else volume)
+        self.apply_sound()
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute every presenter."""
+        self.audio_muted = muted
+        self.apply_sound()
+
+    def apply_sound(self) -> None:
+        """Only the spotlit (or the only) presenter is heard unless the TV chose otherwise."""
+        primary = self._primary()
+        for call in self.calls.values():
+            audio = getattr(call.link, "audio", None)
+            if audio is None:
+                continue
+            chosen, volume = self._sound.get(call.peer_id, (None, 1.0))
+            audible = call is primary if chosen is None else not chosen
+            audio.set_muted(self.audio_muted or not audible)
+            audio.set_volume(volume)
+
     def _publish_calls(self) -> None:
+        self.apply_sound()
         views = tuple(k.view_of() for k in self.calls.values() if k.state in _VISIBLE)
         self._publish(calls=views, **self._primary_fields())
 
@@ -520,6 +557,9 @@ class ReceiverSession:
                 offer.sdp, self._chooser(),
                 on_frame=lambda f: self._frame(call, gen, f),
                 on_failed=lambda: self._feed_call(call, c.LinkFailed(gen=gen)),
+                audio_out=self.audio_out,
+                # heard at once only when it is the first: the rule applies when it shows
+                audio_muted=self.audio_muted or self._primary() is not None,
             )
             try:
                 link = await self._links(req)

@@ -24,6 +24,7 @@ from aiortc import RTCIceServer
 from aiortc.exceptions import InvalidStateError
 
 from castapp import protocol as p
+from castapp.rtc.audio import AudioSource
 from castapp.rtc.capture import FrameSource, SourceClosedError
 from castapp.rtc.diagnose import (
     Diagnosis,
@@ -169,6 +170,7 @@ class SenderSession:
         peer_factory: PeerFactory = aiortc_offer,
         clock: Clock = SYSTEM_CLOCK,
         checks: NetworkChecks | None = None,
+        audio: Callable[[], AudioSource] | None = None,
     ) -> None:
         """``ice_servers`` are the user's own, tried before those the room service hands out.
         The connect deadline, ``connect_timeout_s``, counts from :meth:`cast`."""
@@ -181,6 +183,8 @@ class SenderSession:
         self.source = source
         self.codec: Codec = codec
         self.encoder = encoder
+        self.audio = audio  # "Share sound": opens the system sound for each call
+        self.audio_muted = False
         self.client: SenderSignaling = client or SignalingClient(url, name=name)
         self.peer_factory = peer_factory
         self.clock = clock
@@ -435,7 +439,14 @@ class SenderSession:
                 self.post(t.MediaFailed(gen=gen))
 
         return OfferRequest(chooser.servers(), chooser.relay_only, self.source, self.codec,
-                            self.encoder, on_state)
+                            self.encoder, on_state, self.audio, self.audio_muted)
+
+    def set_audio_muted(self, muted: bool) -> None:
+        """Mute or unmute the shared sound while casting (the call goes on)."""
+        self.audio_muted = muted
+        set_muted = getattr(self.peer, "set_audio_muted", None)
+        if set_muted is not None:
+            set_muted(muted)
 
     async def _check_turn(self, server: TurnServer) -> None:
         self._turn = result = await self.checks.turn(server)

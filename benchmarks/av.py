@@ -1,0 +1,199 @@
+# ruff: noqa: E402 - the path is fixed before the imports
+"""Sound benchmark: capture → Opus → aiortc → playout, castapp's path against stock aiortc.
+
+A private PulseAudio daemon (null sinks ``laptop`` and ``tv``) plays a click every 500 ms into
+the laptop's sink; the sender captures the sink's monitor, the receiver plays into ``tv``. The
+two aiortc peers talk over loopback in one process (aioice is limited to 127.0.0.1).
+
+* ``audio_latency_ms``: from the capture of a click's first 10 ms chunk to the moment the
+  chunk holding it is handed to the TV's sink plus the sink's own reported latency (what is
+  still to be played before it), i.e. glass-to-ear without the laptop's output buffer;
+* ``audio_glitches``: playout underruns after a 3 s warm-up;
+* ``sender_cpu``: CPU seconds per second of the audio capture+encode thread work cannot be
+  told apart in one process, so this is the whole process (both ends) — an upper bound.
+* ``av_offset_ms`` and ``video_latency_ms`` are ``null``: lip sync is not measured here.
+
+``--compare naive`` runs stock aiortc audio as the reference in the same run: aiortc's own
+Opus encoder (20 ms, ``voip``) fed ``AudioFrame``s and its stock receive jitter buffer
+(``prefetch=4``), into the same playout and sink. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named after the benchmark; keep it from shadowing PyAV (``import av``).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aioice.ice
+import av
+import numpy as np
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import MediaStreamTrack
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from castapp.rtc import peer
+from castapp.rtc.audio import ChunkBuffer, open_system_audio
+from castapp.rtc.audio.opus_track import TIME_BASE, OpusAudioTrack
+from castapp.rtc.audio.playout import AudioPlayer
+from castapp.rtc.audio.pulse import PulseSink
+from castapp.rtc.audio.rtp import add_audio_receiver, add_audio_sender
+from castapp.rtc.audio.source import CHUNK_SAMPLES, SAMPLE_RATE
+from tests.pulse_server import RATE, pulse_server
+
+CLICK_EVERY_S = 0.5
+THRESHOLD = 3000
+
+
+def clicks(seconds: float) -> np.ndarray:
+    n = int(seconds * RATE)
+    mono = np.zeros(n, dtype=np.int16)
+    burst = (0.5 * 32767 * np.sin(2 * np.pi * 1000 * np.arange(480) / RATE)).astype(np.int16)
+    for start in range(RATE // 2, n - 480, int(CLICK_EVERY_S * RATE)):
+        mono[start: start + 480] = burst
+    return np.repeat(mono[:, None], 2, axis=1)
+
+
+class Onsets:
+    """Times at which a click starts in a stream of s16 chunks (clicks are 500 ms apart)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def feed(self, pcm: bytes, at: float) -> None:
+        loud = np.abs(np.frombuffer(pcm, dtype="<i2")).max(initial=0) > THRESHOLD
+        if loud and (not self.times or at - self.times[-1] > 0.25):
+            self.times.append(at)
+
+
+class StockTrack(MediaStreamTrack):
+    """The stock way: raw ``AudioFrame``s for aiortc's own Opus encoder."""
+
+    kind = "audio"
+
+    def __init__(self, buffer: ChunkBuffer) -> None:
+        super().__init__()
+        self._buffer = buffer
+        self._pts = 0
+
+    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+        chunk = await self._buffer.get()
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=CHUNK_SAMPLES)
+        frame.planes[0].update(chunk.pcm)
+        frame.sample_rate, frame.time_base, frame.pts = SAMPLE_RATE, TIME_BASE, self._pts
+        self._pts += CHUNK_SAMPLES
+        return frame
+
+
+async def exchange(a: RTCPeerConnection, b: RTCPeerConnection) -> None:
+    await a.setLocalDescription(await a.createOffer())
+    await b.setRemoteDescription(a.localDescription)
+    await b.setLocalDescription(await b.createAnswer())
+    await a.setRemoteDescription(b.localDescription)
+
+
+async def run_once(pulse: Any, naive: bool, seconds: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    sent, heard = Onsets(), Onsets()
+    buffer = ChunkBuffer(loop)
+    original_put = buffer.put
+
+    def put(pcm: bytes, captured_at: float | None = None) -> None:
+        sent.feed(pcm, captured_at or time.monotonic())
+        original_put(pcm, captured_at)
+
+    buffer.put = put  # type: ignore[method-assign]
+    source = open_system_audio(pulse.server)
+    a, b = peer.make_peer_connection([]), peer.make_peer_connection([])
+    if naive:
+        source.start(buffer)
+        track: MediaStreamTrack = StockTrack(buffer)
+        a.addTransceiver(track, direction="sendonly")
+        b.addTransceiver("audio", direction="recvonly")
+    else:
+        track = OpusAudioTrack(source, buffer)
+        add_audio_sender(a, track)
+        add_audio_receiver(b)
+    players: list[AudioPlayer] = []
+    tasks: list[asyncio.Future[None]] = []
+
+    class TimedSink(PulseSink):
+        def write(self, pcm: bytes) -> None:
+            heard.feed(pcm, time.monotonic() + self.latency_ms() / 1000.0)
+            super().write(pcm)
+
+    @b.on("track")
+    def on_track(remote: MediaStreamTrack) -> None:
+        player = AudioPlayer(remote)
+        player.play_into(TimedSink(pulse.server, "tv"))
+        players.append(player)
+        tasks.append(asyncio.ensure_future(player.run()))
+
+    await exchange(a, b)
+    proc = pulse.play(clicks(seconds + 6), "laptop")
+    await asyncio.sleep(3.0)
+    glitches0 = players[0].buffer.glitches if players else 0
+    cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    glitches = (players[0].buffer.glitches if players else 0) - glitches0
+    proc.kill()
+    proc.wait()
+    for p in players:
+        p.stop()
+    for task in tasks:
+        task.cancel()
+    track.stop()
+    source.stop()
+    await a.close()
+    await b.close()
+    lat = []
+    for s in sent.times:
+        after = [h - s for h in heard.times if 0 < h - s < 0.4]
+        if after:
+            lat.append(min(after) * 1000.0)
+    cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (t1 - t0)
+    q = statistics.quantiles(lat, n=20) if len(lat) >= 2 else [float("nan")] * 19
+    return {
+        "audio_latency_ms": {"p50": round(statistics.median(lat), 1) if lat else None,
+                             "p95": round(q[18], 1) if lat else None},
+        "clicks_sent": len(sent.times), "clicks_heard": len(lat),
+        "av_offset_ms": {"p50": None, "p95": None},
+        "audio_glitches": glitches,
+        "video_latency_ms": None,
+        "sender_cpu": round(cpu, 3),
+        "jitter_buffer_ms": round(players[0].buffer.target_ms, 1) if players else None,
+    }
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--compare", choices=["naive"], help="also run stock aiortc audio")
+    args = ap.parse_args()
+    aioice.ice.get_host_addresses = (  # type: ignore[assignment]
+        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+    with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp)) as pulse:
+        result: dict[str, Any] = {"castapp": await run_once(pulse, False, args.seconds)}
+        if args.compare:
+            result["naive"] = await run_once(pulse, True, args.seconds)
+            c, n = result["castapp"]["audio_latency_ms"], result["naive"]["audio_latency_ms"]
+            if c["p50"] and n["p50"]:
+                result["ratio_latency_p50"] = round(c["p50"] / n["p50"], 2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

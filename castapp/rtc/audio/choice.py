@@ -1,0 +1,41 @@
+"""What the command line and the windows use to decide about sound on each side."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from castapp.rtc.audio.playout import PcmSink
+from castapp.rtc.audio.source import AudioSource, AudioUnavailable, open_system_audio
+
+
+def sound_available() -> str | None:
+    """None when this system can share its sound, else the reason in words."""
+    try:
+        open_system_audio().stop()
+    except AudioUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def share_sound(wanted: bool, say: Callable[..., Any]) -> Callable[[], AudioSource] | None:
+    """The sound opener for a cast: on by default when this system has a source."""
+    if not wanted:
+        return None
+    reason = sound_available()
+    if reason is not None:
+        say("sound", f"no sound: {reason}; the picture is sent without it", audio=False,
+            reason=reason)
+        return None
+    say("sound", "sharing this computer's sound", audio=True)
+    return open_system_audio
+
+
+def system_audio_out() -> Callable[[], PcmSink] | None:
+    """Where a headless TV plays sound: the default PulseAudio/PipeWire output on Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    from castapp.rtc.audio.pulse import PulseSink
+
+    return PulseSink

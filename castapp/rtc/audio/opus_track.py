@@ -1,0 +1,141 @@
+"""An aiortc audio track that encodes real-time Opus itself.
+
+aiortc's own Opus encoder is fixed at 20 ms, 96 kbit/s, ``application=voip`` with no FEC. This
+track hands aiortc finished ``av.Packet``s instead (aiortc's sender packs them as they are):
+48 kHz stereo, 10 or 20 ms frames, ``application=lowdelay`` or ``audio``, in-band FEC and a set
+bitrate. Input comes from a bounded ``ChunkBuffer``: when the network side stalls, old sound is
+dropped, never queued. Muting keeps the stream going with encoded silence, so the receiver's
+timing and lip sync stay intact and unmuting is instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from castapp.rtc.audio.source import (
+    CHANNELS,
+    CHUNK_MS,
+    SAMPLE_RATE,
+    AudioSource,
+    AudioUnavailable,
+    ChunkBuffer,
+)
+
+log = logging.getLogger(__name__)
+
+TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+
+
+@dataclass(frozen=True)
+class OpusSettings:
+    frame_ms: int = 20  # 10 or 20
+    bitrate: int = 96000
+    fec: bool = True
+    application: str = "audio"  # "audio" keeps FEC possible; "lowdelay" is CELT only
+
+    def options(self) -> dict[str, str]:
+        opts = {"application": self.application, "frame_duration": str(self.frame_ms),
+                "vbr": "on"}
+        if self.fec and self.application != "lowdelay":
+            opts.update(fec="1", packet_loss="10")
+        return opts
+
+
+def _encoder(settings: OpusSettings) -> av.AudioCodecContext:
+    codec = av.CodecContext.create("libopus", "w")
+    assert isinstance(codec, av.AudioCodecContext)
+    codec.bit_rate = settings.bitrate
+    codec.format = "s16"
+    codec.layout = "stereo"
+    codec.sample_rate = SAMPLE_RATE
+    codec.time_base = TIME_BASE
+    codec.options = settings.options()
+    codec.open()
+    return codec
+
+
+class OpusAudioTrack(MediaStreamTrack):
+    """Sends a source's sound as Opus packets; ``muted`` sends silence instead."""
+
+    kind = "audio"
+
+    def __init__(self, source: AudioSource, buffer: ChunkBuffer,
+                 settings: OpusSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or OpusSettings()
+        self._source = source
+        self._buffer = buffer
+        self._codec = _encoder(self.settings)
+        self._chunks_per_frame = self.settings.frame_ms // CHUNK_MS
+        self._samples = 0  # RTP clock: samples sent so far (rebased by aiortc)
+        self._t0: float | None = None
+        self.muted = False
+        self.frames_sent = 0
+        self.bytes_sent = 0
+        self.last_capture_at: float | None = None
+        source.start(buffer)
+
+    @property
+    def dropped_chunks(self) -> int:
+        return self._buffer.dropped
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        pcm = bytearray()
+        captured_at = 0.0
+        for _ in range(self._chunks_per_frame):
+            chunk = await self._buffer.get()
+            pcm += chunk.pcm
+            captured_at = chunk.captured_at
+        if self.muted:
+            pcm = bytearray(len(pcm))
+        samples = len(pcm) // (CHANNELS * 2)
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=samples)
+        frame.planes[0].update(bytes(pcm))
+        frame.sample_rate = SAMPLE_RATE
+        frame.time_base = TIME_BASE
+        # pts follows the capture clock so sound and picture share one timeline; never backwards.
+        if self._t0 is None:
+            self._t0 = captured_at - samples / SAMPLE_RATE
+        wall = round((captured_at - samples / SAMPLE_RATE - self._t0) * SAMPLE_RATE)
+        frame.pts = max(self._samples, wall)
+        self._samples = frame.pts + samples
+        self.last_capture_at = captured_at
+        packets = self._codec.encode(frame)
+        if not packets:  # libopus emits exactly one packet per full frame; keep going
+            return await self.recv()
+        packet = packets[-1]
+        packet.pts = frame.pts
+        packet.time_base = TIME_BASE
+        self.frames_sent += 1
+        self.bytes_sent += packet.size
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._source.stop()
+
+
+
+def open_audio_track(open_source: Callable[[], AudioSource] | None,
+                     muted: bool = False) -> OpusAudioTrack | None:
+    """The call's sound track, or None (logged) when there is no sound to share: a cast
+    without sound goes on rather than failing."""
+    if open_source is None:
+        return None
+    try:
+        source = open_source()
+    except AudioUnavailable as exc:
+        log.warning("casting without sound: %s", exc)
+        return None
+    track = OpusAudioTrack(source, ChunkBuffer(asyncio.get_running_loop()))
+    track.muted = muted
+    return track

@@ -1,0 +1,245 @@
+"""The TV's side of sound: a playout buffer sized from measured jitter, volume, mute and a player.
+
+Decoded Opus frames arrive on the event loop (``AudioPlayer.run``); a sink pulls 10 ms chunks
+from a thread of its own (``PulseSink``) or from a Qt timer (``castapp.gui.audio_out``). The
+buffer keeps ``target_ms`` of sound: one frame, one 10 ms sink piece and the larger of 3 × the
+interarrival jitter (RFC 3550) and the 95th percentile of the last 5 s of lateness, at most
+40 ms, plus whatever delay lip sync asks for. More than that is dropped from the front, so clock
+drift or a burst never builds latency; running dry is a glitch, counted, and is filled with
+silence until the target is reached again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from castapp.rtc.audio.source import CHANNELS, CHUNK_BYTES, CHUNK_MS, SAMPLE_RATE
+
+BYTES_PER_MS = SAMPLE_RATE * CHANNELS * 2 // 1000
+MAX_TARGET_MS = 40.0
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlayoutStats:
+    jitter_ms: float
+    target_ms: float
+    buffered_ms: float
+    glitches: int
+    dropped_ms: float
+    frames: int
+
+
+class PlayoutBuffer:
+    """Thread-safe PCM buffer between the network (``push``) and the sound device (``pull``)."""
+
+    def __init__(self, frame_ms: float = 20.0, max_target_ms: float = MAX_TARGET_MS) -> None:
+        self._lock = threading.Lock()
+        self._pcm = bytearray()
+        self._frame_ms = frame_ms
+        self._max_target_ms = max_target_ms
+        self._jitter_s = 0.0
+        self._last: tuple[float, float] | None = None  # (arrival, media time)
+        self._playing = False
+        self._delays: collections.deque[float] = collections.deque(maxlen=250)  # last 5 s
+        self.extra_delay_ms = 0.0  # asked for by lip sync when audio is early
+        self.volume = 1.0
+        self.muted = False
+        self.glitches = 0
+        self.dropped_bytes = 0
+        self.frames = 0
+        self.last_media_s: float | None = None  # media time of the newest sample pushed
+
+    @property
+    def jitter_ms(self) -> float:
+        return self._jitter_s * 1000.0
+
+    @property
+    def target_ms(self) -> float:
+        # a frame arrives whole while the sink takes 10 ms pieces: one frame + one piece, plus
+        # the larger of 3 × the smoothed jitter and the 95th percentile of recent lateness
+        late = 0.0
+        if len(self._delays) >= 10:
+            base_delay = min(self._delays)
+            late = float(np.percentile(np.asarray(self._delays) - base_delay, 95)) * 1000.0
+        spread = max(3.0 * self.jitter_ms, late)
+        base = min(self._max_target_ms, self._frame_ms + CHUNK_MS + spread)
+        return base + max(0.0, self.extra_delay_ms)
+
+    def buffered_ms(self) -> float:
+        with self._lock:
+            return len(self._pcm) / BYTES_PER_MS
+
+    def push(self, pcm: bytes, media_s: float, arrival: float | None = None) -> None:
+        arrival = time.monotonic() if arrival is None else arrival
+        if self._last is not None:
+            d = (arrival - self._last[0]) - (media_s - self._last[1])
+            self._jitter_s += (abs(d) - self._jitter_s) / 16.0
+        self._last = (arrival, media_s)
+        self._delays.append(arrival - media_s)
+        self.frames += 1
+        self.last_media_s = media_s + len(pcm) / (BYTES_PER_MS * 1000.0)
+        limit = int((self.target_ms + self._frame_ms + 10.0) * BYTES_PER_MS) // 4 * 4
+        keep = int(self.target_ms * BYTES_PER_MS) // 4 * 4
+        with self._lock:
+            self._pcm += pcm
+            if len(self._pcm) > limit:
+                cut = len(self._pcm) - keep
+                del self._pcm[:cut]
+                self.dropped_bytes += cut
+
+    def pull(self, nbytes: int = CHUNK_BYTES) -> bytes:
+        """``nbytes`` of sound to play now; silence while (re)filling or muted."""
+        start = int(self.target_ms * BYTES_PER_MS)
+        with self._lock:
+            if not self._playing and len(self._pcm) >= start:
+                self._playing = True
+            if self._playing and len(self._pcm) < nbytes:
+                self._playing = False
+                self.glitches += 1
+            if not self._playing:
+                return bytes(nbytes)
+            out = bytes(self._pcm[:nbytes])
+            del self._pcm[:nbytes]
+        if self.muted or self.volume <= 0.0:
+            return bytes(nbytes)
+        if self.volume != 1.0:
+            samples = np.frombuffer(out, dtype=np.int16).astype(np.float32) * self.volume
+            out = np.clip(samples, -32768, 32767).astype(np.int16).tobytes()
+        return out
+
+    def stats(self) -> PlayoutStats:
+        return PlayoutStats(self.jitter_ms, self.target_ms, self.buffered_ms(), self.glitches,
+                            self.dropped_bytes / BYTES_PER_MS, self.frames)
+
+
+class PcmSink:
+    """What a player writes to: blocking ``write`` paces the writer thread."""
+
+    def write(self, pcm: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def frame_pcm(frame: av.AudioFrame, resampler: av.AudioResampler) -> bytes:
+    """Interleaved s16 48 kHz stereo bytes of a decoded frame."""
+    out = bytearray()
+    for f in resampler.resample(frame):
+        out += bytes(f.planes[0])[: f.samples * CHANNELS * 2]
+    return bytes(out)
+
+
+class AudioPlayer:
+    """Plays one remote audio track: network frames into a ``PlayoutBuffer``, pulled by a sink."""
+
+    def __init__(self, track: MediaStreamTrack, buffer: PlayoutBuffer | None = None) -> None:
+        self.track = track
+        self.buffer = buffer or PlayoutBuffer()
+        self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.codec = "opus"
+
+    async def run(self) -> None:
+        """Feed the buffer until the track ends."""
+        while True:
+            try:
+                frame = await self.track.recv()
+            except (MediaStreamError, asyncio.CancelledError):
+                return
+            assert isinstance(frame, av.AudioFrame)
+            media_s = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+            self.buffer.push(frame_pcm(frame, self._resampler), media_s)
+
+    def play_into(self, sink: PcmSink) -> None:
+        """Write the buffer into a blocking sink from a thread until ``stop``."""
+
+        def loop() -> None:
+            try:
+                while not self._stop.is_set():
+                    sink.write(self.buffer.pull(CHUNK_BYTES))
+            except Exception:  # the sound server went away: the picture goes on
+                pass
+            finally:
+                sink.close()
+
+        self._thread = threading.Thread(target=loop, name="audio-playout", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+
+
+def prepare_audio_receivers(pc: object) -> list[Any]:
+    """Release incoming Opus packets as they arrive on every audio receiver of ``pc``."""
+    from castapp.rtc.audio.rtp import release_immediately
+
+    return [release_immediately(t.receiver) for t in pc.getTransceivers()  # type: ignore[attr-defined]
+            if t.kind == "audio"]
+
+
+class AudioPlayback:
+    """One call's sound on the TV: a player feeding a sink, with mute and volume."""
+
+    def __init__(self, player: AudioPlayer, task: asyncio.Task[None],
+                 counter: Any = None) -> None:
+        self.player = player
+        self._task = task
+        self._counter = counter  # has bytes_received (the RTP payload bytes)
+        self._last = (time.monotonic(), 0)
+
+    @classmethod
+    def start(cls, track: MediaStreamTrack, open_sink: Callable[[], PcmSink],
+              muted: bool = False, counter: Any = None) -> AudioPlayback | None:
+        try:
+            sink = open_sink()
+        except Exception as exc:  # AudioUnavailable and the like: the picture goes on
+            log.warning("playing without sound: %s", exc)
+            return None
+        player = AudioPlayer(track)
+        player.buffer.muted = muted
+        player.play_into(sink)
+        return cls(player, asyncio.ensure_future(player.run()), counter)
+
+    @property
+    def buffer(self) -> PlayoutBuffer:
+        return self.player.buffer
+
+    def set_muted(self, muted: bool) -> None:
+        self.player.buffer.muted = muted
+
+    def set_volume(self, volume: float) -> None:
+        self.player.buffer.volume = max(0.0, min(1.0, volume))
+
+    def stats_fields(self) -> dict[str, Any]:
+        """Figures for ``--stats`` and the overlay."""
+        now, got = time.monotonic(), getattr(self._counter, "bytes_received", 0)
+        then, before = self._last
+        self._last = (now, got)
+        st = self.buffer.stats()
+        return {
+            "audio_codec": self.player.codec,
+            "audio_kbps": round((got - before) * 8 / 1000 / max(now - then, 1e-3)),
+            "audio_buffer_ms": round(st.target_ms, 1),
+            "audio_jitter_ms": round(st.jitter_ms, 1),
+            "audio_glitches": st.glitches,
+            "audio_muted": self.buffer.muted,
+            "av_offset_ms": None,  # lip sync is not measured yet
+        }
+
+    def stop(self) -> None:
+        self._task.cancel()
+        self.player.stop()

@@ -1,0 +1,116 @@
+"""PulseAudio / PipeWire-Pulse capture and playback through ``pasimple``.
+
+Why ``pasimple``: the PyAV wheels ship FFmpeg without the ``pulse`` input device, and the
+simple API of libpulse (``libpulse-simple.so.0``, in every desktop Linux and the ``libpulse0``
+Debian package) is all this needs: a blocking record stream on ``@DEFAULT_MONITOR@`` (what the
+default output plays) and a blocking playback stream, each with its own server and device and
+small buffer sizes. ``pasimple`` is a thin ctypes wrapper of exactly that API, with no native
+build and no process-wide connection (unlike ``pulsectl``/``soundcard``, which connect at import).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from castapp.rtc.audio.source import (
+    CHANNELS,
+    CHUNK_BYTES,
+    NOT_AVAILABLE,
+    SAMPLE_RATE,
+    AudioUnavailable,
+    ChunkBuffer,
+)
+
+DEFAULT_MONITOR = "@DEFAULT_MONITOR@"
+
+
+def _pasimple() -> Any:
+    try:
+        import pasimple
+        from pasimple import pa_simple
+
+        pa_simple.get_libpulse_simple()
+    except Exception as exc:  # ImportError, or libpulse-simple missing (PaSimpleError)
+        raise AudioUnavailable(
+            f"{NOT_AVAILABLE}: the PulseAudio client library is missing") from exc
+    return pasimple
+
+
+def _open(direction_record: bool, server: str | None, device: str | None,
+          name: str, chunks: int = 2) -> Any:
+    pasimple = _pasimple()
+    direction = pasimple.PA_STREAM_RECORD if direction_record else pasimple.PA_STREAM_PLAYBACK
+    extra = (
+        {"fragsize": CHUNK_BYTES, "maxlength": CHUNK_BYTES * 8}
+        if direction_record
+        else {"tlength": CHUNK_BYTES * chunks, "prebuf": CHUNK_BYTES, "minreq": CHUNK_BYTES,
+              "maxlength": CHUNK_BYTES * (chunks + 2)}
+    )
+    try:
+        return pasimple.PaSimple(direction, pasimple.PA_SAMPLE_S16LE, CHANNELS, SAMPLE_RATE,
+                                 app_name="castapp", stream_name=name, server_name=server,
+                                 device_name=device, **extra)
+    except pasimple.PaSimpleError as exc:
+        raise AudioUnavailable(
+            f"{NOT_AVAILABLE}: no PulseAudio or PipeWire sound server answered"
+            + (f" on {device}" if device else "")
+        ) from exc
+
+
+class PulseMonitorSource:
+    """Captures a Pulse source (by default the monitor of the default output) in 10 ms chunks."""
+
+    def __init__(self, server: str | None = None, device: str = DEFAULT_MONITOR) -> None:
+        self.server = server
+        self.device = device
+        self.description = "PulseAudio monitor of the default output" if device == DEFAULT_MONITOR \
+            else f"PulseAudio source {device}"
+        self._stream = _open(True, server, device, "castapp sound capture")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+
+    def start(self, sink: ChunkBuffer) -> None:
+        self._thread = threading.Thread(target=self._run, args=(sink,), name="audio-capture",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, sink: ChunkBuffer) -> None:
+        try:
+            while not self._stop.is_set():
+                pcm = self._stream.read(CHUNK_BYTES)
+                sink.put(pcm, time.monotonic())
+        except Exception as exc:  # the server went away: the cast goes on without sound
+            if not self._stop.is_set():
+                self.error = f"sound capture stopped: {exc}"
+        finally:
+            self._stream.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        else:
+            self._stream.close()
+
+
+def open_monitor(server: str | None = None, device: str = DEFAULT_MONITOR) -> PulseMonitorSource:
+    return PulseMonitorSource(server, device)
+
+
+class PulseSink:
+    """A blocking playback stream into a Pulse sink, holding about two chunks (20 ms)."""
+
+    def __init__(self, server: str | None = None, device: str | None = None) -> None:
+        self._stream = _open(False, server, device, "castapp sound")
+
+    def write(self, pcm: bytes) -> None:
+        self._stream.write(pcm)
+
+    def latency_ms(self) -> float:
+        return float(self._stream.get_latency()) / 1000.0
+
+    def close(self) -> None:
+        self._stream.close()
