@@ -632,7 +632,11 @@ class SenderSession:
         self._apply_view()
 
     def _apply_view(self) -> None:
-        """Send at most the size and frame rate the TV asked for (see ViewHint)."""
+        """Send at most the size and frame rate the TV asked for (see ViewHint): the call's
+        track divides its frames by a whole divisor and caps its rate."""
+        hint, track = self._view, getattr(self.peer, "track", None)
+        if hint is not None and track is not None and hasattr(track, "limit"):
+            track.limit(hint.width, hint.height, hint.fps)
 
     async def _do_join_failed(self, ev: t.JoinFailed) -> None:
         self._publish(error=ev.error)
@@ -668,6 +672,7 @@ class SenderSession:
 
     async def _do_send_offer(self, ev: t.OfferReady) -> None:
         self.peer = ev.peer
+        self._apply_view()  # a rebuilt call keeps to the TV's view
         if ev.peer.gathered & {"srflx", "relay"}:
             self._server_heard = True
         self._fps_mark = (0.0, 0)
