@@ -110,6 +110,7 @@ class Pairing:
         self.role = role
         #: The number of this pairing (one per peer connection), stamped on its messages.
         self.attempt = attempt
+        self.pin = pin  # kept to tell which PIN a confirmed pairing proved
         self.ids = (sender_id.encode(), receiver_id.encode())
         cls = SPAKE2_A if role is PairingRole.SENDER else SPAKE2_B
         self._spake = cls(password(code, pin), idA=self.ids[0], idB=self.ids[1])
