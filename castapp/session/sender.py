@@ -257,6 +257,10 @@ class SenderSession:
     async def wait_for(self, state: SenderState, timeout: float = 10.0) -> SenderStatus:
         return await self.board.wait_for(state, timeout)
 
+    async def wait_until(self, test: Callable[[SenderStatus], bool],
+                         timeout: float = 10.0) -> SenderStatus:
+        return await self.board.wait_until(test, timeout)
+
     async def cast(self, code: str) -> None:
         """Join the room of ``code`` and start casting; raises typed signaling errors when
         the room cannot be joined. Returns once joined; the status tells the rest."""
