@@ -409,6 +409,8 @@ class SenderSession:
             # (the admission can come before our loop has handled the join that it follows)
             return self._peer_message(ev.body)
         if isinstance(ev, p.RelayedBye) and ev.from_ == mine:
+            if ev.reason == "tampered":  # (its authenticated notice came just before)
+                return t.Tampered()
             return t.Refused() if ev.reason == "busy" else t.PeerLeft()
         if isinstance(ev, p.PeerLeft) and ev.peer_id == mine:
             return t.PeerLeft() if ev.reason is p.LeaveReason.LEFT else t.PeerDropped()
