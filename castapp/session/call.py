@@ -225,6 +225,8 @@ CALL_TABLE: Table[CallState] = {
     (C.PAIRING, CandidateArrived): step(C.PAIRING),
     (C.PAIRING, PeerDropped): step(C.ENDED, "finish"),
     (C.PAIRING, ViewChanged): step(C.PAIRING, "keep_view"),
+    (C.PAIRING, Rebound): step(C.PAIRING, "rebind"),
+    (C.PAIRING, ConnectTimedOut): step(C.ENDED, "bye_failed", "finish"),  # never paired
     **_media(C.CONNECTING),
     (C.CONNECTING, PeerDropped): step(C.CONNECTING),  # it may come back renamed meanwhile
     (C.CONNECTING, LinkFailed): step(C.CONNECTING, "drop_link"),
@@ -364,7 +366,8 @@ class Call:
         if (self.state is CallState.RECONNECTING_DETACHED
                 and now - self.entered_at > t.rejoin_window_s):
             return WindowExpired()
-        if self.state is CallState.CONNECTING and now - self.entered_at > t.connect_timeout_s:
+        if self.state in (CallState.PAIRING, CallState.CONNECTING) \
+                and now - self.entered_at > t.connect_timeout_s:
             return ConnectTimedOut()
         return None
 
