@@ -634,6 +634,7 @@ class SenderSession:
         self._publish(admission=p.AdmissionState.ALLOWED, pin_digits=0, wrong_pin=False,
                       pin_retry_after_s=None)
         self._let_on = True
+        self._pin = None  # used once: later pairings (rebuilt calls) are over the code alone
         await self._flush_offer()
 
     async def _do_turned_away(self, ev: t.TurnedAway) -> None:
