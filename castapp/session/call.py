@@ -33,7 +33,7 @@ from castapp.rtc.receive import ReceivedFrame
 from castapp.session.admission import PinCheck, PinVerdict
 from castapp.session.machine import Event, Machine, Table, step
 from castapp.session.receive_link import Link, LinkStats, close_quietly
-from castapp.session.room import CallPhase, CallView
+from castapp.session.room import CallPhase, CallView, split_browser_mark
 
 log = logging.getLogger(__name__)
 
@@ -349,8 +349,9 @@ class Call:
         return self.machine.handle(event)
 
     def view_of(self) -> CallView:
+        name, browser = split_browser_mark(self.name)
         return CallView(
-            peer_id=self.peer_id, name=self.name, phase=_PHASES[self.state],
+            peer_id=self.peer_id, name=name, browser=browser, phase=_PHASES[self.state],
             pin=self.pin if self.state is CallState.PIN else None, verified=self.verified,
             width=self.size[0], height=self.size[1], route=self.route,
             reconnects=self.reconnects, key=self.key,
