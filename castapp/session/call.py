@@ -345,6 +345,11 @@ class Call:
     def state(self) -> CallState:
         return self.machine.state
 
+    @property
+    def browser(self) -> bool:
+        """A browser guest: it runs no pairing, so it is shown "not verified"."""
+        return split_browser_mark(self.name)[1]
+
     def handle(self, event: Event) -> bool:
         return self.machine.handle(event)
 

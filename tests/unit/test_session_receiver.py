@@ -660,3 +660,15 @@ async def test_an_offer_without_a_pairing_is_not_answered(rig: RigFn) -> None:
     r.session.on_service_event(p.RelayedOffer(from_="s1", sdp=FP_LINE + "offer-s1"))
     await r.run(5.0)
     assert r.links.offers == [] and r.client.of("answer") == []
+
+
+async def test_a_browser_guest_casts_unpaired_and_is_shown_not_verified(rig: RigFn) -> None:
+    r = await rig()
+    r.join("g1", "Guest (browser)")
+    r.client.senders.pop("g1")  # the web page runs no pairing
+    r.session.on_service_event(p.RelayedOffer(from_="g1", sdp="offer-g1"))
+    await r.run()
+    assert r.client.of("answer", "g1") == ["answer-0"]
+    [view] = r.session.status.calls
+    assert view.browser and not view.verified
+    assert not any(isinstance(m, p.KeyConfirm) for m in r.client.signals("g1"))
