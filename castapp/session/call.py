@@ -10,9 +10,12 @@ Every offer opens a new generation. The link built for it, its frames and its fa
 that generation, so whatever belongs to a superseded offer (a queued retry, a late build) is
 dropped by the machine without a transition.
 
-PAIRING is the place for the PAKE over the cast code: today :meth:`CallHost.pair` confirms at
-once (``verified=False``); a pairing module plugs in there and answers ``Paired`` or
-``PairingFailed`` before any offer is answered.
+PAIRING waits for the PAKE over the cast code (:mod:`castapp.pairing`, run by the receiver
+session on the sender's ``pake`` and ``confirm`` messages): ``Paired(verified=True)`` once the
+sender's confirmation checks, and only then is an offer answered, after its DTLS fingerprint
+is checked against the confirmed one. In PIN mode the pairing runs in PIN over code and PIN:
+its confirmation is the PIN's proof. ``Tampered`` ends a call whose SDP was not the one the
+code confirmed.
 """
 
 from __future__ import annotations
@@ -90,6 +93,11 @@ class Paired(Event):
 @dataclass(frozen=True)
 class PairingFailed(Event):
     pass
+
+
+@dataclass(frozen=True)
+class Tampered(Event):
+    """An SDP or a pairing message was changed on the way: not showing this sender."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,7 @@ C = CallState
 def _live(state: CallState, *, stop: bool = True) -> dict[tuple[CallState, type[Event]], Any]:
     rows: dict[tuple[CallState, type[Event]], Any] = {
         (state, PeerGone): step(C.ENDED, "finish"),
+        (state, Tampered): step(C.ENDED, "finish"),
         (state, Shutdown): step(C.ENDED, "bye_closed", "finish"),
     }
     if stop:
@@ -216,6 +225,8 @@ CALL_TABLE: Table[CallState] = {
     (C.PAIRING, CandidateArrived): step(C.PAIRING),
     (C.PAIRING, PeerDropped): step(C.ENDED, "finish"),
     (C.PAIRING, ViewChanged): step(C.PAIRING, "keep_view"),
+    (C.PAIRING, Rebound): step(C.PAIRING, "rebind"),
+    (C.PAIRING, ConnectTimedOut): step(C.ENDED, "bye_failed", "finish"),  # never paired
     **_media(C.CONNECTING),
     (C.CONNECTING, PeerDropped): step(C.CONNECTING),  # it may come back renamed meanwhile
     (C.CONNECTING, LinkFailed): step(C.CONNECTING, "drop_link"),
@@ -315,6 +326,8 @@ class Call:
     verdict: p.AdmissionState | None = None
     view: p.ViewHint | None = None
     verified: bool = False
+    #: The pairing of the sender's current peer connection (a castapp.pairing.Pairing).
+    pairing: Any = None
     entered_at: float = 0.0
     frame_at: float = 0.0
     lost_at: float = 0.0
@@ -331,6 +344,11 @@ class Call:
     @property
     def state(self) -> CallState:
         return self.machine.state
+
+    @property
+    def browser(self) -> bool:
+        """A browser guest: it runs no pairing, so it is shown "not verified"."""
+        return split_browser_mark(self.name)[1]
 
     def handle(self, event: Event) -> bool:
         return self.machine.handle(event)
@@ -354,7 +372,8 @@ class Call:
         if (self.state is CallState.RECONNECTING_DETACHED
                 and now - self.entered_at > t.rejoin_window_s):
             return WindowExpired()
-        if self.state is CallState.CONNECTING and now - self.entered_at > t.connect_timeout_s:
+        if self.state in (CallState.PAIRING, CallState.CONNECTING) \
+                and now - self.entered_at > t.connect_timeout_s:
             return ConnectTimedOut()
         return None
 
@@ -491,6 +510,7 @@ class Call:
         self.view = event.hint
 
     def _do_finish(self, event: Event) -> None:
+        self.pairing = None
         self.machine.next_generation()  # whatever is still on its way is stale now
         link, self.link = self.link, None
         self.pin = None

@@ -24,6 +24,7 @@ from aiortc import RTCIceServer
 from aiortc.exceptions import InvalidStateError
 
 from castapp import protocol as p
+from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
 from castapp.rtc.audio import AudioSource
 from castapp.rtc.capture import FrameSource, SourceClosedError
 from castapp.rtc.diagnose import (
@@ -60,7 +61,11 @@ log = logging.getLogger(__name__)
 
 class EndReason(enum.Enum):
     RECEIVER_STOPPED = "receiver_stopped"
-    RECEIVER_BUSY = "receiver_busy"
+    RECEIVER_BUSY = "receiver_busy"  # an older receiver that shows one sender only
+    DENIED = "denied"  # the TV did not allow this sender
+    STOPPED_BY_TV = "stopped_by_tv"  # the TV ended this sender's cast
+    ROOM_FULL = "room_full"  # every place on the TV is taken
+    TAMPERED = "tampered"  # the SDP was not the one the code confirmed: not casting
     ROOM_CLOSED = "room_closed"
     MEDIA_FAILED = "media_failed"  # no media connection; ``SenderStatus.diagnosis`` says why
     SOURCE_FAILED = "source_failed"  # capture failed; ``SenderStatus.source_error`` says why
@@ -70,7 +75,11 @@ class EndReason(enum.Enum):
 
 #: Reasons that are failures (a command line exits non-zero on them).
 FAILURES = frozenset({EndReason.MEDIA_FAILED, EndReason.SOURCE_FAILED,
-                      EndReason.SERVICE_FAILED, EndReason.FAULT})
+                      EndReason.SERVICE_FAILED, EndReason.FAULT, EndReason.TAMPERED})
+
+_TURNED_AWAY = {p.AdmissionState.DENIED: EndReason.DENIED,
+                p.AdmissionState.STOPPED: EndReason.STOPPED_BY_TV,
+                p.AdmissionState.FULL: EndReason.ROOM_FULL}
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,22 @@ class SenderStatus:
     warning: Diagnosis | None = None
     #: An internal failure: an event the machine did not expect, or a task that failed.
     fault: str | None = None
+    #: The last admission state the TV sent (waiting, pin, allowed, ...); None before any.
+    admission: p.AdmissionState | None = None
+    #: Digits of the PIN the TV shows, while it asks for one (0 otherwise).
+    pin_digits: int = 0
+    #: The last PIN typed was not the one on the TV.
+    wrong_pin: bool = False
+    #: After too many wrong PINs: seconds before the TV reads another one.
+    pin_retry_after_s: float | None = None
+    #: Where the TV shows this sender: tile N (1-based) of M; 0 before the TV said.
+    tile: int = 0
+    tiles: int = 0
+    spotlit: bool = True
+    #: (width, height, fps) the TV asked for; frames are sent at most this size and rate.
+    view: tuple[int, int, int] | None = None
+    #: The pairing over the cast code confirmed the receiver's DTLS fingerprint.
+    verified: bool = False
 
     @property
     def failed(self) -> bool:
@@ -107,6 +132,7 @@ class SenderSignaling(Protocol):
     def connected(self) -> bool: ...
 
     joined: p.Joined | None
+    peer_id: str | None
 
     async def connect(self) -> p.Welcome: ...
 
@@ -117,6 +143,8 @@ class SenderSignaling(Protocol):
     async def send_offer(self, to: str, sdp: str) -> None: ...
 
     async def send_bye(self, to: str, reason: str = "") -> None: ...
+
+    async def send_signal(self, to: str, msg: p.PeerMessage) -> None: ...
 
     def refresh(self) -> None: ...
 
@@ -147,7 +175,7 @@ TICK_S = 0.25
 #: How long a new call waits for the source's first frame before offering anyway.
 FIRST_FRAME_WAIT_S = 2.0
 
-_UNANSWERED = (Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
+_UNANSWERED = (Phase.ADMITTING, Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
                Phase.RESIGNALING)
 
 
@@ -209,6 +237,17 @@ class SenderSession:
         self._fps_mark = (0.0, 0)
         self._running = False
         self._server_heard = False  # the STUN/TURN server answered at least once
+        self._view: p.ViewHint | None = None
+        self._paused: float | None = None  # connect time left, while the TV decides
+        self._code = ""
+        self._let_on = False  # the TV let us on (admission "allowed")
+        self._pin: str | None = None
+        #: The pairing of the current call (one per peer connection) and its number.
+        self._pairing: Pairing | None = None
+        self._attempt = 0
+        self._confirm_sent: int | None = None  # generation whose confirmation went out
+        self._offer_sent: int | None = None  # generation whose offer went out
+        self._resume: str | None = None  # the TV's token that keeps our place after a rejoin
 
     # -------------------------------------------------------------- public
     @property
@@ -222,6 +261,10 @@ class SenderSession:
     async def wait_for(self, state: SenderState, timeout: float = 10.0) -> SenderStatus:
         return await self.board.wait_for(state, timeout)
 
+    async def wait_until(self, test: Callable[[SenderStatus], bool],
+                         timeout: float = 10.0) -> SenderStatus:
+        return await self.board.wait_until(test, timeout)
+
     async def cast(self, code: str) -> None:
         """Join the room of ``code`` and start casting; raises typed signaling errors when
         the room cannot be joined. Returns once joined; the status tells the rest."""
@@ -229,6 +272,14 @@ class SenderSession:
         self._joining = asyncio.get_running_loop().create_future()
         await self.feed(t.CastAsked(code=code))
         await self._joining
+
+    async def answer_pin(self, pin: str) -> None:
+        """The PIN the person reads on the TV (while ``status.admission`` is ``pin``)."""
+        pin = pin.strip()
+        if not pin.isdigit() or not 1 <= len(pin) <= 8:
+            raise ValueError("Type the digits shown on the TV.")
+        # never sent: mixed into the pairing's secret, which only the TV can match
+        await self.feed(t.PinTyped(pin=pin))
 
     async def stop(self) -> None:
         """Stop casting; the session may cast again afterwards."""
@@ -356,7 +407,14 @@ class SenderSession:
             return t.AnswerArrived(gen=gen, sdp=ev.sdp)
         if isinstance(ev, p.RelayedCandidate) and ev.from_ == mine:
             return self._candidate(ev.candidate)
+        joined = self.client.joined
+        if isinstance(ev, p.RelayedSignal) and (ev.from_ == mine or (
+                joined is not None and ev.from_ == joined.receiver.peer_id)):
+            # (the admission can come before our loop has handled the join that it follows)
+            return self._peer_message(ev.body)
         if isinstance(ev, p.RelayedBye) and ev.from_ == mine:
+            if ev.reason == "tampered":  # (its authenticated notice came just before)
+                return t.Tampered()
             return t.Refused() if ev.reason == "busy" else t.PeerLeft()
         if isinstance(ev, p.PeerLeft) and ev.peer_id == mine:
             return t.PeerLeft() if ev.reason is p.LeaveReason.LEFT else t.PeerDropped()
@@ -376,6 +434,30 @@ class SenderSession:
             return None  # the client reconnects by itself and says so
         log.info("sender: ignoring %s (not for the sender, or not from its receiver)",
                  type(ev).__name__)
+        return None
+
+    def _peer_message(self, body: dict[str, object]) -> Event | None:
+        """A typed event from a ``signal`` body of our receiver (hostile until decoded)."""
+        try:
+            msg = p.decode_peer(body)  # type: ignore[arg-type]
+        except p.ProtocolError as exc:
+            log.warning("ignoring a bad message from the receiver: %s", exc.message)
+            return None
+        if isinstance(msg, p.Admission):
+            st = msg.state
+            if st is p.AdmissionState.ALLOWED:
+                return t.Admitted(resume=msg.resume)
+            if st in _TURNED_AWAY:
+                return t.TurnedAway(state=st)
+            return t.HeldBack(state=st, pin_digits=msg.pin_digits,
+                              retry_after_s=msg.retry_after_s)
+        if isinstance(msg, p.ViewHint):
+            return t.ViewHinted(hint=msg)
+        if isinstance(msg, p.PakeMessage):
+            return t.PakeArrived(msg=msg)
+        if isinstance(msg, p.KeyConfirm):
+            return t.ConfirmArrived(msg=msg)
+        log.info("sender: ignoring %s from the receiver", type(msg).__name__)
         return None
 
     def _candidate(self, cand: p.IceCandidate | None) -> Event | None:
@@ -489,7 +571,17 @@ class SenderSession:
     async def _do_replan(self, ev: Event) -> None:
         if isinstance(ev, t.Joined):  # joined again: the receiver may be back under a new id
             self.receiver = ev.receiver
+            await self._claim_place()
         self._replan()
+
+    async def _claim_place(self) -> None:
+        """After a rejoin (a new peer id), the resume token first: the TV keeps our place."""
+        if self._resume is None or self.receiver is None:
+            return
+        try:
+            await self.client.send_signal(self.receiver, p.Resume(token=self._resume))
+        except SignalingError as exc:
+            log.info("could not claim our place on the TV: %s", exc.message)
 
     def _replan(self) -> None:
         """Combine the user's ICE servers with those of the latest join (fresh credentials)."""
@@ -506,8 +598,12 @@ class SenderSession:
         self._cast_at = self.clock.monotonic()
         self._deadline = self._cast_at + self.connect_timeout_s
         self._turn = None
+        self._resume = self._view = self._paused = self._pin = self._pairing = None
+        self._code, self._let_on = ev.code, False
         self._publish(error=None, ended=None, diagnosis=None, reconnects=0, route=None,
-                      source_error=None, warning=None, fault=None)
+                      source_error=None, warning=None, fault=None, admission=None,
+                      pin_digits=0, wrong_pin=False, pin_retry_after_s=None, tile=0, tiles=0,
+                      spotlit=True, view=None, verified=False)
 
     async def _do_join(self, ev: t.CastAsked) -> None:
         self.tasks.spawn("join", self._join(ev.code))
@@ -522,6 +618,56 @@ class SenderSession:
         self._publish(receiver=ev.name, service_ok=True, retry_in_s=None, error=None)
         if self._joining is not None and not self._joining.done():
             self._joining.set_result(None)
+
+    async def _do_wait_admission(self, ev: Event) -> None:
+        """Joined: the TV answers with an admission (``allowed`` at once in open mode)."""
+
+    async def _do_held_back(self, ev: t.HeldBack) -> None:
+        if self._paused is None:  # the TV decides: the connect deadline waits meanwhile
+            self._paused = max(0.0, self._deadline - self.clock.monotonic())
+            self._deadline = float("inf")
+        self._let_on = False
+        await self._do_note_admission(ev)
+
+    async def _do_note_admission(self, ev: t.HeldBack) -> None:
+        state = p.AdmissionState(ev.state)
+        wrong = state is p.AdmissionState.WRONG_PIN
+        self._publish(admission=state, pin_digits=ev.pin_digits, wrong_pin=wrong,
+                      pin_retry_after_s=ev.retry_after_s if wrong and ev.retry_after_s
+                      else None)
+
+    async def _do_admitted(self, ev: t.Admitted) -> None:
+        if ev.resume is not None:
+            self._resume = ev.resume
+        if self._paused is not None:  # let on: the connect deadline goes on from here
+            self._deadline = self.clock.monotonic() + self._paused
+            self._paused = None
+        self._publish(admission=p.AdmissionState.ALLOWED, pin_digits=0, wrong_pin=False,
+                      pin_retry_after_s=None)
+        self._let_on = True
+        self._pin = None  # used once: later pairings (rebuilt calls) are over the code alone
+        await self._flush_offer()
+
+    async def _do_turned_away(self, ev: t.TurnedAway) -> None:
+        state = p.AdmissionState(ev.state)
+        self._resume = None
+        await self._end(_TURNED_AWAY[state], admission=state, pin_digits=0)
+
+    async def _do_view_hinted(self, ev: t.ViewHinted) -> None:
+        hint = ev.hint
+        if hint is None:
+            return
+        self._view = hint
+        self._publish(tile=hint.tile, tiles=hint.tiles, spotlit=hint.spotlit,
+                      view=(hint.width, hint.height, hint.fps))
+        self._apply_view()
+
+    def _apply_view(self) -> None:
+        """Send at most the size and frame rate the TV asked for (see ViewHint): the call's
+        track divides its frames by a whole divisor and caps its rate."""
+        hint, track = self._view, getattr(self.peer, "track", None)
+        if hint is not None and track is not None and hasattr(track, "limit"):
+            track.limit(hint.width, hint.height, hint.fps)
 
     async def _do_join_failed(self, ev: t.JoinFailed) -> None:
         self._publish(error=ev.error)
@@ -553,26 +699,108 @@ class SenderSession:
     async def _do_build_call(self, ev: Event) -> None:
         """One rebuild at a time: the call in progress (and its build) is dropped first."""
         await self._do_drop_call(ev)
+        await self._start_pairing()
         self.tasks.spawn("build", self._build(self.machine.generation))
 
     async def _do_send_offer(self, ev: t.OfferReady) -> None:
         self.peer = ev.peer
+        self._apply_view()  # a rebuilt call keeps to the TV's view
         if ev.peer.gathered & {"srflx", "relay"}:
             self._server_heard = True
         self._fps_mark = (0.0, 0)
         self._awaiting = ev.gen
         self._attempt_at = self.clock.monotonic()
-        if self.receiver is None:
+        await self._flush_offer()
+
+    async def _flush_offer(self) -> None:
+        """Our confirmation once the pairing has a key and the call its offer; the offer
+        right after it, once the TV has let us on. Both go at most once per call."""
+        peer, gen, pairing = self.peer, self.machine.generation, self._pairing
+        if peer is None or self.receiver is None or pairing is None or pairing.failed:
             return
         try:
-            await self.client.send_offer(self.receiver, ev.peer.offer_sdp)
+            if self._confirm_sent != gen:
+                if not pairing.keyed:
+                    return  # the receiver's PAKE message is still on its way
+                await self.client.send_signal(self.receiver, pairing.confirm(peer.offer_sdp))
+                self._confirm_sent = gen
+            if self._offer_sent != gen and self._let_on:
+                await self.client.send_offer(self.receiver, peer.offer_sdp)
+                self._offer_sent = gen
         except SignalingError as exc:
-            # the client reconnects and rejoins; Joined then makes a new offer
+            # the client reconnects and rejoins; Joined then makes a new call and offer
             log.info("offer not delivered (%s); offering again once the service is back",
                      exc.message)
 
+    async def _start_pairing(self) -> None:
+        """A new pairing for a new peer connection: our PAKE message goes out now."""
+        self._pairing = None
+        me = self.client.peer_id
+        if self.receiver is None or not me:
+            return
+        self._attempt += 1
+        self._pairing = Pairing(PairingRole.SENDER, self._code, me, self.receiver,
+                                pin=self._pin, attempt=self._attempt)
+        try:
+            await self.client.send_signal(self.receiver, self._pairing.start())
+        except SignalingError as exc:
+            log.info("pairing not delivered (%s); again once the service is back", exc.message)
+
+    async def _do_pake_in(self, ev: t.PakeArrived) -> None:
+        pairing = self._pairing
+        if pairing is None or ev.msg is None or ev.msg.attempt != self._attempt \
+                or pairing.keyed:
+            log.info("sender: ignoring a PAKE message of another pairing")
+            return
+        try:
+            pairing.receive(ev.msg)
+        except PairingError:
+            self.post(t.Tampered())
+            return
+        await self._flush_offer()
+
+    async def _do_confirm_in(self, ev: t.ConfirmArrived) -> None:
+        pairing = self._pairing
+        if pairing is None or ev.msg is None or ev.msg.attempt != self._attempt:
+            log.info("sender: ignoring a confirmation of another pairing")
+            return
+        try:
+            pairing.check_confirm(ev.msg)
+        except TamperedError:
+            self.post(t.Tampered())  # the receiver found our SDP changed on the way
+            return
+        except PairingError:
+            self.post(t.Tampered())  # a MAC that does not check after our own was accepted
+            return
+        self._publish(verified=True)
+
+    async def _do_pin_typed(self, ev: t.PinTyped) -> None:
+        self._pin = ev.pin
+        self._publish(wrong_pin=False, pin_retry_after_s=None)
+
+    async def _do_tampered(self, ev: t.Tampered) -> None:
+        pairing, receiver = self._pairing, self.receiver
+        log.warning("security: the connection to receiver %s was tampered with; not casting",
+                    receiver)
+        if receiver is not None and self.client.connected:
+            try:
+                if pairing is not None and ev.found_here:
+                    await self.client.send_signal(receiver, pairing.tamper_notice())
+                await self.client.send_bye(receiver, "tampered")
+            except (SignalingError, PairingError) as exc:
+                log.info("could not tell the receiver: %s", exc)
+        self._pairing = None
+        await self._end(EndReason.TAMPERED, verified=False)
+
     async def _do_apply_answer(self, ev: t.AnswerArrived) -> None:
         assert self.peer is not None
+        try:  # the fingerprint the code confirmed, or nothing is applied
+            if self._pairing is None:
+                raise PairingError("no pairing for this call")
+            self._pairing.check_remote_sdp(ev.sdp)
+        except PairingError as exc:
+            self.post(t.Tampered(found_here=isinstance(exc, TamperedError)))
+            return
         sdp = self._chooser().filter_answer(ev.sdp)
         try:
             await self.peer.apply_answer(sdp)
@@ -716,7 +944,7 @@ class SenderSession:
         if self._source_check():
             return
         now, phase, gen = self.clock.monotonic(), self.phase, self.machine.generation
-        if phase in t.SETUP and now >= self._deadline:
+        if phase in (Phase.ADMITTING, *t.SETUP) and now >= self._deadline:
             self.post(t.DeadlinePassed())
         elif phase is Phase.CASTING and self.peer is not None:
             await self._watch_media(gen)
