@@ -1,0 +1,179 @@
+"""One sender, four receivers: real service, real aiortc at every end, one shared encode."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import aioice.ice
+import pylibsrtp
+import pytest
+
+from castapp.rtc.capture import SyntheticSource
+from castapp.rtc.encoder import EncoderConfig
+from castapp.session.fanout import FanoutCast, SharedOfferPeer
+from castapp.session.receiver import ReceiverSession, ReceiverState
+from castapp.session.sender import SenderState
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cast_session import Screen
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1: restrict host candidates to loopback for these tests."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses",
+                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+
+
+class KeyScreen(Screen):
+    """A screen that also notes which decoded frames were keyframes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keyframes: list[float] = []
+
+    def __call__(self, frame) -> None:  # type: ignore[no-untyped-def]
+        if frame.frame.key_frame:
+            self.keyframes.append(asyncio.get_running_loop().time())
+        super().__call__(frame)
+
+
+@pytest.fixture
+async def cast4(server):
+    """A synthetic 640x360 source cast to four receivers; every frame is encoded."""
+    source = SyntheticSource(640, 360, fps=30)
+    screens = [KeyScreen() for _ in range(4)]
+    receivers = [ReceiverSession(server.url, name=f"TV{i}", on_frame=s)
+                 for i, s in enumerate(screens)]
+    fanout = FanoutCast(source, name="Laptop",
+                        encoder=EncoderConfig(change_driven=False, max_fps=30))
+    try:
+        for r in receivers:
+            status = await r.start()
+            await fanout.add(server.url, status.display_code or status.code or "")
+        for f in fanout.receivers:
+            await f.session.wait_for(SenderState.CASTING, timeout=30)
+        try:
+            await asyncio.gather(*(s.wait_frames(15, timeout=30) for s in screens))
+        except TimeoutError:
+            subs = [(t.sub.active, t.sub.waiting_key, t.sub.frames, t.sub.resyncs)
+                    for t in fanout.hub.tracks]
+            pytest.fail(f"frames shown {[len(s.frames) for s in screens]} "
+                        f"counters {[len(s.counters) for s in screens]} subs {subs} "
+                        f"{fanout.stats()} {[r.status for r in receivers]}")
+        yield fanout, receivers, screens
+    finally:
+        await fanout.close()
+        for r in receivers:
+            await r.stop()
+        source.stop()
+
+
+async def test_four_receivers_decode_the_same_frames_from_one_encode(cast4):
+    fanout, _receivers, screens = cast4
+    start = [len(s.counters) for s in screens]
+    (group,) = fanout.hub.groups.values()
+    encodes0, frames0 = group.encodes, group.encoder.stats.frames
+    sent0 = [r.session.peer.track.frames_sent for r in fanout.receivers]  # type: ignore[union-attr]
+    await asyncio.sleep(3.0)
+    await asyncio.gather(*(s.wait_frames(n + 40, timeout=20) for s, n in zip(screens, start,
+                                                                             strict=True)))
+    seen = [set(s.counters[n:]) for s, n in zip(screens, start, strict=True)]
+    for s in screens:  # every receiver shows the frames in order
+        assert all(b >= a for a, b in zip(s.counters, s.counters[1:], strict=False)), (
+            s.counters, fanout.stats())
+    # the same frames: the frames all four showed in a common window are most of them
+    lo = max(min(x) for x in seen)
+    hi = min(max(x) for x in seen)
+    assert hi - lo > 30
+    window = [{c for c in x if lo <= c <= hi} for x in seen]
+    common = set.intersection(*window)
+    assert len(common) >= 0.8 * max(len(w) for w in window), (len(common), [len(w) for w in window])
+
+    # one encode per frame, not per receiver
+    encodes = group.encodes - encodes0
+    assert abs(group.encoder.stats.frames - frames0 - encodes) <= 1  # the encoder's own counter
+    assert group.encodes <= group.track.frames_sent
+    sent = [r.session.peer.track.frames_sent - n  # type: ignore[union-attr]
+            for r, n in zip(fanout.receivers, sent0, strict=True)]
+    assert all(abs(n - encodes) <= 3 for n in sent), (sent, encodes)
+    assert encodes < 1.3 * (hi - lo + 40), "encodes must follow frames, not frames x receivers"
+    # each receiver has its own connection, route and stats
+    for r in fanout.receivers:
+        stats = await r.session.stats()
+        assert stats is not None and stats.ice is not None and stats.ice.kind == "host"
+        assert stats.bytes_sent > 10_000
+    ssrcs = {r.session.peer.pc.getTransceivers()[0].sender._ssrc  # type: ignore[union-attr]
+             for r in fanout.receivers}
+    assert len(ssrcs) == 4
+
+
+async def test_one_receiver_leaving_does_not_stall_the_others(cast4):
+    fanout, receivers, screens = cast4
+    await receivers[1].stop()  # this TV goes away
+    left = fanout.receivers[1]
+    before = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(before[i] + 45, timeout=6) for i in (0, 2, 3)))
+    ended = await left.session.wait_for(SenderState.ENDED, timeout=10)
+    assert ended.ended is not None
+    for i in (0, 2, 3):
+        assert fanout.receivers[i].session.status.state is SenderState.CASTING
+        assert receivers[i].status.state is ReceiverState.RECEIVING
+    # and the others keep receiving after it ended
+    mark = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(mark[i] + 20, timeout=5) for i in (0, 2, 3)))
+
+
+async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
+    fanout, receivers, screens = cast4
+    (group,) = fanout.hub.groups.values()
+    await asyncio.sleep(1.5)  # past the joins' keyframes and the request interval
+    k0 = group.keyframes
+    asked_at = asyncio.get_running_loop().time()
+    pc = receivers[2].pc
+    assert pc is not None
+    rtp_receiver = pc.getTransceivers()[0].receiver
+    await rtp_receiver._send_rtcp_pli(rtp_receiver.getSynchronizationSources()[0].source)
+    await asyncio.sleep(1.5)
+    assert group.keyframes - k0 == 1
+    for s in screens:
+        assert [t for t in s.keyframes if t > asked_at], "every receiver saw the keyframe"
+    peers = [r.session.peer for r in fanout.receivers]
+    requests = [p.track.keyframe_requests for p in peers]  # type: ignore[union-attr]
+    assert requests[2] >= 1 and sum(requests) == requests[2]
+
+
+async def test_each_receiver_has_its_own_srtp_keys(cast4):
+    """An SRTP packet sent to one receiver cannot be decrypted with another's keys."""
+    fanout, receivers, _ = cast4
+    peer_a = fanout.receivers[0].session.peer
+    assert isinstance(peer_a, SharedOfferPeer)
+    ice = peer_a.pc.getTransceivers()[0].sender.transport.transport
+    captured: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    send = ice._send
+
+    async def spy(data: bytes) -> None:
+        if not captured.done() and len(data) > 200 and 128 <= data[0] < 192 \
+                and not 192 <= data[1] <= 223:
+            captured.set_result(bytes(data))
+        await send(data)
+
+    ice._send = spy
+    packet = await asyncio.wait_for(captured, 5)
+    ice._send = send
+    rx = [r.pc.getTransceivers()[0].receiver.transport._rx_srtp for r in receivers]  # type: ignore[union-attr]
+    for other in rx[1:]:
+        with pytest.raises(pylibsrtp.Error):
+            other.unprotect(packet)
+    # the packet is genuine: the receiver it was meant for decrypts it (it then drops the
+    # real copy as a replay, which the stream survives)
+    try:
+        clear = rx[0].unprotect(packet)
+    except pylibsrtp.Error:
+        pytest.fail("the addressed receiver could not decrypt its own packet")
+    ssrc = peer_a.pc.getTransceivers()[0].sender._ssrc
+    assert int.from_bytes(clear[8:12], "big") == ssrc
