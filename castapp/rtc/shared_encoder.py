@@ -130,6 +130,9 @@ class EncoderGroup:
         mime = key[0]
         self.encoder: ScreenH264Encoder | ScreenVp8Encoder = (
             ScreenVp8Encoder() if mime == "video/vp8" else ScreenH264Encoder())
+        # The group's encoder uses its track's link directly (settings, counters and
+        # keyframe requests); frames carry no link (see _encode).
+        self.encoder.link = self.track.link
         self.subs: list[Subscription] = []
         self.encodes = 0
         self.keyframes = 0
@@ -184,11 +187,14 @@ class EncoderGroup:
         return True
 
     def _encode(self, frame: av.VideoFrame, force: bool) -> tuple[list[bytes], int]:
+        # frame.opaque was seen to return a link of an earlier track in long-running
+        # processes; the group's encoder has its link already, so carry none.
+        frame.opaque = None
         if self.scale != 1:
             w = max(2, frame.width // self.scale // 2 * 2)
             h = max(2, frame.height // self.scale // 2 * 2)
             scaled = frame.reformat(width=w, height=h, format="yuv420p")
-            scaled.pts, scaled.time_base, scaled.opaque = frame.pts, frame.time_base, frame.opaque
+            scaled.pts, scaled.time_base = frame.pts, frame.time_base
             frame = scaled
         return self.encoder.encode(frame, force)
 

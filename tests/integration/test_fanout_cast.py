@@ -29,24 +29,11 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
 
 
-class KeyScreen(Screen):
-    """A screen that also notes which decoded frames were keyframes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.keyframes: list[float] = []
-
-    def __call__(self, frame) -> None:  # type: ignore[no-untyped-def]
-        if frame.frame.key_frame:
-            self.keyframes.append(asyncio.get_running_loop().time())
-        super().__call__(frame)
-
-
 @pytest.fixture
 async def cast4(server):
     """A synthetic 640x360 source cast to four receivers; every frame is encoded."""
     source = SyntheticSource(640, 360, fps=30)
-    screens = [KeyScreen() for _ in range(4)]
+    screens = [Screen() for _ in range(4)]
     receivers = [ReceiverSession(server.url, name=f"TV{i}", on_frame=s)
                  for i, s in enumerate(screens)]
     fanout = FanoutCast(source, name="Laptop",
@@ -128,9 +115,39 @@ async def test_one_receiver_leaving_does_not_stall_the_others(cast4):
     await asyncio.gather(*(screens[i].wait_frames(mark[i] + 20, timeout=5) for i in (0, 2, 3)))
 
 
+def is_idr_start(payload: bytes) -> bool:
+    """The RTP payload starts an H.264 IDR picture (single NAL, STAP-A with SPS, FU-A)."""
+    if not payload:
+        return False
+    nal = payload[0] & 0x1F
+    if nal == 5:
+        return True
+    if nal == 24:  # STAP-A: castapp's keyframes aggregate SPS/PPS first
+        return len(payload) > 3 and payload[3] & 0x1F in (5, 7)
+    if nal == 28:  # FU-A: the start fragment of an IDR
+        return len(payload) > 1 and payload[1] & 0x80 != 0 and payload[1] & 0x1F == 5
+    return False
+
+
+def watch_keyframes(pc) -> list[float]:  # type: ignore[no-untyped-def]
+    """Times at which keyframe packets arrive at this receiver (after decryption)."""
+    seen: list[float] = []
+    rtp_receiver = pc.getTransceivers()[0].receiver
+    handle = rtp_receiver._handle_rtp_packet
+
+    async def spy(packet, arrival_time_ms):  # type: ignore[no-untyped-def]
+        if is_idr_start(packet.payload):
+            seen.append(asyncio.get_running_loop().time())
+        await handle(packet, arrival_time_ms)
+
+    rtp_receiver._handle_rtp_packet = spy
+    return seen
+
+
 async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
     fanout, receivers, screens = cast4
     (group,) = fanout.hub.groups.values()
+    seen = [watch_keyframes(r.pc) for r in receivers]
     await asyncio.sleep(1.5)  # past the joins' keyframes and the request interval
     k0 = group.keyframes
     asked_at = asyncio.get_running_loop().time()
@@ -140,11 +157,16 @@ async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
     await rtp_receiver._send_rtcp_pli(rtp_receiver.getSynchronizationSources()[0].source)
     await asyncio.sleep(1.5)
     assert group.keyframes - k0 == 1
-    for s in screens:
-        assert [t for t in s.keyframes if t > asked_at], "every receiver saw the keyframe"
+    for times in seen:
+        after = [t for t in times if t > asked_at]
+        assert len(after) == 1, "every receiver got the one keyframe"
     peers = [r.session.peer for r in fanout.receivers]
     requests = [p.track.keyframe_requests for p in peers]  # type: ignore[union-attr]
     assert requests[2] >= 1 and sum(requests) == requests[2]
+    # and the pictures go on everywhere
+    mark = [len(s.counters) for s in screens]
+    await asyncio.gather(*(s.wait_frames(n + 10, timeout=5) for s, n in zip(screens, mark,
+                                                                            strict=True)))
 
 
 async def test_each_receiver_has_its_own_srtp_keys(cast4):
