@@ -287,8 +287,9 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("send", help="cast this screen to the receiver showing a code")
-    s.add_argument("target", nargs="?", metavar="CODE|LINK",
-                   help="the cast code the receiver shows, or its castapp://HOST:PORT/CODE link")
+    s.add_argument("target", nargs="*", metavar="CODE|LINK",
+                   help="the cast code the receiver shows, or its castapp://HOST:PORT/CODE link;"
+                   " several to cast to several receivers at once (one encode)")
     s.add_argument("--code", help="the cast code (the same as CODE)")
     s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
                    "the link, or find the receiver on this network by its code")
@@ -343,8 +344,17 @@ async def run_send(args: argparse.Namespace) -> int:
     ice = ice_kwargs(args, out)
     if ice is None:
         return 2
+    codes = [*args.target, *([args.code] if args.code else [])]
+    if args.fps is not None and args.fps <= 0:
+        out.fail(words.Failure("bad_input", {"reason": "--fps must be positive"}))
+        return 2
+    if len(codes) > 1:
+        from castapp.cli_fanout import run_send_many
+
+        chosen = send_preset(args.quality, args.fps, args.max_size)
+        return await run_send_many(args, codes, out, ice, chosen)
     try:
-        target = parse_target(args.target or args.code)
+        target = parse_target(codes[0] if codes else None)
         url = service_url(target, args.server)
     except CastFailed as exc:
         out.fail(exc.failure)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiortc import RTCIceServer
@@ -101,9 +101,7 @@ class FanoutCast:
         self._count = 0
 
     async def _offer(self, req: OfferRequest) -> OfferPeer:
-        peer = SharedOfferPeer(req, self.hub)
-        await peer.offer()
-        return peer
+        return await shared_offer_factory(self.hub)(req)
 
     async def add(self, url: str, code: str) -> Receiver:
         """Join one more receiver (``code`` on the service at ``url``). Raises the typed
@@ -153,3 +151,16 @@ async def wait_all(fanout: FanoutCast, state: object, timeout: float = 20.0) -> 
     """Wait until every receiver's session reached ``state``."""
     await asyncio.gather(*(r.session.wait_for(state, timeout)  # type: ignore[arg-type]
                            for r in fanout.receivers))
+
+
+def shared_offer_factory(hub: SharedEncoderHub) -> Callable[[OfferRequest],
+                                                            Awaitable[OfferPeer]]:
+    """A :data:`~castapp.rtc.offer.PeerFactory` whose calls send ``hub``'s encoded frames
+    (pass it as a sender session's ``peer_factory``)."""
+
+    async def offer(req: OfferRequest) -> OfferPeer:
+        peer = SharedOfferPeer(req, hub)
+        await peer.offer()
+        return peer
+
+    return offer
