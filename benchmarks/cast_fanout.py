@@ -3,8 +3,9 @@ fps and latency, and how far apart the receivers get the same frame.
 
     python benchmarks/cast_fanout.py --receivers 4 --res 1920x1080 --fps 30 --seconds 15
 
-Everything stays on loopback: a room service in this process on 127.0.0.1, the receivers
-(castapp ``ReceiverSession``) in this process too, and the sender (``FanoutCast`` over a
+Everything stays on loopback: a room service in this process on 127.0.0.1, each receiver
+(castapp ``ReceiverSession``, reading the frame counter from the decoded Y plane) in its own
+child process, and the sender (``FanoutCast`` over a
 ``SyntheticSource``, every frame encoded: no change detection) in a child process whose CPU
 is read from ``/proc/<pid>/stat``. aiortc never offers 127.0.0.1 as a host candidate, so
 both processes restrict host candidates to it (as the integration tests do).
@@ -82,53 +83,87 @@ async def sender_main(url: str, codes: list[str], width: int, height: int, fps: 
     source.stop()
 
 
-# ------------------------------------------------------------------ orchestrator
-async def run_case(url: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
+# ------------------------------------------------------------------ receiver (child)
+async def receiver_main(url: str, index: int) -> None:
+    import numpy as np
+
     from castapp.rtc import pattern
     from castapp.session.receiver import ReceiverSession
 
-    shown: list[dict[int, float]] = [{} for _ in range(n)]
+    shown: dict[int, float] = {}
     recording = {"on": False}
 
-    def on_frame(i: int):  # type: ignore[no-untyped-def]
-        def handle(frame: Any) -> None:
-            if not recording["on"]:
-                return
-            value = pattern.read_counter(frame.frame.to_ndarray(format="gray"))
-            if value is not None:
-                shown[i].setdefault(value, frame.received_at)
-        return handle
+    def handle(frame: Any) -> None:
+        if not recording["on"]:
+            return
+        f = frame.frame
+        plane = f.planes[0]
+        y = np.frombuffer(plane, np.uint8).reshape(f.height, plane.line_size)[:, :f.width]
+        value = pattern.read_counter(y)
+        if value is not None:
+            shown.setdefault(value, frame.received_at)
 
-    receivers = [ReceiverSession(url, name=f"TV{i}", on_frame=on_frame(i)) for i in range(n)]
-    codes = [(await r.start()).code or "" for r in receivers]
-    _w, _h = args.res.split("x")
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--role", "sender", "--url", url, "--codes", ",".join(codes),
-         "--res", args.res, "--fps", str(args.fps)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    receiver = ReceiverSession(url, name=f"TV{index}", on_frame=handle)
+    status = await receiver.start()
+    print(json.dumps({"code": status.code}), flush=True)
     loop = asyncio.get_running_loop()
-    assert child.stdout is not None and child.stdin is not None
-    line = await loop.run_in_executor(None, child.stdout.readline)
-    if not line:
-        raise SystemExit("the sender did not start")
-    await asyncio.sleep(args.warmup)
+    await loop.run_in_executor(None, sys.stdin.readline)  # start recording
     recording["on"] = True
-    cpu0, t0 = cpu_seconds(child.pid), time.monotonic()
-    await asyncio.sleep(args.seconds)
-    cpu1, t1 = cpu_seconds(child.pid), time.monotonic()
+    await loop.run_in_executor(None, sys.stdin.readline)  # stop
     recording["on"] = False
-    child.stdin.write("\n")
-    child.stdin.flush()
-    report = json.loads(await loop.run_in_executor(None, child.stdout.readline))
-    await loop.run_in_executor(None, child.wait)
+    print(json.dumps({"shown": shown}), flush=True)
+    await receiver.stop()
+
+
+# ------------------------------------------------------------------ orchestrator
+def child(role: str, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, __file__, "--role", role, *argv],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+async def ask(proc: subprocess.Popen[str], line: str | None = None) -> dict[str, Any]:
+    assert proc.stdin is not None and proc.stdout is not None
+    if line is not None:
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+    text = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+    if not text:
+        raise SystemExit("a benchmark process ended early")
+    return dict(json.loads(text))
+
+
+def tell(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+
+
+async def run_case(url: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    receivers = [child("receiver", "--url", url, "--index", str(i)) for i in range(n)]
+    codes = [str((await ask(r))["code"]) for r in receivers]
+    sender = child("sender", "--url", url, "--codes", ",".join(codes), "--res", args.res,
+                   "--fps", str(args.fps))
+    await ask(sender)
+    await asyncio.sleep(args.warmup)
     for r in receivers:
-        await r.stop()
+        tell(r)
+    cpu0, t0 = cpu_seconds(sender.pid), time.monotonic()
+    rcpu0 = [cpu_seconds(r.pid) for r in receivers]
+    await asyncio.sleep(args.seconds)
+    cpu1, t1 = cpu_seconds(sender.pid), time.monotonic()
+    rcpu = [round((cpu_seconds(r.pid) - c) / (t1 - t0), 3) for r, c in zip(receivers, rcpu0,
+                                                                           strict=True)]
+    shown = [{int(k): v for k, v in (await ask(r, ""))["shown"].items()} for r in receivers]
+    report = await ask(sender, "")
+    loop = asyncio.get_running_loop()
+    for proc in (*receivers, sender):
+        await loop.run_in_executor(None, proc.wait)
     produced = {int(k): v for k, v in report["produced"].items()}
     per: list[dict[str, Any]] = []
-    for frames in shown:
+    for frames, cpu in zip(shown, rcpu, strict=True):
         lat = [(at - produced[c]) * 1000 for c, at in frames.items() if c in produced]
-        per.append({"fps": round(len(frames) / (t1 - t0), 1),
+        per.append({"fps": round(len(frames) / (t1 - t0), 1), "cpu": cpu,
                     "latency_ms": {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95)}})
     spread: list[float] = []
     if n > 1:
@@ -168,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--warmup", type=float, default=4.0)
-    ap.add_argument("--role", choices=["bench", "sender"], default="bench")
+    ap.add_argument("--role", choices=["bench", "sender", "receiver"], default="bench")
+    ap.add_argument("--index", type=int, default=0)
     ap.add_argument("--url")
     ap.add_argument("--codes")
     args = ap.parse_args(argv)
@@ -176,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "sender":
         w, h = (int(x) for x in args.res.split("x"))
         asyncio.run(sender_main(args.url, args.codes.split(","), w, h, args.fps))
+        return 0
+    if args.role == "receiver":
+        asyncio.run(receiver_main(args.url, args.index))
         return 0
     print(json.dumps(asyncio.run(main_async(args)), indent=1))
     return 0
