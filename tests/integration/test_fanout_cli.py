@@ -31,7 +31,7 @@ def test_send_to_two_codes_casts_to_both_with_lines_for_each(tmp_path):
             try:
                 for rx in (rx1, rx2):
                     rx.expect("state", state="receiving", timeout=40)
-                assert tx.finish(timeout=60) == 0
+                assert tx.proc.wait(60) == 0
                 tx.drain()
                 casting = {e["receiver"] for e in tx.seen
                            if e["event"] == "state" and e["state"] == "casting"}
@@ -56,6 +56,6 @@ def test_the_same_code_twice_is_refused_in_words(tmp_path):
         try:
             err = tx.expect("error", timeout=20)
             assert "twice" in err["message"]
-            assert tx.finish(timeout=15) == 2
+            assert tx.proc.wait(15) == 2
         finally:
             tx.stop()
