@@ -115,6 +115,28 @@ async def test_one_receiver_leaving_does_not_stall_the_others(cast4):
     await asyncio.gather(*(screens[i].wait_frames(mark[i] + 20, timeout=5) for i in (0, 2, 3)))
 
 
+async def test_one_receiver_vanishing_does_not_stall_the_others(cast4):
+    """A TV that dies without a word: it reads nothing and sends nothing, no bye, no DTLS
+    close (its DTLS transport's receive loop is cancelled and its sends are swallowed)."""
+    fanout, receivers, screens = cast4
+    dead = receivers[3]
+    assert dead.pc is not None
+    dtls = dead.pc.getTransceivers()[0].receiver.transport
+
+    async def silent(data: bytes) -> None:
+        return None
+
+    dtls._send_rtp = silent
+    dtls._task.cancel()
+    before = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(before[i] + 60, timeout=8) for i in range(3)))
+    for i in range(3):
+        status = fanout.receivers[i].session.status
+        assert status.state is SenderState.CASTING and status.reconnects == 0
+    for t in fanout.hub.tracks:
+        assert len(t.sub.queue) <= 8  # a silent receiver's frames are dropped, not piled up
+
+
 def is_idr_start(payload: bytes) -> bool:
     """The RTP payload starts an H.264 IDR picture (single NAL, STAP-A with SPS, FU-A)."""
     if not payload:
