@@ -185,6 +185,14 @@ async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
     peers = [r.session.peer for r in fanout.receivers]
     requests = [p.track.keyframe_requests for p in peers]  # type: ignore[union-attr]
     assert requests[2] >= 1 and sum(requests) == requests[2]
+    # all four asking at once: still one keyframe (requests are answered once per interval)
+    await asyncio.sleep(1.0)
+    k1 = group.keyframes
+    rtp_receivers = [r.pc.getTransceivers()[0].receiver for r in receivers]  # type: ignore[union-attr]
+    await asyncio.gather(*(x._send_rtcp_pli(x.getSynchronizationSources()[0].source)
+                           for x in rtp_receivers))
+    await asyncio.sleep(0.4)  # less than the request interval
+    assert group.keyframes - k1 == 1
     # and the pictures go on everywhere
     mark = [len(s.counters) for s in screens]
     await asyncio.gather(*(s.wait_frames(n + 10, timeout=5) for s, n in zip(screens, mark,
