@@ -187,8 +187,9 @@ class EncoderGroup:
         return True
 
     def _encode(self, frame: av.VideoFrame, force: bool) -> tuple[list[bytes], int]:
-        # frame.opaque was seen to return a link of an earlier track in long-running
-        # processes; the group's encoder has its link already, so carry none.
+        # PyAV 18 keeps opaque objects in one dict keyed by id(obj) and drops the key when
+        # any frame holding it is freed, so a newer frame carrying the same link can read
+        # back None (av/opaque.py: key_free). The group's encoder has its link already.
         frame.opaque = None
         if self.scale != 1:
             w = max(2, frame.width // self.scale // 2 * 2)
