@@ -287,9 +287,10 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("send", help="cast this screen to the receiver showing a code")
-    s.add_argument("target", nargs="*", metavar="CODE|LINK",
-                   help="the cast code the receiver shows, or its castapp://HOST:PORT/CODE link;"
-                   " several to cast to several receivers at once (one encode)")
+    s.add_argument("target", nargs="?", metavar="CODE|LINK",
+                   help="the cast code the receiver shows, or its castapp://HOST:PORT/CODE link")
+    s.add_argument("more", nargs="*", metavar="CODE|LINK",
+                   help="more codes: cast to several receivers at once (one encode)")
     s.add_argument("--code", help="the cast code (the same as CODE)")
     s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
                    "the link, or find the receiver on this network by its code")
@@ -344,7 +345,7 @@ async def run_send(args: argparse.Namespace) -> int:
     ice = ice_kwargs(args, out)
     if ice is None:
         return 2
-    codes = [*args.target, *([args.code] if args.code else [])]
+    codes = [c for c in (args.target, *args.more, args.code) if c]
     if args.fps is not None and args.fps <= 0:
         out.fail(words.Failure("bad_input", {"reason": "--fps must be positive"}))
         return 2
