@@ -300,6 +300,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("target", nargs="?", metavar="CODE|LINK",
                    help="the cast code the receiver shows, or its link "
                         "(http://HOST:PORT/#CODE from its QR code, or castapp://HOST:PORT/CODE)")
+    s.add_argument("more", nargs="*", metavar="CODE|LINK",
+                   help="more codes: cast to several receivers at once (one encode)")
     s.add_argument("--code", help="the cast code (the same as CODE)")
     s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
                    "the link, or find the receiver on this network by its code")
@@ -356,8 +358,17 @@ async def run_send(args: argparse.Namespace) -> int:
     ice = ice_kwargs(args, out)
     if ice is None:
         return 2
+    codes = [c for c in (args.target, *args.more, args.code) if c]
+    if args.fps is not None and args.fps <= 0:
+        out.fail(words.Failure("bad_input", {"reason": "--fps must be positive"}))
+        return 2
+    if len(codes) > 1:
+        from castapp.cli_fanout import run_send_many
+
+        chosen = send_preset(args.quality, args.fps, args.max_size)
+        return await run_send_many(args, codes, out, ice, chosen)
     try:
-        target = parse_target(args.target or args.code)
+        target = parse_target(codes[0] if codes else None)
         url = service_url(target, args.server)
     except CastFailed as exc:
         out.fail(exc.failure)

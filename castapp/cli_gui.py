@@ -72,5 +72,9 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
             opts.listen = args.listen
             opts.lan = not args.no_advertise
         else:
+            if getattr(args, "more", None):
+                print("castapp: the sender window takes one code; cast to several receivers "
+                      "with --headless", file=sys.stderr)
+                return 2
             opts.code = args.target or args.code
     return run_app(opts)

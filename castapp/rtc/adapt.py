@@ -24,6 +24,12 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
    read at each socket's creation). A 1080p keyframe is 165-370 KB in one burst, and
    256 KB overflowed at 60 fps. The kernel grants at most ``net.core.rmem_max``;
    :func:`socket_buffer_sizes` reports what it granted.
+6. Sender: ``RTCRtpSender._next_encoded_frame`` takes already encoded, packetised frames
+   from a track that offers ``castapp_next_encoded`` (a
+   :class:`~castapp.rtc.shared_encoder.SharedTrack`: one encode shared by several
+   connections) instead of encoding what ``recv()`` returns; the sender still builds its
+   own packets (SSRC, sequence numbers, SRTP). The track's ``bitrate_sink`` stands in for
+   the sender's encoder, so REMB estimates and keyframe requests reach the shared group.
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -50,6 +56,7 @@ from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 
 from castapp.rtc.encoder import ScreenH264Encoder, ScreenVp8Encoder
@@ -87,6 +94,7 @@ _stock_get_encoder: Callable[[RTCRtpCodecParameters], Encoder] = aiortc.rtcrtpse
 _stock_h264_params: dict[int, str] = {}
 _stock_send_keyframe = aiortc.rtcrtpsender.RTCRtpSender._send_keyframe
 _stock_udp_buffer: int = aioice.turn.UDP_SOCKET_BUFFER_SIZE
+_stock_next_encoded_frame = aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame
 
 
 def _full_scan_remove_frame(self: JitterBuffer, sequence_number: int) -> JitterFrame | None:
@@ -203,6 +211,23 @@ def _send_keyframe_counted(self: aiortc.rtcrtpsender.RTCRtpSender) -> None:
     _stock_send_keyframe(self)
 
 
+async def _next_encoded_frame_shared(
+    self: aiortc.rtcrtpsender.RTCRtpSender, codec: RTCRtpCodecParameters
+) -> RTCEncodedFrame | None:
+    """Stock ``_next_encoded_frame``, or the shared encoder's next frame for a track that
+    offers ``castapp_next_encoded``."""
+    track = getattr(self, "_RTCRtpSender__track", None)
+    shared = getattr(track, "castapp_next_encoded", None)
+    if shared is None:
+        return await _stock_next_encoded_frame(self, codec)
+    if getattr(self, "_RTCRtpSender__encoder", None) is None:
+        self._RTCRtpSender__encoder = track.bitrate_sink  # type: ignore[union-attr]
+    payloads, timestamp = await shared(codec)
+    if not self._enabled or not payloads:
+        return None
+    return RTCEncodedFrame(payloads, timestamp, None)
+
+
 def socket_buffer_sizes(pc: object) -> list[int]:
     """Receive buffer sizes (bytes, as the kernel reports them) of a peer connection's
     ICE sockets."""
@@ -222,7 +247,7 @@ def _stock_objects() -> dict[str, object]:
     return {
         "JitterBuffer._remove_frame": _stock_remove_frame,
         "JitterBuffer.add": JitterBuffer.add,
-        "RTCRtpSender._next_encoded_frame": aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame,
+        "RTCRtpSender._next_encoded_frame": _stock_next_encoded_frame,
         "RTCRtpSender._run_rtp": aiortc.rtcrtpsender.RTCRtpSender._run_rtp,
         "RemoteStreamTrack.recv": aiortc.rtcrtpreceiver.RemoteStreamTrack.recv,
         "RTCRtpSender._send_keyframe": _stock_send_keyframe,
@@ -266,7 +291,7 @@ def check_internals() -> list[str]:
 
     if not hasattr(aiortc.rtcrtpsender, "get_encoder"):
         problems.append("aiortc.rtcrtpsender has no get_encoder")
-    names = aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame.__code__.co_names
+    names = _stock_next_encoded_frame.__code__.co_names
     if "get_encoder" not in names:
         problems.append("RTCRtpSender._next_encoded_frame no longer calls get_encoder")
     for cls, attrs in (
@@ -279,7 +304,8 @@ def check_internals() -> list[str]:
     if not hasattr(Vp8Encoder(), "picture_id"):
         problems.append("Vp8Encoder has no picture_id")
     sender_source = inspect.getsource(aiortc.rtcrtpsender.RTCRtpSender)
-    for attr in ("self.__encoder =", "self.__track =", "self.__force_keyframe ="):
+    for attr in ("self.__encoder =", "self.__track =", "self.__force_keyframe =",
+                 "enc_frame = await self._next_encoded_frame(codec)", "self._enabled"):
         if attr not in sender_source:
             problems.append(f"RTCRtpSender has no {attr}")
     gather = inspect.getsource(aioice.ice.Connection.get_component_candidates)
@@ -331,6 +357,7 @@ def install(*, advertise_level: bool = True) -> None:
         aiortc.rtcrtpsender.get_encoder = castapp_get_encoder  # type: ignore[attr-defined]
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _send_keyframe_counted  # type: ignore[method-assign]
+        sender_cls._next_encoded_frame = _next_encoded_frame_shared  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
         _installed = True
@@ -345,6 +372,7 @@ def uninstall() -> None:
         aiortc.rtcrtpsender.get_encoder = _stock_get_encoder  # type: ignore[attr-defined]
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _stock_send_keyframe  # type: ignore[method-assign]
+        sender_cls._next_encoded_frame = _stock_next_encoded_frame  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
         _advertise_h264_level(None)
         _installed = False

@@ -1,0 +1,234 @@
+"""One sender, four receivers: real service, real aiortc at every end, one shared encode."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import aioice.ice
+import pylibsrtp
+import pytest
+
+from castapp.rtc.capture import SyntheticSource
+from castapp.rtc.encoder import EncoderConfig
+from castapp.session.fanout import FanoutCast, SharedOfferPeer
+from castapp.session.receiver import ReceiverSession, ReceiverState
+from castapp.session.sender import SenderState
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cast_session import Screen
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1: restrict host candidates to loopback for these tests."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses",
+                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+
+
+@pytest.fixture
+async def cast4(server):
+    """A synthetic 640x360 source cast to four receivers; every frame is encoded."""
+    source = SyntheticSource(640, 360, fps=30)
+    screens = [Screen() for _ in range(4)]
+    receivers = [ReceiverSession(server.url, name=f"TV{i}", on_frame=s)
+                 for i, s in enumerate(screens)]
+    fanout = FanoutCast(source, name="Laptop",
+                        encoder=EncoderConfig(change_driven=False, max_fps=30))
+    try:
+        for r in receivers:
+            status = await r.start()
+            await fanout.add(server.url, status.display_code or status.code or "")
+        for f in fanout.receivers:
+            await f.session.wait_for(SenderState.CASTING, timeout=30)
+        try:
+            await asyncio.gather(*(s.wait_frames(15, timeout=30) for s in screens))
+        except TimeoutError:
+            subs = [(t.sub.active, t.sub.waiting_key, t.sub.frames, t.sub.resyncs)
+                    for t in fanout.hub.tracks]
+            pytest.fail(f"frames shown {[len(s.frames) for s in screens]} "
+                        f"counters {[len(s.counters) for s in screens]} subs {subs} "
+                        f"{fanout.stats()} {[r.status for r in receivers]}")
+        yield fanout, receivers, screens
+    finally:
+        await fanout.close()
+        for r in receivers:
+            await r.stop()
+        source.stop()
+
+
+async def test_four_receivers_decode_the_same_frames_from_one_encode(cast4):
+    fanout, _receivers, screens = cast4
+    start = [len(s.counters) for s in screens]
+    (group,) = fanout.hub.groups.values()
+    encodes0, frames0 = group.encodes, group.encoder.stats.frames
+    sent0 = [r.session.peer.track.frames_sent for r in fanout.receivers]  # type: ignore[union-attr]
+    await asyncio.sleep(3.0)
+    await asyncio.gather(*(s.wait_frames(n + 40, timeout=20) for s, n in zip(screens, start,
+                                                                             strict=True)))
+    seen = [set(s.counters[n:]) for s, n in zip(screens, start, strict=True)]
+    for s in screens:  # every receiver shows the frames in order
+        assert all(b >= a for a, b in zip(s.counters, s.counters[1:], strict=False)), (
+            s.counters, fanout.stats())
+    # the same frames: the frames all four showed in a common window are most of them
+    lo = max(min(x) for x in seen)
+    hi = min(max(x) for x in seen)
+    assert hi - lo > 30
+    window = [{c for c in x if lo <= c <= hi} for x in seen]
+    common = set.intersection(*window)
+    assert len(common) >= 0.8 * max(len(w) for w in window), (len(common), [len(w) for w in window])
+
+    # one encode per frame, not per receiver
+    encodes = group.encodes - encodes0
+    assert abs(group.encoder.stats.frames - frames0 - encodes) <= 1  # the encoder's own counter
+    assert group.encodes <= group.track.frames_sent
+    sent = [r.session.peer.track.frames_sent - n  # type: ignore[union-attr]
+            for r, n in zip(fanout.receivers, sent0, strict=True)]
+    assert all(abs(n - encodes) <= 3 for n in sent), (sent, encodes)
+    assert encodes < 1.3 * (hi - lo + 40), "encodes must follow frames, not frames x receivers"
+    # each receiver has its own connection, route and stats
+    for r in fanout.receivers:
+        stats = await r.session.stats()
+        assert stats is not None and stats.ice is not None and stats.ice.kind == "host"
+        assert stats.bytes_sent > 10_000
+    ssrcs = {r.session.peer.pc.getTransceivers()[0].sender._ssrc  # type: ignore[union-attr]
+             for r in fanout.receivers}
+    assert len(ssrcs) == 4
+
+
+async def test_one_receiver_leaving_does_not_stall_the_others(cast4):
+    fanout, receivers, screens = cast4
+    await receivers[1].stop()  # this TV goes away
+    left = fanout.receivers[1]
+    before = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(before[i] + 45, timeout=6) for i in (0, 2, 3)))
+    ended = await left.session.wait_for(SenderState.ENDED, timeout=10)
+    assert ended.ended is not None
+    for i in (0, 2, 3):
+        assert fanout.receivers[i].session.status.state is SenderState.CASTING
+        assert receivers[i].status.state is ReceiverState.RECEIVING
+    # and the others keep receiving after it ended
+    mark = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(mark[i] + 20, timeout=5) for i in (0, 2, 3)))
+
+
+async def test_one_receiver_vanishing_does_not_stall_the_others(cast4):
+    """A TV that dies without a word: it reads nothing and sends nothing, no bye, no DTLS
+    close (its DTLS transport's receive loop is cancelled and its sends are swallowed)."""
+    fanout, receivers, screens = cast4
+    dead = receivers[3]
+    assert dead.pc is not None
+    dtls = dead.pc.getTransceivers()[0].receiver.transport
+
+    async def silent(data: bytes) -> None:
+        return None
+
+    dtls._send_rtp = silent
+    dtls._task.cancel()
+    before = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(before[i] + 60, timeout=8) for i in range(3)))
+    for i in range(3):
+        status = fanout.receivers[i].session.status
+        assert status.state is SenderState.CASTING and status.reconnects == 0
+    for t in fanout.hub.tracks:
+        assert len(t.sub.queue) <= 8  # a silent receiver's frames are dropped, not piled up
+
+
+def is_idr_start(payload: bytes) -> bool:
+    """The RTP payload starts an H.264 IDR picture (single NAL, STAP-A with SPS, FU-A)."""
+    if not payload:
+        return False
+    nal = payload[0] & 0x1F
+    if nal == 5:
+        return True
+    if nal == 24:  # STAP-A: castapp's keyframes aggregate SPS/PPS first
+        return len(payload) > 3 and payload[3] & 0x1F in (5, 7)
+    if nal == 28:  # FU-A: the start fragment of an IDR
+        return len(payload) > 1 and payload[1] & 0x80 != 0 and payload[1] & 0x1F == 5
+    return False
+
+
+def watch_keyframes(pc) -> list[float]:  # type: ignore[no-untyped-def]
+    """Times at which keyframe packets arrive at this receiver (after decryption)."""
+    seen: list[float] = []
+    rtp_receiver = pc.getTransceivers()[0].receiver
+    handle = rtp_receiver._handle_rtp_packet
+
+    async def spy(packet, arrival_time_ms):  # type: ignore[no-untyped-def]
+        if is_idr_start(packet.payload):
+            seen.append(asyncio.get_running_loop().time())
+        await handle(packet, arrival_time_ms)
+
+    rtp_receiver._handle_rtp_packet = spy
+    return seen
+
+
+async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
+    fanout, receivers, screens = cast4
+    (group,) = fanout.hub.groups.values()
+    seen = [watch_keyframes(r.pc) for r in receivers]
+    await asyncio.sleep(1.5)  # past the joins' keyframes and the request interval
+    k0 = group.keyframes
+    asked_at = asyncio.get_running_loop().time()
+    pc = receivers[2].pc
+    assert pc is not None
+    rtp_receiver = pc.getTransceivers()[0].receiver
+    await rtp_receiver._send_rtcp_pli(rtp_receiver.getSynchronizationSources()[0].source)
+    await asyncio.sleep(1.5)
+    assert group.keyframes - k0 == 1
+    for times in seen:
+        after = [t for t in times if t > asked_at]
+        assert len(after) == 1, "every receiver got the one keyframe"
+    peers = [r.session.peer for r in fanout.receivers]
+    requests = [p.track.keyframe_requests for p in peers]  # type: ignore[union-attr]
+    assert requests[2] >= 1 and sum(requests) == requests[2]
+    # all four asking at once: still one keyframe (requests are answered once per interval)
+    await asyncio.sleep(1.0)
+    k1 = group.keyframes
+    rtp_receivers = [r.pc.getTransceivers()[0].receiver for r in receivers]  # type: ignore[union-attr]
+    await asyncio.gather(*(x._send_rtcp_pli(x.getSynchronizationSources()[0].source)
+                           for x in rtp_receivers))
+    await asyncio.sleep(0.4)  # less than the request interval
+    assert group.keyframes - k1 == 1
+    # and the pictures go on everywhere
+    mark = [len(s.counters) for s in screens]
+    await asyncio.gather(*(s.wait_frames(n + 10, timeout=5) for s, n in zip(screens, mark,
+                                                                            strict=True)))
+
+
+async def test_each_receiver_has_its_own_srtp_keys(cast4):
+    """An SRTP packet sent to one receiver cannot be decrypted with another's keys."""
+    fanout, receivers, _ = cast4
+    peer_a = fanout.receivers[0].session.peer
+    assert isinstance(peer_a, SharedOfferPeer)
+    ice = peer_a.pc.getTransceivers()[0].sender.transport.transport
+    rx = [r.pc.getTransceivers()[0].receiver.transport._rx_srtp for r in receivers]  # type: ignore[union-attr]
+    checked: asyncio.Future[tuple[list[bool], bytes | None]] = \
+        asyncio.get_running_loop().create_future()
+    send = ice._send
+
+    def decrypts(session: pylibsrtp.Session, packet: bytes) -> bytes | None:
+        try:
+            return bytes(session.unprotect(packet))
+        except pylibsrtp.Error:
+            return None
+
+    async def spy(data: bytes) -> None:
+        # Checked before the packet is sent, so the addressed receiver has not seen it yet
+        # (it then drops the real copy as a replay, which the stream survives).
+        if not checked.done() and len(data) > 200 and 128 <= data[0] < 192 \
+                and not 192 <= data[1] <= 223:
+            others = [decrypts(other, bytes(data)) is None for other in rx[1:]]
+            checked.set_result((others, decrypts(rx[0], bytes(data))))
+        await send(data)
+
+    ice._send = spy
+    others_fail, clear = await asyncio.wait_for(checked, 5)
+    ice._send = send
+    assert others_fail == [True, True, True], "another receiver decrypted the packet"
+    assert clear is not None, "the addressed receiver could not decrypt its own packet"
+    sender = peer_a.pc.getTransceivers()[0].sender
+    assert int.from_bytes(clear[8:12], "big") in (sender._ssrc, sender._rtx_ssrc)
