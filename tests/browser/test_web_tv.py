@@ -51,6 +51,8 @@ def video_counter(page) -> int | None:
     return pattern.read_counter(y)
 
 
+@pytest.mark.xfail(strict=True, reason="the web TV runs no pairing over the code yet, and the "
+                   "app sender casts only to a receiver that proves the code (docs/security.md)")
 @pytest.mark.parametrize("codec", ["h264", "vp8"])
 def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
     with private_namespace() as ns:
