@@ -135,7 +135,8 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
 
         await asyncio.gather(*(one(i + 1, t, u)
                                for i, (t, u) in enumerate(zip(targets, urls, strict=True))))
-        waits = [asyncio.create_task(e.wait()) for e in (all_ended, source_down)]
+        waits: list[asyncio.Task[Any]] = [
+            asyncio.create_task(e.wait()) for e in (all_ended, source_down)]
         waits.append(asyncio.create_task(_until_stopped(asyncio.Event(), args.duration)))
         tasks += waits
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

@@ -112,7 +112,7 @@ async def ice_rtt_ms(pc: RTCPeerConnection, timeout: float = 1.0) -> float | Non
         conn = getattr(getattr(transport, "transport", None), "_connection", None)
         pair = (getattr(conn, "_nominated", None) or {}).get(1)
         password = getattr(conn, "remote_password", None)
-        if pair is None or password is None:
+        if conn is None or pair is None or password is None:
             continue
         request = conn.build_request(pair, nominate=False)
         start = time.monotonic()

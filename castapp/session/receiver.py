@@ -630,7 +630,7 @@ class ReceiverSession:
             await self.clock.sleep(SETTLE_S)  # let the rest of a burst of retries arrive
             if superseded():
                 return
-            gen = offer.gen
+            gen = offer.gen if offer.gen is not None else call.machine.generation
             try:  # the fingerprint the code confirmed, or nothing is applied
                 if call.pairing is None and not call.browser:
                     raise PairingError("no pairing for this offer")
@@ -647,7 +647,7 @@ class ReceiverSession:
             req = LinkRequest(
                 offer.sdp, self._chooser(),
                 on_frame=lambda f: self._frame(call, gen, f),
-                on_failed=lambda: self._feed_call(call, c.LinkFailed(gen=gen)),
+                on_failed=lambda: self._link_failed(call, gen),
                 audio_out=self.audio_out,
                 # heard at once only when it is the first: the rule applies when it shows
                 audio_muted=self.audio_muted or self._primary() is not None,
@@ -660,6 +660,9 @@ class ReceiverSession:
                 return
             if not self._feed_call(call, c.LinkUp(gen=gen, link=link)):
                 await close_quietly(link)
+
+    def _link_failed(self, call: Call, gen: int) -> None:
+        self._feed_call(call, c.LinkFailed(gen=gen))
 
     def _frame(self, call: Call, gen: int, frame: ReceivedFrame) -> None:
         if call.state is CallState.ENDED:

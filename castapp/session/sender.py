@@ -439,7 +439,7 @@ class SenderSession:
     def _peer_message(self, body: dict[str, object]) -> Event | None:
         """A typed event from a ``signal`` body of our receiver (hostile until decoded)."""
         try:
-            msg = p.decode_peer(body)  # type: ignore[arg-type]
+            msg = p.decode_peer(body)
         except p.ProtocolError as exc:
             log.warning("ignoring a bad message from the receiver: %s", exc.message)
             return None

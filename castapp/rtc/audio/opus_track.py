@@ -86,7 +86,7 @@ class OpusAudioTrack(MediaStreamTrack):
     def dropped_chunks(self) -> int:
         return self._buffer.dropped
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet:  # type: ignore[type-arg]  # PyAV types Packet as generic
         if self.readyState != "live":
             raise MediaStreamError
         pcm = bytearray()

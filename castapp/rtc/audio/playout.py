@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -124,7 +124,7 @@ class PlayoutBuffer:
                             self.dropped_bytes / BYTES_PER_MS, self.frames)
 
 
-class PcmSink:
+class PcmSink(Protocol):
     """What a player writes to: blocking ``write`` paces the writer thread."""
 
     def write(self, pcm: bytes) -> None: ...
@@ -159,7 +159,8 @@ class AudioPlayer:
             except (MediaStreamError, asyncio.CancelledError):
                 return
             assert isinstance(frame, av.AudioFrame)
-            media_s = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+            media_s = (float(frame.pts * frame.time_base)
+                       if frame.pts is not None and frame.time_base is not None else 0.0)
             self.buffer.push(frame_pcm(frame, self._resampler), media_s)
 
     def play_into(self, sink: PcmSink) -> None:

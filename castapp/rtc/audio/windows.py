@@ -38,7 +38,7 @@ def to_s16(block: np.ndarray) -> bytes:
         block = block[:, None]
     if block.shape[1] == 1:
         block = np.repeat(block, CHANNELS, axis=1)
-    return (np.clip(block[:, :CHANNELS], -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return bytes((np.clip(block[:, :CHANNELS], -1.0, 1.0) * 32767).astype("<i2").tobytes())
 
 
 class WasapiLoopbackSource:
