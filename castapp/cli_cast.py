@@ -162,6 +162,12 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
     r.add_argument("--duration", type=float, help="stop after this many seconds")
     r.add_argument("--state-dir", type=Path, help="where the code token and room key live")
+    r.add_argument("--admission", choices=("open", "approve", "pin"),
+                   help="how a new sender gets on screen: open (anyone with the code), approve "
+                   "(the TV allows each one) or pin (each types a one-time PIN the TV shows); "
+                   "default: the saved setting, approve at first. With --headless, type "
+                   "'allow N', 'deny N' or 'stop N' on stdin (N: the presenter's number or "
+                   "name, as printed)")
     add_ice_flags(r)
 
 
@@ -197,6 +203,119 @@ def _service_line(out: Printer, last: dict[str, Any], st: Any) -> None:
             code=getattr(st, "code", None))
 
 
+def admission_of(args: argparse.Namespace) -> str:
+    """The ``--admission`` asked for, or the saved setting (approve on a fresh install)."""
+    if getattr(args, "admission", None):
+        return str(args.admission)
+    from castapp import settings
+
+    try:
+        return settings.load(getattr(args, "config_dir", None)).admission
+    except (OSError, ValueError):
+        return "approve"
+
+
+class CallLines:
+    """Says each presenter's change of state as a line, and runs the TV's typed commands.
+
+    Presenters are numbered in arrival order; ``allow 2`` or ``deny Ada`` refer to them.
+    """
+
+    def __init__(self, out: Printer) -> None:
+        self.out = out
+        self.seen: dict[str, tuple[str, str | None]] = {}  # key -> (phase, pin)
+        self.names: dict[str, str] = {}
+        self.calls: list[Any] = []
+        self.session: Any = None
+
+    @staticmethod
+    def _key(call: Any) -> str:
+        return str(getattr(call, "key", "") or call.peer_id)
+
+    def number(self, call: Any) -> int:
+        keys = [self._key(c) for c in self.calls]
+        return keys.index(self._key(call)) + 1 if self._key(call) in keys else 0
+
+    def fields(self) -> list[dict[str, Any]]:
+        return [{"n": i + 1, "key": self._key(c), "name": c.name, "phase": str(c.phase.value),
+                 "verified": c.verified, "browser": c.browser, "reconnects": c.reconnects,
+                 "route": c.route.value if c.route is not None else None,
+                 "width": c.width, "height": c.height} for i, c in enumerate(self.calls)]
+
+    def update(self, calls: Any) -> None:
+        if calls is None:
+            return
+        self.calls = list(calls)
+        now: dict[str, tuple[str, str | None]] = {}
+        for call in self.calls:
+            key = self._key(call)
+            state = (str(call.phase.value), call.pin)
+            now[key] = state
+            self.names[key] = call.name
+            if self.seen.get(key) != state:
+                n = self.number(call)
+                line = words.call_line(call.name, state[0], call.pin).render()
+                self.out("call", f"[{n}] {line}", n=n, key=key, name=call.name,
+                         phase=state[0], **({"pin": call.pin} if call.pin else {}))
+        for key in self.seen.keys() - now.keys():
+            name = self.names.pop(key, "")
+            self.out("call", words.call_line(name, None), key=key, name=name, phase="ended")
+        self.seen = now
+
+    def find(self, which: str) -> Any:
+        if which.isdigit() and 1 <= int(which) <= len(self.calls):
+            return self.calls[int(which) - 1]
+        low = which.casefold()
+        for test in (lambda n: n == low, lambda n: n.startswith(low)):
+            found = [c for c in self.calls if test(c.name.casefold())]
+            if len(found) == 1:
+                return found[0]
+        return None
+
+    def command(self, line: str) -> None:
+        verb, _, which = line.strip().partition(" ")
+        verb, which = verb.lower(), which.strip()
+        if not verb:
+            return
+        method = {"allow": "allow", "deny": "deny", "stop": "stop_call"}.get(verb)
+        if method is None or not which:
+            self.out("help", words.tv_commands())
+            return
+        call = self.find(which)
+        if call is None or self.session is None:
+            self.out("command", words.no_such_call(which), ok=False, command=verb)
+            return
+        try:
+            getattr(self.session, method)(self._key(call))
+        except Exception:  # the call moved on meanwhile (LookupError, IllegalEventError)
+            self.out("command", words.cannot_now(verb, call.name), ok=False, command=verb)
+
+
+def read_commands(handle: Callable[[str], None]) -> bool:
+    """Feed lines typed (or piped) on stdin to ``handle`` on the loop; False if stdin is
+    neither a terminal nor a pipe (nothing to read)."""
+    import stat
+    import threading
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not (sys.stdin.isatty() or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return False
+    loop = asyncio.get_running_loop()
+
+    def pump() -> None:  # a daemon thread: a blocked read never holds up the exit
+        for line in sys.stdin:
+            try:
+                loop.call_soon_threadsafe(handle, line)
+            except RuntimeError:  # the loop has closed
+                return
+
+    threading.Thread(target=pump, name="castapp-tv-commands", daemon=True).start()
+    return True
+
+
 async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     from castapp.app.host import (
         Advertised,
@@ -225,6 +344,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
             return 2
         recorder = Recorder(args.record)
     last: dict[str, Any] = {}
+    lines = CallLines(out)
 
     def on_event(ev: HostEvent) -> None:
         if isinstance(ev, Hosted):
@@ -241,16 +361,22 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         if st.display_code and st.display_code != last.get("code"):
             last["code"] = st.display_code
             out("code", words.cast_code(st.display_code), code=st.code)
+        calls = getattr(st, "calls", None)
+        lines.calls = list(calls or ())
         if st.state is not last.get("state"):
             last["state"] = st.state
-            out("state", words.receiver_state(st), state=st.state.value, sender=st.sender)
+            more = {"calls": lines.fields()} if calls is not None else {}
+            out("state", words.receiver_state(st), state=st.state.value, sender=st.sender,
+                **more)
+        lines.update(calls)
         _route_line(out, last, st.route)
         _service_line(out, last, st)
 
     gaps = FrameGaps(recorder.offer if recorder else None)
     options = ReceiverOptions(state_dir=state_dir, server_url=args.server, name=args.name or "",
                               listen=args.listen, interfaces=tuple(args.interface),
-                              advertise=not args.no_advertise, ice=ice)
+                              advertise=not args.no_advertise, ice=ice,
+                              admission=admission_of(args))
     host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)
     try:
         try:
@@ -259,6 +385,9 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         except HostFailed as exc:
             out.fail(exc.failure)
             return 1
+        lines.session = host.session
+        if options.admission != "open" and read_commands(lines.command):
+            out("help", words.tv_commands())
         tasks = [asyncio.create_task(_stats_loop(host.stats, out, gaps.take))
                  ] if args.stats else []
         await _until_stopped(stop, args.duration)
