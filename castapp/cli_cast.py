@@ -446,6 +446,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
+    s.add_argument("--pin", help="the PIN the TV shows, when it asks for one (without it, "
+                   "the PIN is asked for on the terminal)")
     add_ice_flags(s)
 
 
@@ -486,9 +488,13 @@ async def run_send(args: argparse.Namespace) -> int:
     last: dict[str, Any] = {}
 
     def on_status(st: SenderStatus) -> None:
+        if words.needs_pin(st):
+            pins.asked(st)
         if st.state is not last.get("state"):
             last["state"] = st.state
             failed = words.sender_failure(st) if st.state is SenderState.ENDED else None
+            if failed is None and words.refused(st):  # denied, stopped by the TV, room full
+                failed = st.ended
             if failed is not None:
                 last["failed"] = True
                 out.fail(failed)
@@ -500,6 +506,16 @@ async def run_send(args: argparse.Namespace) -> int:
             text = f"{words.failure_phrase(st.warning).render()} Trying the other paths."
             out("warning", text, code=st.warning.value, message=text)
         last["warning"] = st.warning
+        if st.state.value == "admitting" and last.get("admitting") is not None \
+                and words.admitting(st) != last["admitting"]:  # a wrong PIN, a new one
+            out("admitting", words.admitting(st), pin=words.needs_pin(st),
+                wrong_pin=bool(getattr(st, "wrong_pin", False)))
+        last["admitting"] = words.admitting(st) if st.state.value == "admitting" else None
+        where = words.placement(st)
+        if where is not words.EMPTY and where != last.get("placement"):
+            out("placement", where, tile=getattr(st, "tile", None),
+                tiles=getattr(st, "tiles", None), spotlit=getattr(st, "spotlit", None))
+        last["placement"] = where
         _route_line(out, last, st.route)
         _service_line(out, last, st)
 
@@ -518,6 +534,7 @@ async def run_send(args: argparse.Namespace) -> int:
     caster = Caster(discover=lan_discovery(args.find_timeout, args.interface),
                     name=args.name or "", on_status=on_status, on_event=on_event,
                     session_args={"codec": args.codec, "encoder": chosen.encoder(), **ice})
+    pins = PinAnswers(caster, args.pin, out)
     source = session = None
     tasks: list[asyncio.Task[Any]] = []
     try:
@@ -554,6 +571,54 @@ async def run_send(args: argparse.Namespace) -> int:
         if source is not None:
             source.stop()
     return 1 if last.get("failed") else 0
+
+
+class PinAnswers:
+    """Answers the TV's PIN question: with ``--pin`` once, then by asking on the terminal.
+
+    With no terminal and no (or a wrong) ``--pin``, the sender says what to do and waits;
+    the TV's user can still allow it.
+    """
+
+    def __init__(self, caster: Any, pin: str | None, out: Printer) -> None:
+        self.caster = caster
+        self.pin = pin
+        self.out = out
+        self.asking = False  # a terminal prompt is open
+        self.told = False
+
+    def asked(self, st: Any) -> None:
+        if self.pin is not None:
+            pin, self.pin = self.pin, None  # a PIN is single use: --pin is tried once
+            self.caster.answer_pin(pin)
+            return
+        if self.asking:
+            return
+        if not sys.stdin.isatty():
+            if not self.told:
+                self.told = True
+                self.out("admitting", words.admitting(st), pin=True)
+            return
+        self.asking = True
+        loop = asyncio.get_running_loop()
+        prompt = words.admitting(st).render() + ": "
+
+        def ask() -> None:  # a daemon thread: an unanswered prompt never holds up the exit
+            try:
+                typed = input(prompt)
+            except (EOFError, OSError):
+                return
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(self.answered, typed)
+
+        import threading
+
+        threading.Thread(target=ask, name="castapp-pin", daemon=True).start()
+
+    def answered(self, typed: str) -> None:
+        self.asking = False
+        if typed.strip():
+            self.caster.answer_pin(typed)
 
 
 def _report_capture_state(source: Any, out: Printer) -> None:

@@ -214,6 +214,16 @@ class Caster:
     on_event: Callable[[SenderEvent], None] | None = None
     #: Keyword arguments for the session: codec, encoder and the ICE options.
     session_args: dict[str, Any] = field(default_factory=dict)
+    #: The session of the attempt under way (set before it is asked in, so a PIN can be given).
+    session: SenderSession | None = field(default=None, init=False)
+
+    def answer_pin(self, pin: str) -> bool:
+        """Give the TV the PIN it shows; False when no session is there to take it."""
+        answer = getattr(self.session, "answer_pin", None)
+        if answer is None:
+            return False
+        answer(" ".join(pin.split()))
+        return True
 
     def _emit(self, event: SenderEvent) -> None:
         if self.on_event is not None:
@@ -263,6 +273,7 @@ class Caster:
             fatal: asyncio.Future[object] = asyncio.get_running_loop().create_future()
             session = SenderSession(where, source, name=self.name or machine_name(),
                                     on_status=self._watching(fatal), **self.session_args)
+            self.session = session
             try:
                 casting = asyncio.ensure_future(session.cast(target.code))
                 try:

@@ -387,7 +387,9 @@ def sender_line(st: SenderStatus, code: str) -> Phrase:
         return say(QT_TRANSLATE_NOOP("Texts", "Connecting to {name}…"), name=who)
     if st.state is SenderState.CASTING:
         line = say(QT_TRANSLATE_NOOP("Texts", "Casting to {name}"), name=who)
-        return line.then(" ", say("({route})", route=route(st.route))) if st.route else line
+        line = line.then(" ", say("({route})", route=route(st.route))) if st.route else line
+        where = placement(st)
+        return line.then(" · ", where) if where is not EMPTY else line
     if st.state is SenderState.RECONNECTING:
         return say(QT_TRANSLATE_NOOP("Texts", "Connection lost — reconnecting to {name}…"),
                    name=who)
