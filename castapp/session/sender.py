@@ -59,7 +59,11 @@ log = logging.getLogger(__name__)
 
 class EndReason(enum.Enum):
     RECEIVER_STOPPED = "receiver_stopped"
-    RECEIVER_BUSY = "receiver_busy"
+    RECEIVER_BUSY = "receiver_busy"  # an older receiver that shows one sender only
+    DENIED = "denied"  # the TV did not allow this sender
+    STOPPED_BY_TV = "stopped_by_tv"  # the TV ended this sender's cast
+    ROOM_FULL = "room_full"  # every place on the TV is taken
+    TAMPERED = "tampered"  # the SDP was not the one the code confirmed: not casting
     ROOM_CLOSED = "room_closed"
     MEDIA_FAILED = "media_failed"  # no media connection; ``SenderStatus.diagnosis`` says why
     SOURCE_FAILED = "source_failed"  # capture failed; ``SenderStatus.source_error`` says why
@@ -69,7 +73,11 @@ class EndReason(enum.Enum):
 
 #: Reasons that are failures (a command line exits non-zero on them).
 FAILURES = frozenset({EndReason.MEDIA_FAILED, EndReason.SOURCE_FAILED,
-                      EndReason.SERVICE_FAILED, EndReason.FAULT})
+                      EndReason.SERVICE_FAILED, EndReason.FAULT, EndReason.TAMPERED})
+
+_TURNED_AWAY = {p.AdmissionState.DENIED: EndReason.DENIED,
+                p.AdmissionState.STOPPED: EndReason.STOPPED_BY_TV,
+                p.AdmissionState.FULL: EndReason.ROOM_FULL}
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,22 @@ class SenderStatus:
     warning: Diagnosis | None = None
     #: An internal failure: an event the machine did not expect, or a task that failed.
     fault: str | None = None
+    #: The last admission state the TV sent (waiting, pin, allowed, ...); None before any.
+    admission: p.AdmissionState | None = None
+    #: Digits of the PIN the TV shows, while it asks for one (0 otherwise).
+    pin_digits: int = 0
+    #: The last PIN typed was not the one on the TV.
+    wrong_pin: bool = False
+    #: After too many wrong PINs: seconds before the TV reads another one.
+    pin_retry_after_s: float | None = None
+    #: Where the TV shows this sender: tile N (1-based) of M; 0 before the TV said.
+    tile: int = 0
+    tiles: int = 0
+    spotlit: bool = True
+    #: (width, height, fps) the TV asked for; frames are sent at most this size and rate.
+    view: tuple[int, int, int] | None = None
+    #: The pairing over the cast code confirmed the receiver's DTLS fingerprint.
+    verified: bool = False
 
     @property
     def failed(self) -> bool:
@@ -116,6 +140,8 @@ class SenderSignaling(Protocol):
     async def send_offer(self, to: str, sdp: str) -> None: ...
 
     async def send_bye(self, to: str, reason: str = "") -> None: ...
+
+    async def send_signal(self, to: str, msg: p.PeerMessage) -> None: ...
 
     def refresh(self) -> None: ...
 
@@ -146,7 +172,7 @@ TICK_S = 0.25
 #: How long a new call waits for the source's first frame before offering anyway.
 FIRST_FRAME_WAIT_S = 2.0
 
-_UNANSWERED = (Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
+_UNANSWERED = (Phase.ADMITTING, Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
                Phase.RESIGNALING)
 
 
@@ -205,6 +231,9 @@ class SenderSession:
         self._fps_mark = (0.0, 0)
         self._running = False
         self._server_heard = False  # the STUN/TURN server answered at least once
+        self._view: p.ViewHint | None = None
+        self._paused: float | None = None  # connect time left, while the TV decides
+        self._resume: str | None = None  # the TV's token that keeps our place after a rejoin
 
     # -------------------------------------------------------------- public
     @property
@@ -225,6 +254,19 @@ class SenderSession:
         self._joining = asyncio.get_running_loop().create_future()
         await self.feed(t.CastAsked(code=code))
         await self._joining
+
+    async def answer_pin(self, pin: str) -> None:
+        """The PIN the person reads on the TV (while ``status.admission`` is ``pin``)."""
+        pin = pin.strip()
+        if not pin.isdigit() or not 1 <= len(pin) <= 8:
+            raise ValueError("Type the digits shown on the TV.")
+        if self.receiver is None:
+            return
+        self._publish(wrong_pin=False, pin_retry_after_s=None)
+        try:
+            await self.client.send_signal(self.receiver, p.PinAnswer(pin=pin))
+        except SignalingError as exc:
+            log.info("PIN not delivered: %s", exc.message)
 
     async def stop(self) -> None:
         """Stop casting; the session may cast again afterwards."""
@@ -352,6 +394,11 @@ class SenderSession:
             return t.AnswerArrived(gen=gen, sdp=ev.sdp)
         if isinstance(ev, p.RelayedCandidate) and ev.from_ == mine:
             return self._candidate(ev.candidate)
+        joined = self.client.joined
+        if isinstance(ev, p.RelayedSignal) and (ev.from_ == mine or (
+                joined is not None and ev.from_ == joined.receiver.peer_id)):
+            # (the admission can come before our loop has handled the join that it follows)
+            return self._peer_message(ev.body)
         if isinstance(ev, p.RelayedBye) and ev.from_ == mine:
             return t.Refused() if ev.reason == "busy" else t.PeerLeft()
         if isinstance(ev, p.PeerLeft) and ev.peer_id == mine:
@@ -372,6 +419,26 @@ class SenderSession:
             return None  # the client reconnects by itself and says so
         log.info("sender: ignoring %s (not for the sender, or not from its receiver)",
                  type(ev).__name__)
+        return None
+
+    def _peer_message(self, body: dict[str, object]) -> Event | None:
+        """A typed event from a ``signal`` body of our receiver (hostile until decoded)."""
+        try:
+            msg = p.decode_peer(body)  # type: ignore[arg-type]
+        except p.ProtocolError as exc:
+            log.warning("ignoring a bad message from the receiver: %s", exc.message)
+            return None
+        if isinstance(msg, p.Admission):
+            st = msg.state
+            if st is p.AdmissionState.ALLOWED:
+                return t.Admitted(resume=msg.resume)
+            if st in _TURNED_AWAY:
+                return t.TurnedAway(state=st)
+            return t.HeldBack(state=st, pin_digits=msg.pin_digits,
+                              retry_after_s=msg.retry_after_s)
+        if isinstance(msg, p.ViewHint):
+            return t.ViewHinted(hint=msg)
+        log.info("sender: ignoring %s from the receiver", type(msg).__name__)
         return None
 
     def _candidate(self, cand: p.IceCandidate | None) -> Event | None:
@@ -478,7 +545,17 @@ class SenderSession:
     async def _do_replan(self, ev: Event) -> None:
         if isinstance(ev, t.Joined):  # joined again: the receiver may be back under a new id
             self.receiver = ev.receiver
+            await self._claim_place()
         self._replan()
+
+    async def _claim_place(self) -> None:
+        """After a rejoin (a new peer id), the resume token first: the TV keeps our place."""
+        if self._resume is None or self.receiver is None:
+            return
+        try:
+            await self.client.send_signal(self.receiver, p.Resume(token=self._resume))
+        except SignalingError as exc:
+            log.info("could not claim our place on the TV: %s", exc.message)
 
     def _replan(self) -> None:
         """Combine the user's ICE servers with those of the latest join (fresh credentials)."""
@@ -495,8 +572,11 @@ class SenderSession:
         self._cast_at = self.clock.monotonic()
         self._deadline = self._cast_at + self.connect_timeout_s
         self._turn = None
+        self._resume = self._view = self._paused = None
         self._publish(error=None, ended=None, diagnosis=None, reconnects=0, route=None,
-                      source_error=None, warning=None, fault=None)
+                      source_error=None, warning=None, fault=None, admission=None,
+                      pin_digits=0, wrong_pin=False, pin_retry_after_s=None, tile=0, tiles=0,
+                      spotlit=True, view=None, verified=False)
 
     async def _do_join(self, ev: t.CastAsked) -> None:
         self.tasks.spawn("join", self._join(ev.code))
@@ -511,6 +591,48 @@ class SenderSession:
         self._publish(receiver=ev.name, service_ok=True, retry_in_s=None, error=None)
         if self._joining is not None and not self._joining.done():
             self._joining.set_result(None)
+
+    async def _do_wait_admission(self, ev: Event) -> None:
+        """Joined: the TV answers with an admission (``allowed`` at once in open mode)."""
+
+    async def _do_held_back(self, ev: t.HeldBack) -> None:
+        if self._paused is None:  # the TV decides: the connect deadline waits meanwhile
+            self._paused = max(0.0, self._deadline - self.clock.monotonic())
+            self._deadline = float("inf")
+        await self._do_note_admission(ev)
+
+    async def _do_note_admission(self, ev: t.HeldBack) -> None:
+        state = p.AdmissionState(ev.state)
+        wrong = state is p.AdmissionState.WRONG_PIN
+        self._publish(admission=state, pin_digits=ev.pin_digits, wrong_pin=wrong,
+                      pin_retry_after_s=ev.retry_after_s if wrong and ev.retry_after_s
+                      else None)
+
+    async def _do_admitted(self, ev: t.Admitted) -> None:
+        if ev.resume is not None:
+            self._resume = ev.resume
+        if self._paused is not None:  # let on: the connect deadline goes on from here
+            self._deadline = self.clock.monotonic() + self._paused
+            self._paused = None
+        self._publish(admission=p.AdmissionState.ALLOWED, pin_digits=0, wrong_pin=False,
+                      pin_retry_after_s=None)
+
+    async def _do_turned_away(self, ev: t.TurnedAway) -> None:
+        state = p.AdmissionState(ev.state)
+        self._resume = None
+        await self._end(_TURNED_AWAY[state], admission=state, pin_digits=0)
+
+    async def _do_view_hinted(self, ev: t.ViewHinted) -> None:
+        hint = ev.hint
+        if hint is None:
+            return
+        self._view = hint
+        self._publish(tile=hint.tile, tiles=hint.tiles, spotlit=hint.spotlit,
+                      view=(hint.width, hint.height, hint.fps))
+        self._apply_view()
+
+    def _apply_view(self) -> None:
+        """Send at most the size and frame rate the TV asked for (see ViewHint)."""
 
     async def _do_join_failed(self, ev: t.JoinFailed) -> None:
         self._publish(error=ev.error)
@@ -705,7 +827,7 @@ class SenderSession:
         if self._source_check():
             return
         now, phase, gen = self.clock.monotonic(), self.phase, self.machine.generation
-        if phase in t.SETUP and now >= self._deadline:
+        if phase in (Phase.ADMITTING, *t.SETUP) and now >= self._deadline:
             self.post(t.DeadlinePassed())
         elif phase is Phase.CASTING and self.peer is not None:
             await self._watch_media(gen)

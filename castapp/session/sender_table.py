@@ -22,6 +22,8 @@ from castapp.session.machine import Event, Step, step
 class SenderState(enum.Enum):
     IDLE = "idle"
     JOINING = "joining"  # reaching the service and joining the room
+    #: joined; the TV has not let this sender on yet (waiting for approval or a PIN)
+    ADMITTING = "admitting"
     CONNECTING = "connecting"  # negotiating media with the receiver
     CASTING = "casting"
     WAITING = "waiting"  # the receiver dropped; waiting for it to come back
@@ -32,6 +34,7 @@ class SenderState(enum.Enum):
 class Phase(enum.Enum):
     IDLE = "idle"
     JOINING = "joining"
+    ADMITTING = "admitting"  # joined; waiting for the TV's admission (allowed, PIN, ...)
     GATHERING = "gathering"  # building the peer connection and its offer
     OFFERED = "offered"  # offer sent, no answer yet
     ANSWERED = "answered"  # answer applied, ICE checking
@@ -49,6 +52,7 @@ class Phase(enum.Enum):
 STATE_OF: dict[Phase, SenderState] = {
     Phase.IDLE: SenderState.IDLE,
     Phase.JOINING: SenderState.JOINING,
+    Phase.ADMITTING: SenderState.ADMITTING,
     Phase.GATHERING: SenderState.CONNECTING,
     Phase.OFFERED: SenderState.CONNECTING,
     Phase.ANSWERED: SenderState.CONNECTING,
@@ -76,6 +80,36 @@ class Joined(Event):
 
     receiver: str = ""
     name: str = ""
+
+
+@dataclass(frozen=True)
+class Admitted(Event):
+    """The TV let this sender on (``admission`` ``allowed``)."""
+
+    resume: str | None = None
+
+
+@dataclass(frozen=True)
+class HeldBack(Event):
+    """The TV has not decided yet: waiting for approval, or type the PIN (again)."""
+
+    state: Any = "waiting"  # a protocol AdmissionState: waiting, pin or wrong_pin
+    pin_digits: int = 0
+    retry_after_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class TurnedAway(Event):
+    """The TV denied this sender, stopped its cast, or has no place left."""
+
+    state: Any = "denied"  # a protocol AdmissionState: denied, stopped or full
+
+
+@dataclass(frozen=True)
+class ViewHinted(Event):
+    """The TV says how it shows this sender (tile, size and frame rate)."""
+
+    hint: Any = None  # a protocol ViewHint
 
 
 @dataclass(frozen=True)
@@ -217,7 +251,7 @@ P = Phase
 SETUP = (P.GATHERING, P.OFFERED, P.ANSWERED)
 RECOVERY = (P.LOST, P.REGATHERING, P.REOFFERED, P.RESIGNALING, P.REANSWERED)
 WITH_CALL = (*SETUP, P.CASTING, *RECOVERY)
-ACTIVE = (P.JOINING, *WITH_CALL, P.WAITING, P.DIAGNOSING)
+ACTIVE = (P.JOINING, P.ADMITTING, *WITH_CALL, P.WAITING, P.DIAGNOSING)
 OVER = (P.IDLE, P.ENDED)
 
 TABLE: dict[tuple[Phase, type[Event]], Step[Phase]] = {
@@ -225,10 +259,22 @@ TABLE: dict[tuple[Phase, type[Event]], Step[Phase]] = {
     (P.ENDED, CastAsked): step(P.JOINING, "begin", "join"),
     (P.IDLE, StopAsked): step(P.IDLE),
     (P.ENDED, StopAsked): step(P.IDLE, "leave"),
-    (P.JOINING, Joined): step(P.GATHERING, "joined", "start_source", "replan", "check_turn",
-                              "build_call"),
+    (P.JOINING, Joined): step(P.ADMITTING, "joined", "start_source", "replan", "check_turn",
+                              "wait_admission"),
     (P.JOINING, JoinFailed): step(P.IDLE, "join_failed"),
     (P.JOINING, StopAsked): step(P.IDLE, "cancel_join", "leave"),
+    # the TV decides: no offer before it allows this sender (the connect deadline waits)
+    (P.ADMITTING, HeldBack): step(P.ADMITTING, "held_back"),
+    (P.ADMITTING, Admitted): step(P.GATHERING, "admitted", "build_call"),
+    (P.ADMITTING, Joined): step(P.ADMITTING, "replan"),
+    (P.ADMITTING, PeerBack): step(P.ADMITTING, "note_receiver"),
+    (P.ADMITTING, DeadlinePassed): step(P.DIAGNOSING, "diagnose"),
+    (P.ADMITTING, PeerDropped): step(P.WAITING),
+    (P.ADMITTING, TurnFailed): step(P.ADMITTING, "turn_failed"),
+    # a fresh receiver asks again: back to the waiting room, no offer meanwhile
+    (P.WAITING, HeldBack): step(P.ADMITTING, "held_back"),
+    (P.GATHERING, HeldBack): step(P.ADMITTING, "drop_call", "held_back"),
+    (P.OFFERED, HeldBack): step(P.ADMITTING, "drop_call", "held_back"),
     # setting up
     (P.GATHERING, OfferReady): step(P.OFFERED, "send_offer"),
     (P.GATHERING, Joined): step(P.GATHERING, "replan"),
@@ -289,8 +335,16 @@ for _p in (*WITH_CALL, P.WAITING):
     TABLE[(_p, TurnFailed)] = step(_p, "turn_failed")
 for _p in (*WITH_CALL, P.WAITING):
     TABLE[(_p, PeerDropped)] = step(P.WAITING, "drop_call")
+for _p in (P.ANSWERED, P.CASTING, *RECOVERY, P.DIAGNOSING):
+    # a rejoin under a new peer id is asked again until our resume token is read: the
+    # place is kept, the call goes on
+    TABLE[(_p, HeldBack)] = step(_p, "note_admission")
+for _p in (*WITH_CALL, P.WAITING, P.DIAGNOSING):
+    TABLE[(_p, Admitted)] = step(_p, "admitted")
 for _p in ACTIVE:
     TABLE[(_p, Tick)] = step(_p, "watch")
+    TABLE[(_p, ViewHinted)] = step(_p, "view_hinted")
+    TABLE[(_p, TurnedAway)] = step(P.ENDED, "drop_call", "turned_away")
     TABLE[(_p, PeerLeft)] = step(P.ENDED, "drop_call", "receiver_stopped")
     TABLE[(_p, Refused)] = step(P.ENDED, "drop_call", "receiver_busy")
     TABLE[(_p, RoomClosed)] = step(P.ENDED, "drop_call", "room_closed")
@@ -305,7 +359,8 @@ for _p in (*ACTIVE, *OVER):
 for _p in OVER:
     # after the cast: events already on their way are expected and change nothing
     for _e in (Tick, Joined, PeerBack, PeerDropped, PeerLeft, Refused, RoomClosed,
-               TurnFailed, SourceFailed, ServiceFailed):
+               TurnFailed, SourceFailed, ServiceFailed, Admitted, HeldBack, TurnedAway,
+               ViewHinted):
         TABLE[(_p, _e)] = step(_p)
     TABLE[(_p, TaskFailed)] = step(_p, "task_failed")
 

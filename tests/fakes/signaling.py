@@ -40,6 +40,9 @@ class FakeSignaling:
         self.sent: list[tuple[str, str | None, Any]] = []
         self.refreshed = 0
         self.rejoin_on_refresh = True
+        #: What the receiver says on a join (open mode: allowed at once); None: nothing.
+        self.admission: p.Admission | None = p.Admission(state=p.AdmissionState.ALLOWED,
+                                                         resume="r" * 24)
         self.closed = False
         self._events: asyncio.Queue[object] = asyncio.Queue()
 
@@ -73,7 +76,13 @@ class FakeSignaling:
         self.joined = p.Joined(receiver=peer_info(self.receiver_id, p.Role.RECEIVER,
                                                   self.receiver_name),
                                ice_servers=self.ice_servers)
+        if self.admission is not None:
+            self.push(self.admit(self.admission))
         return self.joined
+
+    def admit(self, msg: p.PeerMessage) -> p.RelayedSignal:
+        """A peer message from the receiver, as the service relays it."""
+        return p.RelayedSignal(from_=self.receiver_id, body=p.peer_body(msg))
 
     async def register(self, token: str | None = None) -> p.Registered:
         if self.register_error is not None:

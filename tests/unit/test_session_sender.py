@@ -113,7 +113,8 @@ def _plain(cls: type[Event], **kw: object) -> Callable[[Rig], Event]:
     return lambda r: cls(**kw)
 
 
-JOIN = [_plain(t.CastAsked, code="123456"), _plain(t.Joined, receiver="rx-1", name="TV")]
+ADMIT = [_plain(t.CastAsked, code="123456"), _plain(t.Joined, receiver="rx-1", name="TV")]
+JOIN = [*ADMIT, _plain(t.Admitted, resume="r" * 24)]
 UP = [*JOIN, _offer, _plain(t.AnswerArrived, sdp="v=0"), _gen(t.MediaUp)]
 LOST = [*UP, _gen(t.StallDetected)]
 REGATHER = [*LOST, _plain(t.NetworkBack, answered=True), _plain(t.Joined, receiver="rx-1")]
@@ -121,6 +122,7 @@ REOFFER = [*REGATHER, _offer]
 PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
     P.IDLE: [],
     P.JOINING: JOIN[:1],
+    P.ADMITTING: ADMIT,
     P.GATHERING: JOIN,
     P.OFFERED: [*JOIN, _offer],
     P.ANSWERED: UP[:-1],
