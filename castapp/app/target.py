@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -216,13 +217,18 @@ class Caster:
     session_args: dict[str, Any] = field(default_factory=dict)
     #: The session of the attempt under way (set before it is asked in, so a PIN can be given).
     session: SenderSession | None = field(default=None, init=False)
+    _answers: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)
 
     def answer_pin(self, pin: str) -> bool:
         """Give the TV the PIN it shows; False when no session is there to take it."""
         answer = getattr(self.session, "answer_pin", None)
         if answer is None:
             return False
-        answer(" ".join(pin.split()))
+        result = answer("".join(pin.split()))
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
         return True
 
     def _emit(self, event: SenderEvent) -> None:
