@@ -11,7 +11,7 @@ The TV stops one presenter while the others keep going.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from PySide6.QtTest import QTest
 from test_wall_live import ColourSource, until_moving
 
 from castapp.app import words
-from castapp.gui.app import AppOptions, open_receiver
+from castapp.gui.app import AppOptions, open_receiver, open_sender
 from castapp.gui.common import SettingsHolder
 from castapp.session.receiver import ReceiverState
 from castapp.session.room import AdmissionMode, CallPhase, Layout
@@ -58,6 +58,7 @@ class Room:
         self.url = url
         self.sources: list[ColourSource] = []
         self.senders: list[SenderSession] = []
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> str:
         await self.controller.start()
@@ -81,6 +82,8 @@ class Room:
         return next((c.phase for c in self.window.calls if c.name == name), None)
 
     async def close(self) -> None:
+        for close in self.closers:
+            await close()
         for s in self.senders:
             await s.close()
         for src in self.sources:
@@ -181,24 +184,36 @@ def test_approve_nothing_before_allow_deny_is_told_and_pin_is_typed(
         # PIN: the TV shows it, the person types it into the sender
         window.set_admission(AdmissionMode.PIN)  # the menu's choice reaches the session
         assert room.controller.session.admission is AdmissionMode.PIN
-        linus = room.sender("Linus", COLOURS["yellow"])
-        await linus.cast(code)
+        # Linus casts from the sender window and types the PIN into its PIN field
+        swindow, scontroller = open_sender(
+            AppOptions(mode="send", state_dir=state_dir / "laptop", server=room.url, lan=False,
+                       name="Linus"),
+            SettingsHolder(Settings(display_name="Linus")),
+            source_factory=lambda _preset, _spec: ColourSource(COLOURS["yellow"]))
+        qtbot.addWidget(swindow)
+        swindow.show()
+        room.closers.append(scontroller.close)
+        await scontroller.cast(code)
         await until(lambda: room.phase_of("Linus") is CallPhase.PIN, 20, "Linus gets a PIN")
-        await until(lambda: words.needs_pin(linus.status), 10, "Linus is asked for the PIN")
-        assert words.sender_line(linus.status, code).render() == "Type the PIN shown on the TV"
+        await until(lambda: swindow.pin_box.isVisible(), 10, "the window asks for the PIN")
+        assert swindow.status_line.text() == "Type the PIN shown on the TV"
         pin = next(c.pin for c in room.controller.session.status.calls if c.name == "Linus")
         assert pin is not None and len(pin) == 4
         assert any(pin in t.replace(" ", "") for t in window.prompts.pins.pin_texts())
         wrong = "0000" if pin != "0000" else "1111"
-        await linus.answer_pin(wrong)
-        await until(lambda: linus.status.wrong_pin, 10, "a wrong PIN is said")
-        assert words.sender_line(linus.status, code).render().startswith(
-            "That PIN is not the one on the TV.")
+        QTest.keyClicks(swindow.pin, wrong)
+        QTest.keyClick(swindow.pin, Qt.Key.Key_Return)
+        await until(lambda: swindow.status.wrong_pin, 10, "a wrong PIN is said")
+        assert swindow.status_line.text().startswith("That PIN is not the one on the TV.")
         assert room.phase_of("Linus") is CallPhase.PIN
-        await linus.answer_pin(pin)
+        QTest.keyClicks(swindow.pin, pin)
+        QTest.keyClick(swindow.pin, Qt.Key.Key_Return)
         await until(lambda: room.phase_of("Linus") is CallPhase.SHOWING, 30, "Linus on screen")
         await until_moving(window, {room.key_of("Ada"): COLOURS["green"],
                                     room.key_of("Linus"): COLOURS["yellow"]})
+        await until(lambda: not swindow.pin_box.isVisible(), 10, "the PIN field goes")
+        await until(lambda: "on screen: tile" in swindow.status_line.text(), 15,
+                    "the window says where it is on the TV")
 
     try:
         run(scenario(), timeout=120)
