@@ -242,7 +242,7 @@ class SenderWindow(QMainWindow):
             self.message = ""
         self.status_line.setText(self._line())
         asking = words.needs_pin(st)
-        if asking and (not self.pin_box.isVisible() or getattr(st, "wrong_pin", False)):
+        if asking and (self.pin_box.isHidden() or getattr(st, "wrong_pin", False)):
             self.pin.clear()
             self.pin.setFocus()
         self.pin_box.setVisible(asking)

@@ -190,12 +190,11 @@ def test_approve_nothing_before_allow_deny_is_told_and_pin_is_typed(
                        name="Linus"),
             SettingsHolder(Settings(display_name="Linus")),
             source_factory=lambda _preset, _spec: ColourSource(COLOURS["yellow"]))
-        qtbot.addWidget(swindow)
-        swindow.show()
+        qtbot.addWidget(swindow)  # not shown: the TV's window must stay uncovered on screen
         room.closers.append(scontroller.close)
         await scontroller.cast(code)
         await until(lambda: room.phase_of("Linus") is CallPhase.PIN, 20, "Linus gets a PIN")
-        await until(lambda: swindow.pin_box.isVisible(), 10, "the window asks for the PIN")
+        await until(lambda: not swindow.pin_box.isHidden(), 10, "the window asks for the PIN")
         assert swindow.status_line.text() == "Type the PIN shown on the TV"
         pin = next(c.pin for c in room.controller.session.status.calls if c.name == "Linus")
         assert pin is not None and len(pin) == 4
@@ -211,7 +210,7 @@ def test_approve_nothing_before_allow_deny_is_told_and_pin_is_typed(
         await until(lambda: room.phase_of("Linus") is CallPhase.SHOWING, 30, "Linus on screen")
         await until_moving(window, {room.key_of("Ada"): COLOURS["green"],
                                     room.key_of("Linus"): COLOURS["yellow"]})
-        await until(lambda: not swindow.pin_box.isVisible(), 10, "the PIN field goes")
+        await until(lambda: swindow.pin_box.isHidden(), 10, "the PIN field goes")
         await until(lambda: "on screen: tile" in swindow.status_line.text(), 15,
                     "the window says where it is on the TV")
 
