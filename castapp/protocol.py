@@ -436,6 +436,9 @@ class PakeMessage(_Peer, tag="pake"):
 
     step: Annotated[int, msgspec.Meta(ge=0, le=8)]
     data: Base64Text
+    #: Which pairing this belongs to: the sender numbers each new peer connection's pairing,
+    #: the receiver answers with the same number (late messages of an older one are dropped).
+    attempt: Annotated[int, msgspec.Meta(ge=0, le=2**31)] = 0
 
 
 class KeyConfirm(_Peer, tag="confirm"):
@@ -448,6 +451,8 @@ class KeyConfirm(_Peer, tag="confirm"):
     fingerprint: Annotated[str, msgspec.Meta(max_length=1024)] = ""
     #: An authenticated alarm: the remote SDP this side got was not the confirmed one.
     tampered: bool = False
+    #: The pairing this confirms (see ``PakeMessage.attempt``).
+    attempt: Annotated[int, msgspec.Meta(ge=0, le=2**31)] = 0
 
 
 class AdmissionState(enum.StrEnum):

@@ -106,8 +106,11 @@ class Pairing:
     """
 
     def __init__(self, role: PairingRole, code: str, sender_id: str, receiver_id: str, *,
-                 pin: str | None = None) -> None:
+                 pin: str | None = None, attempt: int = 0) -> None:
         self.role = role
+        #: The number of this pairing (one per peer connection), stamped on its messages.
+        self.attempt = attempt
+        self.pin = pin  # kept to tell which PIN a confirmed pairing proved
         self.ids = (sender_id.encode(), receiver_id.encode())
         cls = SPAKE2_A if role is PairingRole.SENDER else SPAKE2_B
         self._spake = cls(password(code, pin), idA=self.ids[0], idB=self.ids[1])
@@ -119,6 +122,11 @@ class Pairing:
     @property
     def confirmed(self) -> bool:
         return self._state is _State.CONFIRMED
+
+    @property
+    def keyed(self) -> bool:
+        """Both PAKE messages are in: a key (confirmed or not)."""
+        return self._state in (_State.KEYED, _State.CONFIRMED)
 
     @property
     def failed(self) -> bool:
@@ -141,7 +149,7 @@ class Pairing:
         """Our PAKE message (send it to the other side)."""
         self._need(_State.NEW)
         self._state = _State.STARTED
-        return PakeMessage(step=0, data=_b64(self._spake.start()))
+        return PakeMessage(step=0, data=_b64(self._spake.start()), attempt=self.attempt)
 
     def receive(self, msg: PakeMessage) -> None:
         """The other side's PAKE message: derive the key (not yet confirmed)."""
@@ -173,11 +181,12 @@ class Pairing:
         if self.role is PairingRole.SENDER:
             self._need(_State.KEYED)
             self._fp[PairingRole.SENDER] = local
-            return KeyConfirm(fingerprint=local, mac=self._mac(self.role, local, ""))
+            return KeyConfirm(fingerprint=local, mac=self._mac(self.role, local, ""),
+                              attempt=self.attempt)
         self._need(_State.CONFIRMED)
         self._fp[PairingRole.RECEIVER] = local
         return KeyConfirm(fingerprint=local, mac=self._mac(
-            self.role, self._fp[PairingRole.SENDER], local))
+            self.role, self._fp[PairingRole.SENDER], local), attempt=self.attempt)
 
     def check_confirm(self, msg: KeyConfirm) -> None:
         """The other side's confirmation: raises :class:`PairingFailedError` unless its MAC
@@ -222,7 +231,7 @@ class Pairing:
         if self._state is not _State.TAMPERED or self._key is None:
             raise PairingError("Nothing was found tampered with.")
         return KeyConfirm(fingerprint=self._seen, tampered=True,
-                          mac=self._notice_mac(self.role, self._seen))
+                          mac=self._notice_mac(self.role, self._seen), attempt=self.attempt)
 
     def _notice_mac(self, role: PairingRole, seen: str) -> str:
         return self._mac(role, seen, "", label=b"tampered")

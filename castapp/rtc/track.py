@@ -9,6 +9,7 @@ import time
 import av
 from aiortc.mediastreams import VIDEO_TIME_BASE, MediaStreamError, MediaStreamTrack
 
+from castapp.layout import divisor_for
 from castapp.rtc import change
 from castapp.rtc.capture import FrameSource
 from castapp.rtc.content import AutoController
@@ -80,6 +81,14 @@ class CaptureTrack(MediaStreamTrack):
         self.refreshes = 0
         self._since_change = 0
         self.last_frame: CapturedFrame | None = None
+        #: The receiver's view of this connection, (width, height, fps): frames larger are
+        #: sent divided by a whole divisor, and changes at most ``fps`` a second.
+        self.view: tuple[int, int, int] | None = None
+
+    def limit(self, width: int, height: int, fps: int) -> None:
+        """Send at most ``width`` x ``height`` (whole divisors of the capture) at ``fps``."""
+        self.view = (max(16, width), max(16, height), max(1, fps))
+        self._wake.set()  # apply it from the next frame on
 
     def configure(self, config: EncoderConfig) -> None:
         """Use ``config`` for this connection's encoder (change detection and Auto with it).
@@ -144,7 +153,7 @@ class CaptureTrack(MediaStreamTrack):
             raise MediaStreamError
         try:
             captured = await self._next()
-            if captured is not None and self.auto is not None:
+            if captured is not None and (self.auto is not None or self.view is not None):
                 captured = await self._paced(captured)
         except SourceClosedError as exc:
             self.stop()
@@ -164,7 +173,7 @@ class CaptureTrack(MediaStreamTrack):
             self._since_change = 0
             self.last_frame = captured
             stamp = captured.monotonic
-        frame = captured.to_video_frame()
+        frame = self._fit(captured.to_video_frame())
         frame.pts = self.pts_for(stamp)
         frame.time_base = VIDEO_TIME_BASE
         frame.opaque = self.link
@@ -181,13 +190,25 @@ class CaptureTrack(MediaStreamTrack):
         sent (refreshes do not count), then send the newest.
 
         The first change after a quiet moment goes at once."""
-        assert self.auto is not None
-        wait = self._new_sent_at + self.auto.min_interval_s - time.monotonic()
+        interval = self.auto.min_interval_s if self.auto is not None else 0.0
+        if self.view is not None:
+            interval = max(interval, 1.0 / self.view[2])
+        wait = self._new_sent_at + interval - time.monotonic()
         if wait <= 0:
             return captured
         await asyncio.sleep(wait)
         newest = self.source.latest()
         return newest if newest is not None and newest.seq > captured.seq else captured
+
+    def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """The frame divided by the smallest whole divisor that fits the receiver's view."""
+        if self.view is None:
+            return frame
+        d = divisor_for(frame.width, frame.height, self.view[0], self.view[1])
+        if d == 1:
+            return frame
+        return frame.reformat(width=max(2, frame.width // d // 2 * 2),
+                              height=max(2, frame.height // d // 2 * 2))
 
     def stop(self) -> None:
         super().stop()

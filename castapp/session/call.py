@@ -10,9 +10,12 @@ Every offer opens a new generation. The link built for it, its frames and its fa
 that generation, so whatever belongs to a superseded offer (a queued retry, a late build) is
 dropped by the machine without a transition.
 
-PAIRING is the place for the PAKE over the cast code: today :meth:`CallHost.pair` confirms at
-once (``verified=False``); a pairing module plugs in there and answers ``Paired`` or
-``PairingFailed`` before any offer is answered.
+PAIRING waits for the PAKE over the cast code (:mod:`castapp.pairing`, run by the receiver
+session on the sender's ``pake`` and ``confirm`` messages): ``Paired(verified=True)`` once the
+sender's confirmation checks, and only then is an offer answered, after its DTLS fingerprint
+is checked against the confirmed one. In PIN mode the pairing runs in PIN over code and PIN:
+its confirmation is the PIN's proof. ``Tampered`` ends a call whose SDP was not the one the
+code confirmed.
 """
 
 from __future__ import annotations
@@ -90,6 +93,11 @@ class Paired(Event):
 @dataclass(frozen=True)
 class PairingFailed(Event):
     pass
+
+
+@dataclass(frozen=True)
+class Tampered(Event):
+    """An SDP or a pairing message was changed on the way: not showing this sender."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,7 @@ C = CallState
 def _live(state: CallState, *, stop: bool = True) -> dict[tuple[CallState, type[Event]], Any]:
     rows: dict[tuple[CallState, type[Event]], Any] = {
         (state, PeerGone): step(C.ENDED, "finish"),
+        (state, Tampered): step(C.ENDED, "finish"),
         (state, Shutdown): step(C.ENDED, "bye_closed", "finish"),
     }
     if stop:
@@ -315,6 +324,8 @@ class Call:
     verdict: p.AdmissionState | None = None
     view: p.ViewHint | None = None
     verified: bool = False
+    #: The pairing of the sender's current peer connection (a castapp.pairing.Pairing).
+    pairing: Any = None
     entered_at: float = 0.0
     frame_at: float = 0.0
     lost_at: float = 0.0
@@ -490,6 +501,7 @@ class Call:
         self.view = event.hint
 
     def _do_finish(self, event: Event) -> None:
+        self.pairing = None
         self.machine.next_generation()  # whatever is still on its way is stale now
         link, self.link = self.link, None
         self.pin = None

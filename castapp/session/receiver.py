@@ -31,6 +31,7 @@ from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
+from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
 from castapp.rtc.ice import IceChooser, IcePlan
 from castapp.rtc.peer import IceServerLike, PeerStats
 from castapp.rtc.receive import ReceivedFrame
@@ -419,6 +420,11 @@ class ReceiverSession:
         self._outbox.put_nowait(("bye", peer_id, reason))
 
     def send_answer(self, peer_id: str, sdp: str) -> None:
+        call = self._by_peer.get(peer_id)
+        if call is None or call.pairing is None or not call.pairing.confirmed:
+            log.warning("not answering %s: its pairing is not confirmed", peer_id)
+            return
+        self.send(peer_id, call.pairing.confirm(sdp))  # our fingerprint, before the answer
         self._outbox.put_nowait(("answer", peer_id, sdp))
 
     def spawn(self, call: Call, coro: Coroutine[Any, Any, None], what: str) -> None:
@@ -436,10 +442,78 @@ class ReceiverSession:
         return call.resume or resume_token()
 
     def pair(self, call: Call) -> None:
-        async def confirm() -> None:  # the PAKE over the cast code plugs in here
-            self._feed_call(call, c.Paired(verified=False))
+        """Admitted: media waits for the pairing over the code (already done in PIN mode,
+        where its confirmation was the PIN's proof)."""
+        if call.pairing is not None and call.pairing.confirmed:
+            async def paired() -> None:  # after the move to PAIRING has finished
+                self._feed_call(call, c.Paired(verified=True))
 
-        self.spawn(call, confirm(), "pairing")
+            self.spawn(call, paired(), "pairing")
+
+    # -------------------------------------------------------------- pairing
+    def _pake_in(self, call: Call, msg: p.PakeMessage) -> None:
+        """The sender's PAKE message: a new pairing for its new peer connection."""
+        if call.state in (CallState.NEW, CallState.ASKING, CallState.ENDED):
+            log.info("sender %s sent a PAKE message before it was let on", call.peer_id)
+            return
+        me, code = getattr(self.client, "peer_id", None), self.status.code
+        if not me or not code:
+            return
+        pin = call.pin if call.state is CallState.PIN else None
+        pairing = Pairing(PairingRole.RECEIVER, code, call.peer_id, me, pin=pin,
+                          attempt=msg.attempt)
+        start = pairing.start()
+        try:
+            pairing.receive(msg)
+        except PairingError:
+            log.warning("security: a malformed PAKE message from sender %s", call.peer_id)
+            return
+        call.pairing = pairing
+        self.send(call.peer_id, start)
+
+    def _confirm_in(self, call: Call, msg: p.KeyConfirm) -> None:
+        pairing = call.pairing
+        if pairing is None or msg.attempt != pairing.attempt:
+            log.info("ignoring a confirmation of another pairing from %s", call.peer_id)
+            return
+        try:
+            pairing.check_confirm(msg)
+        except TamperedError:
+            self._tampered(call, found_here=False)
+            return
+        except PairingError:
+            call.pairing = None
+            if call.state is CallState.PIN:  # code and PIN did not match: a wrong PIN
+                check = self.policy.check_pin(call.key, "")
+                log.info("sender %s typed a wrong PIN (%s)", call.peer_id, check.verdict.value)
+                self._feed_call(call, c.PinRefused(check=check))
+            else:
+                self._tampered(call, found_here=False)
+            return
+        if call.state is CallState.PIN:
+            # the PIN this pairing was made with (single use, rate limits)
+            check = self.policy.check_pin(call.key, pairing.pin or "")
+            if check.verdict is PinVerdict.RIGHT:
+                self._feed_call(call, c.Allow())
+            else:
+                call.pairing = None
+                self._feed_call(call, c.PinRefused(check=check))
+        elif call.state is CallState.PAIRING:
+            self._feed_call(call, c.Paired(verified=True))
+        else:
+            call.verified = True
+            self._publish_calls()
+
+    def _tampered(self, call: Call, *, found_here: bool) -> None:
+        """Refuse the call: tell the sender (authenticated, when we found it), say why."""
+        log.warning("security: the connection of sender %s was tampered with; not showing it",
+                    call.peer_id)
+        if found_here and call.pairing is not None:
+            with contextlib.suppress(PairingError):
+                self.send(call.peer_id, call.pairing.tamper_notice())
+        self.bye(call.peer_id, "tampered")
+        self._publish(fault=f"{call.name or 'A sender'}: {TamperedError()}")
+        self._feed_call(call, c.Tampered())
 
     def build_link(self, call: Call, offer: c.OfferArrived) -> None:
         self.spawn(call, self._build(call, offer), "answering an offer")
@@ -516,6 +590,18 @@ class ReceiverSession:
             if superseded():
                 return
             gen = offer.gen
+            try:  # the fingerprint the code confirmed, or nothing is applied
+                if call.pairing is None:
+                    raise PairingError("no pairing for this offer")
+                call.pairing.check_remote_sdp(offer.sdp)
+            except TamperedError:
+                self._tampered(call, found_here=True)
+                return
+            except PairingError:
+                log.warning("security: an offer from %s without a confirmed pairing",
+                            call.peer_id)
+                self._feed_call(call, c.LinkFailed(gen=gen))
+                return
             req = LinkRequest(
                 offer.sdp, self._chooser(),
                 on_frame=lambda f: self._frame(call, gen, f),
@@ -698,16 +784,15 @@ class ReceiverSession:
                         self._rebind(held, peer_id)
                     return
             log.info("sender %s offered an unknown resume token", peer_id)
+        elif isinstance(msg, p.PakeMessage) and call is not None:
+            self._pake_in(call, msg)
+        elif isinstance(msg, p.KeyConfirm) and call is not None:
+            self._confirm_in(call, msg)
         elif isinstance(msg, p.PinAnswer) and call is not None:
+            # a PIN in clear is not read: it goes into the pairing (see castapp.pairing)
+            log.info("sender %s sent a PIN in clear; ignored", peer_id)
             if call.state is not CallState.PIN:
                 self._feed_call(call, c.PinRefused())  # out of turn: reported as such
-                return
-            check = self.policy.check_pin(call.key, msg.pin)
-            if check.verdict is PinVerdict.RIGHT:
-                self._feed_call(call, c.Allow())
-            else:
-                log.info("sender %s typed a wrong PIN (%s)", peer_id, check.verdict.value)
-                self._feed_call(call, c.PinRefused(check=check))
         else:
             log.debug("ignoring %s from %s", type(msg).__name__, peer_id)
 

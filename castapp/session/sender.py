@@ -24,6 +24,7 @@ from aiortc import RTCIceServer
 from aiortc.exceptions import InvalidStateError
 
 from castapp import protocol as p
+from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
 from castapp.rtc.capture import FrameSource, SourceClosedError
 from castapp.rtc.diagnose import (
     Diagnosis,
@@ -130,6 +131,7 @@ class SenderSignaling(Protocol):
     def connected(self) -> bool: ...
 
     joined: p.Joined | None
+    peer_id: str | None
 
     async def connect(self) -> p.Welcome: ...
 
@@ -233,6 +235,14 @@ class SenderSession:
         self._server_heard = False  # the STUN/TURN server answered at least once
         self._view: p.ViewHint | None = None
         self._paused: float | None = None  # connect time left, while the TV decides
+        self._code = ""
+        self._let_on = False  # the TV let us on (admission "allowed")
+        self._pin: str | None = None
+        #: The pairing of the current call (one per peer connection) and its number.
+        self._pairing: Pairing | None = None
+        self._attempt = 0
+        self._confirm_sent: int | None = None  # generation whose confirmation went out
+        self._offer_sent: int | None = None  # generation whose offer went out
         self._resume: str | None = None  # the TV's token that keeps our place after a rejoin
 
     # -------------------------------------------------------------- public
@@ -260,13 +270,8 @@ class SenderSession:
         pin = pin.strip()
         if not pin.isdigit() or not 1 <= len(pin) <= 8:
             raise ValueError("Type the digits shown on the TV.")
-        if self.receiver is None:
-            return
-        self._publish(wrong_pin=False, pin_retry_after_s=None)
-        try:
-            await self.client.send_signal(self.receiver, p.PinAnswer(pin=pin))
-        except SignalingError as exc:
-            log.info("PIN not delivered: %s", exc.message)
+        # never sent: mixed into the pairing's secret, which only the TV can match
+        await self.feed(t.PinTyped(pin=pin))
 
     async def stop(self) -> None:
         """Stop casting; the session may cast again afterwards."""
@@ -438,6 +443,10 @@ class SenderSession:
                               retry_after_s=msg.retry_after_s)
         if isinstance(msg, p.ViewHint):
             return t.ViewHinted(hint=msg)
+        if isinstance(msg, p.PakeMessage):
+            return t.PakeArrived(msg=msg)
+        if isinstance(msg, p.KeyConfirm):
+            return t.ConfirmArrived(msg=msg)
         log.info("sender: ignoring %s from the receiver", type(msg).__name__)
         return None
 
@@ -572,7 +581,8 @@ class SenderSession:
         self._cast_at = self.clock.monotonic()
         self._deadline = self._cast_at + self.connect_timeout_s
         self._turn = None
-        self._resume = self._view = self._paused = None
+        self._resume = self._view = self._paused = self._pin = self._pairing = None
+        self._code, self._let_on = ev.code, False
         self._publish(error=None, ended=None, diagnosis=None, reconnects=0, route=None,
                       source_error=None, warning=None, fault=None, admission=None,
                       pin_digits=0, wrong_pin=False, pin_retry_after_s=None, tile=0, tiles=0,
@@ -599,6 +609,7 @@ class SenderSession:
         if self._paused is None:  # the TV decides: the connect deadline waits meanwhile
             self._paused = max(0.0, self._deadline - self.clock.monotonic())
             self._deadline = float("inf")
+        self._let_on = False
         await self._do_note_admission(ev)
 
     async def _do_note_admission(self, ev: t.HeldBack) -> None:
@@ -616,6 +627,8 @@ class SenderSession:
             self._paused = None
         self._publish(admission=p.AdmissionState.ALLOWED, pin_digits=0, wrong_pin=False,
                       pin_retry_after_s=None)
+        self._let_on = True
+        await self._flush_offer()
 
     async def _do_turned_away(self, ev: t.TurnedAway) -> None:
         state = p.AdmissionState(ev.state)
@@ -632,7 +645,11 @@ class SenderSession:
         self._apply_view()
 
     def _apply_view(self) -> None:
-        """Send at most the size and frame rate the TV asked for (see ViewHint)."""
+        """Send at most the size and frame rate the TV asked for (see ViewHint): the call's
+        track divides its frames by a whole divisor and caps its rate."""
+        hint, track = self._view, getattr(self.peer, "track", None)
+        if hint is not None and track is not None and hasattr(track, "limit"):
+            track.limit(hint.width, hint.height, hint.fps)
 
     async def _do_join_failed(self, ev: t.JoinFailed) -> None:
         self._publish(error=ev.error)
@@ -664,26 +681,108 @@ class SenderSession:
     async def _do_build_call(self, ev: Event) -> None:
         """One rebuild at a time: the call in progress (and its build) is dropped first."""
         await self._do_drop_call(ev)
+        await self._start_pairing()
         self.tasks.spawn("build", self._build(self.machine.generation))
 
     async def _do_send_offer(self, ev: t.OfferReady) -> None:
         self.peer = ev.peer
+        self._apply_view()  # a rebuilt call keeps to the TV's view
         if ev.peer.gathered & {"srflx", "relay"}:
             self._server_heard = True
         self._fps_mark = (0.0, 0)
         self._awaiting = ev.gen
         self._attempt_at = self.clock.monotonic()
-        if self.receiver is None:
+        await self._flush_offer()
+
+    async def _flush_offer(self) -> None:
+        """Our confirmation once the pairing has a key and the call its offer; the offer
+        right after it, once the TV has let us on. Both go at most once per call."""
+        peer, gen, pairing = self.peer, self.machine.generation, self._pairing
+        if peer is None or self.receiver is None or pairing is None or pairing.failed:
             return
         try:
-            await self.client.send_offer(self.receiver, ev.peer.offer_sdp)
+            if self._confirm_sent != gen:
+                if not pairing.keyed:
+                    return  # the receiver's PAKE message is still on its way
+                await self.client.send_signal(self.receiver, pairing.confirm(peer.offer_sdp))
+                self._confirm_sent = gen
+            if self._offer_sent != gen and self._let_on:
+                await self.client.send_offer(self.receiver, peer.offer_sdp)
+                self._offer_sent = gen
         except SignalingError as exc:
-            # the client reconnects and rejoins; Joined then makes a new offer
+            # the client reconnects and rejoins; Joined then makes a new call and offer
             log.info("offer not delivered (%s); offering again once the service is back",
                      exc.message)
 
+    async def _start_pairing(self) -> None:
+        """A new pairing for a new peer connection: our PAKE message goes out now."""
+        self._pairing = None
+        me = self.client.peer_id
+        if self.receiver is None or not me:
+            return
+        self._attempt += 1
+        self._pairing = Pairing(PairingRole.SENDER, self._code, me, self.receiver,
+                                pin=self._pin, attempt=self._attempt)
+        try:
+            await self.client.send_signal(self.receiver, self._pairing.start())
+        except SignalingError as exc:
+            log.info("pairing not delivered (%s); again once the service is back", exc.message)
+
+    async def _do_pake_in(self, ev: t.PakeArrived) -> None:
+        pairing = self._pairing
+        if pairing is None or ev.msg is None or ev.msg.attempt != self._attempt \
+                or pairing.keyed:
+            log.info("sender: ignoring a PAKE message of another pairing")
+            return
+        try:
+            pairing.receive(ev.msg)
+        except PairingError:
+            self.post(t.Tampered())
+            return
+        await self._flush_offer()
+
+    async def _do_confirm_in(self, ev: t.ConfirmArrived) -> None:
+        pairing = self._pairing
+        if pairing is None or ev.msg is None or ev.msg.attempt != self._attempt:
+            log.info("sender: ignoring a confirmation of another pairing")
+            return
+        try:
+            pairing.check_confirm(ev.msg)
+        except TamperedError:
+            self.post(t.Tampered())  # the receiver found our SDP changed on the way
+            return
+        except PairingError:
+            self.post(t.Tampered())  # a MAC that does not check after our own was accepted
+            return
+        self._publish(verified=True)
+
+    async def _do_pin_typed(self, ev: t.PinTyped) -> None:
+        self._pin = ev.pin
+        self._publish(wrong_pin=False, pin_retry_after_s=None)
+
+    async def _do_tampered(self, ev: t.Tampered) -> None:
+        pairing, receiver = self._pairing, self.receiver
+        log.warning("security: the connection to receiver %s was tampered with; not casting",
+                    receiver)
+        if receiver is not None and self.client.connected:
+            try:
+                if pairing is not None and ev.found_here:
+                    await self.client.send_signal(receiver, pairing.tamper_notice())
+                await self.client.send_bye(receiver, "tampered")
+            except (SignalingError, PairingError) as exc:
+                log.info("could not tell the receiver: %s", exc)
+        self._pairing = None
+        await self._end(EndReason.TAMPERED, verified=False)
+
     async def _do_apply_answer(self, ev: t.AnswerArrived) -> None:
         assert self.peer is not None
+        try:  # the fingerprint the code confirmed, or nothing is applied
+            if self._pairing is None:
+                raise PairingError("no pairing for this call")
+            self._pairing.check_remote_sdp(ev.sdp)
+        except PairingError as exc:
+            self.post(t.Tampered(found_here=isinstance(exc, TamperedError)))
+            return
         sdp = self._chooser().filter_answer(ev.sdp)
         try:
             await self.peer.apply_answer(sdp)

@@ -113,6 +113,31 @@ class ViewHinted(Event):
 
 
 @dataclass(frozen=True)
+class PinTyped(Event):
+    """The person typed the PIN the TV shows: it goes into the pairing, never in clear."""
+
+    pin: str = ""
+
+
+@dataclass(frozen=True)
+class PakeArrived(Event):
+    msg: Any = None  # a protocol PakeMessage from the receiver
+
+
+@dataclass(frozen=True)
+class ConfirmArrived(Event):
+    msg: Any = None  # a protocol KeyConfirm from the receiver
+
+
+@dataclass(frozen=True)
+class Tampered(Event):
+    """The receiver's SDP was not the one the code confirmed (or the pairing was broken on
+    the way, or the receiver says it found ours changed): not casting."""
+
+    found_here: bool = False
+
+
+@dataclass(frozen=True)
 class JoinFailed(Event):
     error: Any = None  # a SignalingError
 
@@ -271,6 +296,10 @@ TABLE: dict[tuple[Phase, type[Event]], Step[Phase]] = {
     (P.ADMITTING, DeadlinePassed): step(P.DIAGNOSING, "diagnose"),
     (P.ADMITTING, PeerDropped): step(P.WAITING),
     (P.ADMITTING, TurnFailed): step(P.ADMITTING, "turn_failed"),
+    # PIN mode: the PIN goes into the pairing (the offer waits for "allowed")
+    (P.ADMITTING, PinTyped): step(P.GATHERING, "pin_typed", "build_call"),
+    (P.GATHERING, PinTyped): step(P.GATHERING, "pin_typed", "build_call"),
+    (P.OFFERED, PinTyped): step(P.GATHERING, "pin_typed", "build_call"),
     # a fresh receiver asks again: back to the waiting room, no offer meanwhile
     (P.WAITING, HeldBack): step(P.ADMITTING, "held_back"),
     (P.GATHERING, HeldBack): step(P.ADMITTING, "drop_call", "held_back"),
@@ -342,6 +371,11 @@ for _p in (P.ANSWERED, P.CASTING, *RECOVERY, P.DIAGNOSING):
 for _p in (*WITH_CALL, P.WAITING, P.DIAGNOSING):
     TABLE[(_p, Admitted)] = step(_p, "admitted")
 for _p in ACTIVE:
+    if (_p, PinTyped) not in TABLE:
+        TABLE[(_p, PinTyped)] = step(_p)  # not asked for one now: nothing to do
+    TABLE[(_p, PakeArrived)] = step(_p, "pake_in")
+    TABLE[(_p, ConfirmArrived)] = step(_p, "confirm_in")
+    TABLE[(_p, Tampered)] = step(P.ENDED, "tampered", "drop_call")
     TABLE[(_p, Tick)] = step(_p, "watch")
     TABLE[(_p, ViewHinted)] = step(_p, "view_hinted")
     TABLE[(_p, TurnedAway)] = step(P.ENDED, "drop_call", "turned_away")
@@ -360,7 +394,7 @@ for _p in OVER:
     # after the cast: events already on their way are expected and change nothing
     for _e in (Tick, Joined, PeerBack, PeerDropped, PeerLeft, Refused, RoomClosed,
                TurnFailed, SourceFailed, ServiceFailed, Admitted, HeldBack, TurnedAway,
-               ViewHinted):
+               ViewHinted, PinTyped, PakeArrived, ConfirmArrived, Tampered):
         TABLE[(_p, _e)] = step(_p)
     TABLE[(_p, TaskFailed)] = step(_p, "task_failed")
 

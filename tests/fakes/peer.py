@@ -8,6 +8,11 @@ from typing import Any
 from castapp.rtc.peer import IcePath, PeerStats
 
 
+def fake_fingerprint(number: int) -> str:
+    """A DTLS fingerprint of its own for each fake peer (the pairing binds it)."""
+    return ":".join(f"{(number * 7 + i) % 256:02X}" for i in range(32))
+
+
 class FakePeer:
     """Stands in for one call's peer connection (offering or answering).
 
@@ -22,8 +27,11 @@ class FakePeer:
         self.gathered = gathered if gathered is not None else {"host"}
         self._path = path or IcePath("host", "host", "198.51.100.1:1000", "198.51.100.2:2000")
         self.connection_state = "new"
-        self.offer_sdp = f"v=0\r\no=- {number} 1 IN IP4 0.0.0.0\r\na=fake-offer:{number}\r\n"
-        self.answer_sdp = f"v=0\r\no=- {number} 1 IN IP4 0.0.0.0\r\na=fake-answer:{number}\r\n"
+        fp = fake_fingerprint(number)
+        self.offer_sdp = (f"v=0\r\no=- {number} 1 IN IP4 0.0.0.0\r\na=fake-offer:{number}\r\n"
+                          f"a=fingerprint:sha-256 {fp}\r\n")
+        self.answer_sdp = (f"v=0\r\no=- {number} 1 IN IP4 0.0.0.0\r\n"
+                           f"a=fake-answer:{number}\r\na=fingerprint:sha-256 {fp}\r\n")
         self.remote_sdp: str | None = None
         self.candidates: list[Any] = []
         self.closed = False

@@ -17,6 +17,10 @@ from fakes.signaling import FakeSignaling
 class ReceiverSignaling(FakeSignaling):
     """The fake client, registering as a receiver (with the fields ``registered`` has)."""
 
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.pair_code = None  # the session under test is the receiver: no one plays it
+
     async def register(self, token: str | None = None) -> p.Registered:
         if self.register_error is not None:
             raise self.register_error

@@ -7,11 +7,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from castapp import protocol as p
+from castapp.pairing import Pairing, PairingError, PairingRole
 from castapp.signaling.client import Reconnected, SignalingError
 
 
 def peer_info(peer_id: str, role: p.Role, name: str = "") -> p.PeerInfo:
     return p.PeerInfo(peer_id=peer_id, role=role, name=name)
+
+
+#: The answer SDP of the fake receiver: its DTLS fingerprint is what its pairing confirms.
+RX_FINGERPRINT = ":".join(["AB"] * 32)
+RX_SDP = f"v=0\r\na=fake-answer:rx\r\na=fingerprint:sha-256 {RX_FINGERPRINT}\r\n"
+
+
+def rx_answer(extra: str = "") -> str:
+    """An answer of the fake receiver (its confirmed fingerprint), with ``extra`` lines."""
+    return RX_SDP + extra
 
 
 class FakeSignaling:
@@ -40,6 +51,11 @@ class FakeSignaling:
         self.sent: list[tuple[str, str | None, Any]] = []
         self.refreshed = 0
         self.rejoin_on_refresh = True
+        #: The fake receiver runs the pairing over this code (and PIN) with the sender;
+        #: None: it does not answer PAKE messages at all.
+        self.pair_code: str | None = "123456"
+        self.pair_pin: str | None = None
+        self.pairings: list[Pairing] = []
         #: What the receiver says on a join (open mode: allowed at once); None: nothing.
         self.admission: p.Admission | None = p.Admission(state=p.AdmissionState.ALLOWED,
                                                          resume="r" * 24)
@@ -115,6 +131,25 @@ class FakeSignaling:
 
     async def send_signal(self, to: str, msg: p.PeerMessage) -> None:
         await self._send("signal", to, msg)
+        if self.pair_code is not None:
+            self._play_receiver(msg)
+
+    def _play_receiver(self, msg: p.PeerMessage) -> None:
+        """The receiver's side of the pairing (the real one), answering the sender."""
+        if isinstance(msg, p.PakeMessage):
+            rx = Pairing(PairingRole.RECEIVER, self.pair_code or "", self.peer_id,
+                         self.receiver_id, pin=self.pair_pin, attempt=msg.attempt)
+            self.pairings.append(rx)
+            start = rx.start()
+            rx.receive(msg)
+            self.push(self.admit(start))
+        elif isinstance(msg, p.KeyConfirm) and not msg.tampered and self.pairings:
+            rx = self.pairings[-1]
+            try:
+                rx.check_confirm(msg)
+            except PairingError:
+                return  # a real receiver would count a wrong PIN; the test decides
+            self.push(self.admit(rx.confirm(RX_SDP)))
 
     def push(self, event: object) -> None:
         self._events.put_nowait(event)

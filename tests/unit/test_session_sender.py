@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from fakes import FakeClock, FakeFrameSource, FakePeer, FakePeerFactory, FakeSignaling
-from fakes.signaling import peer_info
+from fakes.signaling import RX_SDP, peer_info, rx_answer
 
 from castapp import protocol as p
 from castapp.rtc.diagnose import Diagnosis, TurnProbe
@@ -80,6 +80,7 @@ class Rig:
     async def run(self) -> None:
         """Handle everything posted, as the session's loop would, until nothing is left."""
         for _ in range(50):
+            await self.pair()
             events = await self.settle()
             if not events:
                 return
@@ -92,7 +93,16 @@ class Rig:
         for make in path:
             await self.feed(make(self))
             await self.settle()
+            await self.pair()
         assert self.s.phase is phase
+
+    async def pair(self) -> None:
+        """Deliver the fake receiver's pairing messages when the loop (and its pump) does
+        not run, as in :meth:`to`."""
+        while not self.s._running and not self.client._events.empty():
+            event = self.s._translate(self.client._events.get_nowait())
+            if isinstance(event, t.PakeArrived | t.ConfirmArrived):
+                await self.feed(event)
 
     async def close(self) -> None:
         await self.s.tasks.close()
@@ -115,7 +125,7 @@ def _plain(cls: type[Event], **kw: object) -> Callable[[Rig], Event]:
 
 ADMIT = [_plain(t.CastAsked, code="123456"), _plain(t.Joined, receiver="rx-1", name="TV")]
 JOIN = [*ADMIT, _plain(t.Admitted, resume="r" * 24)]
-UP = [*JOIN, _offer, _plain(t.AnswerArrived, sdp="v=0"), _gen(t.MediaUp)]
+UP = [*JOIN, _offer, _plain(t.AnswerArrived, sdp=RX_SDP), _gen(t.MediaUp)]
 LOST = [*UP, _gen(t.StallDetected)]
 REGATHER = [*LOST, _plain(t.NetworkBack, answered=True), _plain(t.Joined, receiver="rx-1")]
 REOFFER = [*REGATHER, _offer]
@@ -132,7 +142,7 @@ PATHS: dict[Phase, list[Callable[[Rig], Event]]] = {
     P.REGATHERING: REGATHER,
     P.REOFFERED: REOFFER,
     P.RESIGNALING: [*LOST, _plain(t.NetworkBack, answered=True)],
-    P.REANSWERED: [*REOFFER, _plain(t.AnswerArrived, sdp="v=0")],
+    P.REANSWERED: [*REOFFER, _plain(t.AnswerArrived, sdp=RX_SDP)],
     P.DIAGNOSING: [*JOIN, _plain(t.DeadlinePassed)],
     P.ENDED: [*UP, _plain(t.PeerLeft)],
 }
@@ -199,7 +209,8 @@ async def test_a_whole_cast_through_the_loop_and_a_stop() -> None:
         await rig.s.cast("123456")
         await rig.run()
         assert rig.s.phase is P.OFFERED
-        assert rig.client.kinds() == ["join", "offer"]
+        assert [k for k in rig.client.kinds() if k != "signal"] == ["join", "offer"]
+        assert rig.s.status.verified is True  # the receiver's confirmation checked
         assert rig.source.started == 1
         peer = rig.factory.last
         rig.client.push(_answer())
@@ -223,7 +234,7 @@ async def _closed(rig: Rig, peer: object) -> bool:
     return bool(getattr(peer, "closed", False))
 
 
-def _answer(sdp: str = "v=0\r\n") -> object:
+def _answer(sdp: str = RX_SDP) -> object:
     return p.RelayedAnswer(from_="rx-1", sdp=sdp)
 
 
@@ -232,8 +243,8 @@ async def test_a_second_answer_is_stale_not_applied() -> None:
     try:
         await rig.s.cast("123456")
         await rig.run()
-        rig.client.push(_answer("v=0\r\na=first\r\n"))
-        rig.client.push(_answer("v=0\r\na=late\r\n"))
+        rig.client.push(_answer(rx_answer("a=first\r\n")))
+        rig.client.push(_answer(rx_answer("a=late\r\n")))
         await rig.run()
         assert rig.s.phase is P.ANSWERED
         assert rig.s.status.fault is None
@@ -425,7 +436,7 @@ async def test_a_nat_route_keeps_the_relay_out_of_rebuilt_calls() -> None:
         assert second is not first
         assert not any("turn:" in s.urls[0] for s in second.servers)
         relay = "a=candidate:1 1 udp 1 203.0.113.1 50000 typ relay raddr 0.0.0.0 rport 0"
-        rig.client.push(_answer(f"v=0\r\n{relay}\r\na=end-of-candidates\r\n"))
+        rig.client.push(_answer(rx_answer(f"{relay}\r\na=end-of-candidates\r\n")))
         await rig.run()
         assert "typ relay" not in (second.remote_sdp or "")
         # the NAT path does not come back: the relay is offered again
@@ -480,6 +491,7 @@ async def test_one_rebuild_at_a_time_and_a_superseded_build_is_closed() -> None:
         await rig.feed(t.PeerBack(receiver="rx-2", name="TV"))
         await rig.feed(t.PeerBack(receiver="rx-3", name="TV"))
         assert await rig.settle() == []  # nothing built yet
+        rig.client.receiver_id = "rx-3"  # (the fake receiver pairs under its new id)
         assert first.closed
         assert rig.s.phase is P.GATHERING
         rig.factory.release()

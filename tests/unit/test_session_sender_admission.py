@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fakes.signaling import RX_SDP
 from test_session_sender import Rig
 
 from castapp import protocol as p
@@ -71,9 +72,13 @@ async def test_a_pin_is_asked_typed_refused_and_accepted() -> None:
         st = rig.s.status
         assert st.state is SenderState.ADMITTING and st.admission is A.PIN
         assert st.pin_digits == 4 and not st.wrong_pin
+        rig.client.pair_pin = "4321"  # the TV shows 4321; the person types 1234
         await rig.s.answer_pin("1234")
-        assert rig.client.sent[-1][0] == "signal"
-        assert isinstance(rig.client.sent[-1][2], p.PinAnswer)
+        await rig.run()
+        sent = [msg for kind, _, msg in rig.client.sent if kind == "signal"]
+        assert any(isinstance(m, p.PakeMessage) for m in sent)
+        assert not any(isinstance(m, p.PinAnswer) or "1234" in repr(m) for m in sent)
+        assert "offer" not in rig.client.kinds()  # nothing before the TV allows
         _say(rig, p.Admission(state=A.WRONG_PIN, pin_digits=4, retry_after_s=30.0))
         await rig.run()
         st = rig.s.status
@@ -81,9 +86,16 @@ async def test_a_pin_is_asked_typed_refused_and_accepted() -> None:
         assert st.pin_retry_after_s == 30.0
         await rig.s.answer_pin(" 4321 ")
         assert not rig.s.status.wrong_pin
+        await rig.run()
+        assert rig.s.phase is Phase.OFFERED  # a call and the pairing, no offer yet
+        assert "offer" not in rig.client.kinds()
         _say(rig, p.Admission(state=A.ALLOWED, resume="t" * 24))
         await rig.run()
         assert rig.s.phase is Phase.OFFERED and rig.s.status.pin_digits == 0
+        assert rig.client.kinds()[-2:] == ["signal", "offer"]  # confirmation, then offer
+        rig.client.push(p.RelayedAnswer(from_="rx-1", sdp=RX_SDP))
+        await rig.run()
+        assert rig.s.phase is Phase.ANSWERED and rig.s.status.verified
     finally:
         await rig.s.close()
 
@@ -128,7 +140,7 @@ async def test_a_rejoin_claims_the_place_with_the_resume_token_first() -> None:
     try:
         await rig.s.cast("123456")
         await rig.run()
-        rig.client.push(p.RelayedAnswer(from_="rx-1", sdp="v=0\r\n"))
+        rig.client.push(p.RelayedAnswer(from_="rx-1", sdp=RX_SDP))
         await rig.run()
         rig.factory.last.connect()
         await rig.run()
@@ -167,5 +179,42 @@ async def test_a_bad_signal_body_is_ignored_not_a_crash() -> None:
             p.Admission(state=A.ALLOWED))))
         await rig.run()
         assert rig.s.phase is Phase.ADMITTING and rig.s.status.fault is None
+    finally:
+        await rig.s.close()
+
+
+async def test_an_answer_with_another_fingerprint_is_refused_as_tampered(
+        caplog: pytest.LogCaptureFixture) -> None:
+    rig = Rig()
+    try:
+        await rig.s.cast("123456")
+        await rig.run()
+        assert rig.s.phase is Phase.OFFERED and rig.s.status.verified
+        forged = RX_SDP.replace("AB:AB", "CD:CD")
+        rig.client.push(p.RelayedAnswer(from_="rx-1", sdp=forged))
+        await rig.run()
+        st = rig.s.status
+        assert st.state is SenderState.ENDED and st.ended is EndReason.TAMPERED and st.failed
+        assert rig.factory.last.remote_sdp is None  # never applied
+        notices = [m for k, _, m in rig.client.sent if k == "signal"
+                   and isinstance(m, p.KeyConfirm) and m.tampered]
+        assert len(notices) == 1 and ("bye", "rx-1", "tampered") in rig.client.sent
+        assert any(r.message.startswith("security:") for r in caplog.records)
+        assert "123456" not in caplog.text
+    finally:
+        await rig.s.close()
+
+
+async def test_a_receiver_that_says_it_was_tampered_ends_the_cast() -> None:
+    rig = Rig()
+    try:
+        await rig.s.cast("123456")
+        await rig.run()
+        rx = rig.client.pairings[-1]
+        with pytest.raises(Exception, match="tampered"):
+            rx.check_remote_sdp(RX_SDP)  # as if the offer it got carried another fingerprint
+        rig.client.push(rig.client.admit(rx.tamper_notice()))
+        await rig.run()
+        assert rig.s.status.ended is EndReason.TAMPERED
     finally:
         await rig.s.close()
