@@ -291,17 +291,22 @@ class CallLines:
             self.out("command", words.cannot_now(verb, call.name), ok=False, command=verb)
 
 
+def _is_pipe(stream: Any) -> bool:
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def read_commands(handle: Callable[[str], None]) -> bool:
     """Feed lines typed (or piped) on stdin to ``handle`` on the loop; False if stdin is
     neither a terminal nor a pipe (nothing to read)."""
-    import stat
     import threading
 
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (OSError, ValueError, AttributeError):
-        return False
-    if not (sys.stdin.isatty() or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+    if not (sys.stdin.isatty() or _is_pipe(sys.stdin)):
         return False
     loop = asyncio.get_running_loop()
 
@@ -447,7 +452,7 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
     s.add_argument("--pin", help="the PIN the TV shows, when it asks for one (without it, "
-                   "the PIN is asked for on the terminal)")
+                   "the PIN is asked for on the terminal, or read as a line from a pipe)")
     add_ice_flags(s)
 
 
@@ -594,19 +599,24 @@ class PinAnswers:
             return
         if self.asking:
             return
-        if not sys.stdin.isatty():
+        tty = sys.stdin.isatty()
+        if not tty and not _is_pipe(sys.stdin):
             if not self.told:
                 self.told = True
                 self.out("admitting", words.admitting(st), pin=True)
             return
         self.asking = True
         loop = asyncio.get_running_loop()
-        prompt = words.admitting(st).render() + ": "
+        prompt = words.admitting(st).render() + ": " if tty else ""
+        if not tty:  # a line piped in; say what is awaited where the caller reads
+            self.out("admitting", words.admitting(st), pin=True)
 
         def ask() -> None:  # a daemon thread: an unanswered prompt never holds up the exit
             try:
-                typed = input(prompt)
+                typed = input(prompt) if tty else sys.stdin.readline()
             except (EOFError, OSError):
+                return
+            if not typed:
                 return
             with contextlib.suppress(RuntimeError):  # the loop has closed
                 loop.call_soon_threadsafe(self.answered, typed)

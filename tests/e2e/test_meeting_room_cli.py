@@ -61,3 +61,31 @@ def test_approve_on_a_headless_tv_allow_deny_and_stop_typed_on_stdin(tmp_path):
             for s in senders:
                 s.stop()
             rx.finish()
+
+
+def test_pin_on_a_headless_tv_is_read_by_the_presenter_and_typed_in(tmp_path):
+    with private_namespace() as ns:
+        rx = tv(ns, tmp_path, "--admission", "pin")
+        lin: CastProc | None = None
+        try:
+            port = rx.expect("service")["port"]
+            code = rx.expect("code")["code"]
+            lin = CastProc(in_namespace(ns, []), "send", "--headless", "--server",
+                           f"ws://127.0.0.1:{port}/ws", "--code", code, "--synthetic",
+                           "320x240", "--fps", "10", "--name", "Linus", stdin=subprocess.PIPE)
+            pin = rx.expect("call", name="Linus", phase="pin", timeout=30)["pin"]
+            assert len(pin) == 4 and pin.isdigit()
+            lin.expect("admitting", pin=True, timeout=20)
+            lin.type("0000" if pin != "0000" else "1111")
+            lin.expect("state", state="admitting", timeout=20)  # refused: asked again
+            assert not any(c.get("phase") == "showing" for c in rx.drain()
+                           if c.get("event") == "call")
+            pin = next((c["pin"] for c in reversed(rx.seen)
+                        if c.get("event") == "call" and c.get("pin")), pin)  # a new one, if so
+            lin.type(pin)
+            rx.expect("call", name="Linus", phase="showing", timeout=40)
+            lin.expect("state", state="casting", timeout=20)
+        finally:
+            if lin is not None:
+                lin.stop()
+            rx.finish()
