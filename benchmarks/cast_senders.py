@@ -176,7 +176,11 @@ def one_run(ns: str, n: int, args: argparse.Namespace, tmp: Path) -> dict[str, A
                 "--out", str(tmp / f"tx-{n}-{i}.json")]), env, subprocess.PIPE)
             senders.append(tx)
             tx.expect("casting", timeout=40)
-        rx.expect("showing", timeout=90, count=n)
+        try:
+            rx.expect("showing", timeout=90, count=n)
+        except AssertionError as exc:
+            said = " | ".join("".join(tx.other)[-300:] for tx in senders)
+            raise AssertionError(f"{str(exc).splitlines()[0]}; senders said: {said}") from None
         time.sleep(args.warmup)
         rx.type("mark")
         rx_cpu0 = cpu_seconds(rx.proc.pid)
@@ -245,7 +249,7 @@ def main() -> None:
             try:
                 runs.append(one_run(ns, n, args, Path(tmp)))
             except AssertionError as exc:  # the machine could not carry it: say so, go on
-                runs.append({"n": n, "error": str(exc).splitlines()[0][:300]})
+                runs.append({"n": n, "error": str(exc)[:1500]})
     result: dict[str, Any] = {"size": "x".join(map(str, args.size)), "fps": args.fps,
                               "seconds": args.seconds, "runs": runs}
     one = next((r for r in runs if r["n"] == 1 and "error" not in r), None)
