@@ -23,12 +23,14 @@ i18n: setup
 test: setup
 	.venv/bin/python -m pytest -q
 
+# ruff everywhere; mypy strict on the core (castapp/ minus gui/, see [tool.mypy] in pyproject.toml)
 lint: setup
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 bench: setup
 	.venv/bin/python benchmarks/run_all.py
 
 # The frozen app, a portable tarball and a Debian package in build/package (see packaging/).
 package: setup
-	.venv/bin/python packaging/build_linux.py --out build/package
+	.venv/bin/python packaging/build_linux.py --out build/package --compress xz

@@ -130,8 +130,9 @@ async def run(args: argparse.Namespace) -> int:
         emit("code", code=status.code)
 
     def current_pc() -> RTCPeerConnection | None:
-        if session is not None:
-            return session.pc
+        if session is not None:  # the first call's peer connection (one sender here)
+            links = [getattr(k.link, "pc", None) for k in session.calls.values()]
+            return next((pc for pc in links if pc is not None), None)
         return naive_pc
 
     start: dict[str, float] = {}

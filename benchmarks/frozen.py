@@ -1,9 +1,21 @@
 """Size and start-up time of the frozen app, as JSON.
 
-    python benchmarks/frozen.py [--app build/package/dist/castapp] [--runs 5]
+    python benchmarks/frozen.py [--app build/package/dist/castapp] [--reference OTHER] [--runs 5]
 
-Build it first (``make package``). Start-up is the median wall time of ``castapp --version``
-and of a whole ``castapp --self-test`` (which casts for about three seconds), both offscreen.
+Build it first (``make package``). Reports the folder's size and file count, the packages
+beside it (``.deb``, tarball) when present, what the folder carries (OpenCV, GTK, FFmpeg
+copies), and three start-up times:
+
+- ``version_s``: median wall time of ``castapp --version`` (offscreen);
+- ``window_cold_s``: ``castapp receive`` until its window is mapped on a fresh Xvfb screen,
+  on the first start with empty settings and state (no file of castapp's in the page cache is
+  evicted: that would slow everyone else on the machine);
+- ``window_s``: the same, median of the following starts;
+
+and ``self_test_s``, a whole ``castapp --self-test`` (which casts for about three seconds).
+
+``--reference OTHER`` measures a second frozen folder (for example the previous release) in the
+same run, alternating with the first, and adds ``ratio`` (app / reference) for each figure.
 """
 
 from __future__ import annotations
@@ -11,46 +23,136 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
 
 
-def size_mb(folder: Path) -> float:
-    return round(sum(p.lstat().st_size for p in folder.rglob("*")) / 1e6, 1)
+def size_mb(path: Path) -> float:
+    if path.is_file():
+        return round(path.stat().st_size / 1e6, 1)
+    return round(sum(p.lstat().st_size for p in path.rglob("*")) / 1e6, 1)
 
 
-def wall_time(cmd: list[str], runs: int) -> float:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+def contents(app: Path) -> dict[str, object]:
+    # real files only: PyInstaller links top-level copies of libraries to their wheel folders
+    names = [p.relative_to(app).as_posix() for p in app.rglob("*") if not p.is_symlink()]
+    return {
+        "cv2": any(re.search(r"(^|/)(cv2|opencv[^/]*)(/|$)", n) for n in names),
+        "gtk": sorted({Path(n).name for n in names
+                       if re.search(r"lib(gtk|gdk|atk|cairo|pango)[-_.]", Path(n).name)}),
+        "libavcodec_copies": sum(1 for n in names if re.search(r"libavcodec[-.]", Path(n).name)),
+        "qt_modules": sorted(Path(n).name.split(".")[0] for n in names
+                             if re.fullmatch(r".*/PySide6/Qt\w+\.abi3\.so", n)),
+    }
+
+
+def headless_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYTHONPATH")}
     env["QT_QPA_PLATFORM"] = "offscreen"
-    times = []
-    for _ in range(runs):
+    return env
+
+
+def wall_time(cmd: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=headless_env(), timeout=120)
+    return time.perf_counter() - started
+
+
+def _mapped_window(env: dict[str, str]) -> bool:
+    """A window of class castapp, larger than Qt's 1x1 helper windows, is viewable."""
+    tree = subprocess.run(["xwininfo", "-root", "-children"], capture_output=True, text=True,
+                          env=env, timeout=10).stdout
+    for wid in re.findall(r'^\s+(0x[0-9a-f]+) .*\("[^"]*" "castapp"\)\s+(?!1x1)\d+x\d+',
+                          tree, re.M):
+        info = subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True,
+                              env=env, timeout=10).stdout
+        if "IsViewable" in info:
+            return True
+    return False
+
+
+def window_time(exe: Path) -> float:
+    """Seconds from starting ``castapp receive`` until a window of it is mapped."""
+    from xvfb import xvfb
+
+    with xvfb(1366, 768) as display, tempfile.TemporaryDirectory() as tmp:
+        env = {**headless_env(), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         started = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=60)
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times), 3)
+        proc = subprocess.Popen(
+            [str(exe), "receive", "--listen", "127.0.0.1:0", "--no-advertise",
+             "--state-dir", f"{tmp}/state", "--config-dir", f"{tmp}/config"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                if _mapped_window(env):
+                    return time.perf_counter() - started
+                if proc.poll() is not None or time.perf_counter() - started > 60:
+                    raise RuntimeError("the receiver window did not appear")
+                time.sleep(0.01)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
+def packages(app: Path) -> dict[str, float]:
+    out = {}
+    for pattern, key in (("castapp_*.deb", "deb_mb"), ("castapp-*-linux-*.tar.gz", "tarball_mb")):
+        found = sorted(app.parent.parent.glob(pattern))
+        if found:
+            out[key] = size_mb(found[-1])
+    return out
+
+
+def measure(apps: list[Path], runs: int) -> list[dict[str, object]]:
+    exes = [app / ("castapp.exe" if sys.platform == "win32" else "castapp") for app in apps]
+    times: list[dict[str, list[float]]] = [{} for _ in apps]
+    for i, exe in enumerate(exes):  # first starts: nothing of this build ran before
+        times[i]["window_cold_s"] = [window_time(exe)]
+    for _ in range(runs):  # alternate, so both see the same load
+        for i, exe in enumerate(exes):
+            times[i].setdefault("version_s", []).append(wall_time([str(exe), "--version"]))
+            times[i].setdefault("window_s", []).append(window_time(exe))
+    for i, exe in enumerate(exes):
+        times[i]["self_test_s"] = [wall_time([str(exe), "--self-test"])]
+    results = []
+    for app, t in zip(apps, times, strict=True):
+        result: dict[str, object] = {"app": str(app), "size_mb": size_mb(app),
+                                     "files": sum(1 for _ in app.rglob("*")), **packages(app)}
+        result.update({k: round(statistics.median(v), 3) for k, v in t.items()})
+        result.update(contents(app))
+        results.append(result)
+    return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", type=Path, default=ROOT / "build" / "package" / "dist" / "castapp")
+    parser.add_argument("--reference", type=Path, help="another frozen folder to compare with")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    exe = args.app / ("castapp.exe" if sys.platform == "win32" else "castapp")
-    if not exe.is_file():
-        print(f"no frozen app at {args.app}: run `make package` first", file=sys.stderr)
-        return 2
-    result = {
-        "size_mb": size_mb(args.app),
-        "files": sum(1 for _ in args.app.rglob("*")),
-        "startup_s": wall_time([str(exe), "--version"], args.runs),
-        "self_test_s": wall_time([str(exe), "--self-test"], max(1, args.runs // 2)),
-    }
-    print(json.dumps(result))
+    apps = [args.app] + ([args.reference] if args.reference else [])
+    for app in apps:
+        if not (app / "castapp").is_file() and not (app / "castapp.exe").is_file():
+            print(f"no frozen app at {app}: run `make package` first", file=sys.stderr)
+            return 2
+    results = measure(apps, args.runs)
+    out = results[0]
+    if args.reference:
+        ref = results[1]
+        out["reference"] = ref
+        out["ratio"] = {k: round(float(out[k]) / float(ref[k]), 3)  # type: ignore[arg-type]
+                        for k in ("size_mb", "deb_mb", "version_s", "window_cold_s", "window_s",
+                                  "self_test_s") if k in out and k in ref and ref[k]}
+    print(json.dumps(out))
     return 0
 
 

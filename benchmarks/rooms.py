@@ -198,6 +198,9 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
             "rss_kb_per_idle_receiver": round(
                 (rss_idle - rss_before) * 1024 / max(1, len(receivers)), 2),
             "server_cpu_cores": round(server_cpu, 2),
+            # service CPU time per pairing: what the store costs, whatever else loads the machine
+            "server_cpu_ms_per_pairing": round(server_cpu * pair_s * 1000 / len(join_ms), 3)
+            if join_ms else None,
             "median_join_ms": round(statistics.median(join_ms), 3) if join_ms else None,
             "instances": len(urls),
             "store": "redis" if redis_pids else "memory",
@@ -280,7 +283,11 @@ def main() -> None:
         finally:
             for proc in reversed(procs):  # instances first, Redis last
                 proc.terminate()
-                proc.wait(10)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:  # a loaded machine: do not hang the run
+                    proc.kill()
+                    proc.wait(10)
     print(json.dumps(result))
 
 

@@ -244,6 +244,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.self_test else "INFO")
     _log_to_stderr(level)
+    if args.self_test or args.command in ("receive", "send"):
+        from castapp.install import app_problem
+
+        problem = app_problem("--self-test" if args.self_test else args.command)
+        if problem is not None:
+            print(f"castapp: {problem}", file=sys.stderr)
+            return 2
     if args.self_test:
         from castapp import selftest
 

@@ -422,7 +422,8 @@ def _size(text: str) -> tuple[int, int]:
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("send", help="cast this screen to the receiver showing a code")
     s.add_argument("target", nargs="?", metavar="CODE|LINK",
-                   help="the cast code the receiver shows, or its castapp://HOST:PORT/CODE link")
+                   help="the cast code the receiver shows, or its link "
+                        "(http://HOST:PORT/#CODE from its QR code, or castapp://HOST:PORT/CODE)")
     s.add_argument("--code", help="the cast code (the same as CODE)")
     s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
                    "the link, or find the receiver on this network by its code")
@@ -554,7 +555,11 @@ async def run_send(args: argparse.Namespace) -> int:
                     return 2
                 spec = CaptureSpec(args.monitor, region, args.window,
                                    pointer=not args.no_pointer)
-                source = screen_source(chosen, spec, args.display)
+                try:
+                    source = screen_source(chosen, spec, args.display)
+                except CastFailed as exc:  # what was asked for is not there: bad input
+                    out.fail(exc.failure)
+                    return 2
                 _report_capture_state(source, out)
             await start_source(source)
             session = await caster.cast(target, url, source)

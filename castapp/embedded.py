@@ -123,7 +123,7 @@ class EmbeddedService:
         return self.addresses[0].address if self.addresses else None
 
     def link(self, code: str) -> str | None:
-        """``castapp://address:port/code`` for the QR code and the help line."""
+        """``http://address:port/#code`` (the sender page) for the QR code and the help line."""
         return make_link(self.address, self.port, code) if self.address else None
 
     async def advertise(self, code: str, name: str) -> bool:

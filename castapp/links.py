@@ -1,6 +1,12 @@
-"""``castapp://`` links: a receiver's room service address and code in one string.
+"""Links: a receiver's room service address and code in one string.
 
-A link is what the receiver's QR code holds and what a person may paste instead of a code::
+The receiver's QR code holds the room service's web page with the code in the fragment, which
+a phone camera or any browser opens (the fragment never reaches the service)::
+
+    http://192.168.1.20:8765/#482913
+    https://cast.example.org:443/#482913
+
+The desktop sender accepts that link, pasted instead of a code, and the ``castapp://`` form::
 
     castapp://192.168.1.20:8765/482913
     castapp://[fe80::1%25eth0]:8765/482913
@@ -19,6 +25,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from castapp.codes import CodeFormat, clean
 
 SCHEME = "castapp"
+WEB_SCHEMES = ("http", "https")
 DEFAULT_PORT = 8765
 _MAX_INPUT = 512
 _LOOSE_CODE = re.compile(r"^[A-Z0-9]{4,16}$")
@@ -62,9 +69,20 @@ def service_url(host: str, port: int, *, tls: bool = False) -> str:
 
 
 def make_link(host: str, port: int, code: str, *, tls: bool = False) -> str:
-    """The link for a receiver: ``castapp://host:port/code``."""
+    """The link for a receiver's QR code: ``http(s)://host:port/#code`` (the sender page)."""
+    return f"{'https' if tls else 'http'}://{_host_for_url(host)}:{port}/#{quote(code, safe='')}"
+
+
+def make_app_link(host: str, port: int, code: str, *, tls: bool = False) -> str:
+    """The ``castapp://host:port/code`` form of a receiver's link."""
     link = f"{SCHEME}://{_host_for_url(host)}:{port}/{quote(code, safe='')}"
     return link + ("?tls=1" if tls else "")
+
+
+def is_link(text: str) -> bool:
+    """Whether ``text`` starts like a link (``castapp:``, ``http:`` or ``https:``)."""
+    head = text.strip().lower()
+    return any(head.startswith(scheme + ":") for scheme in (SCHEME, *WEB_SCHEMES))
 
 
 def _valid_host(host: str) -> bool:
@@ -84,7 +102,8 @@ def _normalize(text: str, fmt: CodeFormat | None) -> str | None:
 
 
 def parse_link(text: str, fmt: CodeFormat | None) -> CastTarget:
-    """Read a ``castapp://`` link; raises :class:`LinkError` saying what is wrong."""
+    """Read a ``castapp://`` or ``http(s)://`` link; raises :class:`LinkError` saying what is
+    wrong."""
     if len(text) > _MAX_INPUT:
         raise LinkError("the link is too long")
     try:
@@ -92,11 +111,19 @@ def parse_link(text: str, fmt: CodeFormat | None) -> CastTarget:
         port = parts.port
     except ValueError as exc:
         raise LinkError("the link's address is not valid") from exc
-    if parts.scheme.lower() != SCHEME:
+    scheme = parts.scheme.lower()
+    if scheme not in (SCHEME, *WEB_SCHEMES):
         raise LinkError("not a castapp link")
     host = unquote(parts.hostname or "")
     if not host or not _valid_host(host):
         raise LinkError("the link has no valid host")
+    if scheme in WEB_SCHEMES:  # the sender page: the code in the fragment (or ?code=)
+        tls = scheme == "https"
+        raw = parts.fragment or parse_qs(parts.query).get("code", [""])[0]
+        code = _normalize(unquote(raw), fmt)
+        if code is None:
+            raise LinkError("the link does not hold a valid code")
+        return CastTarget(code=code, host=host, port=port or (443 if tls else 80), tls=tls)
     code = _normalize(unquote(parts.path.lstrip("/")), fmt)
     if code is None:
         raise LinkError("the link does not hold a valid code")
@@ -112,7 +139,7 @@ def parse_cast_input(text: str, fmt: CodeFormat | None) -> CastTarget:
     4 to 16 letters and digits (the service will say whether it exists).
     """
     stripped = text.strip()
-    if stripped.lower().startswith(SCHEME + ":"):
+    if is_link(stripped):
         return parse_link(stripped, fmt)
     if len(stripped) > _MAX_INPUT:
         raise LinkError("not a valid code")
@@ -144,7 +171,7 @@ def check_input(text: str, fmt: CodeFormat) -> InputCheck:
     try:
         return InputCheck(target=parse_cast_input(stripped, fmt))
     except LinkError as exc:
-        if stripped.lower().startswith(SCHEME + ":"):
+        if is_link(stripped):
             return InputCheck(problem=str(exc))
     typed = fmt.typed_so_far(stripped)
     if typed is not None and typed < fmt.length:

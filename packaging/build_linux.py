@@ -14,6 +14,7 @@ and prints the paths as JSON. Needs dpkg-deb, fakeroot and objdump (binutils).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -38,6 +39,9 @@ RUNTIME_DEPENDS = (
     "libegl1", "libgl1", "libfontconfig1", "libxkbcommon-x11-0", "libxcb-cursor0",
     "libxcb-icccm4", "libxcb-keysyms1", "libpulse0", "libdbus-1-3",
 )
+# The Chinese interface needs a font with CJK glyphs; without one its text shows as boxes.
+RECOMMENDS = ("fonts-noto-cjk | fonts-wqy-microhei | fonts-wqy-zenhei",)
+DEBIAN = ROOT / "packaging" / "debian"
 
 
 def version() -> str:
@@ -60,11 +64,49 @@ def freeze(out: Path) -> Path:
     return out / "dist" / PACKAGE
 
 
+def _sections(path: Path) -> str:
+    return subprocess.run(["objdump", "-h", str(path)], capture_output=True, text=True).stdout
+
+
+def _patched_by_auditwheel(path: Path) -> bool:
+    """Libraries from a wheel's ``*.libs`` folder, and extension modules whose run path points
+    there, were rewritten by patchelf; strip would leave them unloadable."""
+    if any(part.endswith(".libs") for part in path.parts):
+        return True
+    dump = subprocess.run(["objdump", "-p", str(path)], capture_output=True, text=True).stdout
+    return bool(re.search(r"^\s*R(UN)?PATH\s+.*\.libs", dump, re.MULTILINE))
+
+
+def strip_binaries(app: Path) -> int:
+    """Strip symbol tables and debug information from the bundle's ELF files; bytes saved."""
+    saved = 0
+    for path in sorted(app.rglob("*")):
+        if not _is_elf(path) or path.name == PACKAGE:
+            continue
+        sections = _sections(path)
+        if ".symtab" not in sections and ".debug" not in sections:
+            continue
+        if _patched_by_auditwheel(path):
+            continue
+        before = path.stat().st_size
+        subprocess.run(["strip", "--strip-unneeded", "--preserve-dates", str(path)],
+                       check=True)
+        saved += before - path.stat().st_size
+    return saved
+
+
 def tarball(app: Path, out: Path, ver: str) -> Path:
     path = out / f"{PACKAGE}-{ver}-linux-{platform.machine()}.tar.gz"
     with tarfile.open(path, "w:gz", compresslevel=6) as tar:
         tar.add(app, arcname=f"{PACKAGE}-{ver}")
     return path
+
+
+def _executable(path: Path) -> bool:
+    """Programs keep their execute bit; shared libraries and data do not need one."""
+    if not os.access(path, os.X_OK):
+        return False
+    return not re.search(r"\.so(\.[0-9.]+)?$", path.name)
 
 
 def _is_elf(path: Path) -> bool:
@@ -139,8 +181,33 @@ def _check_release_listed(ver: str) -> Path:
     return metainfo
 
 
-def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
+def _gzip(src: Path, dest: Path) -> None:
+    """gzip -9n: no name or time stamp in the header, so the package is reproducible."""
+    with dest.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                               compresslevel=9, mtime=0) as gz:
+        gz.write(src.read_bytes())
+
+
+def _changelog_epoch() -> int:
+    """The time of the newest changelog entry (SOURCE_DATE_EPOCH for generated files)."""
+    from email.utils import parsedate_to_datetime
+
+    text = (DEBIAN / "changelog").read_text()
+    found = re.search(r"^ -- .+?>  (.+)$", text, re.M)
+    if found is None:
+        raise SystemExit("packaging/debian/changelog has no trailer line")
+    return int(parsedate_to_datetime(found.group(1)).timestamp())
+
+
+def _check_changelog(ver: str) -> None:
+    first = (DEBIAN / "changelog").read_text().splitlines()[0]
+    if not first.startswith(f"{PACKAGE} ({ver})"):
+        raise SystemExit(f"packaging/debian/changelog does not start with version {ver}")
+
+
+def deb(app: Path, out: Path, ver: str, compress: str = "gzip", level: int | None = None) -> Path:
     arch = _deb_arch()
+    _check_changelog(ver)
     stage = out / "deb" / f"{PACKAGE}_{ver}_{arch}"
     if stage.exists():
         shutil.rmtree(stage)
@@ -156,23 +223,28 @@ def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
     hicolor(ROOT / "resources" / "castapp.svg", share, APP_ID)
     doc = share / "doc" / PACKAGE
     doc.mkdir(parents=True)
-    (doc / "copyright").write_text(
-        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
-        f"Upstream-Name: {PACKAGE}\nSource: {HOMEPAGE}\n\n"
-        "Files: *\nCopyright: The castapp developers\nLicense: MIT\n"
-        " The bundled Qt (LGPL-3.0), FFmpeg (LGPL-2.1+), Python (PSF-2.0) and other\n"
-        " libraries keep their own licences, found next to them under /opt/castapp.\n"
-    )
+    shutil.copy(DEBIAN / "copyright", doc / "copyright")
+    _gzip(DEBIAN / "changelog", doc / "changelog.gz")
+    man = share / "man" / "man1"
+    man.mkdir(parents=True)
+    page = out / "castapp.1"
+    subprocess.run([sys.executable, str(ROOT / "packaging" / "manpage.py"), str(page)],
+                   check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, SOURCE_DATE_EPOCH=str(_changelog_epoch())))
+    _gzip(page, man / "castapp.1.gz")
     for path in stage.rglob("*"):
         if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+            path.chmod(0o755 if path.is_dir() or _executable(path) else 0o644)
     size_kb = sum(p.lstat().st_size for p in stage.rglob("*")) // 1024
     control = stage / "DEBIAN" / "control"
     control.parent.mkdir()
+    shutil.copy(DEBIAN / "postrm", control.parent / "postrm")
+    (control.parent / "postrm").chmod(0o755)
     control.write_text(
         f"Package: {PACKAGE}\nVersion: {ver}\nArchitecture: {arch}\n"
         f"Maintainer: {MAINTAINER}\nInstalled-Size: {size_kb}\n"
         f"Depends: {', '.join(depends(opt))}\n"
+        f"Recommends: {', '.join(RECOMMENDS)}\n"
         f"Section: video\nPriority: optional\nHomepage: {HOMEPAGE}\n"
         "Description: cast a laptop's screen to a TV by typing a short code\n"
         " The receiver, on the machine connected to the TV, shows a short cast code;\n"
@@ -181,7 +253,8 @@ def deb(app: Path, out: Path, ver: str, compress: str = "gzip") -> Path:
         " installation without using the network.\n"
     )
     path = out / f"{PACKAGE}_{ver}_{arch}.deb"
-    subprocess.run(["fakeroot", "dpkg-deb", "--root-owner-group", f"-Z{compress}", "--build",
+    subprocess.run(["fakeroot", "dpkg-deb", "--root-owner-group", f"-Z{compress}",
+                    *([f"-z{level}"] if level is not None else []), "--build",
                     str(stage), str(path)], check=True, stdout=subprocess.DEVNULL)
     return path
 
@@ -193,6 +266,8 @@ def main() -> int:
                         help="package the frozen app already in OUT/dist")
     parser.add_argument("--compress", default="gzip", choices=["gzip", "xz", "zstd", "none"],
                         help="compression of the .deb (default %(default)s)")
+    parser.add_argument("--level", type=int, choices=range(10), metavar="0-9",
+                        help="compression level of the .deb (default: dpkg-deb's)")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -200,11 +275,13 @@ def main() -> int:
     app = out / "dist" / PACKAGE if args.skip_freeze else freeze(out)
     if not (app / PACKAGE).is_file():
         raise SystemExit(f"no frozen app in {app}")
+    saved = strip_binaries(app)
+    print(f"build_linux: stripping saved {saved / 1e6:.1f} MB", file=sys.stderr)
     result = {
         "version": ver,
         "app": str(app),
         "tarball": str(tarball(app, out, ver)),
-        "deb": str(deb(app, out, ver, args.compress)),
+        "deb": str(deb(app, out, ver, args.compress, args.level)),
     }
     print(json.dumps(result))
     return 0

@@ -43,6 +43,14 @@ DEBIAN_PACKAGES=(
   dpkg-dev            # builds the Debian package
   fakeroot
   binutils            # the freezer inspects shared libraries with objdump
+  chromium            # the real browser of the web sender/TV tests (driven by Playwright's
+                      # Python package through executable_path; never `playwright install`)
+  firefox-esr         # the pages in Firefox, driven over WebDriver BiDi (tests/browser)
+  lintian             # checks the Debian package against Debian policy
+  podman              # runs the room service's container image (tests/packaging)
+  buildah             # builds the Containerfile
+  runc                # the OCI runtime that works on hosts with hybrid cgroups
+  debootstrap         # a Debian base image for the container test (no registry here)
 )
 
 missing=()

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import aiohttp
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
@@ -201,7 +202,7 @@ async def find_receiver(
         # the answer, it does not hide the receiver
         pending = [t for t in tasks if not t.done()]
         if pending:
-            waiter = asyncio.ensure_future(asyncio.wait(pending))
+            waiter: asyncio.Future[Any] = asyncio.ensure_future(asyncio.wait(pending))
             await asyncio.wait([waiter, found], timeout=PROBE_GRACE_S,
                                return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()

@@ -121,7 +121,7 @@ class CompareFilter:
         bh, bw = self._grid(diff_words.shape)
         padded = np.zeros((bh * BLOCK, bw * words_per_block), bool)
         padded[:h, :wc] = diff_words
-        blocks = padded.reshape(bh, BLOCK, bw, words_per_block).any(axis=(1, 3))
+        blocks = np.asarray(padded.reshape(bh, BLOCK, bw, words_per_block).any(axis=(1, 3)))
         change = Change(blocks, float(blocks.mean()), luma, previous[:height])
         self._publish(i420, change)
         return True

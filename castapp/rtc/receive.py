@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -152,7 +153,8 @@ class FrameReceiver:
     def _read_side_data(self, frame: av.VideoFrame) -> None:
         if frame.key_frame:
             self.keyframes += 1
-        for item in frame.side_data:
+        side_data: Any = frame.side_data  # PyAV's stubs type its items as str
+        for item in side_data:
             if item.type == SideDataType.SEI_UNREGISTERED:
                 info = parse_sender_info(bytes(item))
                 if info is not None:

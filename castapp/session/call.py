@@ -33,7 +33,7 @@ from castapp.rtc.receive import ReceivedFrame
 from castapp.session.admission import PinCheck, PinVerdict
 from castapp.session.machine import Event, Machine, Table, step
 from castapp.session.receive_link import Link, LinkStats, close_quietly
-from castapp.session.room import CallPhase, CallView
+from castapp.session.room import CallPhase, CallView, split_browser_mark
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,8 @@ CALL_TABLE: Table[CallState] = {
     (C.PAIRING, CandidateArrived): step(C.PAIRING),
     (C.PAIRING, PeerDropped): step(C.ENDED, "finish"),
     (C.PAIRING, ViewChanged): step(C.PAIRING, "keep_view"),
+    (C.PAIRING, Rebound): step(C.PAIRING, "rebind"),
+    (C.PAIRING, ConnectTimedOut): step(C.ENDED, "bye_failed", "finish"),  # never paired
     **_media(C.CONNECTING),
     (C.CONNECTING, PeerDropped): step(C.CONNECTING),  # it may come back renamed meanwhile
     (C.CONNECTING, LinkFailed): step(C.CONNECTING, "drop_link"),
@@ -343,12 +345,18 @@ class Call:
     def state(self) -> CallState:
         return self.machine.state
 
+    @property
+    def browser(self) -> bool:
+        """A browser guest: it runs no pairing, so it is shown "not verified"."""
+        return split_browser_mark(self.name)[1]
+
     def handle(self, event: Event) -> bool:
         return self.machine.handle(event)
 
     def view_of(self) -> CallView:
+        name, browser = split_browser_mark(self.name)
         return CallView(
-            peer_id=self.peer_id, name=self.name, phase=_PHASES[self.state],
+            peer_id=self.peer_id, name=name, browser=browser, phase=_PHASES[self.state],
             pin=self.pin if self.state is CallState.PIN else None, verified=self.verified,
             width=self.size[0], height=self.size[1], route=self.route,
             reconnects=self.reconnects, key=self.key,
@@ -364,7 +372,8 @@ class Call:
         if (self.state is CallState.RECONNECTING_DETACHED
                 and now - self.entered_at > t.rejoin_window_s):
             return WindowExpired()
-        if self.state is CallState.CONNECTING and now - self.entered_at > t.connect_timeout_s:
+        if self.state in (CallState.PAIRING, CallState.CONNECTING) \
+                and now - self.entered_at > t.connect_timeout_s:
             return ConnectTimedOut()
         return None
 

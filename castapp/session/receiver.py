@@ -421,6 +421,9 @@ class ReceiverSession:
 
     def send_answer(self, peer_id: str, sdp: str) -> None:
         call = self._by_peer.get(peer_id)
+        if call is not None and call.browser and call.pairing is None:
+            self._outbox.put_nowait(("answer", peer_id, sdp))  # not verified, and shown so
+            return
         if call is None or call.pairing is None or not call.pairing.confirmed:
             log.warning("not answering %s: its pairing is not confirmed", peer_id)
             return
@@ -444,9 +447,10 @@ class ReceiverSession:
     def pair(self, call: Call) -> None:
         """Admitted: media waits for the pairing over the code (already done in PIN mode,
         where its confirmation was the PIN's proof)."""
-        if call.pairing is not None and call.pairing.confirmed:
+        confirmed = call.pairing is not None and call.pairing.confirmed
+        if confirmed or call.browser:  # a browser guest runs no pairing: not verified
             async def paired() -> None:  # after the move to PAIRING has finished
-                self._feed_call(call, c.Paired(verified=True))
+                self._feed_call(call, c.Paired(verified=confirmed))
 
             self.spawn(call, paired(), "pairing")
 
@@ -591,9 +595,10 @@ class ReceiverSession:
                 return
             gen = offer.gen
             try:  # the fingerprint the code confirmed, or nothing is applied
-                if call.pairing is None:
+                if call.pairing is None and not call.browser:
                     raise PairingError("no pairing for this offer")
-                call.pairing.check_remote_sdp(offer.sdp)
+                if call.pairing is not None:
+                    call.pairing.check_remote_sdp(offer.sdp)
             except TamperedError:
                 self._tampered(call, found_here=True)
                 return
@@ -789,10 +794,18 @@ class ReceiverSession:
         elif isinstance(msg, p.KeyConfirm) and call is not None:
             self._confirm_in(call, msg)
         elif isinstance(msg, p.PinAnswer) and call is not None:
-            # a PIN in clear is not read: it goes into the pairing (see castapp.pairing)
-            log.info("sender %s sent a PIN in clear; ignored", peer_id)
             if call.state is not CallState.PIN:
                 self._feed_call(call, c.PinRefused())  # out of turn: reported as such
+            elif not call.browser:
+                # castapp senders mix the PIN into the pairing; one in clear is not read
+                log.info("sender %s sent a PIN in clear; ignored", peer_id)
+            else:  # a browser guest (no pairing) types it in clear, and is shown unverified
+                check = self.policy.check_pin(call.key, msg.pin)
+                if check.verdict is PinVerdict.RIGHT:
+                    self._feed_call(call, c.Allow())
+                else:
+                    log.info("sender %s typed a wrong PIN (%s)", peer_id, check.verdict.value)
+                    self._feed_call(call, c.PinRefused(check=check))
         else:
             log.debug("ignoring %s from %s", type(msg).__name__, peer_id)
 

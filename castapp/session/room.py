@@ -41,6 +41,17 @@ class Layout(enum.StrEnum):
     SPOTLIGHT = "spotlight"  # one large, the others as a strip
 
 
+#: What the web sender (castapp/web/sender.js) appends to its name, so the TV marks it.
+BROWSER_MARK = " (browser)"
+
+
+def split_browser_mark(name: str) -> tuple[str, bool]:
+    """(the name without the web sender's mark, whether it had the mark)."""
+    if name.endswith(BROWSER_MARK):
+        return name[: -len(BROWSER_MARK)].rstrip() or "Guest", True
+    return name, False
+
+
 @dataclass(frozen=True)
 class CallView:
     #: The sender's current peer id (it changes when the sender reconnects to the service).

@@ -257,6 +257,10 @@ class SenderSession:
     async def wait_for(self, state: SenderState, timeout: float = 10.0) -> SenderStatus:
         return await self.board.wait_for(state, timeout)
 
+    async def wait_until(self, test: Callable[[SenderStatus], bool],
+                         timeout: float = 10.0) -> SenderStatus:
+        return await self.board.wait_until(test, timeout)
+
     async def cast(self, code: str) -> None:
         """Join the room of ``code`` and start casting; raises typed signaling errors when
         the room cannot be joined. Returns once joined; the status tells the rest."""
@@ -405,6 +409,8 @@ class SenderSession:
             # (the admission can come before our loop has handled the join that it follows)
             return self._peer_message(ev.body)
         if isinstance(ev, p.RelayedBye) and ev.from_ == mine:
+            if ev.reason == "tampered":  # (its authenticated notice came just before)
+                return t.Tampered()
             return t.Refused() if ev.reason == "busy" else t.PeerLeft()
         if isinstance(ev, p.PeerLeft) and ev.peer_id == mine:
             return t.PeerLeft() if ev.reason is p.LeaveReason.LEFT else t.PeerDropped()
@@ -628,6 +634,7 @@ class SenderSession:
         self._publish(admission=p.AdmissionState.ALLOWED, pin_digits=0, wrong_pin=False,
                       pin_retry_after_s=None)
         self._let_on = True
+        self._pin = None  # used once: later pairings (rebuilt calls) are over the code alone
         await self._flush_offer()
 
     async def _do_turned_away(self, ev: t.TurnedAway) -> None:

@@ -29,6 +29,16 @@ class StatusBoard(Generic[T]):
         if self.listener is not None:
             self.listener(self.current)
 
+    async def wait_until(self, test: Callable[[T], bool], timeout: float = 10.0) -> T:
+        """The first status (this one or a later one) that passes ``test``."""
+        async def wait() -> T:
+            while not test(self.current):
+                self._changed.clear()
+                await self._changed.wait()
+            return self.current
+
+        return await asyncio.wait_for(wait(), timeout)
+
     async def wait_for(self, state: enum.Enum, timeout: float = 10.0) -> T:
         async def wait() -> T:
             while self.current.state is not state:

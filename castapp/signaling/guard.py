@@ -37,15 +37,15 @@ class ConnectionGuard:
         self.refused = 0
         self.timed_out = 0
         self.accept_errors = 0
-        self._open: dict[RequestHandler[Any], tuple[str, asyncio.TimerHandle | None]] = {}
-        self._started: set[RequestHandler[Any]] = set()
+        self._open: dict[RequestHandler, tuple[str, asyncio.TimerHandle | None]] = {}
+        self._started: set[RequestHandler] = set()
         self._logged_accept = 0.0
         self._unlogged_accept = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous: Any = None
 
     # -------------------------------------------------------------- connections
-    def opened(self, handler: RequestHandler[Any], transport: asyncio.Transport) -> None:
+    def opened(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         peer = transport.get_extra_info("peername")
         addr = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         self.by_address[addr] += 1
@@ -69,7 +69,7 @@ class ConnectionGuard:
                 timer.cancel()
                 self._open[handler] = (addr, None)
 
-    def closed(self, handler: RequestHandler[Any]) -> None:
+    def closed(self, handler: RequestHandler) -> None:
         entry = self._open.pop(handler, None)
         self._started.discard(handler)
         if entry is None:
@@ -81,7 +81,7 @@ class ConnectionGuard:
         if self.by_address[addr] <= 0:
             del self.by_address[addr]
 
-    def _deadline(self, handler: RequestHandler[Any], transport: asyncio.Transport) -> None:
+    def _deadline(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         if handler not in self._started and not transport.is_closing():
             self.timed_out += 1
             transport.abort()
@@ -136,11 +136,11 @@ class _GuardedServer(web.Server):
         super().__init__(*args, **kwargs)
         self._guard = guard
 
-    def connection_made(self, handler: RequestHandler[Any], transport: asyncio.Transport) -> None:
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
         self._guard.opened(handler, transport)
 
-    def connection_lost(self, handler: RequestHandler[Any], exc: BaseException | None = None
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None
                         ) -> None:
         super().connection_lost(handler, exc)
         self._guard.closed(handler)

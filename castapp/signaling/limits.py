@@ -102,4 +102,4 @@ def guessing_odds(*, receivers: int, code_space: int, service: int, service_wind
     guarded = networks * min(per_address, per_prefix) * DAY_S / address_window
     miss = (1 - receivers / code_space) ** plain
     miss *= (1 - receivers / (code_space * pin_space)) ** guarded
-    return 1 - miss
+    return float(1 - miss)

@@ -13,29 +13,27 @@ import contextlib
 import logging
 import time
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from castapp.signaling import redis_scripts as lua
+from castapp.signaling.redis_wire import RedisConnection, RedisWireError, Subscriber
 from castapp.signaling.store import DeliverFn, ResetFn
 
 log = logging.getLogger(__name__)
 
 #: What a failing Redis raises (lost connections and timeouts included).
-FAILURES = (RedisError, OSError, TimeoutError)
+FAILURES = (RedisWireError, OSError, TimeoutError)
 
 
 class Presence:
     def __init__(
         self,
-        client: aioredis.Redis,
-        listener: aioredis.Redis,
+        client: RedisConnection,
+        url: str,
         prefix: str,
         instance: str,
         ttl_s: float,
     ) -> None:
         self._redis = client
-        self._listener = listener
+        self._url = url
         self._prefix = prefix
         self.instance = instance
         self.ttl_s = ttl_s
@@ -114,22 +112,20 @@ class Presence:
     async def _listen(self) -> None:
         delay = 0.05
         while True:
-            pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
+            inbox = Subscriber(self._url, self.channel)
             try:
-                await pubsub.subscribe(self.channel)
+                await inbox.subscribe()
                 self._subscribed.set()
                 delay = 0.05
-                # blocking reads: a timed read would leave already buffered messages waiting
-                async for msg in pubsub.listen():
-                    if msg.get("type") == "message":
-                        await self._hand_over(msg["data"])
+                while True:
+                    await self._hand_over(await inbox.next())
             except FAILURES as exc:
                 if self._subscribed.is_set():
                     log.warning("lost the Redis subscription: %s", exc)
                 self._subscribed.clear()
             finally:
                 with contextlib.suppress(*FAILURES):
-                    await pubsub.aclose()
+                    await inbox.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 

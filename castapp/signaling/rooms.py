@@ -187,7 +187,7 @@ class Rooms:
                                    "connect again.")
         name = clean_name(msg.name)
         me = PeerInfo(peer_id=member.conn.peer_id, role=Role.RECEIVER, name=name)
-        claimed = None
+        claimed: tuple[str, tuple[PeerInfo, ...] | None] | None = None
         if msg.token and owner is not None:
             claimed = await self._reclaim(me, msg.token, owner, now)
         if claimed is None:
@@ -294,7 +294,7 @@ class Rooms:
             # past the service-wide budget a right code alone proves nothing, and every
             # failure reads the same whether the code exists or not
             self.counters["guarded_joins"] += 1
-            if not live or msg.pin is None or not hmac.compare_digest(
+            if room is None or not live or msg.pin is None or not hmac.compare_digest(
                 msg.pin.strip(), guard_pin(self.signer.key, code or "", room.owner)
             ):
                 raise ServiceError(

@@ -29,6 +29,7 @@ from castapp import __version__
 from castapp import protocol as p
 from castapp.discovery import probe
 from castapp.protocol import ErrorCode, LeaveReason
+from castapp.signaling import pages
 from castapp.signaling.guard import ConnectionGuard, GuardedRunner
 from castapp.signaling.limits import Verdict
 from castapp.signaling.metrics import render_metrics
@@ -144,6 +145,7 @@ class RoomServer:
         self.app.router.add_get(p.WS_PATH, self._ws)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
+        pages.add_routes(self.app)  # the browser sender at /, the browser TV at /tv
         if config.probe:
             self.app.router.add_post(probe.PATH, self._probe)
 
@@ -253,7 +255,8 @@ class RoomServer:
     @web.middleware
     async def _mark_started(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.guard.started(request.protocol)
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     async def _healthz(self, request: web.Request) -> web.Response:
         ok = not self._stopping and await self.store.healthy()

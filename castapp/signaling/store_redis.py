@@ -16,14 +16,11 @@ import secrets
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-
 from castapp.protocol import PeerInfo, Role
 from castapp.signaling import redis_scripts as lua
 from castapp.signaling.limits import Attempt, Scope, Verdict
 from castapp.signaling.redis_presence import FAILURES, Presence
+from castapp.signaling.redis_wire import RedisConnection
 from castapp.signaling.store import (
     AddSender,
     Claim,
@@ -54,20 +51,6 @@ def redacted(url: str) -> str:
     return parts._replace(netloc=f"{user}{host}{port}").geturl()
 
 
-def _client(url: str, decode: bool, timeout: float | None, size: int) -> aioredis.Redis:
-    """A client whose callers queue for one of ``size`` connections rather than fail."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=size,
-        timeout=5.0,
-        decode_responses=decode,
-        socket_timeout=timeout,
-        socket_connect_timeout=1.0,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
-    )
-    return aioredis.Redis(connection_pool=pool)
-
-
 class RedisStore:
     def __init__(
         self,
@@ -82,11 +65,9 @@ class RedisStore:
         self.url = url
         self.prefix = prefix
         self.instance = instance or secrets.token_hex(6)
-        self._redis = _client(url, decode=True, timeout=2.0, size=32)
-        self._listener = _client(url, decode=False, timeout=None, size=2)
-        self.presence = Presence(
-            self._redis, self._listener, prefix, self.instance, instance_ttl_s
-        )
+        # one pipelined connection for every command (see redis_wire: no pool to wait for)
+        self._redis = RedisConnection(url, decode=True, timeout=2.0, connect_timeout=1.0)
+        self.presence = Presence(self._redis, url, prefix, self.instance, instance_ttl_s)
         script = self._redis.register_script
         self._claim = script(lua.CLAIM_ROOM)
         self._detach = script(lua.DETACH_RECEIVER)
@@ -111,6 +92,7 @@ class RedisStore:
     # ------------------------------------------------------------------ lifecycle
     async def start(self, deliver: DeliverFn, reset: ResetFn) -> None:
         try:
+            await self._redis.load_scripts()
             await self.presence.start(deliver, reset)
         except FAILURES as exc:
             await self.close()
@@ -122,8 +104,7 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.presence.stop()
-        await self._redis.aclose(close_connection_pool=True)
-        await self._listener.aclose(close_connection_pool=True)
+        await self._redis.aclose()
 
     async def healthy(self) -> bool:
         if not (self.presence.subscribed and self.presence.beating):

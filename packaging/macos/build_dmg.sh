@@ -30,6 +30,14 @@ iconutil -c icns -o packaging/macos/castapp.icns "$ICONSET"
 
 "$PYTHON" -m PyInstaller packaging/castapp.spec --noconfirm \
   --distpath "$OUT/dist" --workpath "$OUT/work"
+PLIST="$OUT/dist/castapp.app/Contents/Info.plist"
+# a normal foreground app: no LSBackgroundOnly (no Dock icon, menu bar or focus with it)
+if /usr/libexec/PlistBuddy -c "Print :LSBackgroundOnly" "$PLIST" >/dev/null 2>&1; then
+  echo "Info.plist marks castapp.app LSBackgroundOnly" >&2; exit 1
+fi
+/usr/libexec/PlistBuddy -c "Print :NSScreenCaptureUsageDescription" "$PLIST"
+OUTPUT=$("$OUT/dist/castapp.app/Contents/MacOS/castapp" --version)
+[ "$OUTPUT" = "castapp $VERSION" ] || { echo "--version printed '$OUTPUT'" >&2; exit 1; }
 "$OUT/dist/castapp.app/Contents/MacOS/castapp" --self-test
 
 DMG="$OUT/castapp-$VERSION-macos-$(uname -m).dmg"
@@ -37,5 +45,14 @@ STAGE=$(mktemp -d)
 cp -R "$OUT/dist/castapp.app" "$STAGE/"
 ln -s /Applications "$STAGE/Applications"
 rm -f "$DMG"
-hdiutil create -volname "castapp $VERSION" -srcfolder "$STAGE" -fs HFS+ -format UDZO "$DMG"
+# hdiutil on hosted runners fails now and then ("Resource busy"): try a few times
+for attempt in 1 2 3 4 5; do
+  if hdiutil create -volname "castapp $VERSION" -srcfolder "$STAGE" -fs HFS+ -format UDZO \
+      "$DMG"; then
+    break
+  fi
+  if [ "$attempt" = 5 ]; then echo "hdiutil create failed 5 times" >&2; exit 1; fi
+  rm -f "$DMG"
+  sleep $((attempt * 10))
+done
 echo "$DMG"

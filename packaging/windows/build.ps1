@@ -32,8 +32,25 @@ VSVersionInfo(ffi=FixedFileInfo(filevers=($tuple), prodvers=($tuple)),
 & $python -m PyInstaller packaging\castapp.spec --noconfirm --distpath build\package\dist --workpath build\package\work
 if ($LASTEXITCODE) { exit $LASTEXITCODE }
 $env:QT_QPA_PLATFORM = "offscreen"
-& build\package\dist\castapp\castapp.exe --self-test
-if ($LASTEXITCODE) { exit $LASTEXITCODE }
+
+# castapp-cli.exe is the console build: each command must print something and exit 0. (The
+# windowed castapp.exe returns at once in PowerShell, with no output and no exit code.)
+function Invoke-Checked([string[]]$Arguments) {
+  $ErrorActionPreference = "Continue"  # log lines on stderr are output here, not errors
+  $cli = "build\package\dist\castapp\castapp-cli.exe"
+  $out = & $cli @Arguments 2>&1 | Out-String
+  $code = $LASTEXITCODE
+  Write-Host "castapp-cli $($Arguments -join ' ') -> exit $code"
+  Write-Host $out
+  if ($code -ne 0) { throw "castapp-cli $($Arguments -join ' ') exited with $code" }
+  if (-not $out.Trim()) { throw "castapp-cli $($Arguments -join ' ') printed nothing" }
+  return $out
+}
+$printed = Invoke-Checked @("--version")
+if ($printed.Trim() -ne "castapp $version") { throw "--version printed '$($printed.Trim())'" }
+Invoke-Checked @("--help") | Out-Null
+Invoke-Checked @("serve", "--help") | Out-Null
+Invoke-Checked @("--self-test", "--json") | Out-Null
 Compress-Archive -Force build\package\dist\castapp "build\package\castapp-$version-windows-x64.zip"
 & iscc "/DAppVersion=$version" packaging\windows\castapp.iss
 exit $LASTEXITCODE

@@ -4,7 +4,9 @@
 ;   iscc /DAppVersion=0.1.0 packaging\windows\castapp.iss
 ;
 ; Installs the frozen folder build\package\dist\castapp to Program Files with a Start-menu
-; entry. Writes build\package\castapp-<version>-windows-x64-setup.exe.
+; entry. The folder has castapp.exe (windowed, for the Start menu) and castapp-cli.exe (the
+; console build, for commands typed in a terminal or run by scripts: it prints and returns an
+; exit code). Writes build\package\castapp-<version>-windows-x64-setup.exe.
 
 #ifndef AppVersion
   #define AppVersion "0.0.0"

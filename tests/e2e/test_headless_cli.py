@@ -143,7 +143,7 @@ def test_a_monitor_that_does_not_exist_is_said_with_those_that_do(tmp_path):
     with service(tmp_path) as url, xvfb(1024, 768) as display:
         out = run_castapp("send", "--headless", "--server", url, "482913", "--monitor", "9",
                           "--display", display)
-    assert out.returncode == 1
+    assert out.returncode == 2  # what was asked for is not there: bad input
     assert said(out) == "Monitor 9 does not exist; this computer has 1: 1 (1024x768)."
     assert "casting" not in out.stdout.lower()
 

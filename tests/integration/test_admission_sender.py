@@ -101,7 +101,7 @@ async def test_a_pin_typed_wrong_then_right(server) -> None:
         await sender.cast(receiver.status.code or "")
         rx = await receiver.wait_until(lambda s: len(s.calls) == 1 and s.calls[0].pin)
         pin = rx.calls[0].pin or ""
-        await sender.wait_for(SenderState.ADMITTING)
+        await sender.wait_until(lambda s: s.admission is A.PIN)
         assert sender.status.pin_digits == len(pin) == 4
         wrong = f"{(int(pin) + 1) % 10000:04d}"
         await sender.answer_pin(wrong)

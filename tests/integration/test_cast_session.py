@@ -149,7 +149,7 @@ async def test_wrong_code_is_reported_and_the_sender_can_retry(server, source):
 
 
 def test_a_monitor_that_does_not_exist_ends_the_cast_with_the_reason(tmp_path):
-    """``castapp send --monitor 9`` on a one-monitor screen: one sentence, exit status 1."""
+    """``castapp send --monitor 9`` on a one-monitor screen: one sentence, exit status 2."""
     with xvfb(640, 480) as display, private_namespace() as ns:
         rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--admission", "open",
                                             "--listen", "127.0.0.1:0",
@@ -162,12 +162,12 @@ def test_a_monitor_that_does_not_exist_ends_the_cast_with_the_reason(tmp_path):
                           "--display", display)
             try:
                 err = tx.expect("error", timeout=20)
-                assert err["code"] == "source_failed"
-                assert "monitor 9 does not exist" in err["message"]
-                assert tx.proc.wait(15) == 1
+                assert err["code"] == "no_monitor"
+                assert "monitor 9 does not exist" in err["message"].lower()
+                assert tx.proc.wait(15) == 2
                 tx.drain()
                 states = [e["state"] for e in tx.seen if e["event"] == "state"]
-                assert "casting" not in states and "ended" in states
+                assert "casting" not in states  # nothing was sent
             finally:
                 tx.stop()
             # the receiver was told and shows its code again

@@ -17,6 +17,7 @@ import pytest
 from events import next_of
 
 from castapp import protocol as p
+from castapp.pairing import Pairing, PairingRole
 from castapp.rtc import pattern
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.receive import ReceivedFrame
@@ -215,36 +216,62 @@ def _pin_of(st: ReceiverStatus, name: str) -> str | None:
     return next((v.pin for v in st.calls if v.name == name), None)
 
 
+FAKE_SDP = "v=0\r\na=fingerprint:sha-256 " + ":".join(["5A"] * 32) + "\r\n"
+
+
+async def pair_by_hand(client, tv: str, code: str, pin: str | None = None,  # type: ignore[no-untyped-def]
+                       attempt: int = 1) -> None:
+    """A hand-made sender runs the pairing over the code (and PIN) up to its confirmation.
+
+    The PIN never travels; only the pairing's confirmation proves it (or not)."""
+    pairing = Pairing(PairingRole.SENDER, code, client.peer_id, tv, pin=pin, attempt=attempt)
+    await client.send_signal(tv, pairing.start())
+    while True:
+        msg = p.decode_peer((await next_of(client, p.RelayedSignal)).body)
+        if isinstance(msg, p.PakeMessage):
+            break
+    pairing.receive(msg)
+    await client.send_signal(tv, pairing.confirm(FAKE_SDP))
+
+
+async def guess_pin(client, tv: str, code: str, pin: str, attempt: int) -> p.PeerMessage:  # type: ignore[no-untyped-def]
+    """A hand-made sender types ``pin``; the TV's word on it."""
+    await pair_by_hand(client, tv, code, pin, attempt)
+    return p.decode_peer((await next_of(client, p.RelayedSignal)).body)
+
+
 async def test_pin_wrong_is_refused_right_puts_it_on_screen_once(server, sources,
                                                                  make_client) -> None:
     async with room(server.url, sources, 1, admission=AdmissionMode.PIN) as (
             receiver, [sender], wall):
-        await sender.cast(receiver.status.code or "")
+        code = receiver.status.code or ""
+        await sender.cast(code)
         st = await receiver.wait_until(lambda s: _pin_of(s, "Laptop 0") is not None)
         pin = _pin_of(st, "Laptop 0")
         assert pin is not None and len(pin) == 4
-        tv = sender.client.joined.receiver.peer_id  # type: ignore[union-attr]
         wrong = f"{(int(pin) + 1) % 10000:04d}"
-        await sender.client.send_signal(tv, p.PinAnswer(pin=wrong))
-        await asyncio.sleep(1.0)
+        await sender.wait_until(lambda s: s.admission is p.AdmissionState.PIN)
+        await sender.answer_pin(wrong)
+        await sender.wait_until(lambda s: s.wrong_pin, timeout=15)
         assert wall.counters == {} and _pin_of(receiver.status, "Laptop 0") == pin
-        await sender.client.send_signal(tv, p.PinAnswer(pin=pin))
+        await sender.answer_pin(pin)
         await wall.until(lambda: len(wall.counters) == 1)
+        assert sender.status.verified
+        assert [v.verified for v in receiver.status.calls] == [True]
         # the same PIN read off the screen by someone else gets nobody in
+        tv = sender.client.joined.receiver.peer_id  # type: ignore[union-attr]
         other = await make_client(server.url, name="Eve")
-        await other.join(receiver.status.code or "")
+        await other.join(code)
         asked = await next_of(other, p.RelayedSignal)
         assert p.decode_peer(asked.body) == p.Admission(state=p.AdmissionState.PIN,
                                                         pin_digits=4)
         st = await receiver.wait_until(lambda s: _pin_of(s, "Eve") is not None)
         assert _pin_of(st, "Eve") != pin
-        await other.send_signal(tv, p.PinAnswer(pin=pin))
-        refused = p.decode_peer((await next_of(other, p.RelayedSignal)).body)
+        refused = await guess_pin(other, tv, code, pin, 1)
         assert isinstance(refused, p.Admission)
         assert refused.state is p.AdmissionState.WRONG_PIN
-        for guess in ("0000", "0001", "0002"):  # guessing on: the PIN is burnt, then a wait
-            await other.send_signal(tv, p.PinAnswer(pin=guess))
-        told = [p.decode_peer((await next_of(other, p.RelayedSignal)).body) for _ in range(3)]
+        told = [await guess_pin(other, tv, code, guess, n)  # guessing on: burnt, then a wait
+                for n, guess in enumerate(("0000", "0001"), 2)]
         assert any(isinstance(m, p.Admission) and m.retry_after_s > 0 for m in told)
         assert phases(receiver.status)["Eve"] is CallPhase.PIN
 
@@ -256,6 +283,9 @@ async def test_view_hints_reach_the_sender(server, sources, make_client) -> None
         allowed = p.decode_peer((await next_of(laptop, p.RelayedSignal)).body)
         assert isinstance(allowed, p.Admission) and allowed.state is p.AdmissionState.ALLOWED
         await receiver.wait_until(lambda s: "Ada" in phases(s))
+        # views go out once the sender has paired over the code
+        await pair_by_hand(laptop, laptop.joined.receiver.peer_id, receiver.status.code or "")
+        await receiver.wait_until(lambda s: [v.verified for v in s.calls] == [True])
         receiver.set_view(laptop.peer_id or "", 960, 540, 15, tile=2, tiles=4, spotlit=False)
         hint = p.decode_peer((await next_of(laptop, p.RelayedSignal)).body)
         assert hint == p.ViewHint(width=960, height=540, fps=15, tile=2, tiles=4,

@@ -85,6 +85,14 @@ async def test_a_code_belongs_to_its_owner_until_its_hold_passes(store: RoomStor
     assert (await store.claim_room("123456", "mallory", receiver("m1"), NOW + 301)).ok
 
 
+async def test_a_revoked_key_stays_revoked_until_its_token_would_have_expired(
+        store: RoomStore):
+    assert await store.revoked_at("key-a", NOW) is None
+    await store.revoke("key-a", NOW, NOW + 2)
+    assert await store.revoked_at("key-a", NOW + 1) == NOW
+    assert await store.revoked_at("key-b", NOW + 1) is None
+
+
 async def test_senders_wait_through_a_hold_and_meet_the_returning_receiver(store: RoomStore):
     await store.claim_room("222222", "alice", receiver("r1"), NOW)
     assert await store.add_sender("222222", sender("s1"), 2) is AddSender.OK

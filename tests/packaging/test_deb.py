@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import struct
 import subprocess
 from pathlib import Path
@@ -26,6 +28,22 @@ def _installed() -> bool:
     return done.returncode == 0 and done.stdout.strip() not in ("", "not-installed")
 
 
+def test_changelog_copyright_and_manual_page(build: Build, tmp_path: Path):
+    assert _run("dpkg-deb", "-x", str(build.deb), str(tmp_path)).returncode == 0
+    doc = tmp_path / "usr" / "share" / "doc" / "castapp"
+    changelog = gzip.decompress((doc / "changelog.gz").read_bytes()).decode()
+    assert changelog.startswith(f"castapp ({build.version}) ")
+    copyright_ = (doc / "copyright").read_text()
+    assert copyright_.startswith("Format: https://www.debian.org/doc/packaging-manuals/")
+    for licence in ("MIT", "LGPL-3", "LGPL-2.1+", "BSD-3-clause"):
+        assert f"\nLicense: {licence}\n" in copyright_, licence  # a stand-alone paragraph
+    page = gzip.decompress((tmp_path / "usr/share/man/man1/castapp.1.gz").read_bytes()).decode()
+    assert page.startswith(".TH CASTAPP 1") and "\\-\\-self\\-test" in page
+    control = tmp_path / "control"
+    assert _run("dpkg-deb", "-e", str(build.deb), str(control)).returncode == 0
+    assert "purge" in (control / "postrm").read_text()
+
+
 def _png_size(path: Path) -> tuple[int, int]:
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n", path
@@ -34,7 +52,8 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 def test_control_fields(build: Build):
     field = {f: _run("dpkg-deb", "-f", str(build.deb), f).stdout.strip()
-             for f in ("Package", "Version", "Architecture", "Depends", "Installed-Size")}
+             for f in ("Package", "Version", "Architecture", "Depends", "Installed-Size",
+                       "Recommends")}
     assert field["Package"] == "castapp"
     assert field["Version"] == build.version
     assert field["Architecture"] == _run("dpkg", "--print-architecture").stdout.strip()
@@ -44,6 +63,9 @@ def test_control_fields(build: Build):
                     "libdbus-1-3"):
         assert package in depends, package
     assert int(field["Installed-Size"]) > 100_000  # KiB
+    assert "fonts-noto-cjk" in field["Recommends"]  # the Chinese interface needs CJK glyphs
+    # the GTK stack is not bundled, so nothing drags GTK or Wayland into Depends
+    assert not [d for d in depends if re.match(r"lib(gtk|gdk|wayland|atk|cairo|pango)", d)]
 
 
 def test_contents(build: Build):
@@ -52,7 +74,8 @@ def test_contents(build: Build):
     for path in ("./opt/castapp/castapp", f"./usr/share/applications/{APP_ID}.desktop",
                  f"./usr/share/metainfo/{APP_ID}.metainfo.xml",
                  f"./usr/share/icons/hicolor/scalable/apps/{APP_ID}.svg",
-                 "./usr/share/doc/castapp/copyright"):
+                 "./usr/share/doc/castapp/copyright", "./usr/share/doc/castapp/changelog.gz",
+                 "./usr/share/man/man1/castapp.1.gz"):
         assert f" {path}" in listing, path
     for n in ICON_SIZES:
         assert f" ./usr/share/icons/hicolor/{n}x{n}/apps/{APP_ID}.png" in listing, n

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tarfile
 import time
@@ -13,9 +14,16 @@ from pkgbuild import Build, headless_env
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
-# Measured 553 MB (PySide6 6.11, PyAV 18, OpenCV 5 on Python 3.11) plus 30 %.
-MAX_SIZE_MB = 720
+# The lean build measured 350 MB (frozen folder) and 106 MB (.deb, xz level 1 as the tests
+# build it), from 553 MB and 206 MB; the bounds leave under 10 % for growth. The aim of 250 MB
+# and 100 MB is not reached: what remains is needed by the stack (packaging/README.md, "Size
+# and start-up").
+MAX_SIZE_MB = 380
+MAX_DEB_MB = 115
 MAX_VERSION_S = 5.0
+#: The PySide6 modules castapp imports; any other one in the bundle is dead weight.
+QT_USED = {"QtCore", "QtGui", "QtWidgets", "QtSvg", "QtMultimedia", "QtMultimediaWidgets",
+           "QtNetwork"}
 
 
 def _size_mb(folder: Path) -> float:
@@ -72,9 +80,34 @@ def test_bundle_has_the_plugins_and_data_and_not_unused_qt(build: Build):
     assert not (plugins / "platforms" / "libqwayland.so").exists()
 
 
+def test_bundle_has_no_opencv_gtk_or_unused_qt_module(build: Build):
+    internal = build.app / "_internal"
+    names = [p.relative_to(internal).as_posix() for p in internal.rglob("*")]
+    assert not [n for n in names if n.split("/")[0].startswith(("cv2", "opencv"))]
+    gtk = [n for n in names if re.search(r"lib(gtk|gdk|atk|cairo|pango)[-_.]", n)]
+    assert not gtk, gtk
+    modules = {Path(n).name.split(".")[0] for n in names
+               if re.fullmatch(r"PySide6/Qt\w+\.abi3\.so", n)}
+    assert modules <= QT_USED, modules - QT_USED
+    assert "QtCore" in modules and "QtMultimedia" in modules
+    translations = [n for n in names if n.startswith("PySide6/Qt/translations/")]
+    assert translations and all(n.endswith("_zh_CN.qm") for n in translations), translations
+
+
+def test_binaries_are_stripped(build: Build):
+    internal = build.app / "_internal"
+    for lib in ("PySide6/Qt/lib/libQt6Core.so.6", "libpython3.11.so.1.0"):
+        if (internal / lib).exists():
+            out = subprocess.run(["objdump", "-h", str(internal / lib)], capture_output=True,
+                         text=True).stdout
+            assert ".symtab" not in out and ".debug_info" not in out, lib
+
+
 def test_frozen_size_stays_in_bounds(build: Build):
     size = _size_mb(build.app)
     assert 100 < size < MAX_SIZE_MB, f"frozen app is {size:.0f} MB"
+    deb = build.deb.stat().st_size / 1e6
+    assert deb < MAX_DEB_MB, f"the .deb is {deb:.0f} MB"
 
 
 def test_portable_tarball(build: Build):

@@ -106,3 +106,37 @@ def test_any_plausible_code_when_the_format_is_not_known(text, code):
 def test_implausible_codes_are_refused_even_without_a_format(text):
     with pytest.raises(LinkError):
         parse_cast_input(text, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port", "tls"),
+    [
+        ("http://192.168.1.20:8765/#482913", "192.168.1.20", 8765, False),
+        ("http://192.168.1.20:8765/?code=482-913", "192.168.1.20", 8765, False),
+        ("https://cast.example.org/#482 913", "cast.example.org", 443, True),
+        ("HTTP://[fe80::1%25eth0]:8765/#482913", "fe80::1%eth0", 8765, False),
+    ],
+)
+def test_web_links_of_the_qr_code_are_accepted(text, host, port, tls):
+    target = parse_cast_input(text, FMT)
+    assert (target.code, target.host, target.port, target.tls) == ("482913", host, port, tls)
+
+
+def test_the_qr_code_holds_the_sender_page_and_the_app_form_still_works():
+    from castapp.links import make_app_link
+
+    assert make_link("10.0.0.1", 8765, "482913") == "http://10.0.0.1:8765/#482913"
+    assert make_link("cast.example.org", 443, "482913", tls=True) == (
+        "https://cast.example.org:443/#482913")
+    app = parse_cast_input(make_app_link("10.0.0.1", 8765, "482913"), FMT)
+    assert (app.code, app.host, app.port) == ("482913", "10.0.0.1", 8765)
+
+
+@pytest.mark.parametrize("text", ["http://10.0.0.1:8765/", "https://10.0.0.1/#48",
+                                  "http:///#482913", "ftp://10.0.0.1/#482913"])
+def test_bad_web_links_say_what_is_wrong(text):
+    from castapp.links import check_input
+
+    with pytest.raises(LinkError):
+        parse_cast_input(text, FMT)
+    assert check_input(text, FMT).problem is not None or text.startswith("ftp")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fakes.clock import FakeClock
-from fakes.receiver_links import FakeLinkFactory, ReceiverSignaling
+from fakes.receiver_links import FP_LINE, FakeLinkFactory, ReceiverSignaling
 
 from castapp import protocol as p
 from castapp.session.admission import PinRules
@@ -43,10 +43,18 @@ class Rig:
 
     # -- what the room service would deliver
     def join(self, peer: str, name: str = "") -> None:
+        self.client.senders.setdefault(peer, None)
         self.session.on_service_event(p.PeerJoined(peer=p.PeerInfo(peer, p.Role.SENDER, name)))
 
     def offer(self, peer: str, sdp: str = "offer") -> None:
-        self.session.on_service_event(p.RelayedOffer(from_=peer, sdp=sdp))
+        """An offer from ``peer`` (which pairs over the code once let on: ReceiverSignaling
+        plays that part)."""
+        self.client.senders.setdefault(peer, None)
+        self.session.on_service_event(p.RelayedOffer(from_=peer, sdp=FP_LINE + sdp))
+
+    def type_pin(self, peer: str, pin: str) -> None:
+        """The person types ``pin``: the sender pairs over code and PIN (never sends it)."""
+        self.client.pair(peer, pin)
 
     def left(self, peer: str, reason: p.LeaveReason = p.LeaveReason.LEFT) -> None:
         self.session.on_service_event(p.PeerLeft(peer_id=peer, role=p.Role.SENDER,
@@ -475,7 +483,7 @@ async def test_commands_out_of_turn_raise(rig: RigFn) -> None:
 async def test_a_hostile_message_out_of_turn_is_reported_not_obeyed(rig: RigFn) -> None:
     r = await rig()
     await r.on_screen("s1")
-    r.signal("s1", p.PinAnswer(pin="1234"))
+    r.signal("s1", p.PinAnswer(pin="1234"))  # a PIN in clear, out of turn
     assert "PinRefused is not expected in showing" in (r.session.status.fault or "")
     r.session.on_service_event(p.RelayedSignal(from_="s1", body={"kind": "nonsense"}))
     assert r.phase("s1") is CallPhase.SHOWING
@@ -499,10 +507,10 @@ async def test_pin_right_wrong_and_never_sent(rig: RigFn) -> None:
     assert admission == p.Admission(state=A.PIN, pin_digits=4)
     assert pin not in repr(r.client.sent)  # the PIN never leaves the TV screen
     wrong = f"{(int(pin) + 1) % 10000:04d}"
-    r.signal("s1", p.PinAnswer(pin=wrong))
+    r.type_pin("s1", wrong)
     await r.run()
     assert r.client.admissions("s1")[-1] is A.WRONG_PIN and r.links.offers == []
-    r.signal("s1", p.PinAnswer(pin=pin))
+    r.type_pin("s1", pin)
     await r.run()
     assert r.client.admissions("s1")[-1] is A.ALLOWED
     assert r.links.offers == ["offer-s1"]
@@ -513,11 +521,11 @@ async def test_pin_is_single_use_and_fresh_per_sender(rig: RigFn) -> None:
     r = await rig(AdmissionMode.PIN)
     r.join("s1")
     first = _pin(r, "s1")
-    r.signal("s1", p.PinAnswer(pin=first))
+    r.type_pin("s1", first)
     r.join("s2")
     second = _pin(r, "s2")
     assert second != first
-    r.signal("s2", p.PinAnswer(pin=first))  # someone read the first one off the screen
+    r.type_pin("s2", first)  # someone read the first one off the screen
     await r.run()
     assert r.client.admissions("s2") == [A.PIN, A.WRONG_PIN]
     assert r.phase("s2") is CallPhase.PIN
@@ -532,17 +540,17 @@ async def test_wrong_pins_are_rate_limited(rig: RigFn) -> None:
     pin = _pin(r, "s1")
     for guess in ("0000", "0001", "0002", "0003"):
         if guess != pin:
-            r.signal("s1", p.PinAnswer(pin=guess))
-    await r.run()
+            r.type_pin("s1", guess)
+            await r.run()
     burnt = _pin(r, "s1")
     assert burnt != pin  # a new PIN is shown after too many wrong ones
     last = r.client.signals("s1")[-1]
     assert isinstance(last, p.Admission) and last.retry_after_s >= 29
-    r.signal("s1", p.PinAnswer(pin=burnt))  # even the right one waits out the cooldown
+    r.type_pin("s1", burnt)  # even the right one waits out the cooldown
     await r.run()
     assert r.phase("s1") is CallPhase.PIN
     await r.run(31.0)
-    r.signal("s1", p.PinAnswer(pin=burnt))
+    r.type_pin("s1", burnt)
     await r.run()
     assert r.client.admissions("s1")[-1] is A.ALLOWED
 
@@ -614,3 +622,53 @@ async def test_view_hints_are_kept_within_what_the_protocol_allows(rig: RigFn) -
     hint = r.client.signals("s1")[-1]
     assert p.decode_peer(p.peer_body(hint)) == p.ViewHint(width=16, height=8192, fps=1, tile=1,
                                                           tiles=16, spotlit=False)
+
+
+# ------------------------------------------------------------------ pairing
+async def test_an_offer_with_another_fingerprint_is_refused_as_tampered(
+        rig: RigFn, caplog: pytest.LogCaptureFixture) -> None:
+    r = await rig()
+    r.join("s1", "Ada")
+    await r.run()
+    assert r.session.status.calls[0].verified  # paired over the code, no media yet
+    forged = "a=fingerprint:sha-256 " + ":".join(["66"] * 32) + "\r\noffer-s1"
+    r.session.on_service_event(p.RelayedOffer(from_="s1", sdp=forged))
+    await r.run()
+    assert r.links.offers == [] and r.session.status.calls == ()  # never applied
+    assert "tampered with" in (r.session.status.fault or "")
+    assert r.client.of("bye", "s1") == ["tampered"]
+    assert any(isinstance(m, p.KeyConfirm) and m.tampered for m in r.client.signals("s1"))
+    assert any(rec.message.startswith("security:") for rec in caplog.records)
+
+
+async def test_a_paired_call_is_verified_and_answers_after_its_confirmation(
+        rig: RigFn) -> None:
+    r = await rig()
+    await r.on_screen("s1")
+    assert r.session.status.calls[0].verified
+    sent = [m for k, _, m in r.client.sent if k in ("signal", "answer")]
+    confirm = next(i for i, m in enumerate(sent) if isinstance(m, p.KeyConfirm))
+    answer = next(i for i, m in enumerate(sent) if isinstance(m, str))
+    assert confirm < answer  # our fingerprint is confirmed before the answer goes
+
+
+async def test_an_offer_without_a_pairing_is_not_answered(rig: RigFn) -> None:
+    r = await rig(AdmissionMode.APPROVE)
+    r.join("s1")
+    r.client.senders.pop("s1")  # a sender that does not pair (or a relay that drops it)
+    r.session.allow("s1")
+    r.session.on_service_event(p.RelayedOffer(from_="s1", sdp=FP_LINE + "offer-s1"))
+    await r.run(5.0)
+    assert r.links.offers == [] and r.client.of("answer") == []
+
+
+async def test_a_browser_guest_casts_unpaired_and_is_shown_not_verified(rig: RigFn) -> None:
+    r = await rig()
+    r.join("g1", "Guest (browser)")
+    r.client.senders.pop("g1")  # the web page runs no pairing
+    r.session.on_service_event(p.RelayedOffer(from_="g1", sdp="offer-g1"))
+    await r.run()
+    assert r.client.of("answer", "g1") == ["answer-0"]
+    [view] = r.session.status.calls
+    assert view.browser and not view.verified
+    assert not any(isinstance(m, p.KeyConfirm) for m in r.client.signals("g1"))

@@ -218,3 +218,27 @@ async def test_a_receiver_that_says_it_was_tampered_ends_the_cast() -> None:
         assert rig.s.status.ended is EndReason.TAMPERED
     finally:
         await rig.s.close()
+
+
+async def test_a_rebuilt_call_after_a_pin_pairs_over_the_code_alone() -> None:
+    rig = Rig()
+    try:
+        await _joined_held(rig, A.PIN, pin_digits=4)
+        rig.client.pair_pin = "4321"
+        await rig.s.answer_pin("4321")
+        await rig.run()
+        _say(rig, p.Admission(state=A.ALLOWED, resume="t" * 24))
+        await rig.run()
+        rig.client.push(p.RelayedAnswer(from_="rx-1", sdp=RX_SDP))
+        await rig.run()
+        rig.factory.last.connect()
+        await rig.run()
+        assert rig.s.phase is Phase.CASTING
+        rig.client.pair_pin = None  # the TV pairs later calls over the code alone
+        await rig.feed(t.StallDetected(gen=rig.gen()))
+        await rig.run()
+        assert rig.s.phase is Phase.REOFFERED
+        assert rig.client.pairings[-1].confirmed  # the new call's confirmation checked
+        assert rig.client.kinds()[-1] == "offer"
+    finally:
+        await rig.s.close()

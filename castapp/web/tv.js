@@ -1,0 +1,297 @@
+// The castapp web receiver: a TV in a browser. Registers for a cast code, shows it with a QR
+// code, and shows one sender's screen full screen.
+"use strict";
+import { Service, gatheringDone, isPeerId } from "/web/common.js";
+
+const $ = (id) => document.getElementById(id);
+const NAME = "Browser TV";
+const BANNER_S = 5;
+const enc = new TextEncoder();
+
+const tv = {
+  service: null, code: "", token: "", keys: null, ice: [],
+  names: new Map(), // peer id -> display name
+  caster: null, pc: null, retry: 1, bannerTimer: null,
+};
+
+function setState(words) {
+  $("tvstate").textContent = words;
+  document.body.dataset.tvstate = words;
+}
+
+// ------------------------------------------------------------------ identity
+// The receiver key proves possession when registering (Ed25519 in WebCrypto): the private key
+// is created non-extractable and kept in IndexedDB, the token in localStorage, so a reload
+// keeps the code. Without Ed25519 in WebCrypto the page registers without a key and gets a
+// new code on every reload.
+function idb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open("castapp-tv", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("keys");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function idbDo(db, mode, fn) {
+  return new Promise((resolve, reject) => {
+    const t = db.transaction("keys", mode);
+    const req = fn(t.objectStore("keys"));
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function loadKeys() {
+  try {
+    const db = await idb();
+    let keys = await idbDo(db, "readonly", (s) => s.get("receiver"));
+    if (!keys) {
+      keys = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+      await idbDo(db, "readwrite", (s) => s.put(keys, "receiver"));
+      localStorage.removeItem("castapp-tv-token");
+    }
+    return keys;
+  } catch (e) {
+    return null; // no Ed25519 or no storage: keyless registration
+  }
+}
+
+function b64url(bytes) {
+  let s = "";
+  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+async function registerMessage(nonce) {
+  const msg = { type: "register", name: NAME };
+  if (!tv.keys) return msg;
+  const pub = new Uint8Array(await crypto.subtle.exportKey("raw", tv.keys.publicKey));
+  const token = tv.token || "";
+  const signed = concat(enc.encode("castapp register v1\0"), enc.encode(nonce), new Uint8Array([0]),
+    pub, new Uint8Array([0]), enc.encode(token));
+  const sig = await crypto.subtle.sign({ name: "Ed25519" }, tv.keys.privateKey, signed);
+  msg.key = b64url(pub);
+  msg.proof = b64url(sig);
+  if (token) msg.token = token;
+  return msg;
+}
+
+// ------------------------------------------------------------------ code screen
+function grouped(code) {
+  return code.length === 6 ? `${code.slice(0, 3)} ${code.slice(3)}` : code;
+}
+
+export function senderLink(code) {
+  return `${location.origin}/#${code}`;
+}
+
+async function showCode(code) {
+  tv.code = code;
+  $("tvcode").textContent = grouped(code);
+  document.body.dataset.code = code;
+  try {
+    // The service draws the QR code; the link goes in the request body, never in an address.
+    const res = await fetch("/qr", { method: "POST", body: senderLink(code), cache: "no-store" });
+    if (!res.ok) throw new Error(String(res.status));
+    const url = URL.createObjectURL(await res.blob());
+    const img = $("qr");
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.src = url;
+    img.hidden = false;
+  } catch (e) {
+    $("qr").hidden = true;
+  }
+}
+
+function showIdle(words) {
+  $("cast").hidden = true;
+  $("idle").hidden = false;
+  $("video").srcObject = null;
+  document.body.dataset.casting = "";
+  setState(words);
+}
+
+function showBanner(words) {
+  const b = $("banner");
+  b.textContent = words;
+  b.hidden = false;
+  clearTimeout(tv.bannerTimer);
+  tv.bannerTimer = setTimeout(() => { b.hidden = true; }, BANNER_S * 1000);
+}
+
+// ------------------------------------------------------------------ calls
+function endCall(words) {
+  if (tv.pc) tv.pc.close();
+  tv.pc = null;
+  tv.caster = null;
+  $("overlay").hidden = true;
+  showIdle(words);
+}
+
+function signal(to, body) {
+  tv.service.send({ type: "signal", to, body });
+}
+
+async function onOffer(msg) {
+  if (!isPeerId(msg.from) || typeof msg.sdp !== "string") return;
+  if (tv.caster && tv.caster !== msg.from) {
+    signal(msg.from, { kind: "admission", state: "full" }); // this TV shows one sender
+    tv.service.send({ type: "bye", to: msg.from, reason: "The TV is showing someone else." });
+    return;
+  }
+  if (tv.pc) tv.pc.close(); // a new offer from the same sender: start over
+  tv.caster = msg.from;
+  signal(msg.from, { kind: "admission", state: "allowed" });
+  const pc = new RTCPeerConnection({ iceServers: tv.ice, bundlePolicy: "max-bundle" });
+  tv.pc = pc;
+  pc.ontrack = (ev) => {
+    if (ev.track.kind !== "video") return;
+    const stream = ev.streams[0] || new MediaStream([ev.track]);
+    $("video").srcObject = stream;
+  };
+  pc.onconnectionstatechange = () => {
+    if (tv.pc !== pc) return;
+    const s = pc.connectionState;
+    document.body.dataset.connection = s;
+    $("overlay").hidden = s !== "disconnected";
+    if (s === "failed") endCall("The cast was lost. Cast again with the code.");
+  };
+  try {
+    await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+    for (const t of pc.getTransceivers()) t.direction = "recvonly";
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gatheringDone(pc);
+  } catch (e) {
+    tv.service.send({ type: "bye", to: msg.from, reason: "The TV could not use this offer." });
+    endCall("A sender's offer could not be used.");
+    return;
+  }
+  if (tv.pc !== pc) return;
+  tv.service.send({ type: "answer", to: msg.from, sdp: pc.localDescription.sdp });
+  const name = tv.names.get(msg.from) || "Someone";
+  $("idle").hidden = true;
+  $("cast").hidden = false;
+  document.body.dataset.casting = name;
+  showBanner(`${name} is casting`);
+}
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case "peer_joined":
+      if (msg.peer && isPeerId(msg.peer.peer_id)) {
+        tv.names.set(msg.peer.peer_id, String(msg.peer.name || "Someone").slice(0, 64));
+      }
+      break;
+    case "offer":
+      onOffer(msg);
+      break;
+    case "candidate":
+      if (tv.pc && msg.from === tv.caster && msg.candidate && typeof msg.candidate === "object") {
+        tv.pc.addIceCandidate(msg.candidate).catch(() => {});
+      }
+      break;
+    case "bye":
+      if (msg.from === tv.caster) endCall("The cast ended.");
+      break;
+    case "peer_left":
+      tv.names.delete(msg.peer_id);
+      if (msg.peer_id === tv.caster) endCall("The sender left.");
+      break;
+    case "guard":
+      setState(`Codes are being guessed here: senders also need PIN ${String(msg.pin).slice(0, 8)}.`);
+      break;
+    case "shutdown":
+      tv.service.close();
+      reconnectSoon(Math.min(30, (Number(msg.retry_after_ms) || 2000) / 1000));
+      break;
+  }
+}
+
+// ------------------------------------------------------------------ service
+async function connect() {
+  setState("Connecting to the room service…");
+  const service = new Service("castapp-web-tv", onMessage, () => {
+    // a cast in progress goes on peer to peer; only the room service connection is renewed
+    setState("Lost the room service. Reconnecting…");
+    reconnectSoon(tv.retry);
+  });
+  tv.service = service;
+  try {
+    const welcome = await service.open();
+    service.send(await registerMessage(String(welcome.nonce || "")));
+    const reg = await new Promise((resolve, reject) => {
+      const prev = service.onMessage;
+      service.onMessage = (msg) => {
+        if (msg.type === "registered") { service.onMessage = prev; resolve(msg); }
+        else if (msg.type === "error") { service.onMessage = prev; reject(msg); }
+        else prev(msg);
+      };
+    });
+    tv.retry = 1;
+    tv.ice = Array.isArray(reg.ice_servers) ? reg.ice_servers : [];
+    if (reg.token && tv.keys) {
+      tv.token = String(reg.token);
+      localStorage.setItem("castapp-tv-token", tv.token);
+    }
+    await showCode(String(reg.code));
+    if (!tv.caster) setState("Ready. Open the link in the QR code, or type the code in castapp.");
+  } catch (e) {
+    if (e && e.code === "not_proven") { // the token is stale: register afresh
+      tv.token = "";
+      localStorage.removeItem("castapp-tv-token");
+    }
+    service.close();
+    setState(`Could not register with the room service (${(e && (e.message || e.code)) || e}). Retrying…`);
+    reconnectSoon(tv.retry);
+  }
+}
+
+function reconnectSoon(seconds) {
+  tv.retry = Math.min(30, tv.retry * 2);
+  setTimeout(connect, seconds * 1000);
+}
+
+// What the page receives, for people (and tests) who look: the video's inbound RTP figures.
+async function receiveStats() {
+  if (!tv.pc) return null;
+  const report = await tv.pc.getStats();
+  for (const s of report.values()) {
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      const codec = s.codecId && report.get(s.codecId);
+      return {
+        codec: codec ? codec.mimeType : null, fps: s.framesPerSecond,
+        framesDecoded: s.framesDecoded, decoder: s.decoderImplementation,
+        jitterBufferDelay: s.jitterBufferDelay, jitterBufferEmittedCount: s.jitterBufferEmittedCount,
+      };
+    }
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ full screen
+function toggleFullscreen() {
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  else document.documentElement.requestFullscreen().catch(() => {});
+}
+
+async function init() {
+  window.castappReceiveStats = receiveStats;
+  document.addEventListener("click", toggleFullscreen);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === "f" || e.key === "F") toggleFullscreen();
+  });
+  tv.keys = await loadKeys();
+  tv.token = tv.keys ? (localStorage.getItem("castapp-tv-token") || "") : "";
+  document.body.dataset.keyed = tv.keys ? "1" : "0";
+  await connect();
+}
+
+init();
