@@ -38,7 +38,8 @@ SCENARIOS = ("cone_stun", "cone", "relay_only", "symmetric", "udp_blocked")
 
 
 def one_run(topo: NatTopology, url: str, state: Path, flags: list[str]) -> dict[str, Any]:
-    rx = CastProc(topo.exec_argv("hostB", []), "receive", "--headless", "--server", url,
+    rx = CastProc(topo.exec_argv("hostB", []), "receive", "--headless", "--admission", "open",
+                                               "--server", url,
                   "--state-dir", str(state), *flags)
     try:
         code = rx.expect("code")["code"]

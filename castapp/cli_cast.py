@@ -163,6 +163,12 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
     r.add_argument("--duration", type=float, help="stop after this many seconds")
     r.add_argument("--state-dir", type=Path, help="where the code token and room key live")
+    r.add_argument("--admission", choices=("open", "approve", "pin"),
+                   help="how a new sender gets on screen: open (anyone with the code), approve "
+                   "(the TV allows each one) or pin (each types a one-time PIN the TV shows); "
+                   "default: the saved setting, approve at first. With --headless, type "
+                   "'allow N', 'deny N' or 'stop N' on stdin (N: the presenter's number or "
+                   "name, as printed)")
     add_ice_flags(r)
 
 
@@ -198,6 +204,125 @@ def _service_line(out: Printer, last: dict[str, Any], st: Any) -> None:
             code=getattr(st, "code", None))
 
 
+def admission_of(args: argparse.Namespace) -> str:
+    """The ``--admission`` asked for, or the saved setting (approve on a fresh install)."""
+    if getattr(args, "admission", None):
+        return str(args.admission)
+    from castapp import settings
+
+    try:
+        return settings.load(getattr(args, "config_dir", None)).admission
+    except (OSError, ValueError):
+        return "approve"
+
+
+class CallLines:
+    """Says each presenter's change of state as a line, and runs the TV's typed commands.
+
+    Presenters are numbered in arrival order; ``allow 2`` or ``deny Ada`` refer to them.
+    """
+
+    def __init__(self, out: Printer) -> None:
+        self.out = out
+        self.seen: dict[str, tuple[str, str | None]] = {}  # key -> (phase, pin)
+        self.names: dict[str, str] = {}
+        self.calls: list[Any] = []
+        self.session: Any = None
+
+    @staticmethod
+    def _key(call: Any) -> str:
+        return str(getattr(call, "key", "") or call.peer_id)
+
+    def number(self, call: Any) -> int:
+        keys = [self._key(c) for c in self.calls]
+        return keys.index(self._key(call)) + 1 if self._key(call) in keys else 0
+
+    def fields(self) -> list[dict[str, Any]]:
+        return [{"n": i + 1, "key": self._key(c), "name": c.name, "phase": str(c.phase.value),
+                 "verified": c.verified, "browser": c.browser, "reconnects": c.reconnects,
+                 "route": c.route.value if c.route is not None else None,
+                 "width": c.width, "height": c.height} for i, c in enumerate(self.calls)]
+
+    def update(self, calls: Any) -> None:
+        if calls is None:
+            return
+        self.calls = list(calls)
+        now: dict[str, tuple[str, str | None]] = {}
+        for call in self.calls:
+            key = self._key(call)
+            state = (str(call.phase.value), call.pin)
+            now[key] = state
+            self.names[key] = call.name
+            if self.seen.get(key) != state:
+                n = self.number(call)
+                line = words.call_line(call.name, state[0], call.pin).render()
+                self.out("call", f"[{n}] {line}", n=n, key=key, name=call.name,
+                         phase=state[0], **({"pin": call.pin} if call.pin else {}))
+        for key in self.seen.keys() - now.keys():
+            name = self.names.pop(key, "")
+            self.out("call", words.call_line(name, None), key=key, name=name, phase="ended")
+        self.seen = now
+
+    def find(self, which: str) -> Any:
+        if which.isdigit() and 1 <= int(which) <= len(self.calls):
+            return self.calls[int(which) - 1]
+        low = which.casefold()
+        tests: tuple[Callable[[str], bool], ...] = (lambda n: n == low, lambda n: n.startswith(low))
+        for test in tests:
+            found = [c for c in self.calls if test(c.name.casefold())]
+            if len(found) == 1:
+                return found[0]
+        return None
+
+    def command(self, line: str) -> None:
+        verb, _, which = line.strip().partition(" ")
+        verb, which = verb.lower(), which.strip()
+        if not verb:
+            return
+        method = {"allow": "allow", "deny": "deny", "stop": "stop_call"}.get(verb)
+        if method is None or not which:
+            self.out("help", words.tv_commands())
+            return
+        call = self.find(which)
+        if call is None or self.session is None:
+            self.out("command", words.no_such_call(which), ok=False, command=verb)
+            return
+        try:
+            getattr(self.session, method)(self._key(call))
+        except Exception:  # the call moved on meanwhile (LookupError, IllegalEventError)
+            self.out("command", words.cannot_now(verb, call.name), ok=False, command=verb)
+
+
+def _is_pipe(stream: Any) -> bool:
+    import stat
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def read_commands(handle: Callable[[str], None]) -> bool:
+    """Feed lines typed (or piped) on stdin to ``handle`` on the loop; False if stdin is
+    neither a terminal nor a pipe (nothing to read)."""
+    import threading
+
+    if not (sys.stdin.isatty() or _is_pipe(sys.stdin)):
+        return False
+    loop = asyncio.get_running_loop()
+
+    def pump() -> None:  # a daemon thread: a blocked read never holds up the exit
+        for line in sys.stdin:
+            try:
+                loop.call_soon_threadsafe(handle, line)
+            except RuntimeError:  # the loop has closed
+                return
+
+    threading.Thread(target=pump, name="castapp-tv-commands", daemon=True).start()
+    return True
+
+
 async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     from castapp.app.host import (
         Advertised,
@@ -226,6 +351,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
             return 2
         recorder = Recorder(args.record)
     last: dict[str, Any] = {}
+    lines = CallLines(out)
 
     def on_event(ev: HostEvent) -> None:
         if isinstance(ev, Hosted):
@@ -242,9 +368,14 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         if st.display_code and st.display_code != last.get("code"):
             last["code"] = st.display_code
             out("code", words.cast_code(st.display_code), code=st.code)
+        calls = getattr(st, "calls", None)
+        lines.calls = list(calls or ())
         if st.state is not last.get("state"):
             last["state"] = st.state
-            out("state", words.receiver_state(st), state=st.state.value, sender=st.sender)
+            more = {"calls": lines.fields()} if calls is not None else {}
+            out("state", words.receiver_state(st), state=st.state.value, sender=st.sender,
+                **more)
+        lines.update(calls)
         _route_line(out, last, st.route)
         _service_line(out, last, st)
 
@@ -254,6 +385,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     options = ReceiverOptions(state_dir=state_dir, server_url=args.server, name=args.name or "",
                               listen=args.listen, interfaces=tuple(args.interface),
                               advertise=not args.no_advertise, ice=ice,
+                              admission=admission_of(args),
                               session={"audio_out": system_audio_out(),
                                        "audio_muted": args.mute})
     host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)
@@ -268,6 +400,9 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         except HostFailed as exc:
             out.fail(exc.failure)
             return 1
+        lines.session = host.session
+        if options.admission != "open" and read_commands(lines.command):
+            out("help", words.tv_commands())
         tasks = [asyncio.create_task(_stats_loop(host.stats, out,
                                                  lambda: {**gaps.take(), **sound_stats()}))
                  ] if args.stats else []
@@ -332,6 +467,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.add_argument("--duration", type=float, help="stop after this many seconds")
+    s.add_argument("--pin", help="the PIN the TV shows, when it asks for one (without it, "
+                   "the PIN is asked for on the terminal, or read as a line from a pipe)")
     add_ice_flags(s)
 
 
@@ -381,9 +518,13 @@ async def run_send(args: argparse.Namespace) -> int:
     last: dict[str, Any] = {}
 
     def on_status(st: SenderStatus) -> None:
+        if words.needs_pin(st):
+            pins.asked(st)
         if st.state is not last.get("state"):
             last["state"] = st.state
             failed = words.sender_failure(st) if st.state is SenderState.ENDED else None
+            if failed is None and words.refused(st):  # denied, stopped by the TV, room full
+                failed = st.ended
             if failed is not None:
                 last["failed"] = True
                 out.fail(failed)
@@ -395,6 +536,16 @@ async def run_send(args: argparse.Namespace) -> int:
             text = f"{words.failure_phrase(st.warning).render()} Trying the other paths."
             out("warning", text, code=st.warning.value, message=text)
         last["warning"] = st.warning
+        if st.state.value == "admitting" and last.get("admitting") is not None \
+                and words.admitting(st) != last["admitting"]:  # a wrong PIN, a new one
+            out("admitting", words.admitting(st), pin=words.needs_pin(st),
+                wrong_pin=bool(getattr(st, "wrong_pin", False)))
+        last["admitting"] = words.admitting(st) if st.state.value == "admitting" else None
+        where = words.placement(st)
+        if where is not words.EMPTY and where != last.get("placement"):
+            out("placement", where, tile=getattr(st, "tile", None),
+                tiles=getattr(st, "tiles", None), spotlit=getattr(st, "spotlit", None))
+        last["placement"] = where
         _route_line(out, last, st.route)
         _service_line(out, last, st)
 
@@ -417,6 +568,7 @@ async def run_send(args: argparse.Namespace) -> int:
                     name=args.name or "", on_status=on_status, on_event=on_event,
                     session_args={"codec": args.codec, "encoder": chosen.encoder(),
                                   "audio": sound, **ice})
+    pins = PinAnswers(caster, args.pin, out)
     source = session = None
     tasks: list[asyncio.Task[Any]] = []
     try:
@@ -457,6 +609,59 @@ async def run_send(args: argparse.Namespace) -> int:
         if source is not None:
             source.stop()
     return 1 if last.get("failed") else 0
+
+
+class PinAnswers:
+    """Answers the TV's PIN question: with ``--pin`` once, then by asking on the terminal.
+
+    With no terminal and no (or a wrong) ``--pin``, the sender says what to do and waits;
+    the TV's user can still allow it.
+    """
+
+    def __init__(self, caster: Any, pin: str | None, out: Printer) -> None:
+        self.caster = caster
+        self.pin = pin
+        self.out = out
+        self.asking = False  # a terminal prompt is open
+        self.told = False
+
+    def asked(self, st: Any) -> None:
+        if self.pin is not None:
+            pin, self.pin = self.pin, None  # a PIN is single use: --pin is tried once
+            self.caster.answer_pin(pin)
+            return
+        if self.asking:
+            return
+        tty = sys.stdin.isatty()
+        if not tty and not _is_pipe(sys.stdin):
+            if not self.told:
+                self.told = True
+                self.out("admitting", words.admitting(st), pin=True)
+            return
+        self.asking = True
+        loop = asyncio.get_running_loop()
+        prompt = words.admitting(st).render() + ": " if tty else ""
+        if not tty:  # a line piped in; say what is awaited where the caller reads
+            self.out("admitting", words.admitting(st), pin=True)
+
+        def ask() -> None:  # a daemon thread: an unanswered prompt never holds up the exit
+            try:
+                typed = input(prompt) if tty else sys.stdin.readline()
+            except (EOFError, OSError):
+                return
+            if not typed:
+                return
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(self.answered, typed)
+
+        import threading
+
+        threading.Thread(target=ask, name="castapp-pin", daemon=True).start()
+
+    def answered(self, typed: str) -> None:
+        self.asking = False
+        if typed.strip():
+            self.caster.answer_pin(typed)
 
 
 def _report_capture_state(source: Any, out: Printer) -> None:

@@ -69,6 +69,7 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
         if command == "receive":
             opts.fullscreen = args.fullscreen
             opts.kiosk = args.kiosk
+            opts.admission = args.admission
             opts.listen = args.listen
             opts.lan = not args.no_advertise
         else:

@@ -228,6 +228,15 @@ cast this screen</source>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
+        <extracomment>The PIN the person typed from the TV&apos;s screen.</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PIN on the TV:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send PIN</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -409,10 +418,6 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>This receiver already has as many senders as it accepts.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Too many attempts. Wait a moment and try again.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -485,7 +490,20 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The TV said no.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The TV stopped your cast.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The connection was tampered with — not casting.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Something went wrong: {reason}</source>
+        <extracomment>End reasons a command line exits non-zero on, though the session did not fail.</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -569,6 +587,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The room is full: four people are presenting.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The room service could not confirm that this receiver owns its saved code.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -590,6 +612,42 @@ cast this screen</source>
     </message>
     <message>
         <source>No network path to the receiver, not even through the relay.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} stopped presenting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} wants to present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>PIN for {name}: {pin}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is typing the PIN</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is on screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name}: reconnecting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type allow N, deny N or stop N (N: the presenter&apos;s number or name).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No presenter {which} is in the room.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot {command} {name} now.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -622,6 +680,34 @@ cast this screen</source>
     </message>
     <message>
         <source>Not advertised on the network</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting for the TV to allow you…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type the PIN shown on the TV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Too many wrong PINs. Try again in {s} s with the new PIN on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>That PIN is not the one on the TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>on screen: full</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>on screen: spotlit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>on screen: tile {n} of {m}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

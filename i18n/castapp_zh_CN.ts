@@ -231,7 +231,16 @@ cast this screen</source>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
+        <extracomment>The PIN the person typed from the TV&apos;s screen.</extracomment>
         <translation>castapp — 投射此屏幕</translation>
+    </message>
+    <message>
+        <source>PIN on the TV:</source>
+        <translation>电视上的 PIN：</translation>
+    </message>
+    <message>
+        <source>Send PIN</source>
+        <translation>发送 PIN</translation>
     </message>
     <message>
         <source>Cast code</source>
@@ -412,10 +421,6 @@ cast this screen</source>
         <translation>没有接收端显示此投屏码。请核对电视上的投屏码。</translation>
     </message>
     <message>
-        <source>This receiver already has as many senders as it accepts.</source>
-        <translation>此接收端的发送者已达上限。</translation>
-    </message>
-    <message>
         <source>Too many attempts. Wait a moment and try again.</source>
         <translation>尝试次数过多。请稍候再试。</translation>
     </message>
@@ -488,7 +493,20 @@ cast this screen</source>
         <translation>castapp 遇到问题并已停止：{reason}</translation>
     </message>
     <message>
+        <source>The TV said no.</source>
+        <translation>电视拒绝了。</translation>
+    </message>
+    <message>
+        <source>The TV stopped your cast.</source>
+        <translation>电视停止了你的投屏。</translation>
+    </message>
+    <message>
+        <source>The connection was tampered with — not casting.</source>
+        <translation>连接被篡改 — 未投屏。</translation>
+    </message>
+    <message>
         <source>Something went wrong: {reason}</source>
+        <extracomment>End reasons a command line exits non-zero on, though the session did not fail.</extracomment>
         <translation>出现问题：{reason}</translation>
     </message>
     <message>
@@ -572,6 +590,10 @@ cast this screen</source>
         <translation>接收端没有响应连接请求。</translation>
     </message>
     <message>
+        <source>The room is full: four people are presenting.</source>
+        <translation>会议室已满：已有四人在演示。</translation>
+    </message>
+    <message>
         <source>The room service could not confirm that this receiver owns its saved code.</source>
         <translation>房间服务无法确认此接收端拥有其保存的投屏码。</translation>
     </message>
@@ -594,6 +616,42 @@ cast this screen</source>
     <message>
         <source>No network path to the receiver, not even through the relay.</source>
         <translation>没有到接收端的网络路径，中继也不行。</translation>
+    </message>
+    <message>
+        <source>{name} stopped presenting</source>
+        <translation>{name} 停止了演示</translation>
+    </message>
+    <message>
+        <source>{name} wants to present</source>
+        <translation>{name} 想要演示</translation>
+    </message>
+    <message>
+        <source>PIN for {name}: {pin}</source>
+        <translation>{name} 的 PIN：{pin}</translation>
+    </message>
+    <message>
+        <source>{name} is typing the PIN</source>
+        <translation>{name} 正在输入 PIN</translation>
+    </message>
+    <message>
+        <source>{name} is on screen</source>
+        <translation>{name} 正在屏幕上</translation>
+    </message>
+    <message>
+        <source>{name}: reconnecting…</source>
+        <translation>{name}：正在重新连接…</translation>
+    </message>
+    <message>
+        <source>Type allow N, deny N or stop N (N: the presenter&apos;s number or name).</source>
+        <translation>输入 allow N、deny N 或 stop N（N：演示者的编号或名称）。</translation>
+    </message>
+    <message>
+        <source>No presenter {which} is in the room.</source>
+        <translation>会议室中没有演示者 {which}。</translation>
+    </message>
+    <message>
+        <source>Cannot {command} {name} now.</source>
+        <translation>现在无法对 {name} 执行 {command}。</translation>
     </message>
     <message>
         <source>Cast code {code}</source>
@@ -626,6 +684,34 @@ cast this screen</source>
     <message>
         <source>Not advertised on the network</source>
         <translation>未在网络上广播</translation>
+    </message>
+    <message>
+        <source>Waiting for the TV to allow you…</source>
+        <translation>正在等待电视允许你…</translation>
+    </message>
+    <message>
+        <source>Type the PIN shown on the TV</source>
+        <translation>输入电视上显示的 PIN</translation>
+    </message>
+    <message>
+        <source>Too many wrong PINs. Try again in {s} s with the new PIN on the TV.</source>
+        <translation>错误的 PIN 太多。请在 {s} 秒后用电视上的新 PIN 重试。</translation>
+    </message>
+    <message>
+        <source>That PIN is not the one on the TV.</source>
+        <translation>这不是电视上显示的 PIN。</translation>
+    </message>
+    <message>
+        <source>on screen: full</source>
+        <translation>屏幕上：全屏</translation>
+    </message>
+    <message>
+        <source>on screen: spotlit</source>
+        <translation>屏幕上：聚焦</translation>
+    </message>
+    <message>
+        <source>on screen: tile {n} of {m}</source>
+        <translation>屏幕上：第 {n} 格，共 {m} 格</translation>
     </message>
     <message>
         <source>Found {name} at {host}:{port}</source>

@@ -26,9 +26,11 @@ def castapp_env(**extra: str) -> dict[str, str]:
 class JsonProc:
     """A process printing one JSON object per line; other output is kept for messages."""
 
-    def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None,
+                 stdin: int | None = None) -> None:
+        """``stdin=subprocess.PIPE`` lets :meth:`type` write lines to the process."""
         self.argv = list(argv)
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(self.argv, stdin=stdin, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      env=env or castapp_env())
         self.lines: Queue[dict[str, Any]] = Queue()
@@ -62,6 +64,12 @@ class JsonProc:
             f"no {event} {match} within {timeout}s; lines: "
             f"{[(s.get('event'), s.get('state') or s.get('code')) for s in self.seen[-12:]]}; "
             f"other output: {''.join(self.other)[-3000:]}")
+
+    def type(self, line: str) -> None:
+        """Write ``line`` to the process's stdin, as a person types it."""
+        assert self.proc.stdin is not None, "started without stdin=subprocess.PIPE"
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     def drain(self) -> list[dict[str, Any]]:
         """Lines that arrived and were not read yet."""
@@ -98,10 +106,10 @@ class CastProc(JsonProc):
     """``castapp ARGS --json``; ``prefix`` runs it elsewhere, e.g. ``ip netns exec <ns>``."""
 
     def __init__(self, prefix: Sequence[str], *args: str, env: dict[str, str] | None = None,
-                 json_lines: bool = True) -> None:
+                 json_lines: bool = True, stdin: int | None = None) -> None:
         level = os.environ.get("CASTAPP_TEST_LOG_LEVEL", "WARNING")
         quiet = () if "--log-level" in args else ("--log-level", level)
         argv = [sys.executable, "-m", "castapp", *quiet, *args]
         if json_lines:
             argv.append("--json")
-        super().__init__([*prefix, *argv], env)
+        super().__init__([*prefix, *argv], env, stdin)

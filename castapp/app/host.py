@@ -91,6 +91,9 @@ class ReceiverOptions:
     advertise: bool = True
     #: The user's own STUN/TURN servers, relay-only and the deadline (see ``cli_ice``).
     ice: dict[str, Any] = field(default_factory=dict)
+    #: How a new sender gets on screen: "open", "approve" or "pin"
+    #: (:class:`~castapp.session.room.AdmissionMode` values).
+    admission: str = "approve"
     #: More keyword arguments for the receiver session (sound output, mute, …).
     session: dict[str, Any] = field(default_factory=dict)
 
@@ -111,12 +114,16 @@ class ReceiverHost:
         on_status: Callable[[ReceiverStatus], None] | None = None,
         on_event: Callable[[HostEvent], None] | None = None,
         on_frame: Callable[[ReceivedFrame], None] | None = None,
+        on_call_frame: Callable[[str, ReceivedFrame], None] | None = None,
     ) -> None:
+        """``on_frame`` gets the spotlit (or first) call's frames; ``on_call_frame`` every
+        call's, with the sender's current peer id."""
         self.options = options
         self.name = options.name or machine_name()
         self.on_status = on_status
         self.on_event = on_event
         self.on_frame = on_frame
+        self.on_call_frame = on_call_frame
         self.embedded: EmbeddedService | None = None
         self.session: ReceiverSession | None = None
         self.link: LinkShown | None = None
@@ -133,12 +140,15 @@ class ReceiverHost:
     async def prepare(self) -> ReceiverSession:
         """Host the room service if needed and make the session; raises :class:`HostFailed`."""
         from castapp.session.receiver import ReceiverSession
+        from castapp.session.room import AdmissionMode
 
         url = self.options.server_url or await self._host_service()
         token = _read_token(self.options.state_dir / TOKEN_FILE)
         self._fatal = asyncio.get_running_loop().create_future()
         self.session = ReceiverSession(url, name=self.name, token=token,
                                        on_status=self._on_status, on_frame=self.on_frame,
+                                       on_call_frame=self.on_call_frame,
+                                       admission=AdmissionMode(self.options.admission),
                                        **self.options.ice, **self.options.session)
         return self.session
 
@@ -216,6 +226,18 @@ class ReceiverHost:
 
     async def stats(self) -> PeerStats | None:
         return await self.session.stats() if self.session is not None else None
+
+    def rename(self, name: str) -> None:
+        """The TV's new display name: advertised at once, shown to senders that join next."""
+        name = " ".join(name.split())[:64]
+        if not name or name == self.name:
+            return
+        self.name = self.options.name = name
+        client = getattr(self.session, "client", None)
+        if client is not None and hasattr(client, "name"):
+            client.name = name
+        if self._code is not None:
+            self._spawn(self._advertise(self._code))
 
     # -------------------------------------------------------------- status
     def _emit(self, event: HostEvent) -> None:

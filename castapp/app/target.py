@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -214,6 +215,21 @@ class Caster:
     on_event: Callable[[SenderEvent], None] | None = None
     #: Keyword arguments for the session: codec, encoder and the ICE options.
     session_args: dict[str, Any] = field(default_factory=dict)
+    #: The session of the attempt under way (set before it is asked in, so a PIN can be given).
+    session: SenderSession | None = field(default=None, init=False)
+    _answers: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)
+
+    def answer_pin(self, pin: str) -> bool:
+        """Give the TV the PIN it shows; False when no session is there to take it."""
+        answer = getattr(self.session, "answer_pin", None)
+        if answer is None:
+            return False
+        result = answer("".join(pin.split()))
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
+        return True
 
     def _emit(self, event: SenderEvent) -> None:
         if self.on_event is not None:
@@ -263,6 +279,7 @@ class Caster:
             fatal: asyncio.Future[object] = asyncio.get_running_loop().create_future()
             session = SenderSession(where, source, name=self.name or machine_name(),
                                     on_status=self._watching(fatal), **self.session_args)
+            self.session = session
             try:
                 casting = asyncio.ensure_future(session.cast(target.code))
                 try:

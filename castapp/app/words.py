@@ -81,7 +81,7 @@ FAILURES: dict[str, str] = {
     "unknown_code": QT_TRANSLATE_NOOP(
         "Texts", "No receiver is showing this code. Check the code on the TV."),
     "room_full": QT_TRANSLATE_NOOP(
-        "Texts", "This receiver already has as many senders as it accepts."),
+        "Texts", "The room is full: four people are presenting."),
     "rate_limited": QT_TRANSLATE_NOOP("Texts", "Too many attempts. Wait a moment and try again."),
     "unsupported_version": QT_TRANSLATE_NOOP(
         "Texts", "The room service runs a different version of castapp. Update both sides."),
@@ -139,7 +139,14 @@ FAILURES: dict[str, str] = {
     "media_failed": QT_TRANSLATE_NOOP("Texts", "The connection to the receiver was lost."),
     "service_failed": QT_TRANSLATE_NOOP("Texts", "The room service refused: {reason}"),
     "fault": QT_TRANSLATE_NOOP("Texts", "castapp ran into a problem and stopped: {reason}"),
+    # the TV decided (castapp.session.sender.EndReason values of the meeting room)
+    "denied": QT_TRANSLATE_NOOP("Texts", "The TV said no."),
+    "stopped_by_tv": QT_TRANSLATE_NOOP("Texts", "The TV stopped your cast."),
+    "tampered": QT_TRANSLATE_NOOP(
+        "Texts", "The connection was tampered with — not casting."),
 }
+#: End reasons a command line exits non-zero on, though the session did not fail.
+REFUSALS = frozenset({"denied", "stopped_by_tv", "room_full", "tampered", "receiver_busy"})
 _UNKNOWN = QT_TRANSLATE_NOOP("Texts", "Something went wrong: {reason}")
 _RETRY = QT_TRANSLATE_NOOP("Texts", "(retry in {s} s)")
 
@@ -298,6 +305,43 @@ def casting_banner(sender: str | None, quality: LinkQuality | None,
     return line
 
 
+def call_line(name: str, phase: str | None, pin: str | None = None) -> Phrase:
+    """One presenter's state as the TV says it (``phase`` None: the call ended).
+
+    The PIN is worded only for the TV's own screen or terminal, never for a log.
+    """
+    who: Arg = name or _a_sender()
+    if phase is None:
+        return say(QT_TRANSLATE_NOOP("Texts", "{name} stopped presenting"), name=who)
+    if phase == "asking":
+        return say(QT_TRANSLATE_NOOP("Texts", "{name} wants to present"), name=who)
+    if phase == "pin":
+        if pin:
+            return say(QT_TRANSLATE_NOOP("Texts", "PIN for {name}: {pin}"), name=who, pin=pin)
+        return say(QT_TRANSLATE_NOOP("Texts", "{name} is typing the PIN"), name=who)
+    if phase == "connecting":
+        return say(QT_TRANSLATE_NOOP("Texts", "{name} is connecting…"), name=who)
+    if phase == "showing":
+        return say(QT_TRANSLATE_NOOP("Texts", "{name} is on screen"), name=who)
+    if phase == "reconnecting":
+        return say(QT_TRANSLATE_NOOP("Texts", "{name}: reconnecting…"), name=who)
+    return say("{name}: {phase}", name=who, phase=phase)
+
+
+def tv_commands() -> Phrase:
+    return say(QT_TRANSLATE_NOOP(
+        "Texts", "Type allow N, deny N or stop N (N: the presenter's number or name)."))
+
+
+def no_such_call(which: str) -> Phrase:
+    return say(QT_TRANSLATE_NOOP("Texts", "No presenter {which} is in the room."), which=which)
+
+
+def cannot_now(command: str, name: str) -> Phrase:
+    return say(QT_TRANSLATE_NOOP("Texts", "Cannot {command} {name} now."), command=command,
+               name=name or _a_sender())
+
+
 def cast_code(display_code: str) -> Phrase:
     return say(QT_TRANSLATE_NOOP("Texts", "Cast code {code}"), code=display_code)
 
@@ -343,7 +387,9 @@ def sender_line(st: SenderStatus, code: str) -> Phrase:
         return say(QT_TRANSLATE_NOOP("Texts", "Connecting to {name}…"), name=who)
     if st.state is SenderState.CASTING:
         line = say(QT_TRANSLATE_NOOP("Texts", "Casting to {name}"), name=who)
-        return line.then(" ", say("({route})", route=route(st.route))) if st.route else line
+        line = line.then(" ", say("({route})", route=route(st.route))) if st.route else line
+        where = placement(st)
+        return line.then(" · ", where) if where is not EMPTY else line
     if st.state is SenderState.RECONNECTING:
         return say(QT_TRANSLATE_NOOP("Texts", "Connection lost — reconnecting to {name}…"),
                    name=who)
@@ -353,7 +399,54 @@ def sender_line(st: SenderStatus, code: str) -> Phrase:
     if st.state is SenderState.ENDED:
         failed = sender_failure(st)
         return failure_phrase(failed) if failed is not None else ended(st.ended)
+    if st.state.value == "admitting":
+        return admitting(st)
     return failure_phrase(Failure("no_code"))
+
+
+def admitting(st: SenderStatus) -> Phrase:
+    """While the TV decides: waiting for Allow, or the PIN to type (and how the last went)."""
+    admission = getattr(st, "admission", None)
+    kind = str(getattr(admission, "value", admission) or "")
+    if "pin" not in kind and not getattr(st, "pin_digits", 0):
+        return say(QT_TRANSLATE_NOOP("Texts", "Waiting for the TV to allow you…"))
+    line = say(QT_TRANSLATE_NOOP("Texts", "Type the PIN shown on the TV"))
+    retry = getattr(st, "pin_retry_after_s", None)
+    if retry:
+        return say(QT_TRANSLATE_NOOP(
+            "Texts", "Too many wrong PINs. Try again in {s} s with the new PIN on the TV."),
+            s=round(retry))
+    if getattr(st, "wrong_pin", False):
+        return say(QT_TRANSLATE_NOOP("Texts", "That PIN is not the one on the TV.")).then(
+            " ", line)
+    return line
+
+
+def needs_pin(st: SenderStatus) -> bool:
+    """True while the sender should type the PIN the TV shows."""
+    admission = getattr(st, "admission", None)
+    kind = str(getattr(admission, "value", admission) or "")
+    return st.state.value == "admitting" and ("pin" in kind or bool(
+        getattr(st, "pin_digits", 0))) and not getattr(st, "pin_retry_after_s", None)
+
+
+def placement(st: SenderStatus) -> Phrase:
+    """Where this screen is on the TV: full screen, tile N of M, or spotlit ("" unknown)."""
+    tiles = getattr(st, "tiles", 0) or 0
+    if st.state.value != "casting" or not tiles:
+        return EMPTY
+    if tiles <= 1:
+        return say(QT_TRANSLATE_NOOP("Texts", "on screen: full"))
+    if getattr(st, "spotlit", False):
+        return say(QT_TRANSLATE_NOOP("Texts", "on screen: spotlit"))
+    return say(QT_TRANSLATE_NOOP("Texts", "on screen: tile {n} of {m}"),
+               n=getattr(st, "tile", 0) or 1, m=tiles)
+
+
+def refused(st: SenderStatus) -> bool:
+    """The TV or the room said no (denied, stopped, full, tampered): a command exits non-zero."""
+    return st.ended is not None and (st.ended.value in REFUSALS
+                                     or st.ended.name.lower() in REFUSALS)
 
 
 def sender_failure(st: SenderStatus) -> Failure | Any | None:
@@ -376,6 +469,8 @@ def sender_failure(st: SenderStatus) -> Failure | Any | None:
 def ended(reason: EndReason | None) -> Phrase:
     if reason is not None and reason.value in FAILURES:
         return failure_phrase(reason)
+    if reason is not None and reason.name.lower() in FAILURES:
+        return failure_phrase(Failure(reason.name.lower()))
     return say(QT_TRANSLATE_NOOP("Texts", "The cast ended."))
 
 

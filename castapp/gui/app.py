@@ -41,6 +41,8 @@ class AppOptions:
     fullscreen: bool = False
     # No window chrome, full screen, screen kept awake while casting (a TV).
     kiosk: bool = False
+    # How new senders get on screen ("open", "approve", "pin"); None: the saved setting.
+    admission: str | None = None
     language: str | None = None
     listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT)
     display: str | None = None
@@ -76,6 +78,8 @@ def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWin
     window = ReceiverWindow(name, snapshot_dir())
     window.language_menu = language_menu(window, holder)
     window.bind_settings(holder)  # admission, the TV's name and full screen are remembered
+    if opts.admission:
+        window.set_admission(opts.admission)  # ``castapp receive --admission``
     server = opts.server if opts.server is not None else (holder.current.server or None)
     controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
                                     name=name, listen=opts.listen, advertise=opts.lan,

@@ -23,6 +23,7 @@ from castapp.gui.receiver_window import ReceiverWindow
 from castapp.linkquality import link_quality
 from castapp.links import DEFAULT_PORT
 from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
+from castapp.session.room import AdmissionMode
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,15 @@ class ReceiverController:
         ice: dict[str, Any] | None = None,
     ) -> None:
         self.window = window
+        # Frames go to their tiles by call; a session without calls has only ``on_frame``.
         self.host = ReceiverHost(
             ReceiverOptions(state_dir=state_dir, server_url=server_url, name=name,
-                            listen=listen, advertise=advertise, ice=ice or {}),
-            on_status=window.show_status, on_event=self._on_event, on_frame=window.show_frame)
+                            listen=listen, advertise=advertise, ice=ice or {},
+                            admission=window.admission.value),
+            on_status=window.show_status, on_event=self._on_event,
+            on_call_frame=window.frame_for)
+        window.admission_changed.connect(self._admission_changed)
+        window.name_changed.connect(self._name_changed)
         #: Why the receiver could not start, once it could not.
         self.failure: Failure | None = None
         self._task: asyncio.Task[None] | None = None
@@ -65,6 +71,8 @@ class ReceiverController:
             return
         if callable(getattr(session, "allow", None)):  # a session that hosts several calls
             self.window.set_controls(cast(Any, session))
+        else:
+            session.on_frame = self.window.show_frame
         self._task = asyncio.create_task(self._run(), name="castapp-receiver-ui")
 
     def _failed(self, failure: Failure) -> None:
@@ -82,9 +90,23 @@ class ReceiverController:
         while True:
             await asyncio.sleep(1.0)
             session = self.host.session
-            if session is not None and session.status.state is ReceiverState.RECEIVING:
+            if session is None:
+                continue
+            if callable(getattr(session, "call_stats", None)):
+                for peer_id, got in (await session.call_stats()).items():
+                    self.window.show_stats(got.peer, link_quality(got.peer), peer_id)
+            elif session.status.state is ReceiverState.RECEIVING:
                 stats = await session.stats()
                 self.window.show_stats(stats, link_quality(stats))
+
+    def _admission_changed(self, mode: str) -> None:
+        """The TV's menu chose how new senders get on screen (those on screen stay)."""
+        self.host.options.admission = mode
+        if self.host.session is not None:
+            self.host.session.set_admission(AdmissionMode(mode))
+
+    def _name_changed(self, name: str) -> None:
+        self.host.rename(name)
 
     def _on_event(self, ev: HostEvent) -> None:
         if isinstance(ev, LinkShown):

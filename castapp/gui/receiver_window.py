@@ -20,6 +20,7 @@ import inspect
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
@@ -96,6 +97,7 @@ class ReceiverWindow(QMainWindow):
         self.autostart_path: Path | None = None  # None: the desktop's autostart folder
         self._quality: LinkQuality | None = None
         self._stats: dict[str, PeerStats | None] = {}
+        self._key_of: dict[str, str] = {}  # session peer id -> the call's stable key
         self.inhibitor = inhibitor if inhibitor is not None else kiosk.ScreenSaverInhibitor(self)
 
         self.stage = QWidget()
@@ -247,7 +249,7 @@ class ReceiverWindow(QMainWindow):
         if calls is None:
             self._one_call_status(old, st)
         else:
-            self.show_calls(calls)
+            self.show_calls(self._keyed(calls))
         self._service_banner(old, st)
 
     def _one_call_status(self, old: ReceiverStatus, st: ReceiverStatus) -> None:
@@ -330,13 +332,21 @@ class ReceiverWindow(QMainWindow):
                                       verified=True),))
         self.frame_for(ONE_CALL, frame)
 
+    def _keyed(self, calls: Sequence[CallView]) -> tuple[CallView, ...]:
+        """Calls named by their ``key`` (stable across a sender's reconnections): a tile and
+        its last picture stay put while the sender comes back under a new peer id."""
+        for call in calls:
+            if call.key:
+                self._key_of[call.peer_id] = call.key
+        return tuple(replace(c, peer_id=c.key) if c.key else c for c in calls)
+
     def frame_for(self, peer_id: str, frame: ReceivedFrame) -> None:
-        """A call's newest decoded frame."""
-        self.wall.offer(peer_id, frame)
+        """A call's newest decoded frame (by the session's peer id or the call's key)."""
+        self.wall.offer(self._key_of.get(peer_id, peer_id), frame)
 
     def show_stats(self, stats: PeerStats | None, quality: LinkQuality | None,
                    peer_id: str | None = None) -> None:
-        key = peer_id or ONE_CALL
+        key = self._key_of.get(peer_id, peer_id) if peer_id else ONE_CALL
         self._stats[key] = stats
         changed = quality is not None and quality != self._quality
         self._quality = quality

@@ -53,6 +53,7 @@ class SenderController:
         self.discover = discover
         self.ice = ice or {}
         self.session: SenderSession | None = None
+        self.caster: Caster | None = None  # of the cast under way (takes the TV's PIN)
         self.source: FrameSource | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: list[asyncio.Task[None]] = []  # stats and source watch of the cast
@@ -62,6 +63,12 @@ class SenderController:
         self._generation = 0
         window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
         window.stop_requested.connect(lambda: self._spawn(self.stop()))
+        window.pin_entered.connect(self.answer_pin)
+
+    def answer_pin(self, pin: str) -> None:
+        """The PIN the person read on the TV goes to the session that is asked for it."""
+        if self.caster is not None:
+            self.caster.answer_pin(pin)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -102,6 +109,7 @@ class SenderController:
                         on_status=lambda st: self._on_status(st, generation),
                         on_event=self._on_event,
                         session_args={"encoder": chosen.encoder(), **self.ice})
+        self.caster = caster
         try:
             self.session = await caster.cast(target, url, self.source)
         except CastFailed as exc:

@@ -29,14 +29,16 @@ from castapp.rtc.capture_source import CaptureSpec
 from castapp.session.sender import SenderState, SenderStatus
 from castapp.settings import QUALITIES
 
-_BUSY = (SenderState.JOINING, SenderState.CONNECTING, SenderState.CASTING, SenderState.WAITING,
-         SenderState.RECONNECTING)
+_BUSY = tuple(s for s in SenderState if s.value in (
+    "joining", "admitting", "connecting", "casting", "waiting", "reconnecting"))
 
 
 class SenderWindow(QMainWindow):
     # The user asked to cast what the code field holds.
     cast_requested = Signal(str)
     stop_requested = Signal()
+    #: The PIN the person typed from the TV's screen.
+    pin_entered = Signal(str)
 
     def __init__(self, holder: SettingsHolder, *, display: str | None = None,
                  fmt: CodeFormat | None = None) -> None:
@@ -81,6 +83,22 @@ class SenderWindow(QMainWindow):
         self.status_line.setWordWrap(True)
         self.stats_line = QLabel()
         self.stats_line.setStyleSheet("color: gray;")
+        # Shown while the TV asks for the PIN it shows (pin admission).
+        self.pin = QLineEdit()
+        self.pin.setObjectName("pin")
+        self.pin.setFont(big)
+        self.pin.setMaxLength(8)
+        self.pin.returnPressed.connect(self._pin_typed)
+        self.pin_label = QLabel()
+        self.pin_button = QPushButton()
+        self.pin_button.clicked.connect(self._pin_typed)
+        pin_row = QHBoxLayout()
+        pin_row.addWidget(self.pin_label)
+        pin_row.addWidget(self.pin, 1)
+        pin_row.addWidget(self.pin_button)
+        self.pin_box = QWidget()
+        self.pin_box.setLayout(pin_row)
+        self.pin_box.hide()
 
         form = QFormLayout()
         self.labels = [QLabel() for _ in range(5)]
@@ -97,6 +115,7 @@ class SenderWindow(QMainWindow):
         layout = QVBoxLayout(body)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.pin_box)
         layout.addWidget(self.stats_line)
         layout.addStretch(1)
         self.setCentralWidget(body)
@@ -122,6 +141,8 @@ class SenderWindow(QMainWindow):
     # ------------------------------------------------------------------ words
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("castapp — cast this screen"))
+        self.pin_label.setText(self.tr("PIN on the TV:"))
+        self.pin_button.setText(self.tr("Send PIN"))
         for label, text in zip(self.labels, (
                 self.tr("Cast code"), self.tr("Share"), self.tr("Quality"),
                 self.tr("Your name"), self.tr("Room service")), strict=True):
@@ -220,10 +241,21 @@ class SenderWindow(QMainWindow):
         if st.state is not SenderState.IDLE or st.error is not None:
             self.message = ""
         self.status_line.setText(self._line())
+        asking = words.needs_pin(st)
+        if asking and (self.pin_box.isHidden() or getattr(st, "wrong_pin", False)):
+            self.pin.clear()
+            self.pin.setFocus()
+        self.pin_box.setVisible(asking)
         if st.state not in (SenderState.CASTING, SenderState.CONNECTING):
             self.stats_line.setText("")
         self._update_button()
         self._update_tray()
+
+    def _pin_typed(self) -> None:
+        pin = "".join(self.pin.text().split())
+        if pin:
+            self.pin_entered.emit(pin)
+            self.pin.clear()
 
     def show_stats_text(self, text: str) -> None:
         self.stats_line.setText(text)

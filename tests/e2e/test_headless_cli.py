@@ -30,7 +30,8 @@ def castapp_json(*args: str) -> CastProc:
 
 def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_path):
     with private_namespace() as ns:
-        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0", "--stats",
+        rx = castapp(ns, "receive", "--headless", "--admission", "open",
+                         "--listen", "127.0.0.1:0", "--stats",
                   "--state-dir", str(tmp_path), "--record", str(tmp_path / "shown.mkv"))
         try:
             port = rx.expect("service")["port"]
@@ -76,7 +77,7 @@ def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_pa
 
 def test_send_to_a_wrong_code_says_so(tmp_path):
     with private_namespace() as ns:
-        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
+        rx = castapp(ns, "receive", "--headless", "--admission", "open", "--listen", "127.0.0.1:0",
                   "--state-dir", str(tmp_path))
         try:
             port = rx.expect("service")["port"]
@@ -156,7 +157,7 @@ def test_a_size_the_pattern_cannot_take_is_said_not_a_traceback(tmp_path):
     except ValueError as exc:
         problem = str(exc)
     with private_namespace() as ns:
-        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
+        rx = castapp(ns, "receive", "--headless", "--admission", "open", "--listen", "127.0.0.1:0",
                      "--state-dir", str(tmp_path))
         try:
             port = rx.expect("service")["port"]
@@ -179,11 +180,11 @@ def test_a_size_the_pattern_cannot_take_is_said_not_a_traceback(tmp_path):
 
 def test_a_refused_registration_ends_the_receiver_with_one_sentence(tmp_path):
     with service(tmp_path, "--registrations", "1") as url:
-        first = castapp_json("receive", "--headless", "--server", url,
+        first = castapp_json("receive", "--headless", "--admission", "open", "--server", url,
                              "--state-dir", str(tmp_path / "a"))
         try:
             first.expect("code")
-            out = run_castapp("receive", "--headless", "--server", url,
+            out = run_castapp("receive", "--headless", "--admission", "open", "--server", url,
                               "--state-dir", str(tmp_path / "b"), timeout=30)
         finally:
             first.stop()
@@ -208,7 +209,7 @@ def test_an_untrusted_certificate_of_the_service_is_named_as_such(tmp_path):
         out = run_castapp("send", "--headless", "--server", url, "482913",
                           "--synthetic", "320x240")
         assert out.returncode == 1 and said(out) == expected
-        out = run_castapp("receive", "--headless", "--server", url,
+        out = run_castapp("receive", "--headless", "--admission", "open", "--server", url,
                           "--state-dir", str(tmp_path / "rx"), timeout=30)
         assert out.returncode == 1 and said(out) == expected
         assert time.monotonic() - started < 20  # said at once, not after retrying for long
@@ -216,7 +217,7 @@ def test_an_untrusted_certificate_of_the_service_is_named_as_such(tmp_path):
 
 def test_a_receiver_that_cannot_listen_says_where_and_why(tmp_path):
     # an address this machine does not have: binding fails, nothing is sent anywhere
-    out = run_castapp("receive", "--headless", "--listen", "192.0.2.1:8765",
+    out = run_castapp("receive", "--headless", "--admission", "open", "--listen", "192.0.2.1:8765",
                       "--state-dir", str(tmp_path))
     assert out.returncode == 1
     assert said(out).startswith("Cannot start the room service on 192.0.2.1:8765: ")
@@ -232,7 +233,7 @@ def test_bad_input_is_said_with_usage_status(tmp_path):
 
 def test_a_screen_that_goes_away_mid_cast_is_said(tmp_path):
     with private_namespace() as ns:
-        rx = castapp(ns, "receive", "--headless", "--listen", "127.0.0.1:0",
+        rx = castapp(ns, "receive", "--headless", "--admission", "open", "--listen", "127.0.0.1:0",
                      "--state-dir", str(tmp_path))
         try:
             port = rx.expect("service")["port"]
@@ -252,19 +253,21 @@ def test_a_screen_that_goes_away_mid_cast_is_said(tmp_path):
 
 
 def test_a_recording_that_cannot_be_written_is_said_before_starting(tmp_path):
-    out = run_castapp("receive", "--headless", "--listen", "127.0.0.1:0", "--state-dir",
+    out = run_castapp("receive", "--headless", "--admission", "open",
+                      "--listen", "127.0.0.1:0", "--state-dir",
                       str(tmp_path), "--record", str(tmp_path / "missing" / "shown.mkv"))
     assert out.returncode == 2
     assert said(out) == f"Cannot record to {tmp_path / 'missing' / 'shown.mkv'}: " \
         "the folder does not exist"
-    out = run_castapp("receive", "--headless", "--listen", "127.0.0.1:0", "--state-dir",
+    out = run_castapp("receive", "--headless", "--admission", "open",
+                      "--listen", "127.0.0.1:0", "--state-dir",
                       str(tmp_path), "--record", str(tmp_path / "shown.txt"))
     assert out.returncode == 2 and "must end in .mkv, .mp4, .mov" in said(out)
 
 
 def test_a_receiver_stopped_while_its_service_is_unreachable_exits_cleanly(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "castapp", "receive", "--headless",
-                             "--server", f"ws://127.0.0.1:{free_port()}/ws",
+                             "--admission", "open", "--server", f"ws://127.0.0.1:{free_port()}/ws",
                              "--state-dir", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=castapp_env())

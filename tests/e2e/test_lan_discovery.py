@@ -31,7 +31,8 @@ def castapp(ns: str, *args: str, json_lines: bool = True) -> CastProc:
 
 
 def receiver(ns: str, state: Path, *args: str) -> CastProc:
-    return castapp(ns, "receive", "--headless", "--state-dir", str(state), *args)
+    return castapp(ns, "receive", "--headless", "--admission", "open",
+                       "--state-dir", str(state), *args)
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ async def until(check, timeout: float = 20.0, step: float = 0.05) -> None:
 
 
 def open_window(qtbot, state_dir: Path, **opts):
+    opts.setdefault("admission", "open")  # any sender with the code goes on screen
     options = AppOptions(mode="receive", state_dir=state_dir, listen=("127.0.0.1", 0), lan=False,
                          name="Living room TV", **opts)
     window, controller = open_receiver(options, SettingsHolder(Settings()))

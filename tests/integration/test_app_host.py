@@ -69,7 +69,7 @@ def test_link_uses_the_lan_address_never_loopback(tmp_path):
             proc.stop()
     assert hosted["address"] in ("198.51.100.1", "198.51.100.2")
     assert link["address"] == f"{hosted['address']}:{hosted['port']}"
-    assert link["link"] == f"castapp://{hosted['address']}:{hosted['port']}/{link['code']}"
+    assert link["link"] == f"http://{hosted['address']}:{hosted['port']}/#{link['code']}"
     assert not link["local_only"]
     # the code's token is kept, readable by its owner only
     assert (tmp_path / "receiver-token").stat().st_mode & 0o777 == 0o600
@@ -101,4 +101,4 @@ def test_a_network_that_comes_up_later_replaces_the_local_link(tmp_path):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     assert again["address"] == "10.20.0.5"
     assert link["code"] == first["code"] and not link["local_only"]
-    assert link["link"] == f"castapp://10.20.0.5:{hosted['port']}/{link['code']}"
+    assert link["link"] == f"http://10.20.0.5:{hosted['port']}/#{link['code']}"

@@ -151,7 +151,8 @@ async def test_wrong_code_is_reported_and_the_sender_can_retry(server, source):
 def test_a_monitor_that_does_not_exist_ends_the_cast_with_the_reason(tmp_path):
     """``castapp send --monitor 9`` on a one-monitor screen: one sentence, exit status 2."""
     with xvfb(640, 480) as display, private_namespace() as ns:
-        rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--listen", "127.0.0.1:0",
+        rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--admission", "open",
+                                            "--listen", "127.0.0.1:0",
                       "--state-dir", str(tmp_path))
         try:
             port = rx.expect("service")["port"]

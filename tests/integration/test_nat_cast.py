@@ -69,7 +69,8 @@ def fresh(net: Net) -> Net:
 
 
 def receiver(net: Net, tmp: Path, *flags: str, url: str | None = None) -> CastProc:
-    return CastProc(net.topo.exec_argv("hostB", []), "receive", "--headless", "--server",
+    return CastProc(net.topo.exec_argv("hostB", []), "receive", "--headless", "--admission", "open",
+                                                     "--server",
                     url or net.service.url, "--state-dir", str(tmp), "--name", "TV", *flags)
 
 

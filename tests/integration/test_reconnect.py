@@ -204,7 +204,8 @@ def test_a_cut_on_the_receivers_side_recovers_once_without_flapping(nat, tmp_pat
     topo, service = nat
     topo.reset()
     topo.cut("B", False)
-    rx = CastProc(topo.exec_argv("hostB", []), "receive", "--headless", "--server",
+    rx = CastProc(topo.exec_argv("hostB", []), "receive", "--headless", "--admission", "open",
+                                               "--server",
                   service.url, "--state-dir", str(tmp_path), "--name", "TV", "--stats")
     try:
         code = rx.expect("code")["code"]
