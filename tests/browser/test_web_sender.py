@@ -64,7 +64,7 @@ def recorded_counters(path: Path) -> list[int | None]:
 def test_web_sender_shares_a_real_screen_with_an_app_receiver(tmp_path):
     record = tmp_path / "shown.mkv"
     with xvfb(W, H) as display, private_namespace() as ns:
-        rx = CastProc(in_namespace(ns, []), "receive", "--headless",
+        rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--admission", "open",
                       "--listen", f"127.0.0.1:{PORT}", "--state-dir", str(tmp_path / "rx"),
                       "--record", str(record), "--name", "Meeting room")
         try:

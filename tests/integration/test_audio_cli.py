@@ -24,7 +24,7 @@ def cast_with_sound(tmp_path: Path, receive_args: tuple[str, ...], send_args: tu
     with pulse_server(tmp_path / "laptop", ("laptop",)) as laptop, \
             pulse_server(tmp_path / "tv", ("tv",)) as tv, private_namespace() as ns:
         rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--listen", "127.0.0.1:0",
-                      "--state-dir", str(tmp_path / "rx"), *receive_args,
+                      "--admission", "open", "--state-dir", str(tmp_path / "rx"), *receive_args,
                       env=castapp_env(PULSE_SERVER=tv.server))
         try:
             port = rx.expect("service")["port"]

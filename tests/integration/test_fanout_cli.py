@@ -17,14 +17,14 @@ pytestmark = pytest.mark.timeout(120)
 def test_send_to_two_codes_casts_to_both_with_lines_for_each(tmp_path):
     with private_namespace() as ns:
         rx1 = CastProc(in_namespace(ns, []), "receive", "--headless", "--listen", "127.0.0.1:0",
-                       "--state-dir", str(tmp_path / "a"))
+                       "--admission", "open", "--state-dir", str(tmp_path / "a"))
         rx2 = None
         try:
             port = rx1.expect("service")["port"]
             url = f"ws://127.0.0.1:{port}/ws"
             code1 = rx1.expect("code")["code"]
             rx2 = CastProc(in_namespace(ns, []), "receive", "--headless", "--server", url,
-                           "--state-dir", str(tmp_path / "b"))
+                           "--admission", "open", "--state-dir", str(tmp_path / "b"))
             code2 = rx2.expect("code")["code"]
             tx = CastProc(in_namespace(ns, []), "send", "--headless", "--server", url, code1,
                           code2, "--synthetic", "640x360", "--stats", "--duration", "10")
