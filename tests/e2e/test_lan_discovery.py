@@ -63,7 +63,7 @@ def test_sender_finds_receiver_by_code_and_casts(lan, tmp_path):
         service = rx.expect("service")
         assert (service["address"], service["port"]) == ("10.10.0.11", 8765)
         code, help_line = started(rx)
-        assert help_line["link"] == f"castapp://10.10.0.11:8765/{code}"
+        assert help_line["link"] == f"http://10.10.0.11:8765/#{code}"
         tx = castapp(h2, "send", "--headless", f"{code[:3]} {code[3:]}",
                           "--synthetic", "640x360", "--fps", "30", "--stats")
         try:
@@ -145,7 +145,7 @@ def test_receiver_on_a_standalone_service_does_not_advertise(lan, tmp_path):
     try:
         code = standalone.expect("code")["code"]
         # the link to show is the standalone service's (the same as the window's QR code)
-        assert standalone.expect("help")["link"] == f"castapp://10.10.0.13:8765/{code}"
+        assert standalone.expect("help")["link"] == f"http://10.10.0.13:8765/#{code}"
         standalone.expect("state", state="waiting")
         started(control)
         adverts = probe(h3, "list", "3").expect("adverts")["adverts"]
