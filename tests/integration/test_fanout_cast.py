@@ -22,6 +22,13 @@ from test_cast_session import Screen
 pytestmark = pytest.mark.timeout(120)
 
 
+
+
+def pc_of(receiver):
+    """The peer connection of a receiver's one call."""
+    (call,) = receiver.calls.values()
+    return call.link.pc if call.link is not None else None
+
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """aioice never offers 127.0.0.1: restrict host candidates to loopback for these tests."""
@@ -120,8 +127,8 @@ async def test_one_receiver_vanishing_does_not_stall_the_others(cast4):
     close (its DTLS transport's receive loop is cancelled and its sends are swallowed)."""
     fanout, receivers, screens = cast4
     dead = receivers[3]
-    assert dead.pc is not None
-    dtls = dead.pc.getTransceivers()[0].receiver.transport
+    assert pc_of(dead) is not None
+    dtls = pc_of(dead).getTransceivers()[0].receiver.transport
 
     async def silent(data: bytes) -> None:
         return None
@@ -169,11 +176,11 @@ def watch_keyframes(pc) -> list[float]:  # type: ignore[no-untyped-def]
 async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
     fanout, receivers, screens = cast4
     (group,) = fanout.hub.groups.values()
-    seen = [watch_keyframes(r.pc) for r in receivers]
+    seen = [watch_keyframes(pc_of(r)) for r in receivers]
     await asyncio.sleep(1.5)  # past the joins' keyframes and the request interval
     k0 = group.keyframes
     asked_at = asyncio.get_running_loop().time()
-    pc = receivers[2].pc
+    pc = pc_of(receivers[2])
     assert pc is not None
     rtp_receiver = pc.getTransceivers()[0].receiver
     await rtp_receiver._send_rtcp_pli(rtp_receiver.getSynchronizationSources()[0].source)
@@ -188,7 +195,7 @@ async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
     # all four asking at once: still one keyframe (requests are answered once per interval)
     await asyncio.sleep(1.0)
     k1 = group.keyframes
-    rtp_receivers = [r.pc.getTransceivers()[0].receiver for r in receivers]  # type: ignore[union-attr]
+    rtp_receivers = [pc_of(r).getTransceivers()[0].receiver for r in receivers]  # type: ignore[union-attr]
     await asyncio.gather(*(x._send_rtcp_pli(x.getSynchronizationSources()[0].source)
                            for x in rtp_receivers))
     await asyncio.sleep(0.4)  # less than the request interval
@@ -205,7 +212,7 @@ async def test_each_receiver_has_its_own_srtp_keys(cast4):
     peer_a = fanout.receivers[0].session.peer
     assert isinstance(peer_a, SharedOfferPeer)
     ice = peer_a.pc.getTransceivers()[0].sender.transport.transport
-    rx = [r.pc.getTransceivers()[0].receiver.transport._rx_srtp for r in receivers]  # type: ignore[union-attr]
+    rx = [pc_of(r).getTransceivers()[0].receiver.transport._rx_srtp for r in receivers]  # type: ignore[union-attr]
     checked: asyncio.Future[tuple[list[bool], bytes | None]] = \
         asyncio.get_running_loop().create_future()
     send = ice._send
