@@ -69,3 +69,15 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     for client in clients:
         await client.close()
 
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1: peers in this process offer only that host candidate
+    (nothing leaves the machine; restored after the test)."""
+    import aioice.ice
+
+    def loopback(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
+        return ["127.0.0.1"] if use_ipv4 else []
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 
-import aioice.ice
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
@@ -33,12 +32,6 @@ class ColourSource(SyntheticSource):
     def __init__(self, yuv: tuple[int, int, int]) -> None:
         super().__init__(*SIZE, fps=15)
         self._base = coloured_base(*SIZE, yuv)
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
 
 
 class Calls:

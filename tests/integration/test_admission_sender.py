@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import aioice.ice
 import pytest
 
 from castapp import protocol as p
@@ -17,14 +16,8 @@ from castapp.session.receiver import ReceiverSession, ReceiverState
 from castapp.session.room import AdmissionMode, CallPhase
 from castapp.session.sender import EndReason, SenderSession, SenderState
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("loopback_only")]
 A = p.AdmissionState
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
 
 
 class Sizes:

@@ -7,7 +7,6 @@ code changed meanwhile), so the sender must skip it and look again.
 
 from __future__ import annotations
 
-import aioice.ice
 import pytest
 
 from castapp.app.target import (
@@ -24,14 +23,7 @@ from castapp.discovery.record import NotFound, NotFoundReason, Receiver
 from castapp.quality import PRESETS
 from castapp.rtc.capture import SyntheticSource
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Host candidates on loopback only: nothing leaves this machine."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("loopback_only")]
 
 
 def advert(server, instance: str) -> Receiver:

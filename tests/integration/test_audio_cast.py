@@ -10,7 +10,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import aioice.ice
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
@@ -25,14 +24,6 @@ from castapp.rtc.audio.rtp import add_audio_receiver, add_audio_sender
 from tests.pulse_server import RATE, as_mono, matching_windows, melody, pulse_server
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def loopback(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
-        return ["127.0.0.1"] if use_ipv4 else []
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback)
 
 
 async def exchange(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import sys
 from pathlib import Path
 
-import aioice.ice
 import pytest
 
 from castapp.rtc import pattern
@@ -21,14 +20,7 @@ from castproc import CastProc
 from netns import in_namespace, private_namespace
 from xvfb import xvfb
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice never offers 127.0.0.1: restrict host candidates to loopback for these tests."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("loopback_only")]
 
 
 class Screen:

@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
-import aioice.ice
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
@@ -35,14 +34,6 @@ def screen() -> Iterator[str]:
     with xvfb(W, H) as display:
         xsetroot(display, "-solid", "black")
         yield display
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def loopback(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
-        return ["127.0.0.1"] if use_ipv4 else []
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback)
 
 
 class Cast:

@@ -6,7 +6,6 @@ import asyncio
 import sys
 from pathlib import Path
 
-import aioice.ice
 import pylibsrtp
 import pytest
 
@@ -19,7 +18,7 @@ from castapp.session.sender import SenderState
 sys.path.insert(0, str(Path(__file__).parent))
 from test_cast_session import Screen
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("loopback_only")]
 
 
 
@@ -28,13 +27,6 @@ def pc_of(receiver):
     """The peer connection of a receiver's one call."""
     (call,) = receiver.calls.values()
     return call.link.pc if call.link is not None else None
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice never offers 127.0.0.1: restrict host candidates to loopback for these tests."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
-
 
 @pytest.fixture
 async def cast4(server):

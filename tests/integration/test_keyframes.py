@@ -16,7 +16,6 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 
-import aioice.ice
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
@@ -29,14 +28,6 @@ from castapp.rtc.receive import FrameReceiver
 from castapp.rtc.track import CaptureTrack
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def loopback(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
-        return ["127.0.0.1"] if use_ipv4 else []
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback)
 
 
 class Call:

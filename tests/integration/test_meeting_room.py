@@ -12,7 +12,6 @@ import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 
-import aioice.ice
 import pytest
 from events import next_of
 
@@ -26,16 +25,9 @@ from castapp.session.room import AdmissionMode, CallPhase
 from castapp.session.sender import SenderSession, SenderState
 from castapp.signaling.client import RoomFullError
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("loopback_only")]
 
 BASE = 10_000  # sender i counts from i * BASE
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice never offers 127.0.0.1: restrict host candidates to loopback for these tests."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
 
 
 class Wall:

@@ -13,7 +13,6 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 
-import aioice.ice
 import pytest
 from aiortc import RTCCertificate
 from security_cast import TamperingRooms
@@ -27,16 +26,10 @@ from castapp.session.sender import EndReason, SenderSession, SenderState
 from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("loopback_only")]
 TAMPERED = "The connection was tampered with — not casting."
 REWRITES = {"offer": (p.RelayedOffer,), "answer": (p.RelayedAnswer,),
             "both": (p.RelayedOffer, p.RelayedAnswer)}
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
 
 
 async def service(rewrite: str | None) -> RoomServer:

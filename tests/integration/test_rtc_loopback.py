@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-import aioice.ice
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
@@ -24,16 +23,6 @@ from castapp.rtc.receive import FrameReceiver, ReceivedFrame
 from castapp.rtc.track import CaptureTrack
 
 pytestmark = pytest.mark.timeout(45)
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Offer only 127.0.0.1 host candidates (restored by monkeypatch afterwards)."""
-
-    def loopback(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
-        return ["127.0.0.1"] if use_ipv4 else []
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback)
 
 
 class TimedSource(SyntheticSource):
