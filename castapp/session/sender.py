@@ -248,6 +248,8 @@ class SenderSession:
         self._confirm_sent: int | None = None  # generation whose confirmation went out
         self._offer_sent: int | None = None  # generation whose offer went out
         self._resume: str | None = None  # the TV's token that keeps our place after a rejoin
+        # the TV's admission when it came before our join was handled; posted once joined
+        self._early: Event | None = None
 
     # -------------------------------------------------------------- public
     @property
@@ -598,6 +600,7 @@ class SenderSession:
         self._cast_at = self.clock.monotonic()
         self._deadline = self._cast_at + self.connect_timeout_s
         self._turn = None
+        self._early = None
         self._resume = self._view = self._paused = self._pin = self._pairing = None
         self._code, self._let_on = ev.code, False
         self._publish(error=None, ended=None, diagnosis=None, reconnects=0, route=None,
@@ -621,6 +624,12 @@ class SenderSession:
 
     async def _do_wait_admission(self, ev: Event) -> None:
         """Joined: the TV answers with an admission (``allowed`` at once in open mode)."""
+        early, self._early = self._early, None
+        if early is not None:
+            self.post(early)
+
+    async def _do_keep_admission(self, ev: Event) -> None:
+        self._early = ev
 
     async def _do_held_back(self, ev: t.HeldBack) -> None:
         if self._paused is None:  # the TV decides: the connect deadline waits meanwhile

@@ -287,6 +287,9 @@ TABLE: dict[tuple[Phase, type[Event]], Step[Phase]] = {
     (P.JOINING, Joined): step(P.ADMITTING, "joined", "start_source", "replan", "check_turn",
                               "wait_admission"),
     (P.JOINING, JoinFailed): step(P.IDLE, "join_failed"),
+    # the TV's answer can overtake our own join (open mode answers at once): kept for later
+    (P.JOINING, Admitted): step(P.JOINING, "keep_admission"),
+    (P.JOINING, HeldBack): step(P.JOINING, "keep_admission"),
     (P.JOINING, StopAsked): step(P.IDLE, "cancel_join", "leave"),
     # the TV decides: no offer before it allows this sender (the connect deadline waits)
     (P.ADMITTING, HeldBack): step(P.ADMITTING, "held_back"),
