@@ -94,7 +94,7 @@ class AiortcOfferPeer:
     def __init__(self, req: OfferRequest) -> None:
         self.pc = make_peer_connection(req.servers, encoder_config=req.encoder,
                                        relay_only=req.relay_only)
-        self.track = CaptureTrack(req.source)
+        self.track = self._open_track(req)
         transceiver = add_video_sender(self.pc, self.track, req.codec)
         self.sampler = StatsSampler(self.pc, count_feedback(transceiver.sender))
         self.audio = open_audio_track(req.audio, req.audio_muted)
@@ -105,6 +105,10 @@ class AiortcOfferPeer:
         @pc.on("connectionstatechange")
         def on_state() -> None:
             req.on_state(pc.connectionState)
+
+    def _open_track(self, req: OfferRequest) -> CaptureTrack:
+        """The call's video track (a call of a shared encode opens a track of its hub)."""
+        return CaptureTrack(req.source)
 
     async def offer(self) -> None:
         """Create the offer and gather (aiortc gathers every candidate before it returns)."""

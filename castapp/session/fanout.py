@@ -23,10 +23,6 @@ from castapp.rtc.offer import AiortcOfferPeer, OfferPeer, OfferRequest
 from castapp.rtc.peer import (
     Codec,
     IceServerLike,
-    StatsSampler,
-    add_video_sender,
-    count_feedback,
-    make_peer_connection,
 )
 from castapp.rtc.shared_encoder import SharedEncoderHub, SharedTrack
 from castapp.session.sender import SenderSession, SenderStatus
@@ -40,20 +36,16 @@ class SharedOfferPeer(AiortcOfferPeer):
     """A call whose track sends frames of the cast's shared encoder."""
 
     def __init__(self, req: OfferRequest, hub: SharedEncoderHub) -> None:
-        self.pc = make_peer_connection(req.servers, encoder_config=req.encoder,
-                                       relay_only=req.relay_only)
-        self.track: SharedTrack = hub.track(f"video/{req.codec}")  # type: ignore[assignment]
-        transceiver = add_video_sender(self.pc, self.track, req.codec)
-        self.sampler = StatsSampler(self.pc, count_feedback(transceiver.sender))
-        pc = self.pc
+        self.hub = hub
+        super().__init__(req)
 
-        @pc.on("connectionstatechange")
-        def on_state() -> None:
-            req.on_state(pc.connectionState)
+    def _open_track(self, req: OfferRequest) -> SharedTrack:  # type: ignore[override]
+        self.shared = self.hub.track(f"video/{req.codec}")
+        return self.shared
 
     @property
     def frame_size(self) -> tuple[int, int] | None:
-        group = self.track.sub.group
+        group = self.shared.sub.group
         last = group.track.last_frame
         if last is None:
             return None

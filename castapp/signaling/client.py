@@ -484,8 +484,12 @@ class SignalingClient:
             return False
         if isinstance(msg, p.Error):
             fut.set_exception(error_from(msg))
-        else:
-            fut.set_result(msg)
+            return True
+        if isinstance(msg, p.Joined):
+            # known before the next frame is read: the TV's admission may follow at once,
+            # before the caller of join() has run again
+            self.joined = msg
+        fut.set_result(msg)
         return True
 
     def _fail_pending(self, exc: SignalingError) -> None:

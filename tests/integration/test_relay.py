@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from castapp import protocol as p
@@ -122,3 +123,20 @@ async def test_signal_bodies_are_relayed_unread_and_decoded_by_the_peer(server, 
         assert exc.code is p.ErrorCode.BAD_MESSAGE
     else:
         raise AssertionError("an invalid view hint was accepted")
+
+
+async def test_the_join_is_known_as_soon_as_its_reply_is_read(server, make_client):
+    """A TV in open mode answers a join with its admission at once; the sender's client
+    must know whom it joined when the reply is read, before the next frame (the admission)
+    is, since the caller of join() may run only later: else the admission is taken for a
+    stranger's and dropped, and the sender waits for ever."""
+    receiver = await make_client(server.url, name="TV")
+    sender = await make_client(server.url, name="Ada")
+    await receiver.register()
+    reply = p.Joined(receiver=p.PeerInfo(peer_id=receiver.peer_id, role=p.Role.RECEIVER,
+                                         name="TV"), ice_servers=[])
+    pending: asyncio.Future[p.Outbound] = asyncio.get_running_loop().create_future()
+    sender._pending["join"] = pending
+    assert sender._resolve(reply)  # what the reading loop does with the reply's frame
+    assert sender.joined is reply  # ... before it reads another
+    assert await pending is reply
