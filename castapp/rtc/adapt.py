@@ -59,6 +59,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 
+from castapp.rtc import ice_checks
 from castapp.rtc.encoder import ScreenH264Encoder, ScreenVp8Encoder
 
 log = logging.getLogger(__name__)
@@ -367,6 +368,7 @@ def install(*, advertise_level: bool = True) -> None:
         sender_cls._next_encoded_frame = _next_encoded_frame_shared  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
+        ice_checks.install()
         _installed = True
         log.debug("aiortc adaptations installed")
 
@@ -382,6 +384,7 @@ def uninstall() -> None:
         sender_cls._next_encoded_frame = _stock_next_encoded_frame  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
         _advertise_h264_level(None)
+        ice_checks.uninstall()
         _installed = False
 
 

@@ -26,6 +26,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from castapp import protocol as p
 from castapp.rtc.audio.playout import AudioPlayback, PcmSink, prepare_audio_receivers
+from castapp.rtc.holes import start_watch
 from castapp.rtc.ice import IceChooser, gather_with_fallback
 from castapp.rtc.peer import PeerStats, Route, StatsSampler, ice_path, make_peer_connection
 from castapp.rtc.receive import FrameReceiver, ReceivedFrame
@@ -128,8 +129,10 @@ async def ice_rtt_ms(pc: RTCPeerConnection, timeout: float = 1.0) -> float | Non
 
 class AiortcLink:
     def __init__(self, pc: RTCPeerConnection, frames: FrameReceiver | None,
-                 counted: _Counted, audio: AudioPlayback | None = None) -> None:
+                 counted: _Counted, audio: AudioPlayback | None = None,
+                 watches: list[asyncio.Task[None]] | None = None) -> None:
         self.pc = pc
+        self.watches = watches or []
         self.frames = frames
         self.audio = audio
         self.answer_sdp = pc.localDescription.sdp
@@ -160,6 +163,8 @@ class AiortcLink:
                          self._counted.nacks, peer.rtt_ms, loss)
 
     async def close(self) -> None:
+        for watch in self.watches:
+            watch.cancel()
         if self.frames is not None:
             await self.frames.stop()
         if self.audio is not None:
@@ -201,8 +206,11 @@ async def aiortc_link(req: LinkRequest) -> Link:
     if (sound := audios.get(id(pc))) is not None and req.audio_out is not None:
         counter = (releases.get(id(pc)) or [None])[0]
         audio = AudioPlayback.start(sound, req.audio_out, req.audio_muted, counter)
+    watches: list[asyncio.Task[None]] = []
     for t in pc.getTransceivers():
         counted.watch(t.receiver)
+        if (watch := start_watch(t.receiver)) is not None:
+            watches.append(watch)
     told: list[bool] = []
 
     @pc.on("connectionstatechange")
@@ -211,7 +219,7 @@ async def aiortc_link(req: LinkRequest) -> Link:
             told.append(True)
             req.on_failed()
 
-    return AiortcLink(pc, frames, counted, audio)
+    return AiortcLink(pc, frames, counted, audio, watches)
 
 
 async def close_quietly(link: Link) -> None:

@@ -88,8 +88,9 @@ R = ReceiverState
 #: Offers arriving within this of each other are one burst: only the newest is answered.
 SETTLE_S = 0.03
 WATCH_S = 0.25
-#: While a call is reconnecting, the service is probed this often, each probe this long.
-PROBE_S = 0.25
+#: While a call is reconnecting, a probe of the service starts this often; each may take
+#: this long.
+PROBE_S = 0.2
 PROBE_TIMEOUT_S = 0.5
 
 Probe = Callable[[], Awaitable[bool]]
@@ -567,15 +568,36 @@ class ReceiverSession:
             self._prober = self._spawn(self._watch_network(), "probing the network")
 
     async def _watch_network(self) -> None:
-        """While a call is reconnecting, notice the network coming back (see NetworkBack)."""
+        """While a call is reconnecting, notice the network coming back (see NetworkBack).
+
+        A probe is started every :data:`PROBE_S` without waiting for the previous one: a
+        probe whose packets the cut swallowed waits out its timeout, and the network may be
+        back meanwhile. The first success after a failure says the network is back."""
         failed = False
-        while any(k.state in STALLED_STATES for k in self.calls.values()):
-            if not await self._probe():
+        back = asyncio.Event()
+        pending: set[asyncio.Task[bool]] = set()
+
+        def judge(task: asyncio.Task[bool]) -> None:
+            nonlocal failed
+            pending.discard(task)
+            if task.cancelled() or back.is_set():
+                return
+            if task.exception() is not None or not task.result():
                 failed = True
             elif failed:
+                back.set()
                 self._feed(NetworkBack())
-                return
-            await self.clock.sleep(PROBE_S)
+
+        try:
+            while not back.is_set() and any(
+                    k.state in STALLED_STATES for k in self.calls.values()):
+                task = asyncio.ensure_future(self._probe())
+                pending.add(task)
+                task.add_done_callback(judge)
+                await self.clock.sleep(PROBE_S)
+        finally:
+            for task in list(pending):
+                task.cancel()
 
     def call_ended(self, call: Call) -> None:
         if call.verdict is not None:  # denied or stopped: the same peer is not asked again

@@ -236,6 +236,8 @@ def test_a_cut_on_the_receivers_side_recovers_once_without_flapping(nat, tmp_pat
                 out = Path(os.environ["CASTAPP_TEST_LOG_DIR"])
                 (out / "receiver.log").write_text(f"restored {restored_at}\n" + "".join(rx.other))
             stats = rx.expect("stats", timeout=10)
+            while stats["t"] < back["t"] + 1.0:  # a full second of frames since they came back
+                stats = rx.expect("stats", timeout=10)
             rx.drain()
             print(f"outage {outage_s:.0f} s: frames back {late:.2f} s after the link")
 
