@@ -319,6 +319,20 @@ class _ScreenEncoderMixin:
     def target_bitrate(self, bitrate: int) -> None:
         self.stats.target_bps = self.policy.on_estimate(int(bitrate))
 
+    def _open_codec(self, frame: av.VideoFrame) -> VideoCodecContext:
+        raise NotImplementedError
+
+    def _codec_for(self, frame: av.VideoFrame, force_keyframe: bool) -> bool:
+        """Open (or reopen) the codec that ``frame`` needs; whether the frame is to be a
+        keyframe (asked for, due, or the first of a new codec)."""
+        rebuilt = False
+        if self._needs_rebuild(self.codec, frame):
+            if self.codec is not None:
+                self.stats.rebuilds += 1
+            self.codec = self._open_codec(frame)
+            rebuilt = True
+        return self._want_keyframe(frame.pts, force_keyframe) or rebuilt
+
     def _want_keyframe(self, pts: int | None, requested: bool) -> bool:
         """Periodic keyframes by media time; requests at most once per request interval."""
         if self.link.take_keyframe_request():
@@ -413,13 +427,7 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
 
     def _encode_frame(self, frame: av.VideoFrame, force_keyframe: bool) -> Iterator[bytes]:
         t0 = time.perf_counter()
-        rebuilt = False
-        if self._needs_rebuild(self.codec, frame):
-            if self.codec is not None:
-                self.stats.rebuilds += 1
-            self.codec = self._open_codec(frame)
-            rebuilt = True
-        keyframe = self._want_keyframe(frame.pts, force_keyframe) or rebuilt
+        keyframe = self._codec_for(frame, force_keyframe)
         try:
             data = self._encode_with(frame, keyframe)
         except Exception as exc:
@@ -552,13 +560,7 @@ class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
         assert isinstance(frame, av.VideoFrame)
         t0 = time.perf_counter()
         frame = self._prepare(frame)
-        rebuilt = False
-        if self._needs_rebuild(self.codec, frame):
-            if self.codec is not None:
-                self.stats.rebuilds += 1
-            self.codec = self._open_codec(frame)
-            rebuilt = True
-        keyframe = self._want_keyframe(frame.pts, force_keyframe) or rebuilt
+        keyframe = self._codec_for(frame, force_keyframe)
         frame.pict_type = (
             av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         )

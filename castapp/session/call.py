@@ -31,6 +31,9 @@ from castapp import protocol as p
 from castapp.rtc.peer import Route
 from castapp.rtc.receive import ReceivedFrame
 from castapp.session.admission import PinCheck, PinVerdict
+from castapp.session.events import PeerDropped as PeerDropped
+from castapp.session.events import StallDetected as StallDetected
+from castapp.session.events import Tampered as Tampered
 from castapp.session.machine import Event, Machine, Table, step
 from castapp.session.receive_link import Link, LinkStats, close_quietly
 from castapp.session.room import CallPhase, CallView, split_browser_mark
@@ -96,11 +99,6 @@ class PairingFailed(Event):
 
 
 @dataclass(frozen=True)
-class Tampered(Event):
-    """An SDP or a pairing message was changed on the way: not showing this sender."""
-
-
-@dataclass(frozen=True)
 class OfferArrived(Event):
     sdp: str = ""
 
@@ -126,11 +124,6 @@ class FrameArrived(Event):
 
 
 @dataclass(frozen=True)
-class StallDetected(Event):
-    pass
-
-
-@dataclass(frozen=True)
 class WindowExpired(Event):
     """The recovery window passed without frames."""
 
@@ -138,11 +131,6 @@ class WindowExpired(Event):
 @dataclass(frozen=True)
 class ConnectTimedOut(Event):
     pass
-
-
-@dataclass(frozen=True)
-class PeerDropped(Event):
-    """The sender's connection to the room service dropped; it may come back renamed."""
 
 
 @dataclass(frozen=True)
@@ -187,15 +175,22 @@ def _live(state: CallState, *, stop: bool = True) -> dict[tuple[CallState, type[
     return rows
 
 
+def _before_media(state: CallState) -> dict[tuple[CallState, type[Event]], Any]:
+    """Rows shared by ASKING, PIN and PAIRING: no media yet, the offer waits."""
+    return {
+        (state, OfferArrived): step(state, "hold_offer"),
+        (state, CandidateArrived): step(state),
+        (state, PeerDropped): step(C.ENDED, "finish"),
+    }
+
+
 def _waiting_room(state: CallState) -> dict[tuple[CallState, type[Event]], Any]:
     """Rows shared by ASKING and PIN: the sender is not on screen yet."""
     return {
         **_live(state, stop=False),
+        **_before_media(state),
         (state, Allow): step(C.PAIRING, "tell_allowed", "pair"),
         (state, Deny): step(C.ENDED, "tell_denied", "finish"),
-        (state, OfferArrived): step(state, "hold_offer"),
-        (state, CandidateArrived): step(state),
-        (state, PeerDropped): step(C.ENDED, "finish"),
     }
 
 
@@ -219,11 +214,9 @@ CALL_TABLE: Table[CallState] = {
     **_waiting_room(C.PIN),
     (C.PIN, PinRefused): step(C.PIN, "tell_wrong_pin"),
     **_live(C.PAIRING),
+    **_before_media(C.PAIRING),
     (C.PAIRING, Paired): step(C.CONNECTING, "answer_held"),
     (C.PAIRING, PairingFailed): step(C.ENDED, "tell_denied", "finish"),
-    (C.PAIRING, OfferArrived): step(C.PAIRING, "hold_offer"),
-    (C.PAIRING, CandidateArrived): step(C.PAIRING),
-    (C.PAIRING, PeerDropped): step(C.ENDED, "finish"),
     (C.PAIRING, ViewChanged): step(C.PAIRING, "keep_view"),
     (C.PAIRING, Rebound): step(C.PAIRING, "rebind"),
     (C.PAIRING, ConnectTimedOut): step(C.ENDED, "bye_failed", "finish"),  # never paired
@@ -420,15 +413,16 @@ class Call:
         self.resume = self.host.resume_token(self)
         self._admission(p.AdmissionState.ALLOWED, resume=self.resume)
 
+    def _turn_away(self, verdict: p.AdmissionState, reason: str) -> None:
+        self.verdict = verdict
+        self._admission(verdict)
+        self.host.bye(self.peer_id, reason)
+
     def _do_tell_denied(self, event: Event) -> None:
-        self.verdict = p.AdmissionState.DENIED
-        self._admission(p.AdmissionState.DENIED)
-        self.host.bye(self.peer_id, "denied")
+        self._turn_away(p.AdmissionState.DENIED, "denied")
 
     def _do_tell_stopped(self, event: Event) -> None:
-        self.verdict = p.AdmissionState.STOPPED
-        self._admission(p.AdmissionState.STOPPED)
-        self.host.bye(self.peer_id, "stopped by the receiver")
+        self._turn_away(p.AdmissionState.STOPPED, "stopped by the receiver")
 
     def _do_bye_closed(self, event: Event) -> None:
         self.host.bye(self.peer_id, "receiver closed")
@@ -451,19 +445,25 @@ class Call:
         self.verified = event.verified
         if self.offer is not None and self.offer.gen == self.machine.generation:
             self.host.build_link(self, self.offer)
-        if self.view is not None:
-            self.host.send(self.peer_id, self.view)
+        self._resend_view()
 
     def _do_build(self, event: Event) -> None:
         assert isinstance(event, OfferArrived)
         self.offer = event
         self.host.build_link(self, event)
 
+    def _close(self, link: Link | None, what: str) -> None:
+        if link is not None:
+            self.host.spawn(self, close_quietly(link), what)
+
+    def _resend_view(self) -> None:
+        if self.view is not None:
+            self.host.send(self.peer_id, self.view)
+
     def _do_use_link(self, event: Event) -> None:
         assert isinstance(event, LinkUp)
         old, self.link = self.link, event.link
-        if old is not None:
-            self.host.spawn(self, close_quietly(old), "closing a replaced connection")
+        self._close(old, "closing a replaced connection")
 
     def _do_send_answer(self, event: Event) -> None:
         assert self.link is not None
@@ -472,8 +472,7 @@ class Call:
     def _do_drop_link(self, event: Event) -> None:
         old, self.link = self.link, None
         self.route = None
-        if old is not None:
-            self.host.spawn(self, close_quietly(old), "closing a failed connection")
+        self._close(old, "closing a failed connection")
 
     def _do_add_candidate(self, event: Event) -> None:
         assert isinstance(event, CandidateArrived)
@@ -496,8 +495,7 @@ class Call:
         self.peer_id = event.peer_id
         self.machine.name = f"call {event.peer_id}"
         self._admission(p.AdmissionState.ALLOWED, resume=self.resume)  # still on, in its place
-        if self.view is not None:
-            self.host.send(self.peer_id, self.view)
+        self._resend_view()
         self.host.call_changed(self, self.state, self.state)
 
     def _do_send_view(self, event: Event) -> None:
@@ -516,8 +514,7 @@ class Call:
         self.pin = None
         for task in self.tasks:
             task.cancel()
-        if link is not None:
-            self.host.spawn(self, close_quietly(link), "closing an ended call")
+        self._close(link, "closing an ended call")
         self.host.call_ended(self)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from castapp import protocol as p
 from castapp.rtc.peer import Route
+from castapp.session.events import NetworkBack as NetworkBack
 from castapp.session.machine import Event, Table, step
 from castapp.session.room import AdmissionMode, CallView
 from castapp.signaling.client import SignalingError
@@ -75,11 +76,6 @@ class ServiceChanged(Event):
     ok: bool = True
     retry_in_s: float | None = None
     error: SignalingError | None = None
-
-
-@dataclass(frozen=True)
-class NetworkBack(Event):
-    """The room service answers again after it did not while a call was reconnecting."""
 
 
 @dataclass(frozen=True)

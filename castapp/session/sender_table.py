@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from castapp.rtc.diagnose import Diagnosis
+from castapp.session.events import NetworkBack as NetworkBack
+from castapp.session.events import PeerDropped as PeerDropped
+from castapp.session.events import StallDetected as StallDetected
+from castapp.session.events import Tampered as Tampered
 from castapp.session.machine import Event, Step, step
 
 
@@ -130,14 +134,6 @@ class ConfirmArrived(Event):
 
 
 @dataclass(frozen=True)
-class Tampered(Event):
-    """The receiver's SDP was not the one the code confirmed (or the pairing was broken on
-    the way, or the receiver says it found ours changed): not casting."""
-
-    found_here: bool = False
-
-
-@dataclass(frozen=True)
 class JoinFailed(Event):
     error: Any = None  # a SignalingError
 
@@ -176,18 +172,6 @@ class MediaFailed(Event):
 
 
 @dataclass(frozen=True)
-class StallDetected(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class NetworkBack(Event):
-    """The STUN/TURN server answers again after it did not: our own network was down."""
-
-    answered: bool | None = None  # None: there was no server to ask
-
-
-@dataclass(frozen=True)
 class NetworkUp(Event):
     """The STUN/TURN server answered at once (or there is none to ask): our network is up,
     and the break was on the path or on the other side."""
@@ -213,11 +197,6 @@ class DeadlinePassed(Event):
 @dataclass(frozen=True)
 class Diagnosed(Event):
     diagnosis: Diagnosis = Diagnosis.NO_PATH
-
-
-@dataclass(frozen=True)
-class PeerDropped(Event):
-    """The receiver's connection dropped; it may come back with its code."""
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from aiortc import RTCPeerConnection
-from aiortc.rtcrtpreceiver import RemoteStreamTrack
-from xvfb import xsetroot, xvfb
+from screen_cast import ScreenCast, x_screen
 
-from castapp.rtc import peer
-from castapp.rtc.capture import ScreenCapture
 from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.receive import FrameReceiver
-from castapp.rtc.track import CaptureTrack
+from castapp.rtc.receive import ReceivedFrame
 
 pytestmark = pytest.mark.timeout(120)
-
-W, H = 1280, 720
 
 
 class Painter:
@@ -92,40 +85,17 @@ class Painter:
 
 @pytest.fixture
 def screen() -> Iterator[str]:
-    with xvfb(W, H) as display:
-        xsetroot(display, "-solid", "#e0e0e0")
+    with x_screen("#e0e0e0") as display:
         yield display
 
 
-class AutoCast:
+class AutoCast(ScreenCast):
     def __init__(self, display: str) -> None:
-        self.source = ScreenCapture(1, fps=60.0, display=display)
-        self.pcs: list[RTCPeerConnection] = []
-        self.track: CaptureTrack | None = None
-        self.receiver: FrameReceiver | None = None
+        super().__init__(display, 60.0, EncoderConfig(max_fps=60, auto=True, hardware=False))
         self.arrivals: list[float] = []
 
-    async def start(self) -> None:
-        self.source.start()
-        sender, receiver = peer.make_peer_connection([]), peer.make_peer_connection([])
-        self.pcs = [sender, receiver]
-        config = EncoderConfig(max_fps=60, auto=True, hardware=False)
-        self.track = CaptureTrack(self.source, encoder=config)
-        peer.add_video_sender(sender, self.track, "h264")
-        got: asyncio.Future[FrameReceiver] = asyncio.get_running_loop().create_future()
-
-        @receiver.on("track")
-        def on_track(t: RemoteStreamTrack) -> None:
-            fr = FrameReceiver(t, lambda rf: self.arrivals.append(rf.received_monotonic))
-            fr.start()
-            got.set_result(fr)
-
-        await sender.setLocalDescription(await sender.createOffer())
-        await receiver.setRemoteDescription(sender.localDescription)
-        await receiver.setLocalDescription(await receiver.createAnswer())
-        await sender.setRemoteDescription(receiver.localDescription)
-        self.receiver = await asyncio.wait_for(got, 15)
-        await asyncio.wait_for(self.receiver.next_frame(), 15)
+    def on_frame(self, frame: ReceivedFrame) -> None:
+        self.arrivals.append(frame.received_monotonic)
 
     def fps(self, seconds: float) -> float:
         now = time.monotonic()
@@ -142,20 +112,18 @@ class AutoCast:
         raise AssertionError(f"mode stayed {self.track.link.stats.mode!r} (receiver sees "
                              f"{self.receiver.sender_info}) instead of {mode!r}")
 
-    async def close(self) -> None:
-        if self.receiver is not None:
-            await self.receiver.stop()
-        for pc in self.pcs:
-            await pc.close()
-        self.source.stop()
-
 
 @pytest.fixture
 async def cast(screen: str, loopback_only: None) -> AsyncIterator[AutoCast]:
-    c = AutoCast(screen)
-    await c.start()
-    yield c
-    await c.close()
+    async with AutoCast(screen) as c:
+        yield c
+
+
+async def rates(cast: AutoCast, painter: Painter, seconds: float) -> tuple[float, float]:
+    """Frames received and repaints drawn per second over the next ``seconds``."""
+    t0, painted0 = time.monotonic(), painter.frames
+    await asyncio.sleep(seconds)
+    return cast.fps(seconds), (painter.frames - painted0) / (time.monotonic() - t0)
 
 
 async def test_scroll_raises_the_frame_rate(cast: AutoCast, screen: str) -> None:
@@ -166,10 +134,7 @@ async def test_scroll_raises_the_frame_rate(cast: AutoCast, screen: str) -> None
     assert text_cap is not None
     with Painter(screen, "scroll", fps=30) as painter:
         took = await cast.wait_mode("scroll", 8)
-        t0, painted0 = time.monotonic(), painter.frames
-        await asyncio.sleep(2.0)
-        scroll_fps = cast.fps(2.0)
-        paint_fps = (painter.frames - painted0) / (time.monotonic() - t0)
+        scroll_fps, paint_fps = await rates(cast, painter, 2.0)
     print(f"scroll: scroll mode after {took:.1f} s, then {scroll_fps:.1f} fps received "
           f"({paint_fps:.1f} repaints/s; text mode caps at {text_cap:.0f})")
     assert scroll_fps >= 0.8 * paint_fps, "scrolling gets every repaint"
@@ -180,10 +145,7 @@ async def test_video_switches_to_motion_and_back(cast: AutoCast, screen: str) ->
     await cast.wait_mode("text", 5)
     with Painter(screen, "video", fps=30) as painter:
         took = await cast.wait_mode("motion", 8)
-        t0, painted0 = time.monotonic(), painter.frames
-        await asyncio.sleep(1.5)
-        motion_fps = cast.fps(1.5)
-        paint_fps = (painter.frames - painted0) / (time.monotonic() - t0)
+        motion_fps, paint_fps = await rates(cast, painter, 1.5)
         assert cast.track is not None
         crf = cast.track.link.config.crf
     back = await cast.wait_mode("text", 8)

@@ -13,73 +13,36 @@ from collections.abc import AsyncIterator, Iterator
 
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection
-from aiortc.rtcrtpreceiver import RemoteStreamTrack
-from xvfb import xsetroot, xvfb
+from screen_cast import H, ScreenCast, x_screen
 
-from castapp.rtc import change, peer
-from castapp.rtc.capture import ScreenCapture
+from castapp.rtc import change
 from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.receive import FrameReceiver, ReceivedFrame
-from castapp.rtc.track import CaptureTrack
+from castapp.rtc.receive import ReceivedFrame
 
 pytestmark = pytest.mark.timeout(90)
 
 FPS = 30.0
-W, H = 1280, 720
 
 
 @pytest.fixture
 def screen() -> Iterator[str]:
-    with xvfb(W, H) as display:
-        xsetroot(display, "-solid", "black")
+    with x_screen("black") as display:
         yield display
 
 
-class Cast:
+class Cast(ScreenCast):
     def __init__(self, display: str) -> None:
-        self.source = ScreenCapture(1, fps=FPS, display=display)
-        self.pcs: list[RTCPeerConnection] = []
-        self.receiver: FrameReceiver | None = None
-        self.track: CaptureTrack | None = None
+        super().__init__(display, FPS, EncoderConfig(max_fps=FPS, hardware=False))
         self.frames: list[tuple[float, ReceivedFrame]] = []
 
-    async def start(self) -> None:
-        self.source.start()
-        sender, receiver = peer.make_peer_connection([]), peer.make_peer_connection([])
-        self.pcs = [sender, receiver]
-        self.track = CaptureTrack(self.source, encoder=EncoderConfig(max_fps=FPS,
-                                                                     hardware=False))
-        peer.add_video_sender(sender, self.track, "h264")
-        got: asyncio.Future[FrameReceiver] = asyncio.get_running_loop().create_future()
-
-        @receiver.on("track")
-        def on_track(t: RemoteStreamTrack) -> None:
-            fr = FrameReceiver(t, lambda rf: self.frames.append((time.monotonic(), rf)))
-            fr.start()
-            got.set_result(fr)
-
-        await sender.setLocalDescription(await sender.createOffer())
-        await receiver.setRemoteDescription(sender.localDescription)
-        await receiver.setLocalDescription(await receiver.createAnswer())
-        await sender.setRemoteDescription(receiver.localDescription)
-        self.receiver = await asyncio.wait_for(got, 15)
-        await asyncio.wait_for(self.receiver.next_frame(), 15)
-
-    async def close(self) -> None:
-        if self.receiver is not None:
-            await self.receiver.stop()
-        for pc in self.pcs:
-            await pc.close()
-        self.source.stop()
+    def on_frame(self, frame: ReceivedFrame) -> None:
+        self.frames.append((time.monotonic(), frame))
 
 
 @pytest.fixture
 async def cast(screen: str, loopback_only: None) -> AsyncIterator[Cast]:
-    c = Cast(screen)
-    await c.start()
-    yield c
-    await c.close()
+    async with Cast(screen) as c:
+        yield c
 
 
 def draw_pixel(display: str, x: int, y: int) -> float:

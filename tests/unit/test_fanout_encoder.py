@@ -4,7 +4,7 @@ bitrate, a far slower receiver moved to its own smaller encoder, and the pinned 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiortc.rtcrtpsender
 import pytest
@@ -24,15 +24,6 @@ from castapp.rtc.shared_encoder import (
 pytestmark = pytest.mark.timeout(60)
 
 H264 = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=102)
-
-
-@pytest.fixture
-def installed() -> Iterator[None]:
-    was = adapt.installed()
-    adapt.install()
-    yield
-    if not was:
-        adapt.uninstall()
 
 
 @pytest.fixture

@@ -25,15 +25,6 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def installed() -> Iterator[None]:
-    was = adapt.installed()
-    adapt.install()
-    yield
-    if not was:
-        adapt.uninstall()
-
-
-@pytest.fixture
 def stock() -> Iterator[None]:
     was = adapt.installed()
     adapt.uninstall()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_session_sender import Rig, _answer
+from sender_rig import MakeRig, Rig
 
 from castapp.session import sender_table as t
 
@@ -11,36 +11,22 @@ def opener() -> object:
     raise AssertionError("the fake peer never opens the sound")
 
 
-async def test_each_call_asks_for_sound_and_mute_reaches_the_live_call() -> None:
-    rig = Rig(audio=opener)
-    try:
-        await rig.s.cast("123456")
-        await rig.run()
-        peer = rig.factory.last
-        assert peer.request.audio is opener and peer.request.audio_muted is False
-        rig.client.push(_answer())
-        await rig.run()
-        peer.connect()
-        await rig.run()
-        assert rig.s.status.state is t.SenderState.CASTING
-        told: list[bool] = []
-        peer.set_audio_muted = told.append
-        rig.s.set_audio_muted(True)
-        assert told == [True]
-        # a call built later (after a stall, say) starts muted too
-        assert rig.s._request(rig.s.machine.generation).audio_muted is True
-        rig.s.set_audio_muted(False)
-        assert told == [True, False]
-    finally:
-        await rig.s.close()
+async def test_each_call_asks_for_sound_and_mute_reaches_the_live_call(make_rig: MakeRig) -> None:
+    rig = make_rig(audio=opener)
+    peer = await rig.casting()
+    assert peer.request.audio is opener and peer.request.audio_muted is False
+    assert rig.s.status.state is t.SenderState.CASTING
+    told: list[bool] = []
+    peer.set_audio_muted = told.append
+    rig.s.set_audio_muted(True)
+    assert told == [True]
+    # a call built later (after a stall, say) starts muted too
+    assert rig.s._request(rig.s.machine.generation).audio_muted is True
+    rig.s.set_audio_muted(False)
+    assert told == [True, False]
 
 
-async def test_no_audio_means_no_sound_on_the_call() -> None:
-    rig = Rig()
-    try:
-        await rig.s.cast("123456")
-        await rig.run()
-        assert rig.factory.last.request.audio is None
-        rig.s.set_audio_muted(True)  # harmless without sound
-    finally:
-        await rig.s.close()
+async def test_no_audio_means_no_sound_on_the_call(rig: Rig) -> None:
+    await rig.cast()
+    assert rig.factory.last.request.audio is None
+    rig.s.set_audio_muted(True)  # harmless without sound
