@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mss
+import mss.exception
 import numpy as np
 
+from castapp.logs import failed
 from castapp.rtc import pattern
 from castapp.rtc.convert import I420Converter, even_up, scale_bgra, scale_filter
 from castapp.rtc.mailbox import CapturedFrame, FrameMailbox, SourceClosedError
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from castapp.rtc.change import ChangeFilter
 
 __all__ = [
+    "SCREEN_FAILURES",
     "CapturedFrame",
     "FrameSource",
     "MonitorInfo",
@@ -45,6 +48,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: What opening or grabbing a screen with mss raises: no display, a display that went away,
+#: a refused X request (mss's own errors), or a system library that is missing.
+SCREEN_FAILURES: tuple[type[Exception], ...] = (mss.exception.ScreenShotError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +167,8 @@ class FrameSource(abc.ABC):
         if self.on_state is not None:
             try:
                 self.on_state(state)
-            except Exception:
-                log.exception("state callback failed")
+            except Exception as exc:  # broad: a consumer's callback must not stop the capture
+                failed(log, "showing the capture's state failed", exc)
 
     # -- public interface -------------------------------------------------------------
     def start(self) -> None:
@@ -261,8 +268,8 @@ class FrameSource(abc.ABC):
                     deadline = time.monotonic()  # fell behind: do not burst to catch up
                 elif delay > 0:
                     self._stop.wait(delay)
-        except Exception as exc:
-            log.exception("%s failed", self._name)
+        except Exception as exc:  # broad: the thread's end; said as source_failed by its consumer
+            failed(log, f"{self._name} failed", exc)
             self.error = exc
         finally:
             try:

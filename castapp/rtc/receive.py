@@ -22,6 +22,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.sidedata.sidedata import Type as SideDataType
 
+from castapp.logs import failed
 from castapp.rtc.encoder import parse_sender_info
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,8 @@ class FrameReceiver:
         if self.on_frame is not None:
             try:
                 self.on_frame(received)
-            except Exception:
-                log.exception("frame callback failed")
+            except Exception as exc:  # broad: a consumer's bug must not stop the picture
+                failed(log, "handing on a frame failed", exc)
         async with self._changed:
             self._changed.notify_all()
 
