@@ -311,6 +311,6 @@ class Caster:
                 await session.close()
                 raise
             except BaseException:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception):  # broad: the failure raised is what is said
                     await session.close()
                 raise

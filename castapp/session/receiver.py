@@ -654,7 +654,7 @@ class ReceiverSession:
             )
             try:
                 link = await self._links(req)
-            except Exception as exc:  # a bad offer or no network: the sender retries
+            except Exception as exc:  # broad: aiortc parsing a remote offer; the sender retries
                 log.warning("could not answer %s: %s", call.peer_id, exc)
                 self._feed_call(call, c.LinkFailed(gen=gen))
                 return
@@ -725,7 +725,7 @@ class ReceiverSession:
         async for event in self.client.events():
             try:
                 self.on_service_event(event)
-            except Exception as exc:  # a bug: said in the status and the log, then go on
+            except Exception as exc:  # broad: a bug, said in the status and the log; go on
                 log.exception("receiver could not handle %s", type(event).__name__)
                 self._publish(fault=f"handling {type(event).__name__} failed: {exc!r}")
 

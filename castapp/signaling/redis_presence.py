@@ -105,7 +105,7 @@ class Presence:
                 log.warning("Redis no longer knew this instance; asking its clients to reconnect")
                 try:
                     await self._reset()
-                except Exception:
+                except Exception:  # broad: the heartbeat must go on; the clients reconnect anyway
                     log.exception("reconnecting the clients failed")
 
     # ------------------------------------------------------------------ inbox
@@ -136,5 +136,5 @@ class Presence:
         self.forwarded_in += 1
         try:
             await self._deliver(peer.decode("ascii", "replace"), payload)
-        except Exception:
+        except Exception:  # broad: one bad message must not end the subscription
             log.exception("delivering a forwarded message failed")

@@ -248,7 +248,7 @@ class RoomServer:
             await asyncio.sleep(1.0)
             try:
                 await self.rooms.tick()
-            except Exception:  # the ticker must outlive a bad store moment
+            except Exception:  # broad: the ticker must outlive a bad store moment (or a bug)
                 log.exception("room clean-up failed")
 
     # -------------------------------------------------------------- HTTP
@@ -327,7 +327,7 @@ class RoomServer:
             self.connections.pop(conn.peer_id, None)
             try:
                 await self.rooms.detach(conn, conn.close_reason)
-            except Exception as exc:  # the store may be down; its records expire or get reaped
+            except Exception as exc:  # broad: the store is down; its records expire or get reaped
                 log.warning("could not record that peer %s left: %r", conn.peer_id, exc)
             if not ws.closed:
                 await ws.close()
@@ -388,7 +388,7 @@ class RoomServer:
             except ServiceError as exc:
                 ref = msg.__struct_config__.tag
                 await self._error(conn, exc.code, exc.message, ref, exc.retry_after_s)
-            except Exception:
+            except Exception:  # broad: a bug, told to the client as internal_error; serving goes on
                 log.exception("internal error handling a %s message", type(msg).__name__)
                 await self._error(conn, ErrorCode.INTERNAL,
                                   "The room service hit an internal error.", None)
