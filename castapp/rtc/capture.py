@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mss
 import mss.exception
@@ -81,6 +81,15 @@ def _open_mss(display: str | None, with_cursor: bool = False) -> mss.MSS:
     if display is None:
         return mss.MSS(with_cursor=with_cursor) if with_cursor else mss.MSS()
     return mss.MSS(display=display, with_cursor=with_cursor)
+
+
+def grab(sct: mss.MSS, area: dict[str, int]) -> Any:
+    """One screenshot of ``area``; a display that went away is said as such (mss asserts
+    on the reply a lost X connection never sends)."""
+    try:
+        return sct.grab(area)
+    except AssertionError as exc:
+        raise mss.exception.ScreenShotError("the connection to the display was lost") from exc
 
 
 def list_monitors(display: str | None = None) -> list[MonitorInfo]:
@@ -327,9 +336,12 @@ class ScreenCapture(FrameSource):
         )
 
     def _teardown(self) -> None:
-        if self._sct is not None:
-            self._sct.close()
-            self._sct = None
+        sct, self._sct = self._sct, None
+        if sct is not None:
+            try:
+                sct.close()
+            except SCREEN_FAILURES as exc:  # the display went away: nothing is left to close
+                log.debug("closing the screen capture: %s", exc)
 
     @property
     def area(self) -> dict[str, int]:
@@ -342,7 +354,7 @@ class ScreenCapture(FrameSource):
     def _grab_convert(self, area: dict[str, int]) -> np.ndarray:
         assert self._sct is not None and self._converter is not None
         t0 = time.perf_counter()
-        bgra = np.asarray(self._sct.grab(area))
+        bgra = np.asarray(grab(self._sct, area))
         t1 = time.perf_counter()
         h, w = bgra.shape[:2]
         i420 = self._converter.convert(bgra, fit_size(w, h, self.max_size))
@@ -407,7 +419,7 @@ def thumbnails(max_width: int = 320, display: str | None = None,
         for index, mon in enumerate(sct.monitors[1:], start=1):
             if indexes is not None and index not in indexes:
                 continue
-            bgra = np.asarray(sct.grab(mon))
+            bgra = np.asarray(grab(sct, mon))
             h, w = bgra.shape[:2]
             scale = min(1.0, max_width / max(1, w))
             shots[index] = scale_bgra(bgra, max(2, round(w * scale)), max(2, round(h * scale)))

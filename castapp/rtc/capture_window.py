@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from castapp.rtc.capture import ScreenCapture, SourceState, fit_size
+from castapp.rtc.capture import ScreenCapture, SourceState, fit_size, grab
 from castapp.rtc.xerrors import x_failures
 
 __all__ = ["WindowCapture", "WindowInfo", "WindowNotFoundError", "find_window", "list_windows"]
@@ -197,9 +197,12 @@ class WindowCapture(ScreenCapture):
         self._locate()  # fails now, on the capture thread, if the window is already gone
 
     def _teardown(self) -> None:
-        if self._d is not None:
-            self._d.close()
-            self._d = None
+        d, self._d = self._d, None
+        try:
+            if d is not None:
+                d.close()
+        except x_failures() as exc:  # the X server went away: nothing is left to close
+            log.debug("closing the window's X connection: %s", exc)
         super()._teardown()
 
     def _locate(self) -> tuple[int, int, int, int] | None:
@@ -271,5 +274,5 @@ class WindowCapture(ScreenCapture):
         if x1 > x0 and y1 > y0:
             area = {"left": x0, "top": y0, "width": x1 - x0, "height": y1 - y0}
             self._area = area
-            canvas[y0 - y : y1 - y, x0 - x : x1 - x] = np.asarray(self._sct.grab(area))
+            canvas[y0 - y : y1 - y, x0 - x : x1 - x] = np.asarray(grab(self._sct, area))
         return self._converter.convert(canvas, fit_size(w, h, self.max_size))
