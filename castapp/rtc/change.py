@@ -141,7 +141,9 @@ class CompareFilter:
             try:
                 listener(change)
             except Exception as exc:  # broad: a listener's bug must not stop the capture
-                failed(log, "a change listener failed", exc, logging.WARNING)
+                if listener in self.listeners:  # not called again (nor logged every frame)
+                    self.listeners.remove(listener)
+                failed(log, "a change listener failed and was dropped", exc, logging.WARNING)
 
     def close(self) -> None:
         self._previous = None

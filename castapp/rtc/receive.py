@@ -127,6 +127,7 @@ class FrameReceiver:
         self._latest: ReceivedFrame | None = None
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._callback_failed = False
 
     def start(self) -> None:
         if self._task is None:
@@ -173,7 +174,9 @@ class FrameReceiver:
             try:
                 self.on_frame(received)
             except Exception as exc:  # broad: a consumer's bug must not stop the picture
-                failed(log, "handing on a frame failed", exc)
+                if not self._callback_failed:  # once, not for every frame after it
+                    self._callback_failed = True
+                    failed(log, "handing on a frame failed", exc)
         async with self._changed:
             self._changed.notify_all()
 

@@ -87,3 +87,63 @@ def test_every_catch_all_in_castapp_says_why() -> None:
     assert not unexplained, (
         "catch what can really happen there (OSError, ValueError, av.error.FFmpegError, ...), "
         "or mark a deliberate boundary with '# broad: <why>': " + ", ".join(unexplained))
+
+
+# ---------------------------------------------------------------- the boundaries that stay
+def test_a_failing_change_listener_is_dropped_logged_once_and_the_capture_goes_on(caplog):
+    import logging
+
+    import numpy as np
+
+    from castapp.rtc.change import CompareFilter
+
+    caplog.set_level(logging.INFO, logger="castapp")
+    flt = CompareFilter()
+    calls: list[float] = []
+
+    def broken(change: object) -> None:
+        calls.append(1.0)
+        raise ValueError("a listener's bug")
+
+    seen: list[object] = []
+    flt.listeners.extend([broken, seen.append])
+    for shade in (10, 200, 30):  # three different frames: each one is a change
+        assert flt.after_grab(np.full((48, 64), shade, np.uint8)) is True
+    assert len(calls) == 1 and broken not in flt.listeners
+    assert len(seen) == 3, "the other listeners still hear every change"
+    records = [r for r in caplog.records if r.name == "castapp.rtc.change"]
+    assert len(records) == 1 and records[0].exc_info is None
+    assert records[0].getMessage() == \
+        "a change listener failed and was dropped (ValueError: a listener's bug)"
+
+
+def test_a_failing_frame_consumer_is_logged_once_and_frames_keep_coming(caplog):
+    import asyncio
+    import logging
+
+    from aiortc.mediastreams import VideoStreamTrack
+
+    from castapp.rtc.receive import FrameReceiver
+
+    caplog.set_level(logging.INFO, logger="castapp")
+    calls: list[int] = []
+
+    def broken(received: object) -> None:
+        calls.append(1)
+        raise RuntimeError("a consumer's bug")
+
+    async def main() -> int:
+        receiver = FrameReceiver(VideoStreamTrack(), broken)
+        receiver.start()
+        seq = -1
+        for _ in range(4):
+            seq = (await asyncio.wait_for(receiver.next_frame(seq), 5)).seq
+        await receiver.stop()
+        return seq
+
+    assert asyncio.run(main()) >= 3, "frames are still handed on after the failure"
+    assert len(calls) >= 4
+    records = [r for r in caplog.records if r.name == "castapp.rtc.receive"]
+    assert [r.getMessage() for r in records] == \
+        ["handing on a frame failed (RuntimeError: a consumer's bug)"]
+    assert records[0].exc_info is None
