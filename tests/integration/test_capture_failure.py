@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.timeout(90),
               pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")]
 
 
-def _capture_until_the_screen_goes(caplog: pytest.LogCaptureFixture) -> ScreenCapture:
+def _capture_until_the_screen_goes() -> ScreenCapture:
     with xvfb(320, 240) as display:
         source = ScreenCapture(display=display, fps=30)
         source.start()
@@ -44,7 +44,7 @@ def _failure_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord
 
 
 def test_a_screen_that_goes_away_is_said_in_words(caplog):
-    source = _capture_until_the_screen_goes(caplog)
+    source = _capture_until_the_screen_goes()
     assert isinstance(source.error, SCREEN_FAILURES), repr(source.error)
     assert str(source.error), "a reason a person can read"
 
@@ -52,7 +52,7 @@ def test_a_screen_that_goes_away_is_said_in_words(caplog):
 def test_a_failed_capture_logs_one_line_under_a_plain_formatter(caplog):
     # as an application embedding castapp would log: no castapp formatter in between
     caplog.set_level(logging.INFO, logger="castapp")
-    source = _capture_until_the_screen_goes(caplog)
+    source = _capture_until_the_screen_goes()
     assert isinstance(source.error, SCREEN_FAILURES), source.error
     records = _failure_records(caplog)
     assert len(records) == 1, [r.getMessage() for r in records]
@@ -64,7 +64,7 @@ def test_a_failed_capture_logs_one_line_under_a_plain_formatter(caplog):
 
 def test_a_failed_capture_shows_where_at_debug(caplog):
     caplog.set_level(logging.DEBUG, logger="castapp")
-    source = _capture_until_the_screen_goes(caplog)
+    source = _capture_until_the_screen_goes()
     records = _failure_records(caplog)
     assert len(records) == 1
     assert records[0].exc_info is not None and records[0].exc_info[1] is source.error
