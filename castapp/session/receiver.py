@@ -31,6 +31,7 @@ from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
+from castapp.logs import failed
 from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
 from castapp.rtc.audio.playout import PcmSink
 from castapp.rtc.ice import IceChooser, IcePlan
@@ -726,7 +727,7 @@ class ReceiverSession:
             try:
                 self.on_service_event(event)
             except Exception as exc:  # broad: a bug, said in the status and the log; go on
-                log.exception("receiver could not handle %s", type(event).__name__)
+                failed(log, f"receiver could not handle {type(event).__name__}", exc)
                 self._publish(fault=f"handling {type(event).__name__} failed: {exc!r}")
 
     def on_service_event(self, ev: object) -> None:
