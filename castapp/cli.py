@@ -164,7 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"castapp serve: cannot listen on {args.host}:{args.port}: {exc.strerror}",
               file=sys.stderr)
         return 1
-    except Exception as exc:  # a bug: say it; --log-level DEBUG shows where
+    except Exception as exc:  # broad: a bug, said in one sentence; --log-level DEBUG shows where
         logging.getLogger("castapp").debug("the service failed", exc_info=True)
         print(f"castapp serve: stopped by an unexpected problem: {type(exc).__name__}: {exc}",
               file=sys.stderr)

@@ -287,9 +287,11 @@ class CallLines:
         if call is None or self.session is None:
             self.out("command", words.no_such_call(which), ok=False, command=verb)
             return
+        from castapp.session.machine import IllegalEventError
+
         try:
             getattr(self.session, method)(self._key(call))
-        except Exception:  # the call moved on meanwhile (LookupError, IllegalEventError)
+        except (LookupError, IllegalEventError):  # the call moved on meanwhile
             self.out("command", words.cannot_now(verb, call.name), ok=False, command=verb)
 
 
@@ -688,7 +690,7 @@ def run(coro_factory: Callable[[], Any]) -> int:
     except OSError as exc:
         print(f"castapp: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # a bug: say it; --log-level DEBUG shows where
+    except Exception as exc:  # broad: a bug, said in one sentence; --log-level DEBUG shows where
         logging.getLogger("castapp").debug("the command failed", exc_info=True)
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         text = words.failure_phrase(words.Failure("fault", {"reason": reason})).render()

@@ -281,9 +281,11 @@ class ReceiverHost:
     async def _advertise(self, code: str) -> None:
         if self.embedded is None:
             return
+        from castapp.discovery.mdns import ADVERT_FAILURES
+
         try:
             ok = await self.embedded.advertise(code, self.name)
-        except Exception as exc:  # the receiver works without an advert: say so, go on
+        except ADVERT_FAILURES as exc:  # the receiver works without an advert: say so, go on
             words = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
                 type(exc).__name__
             self._emit(Advertised(False, words))

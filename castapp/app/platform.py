@@ -56,10 +56,10 @@ def stop_on_signals(stop: asyncio.Event) -> Callable[[], None]:
 
     def restore() -> None:
         for sig in in_loop:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(RuntimeError, ValueError, OSError, NotImplementedError):
                 loop.remove_signal_handler(sig)
         for sig, old in plain:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(sig, old)
 
     return restore

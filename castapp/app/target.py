@@ -125,11 +125,11 @@ def send_preset(quality: str | None, fps: float | None = None,
 def check_monitor(monitor: int, display: str | None) -> None:
     """Raise :class:`CastFailed` unless ``monitor`` exists (saying which do); 0 is all of
     them together."""
-    from castapp.rtc.capture import list_monitors
+    from castapp.rtc.capture import SCREEN_FAILURES, list_monitors
 
     try:
         monitors = list_monitors(display)[1:]
-    except Exception as exc:  # mss raises its own error when there is no screen to open
+    except SCREEN_FAILURES as exc:  # no screen to open
         raise CastFailed(Failure("no_screen", {"reason": str(exc) or type(exc).__name__})) \
             from None
     if not 0 <= monitor <= len(monitors):
@@ -311,6 +311,6 @@ class Caster:
                 await session.close()
                 raise
             except BaseException:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception):  # broad: the failure raised is what is said
                     await session.close()
                 raise

@@ -18,6 +18,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import aiohttp
+import zeroconf
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
@@ -55,6 +56,11 @@ def _instance_name(name: str) -> str:
     base = "".join(c if c.isalnum() or c in " -_" else "-" for c in name)
     base = base.encode()[:_MAX_INSTANCE].decode(errors="ignore").strip()
     return f"{base or 'castapp'} {secrets.token_hex(3)}"
+
+
+#: What advertising can raise: a socket that cannot join the multicast group, zeroconf's
+#: refusals (a name taken, a record it will not send), a name that makes no advert.
+ADVERT_FAILURES: tuple[type[Exception], ...] = (OSError, ValueError, zeroconf.Error)
 
 
 class Advertiser:
@@ -113,7 +119,7 @@ class Advertiser:
         if zc is None:
             return
         if info is not None:
-            with contextlib.suppress(Exception):  # the goodbye is a courtesy; close regardless
+            with contextlib.suppress(*ADVERT_FAILURES):  # the goodbye is a courtesy; close anyway
                 await (await zc.async_unregister_service(info))
         await zc.async_close()
         log.info("advert withdrawn")
@@ -152,7 +158,7 @@ async def find_receiver(
     async def check(name: str) -> None:
         try:
             await read(name)
-        except Exception as exc:  # whatever a hostile record does, browsing goes on
+        except Exception as exc:  # broad: whatever a hostile record does, browsing goes on
             log.debug("ignoring an advert that could not be read: %r", exc)
 
     async def read(name: str) -> None:

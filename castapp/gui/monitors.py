@@ -31,7 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from castapp.rtc.capture import MonitorInfo, list_monitors, thumbnails
+from castapp.rtc.capture import SCREEN_FAILURES, MonitorInfo, list_monitors, thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class MonitorPicker(QWidget):
         try:
             self.monitors = real_monitors(list_monitors(self.display)[1:])
             self.error = None
-        except Exception as exc:  # no X server, Wayland, permissions
+        except SCREEN_FAILURES as exc:  # no X server, Wayland, permissions
             log.warning("cannot list monitors: %s", exc)
             self.monitors = []
             self.error = str(exc)
@@ -251,7 +251,7 @@ class MonitorPicker(QWidget):
         wanted = [m.index for m in self.monitors]
         try:
             shots = await loop.run_in_executor(None, thumbnails, width, self.display, wanted)
-        except Exception as exc:
+        except SCREEN_FAILURES as exc:
             log.warning("cannot grab monitor thumbnails: %s", exc)
             return
         self._thumbs = {index: QPixmap.fromImage(bgra_to_image(shot))

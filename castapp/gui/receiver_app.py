@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from castapp.embedded import EmbeddedService
 from castapp.gui.receiver_window import ReceiverWindow
 from castapp.linkquality import link_quality
 from castapp.links import DEFAULT_PORT
+from castapp.logs import describe
 from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
 from castapp.session.room import AdmissionMode
 
@@ -122,7 +122,11 @@ class ReceiverController:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # broad: the window's task had a bug; stopping goes on
+                log.error("the receiver window's updates stopped: %s", describe(exc))
             self._task = None
         await self.host.stop()

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from castapp.gui.common import SettingsHolder
 from castapp.gui.monitors import MonitorPicker
 from castapp.gui.region_select import RegionSelector
-from castapp.rtc.capture import MonitorInfo, Region, thumbnails
+from castapp.rtc.capture import SCREEN_FAILURES, MonitorInfo, Region, thumbnails
 from castapp.rtc.capture_source import CaptureSpec, CaptureSpecError, parse_region
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class ShareChoice(QWidget):
         picture = None
         try:
             picture = thumbnails(monitor.width, self.display, [monitor.index]).get(monitor.index)
-        except Exception as exc:  # Wayland, no X server: drag on a plain background
+        except SCREEN_FAILURES as exc:  # Wayland, no X server: drag on a plain background
             log.info("no picture of the screen for the region selector: %s", exc)
         self.selector = RegionSelector(monitor, picture)
         self.selector.selected.connect(self._region_dragged)

@@ -18,11 +18,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mss
+import mss.exception
 import numpy as np
 
+from castapp.logs import failed
 from castapp.rtc import pattern
 from castapp.rtc.convert import I420Converter, even_up, scale_bgra, scale_filter
 from castapp.rtc.mailbox import CapturedFrame, FrameMailbox, SourceClosedError
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from castapp.rtc.change import ChangeFilter
 
 __all__ = [
+    "SCREEN_FAILURES",
     "CapturedFrame",
     "FrameSource",
     "MonitorInfo",
@@ -45,6 +48,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: What opening or grabbing a screen with mss raises: no display, a display that went away,
+#: a refused X request (mss's own errors), or a system library that is missing.
+SCREEN_FAILURES: tuple[type[Exception], ...] = (mss.exception.ScreenShotError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,15 @@ def _open_mss(display: str | None, with_cursor: bool = False) -> mss.MSS:
     if display is None:
         return mss.MSS(with_cursor=with_cursor) if with_cursor else mss.MSS()
     return mss.MSS(display=display, with_cursor=with_cursor)
+
+
+def grab(sct: mss.MSS, area: dict[str, int]) -> Any:
+    """One screenshot of ``area``; a display that went away is said as such (mss asserts
+    on the reply a lost X connection never sends)."""
+    try:
+        return sct.grab(area)
+    except AssertionError as exc:
+        raise mss.exception.ScreenShotError("the connection to the display was lost") from exc
 
 
 def list_monitors(display: str | None = None) -> list[MonitorInfo]:
@@ -160,8 +176,8 @@ class FrameSource(abc.ABC):
         if self.on_state is not None:
             try:
                 self.on_state(state)
-            except Exception:
-                log.exception("state callback failed")
+            except Exception as exc:  # broad: a consumer's callback must not stop the capture
+                failed(log, "showing the capture's state failed", exc)
 
     # -- public interface -------------------------------------------------------------
     def start(self) -> None:
@@ -261,8 +277,8 @@ class FrameSource(abc.ABC):
                     deadline = time.monotonic()  # fell behind: do not burst to catch up
                 elif delay > 0:
                     self._stop.wait(delay)
-        except Exception as exc:
-            log.exception("%s failed", self._name)
+        except Exception as exc:  # broad: the thread's end; said as source_failed by its consumer
+            failed(log, f"{self._name} failed", exc)
             self.error = exc
         finally:
             try:
@@ -320,9 +336,12 @@ class ScreenCapture(FrameSource):
         )
 
     def _teardown(self) -> None:
-        if self._sct is not None:
-            self._sct.close()
-            self._sct = None
+        sct, self._sct = self._sct, None
+        if sct is not None:
+            try:
+                sct.close()
+            except SCREEN_FAILURES as exc:  # the display went away: nothing is left to close
+                log.debug("closing the screen capture: %s", exc)
 
     @property
     def area(self) -> dict[str, int]:
@@ -335,7 +354,7 @@ class ScreenCapture(FrameSource):
     def _grab_convert(self, area: dict[str, int]) -> np.ndarray:
         assert self._sct is not None and self._converter is not None
         t0 = time.perf_counter()
-        bgra = np.asarray(self._sct.grab(area))
+        bgra = np.asarray(grab(self._sct, area))
         t1 = time.perf_counter()
         h, w = bgra.shape[:2]
         i420 = self._converter.convert(bgra, fit_size(w, h, self.max_size))
@@ -400,7 +419,7 @@ def thumbnails(max_width: int = 320, display: str | None = None,
         for index, mon in enumerate(sct.monitors[1:], start=1):
             if indexes is not None and index not in indexes:
                 continue
-            bgra = np.asarray(sct.grab(mon))
+            bgra = np.asarray(grab(sct, mon))
             h, w = bgra.shape[:2]
             scale = min(1.0, max_width / max(1, w))
             shots[index] = scale_bgra(bgra, max(2, round(w * scale)), max(2, round(h * scale)))

@@ -44,6 +44,10 @@ __all__ = ["PortalCapture", "PortalError", "portal_available", "wayland_session"
 
 log = logging.getLogger(__name__)
 
+#: What talking to the session bus with jeepney raises: no bus address (KeyError), a socket
+#: that fails or times out, a refused authentication (ValueError), an unexpected reply.
+_DBUS_FAILURES = (OSError, ValueError, LookupError, TypeError, RuntimeError)
+
 BUS_NAME = "org.freedesktop.portal.Desktop"
 OBJECT_PATH = "/org/freedesktop/portal/desktop"
 SCREENCAST = "org.freedesktop.portal.ScreenCast"
@@ -128,7 +132,7 @@ class PortalSession:
 
         try:
             self.conn = open_dbus_connection(bus="SESSION", enable_fds=True)
-        except Exception as exc:
+        except _DBUS_FAILURES as exc:
             raise PortalError(f"cannot reach the desktop's session bus: {exc}") from exc
         self.portal = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=SCREENCAST)
         self.timeout = timeout
@@ -145,7 +149,7 @@ class PortalSession:
                 addr = DBusAddress(self.session, bus_name=BUS_NAME,
                                    interface="org.freedesktop.portal.Session")
                 self.conn.send_and_get_reply(new_method_call(addr, "Close"), timeout=2)
-            except Exception as exc:
+            except _DBUS_FAILURES as exc:
                 log.debug("closing the portal session: %s", exc)
             self.session = ""
         if self._fd >= 0:
@@ -196,7 +200,7 @@ class PortalSession:
             version = int(self._property("version"))
             cursor_modes = int(self._property("AvailableCursorModes"))
             types = int(self._property("AvailableSourceTypes"))
-        except Exception as exc:
+        except _DBUS_FAILURES as exc:
             raise PortalError(
                 "this desktop offers no screen-sharing portal (xdg-desktop-portal with a "
                 f"ScreenCast backend): {exc}") from exc
@@ -271,7 +275,7 @@ def _die_with_parent() -> None:
     import ctypes
     import signal
 
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(OSError, AttributeError):  # no prctl: it outlives castapp
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)
 
 
@@ -386,7 +390,7 @@ class PortalCapture(FrameSource):
                 self._stream_frames(stream)
             finally:
                 session.close()
-        except Exception as exc:
+        except Exception as exc:  # broad: the thread's end; said as source_failed by its consumer
             if not self._stop.is_set():
                 log.warning("portal capture failed: %s", exc)
                 self.error = exc

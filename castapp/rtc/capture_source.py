@@ -11,7 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from castapp.rtc.capture import FrameSource, Region, ScreenCapture, clip_region, list_monitors
+from castapp.rtc.capture import (
+    SCREEN_FAILURES,
+    FrameSource,
+    Region,
+    ScreenCapture,
+    clip_region,
+    list_monitors,
+)
 
 __all__ = ["BACKENDS", "CaptureSpec", "CaptureSpecError", "choose_backend", "make_source",
            "parse_region"]
@@ -92,7 +99,7 @@ def make_source(spec: CaptureSpec, *, fps: float, max_size: tuple[int, int] | No
                              display=display)
     try:
         monitors = list_monitors(display)
-    except Exception:  # reported by the capture thread, in the same words as before
+    except SCREEN_FAILURES:  # reported by the capture thread, in the same words as before
         monitors = []
     if monitors:
         if not 0 <= spec.monitor < len(monitors):

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from castapp.rtc.capture import ScreenCapture, SourceState, fit_size
+from castapp.rtc.capture import ScreenCapture, SourceState, fit_size, grab
+from castapp.rtc.xerrors import x_failures
 
 __all__ = ["WindowCapture", "WindowInfo", "WindowNotFoundError", "find_window", "list_windows"]
 
@@ -70,7 +71,7 @@ def _open(display: str | None) -> Any:
     xdisplay = _xlib()
     try:
         return xdisplay.Display(display)
-    except Exception as exc:
+    except x_failures() as exc:
         raise WindowNotFoundError(f"cannot open the X display: {exc}") from exc
 
 
@@ -83,7 +84,7 @@ def _title(d: Any, win: Any) -> str:
             value = prop.value
             return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         name = win.get_wm_name()
-    except Exception:
+    except x_failures():  # the window went away meanwhile: no title
         return ""
     if isinstance(name, bytes):
         return name.decode("latin-1")
@@ -123,7 +124,7 @@ def list_windows(display: str | None = None) -> list[WindowInfo]:
                 if not title:
                     continue
                 x, y, w, h = _rect(d, win)
-            except Exception:  # the window went away meanwhile
+            except x_failures():  # the window went away meanwhile
                 continue
             if w > 1 and h > 1:
                 out.append(WindowInfo(win.id, title, x, y, w, h))
@@ -156,7 +157,7 @@ def find_window(spec: str, display: str | None = None) -> WindowInfo:
             if win.get_attributes().map_state == 2:
                 x, y, w, h = _rect(d, win)
                 return WindowInfo(wid, _title(d, win), x, y, w, h)
-        except Exception:
+        except x_failures():  # no such window: said below
             pass
         finally:
             d.close()
@@ -196,9 +197,12 @@ class WindowCapture(ScreenCapture):
         self._locate()  # fails now, on the capture thread, if the window is already gone
 
     def _teardown(self) -> None:
-        if self._d is not None:
-            self._d.close()
-            self._d = None
+        d, self._d = self._d, None
+        try:
+            if d is not None:
+                d.close()
+        except x_failures() as exc:  # the X server went away: nothing is left to close
+            log.debug("closing the window's X connection: %s", exc)
         super()._teardown()
 
     def _locate(self) -> tuple[int, int, int, int] | None:
@@ -225,7 +229,7 @@ class WindowCapture(ScreenCapture):
                 if win.get_attributes().map_state != 2:
                     continue
                 ox, oy, ow, oh = _rect(self._d, win)
-            except Exception:
+            except x_failures():  # that window went away meanwhile: it covers nothing
                 continue
             if ox < x + w and x < ox + ow and oy < y + h and y < oy + oh:
                 return True
@@ -270,5 +274,5 @@ class WindowCapture(ScreenCapture):
         if x1 > x0 and y1 > y0:
             area = {"left": x0, "top": y0, "width": x1 - x0, "height": y1 - y0}
             self._area = area
-            canvas[y0 - y : y1 - y, x0 - x : x1 - x] = np.asarray(self._sct.grab(area))
+            canvas[y0 - y : y1 - y, x0 - x : x1 - x] = np.asarray(grab(self._sct, area))
         return self._converter.convert(canvas, fit_size(w, h, self.max_size))

@@ -33,6 +33,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from castapp.logs import failed
+from castapp.rtc.xerrors import x_failures
+
 log = logging.getLogger(__name__)
 
 BLOCK = 64
@@ -137,8 +140,10 @@ class CompareFilter:
         for listener in list(self.listeners):
             try:
                 listener(change)
-            except Exception:
-                log.exception("change listener failed")
+            except Exception as exc:  # broad: a listener's bug must not stop the capture
+                if listener in self.listeners:  # not called again (nor logged every frame)
+                    self.listeners.remove(listener)
+                failed(log, "a change listener failed and was dropped", exc, logging.WARNING)
 
     def close(self) -> None:
         self._previous = None
@@ -210,7 +215,7 @@ class XDamageFilter(CompareFilter):
             else:
                 self.skipped += 1
             return changed
-        except Exception as exc:
+        except x_failures(RuntimeError) as exc:  # RuntimeError: no DAMAGE extension
             log.info("X DAMAGE unavailable (%s); comparing frames instead", exc)
             self._failed = True
             self.close_display()
@@ -223,7 +228,7 @@ class XDamageFilter(CompareFilter):
                 if self._damage is not None:
                     d.damage_destroy(self._damage)
                 d.close()
-            except Exception:
+            except x_failures():
                 log.debug("closing the X DAMAGE connection failed", exc_info=True)
 
     def close(self) -> None:
@@ -275,7 +280,7 @@ class _AreaLazyDamage(XDamageFilter):
             return True
         try:
             return self._pointer_moved() or changed
-        except Exception as exc:
+        except x_failures() as exc:
             log.info("X pointer query failed (%s); comparing frames instead", exc)
             self._failed = True
             self.close_display()

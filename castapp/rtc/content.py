@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from castapp.logs import failed
 from castapp.rtc.change import BLOCK, Change, CompareFilter
 from castapp.rtc.encoder import EncoderConfig, EncoderLink
 
@@ -198,8 +199,8 @@ class ContentClassifier:
             if change is not None:
                 try:
                     self._judge(change, at)
-                except Exception:
-                    log.exception("scroll check failed")
+                except Exception as exc:  # broad: a hint for the Auto preset; the cast goes on
+                    failed(log, "scroll check failed", exc, logging.WARNING)
 
     def _trim(self, now: float) -> None:
         while self._events and now - self._events[0][0] > self.window_s:

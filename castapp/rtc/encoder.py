@@ -40,6 +40,7 @@ from aiortc.mediastreams import VIDEO_TIME_BASE, convert_timebase
 from av.frame import Frame
 from av.video.codeccontext import VideoCodecContext
 
+from castapp.rtc import hwenc
 from castapp.rtc.bitrate import H264_BPP, VP8_BPP, BitrateBounds, BitratePolicy, bounds_for
 from castapp.rtc.hwenc import HARDWARE_H264, SOFTWARE_H264, CodecChooser, CodecSpec, Opener
 
@@ -430,7 +431,7 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         keyframe = self._codec_for(frame, force_keyframe)
         try:
             data = self._encode_with(frame, keyframe)
-        except Exception as exc:
+        except hwenc.CODEC_FAILURES as exc:
             if self._codec_name == SOFTWARE_H264 or self.chooser is None:
                 raise
             # A hardware encoder failed mid-cast: carry on with the next one (x264 last).

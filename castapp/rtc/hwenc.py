@@ -137,6 +137,12 @@ class SelfCheckError(RuntimeError):
     pass
 
 
+#: What opening or running an encoder can raise: FFmpeg's errors (a missing device, a
+#: refused option), PyAV's (an unknown codec or pixel format) and a failed self-check.
+CODEC_FAILURES: tuple[type[Exception], ...] = (
+    av.error.FFmpegError, OSError, ValueError, TypeError, RuntimeError)
+
+
 def self_check(name: str, opener: Opener = open_context) -> None:
     """Open ``name`` at a small size and require one frame to encode to an IDR picture."""
     spec = CodecSpec(width=320, height=240, fps=30.0, target_bps=1_000_000, level="3.1",
@@ -175,7 +181,7 @@ def probe(name: str, opener: Opener = open_context, *, cache: bool = True) -> st
     try:
         self_check(name, opener)
         reason = ""
-    except Exception as exc:  # any failure means "do not use it"
+    except CODEC_FAILURES as exc:  # it cannot be used: x264 will be
         reason = f"{type(exc).__name__}: {exc}"
     if cache:
         with _probe_lock:
@@ -216,7 +222,7 @@ class CodecChooser:
                     continue
             try:
                 codec = self.opener(name, spec)
-            except Exception as exc:
+            except CODEC_FAILURES as exc:
                 if name == SOFTWARE_H264:
                     raise
                 self.failed[name] = f"{type(exc).__name__}: {exc}"

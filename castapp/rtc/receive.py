@@ -22,6 +22,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.sidedata.sidedata import Type as SideDataType
 
+from castapp.logs import failed
 from castapp.rtc.encoder import parse_sender_info
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class FrameReceiver:
         self._latest: ReceivedFrame | None = None
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._callback_failed = False
 
     def start(self) -> None:
         if self._task is None:
@@ -171,8 +173,10 @@ class FrameReceiver:
         if self.on_frame is not None:
             try:
                 self.on_frame(received)
-            except Exception:
-                log.exception("frame callback failed")
+            except Exception as exc:  # broad: a consumer's bug must not stop the picture
+                if not self._callback_failed:  # once, not for every frame after it
+                    self._callback_failed = True
+                    failed(log, "handing on a frame failed", exc)
         async with self._changed:
             self._changed.notify_all()
 

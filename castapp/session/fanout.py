@@ -134,7 +134,7 @@ class FanoutCast:
 
     async def close(self) -> None:
         for r in list(self.receivers):
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # broad: closing goes on for the others
                 await self.remove(r)
         await self.hub.close()
 

@@ -31,6 +31,7 @@ from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
+from castapp.logs import failed
 from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
 from castapp.rtc.audio.playout import PcmSink
 from castapp.rtc.ice import IceChooser, IcePlan
@@ -676,7 +677,7 @@ class ReceiverSession:
             )
             try:
                 link = await self._links(req)
-            except Exception as exc:  # a bad offer or no network: the sender retries
+            except Exception as exc:  # broad: aiortc parsing a remote offer; the sender retries
                 log.warning("could not answer %s: %s", call.peer_id, exc)
                 self._feed_call(call, c.LinkFailed(gen=gen))
                 return
@@ -747,8 +748,8 @@ class ReceiverSession:
         async for event in self.client.events():
             try:
                 self.on_service_event(event)
-            except Exception as exc:  # a bug: said in the status and the log, then go on
-                log.exception("receiver could not handle %s", type(event).__name__)
+            except Exception as exc:  # broad: a bug, said in the status and the log; go on
+                failed(log, f"receiver could not handle {type(event).__name__}", exc)
                 self._publish(fault=f"handling {type(event).__name__} failed: {exc!r}")
 
     def on_service_event(self, ev: object) -> None:

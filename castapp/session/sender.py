@@ -324,7 +324,7 @@ class SenderSession:
                 await self.feed(event)
             except IllegalEventError:
                 pass  # logged and surfaced by feed(); the cast goes on
-            except Exception as exc:
+            except Exception as exc:  # broad: an action's bug ends the cast as a fault, said
                 if isinstance(event, t.TaskFailed):
                     raise  # ending the cast failed too: the supervisor ends it by hand
                 # an action failed: the cast ends as a fault, through the table

@@ -291,7 +291,7 @@ class SignalingClient:
         self._wake.set()  # a reconnect waiting out its back-off goes now
         ws, self._ws = self._ws, None
         if ws is not None and not ws.closed:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # broad: a dropped link's close; it is gone anyway
                 await ws.close()
 
     # -------------------------------------------------------------- requests

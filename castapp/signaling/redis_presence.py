@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 
+from castapp.logs import failed
 from castapp.signaling import redis_scripts as lua
 from castapp.signaling.redis_wire import RedisConnection, RedisWireError, Subscriber
 from castapp.signaling.store import DeliverFn, ResetFn
@@ -105,8 +106,8 @@ class Presence:
                 log.warning("Redis no longer knew this instance; asking its clients to reconnect")
                 try:
                     await self._reset()
-                except Exception:
-                    log.exception("reconnecting the clients failed")
+                except Exception as exc:  # broad: the heartbeat goes on; clients reconnect anyway
+                    failed(log, "reconnecting the clients failed", exc)
 
     # ------------------------------------------------------------------ inbox
     async def _listen(self) -> None:
@@ -136,5 +137,5 @@ class Presence:
         self.forwarded_in += 1
         try:
             await self._deliver(peer.decode("ascii", "replace"), payload)
-        except Exception:
-            log.exception("delivering a forwarded message failed")
+        except Exception as exc:  # broad: one bad message must not end the subscription
+            failed(log, "delivering a forwarded message failed", exc)

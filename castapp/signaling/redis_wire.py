@@ -318,7 +318,7 @@ class RedisConnection:
                 await self._watchdog
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(BaseException):  # broad: a cancelled connect ends as it may
                 await self._connecting
         proto, self._proto = self._proto, None
         if proto is not None and proto.transport is not None:

@@ -28,6 +28,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from castapp import __version__
 from castapp import protocol as p
 from castapp.discovery import probe
+from castapp.logs import failed
 from castapp.protocol import ErrorCode, LeaveReason
 from castapp.signaling import pages
 from castapp.signaling.guard import ConnectionGuard, GuardedRunner
@@ -248,8 +249,8 @@ class RoomServer:
             await asyncio.sleep(1.0)
             try:
                 await self.rooms.tick()
-            except Exception:  # the ticker must outlive a bad store moment
-                log.exception("room clean-up failed")
+            except Exception as exc:  # broad: the ticker must outlive a bad store moment (or a bug)
+                failed(log, "room clean-up failed", exc)
 
     # -------------------------------------------------------------- HTTP
     @web.middleware
@@ -327,7 +328,7 @@ class RoomServer:
             self.connections.pop(conn.peer_id, None)
             try:
                 await self.rooms.detach(conn, conn.close_reason)
-            except Exception as exc:  # the store may be down; its records expire or get reaped
+            except Exception as exc:  # broad: the store is down; its records expire or get reaped
                 log.warning("could not record that peer %s left: %r", conn.peer_id, exc)
             if not ws.closed:
                 await ws.close()
@@ -388,8 +389,8 @@ class RoomServer:
             except ServiceError as exc:
                 ref = msg.__struct_config__.tag
                 await self._error(conn, exc.code, exc.message, ref, exc.retry_after_s)
-            except Exception:
-                log.exception("internal error handling a %s message", type(msg).__name__)
+            except Exception as exc:  # broad: a bug, told to the client as internal_error
+                failed(log, f"internal error handling a {type(msg).__name__} message", exc)
                 await self._error(conn, ErrorCode.INTERNAL,
                                   "The room service hit an internal error.", None)
         if conn.ws.close_code == WSCloseCode.MESSAGE_TOO_BIG:

@@ -40,7 +40,7 @@ def _frameworks() -> tuple[Any, Any]:
     try:
         import CoreMedia  # type: ignore[import-not-found]
         import ScreenCaptureKit  # type: ignore[import-not-found]
-    except Exception as exc:
+    except (ImportError, OSError) as exc:
         raise AudioUnavailable(f"{NOT_AVAILABLE}: ScreenCaptureKit is not installed") from exc
     return ScreenCaptureKit, CoreMedia
 

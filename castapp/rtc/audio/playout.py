@@ -24,7 +24,14 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from castapp.rtc.audio.source import CHANNELS, CHUNK_BYTES, CHUNK_MS, SAMPLE_RATE
+from castapp.logs import failed
+from castapp.rtc.audio.source import (
+    CHANNELS,
+    CHUNK_BYTES,
+    CHUNK_MS,
+    SAMPLE_RATE,
+    AudioUnavailable,
+)
 
 BYTES_PER_MS = SAMPLE_RATE * CHANNELS * 2 // 1000
 MAX_TARGET_MS = 40.0
@@ -170,8 +177,8 @@ class AudioPlayer:
             try:
                 while not self._stop.is_set():
                     sink.write(self.buffer.pull(CHUNK_BYTES))
-            except Exception:  # the sound server went away: the picture goes on
-                pass
+            except Exception as exc:  # broad: any sink's end ends the sound, not the picture
+                failed(log, "the sound stopped; the picture goes on", exc, logging.WARNING)
             finally:
                 sink.close()
 
@@ -207,7 +214,7 @@ class AudioPlayback:
               muted: bool = False, counter: Any = None) -> AudioPlayback | None:
         try:
             sink = open_sink()
-        except Exception as exc:  # AudioUnavailable and the like: the picture goes on
+        except (AudioUnavailable, OSError) as exc:  # no sound output: the picture goes on
             log.warning("playing without sound: %s", exc)
             return None
         player = AudioPlayer(track)

@@ -10,6 +10,7 @@ build and no process-wide connection (unlike ``pulsectl``/``soundcard``, which c
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -23,18 +24,22 @@ from castapp.rtc.audio.source import (
     ChunkBuffer,
 )
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MONITOR = "@DEFAULT_MONITOR@"
 
 
 def _pasimple() -> Any:
+    missing = f"{NOT_AVAILABLE}: the PulseAudio client library is missing"
     try:
         import pasimple
         from pasimple import pa_simple
-
+    except ImportError as exc:
+        raise AudioUnavailable(missing) from exc
+    try:
         pa_simple.get_libpulse_simple()
-    except Exception as exc:  # ImportError, or libpulse-simple missing (PaSimpleError)
-        raise AudioUnavailable(
-            f"{NOT_AVAILABLE}: the PulseAudio client library is missing") from exc
+    except pasimple.PaSimpleError as exc:  # libpulse-simple is not installed
+        raise AudioUnavailable(missing) from exc
     return pasimple
 
 
@@ -82,9 +87,10 @@ class PulseMonitorSource:
             while not self._stop.is_set():
                 pcm = self._stream.read(CHUNK_BYTES)
                 sink.put(pcm, time.monotonic())
-        except Exception as exc:  # the server went away: the cast goes on without sound
-            if not self._stop.is_set():
+        except (OSError, _pasimple().PaSimpleError) as exc:  # the server went away
+            if not self._stop.is_set():  # the cast goes on without sound
                 self.error = f"sound capture stopped: {exc}"
+                log.warning("%s; the cast goes on without sound", self.error)
         finally:
             self._stream.close()
 

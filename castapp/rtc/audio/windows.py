@@ -26,7 +26,7 @@ from castapp.rtc.audio.source import (
 def _soundcard() -> Any:
     try:
         import soundcard  # type: ignore[import-not-found]
-    except Exception as exc:
+    except (ImportError, OSError, RuntimeError) as exc:  # missing, or its DLLs/COM refuse
         raise AudioUnavailable(
             f"{NOT_AVAILABLE}: the WASAPI binding (soundcard) is missing") from exc
     return soundcard
