@@ -51,8 +51,6 @@ def video_counter(page) -> int | None:
     return pattern.read_counter(y)
 
 
-@pytest.mark.xfail(strict=True, reason="the web TV runs no pairing over the code yet, and the "
-                   "app sender casts only to a receiver that proves the code (docs/security.md)")
 @pytest.mark.parametrize("codec", ["h264", "vp8"])
 def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
     with private_namespace() as ns:
@@ -95,6 +93,8 @@ def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
                     assert tv.evaluate("document.body.dataset.casting") == "Ada"
                     assert tv.is_visible("#banner")
                     assert tv.text_content("#banner") == "Ada is casting"
+                    # paired over the code: both ends confirmed the other's fingerprint
+                    assert tv.evaluate("document.body.dataset.verified") == "1"
                     assert tv.is_hidden("#idle")
                     # the video element shows the sender's pattern, its counter advancing
                     counters = []
