@@ -282,6 +282,7 @@ async function onOffer(msg) {
   $("cast").hidden = false;
   document.body.dataset.casting = name;
   document.body.dataset.verified = verified ? "1" : "0";
+  setState(verified ? `${name} is casting.` : `${name} is casting (not verified).`);
   showBanner(verified ? `${name} is casting` : `${name} is casting — not verified`);
 }
 
