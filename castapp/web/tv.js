@@ -9,13 +9,14 @@ import {
 const $ = (id) => document.getElementById(id);
 const NAME = "Browser TV";
 const BANNER_S = 5;
+const PAIRING_S = 20; // a sender that has not paired and offered by then lets the TV go
 const enc = new TextEncoder();
 
 const tv = {
   service: null, code: "", token: "", keys: null, ice: [],
   names: new Map(), // peer id -> display name
   caster: null, pc: null, retry: 1, bannerTimer: null,
-  myId: "", pairing: null, admitted: new Set(), queue: Promise.resolve(),
+  myId: "", pairing: null, pairingTimer: null, admitted: new Set(), queue: Promise.resolve(),
 };
 
 function setState(words) {
@@ -149,6 +150,7 @@ function dropCall() {
 
 function endCall(words) {
   dropCall();
+  clearTimeout(tv.pairingTimer);
   tv.caster = null;
   tv.pairing = null;
   document.body.dataset.verified = "";
@@ -208,6 +210,13 @@ async function onPake(from, body) {
   tv.pairing = pairing;
   admit(from);
   signal(from, start);
+  clearTimeout(tv.pairingTimer);
+  tv.pairingTimer = setTimeout(() => {
+    if (tv.caster === from && tv.pairing === pairing && !tv.pc) {
+      console.warn(`security: sender ${from} did not finish pairing`);
+      endCall("A sender did not finish pairing. Ready for the next one.");
+    }
+  }, PAIRING_S * 1000);
   delete document.body.dataset.fault;
   setState(`Pairing with ${tv.names.get(from) || "a sender"}…`);
 }
@@ -244,6 +253,7 @@ async function onOffer(msg) {
     return;
   }
   dropCall(); // a new offer from the same sender: start over
+  clearTimeout(tv.pairingTimer);
   tv.caster = msg.from;
   admit(msg.from);
   const pc = new RTCPeerConnection({ iceServers: tv.ice, bundlePolicy: "max-bundle" });
