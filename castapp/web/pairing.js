@@ -37,13 +37,13 @@ export function fingerprints(sdp) {
 }
 
 // A code as castapp.codes.clean has it: separators dropped, NFKC, upper case.
-export function cleanCode(code) {
+export function canonicalCode(code) {
   return String(code).slice(0, 64).normalize("NFKC").replace(SEPARATORS, "").toUpperCase();
 }
 
 // The PAKE secret: the canonical code, and the PIN the TV shows when it shows one.
 export function password(code, pin) {
-  return enc.encode(`${CONTEXT}${cleanCode(code)}\0${String(pin || "").trim()}`);
+  return enc.encode(`${CONTEXT}${canonicalCode(code)}\0${String(pin || "").trim()}`);
 }
 
 export function b64(bytes) {
