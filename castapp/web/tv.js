@@ -286,14 +286,15 @@ async function onOffer(msg) {
   if (tv.pc !== pc) return;
   if (confirm) signal(msg.from, confirm); // our fingerprint, under the shared key, first
   tv.service.send({ type: "answer", to: msg.from, sdp: pc.localDescription.sdp });
-  const name = tv.names.get(msg.from) || "Someone";
+  const raw = tv.names.get(msg.from) || "Someone";
+  const name = raw.endsWith(BROWSER_MARK) ? raw.slice(0, -BROWSER_MARK.length) || "Someone" : raw;
   const verified = Boolean(pairing);
   $("idle").hidden = true;
   $("cast").hidden = false;
   document.body.dataset.casting = name;
   document.body.dataset.verified = verified ? "1" : "0";
-  setState(verified ? `${name} is casting.` : `${name} is casting (not verified).`);
-  showBanner(verified ? `${name} is casting` : `${name} is casting — not verified`);
+  setState(verified ? `${name} is casting.` : `${name} is casting from a browser (not verified).`);
+  showBanner(verified ? `${name} is casting` : `${name} is casting from a browser — not verified`);
 }
 
 function onSignal(msg) {
