@@ -175,5 +175,7 @@ def test_a_browser_guest_casts_to_the_web_tv_unverified(tmp_path):
                 assert tv.evaluate("document.body.dataset.casting") == "Lin"
                 assert tv.text_content("#banner") == "Lin is casting from a browser — not verified"
                 wait_until(laptop, "() => document.body.dataset.admission === 'allowed'", 10)
+                assert laptop.evaluate("document.body.dataset.phase") == "casting"
+                assert laptop.text_content("#status") == "On the TV: your screen is shown."
         finally:
             service.stop()
