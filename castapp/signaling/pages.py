@@ -40,6 +40,8 @@ FILES = {
     "common.js": "text/javascript",
     "sender.js": "text/javascript",
     "tv.js": "text/javascript",
+    "spake2.js": "text/javascript",
+    "pairing.js": "text/javascript",
 }
 PAGES = {"/": "index.html", "/tv": "tv.html"}
 QR_PATH = "/qr"

@@ -168,6 +168,7 @@ async function onServiceMessage(msg) {
     case "joined": {
       if (state.phase !== "joining") return;
       state.phase = "casting";
+      document.body.dataset.phase = "casting";
       say("Found the TV. Connecting…");
       const early = state.early.filter((m) => m.from === (msg.receiver && msg.receiver.peer_id));
       state.early = [];

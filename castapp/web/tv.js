@@ -2,16 +2,21 @@
 // code, and shows one sender's screen full screen.
 "use strict";
 import { Service, gatheringDone, isPeerId } from "/web/common.js";
+import {
+  Pairing, PairingFailedError, RECEIVER, TAMPERED_WORDS, TamperedError,
+} from "/web/pairing.js";
 
 const $ = (id) => document.getElementById(id);
 const NAME = "Browser TV";
 const BANNER_S = 5;
+const PAIRING_S = 20; // a sender that has not paired and offered by then lets the TV go
 const enc = new TextEncoder();
 
 const tv = {
   service: null, code: "", token: "", keys: null, ice: [],
   names: new Map(), // peer id -> display name
   caster: null, pc: null, retry: 1, bannerTimer: null,
+  myId: "", pairing: null, pairingTimer: null, admitted: new Set(), queue: Promise.resolve(),
 };
 
 function setState(words) {
@@ -128,10 +133,27 @@ function showBanner(words) {
 }
 
 // ------------------------------------------------------------------ calls
-function endCall(words) {
+// A castapp app sender pairs over the code before any media (castapp/web/pairing.js): its PAKE
+// message, its confirmation over its DTLS fingerprint, then its offer, whose fingerprint must
+// be the confirmed one; our confirmation goes out before our answer. A browser guest (its name
+// carries the " (browser)" mark) runs no pairing: it is shown, marked "not verified".
+const BROWSER_MARK = " (browser)";
+
+function isBrowserGuest(peerId) {
+  return (tv.names.get(peerId) || "").endsWith(BROWSER_MARK);
+}
+
+function dropCall() {
   if (tv.pc) tv.pc.close();
   tv.pc = null;
+}
+
+function endCall(words) {
+  dropCall();
+  clearTimeout(tv.pairingTimer);
   tv.caster = null;
+  tv.pairing = null;
+  document.body.dataset.verified = "";
   $("overlay").hidden = true;
   showIdle(words);
 }
@@ -140,16 +162,100 @@ function signal(to, body) {
   tv.service.send({ type: "signal", to, body });
 }
 
-async function onOffer(msg) {
-  if (!isPeerId(msg.from) || typeof msg.sdp !== "string") return;
-  if (tv.caster && tv.caster !== msg.from) {
-    signal(msg.from, { kind: "admission", state: "full" }); // this TV shows one sender
-    tv.service.send({ type: "bye", to: msg.from, reason: "The TV is showing someone else." });
+function refuseBusy(peerId) {
+  signal(peerId, { kind: "admission", state: "full" }); // this TV shows one sender
+  tv.service.send({ type: "bye", to: peerId, reason: "The TV is showing someone else." });
+}
+
+// Let a sender on (it pairs next). A TV in a browser shows one sender at a time.
+function admit(peerId) {
+  if (tv.admitted.has(peerId)) return;
+  tv.admitted.add(peerId);
+  signal(peerId, { kind: "admission", state: "allowed" });
+}
+
+// The cast is refused: tell the sender (with the authenticated notice when we found it).
+async function refuseTampered(peerId, foundHere) {
+  const pairing = tv.pairing;
+  console.warn(`security: the connection of sender ${peerId} was tampered with; not showing it`);
+  if (foundHere && pairing) {
+    try { signal(peerId, await pairing.tamperNotice()); } catch (e) { /* nothing to tell */ }
+  }
+  tv.service.send({ type: "bye", to: peerId, reason: "tampered" });
+  endCall(TAMPERED_WORDS);
+  document.body.dataset.fault = "tampered";
+}
+
+function validAttempt(v) {
+  return Number.isInteger(v) && v >= 0 && v <= 2 ** 31;
+}
+
+async function onPake(from, body) {
+  if (tv.caster && tv.caster !== from) { refuseBusy(from); return; }
+  if (!tv.code || !tv.myId || !validAttempt(body.attempt ?? 0)) return;
+  // a new pairing is a new peer connection: the sender rebuilt its call
+  dropCall();
+  tv.caster = from;
+  tv.pairing = null;
+  const pairing = new Pairing(RECEIVER, tv.code, from, tv.myId, { attempt: body.attempt ?? 0 });
+  const start = await pairing.start();
+  try {
+    await pairing.receive(body);
+  } catch (e) {
+    console.warn(`security: a malformed PAKE message from sender ${from}`);
+    if (tv.caster === from) endCall("A sender could not pair with this TV.");
     return;
   }
-  if (tv.pc) tv.pc.close(); // a new offer from the same sender: start over
+  if (tv.caster !== from) return;
+  tv.pairing = pairing;
+  admit(from);
+  signal(from, start);
+  clearTimeout(tv.pairingTimer);
+  tv.pairingTimer = setTimeout(() => {
+    if (tv.caster === from && tv.pairing === pairing && !tv.pc) {
+      console.warn(`security: sender ${from} did not finish pairing`);
+      endCall("A sender did not finish pairing. Ready for the next one.");
+    }
+  }, PAIRING_S * 1000);
+  delete document.body.dataset.fault;
+  setState(`Pairing with ${tv.names.get(from) || "a sender"}…`);
+}
+
+async function onConfirm(from, body) {
+  const pairing = tv.pairing;
+  if (from !== tv.caster || !pairing || (body.attempt ?? 0) !== pairing.attempt) return;
+  try {
+    await pairing.checkConfirm(body);
+  } catch (e) {
+    if (e instanceof TamperedError || e instanceof PairingFailedError) {
+      await refuseTampered(from, false); // a notice from the sender, or a MAC that does not check
+    } // else a step out of order: nothing to do
+  }
+}
+
+async function onOffer(msg) {
+  if (!isPeerId(msg.from) || typeof msg.sdp !== "string") return;
+  if (tv.caster && tv.caster !== msg.from) { refuseBusy(msg.from); return; }
+  const pairing = tv.caster === msg.from ? tv.pairing : null;
+  if (pairing) {
+    if (!pairing.confirmed) {
+      console.warn(`security: an offer from ${msg.from} before its pairing was confirmed`);
+      return;
+    }
+    try {
+      pairing.checkRemoteSdp(msg.sdp); // the fingerprint the code confirmed, or nothing is applied
+    } catch (e) {
+      await refuseTampered(msg.from, e instanceof TamperedError);
+      return;
+    }
+  } else if (!isBrowserGuest(msg.from)) {
+    console.warn(`security: an offer from ${msg.from} without a pairing`);
+    return;
+  }
+  dropCall(); // a new offer from the same sender: start over
+  clearTimeout(tv.pairingTimer);
   tv.caster = msg.from;
-  signal(msg.from, { kind: "admission", state: "allowed" });
+  admit(msg.from);
   const pc = new RTCPeerConnection({ iceServers: tv.ice, bundlePolicy: "max-bundle" });
   tv.pc = pc;
   pc.ontrack = (ev) => {
@@ -164,34 +270,61 @@ async function onOffer(msg) {
     $("overlay").hidden = s !== "disconnected";
     if (s === "failed") endCall("The cast was lost. Cast again with the code.");
   };
+  let confirm = null;
   try {
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
     for (const t of pc.getTransceivers()) t.direction = "recvonly";
     await pc.setLocalDescription(await pc.createAnswer());
     await gatheringDone(pc);
+    if (pairing) confirm = await pairing.confirm(pc.localDescription.sdp);
   } catch (e) {
+    if (tv.pc !== pc) return;
     tv.service.send({ type: "bye", to: msg.from, reason: "The TV could not use this offer." });
     endCall("A sender's offer could not be used.");
     return;
   }
   if (tv.pc !== pc) return;
+  if (confirm) signal(msg.from, confirm); // our fingerprint, under the shared key, first
   tv.service.send({ type: "answer", to: msg.from, sdp: pc.localDescription.sdp });
-  const name = tv.names.get(msg.from) || "Someone";
+  const raw = tv.names.get(msg.from) || "Someone";
+  const name = raw.endsWith(BROWSER_MARK) ? raw.slice(0, -BROWSER_MARK.length) || "Someone" : raw;
+  const verified = Boolean(pairing);
   $("idle").hidden = true;
   $("cast").hidden = false;
   document.body.dataset.casting = name;
-  showBanner(`${name} is casting`);
+  document.body.dataset.verified = verified ? "1" : "0";
+  setState(verified ? `${name} is casting.` : `${name} is casting from a browser (not verified).`);
+  showBanner(verified ? `${name} is casting` : `${name} is casting from a browser — not verified`);
 }
 
+function onSignal(msg) {
+  const body = msg.body;
+  if (!isPeerId(msg.from) || !body || typeof body !== "object") return null;
+  if (body.kind === "pake") return onPake(msg.from, body);
+  if (body.kind === "confirm") return onConfirm(msg.from, body);
+  return null;
+}
+
+// Messages are handled one after another: a pairing step waits for the one before it.
 function onMessage(msg) {
+  tv.queue = tv.queue.then(() => handle(msg)).catch((e) => console.warn(`castapp: ${e}`));
+}
+
+async function handle(msg) {
   switch (msg.type) {
     case "peer_joined":
       if (msg.peer && isPeerId(msg.peer.peer_id)) {
-        tv.names.set(msg.peer.peer_id, String(msg.peer.name || "Someone").slice(0, 64));
+        const id = msg.peer.peer_id;
+        tv.names.set(id, String(msg.peer.name || "Someone").slice(0, 64));
+        if (tv.caster && tv.caster !== id) refuseBusy(id);
+        else admit(id);
       }
       break;
     case "offer":
-      onOffer(msg);
+      await onOffer(msg);
+      break;
+    case "signal":
+      await onSignal(msg);
       break;
     case "candidate":
       if (tv.pc && msg.from === tv.caster && msg.candidate && typeof msg.candidate === "object") {
@@ -203,6 +336,7 @@ function onMessage(msg) {
       break;
     case "peer_left":
       tv.names.delete(msg.peer_id);
+      tv.admitted.delete(msg.peer_id);
       if (msg.peer_id === tv.caster) endCall("The sender left.");
       break;
     case "guard":
@@ -226,6 +360,7 @@ async function connect() {
   tv.service = service;
   try {
     const welcome = await service.open();
+    tv.myId = String(welcome.peer_id || "");
     service.send(await registerMessage(String(welcome.nonce || "")));
     const reg = await new Promise((resolve, reject) => {
       const prev = service.onMessage;

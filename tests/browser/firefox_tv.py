@@ -1,9 +1,11 @@
 """Debian's Firefox ESR driven over WebDriver BiDi (no driver, nothing downloaded).
 
-Run inside the test's network namespace: ``python firefox_tv.py BASE_URL WORKDIR``. Starts
-``firefox-esr --headless --remote-debugging-port`` on a fresh profile, opens ``/tv`` (which
-registers with a WebCrypto Ed25519 proof and shows its code and QR code), then the sender page
-with that code, and prints one JSON line with what it found.
+Run inside the test's network namespace: ``python firefox_tv.py BASE_URL WORKDIR [--cast]``.
+Starts ``firefox-esr --headless --remote-debugging-port`` on a fresh profile, opens ``/tv``
+(which registers with a WebCrypto Ed25519 proof and shows its code and QR code), then the
+sender page with that code, and prints one JSON line with what it found. With ``--cast`` it
+prints the code (``{"event": "code"}``) and stays on the TV page while an app sender casts to
+it, then reports what the page received.
 """
 
 from __future__ import annotations
@@ -81,7 +83,26 @@ class Bidi:
             await asyncio.sleep(0.2)
 
 
-async def main(base: str, work: Path) -> dict[str, Any]:
+RECEIVED = """async () => ({
+  connection: document.body.dataset.connection || '', casting: document.body.dataset.casting || '',
+  verified: document.body.dataset.verified || '', state: document.body.dataset.tvstate || '',
+  width: document.getElementById('video').videoWidth,
+  stats: await window.castappReceiveStats()})"""
+
+
+async def watch_cast(bidi: Bidi, ctx: str, seconds: float = 40.0) -> dict[str, Any]:
+    """Poll the TV until its video shows frames (or the time is up); the last look."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = await bidi.value(ctx, RECEIVED)
+        stats = got.get("stats") or {}
+        if (got["width"] and (stats.get("framesDecoded") or 0) > 30) \
+                or time.monotonic() > deadline or got["connection"] == "failed":
+            return dict(got)
+        await asyncio.sleep(0.3)
+
+
+async def main(base: str, work: Path, cast: bool = False) -> dict[str, Any]:
     profile = work / "firefox-profile"
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "user.js").write_text("".join(
@@ -110,6 +131,10 @@ async def main(base: str, work: Path) -> dict[str, Any]:
             await bidi.call("browsingContext.navigate", context=ctx, url=f"{base}/tv",
                             wait="complete")
             code = await bidi.until(ctx, "() => document.body.dataset.code", 20)
+            if cast:  # an app sender casts to this TV now: report what the page receives
+                print(json.dumps({"event": "code", "code": code}), flush=True)
+                return {"event": "result", "version": version, "code": code,
+                        "cast": await watch_cast(bidi, ctx)}
             keyed = await bidi.value(ctx, "() => document.body.dataset.keyed")
             qr = await bidi.until(ctx, "() => !document.getElementById('qr').hidden", 10)
             # the QR code's link opens the sender page with the code filled in
@@ -131,4 +156,5 @@ async def main(base: str, work: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], Path(sys.argv[2])))), flush=True)
+    print(json.dumps(asyncio.run(main(sys.argv[1], Path(sys.argv[2]), "--cast" in sys.argv[3:]))),
+          flush=True)

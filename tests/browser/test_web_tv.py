@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,8 +52,6 @@ def video_counter(page) -> int | None:
     return pattern.read_counter(y)
 
 
-@pytest.mark.xfail(strict=True, reason="the web TV runs no pairing over the code yet, and the "
-                   "app sender casts only to a receiver that proves the code (docs/security.md)")
 @pytest.mark.parametrize("codec", ["h264", "vp8"])
 def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
     with private_namespace() as ns:
@@ -95,6 +94,8 @@ def test_app_sender_casts_to_the_web_tv(tmp_path, codec):
                     assert tv.evaluate("document.body.dataset.casting") == "Ada"
                     assert tv.is_visible("#banner")
                     assert tv.text_content("#banner") == "Ada is casting"
+                    # paired over the code: both ends confirmed the other's fingerprint
+                    assert tv.evaluate("document.body.dataset.verified") == "1"
                     assert tv.is_hidden("#idle")
                     # the video element shows the sender's pattern, its counter advancing
                     counters = []
@@ -143,5 +144,38 @@ def test_the_web_tv_reconnects_and_keeps_its_code(tmp_path):
                 wait_until(tv, "() => document.body.dataset.tvstate.startsWith('Ready')", 45)
                 assert tv.evaluate("() => document.body.dataset.code") == code
                 assert tv.text_content("#tvcode") == f"{code[:3]} {code[3:]}"
+        finally:
+            service.stop()
+
+
+def test_a_browser_guest_casts_to_the_web_tv_unverified(tmp_path):
+    """The web sender runs no pairing: the web TV shows it, and says it is not verified.
+
+    Browsers gather ICE host candidates only where there is a default route, and with a
+    browser at both ends nobody else offers one: the namespace gets a default route (inside
+    it, nothing leaves).
+    """
+    fake_screen = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+    with private_namespace() as ns:
+        subprocess.run(["ip", "-n", ns, "route", "add", "default", "dev", "va"], check=True)
+        service = CastProc(in_namespace(ns, []), "serve", "--port", str(PORT),
+                           "--state-dir", str(tmp_path / "service"), json_lines=False)
+        try:
+            with chromium(ns, tmp_path, flags=fake_screen) as browser:
+                tv = browser.new_page()
+                open_when_up(tv, f"{BASE}/tv")
+                code = wait_until(tv, "() => document.body.dataset.code", 15)
+                laptop = browser.new_page()
+                laptop.goto(f"{BASE}/#{code}")
+                wait_until(laptop, "() => document.body.dataset.ready === '1'")
+                laptop.fill("#name", "Lin")
+                laptop.click("#share")
+                wait_until(tv, "() => document.getElementById('video').videoWidth > 0", 30)
+                assert tv.evaluate("document.body.dataset.verified") == "0"
+                assert tv.evaluate("document.body.dataset.casting") == "Lin"
+                assert tv.text_content("#banner") == "Lin is casting from a browser — not verified"
+                wait_until(laptop, "() => document.body.dataset.admission === 'allowed'", 10)
+                assert laptop.evaluate("document.body.dataset.phase") == "casting"
+                assert laptop.text_content("#status") == "On the TV: your screen is shown."
         finally:
             service.stop()
