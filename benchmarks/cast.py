@@ -78,7 +78,9 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   does. The JSON has ``runs`` (per count: ``senders: [{fps, latency_ms{p50,p95}, size,
   asked}]`` and ``receiver_cpu``), the largest count's ``senders`` and ``receiver_cpu`` at
   the top, and ``ratios_to_one_sender`` (receiver CPU, worst p95, lowest fps) against one
-  sender measured in the same run.
+  sender measured in the same run. ``--compare no-layout`` runs each count again, right
+  after, on a receiver that lays nothing out (every sender sends its full size) and adds
+  ``no_layout`` and ``ratios_layout_over_no_layout``.
 * ``--receivers N``: one sender (one capture, one encode) to N receiver processes, against
   one receiver in the same run: ``per_receiver`` fps/latency/CPU, ``sender_cpu``, the
   ``spread_ms`` of one frame across the receivers and ``ratios``.
@@ -513,9 +515,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed"],
+    ap.add_argument("--compare", choices=["naive", "fixed", "no-layout"],
                     help="also run the stock aiortc pipeline (naive) or castapp encoding "
-                    "every captured frame (fixed)")
+                    "every captured frame (fixed); with --senders, each count again on a "
+                    "receiver that asks for no tile sizes (no-layout)")
     ap.add_argument("--scene", choices=["desktop", "static", "typing", "scroll", "video"],
                     default="desktop", help="what moves on the screen (cast_content.py)")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto",
@@ -546,10 +549,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--seconds and --fps must be positive, --warmup not negative")
     if args.receivers is not None and not 1 <= args.receivers <= 8:
         ap.error("--receivers takes 1 to 8")
-    if (args.senders or args.receivers) and (args.compare or args.trace or args.max_size
-                                             or args.backend != "x11"):
-        ap.error("--senders and --receivers cast synthetic patterns: --compare, --trace, "
-                 "--max-size and --backend apply to the single screen cast only")
+    if (args.senders or args.receivers) and (args.compare in ("naive", "fixed") or args.trace
+                                             or args.max_size or args.backend != "x11"):
+        ap.error("--senders and --receivers cast synthetic patterns: --compare naive|fixed, "
+                 "--trace, --max-size and --backend apply to the single screen cast only")
+    if args.compare == "no-layout" and not args.senders:
+        ap.error("--compare no-layout goes with --senders")
     args.size = RESOLUTIONS[args.res]
     return args
 
@@ -623,7 +628,9 @@ def main(argv: list[str] | None = None) -> int:
         import cast_multi
 
         try:
-            with interruptible(120 + 4 * (args.warmup + args.seconds + 120)):
+            cases = (len(set(args.senders) | {1}) * (2 if args.compare else 1)
+                     if args.senders else 2)
+            with interruptible(120 + cases * (args.warmup + args.seconds + 120)):
                 result = (cast_multi.run_senders(args) if args.senders
                           else cast_multi.run_receivers(args))
         except (BenchError, RuntimeError) as exc:

@@ -171,13 +171,14 @@ async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, fi
     source.stop()
 
 
-def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
+             screen_size: tuple[int, int] | None) -> dict[str, Any]:
     from castproc import JsonProc, castapp_env
     from netns import in_namespace
 
     env = castapp_env()
     rx_file = tmp / f"rx-{n}.json"
-    screen = "none" if args.screen is None else "x".join(map(str, args.screen))
+    screen = "none" if screen_size is None else "x".join(map(str, screen_size))
     rx = JsonProc(in_namespace(ns, [*ME, "room-receiver", "--out", str(rx_file),
                                     "--screen", screen]), env, subprocess.PIPE)
     senders: list[JsonProc] = []
@@ -227,29 +228,22 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path) -> dict[str, 
             "receiver_cpu_in_process": round((got["cpu_s"] - tap) / got["wall_s"], 3)}
 
 
-def run_senders(args: argparse.Namespace) -> dict[str, Any]:
-    """``args``: senders (counts), size, fps, warmup, seconds, screen (None: no tiles)."""
-    from netns import private_namespace
+def _measured(ns: str, n: int, args: argparse.Namespace, tmp: Path,
+              screen: tuple[int, int] | None) -> dict[str, Any]:
+    failed: list[str] = []
+    for _attempt in range(2):  # once more if a sender never reached the screen
+        try:
+            return {**room_run(ns, n, args, tmp, screen), "failed_attempts": failed}
+        except AssertionError as exc:
+            failed.append(str(exc)[:1500])
+    return {"n": n, "error": failed}  # the machine could not carry it: say so, go on
 
-    counts = sorted(set(args.senders) | {1})  # one sender is the reference
-    runs: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp, private_namespace() as ns:
-        for n in counts:
-            failed: list[str] = []
-            for _attempt in range(2):  # once more if a sender never reached the screen
-                try:
-                    runs.append({**room_run(ns, n, args, Path(tmp)), "failed_attempts": failed})
-                    break
-                except AssertionError as exc:
-                    failed.append(str(exc)[:1500])
-            else:  # the machine could not carry it: say so, go on
-                runs.append({"n": n, "error": failed})
-    result: dict[str, Any] = {
-        "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
-        "screen": "x".join(map(str, args.screen)) if args.screen else None,
-        "seconds": args.seconds, "runs": runs}
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The largest count's figures, and every count's against one sender."""
+    result: dict[str, Any] = {"runs": runs}
     last = next((r for r in reversed(runs) if "error" not in r), None)
-    if last is not None:  # the largest count, at the top as the issue's JSON has it
+    if last is not None:
         result["senders"], result["receiver_cpu"] = last["senders"], last["receiver_cpu"]
     one = next((r for r in runs if r["n"] == 1 and "error" not in r), None)
     if one is not None:
@@ -262,6 +256,40 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
                                            first["latency_ms"]["p95"]),
                 "min_fps": ratio(min(s["fps"] for s in r["senders"]), first["fps"]),
             } for r in runs if "error" not in r}
+    return result
+
+
+def run_senders(args: argparse.Namespace) -> dict[str, Any]:
+    """``args``: senders (counts), size, fps, warmup, seconds, screen (None: no layout),
+    compare ("no-layout": each count again without a layout, right after)."""
+    from netns import private_namespace
+
+    counts = sorted(set(args.senders) | {1})  # one sender is the reference
+    both = args.compare == "no-layout" and args.screen is not None
+    runs: list[dict[str, Any]] = []
+    plain: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, private_namespace() as ns:
+        for n in counts:
+            runs.append(_measured(ns, n, args, Path(tmp), args.screen))
+            if both:
+                plain.append(_measured(ns, n, args, Path(tmp), None))
+    result: dict[str, Any] = {
+        "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
+        "screen": "x".join(map(str, args.screen)) if args.screen else None,
+        "seconds": args.seconds, **_summary(runs)}
+    if both:
+        result["no_layout"] = _summary(plain)
+        pairs = [(r, q) for r, q in zip(runs, plain, strict=True)
+                 if "error" not in r and "error" not in q]
+        result["ratios_layout_over_no_layout"] = {
+            str(r["n"]): {
+                "receiver_cpu": ratio(r["receiver_cpu"], q["receiver_cpu"]),
+                "worst_p95_latency": ratio(max(s["latency_ms"]["p95"] or 0 for s in r["senders"]),
+                                           max(s["latency_ms"]["p95"] or 0
+                                               for s in q["senders"])),
+                "min_fps": ratio(min(s["fps"] for s in r["senders"]),
+                                 min(s["fps"] for s in q["senders"])),
+            } for r, q in pairs}
     return result
 
 
