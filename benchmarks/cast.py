@@ -70,6 +70,28 @@ read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the send
 (capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
 target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
 
+**Several peers** (``cast_multi.py`` does the work):
+
+* ``--senders N`` (or a list, ``--senders 1,2,3,4``): N sender processes cast synthetic
+  ``--res`` patterns at ``--fps`` to one receiver process that lays them out on a
+  ``--screen`` (default 1920x1080, ``none`` for no layout) as ``castapp receive --headless``
+  does. The JSON has ``runs`` (per count: ``senders: [{fps, latency_ms{p50,p95}, size,
+  asked}]`` and ``receiver_cpu``), the largest count's ``senders`` and ``receiver_cpu`` at
+  the top, and ``ratios_to_one_sender`` (receiver CPU, worst p95, lowest fps) against one
+  sender measured in the same run. ``--compare no-layout`` runs each count again, right
+  after, on a receiver that lays nothing out (every sender sends its full size) and adds
+  ``no_layout`` and ``ratios_layout_over_no_layout``.
+* ``--receivers N``: one sender (one capture, one encode) to N receiver processes, against
+  one receiver in the same run: ``per_receiver`` fps/latency/CPU, ``sender_cpu``, the
+  ``spread_ms`` of one frame across the receivers and ``ratios``.
+
+**Capture backends.** ``--backend x11`` (the default) is the path above. ``--backend
+portal`` first checks that the xdg-desktop-portal ScreenCast path delivers frames on this
+machine (a private Wayland desktop, ``tests/wayland_stack.py``) and stops with a sentence
+saying why when it does not; the scene above is drawn on X11, so even where the portal does
+deliver, the run says that the portal's glass-to-glass scene is not built
+(``benchmarks/capture.py --backend portal`` measures the portal path's own cost).
+
 Prints one JSON object. Needs root (network namespace) and Xvfb. Run with the project's
 virtualenv Python, e.g. ``.venv/bin/python benchmarks/cast.py --res 1080p --fps 60``.
 """
@@ -493,9 +515,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed"],
+    ap.add_argument("--compare", choices=["naive", "fixed", "no-layout"],
                     help="also run the stock aiortc pipeline (naive) or castapp encoding "
-                    "every captured frame (fixed)")
+                    "every captured frame (fixed); with --senders, each count again on a "
+                    "receiver that asks for no tile sizes (no-layout)")
     ap.add_argument("--scene", choices=["desktop", "static", "typing", "scroll", "video"],
                     default="desktop", help="what moves on the screen (cast_content.py)")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto",
@@ -510,14 +533,116 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "per-stage table")
     ap.add_argument("--logs", type=Path, metavar="DIR",
                     help="copy every process's stderr into DIR at the end")
+    many = ap.add_mutually_exclusive_group()
+    many.add_argument("--senders", type=_counts, metavar="N[,N…]",
+                      help="N synthetic senders (1-4) cast to one receiver; a list runs each "
+                      "count; one sender is always measured too, as the reference")
+    many.add_argument("--receivers", type=int, metavar="N",
+                      help="one synthetic sender casts to N receivers (1-8), against one")
+    ap.add_argument("--screen", type=_screen, default=(1920, 1080), metavar="WxH|none",
+                    help="with --senders: the receiver's screen the senders are laid out on "
+                    "(default 1920x1080; none: no layout, every sender sends its full size)")
+    ap.add_argument("--backend", choices=["x11", "portal"], default="x11",
+                    help="the sender's capture backend (default x11)")
     args = ap.parse_args(argv)
     if args.seconds <= 0 or args.warmup < 0 or args.fps <= 0:
         ap.error("--seconds and --fps must be positive, --warmup not negative")
+    if args.receivers is not None and not 1 <= args.receivers <= 8:
+        ap.error("--receivers takes 1 to 8")
+    if (args.senders or args.receivers) and (args.compare in ("naive", "fixed") or args.trace
+                                             or args.max_size or args.backend != "x11"):
+        ap.error("--senders and --receivers cast synthetic patterns: --compare naive|fixed, "
+                 "--trace, --max-size and --backend apply to the single screen cast only")
+    if args.compare == "no-layout" and not args.senders:
+        ap.error("--compare no-layout goes with --senders")
+    args.size = RESOLUTIONS[args.res]
     return args
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(c) for c in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected counts such as 4 or 1,2,3,4, got {text!r}") from None
+    if not counts or any(not 1 <= c <= 4 for c in counts):
+        raise argparse.ArgumentTypeError("a receiver shows 1 to 4 senders")
+    return counts
+
+
+def _screen(text: str) -> tuple[int, int] | None:
+    if text == "none":
+        return None
+    sys.path.insert(0, str(ROOT))
+    from castapp.layout import parse_screen
+
+    try:
+        return parse_screen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def portal_problem(size: tuple[int, int], timeout: float = 20.0) -> str:
+    """Why ``--backend portal`` cannot measure glass to glass here (one sentence)."""
+    # this folder's av.py (the PyAV benchmark) must not hide PyAV itself
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+    try:
+        from wayland_stack import wayland_desktop
+
+        from castapp.rtc.capture_portal import PortalCapture, portal_available
+    except ImportError as exc:
+        return f"the portal path cannot be loaded ({exc})"
+    if not portal_available():
+        return ("GStreamer's PipeWire plugin is missing (Debian/Ubuntu: gstreamer1.0-pipewire "
+                "gstreamer1.0-tools)")
+    try:
+        with wayland_desktop(*size) as desktop, tempfile.TemporaryDirectory() as tmp:
+            saved = dict(os.environ)
+            os.environ.update({k: v for k, v in desktop.env.items()
+                               if k.startswith(("XDG_", "WAYLAND_", "DBUS_"))})
+            try:
+                with PortalCapture(fps=30, token_path=Path(tmp) / "token.json") as cap:
+                    try:
+                        cap.wait_newer(-1, timeout=timeout)
+                    except TimeoutError:
+                        return (f"the portal's PipeWire stream delivered no frame within "
+                                f"{timeout:.0f} s on this machine (see README, \"Wayland\")")
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+    except BaseException as exc:  # the stack's own failures (pytest's Failed) included
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return f"the private Wayland desktop could not run the portal: {exc}"
+    return ("the portal delivers frames here, but the glass-to-glass scene is drawn on X11 "
+            "only; benchmarks/capture.py --backend portal measures the portal path's cost")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.backend == "portal":
+        print(f"cast benchmark: --backend portal cannot run: "
+              f"{portal_problem(args.size)}.", file=sys.stderr)
+        return 1
+    if args.senders or args.receivers:
+        import cast_multi
+
+        try:
+            cases = (len(set(args.senders) | {1}) * (2 if args.compare else 1)
+                     if args.senders else 2)
+            with interruptible(120 + cases * (args.warmup + args.seconds + 120)):
+                result = (cast_multi.run_senders(args) if args.senders
+                          else cast_multi.run_receivers(args))
+        except (BenchError, RuntimeError) as exc:
+            print(f"cast benchmark failed: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("cast benchmark interrupted", file=sys.stderr)
+            return 130
+        result["warmup_s"] = args.warmup
+        print(json.dumps(result))
+        return 0
     pipelines = 2 if args.compare else 1
     limit = 90 + pipelines * (args.warmup + args.seconds + 150)
     netns = load_netns()

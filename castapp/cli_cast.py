@@ -18,6 +18,7 @@ from castapp.app import words
 from castapp.app.platform import stop_on_signals
 from castapp.app.words import Phrase
 from castapp.cli_ice import add_ice_flags, ice_kwargs
+from castapp.layout import DEFAULT_SCREEN, parse_screen
 from castapp.quality import PRESETS
 
 if TYPE_CHECKING:
@@ -144,6 +145,13 @@ def _listen(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _screen(text: str) -> tuple[int, int]:
+    try:
+        return parse_screen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = sub.add_parser("receive", help="show a cast code and the screen cast to it")
     r.add_argument("--server", help="room service URL (default: run one in this process)")
@@ -156,6 +164,10 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--no-advertise", action="store_true",
                    help="host the room service but do not advertise it on the network")
     r.add_argument("--headless", action="store_true", help="no window: print status lines")
+    r.add_argument("--screen", type=_screen, default=DEFAULT_SCREEN, metavar="WxH",
+                   help="with --headless: the screen presenters are laid out on, as the "
+                   "window would, and each sender is asked for no more than its tile's size "
+                   "(default 1920x1080)")
     r.add_argument("--name", help="name shown to senders (default: this computer's name)")
     r.add_argument("--stats", action="store_true", help="print stats every second")
     r.add_argument("--mute", action="store_true", help="play no presenter's sound")
@@ -387,7 +399,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
     options = ReceiverOptions(state_dir=state_dir, server_url=args.server, name=args.name or "",
                               listen=args.listen, interfaces=tuple(args.interface),
                               advertise=not args.no_advertise, ice=ice,
-                              admission=admission_of(args),
+                              admission=admission_of(args), screen=args.screen,
                               session={"audio_out": system_audio_out(),
                                        "audio_muted": args.mute})
     host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)
@@ -405,8 +417,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         lines.session = host.session
         if options.admission != "open" and read_commands(lines.command):
             out("help", words.tv_commands())
-        tasks = [asyncio.create_task(_stats_loop(host.stats, out,
-                                                 lambda: {**gaps.take(), **sound_stats()}))
+        tasks = [asyncio.create_task(_stats_loop(
+            host.stats, out, lambda: {**gaps.take(), **sound_stats(), "calls": lines.fields()}))
                  ] if args.stats else []
         await _until_stopped(stop, args.duration)
         for task in tasks:
@@ -545,8 +557,10 @@ async def run_send(args: argparse.Namespace) -> int:
         last["admitting"] = words.admitting(st) if st.state.value == "admitting" else None
         where = words.placement(st)
         if where is not words.EMPTY and where != last.get("placement"):
+            view = getattr(st, "view", None)
             out("placement", where, tile=getattr(st, "tile", None),
-                tiles=getattr(st, "tiles", None), spotlit=getattr(st, "spotlit", None))
+                tiles=getattr(st, "tiles", None), spotlit=getattr(st, "spotlit", None),
+                view=list(view) if view else None)
         last["placement"] = where
         _route_line(out, last, st.route)
         _service_line(out, last, st)

@@ -2,18 +2,20 @@
 
 :func:`arrange` splits the wall into tiles for a :class:`~castapp.session.room.Layout`;
 :func:`view_for` turns a tile into the size and frame rate its sender is asked for, so four
-laptops cost the TV about what one full-screen laptop does; :func:`divisor_for` is the
-sender's half of the rule (downscale by a whole divisor until the picture fits).
+laptops cost the TV about what one full-screen laptop does; :func:`plan` does both for every
+presenter at once, and is what the window's wall and a receiver without a window
+(:class:`Screen`) both send; :func:`divisor_for` is the sender's half of the rule (downscale
+by a whole divisor until the picture fits).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from castapp.session.room import MAX_PRESENTERS, Layout
+from castapp.session.room import MAX_PRESENTERS, ON_WALL, CallView, Layout
 
 #: Frame rate asked of a source that fills the screen or is spotlit, and of the others.
 FULL_FPS = 30
@@ -24,6 +26,10 @@ HIDDEN_SIZE = (320, 180)
 HIDDEN_FPS = 5
 #: Share of the width the spotlit tile takes; the others share a column beside it.
 SPOTLIGHT_SHARE = 0.75
+#: Pixels between tiles when there are several.
+GAP = 6
+#: The screen a receiver without a window lays its presenters out on, unless told otherwise.
+DEFAULT_SCREEN = (1920, 1080)
 
 
 class RoomControls(Protocol):
@@ -156,20 +162,93 @@ def divisor_for(src_w: int, src_h: int, max_w: int, max_h: int) -> int:
     return max(1, math.ceil(src_w / max_w), math.ceil(src_h / max_h))
 
 
-def view_for(tile: Tile, tiles: int, src_w: int = 0, src_h: int = 0) -> ViewHint:
+def gap_for(count: int) -> int:
+    """The gap between tiles of ``count`` presenters (none around a single one)."""
+    return GAP if count > 1 else 0
+
+
+def view_for(tile: Tile, tiles: int, src_w: int = 0, src_h: int = 0, *,
+             beside_spotlight: bool = False) -> ViewHint:
     """The hint for ``tile``: its shown size (aspect of the source when known) and a rate.
 
-    The spotlit or only source keeps the full rate; the others are asked for half of it.
+    Equal tiles (one source, side by side, the grid) and the spotlit tile keep the full
+    rate; a small tile beside a spotlit one (``beside_spotlight``) is asked for half of it.
     """
     w, h = fit(src_w, src_h, tile.cell.w, tile.cell.h)
-    full = tile.main or tiles == 1
-    return ViewHint(max(1, w), max(1, h), FULL_FPS if full else TILE_FPS,
+    lowered = beside_spotlight and not tile.main and tiles > 1
+    return ViewHint(max(1, w), max(1, h), TILE_FPS if lowered else FULL_FPS,
                     tile.index + 1, tiles, tile.main and tiles > 1)
 
 
 def hidden_view(tiles: int) -> ViewHint:
     """The hint for a source that has no tile in the current layout (``tile`` 0)."""
     return ViewHint(HIDDEN_SIZE[0], HIDDEN_SIZE[1], HIDDEN_FPS, 0, tiles, False)
+
+
+def plan(layout: Layout, peers: Sequence[str], width: int, height: int, *,
+         spotlight: str | None = None,
+         sources: Mapping[str, tuple[int, int]] | None = None,
+         ratio: float = 1.0) -> dict[str, ViewHint]:
+    """What every one of ``peers`` is asked to send on a ``width`` x ``height`` wall.
+
+    ``sources``: the size of each peer's frames, when known (the hint keeps its aspect);
+    ``ratio``: device pixels per wall pixel (a tile on a HiDPI screen asks for its device
+    size). Peers without a tile in the layout get :func:`hidden_view`.
+    """
+    peers = list(peers)[:MAX_PRESENTERS]
+    sources = sources or {}
+    count = len(peers)
+    tiles = arrange(layout, peers, width, height, spotlight=spotlight, gap=gap_for(count))
+    spotlit = count > 1 and any(t.main for t in tiles)
+    hints: dict[str, ViewHint] = {}
+    for tile in tiles:
+        sw, sh = sources.get(tile.peer_id, (0, 0))
+        device = Tile(tile.peer_id, tile.index, Rect(
+            tile.cell.x, tile.cell.y, round(tile.cell.w * ratio), round(tile.cell.h * ratio)),
+            tile.main)
+        hints[tile.peer_id] = view_for(device, count, sw, sh, beside_spotlight=spotlit)
+    for peer in peers:
+        hints.setdefault(peer, hidden_view(count))
+    return hints
+
+
+class Screen:
+    """The wall of a receiver without a window: the same layout and hints as the window's.
+
+    It follows the number of presenters (automatic layout, no spotlight: a headless TV has
+    no keys) on a ``width`` x ``height`` screen. :meth:`changes` takes the calls the
+    receiver session publishes and returns the hints that differ from those last returned,
+    keyed by ``CallView.key`` (or the peer id), ready for ``ReceiverSession.set_view``.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        if width < 16 or height < 16:
+            raise ValueError(f"a screen of {width}x{height} is too small")
+        self.width, self.height = width, height
+        self.hints: dict[str, ViewHint] = {}
+
+    def changes(self, calls: Sequence[CallView]) -> list[tuple[str, ViewHint]]:
+        shown = [c for c in calls if c.phase in ON_WALL][:MAX_PRESENTERS]
+        order = [c.key or c.peer_id for c in shown]
+        sources = {c.key or c.peer_id: (c.width, c.height) for c in shown}
+        hints = plan(Layout.AUTO, order, self.width, self.height, sources=sources)
+        changed = [(k, h) for k, h in hints.items() if self.hints.get(k) != h]
+        self.hints = hints
+        return changed
+
+
+def parse_screen(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` of a screen; raises ValueError with a sentence saying what is wrong."""
+    w, sep, h = text.strip().lower().partition("x")
+    if not sep or not w.strip().isdigit() or not h.strip().isdigit():
+        raise ValueError(f"a screen size is WIDTHxHEIGHT in pixels, e.g. 1920x1080 "
+                         f"(got {text!r})")
+    size = int(w), int(h)
+    if min(size) < 160:
+        raise ValueError(f"a screen of {size[0]}x{size[1]} is too small (at least 160 a side)")
+    if max(size) > 16384:
+        raise ValueError(f"a screen of {size[0]}x{size[1]} is too large (at most 16384 a side)")
+    return size
 
 
 def neighbour(tiles: Sequence[Tile], current: str | None, dx: int, dy: int) -> str | None:

@@ -94,6 +94,9 @@ class ReceiverOptions:
     #: How a new sender gets on screen: "open", "approve" or "pin"
     #: (:class:`~castapp.session.room.AdmissionMode` values).
     admission: str = "approve"
+    #: Without a window: the screen size presenters are laid out on, which sets the size and
+    #: rate each sender is asked for (a window sends its own; None there).
+    screen: tuple[int, int] | None = None
     #: More keyword arguments for the receiver session (sound output, mute, …).
     session: dict[str, Any] = field(default_factory=dict)
 
@@ -149,6 +152,7 @@ class ReceiverHost:
                                        on_status=self._on_status, on_frame=self.on_frame,
                                        on_call_frame=self.on_call_frame,
                                        admission=AdmissionMode(self.options.admission),
+                                       screen=self.options.screen,
                                        **self.options.ice, **self.options.session)
         return self.session
 

@@ -38,14 +38,12 @@ from castapp import layout as policy
 from castapp.gui.code_page import CodeCorner
 from castapp.layout import Tile, ViewHint
 from castapp.rtc.receive import ReceivedFrame
-from castapp.session.room import MAX_PRESENTERS, CallPhase, CallView, Layout
+from castapp.session.room import MAX_PRESENTERS, ON_WALL, CallPhase, CallView, Layout
 
-# Phases that own a tile on the wall (the others are prompts, not pictures).
-ON_WALL = (CallPhase.CONNECTING, CallPhase.SHOWING, CallPhase.RECONNECTING)
+__all__ = ["ON_WALL", "Wall"]
 # How long a presenter's name stays on a new tile, and the focus ring after a key.
 NAME_SECONDS = 4.0
 FOCUS_SECONDS = 6.0
-GAP = 6
 
 _NUMBER_KEYS = {Qt.Key.Key_1: 0, Qt.Key.Key_2: 1, Qt.Key.Key_3: 2, Qt.Key.Key_4: 3}
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
@@ -244,7 +242,7 @@ class Wall(QWidget):
     def tiles(self) -> list[Tile]:
         """The tiles in widget coordinates (logical pixels)."""
         return policy.arrange(self.layout_choice, self._order, self.width(), self.height(),
-                              spotlight=self.spotlight, gap=GAP if len(self._order) > 1 else 0)
+                              spotlight=self.spotlight, gap=policy.gap_for(len(self._order)))
 
     def set_layout(self, layout: Layout) -> None:
         self.layout_choice = layout
@@ -304,20 +302,12 @@ class Wall(QWidget):
     def _send_hints(self) -> None:
         if not self.isVisible() or self.width() <= 1:
             return
-        ratio = self.devicePixelRatioF()
-        tiles = self.tiles()
-        placed = {t.peer_id for t in tiles}
-        count = len(self._order)
-        for tile in tiles:
-            state = self._tiles[tile.peer_id]
-            sw, sh = self._source_size(state)
-            device = Tile(tile.peer_id, tile.index, policy.Rect(
-                tile.cell.x, tile.cell.y, round(tile.cell.w * ratio), round(tile.cell.h * ratio)),
-                tile.main)
-            self._hint(tile.peer_id, policy.view_for(device, count, sw, sh))
-        for peer in self._order:
-            if peer not in placed:
-                self._hint(peer, policy.hidden_view(count))
+        sources = {peer: self._source_size(state) for peer, state in self._tiles.items()}
+        hints = policy.plan(self.layout_choice, self._order, self.width(), self.height(),
+                            spotlight=self.spotlight, sources=sources,
+                            ratio=self.devicePixelRatioF())
+        for peer, hint in hints.items():
+            self._hint(peer, hint)
 
     def _hint(self, peer_id: str, hint: ViewHint) -> None:
         if self._hints.get(peer_id) != hint:

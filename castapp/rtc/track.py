@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 
 import av
@@ -191,7 +192,9 @@ class CaptureTrack(MediaStreamTrack):
 
         The first change after a quiet moment goes at once."""
         interval = self.auto.min_interval_s if self.auto is not None else 0.0
-        if self.view is not None:
+        if self.view is not None and self.view[2] < getattr(self.source, "fps", math.inf):
+            # a cap at or above the capture rate changes nothing; held to it anyway, every
+            # frame delayed once (a busy moment) would push all later frames back with it
             interval = max(interval, 1.0 / self.view[2])
         wait = self._new_sent_at + interval - time.monotonic()
         if wait <= 0:

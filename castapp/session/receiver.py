@@ -31,6 +31,7 @@ from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
+from castapp.layout import Screen, ViewHint
 from castapp.logs import failed
 from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
 from castapp.rtc.audio.playout import PcmSink
@@ -145,8 +146,13 @@ class ReceiverSession:
         probe: Probe | None = None,
         audio_out: Callable[[], PcmSink] | None = None,
         audio_muted: bool = False,
+        screen: tuple[int, int] | None = None,
     ) -> None:
         """``ice_servers`` are the user's own, tried before those the room service hands out.
+
+        ``screen``: a receiver without a window lays its presenters out on a screen of this
+        size (as the window's wall would) and tells each sender its tile's size and rate;
+        a window leaves it None and sends its own (:meth:`set_view`).
 
         A stalled call is held for ``recovery_window_s``; once its sender has also left the
         room service, for ``rejoin_window_s`` more at most (a dead laptop's tile is freed).
@@ -185,6 +191,7 @@ class ReceiverSession:
         self._locks: dict[str, asyncio.Lock] = {}
         self._closing: asyncio.Task[None] | None = None
         self._starting: asyncio.Task[None] | None = None
+        self._screen = Screen(*screen) if screen is not None else None
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> ReceiverStatus:
@@ -271,19 +278,22 @@ class ReceiverSession:
     def set_view(self, peer_id: str, width: int, height: int, fps: int, tile: int = 1,
                  tiles: int = 1, spotlit: bool = True) -> None:
         """Tell a sender the size and rate the TV shows it at (it sends no more than that)."""
-        call = self._call(peer_id)
+        self._view(self._call(peer_id), ViewHint(width, height, fps, tile, tiles, spotlit))
+        self._publish_calls()
+
+    def _view(self, call: Call, view: ViewHint) -> None:
         def bound(value: int, low: int, high: int) -> int:
             return max(low, min(high, int(value)))
 
-        hint = p.ViewHint(width=bound(width, 16, 8192), height=bound(height, 16, 8192),
-                          fps=bound(fps, 1, 240), tile=bound(tile, 1, 16),
-                          tiles=bound(tiles, 1, 16), spotlit=spotlit)
+        hint = p.ViewHint(width=bound(view.width, 16, 8192),
+                          height=bound(view.height, 16, 8192), fps=bound(view.fps, 1, 240),
+                          tile=bound(view.tile, 1, 16), tiles=bound(view.tiles, 1, 16),
+                          spotlit=view.spotlit)
         call.handle(c.ViewChanged(hint=hint))
-        if spotlit and tiles > 1:
+        if view.spotlit and view.tiles > 1:
             self._spotlit = call.key
         elif self._spotlit == call.key:
             self._spotlit = None
-        self._publish_calls()
 
     def _call(self, peer_id: str) -> Call:
         """The live call of a peer id, or of a ``CallView.key``."""
@@ -434,8 +444,16 @@ class ReceiverSession:
             audio.set_volume(volume)
 
     def _publish_calls(self) -> None:
-        self.apply_sound()
         views = tuple(k.view_of() for k in self.calls.values() if k.state in _VISIBLE)
+        if self._screen is not None:  # no window: tell each sender its tile, as one would
+            for key, hint in self._screen.changes(views):
+                call = self.calls.get(key)
+                if call is not None and call.state is not CallState.ENDED:
+                    try:  # kept while pairing, sent once connecting
+                        self._view(call, hint)
+                    except IllegalEventError as exc:
+                        self._fault(exc)
+        self.apply_sound()
         self._publish(calls=views, **self._primary_fields())
 
     def _summary(self) -> Event:

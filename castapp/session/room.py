@@ -33,6 +33,10 @@ class CallPhase(enum.StrEnum):
     RECONNECTING = "reconnecting"  # frames stopped; the last one stays with "Reconnecting…"
 
 
+#: Phases that own a tile on the TV (the others are prompts, not pictures).
+ON_WALL = (CallPhase.CONNECTING, CallPhase.SHOWING, CallPhase.RECONNECTING)
+
+
 class Layout(enum.StrEnum):
     AUTO = "auto"  # follows the number of sources
     FULL = "full"  # one source full screen

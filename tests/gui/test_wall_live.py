@@ -157,7 +157,7 @@ def test_four_live_calls_on_the_wall(qtbot, run, tmp_path, loopback_only):
         for peer_id, (w, h, fps, tile, tiles, _spotlit) in driver.views.items():
             placed = next(t for t in wall.tiles() if t.peer_id == peer_id)
             assert w <= placed.cell.w and h <= placed.cell.h
-            assert (fps, tile, tiles) == (15, placed.index + 1, 4)
+            assert (fps, tile, tiles) == (30, placed.index + 1, 4)  # equal tiles: full rate
         # one call stalls: its last picture stays under words, the others keep moving
         calls.sources[0].stop()
         driver.set_phase("peer-0", CallPhase.RECONNECTING)

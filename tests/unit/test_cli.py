@@ -60,3 +60,13 @@ def test_window_commands_check_ice_servers_first(capsys):
 
     assert main(["receive", "--ice-server", "ftp://x"]) == 2
     assert "not a STUN or TURN URL" in capsys.readouterr().err
+
+
+def test_a_headless_tv_screen_size_is_checked_before_anything_starts():
+    out = run("receive", "--headless", "--screen", "1920by1080")
+    assert out.returncode == 2 and "WIDTHxHEIGHT" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = run("receive", "--headless", "--screen", "100x100")
+    assert out.returncode == 2 and "too small" in out.stderr
+    out = run("receive", "--help")
+    assert "--screen WxH" in out.stdout and "1920x1080" in out.stdout

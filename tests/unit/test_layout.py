@@ -11,15 +11,18 @@ from castapp.layout import (
     HIDDEN_FPS,
     TILE_FPS,
     Rect,
+    Screen,
     arrange,
     divisor_for,
     effective,
     fit,
     hidden_view,
     neighbour,
+    parse_screen,
+    plan,
     view_for,
 )
-from castapp.session.room import MAX_PRESENTERS, Layout
+from castapp.session.room import MAX_PRESENTERS, CallPhase, CallView, Layout
 
 PEERS = ["a", "b", "c", "d"]
 
@@ -107,9 +110,9 @@ def test_whole_divisors_bring_the_source_within_the_tile():
         assert d == 1 or sw / (d - 1) > bw or sh / (d - 1) > bh
 
 
-def test_view_hints_full_rate_for_the_spotlit_half_for_the_others():
-    tiles = arrange(Layout.AUTO, PEERS, 1920, 1080, spotlight="a")
-    hints = {t.peer_id: view_for(t, 4, 1920, 1080) for t in tiles}
+def test_view_hints_full_rate_for_the_spotlit_half_for_the_strip_beside_it():
+    hints = plan(Layout.AUTO, PEERS, 1920, 1080, spotlight="a",
+                 sources={p: (1920, 1080) for p in PEERS})
     assert hints["a"].fps == FULL_FPS and hints["a"].spotlit
     assert (hints["a"].width, hints["a"].height) == (1440, 810)
     assert (hints["a"].tile, hints["a"].tiles) == (1, 4)
@@ -118,11 +121,56 @@ def test_view_hints_full_rate_for_the_spotlit_half_for_the_others():
         assert hints[p].width <= 480 and hints[p].height <= 360
     alone = view_for(arrange(Layout.AUTO, ["a"], 1920, 1080)[0], 1)
     assert (alone.width, alone.height, alone.fps, alone.spotlit) == (1920, 1080, FULL_FPS, False)
-    grid = [view_for(t, 4) for t in arrange(Layout.GRID, PEERS, 1920, 1080)]
-    assert {(g.width, g.height, g.fps) for g in grid} == {(960, 540, TILE_FPS)}
+    grid = list(plan(Layout.GRID, PEERS, 1920, 1080).values())
+    # equal tiles: nobody is spotlit, so nobody is slowed down
+    assert {(g.width, g.height, g.fps) for g in grid} == {(957, 537, FULL_FPS)}
+    assert not any(g.spotlit for g in grid)
     # four grid tiles cost the TV about the pixels of one full screen
     assert sum(g.width * g.height for g in grid) <= 1920 * 1080
     assert hidden_view(3).tile == 0 and hidden_view(3).fps == HIDDEN_FPS
+
+
+def test_plan_gives_hidden_sources_a_small_picture_and_scales_for_hidpi():
+    full = plan(Layout.FULL, PEERS[:3], 1280, 720, spotlight="b")
+    assert full["b"].tile == 2 and (full["b"].width, full["b"].height) == (1280, 720)
+    assert full["a"] == hidden_view(3) and full["c"] == hidden_view(3)
+    hidpi = plan(Layout.AUTO, ["a"], 960, 540, ratio=2.0)
+    assert (hidpi["a"].width, hidpi["a"].height) == (1920, 1080)
+
+
+def call(key: str, phase: CallPhase = CallPhase.SHOWING, size: tuple[int, int] = (0, 0)):
+    return CallView(peer_id=f"peer-{key}", name=key, phase=phase, width=size[0],
+                    height=size[1], key=key)
+
+
+def test_a_screen_without_a_window_sends_what_the_wall_would():
+    screen = Screen(1920, 1080)
+    calls = [call(k, size=(1280, 720)) for k in "abcd"]
+    changed = dict(screen.changes(calls))
+    assert changed == plan(Layout.AUTO, list("abcd"), 1920, 1080,
+                           sources={k: (1280, 720) for k in "abcd"})
+    for hint in changed.values():  # a 2 x 2 grid, each asked for at most its tile
+        assert hint.width <= 957 and hint.height <= 537 and hint.tiles == 4
+        assert divisor_for(1280, 720, hint.width, hint.height) == 2
+    assert screen.changes(calls) == []  # nothing new: nothing sent again
+    # one leaves: the other three get new tiles; prompts (asking, PIN) get no tile
+    fewer = [calls[0], call("b", CallPhase.ASKING), *calls[2:]]
+    again = dict(screen.changes(fewer))
+    assert set(again) == {"a", "c", "d"} and all(h.tiles == 3 for h in again.values())
+    alone = dict(screen.changes([calls[3]]))
+    assert alone["d"].width == 1920 and alone["d"].fps == FULL_FPS and alone["d"].tile == 1
+
+
+@pytest.mark.parametrize("text", ["1920", "x1080", "1920x", "axb", "1920x1080x2", "-5x100",
+                                  "100x100", "20000x1080", ""])
+def test_a_bad_screen_size_is_refused_in_words(text):
+    with pytest.raises(ValueError, match="screen"):
+        parse_screen(text)
+
+
+def test_screen_sizes_parse():
+    assert parse_screen("1920x1080") == (1920, 1080)
+    assert parse_screen(" 3840X2160 ") == (3840, 2160)
 
 
 def test_arrow_keys_move_between_neighbours():

@@ -1,0 +1,487 @@
+"""Several peers in one cast, for ``cast.py --senders N`` and ``cast.py --receivers N``.
+
+**N senders, one TV** (``--senders``): in a private network namespace, one receiver process
+hosting its own room service in ``open`` admission (what ``castapp receive --headless
+--admission open --screen WxH`` runs: a :class:`ReceiverHost` that lays its presenters out
+on a ``--screen`` and tells each sender its tile) and N sender processes casting synthetic
+patterns (what ``castapp send --synthetic WxH`` runs: the same :class:`Caster`, preset and
+encoder). ``--screen none`` asks for no tiles (every sender sends its full size), which is
+how a receiver without a window behaved before it laid presenters out.
+
+**One sender, N TVs** (``--receivers``): on loopback, a room service in the orchestrating
+process, each receiver (a ``ReceiverSession`` reading the frame counter) in its own process,
+and one sender (``FanoutCast`` over a ``SyntheticSource``, every frame encoded) in another.
+The spread of a frame is the latest minus the earliest hand-over of the same counter across
+the receivers that showed it.
+
+Latency, both ways: each sender notes the wall time it produced each counter, each receiver
+the wall time it was handed the decoded frame carrying it; both run on this machine's one
+clock, so the difference is produce-to-decoded latency (capture queue, encode, network,
+decode; no screen repaint). CPU is a process's CPU time over the window per second of wall
+time (1.0 = one core). Every case is measured against the one-peer case of the same run
+(``ratios_to_one_sender`` / ``ratios``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if __name__ == "__main__":  # a child process: benchmarks/av.py must not hide PyAV
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+#: Sender i's counters start at i * BASE, so a frame tells which sender it came from.
+BASE = 10_000
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ME = [sys.executable, str(Path(__file__).resolve())]
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def commands() -> asyncio.Queue[str]:
+    """Lines from stdin, as they come (a daemon thread reads them); "report" at the end."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line.strip())
+        loop.call_soon_threadsafe(queue.put_nowait, "report")
+
+    threading.Thread(target=pump, daemon=True).start()
+    return queue
+
+
+def read_counter(frame: Any) -> int | None:
+    import numpy as np
+
+    from castapp.rtc import pattern
+
+    plane = frame.frame.planes[0]
+    y = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)
+    return pattern.read_counter(y[:, : frame.width])
+
+
+# ====================================================================== N senders, one TV
+async def room_receiver(out: Path, screen: tuple[int, int] | None) -> None:
+    from castapp.app.host import ReceiverHost, ReceiverOptions
+
+    got: list[tuple[str, int, float, int, int]] = []
+    names: dict[str, str] = {}
+    tap_s = [0.0]
+    on = [False]
+
+    def on_call_frame(peer_id: str, frame: Any) -> None:
+        if not on[0]:
+            return
+        t = time.time()
+        t0 = time.thread_time()
+        value = read_counter(frame)
+        tap_s[0] += time.thread_time() - t0
+        if value is not None:
+            got.append((peer_id, value, t, frame.width, frame.height))
+
+    showing = [0]
+
+    def on_status(st: Any) -> None:
+        for call in st.calls or ():
+            names[call.peer_id] = call.name
+        count = sum(1 for c in st.calls or () if c.phase.value == "showing")
+        if count != showing[0]:
+            showing[0] = count
+            emit(event="showing", count=count)
+
+    with tempfile.TemporaryDirectory() as state:
+        host = ReceiverHost(ReceiverOptions(state_dir=Path(state), listen=("0.0.0.0", 0),
+                                            advertise=False, admission="open", name="TV",
+                                            screen=screen),
+                            on_status=on_status, on_call_frame=on_call_frame)
+        status = await host.start()
+        assert host.embedded is not None
+        emit(event="ready", port=host.embedded.port, code=status.code)
+        queue = commands()
+        cpu0 = wall0 = 0.0
+        while (line := await queue.get()) != "report":
+            if line == "mark":
+                on[0], got[:], tap_s[0] = True, [], 0.0
+                cpu0, wall0 = time.process_time(), time.monotonic()
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        out.write_text(json.dumps({"frames": got, "names": names, "cpu_s": cpu,
+                                   "tap_s": tap_s[0], "wall_s": wall}))
+        emit(event="done")
+        await host.stop()
+
+
+async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, first: int,
+                      name: str, out: Path) -> None:
+    from castapp.app.target import Caster, parse_target, send_preset, start_source
+    from castapp.rtc.capture import SyntheticSource
+
+    made: dict[int, float] = {}
+
+    class Noted(SyntheticSource):
+        def _produce(self, seq: int) -> Any:
+            frame = super()._produce(seq)
+            made[self.counter_for(seq)] = time.time()
+            return frame
+
+    chosen = send_preset(None, fps, None)
+    source = Noted(*size, fps=chosen.fps, first_counter=first)
+    await start_source(source)
+    caster = Caster(name=name, session_args={"codec": "h264", "encoder": chosen.encoder()})
+    session = await caster.cast(parse_target(code), url, source)
+    emit(event="casting")
+    queue = commands()
+    while await queue.get() != "report":
+        pass
+    out.write_text(json.dumps({"made": made, "view": session.status.view}))
+    emit(event="done")
+    await session.close()
+    source.stop()
+
+
+def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
+             screen_size: tuple[int, int] | None) -> dict[str, Any]:
+    from castproc import JsonProc, castapp_env
+    from netns import in_namespace
+
+    env = castapp_env()
+    rx_file = tmp / f"rx-{n}.json"
+    screen = "none" if screen_size is None else "x".join(map(str, screen_size))
+    rx = JsonProc(in_namespace(ns, [*ME, "room-receiver", "--out", str(rx_file),
+                                    "--screen", screen]), env, subprocess.PIPE)
+    senders: list[JsonProc] = []
+    try:
+        ready = rx.expect("ready", timeout=30)
+        url = f"ws://127.0.0.1:{ready['port']}/ws"
+        w, h = args.size
+        for i in range(n):
+            tx = JsonProc(in_namespace(ns, [
+                *ME, "room-sender", "--url", url, "--code", ready["code"], "--size", f"{w}x{h}",
+                "--fps", str(args.fps), "--first", str(i * BASE), "--name", f"Laptop {i + 1}",
+                "--out", str(tmp / f"tx-{n}-{i}.json")]), env, subprocess.PIPE)
+            senders.append(tx)
+            tx.expect("casting", timeout=40)
+        try:
+            rx.expect("showing", timeout=90, count=n)
+        except AssertionError as exc:
+            said = " | ".join("".join(tx.other)[-300:] for tx in senders)
+            raise AssertionError(f"{str(exc).splitlines()[0]}; senders said: {said}") from None
+        time.sleep(args.warmup)
+        rx.type("mark")
+        rx_cpu0 = cpu_seconds(rx.proc.pid)
+        time.sleep(args.seconds)
+        rx_cpu = cpu_seconds(rx.proc.pid) - rx_cpu0
+        for proc in (rx, *senders):
+            proc.type("report")
+        for proc in (rx, *senders):
+            proc.expect("done", timeout=30)
+    finally:
+        for proc in (*senders, rx):
+            proc.stop()
+    got = json.loads(rx_file.read_text())
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        sent = json.loads((tmp / f"tx-{n}-{i}.json").read_text())
+        made = {int(k): v for k, v in sent["made"].items()}
+        mine = [f for f in got["frames"] if f[1] // BASE == i]
+        lat = [(t - made[c]) * 1000 for _, c, t, _, _ in mine if c in made]
+        sizes = Counter(f"{fw}x{fh}" for *_, fw, fh in mine)
+        out.append({"fps": round(len(mine) / got["wall_s"], 1),
+                    "latency_ms": {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95)},
+                    "size": sizes.most_common(1)[0][0] if sizes else None,
+                    "asked": sent["view"]})
+    tap = got["tap_s"]
+    return {"n": n, "senders": out,
+            "receiver_cpu": round((rx_cpu - tap) / got["wall_s"], 3),
+            "receiver_cpu_in_process": round((got["cpu_s"] - tap) / got["wall_s"], 3)}
+
+
+def _measured(ns: str, n: int, args: argparse.Namespace, tmp: Path,
+              screen: tuple[int, int] | None) -> dict[str, Any]:
+    failed: list[str] = []
+    for _attempt in range(2):  # once more if a sender never reached the screen
+        try:
+            return {**room_run(ns, n, args, tmp, screen), "failed_attempts": failed}
+        except AssertionError as exc:
+            failed.append(str(exc)[:1500])
+    return {"n": n, "error": failed}  # the machine could not carry it: say so, go on
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The largest count's figures, and every count's against one sender."""
+    result: dict[str, Any] = {"runs": runs}
+    last = next((r for r in reversed(runs) if "error" not in r), None)
+    if last is not None:
+        result["senders"], result["receiver_cpu"] = last["senders"], last["receiver_cpu"]
+    one = next((r for r in runs if r["n"] == 1 and "error" not in r), None)
+    if one is not None:
+        base, first = one["receiver_cpu"], one["senders"][0]
+        result["ratios_to_one_sender"] = {
+            str(r["n"]): {
+                "receiver_cpu": ratio(r["receiver_cpu"], base),
+                "worst_p95_latency": ratio(max((s["latency_ms"]["p95"] or 0)
+                                               for s in r["senders"]),
+                                           first["latency_ms"]["p95"]),
+                "min_fps": ratio(min(s["fps"] for s in r["senders"]), first["fps"]),
+            } for r in runs if "error" not in r}
+    return result
+
+
+def run_senders(args: argparse.Namespace) -> dict[str, Any]:
+    """``args``: senders (counts), size, fps, warmup, seconds, screen (None: no layout),
+    compare ("no-layout": each count again without a layout, right after)."""
+    from netns import private_namespace
+
+    counts = sorted(set(args.senders) | {1})  # one sender is the reference
+    both = args.compare == "no-layout" and args.screen is not None
+    runs: list[dict[str, Any]] = []
+    plain: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, private_namespace() as ns:
+        for n in counts:
+            runs.append(_measured(ns, n, args, Path(tmp), args.screen))
+            if both:
+                plain.append(_measured(ns, n, args, Path(tmp), None))
+    result: dict[str, Any] = {
+        "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
+        "screen": "x".join(map(str, args.screen)) if args.screen else None,
+        "seconds": args.seconds, **_summary(runs)}
+    if both:
+        result["no_layout"] = _summary(plain)
+        pairs = [(r, q) for r, q in zip(runs, plain, strict=True)
+                 if "error" not in r and "error" not in q]
+        result["ratios_layout_over_no_layout"] = {
+            str(r["n"]): {
+                "receiver_cpu": ratio(r["receiver_cpu"], q["receiver_cpu"]),
+                "worst_p95_latency": ratio(max(s["latency_ms"]["p95"] or 0 for s in r["senders"]),
+                                           max(s["latency_ms"]["p95"] or 0
+                                               for s in q["senders"])),
+                "min_fps": ratio(min(s["fps"] for s in r["senders"]),
+                                 min(s["fps"] for s in q["senders"])),
+            } for r, q in pairs}
+    return result
+
+
+# ====================================================================== one sender, N TVs
+def loopback_only() -> None:
+    import aioice.ice
+
+    aioice.ice.get_host_addresses = (  # type: ignore[assignment]
+        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+
+
+async def fan_sender(url: str, codes: list[str], width: int, height: int, fps: float) -> None:
+    from castapp.rtc.capture import SyntheticSource
+    from castapp.rtc.encoder import EncoderConfig
+    from castapp.session.fanout import FanoutCast
+    from castapp.session.sender import SenderState
+
+    produced: dict[int, float] = {}
+
+    class Stamped(SyntheticSource):
+        def _produce(self, seq: int) -> Any:
+            produced[self.counter_for(seq)] = time.time()
+            return super()._produce(seq)
+
+    source = Stamped(width, height, fps=fps)
+    source.start()
+    fanout = FanoutCast(source, name="bench",
+                        encoder=EncoderConfig(change_driven=False, max_fps=fps))
+    for code in codes:
+        await fanout.add(url, code)
+    for r in fanout.receivers:
+        await r.session.wait_for(SenderState.CASTING, timeout=30)
+    emit(ready=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    emit(produced=produced, stats=fanout.stats())
+    await fanout.close()
+    source.stop()
+
+
+async def fan_receiver(url: str, index: int) -> None:
+    from castapp.session.receiver import ReceiverSession
+
+    shown: dict[int, float] = {}
+    recording = {"on": False}
+
+    def handle(frame: Any) -> None:
+        if recording["on"] and (value := read_counter(frame)) is not None:
+            shown.setdefault(value, frame.received_at)
+
+    receiver = ReceiverSession(url, name=f"TV{index}", on_frame=handle)
+    status = await receiver.start()
+    emit(code=status.code)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)  # start recording
+    recording["on"] = True
+    await loop.run_in_executor(None, sys.stdin.readline)  # stop
+    recording["on"] = False
+    emit(shown=shown)
+    await receiver.stop()
+
+
+def _child(role: str, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*ME, role, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+async def _ask(proc: subprocess.Popen[str], line: str | None = None) -> dict[str, Any]:
+    assert proc.stdin is not None and proc.stdout is not None
+    if line is not None:
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+    text = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+    if not text:
+        raise RuntimeError("a benchmark process ended early")
+    return dict(json.loads(text))
+
+
+def _tell(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+
+
+async def fan_case(url: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    w, h = args.size
+    receivers = [_child("fan-receiver", "--url", url, "--index", str(i)) for i in range(n)]
+    codes = [str((await _ask(r))["code"]) for r in receivers]
+    sender = _child("fan-sender", "--url", url, "--codes", ",".join(codes),
+                    "--size", f"{w}x{h}", "--fps", str(args.fps))
+    await _ask(sender)
+    await asyncio.sleep(args.warmup)
+    for r in receivers:
+        _tell(r)
+    cpu0, t0 = cpu_seconds(sender.pid), time.monotonic()
+    rcpu0 = [cpu_seconds(r.pid) for r in receivers]
+    await asyncio.sleep(args.seconds)
+    cpu1, t1 = cpu_seconds(sender.pid), time.monotonic()
+    rcpu = [round((cpu_seconds(r.pid) - c) / (t1 - t0), 3)
+            for r, c in zip(receivers, rcpu0, strict=True)]
+    shown = [{int(k): v for k, v in (await _ask(r, ""))["shown"].items()} for r in receivers]
+    report = await _ask(sender, "")
+    loop = asyncio.get_running_loop()
+    for proc in (*receivers, sender):
+        await loop.run_in_executor(None, proc.wait)
+    produced = {int(k): v for k, v in report["produced"].items()}
+    per: list[dict[str, Any]] = []
+    for frames, cpu in zip(shown, rcpu, strict=True):
+        lat = [(at - produced[c]) * 1000 for c, at in frames.items() if c in produced]
+        per.append({"fps": round(len(frames) / (t1 - t0), 1), "cpu": cpu,
+                    "latency_ms": {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95)}})
+    spread: list[float] = []
+    if n > 1:
+        for c in set.intersection(*(set(f) for f in shown)):
+            times = [f[c] for f in shown]
+            spread.append((max(times) - min(times)) * 1000)
+    return {"receivers": n, "sender_cpu": round((cpu1 - cpu0) / (t1 - t0), 3),
+            "per_receiver": per,
+            "spread_ms": {"p50": pct(spread, 0.5), "p95": pct(spread, 0.95),
+                          "frames": len(spread)} if n > 1 else None,
+            "encoder": report["stats"]}
+
+
+async def _fan_all(args: argparse.Namespace) -> dict[str, Any]:
+    from castapp.signaling.server import RoomServer, ServiceConfig
+    from castapp.signaling.tokens import TokenSigner
+
+    server = RoomServer(ServiceConfig(host="127.0.0.1", port=0),
+                        TokenSigner(secrets.token_bytes(32)))
+    await server.start()
+    try:
+        one = await fan_case(server.url, 1, args)
+        many = await fan_case(server.url, args.receivers, args)
+    finally:
+        await server.stop()
+    worst = [r["latency_ms"]["p95"] for r in many["per_receiver"]]
+    return {"benchmark": "receivers", "size": "x".join(map(str, args.size)), "fps": args.fps,
+            "seconds": args.seconds, "one": one, "many": many,
+            "per_receiver": many["per_receiver"], "sender_cpu": many["sender_cpu"],
+            "ratios": {"sender_cpu": ratio(many["sender_cpu"], one["sender_cpu"]),
+                       "worst_p95_latency": ratio(max((p or 0) for p in worst),
+                                                  one["per_receiver"][0]["latency_ms"]["p95"]),
+                       "min_fps": ratio(min(r["fps"] for r in many["per_receiver"]),
+                                        one["per_receiver"][0]["fps"])}}
+
+
+def run_receivers(args: argparse.Namespace) -> dict[str, Any]:
+    """``args``: receivers (N), size, fps, warmup, seconds."""
+    loopback_only()
+    return asyncio.run(_fan_all(args))
+
+
+# ====================================================================== child processes
+def _size(text: str) -> tuple[int, int]:
+    w, h = text.split("x")
+    return int(w), int(h)
+
+
+def main() -> None:
+    """The roles the orchestrators start (the benchmark itself runs from cast.py)."""
+    parser = argparse.ArgumentParser(description="a process of cast.py --senders/--receivers")
+    sub = parser.add_subparsers(dest="role", required=True)
+    r = sub.add_parser("room-receiver")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--screen", required=True)
+    s = sub.add_parser("room-sender")
+    for flag in ("--url", "--code", "--name", "--size"):
+        s.add_argument(flag, required=True)
+    s.add_argument("--fps", type=float, default=30)
+    s.add_argument("--first", type=int, default=0)
+    s.add_argument("--out", type=Path, required=True)
+    fs = sub.add_parser("fan-sender")
+    for flag in ("--url", "--codes", "--size"):
+        fs.add_argument(flag, required=True)
+    fs.add_argument("--fps", type=float, default=30)
+    fr = sub.add_parser("fan-receiver")
+    fr.add_argument("--url", required=True)
+    fr.add_argument("--index", type=int, default=0)
+    args = parser.parse_args()
+    if args.role == "room-receiver":
+        asyncio.run(room_receiver(args.out, None if args.screen == "none"
+                                  else _size(args.screen)))
+    elif args.role == "room-sender":
+        asyncio.run(room_sender(args.url, args.code, _size(args.size), args.fps, args.first,
+                                args.name, args.out))
+    elif args.role == "fan-sender":
+        loopback_only()
+        w, h = _size(args.size)
+        asyncio.run(fan_sender(args.url, args.codes.split(","), w, h, args.fps))
+    else:
+        loopback_only()
+        asyncio.run(fan_receiver(args.url, args.index))
+
+
+if __name__ == "__main__":
+    main()
