@@ -6,11 +6,12 @@ maxrate/bufsize derived from the bitrate policy, a long GOP, a level computed fr
 resolution and frame rate, and 90 kHz wall-clock timestamps. :class:`ScreenVp8Encoder` is
 the VP8 fallback (libvpx realtime, high ``cpu-used``, 2 threads from 1080p up).
 
-Settings are per peer connection. aiortc creates encoders through a factory that knows
-nothing about the connection, so the settings travel with the frames: the track of each
-connection owns an :class:`EncoderLink` and stamps it on every frame (``frame.opaque``);
-the encoder adopts the link of the frames it is given, applies its :class:`EncoderConfig`
-and writes its counters into the link's :class:`EncodeStats`, where the session reads them.
+Settings are per peer connection. The track of each connection owns an
+:class:`EncoderLink`; the connection's RTP sender hands it to its encoder
+(:meth:`use_link`, see ``castapp.rtc.adapt``) before every frame, so the encoder applies
+its :class:`EncoderConfig` and writes its counters into the link's :class:`EncodeStats`,
+where the session reads them. Nothing rides on the frames: PyAV 18 drops a frame's
+``opaque`` object when any other frame that held the same object is freed.
 
 Both rebuild their codec on a size change, a configuration change, or when the bitrate
 policy says the built cap limits the encoder (:meth:`BitratePolicy.should_rebuild`); PyAV
@@ -42,6 +43,7 @@ from av.video.codeccontext import VideoCodecContext
 
 from castapp.rtc.bitrate import H264_BPP, VP8_BPP, BitrateBounds, BitratePolicy, bounds_for
 from castapp.rtc.hwenc import HARDWARE_H264, SOFTWARE_H264, CodecChooser, CodecSpec, Opener
+from castapp.rtc.pacer import PacerStats, PacingConfig
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,9 @@ class EncoderConfig:
     """Try the hardware H.264 encoders (probed and self-checked) before x264."""
     h264_encoders: tuple[str, ...] = HARDWARE_H264
     """Hardware candidates in order of preference; x264 is always the last resort."""
+    pacing: PacingConfig | None = field(default_factory=PacingConfig)
+    """Spread a large frame's RTP packets over a few milliseconds (castapp.rtc.pacer);
+    ``None`` sends every frame in one burst."""
     opener: Opener | None = field(default=None, compare=False, repr=False)
     """Opens codec contexts (``castapp.rtc.hwenc.open_context`` when ``None``); tests
     inject failures here, at the codec-open boundary."""
@@ -190,7 +195,7 @@ class EncodeStats:
 class EncoderLink:
     """One connection's encoder settings and counters, shared by its track and encoder.
 
-    The track stamps it on each frame; the encoder adopts it. :attr:`config` may be
+    The connection's sender hands it to its encoder. :attr:`config` may be
     replaced while casting (the Auto preset does); the encoder applies it on the next
     frame, rebuilding its codec only when :meth:`EncoderConfig.rebuild_key` changed.
     """
@@ -203,6 +208,8 @@ class EncoderLink:
         """Set by the track when a receiver joined; the next frame is a keyframe."""
         self.repeat = False
         """Set by the track while the frame being encoded repeats the previous picture."""
+        self.pacer_stats: PacerStats | None = None
+        """The connection's packet pacer's counters, once it paces."""
 
     def request_keyframe(self) -> None:
         with self._lock:
@@ -229,8 +236,8 @@ class _ScreenEncoderMixin:
     _bpp: tuple[float, float, float] = H264_BPP
     codec: VideoCodecContext | None
 
-    def _init_screen(self, config: EncoderConfig | None) -> None:
-        self.link = EncoderLink(config)
+    def _init_screen(self, config: EncoderConfig | None, link: EncoderLink | None) -> None:
+        self.link = link or EncoderLink(config)
         self.config = self.link.config
         self.policy = BitratePolicy(self._bounds(1280, 720))
         self._last_pts: int | None = None
@@ -246,12 +253,15 @@ class _ScreenEncoderMixin:
     def stats(self) -> EncodeStats:
         return self.link.stats
 
-    def _adopt(self, frame: av.VideoFrame) -> None:
-        """Take the connection's link and settings carried by the frame."""
-        link = frame.opaque
-        if isinstance(link, EncoderLink) and link is not self.link:
+    def use_link(self, link: EncoderLink) -> None:
+        """Encode for the connection that owns ``link`` from the next frame on (its
+        settings, its counters). Called by the connection's sender on the event loop."""
+        if link is not self.link:
             link.stats.keyframe_requests += self.link.stats.keyframe_requests
             self.link = link
+
+    def _apply_config(self) -> None:
+        """Follow a configuration replaced on the link (the Auto preset does that)."""
         if self.link.config is not self.config:
             self.config = self.link.config
             if self._size is not None:
@@ -274,7 +284,7 @@ class _ScreenEncoderMixin:
 
     def _prepare(self, frame: av.VideoFrame) -> av.VideoFrame:
         """yuv420p, 90 kHz time base and strictly increasing pts (wall clock if missing)."""
-        self._adopt(frame)
+        self._apply_config()
         if frame.format.name != "yuv420p":
             frame = frame.reformat(format="yuv420p")
         if frame.pts is None or frame.time_base is None:
@@ -367,9 +377,9 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
     with CRF + VBV cap."""
 
     def __init__(self, config: EncoderConfig | None = None, *,
-                 opener: Opener | None = None) -> None:
+                 opener: Opener | None = None, link: EncoderLink | None = None) -> None:
         super().__init__()
-        self._init_screen(config)
+        self._init_screen(config, link)
         self._opener = opener
         self.chooser: CodecChooser | None = None
         self._codec_name = ""
@@ -510,9 +520,10 @@ class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
 
     _bpp = VP8_BPP
 
-    def __init__(self, config: EncoderConfig | None = None) -> None:
+    def __init__(self, config: EncoderConfig | None = None, *,
+                 link: EncoderLink | None = None) -> None:
         super().__init__()
-        self._init_screen(config)
+        self._init_screen(config, link)
 
     def _open_codec(self, frame: av.VideoFrame) -> VideoCodecContext:
         c = self.config
