@@ -136,6 +136,11 @@ class EncoderConfig:
     """Try the hardware H.264 encoders (probed and self-checked) before x264."""
     h264_encoders: tuple[str, ...] = HARDWARE_H264
     """Hardware candidates in order of preference; x264 is always the last resort."""
+    intra_refresh_s: float | None = None
+    """x264 only: instead of IDR keyframes for recovery, refresh the picture continuously
+    in a column that crosses it once per this many seconds of encoded frames (x264
+    ``intra-refresh``); keyframe requests (PLI/FIR) are then left to the refresh. The first
+    frame (and a rebuild) is still an IDR. ``None``: keyframes."""
     pacing: PacingConfig | None = field(default_factory=PacingConfig)
     """Spread a large frame's RTP packets over a few milliseconds (castapp.rtc.pacer);
     ``None`` sends every frame in one burst."""
@@ -147,6 +152,8 @@ class EncoderConfig:
     def keyint(self) -> int:
         """The codec's own GOP limit in frames: a backstop at twice the periodic interval;
         0 (none) for change-driven streams, which send keyframes only when needed."""
+        if self.intra_refresh_s is not None:
+            return max(2, round(self.max_fps * self.intra_refresh_s))
         if self.change_driven:
             return 0
         return max(1, round(self.max_fps * self.keyframe_interval_s * 2))
@@ -154,7 +161,8 @@ class EncoderConfig:
     def rebuild_key(self) -> tuple[object, ...]:
         """Fields whose change needs a new codec context."""
         return (self.max_fps, self.crf, self.qcomp, self.preset, self.threads, self.vbv_buffer_s,
-                self.vp8_cpu_used, self.vp8_threads, self.keyframe_interval_s)
+                self.vp8_cpu_used, self.vp8_threads, self.keyframe_interval_s,
+                self.intra_refresh_s)
 
 
 @dataclass(slots=True)
@@ -172,6 +180,8 @@ class EncodeStats:
     keyframe_bytes: int = 0
     last_ms: float = 0.0
     last_bytes: int = 0
+    max_bytes: int = 0
+    """The largest encoded frame."""
     last_keyframe: bool = False
     total_ms: float = 0.0
     total_bytes: int = 0
@@ -332,7 +342,9 @@ class _ScreenEncoderMixin:
     def _want_keyframe(self, pts: int | None, requested: bool) -> bool:
         """Periodic keyframes by media time; requests at most once per request interval."""
         if self.link.take_keyframe_request():
-            requested = True
+            requested = True  # a receiver joined (shared encoder): it needs an IDR
+        elif self.config.intra_refresh_s is not None and self.codec_refreshes():
+            return False  # lost pictures are repaired by the refresh wave, not by an IDR
         if not self.link.repeat:
             self._changed_since_key = True
         last = self._last_keyframe_pts
@@ -354,6 +366,10 @@ class _ScreenEncoderMixin:
         self.stats.keyframes_requested += 1
         return True
 
+    def codec_refreshes(self) -> bool:
+        """Whether the codec in use repairs pictures by intra refresh (x264 only)."""
+        return False
+
     def _account(self, t0: float, nbytes: int, keyframe: bool, pts: int | None) -> None:
         if keyframe:
             self._last_keyframe_pts = pts
@@ -366,6 +382,7 @@ class _ScreenEncoderMixin:
         s.keyframes += int(keyframe)
         s.keyframe_bytes += nbytes if keyframe else 0
         s.last_ms, s.last_bytes, s.last_keyframe = ms, nbytes, keyframe
+        s.max_bytes = max(s.max_bytes, nbytes)
         s.total_ms += ms
         s.total_bytes += nbytes
         s.target_bps = self.policy.target_bps
@@ -403,7 +420,7 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         spec = CodecSpec(width=frame.width, height=frame.height, fps=c.max_fps,
                          target_bps=target, level=level, crf=c.crf, preset=c.preset,
                          threads=c.threads, keyint=c.keyint, vbv_buffer_s=c.vbv_buffer_s,
-                         qcomp=c.qcomp)
+                         qcomp=c.qcomp, intra_refresh=c.intra_refresh_s is not None)
         name, codec = self.chooser.open(spec)
         self._codec_name = name
         self.stats.encoder = name
@@ -411,6 +428,9 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         self.stats.level = level
         self._built(target)
         return codec
+
+    def codec_refreshes(self) -> bool:
+        return self._codec_name == SOFTWARE_H264
 
     def _encode_with(self, frame: av.VideoFrame, keyframe: bool) -> bytes:
         assert self.codec is not None
