@@ -92,6 +92,7 @@ import json
 import math
 import os
 import queue
+import re
 import select
 import shutil
 import signal
@@ -497,8 +498,8 @@ def shape_link(ns: str, mbit: float, queue_ms: float) -> None:
 def link_drops(ns: str) -> int:
     out = subprocess.run(["ip", "netns", "exec", ns, "tc", "-s", "qdisc", "show", "dev", "lo"],
                          capture_output=True, text=True).stdout
-    words = out.replace(",", " ").split()
-    return int(words[words.index("dropped") + 1]) if "dropped" in words else 0
+    found = re.search(r"dropped (\d+)", out)
+    return int(found.group(1)) if found else 0
 
 
 def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
