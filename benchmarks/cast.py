@@ -495,11 +495,27 @@ def shape_link(ns: str, mbit: float, queue_ms: float) -> None:
                     "latency", f"{queue_ms:g}ms"], check=True, capture_output=True)
 
 
+def police_link(ns: str, mbit: float, burst_kb: float) -> None:
+    """Drop received UDP media packets (over 300 bytes: not RTCP or STUN) above ``mbit``
+    once a ``burst_kb`` bucket is used up; the sender sees no back-pressure."""
+    rate = int(mbit * 1e6 / 8 / 1000)
+    script = (f"table inet castbench {{\n chain in {{\n"
+              f"  type filter hook input priority 0;\n"
+              f"  meta l4proto udp meta length > 300 limit rate over {rate} kbytes/second "
+              f"burst {int(burst_kb)} kbytes counter drop\n }}\n}}\n")
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=script, text=True,
+                   check=True, capture_output=True)
+
+
 def link_drops(ns: str) -> int:
+    """Packets dropped so far by the shaped link (tc) or the policer (nftables)."""
     out = subprocess.run(["ip", "netns", "exec", ns, "tc", "-s", "qdisc", "show", "dev", "lo"],
                          capture_output=True, text=True).stdout
     found = re.search(r"dropped (\d+)", out)
-    return int(found.group(1)) if found else 0
+    nft = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "table", "inet",
+                          "castbench"], capture_output=True, text=True).stdout
+    policed = re.search(r"counter packets (\d+)", nft)
+    return (int(found.group(1)) if found else 0) + (int(policed.group(1)) if policed else 0)
 
 
 def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
@@ -567,6 +583,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--link", type=link_spec, metavar="MBIT[:QUEUE_MS]",
                     help="shape the path between the peers to MBIT Mbit/s with a QUEUE_MS "
                     "(default 10) queue")
+    ap.add_argument("--police", type=link_spec, metavar="MBIT[:BURST_KB]",
+                    help="police media packets at MBIT Mbit/s with a BURST_KB (default 10) "
+                    "bucket and no queue (nftables), as a policer on the path would")
     ap.add_argument("--scene", choices=["desktop", "static", "typing", "scroll", "video"],
                     default="desktop", help="what moves on the screen (cast_content.py)")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto",
@@ -607,6 +626,9 @@ def main(argv: list[str] | None = None) -> int:
                 if args.link is not None:
                     shape_link(ns, *args.link)
                     result["link"] = {"mbit": args.link[0], "queue_ms": args.link[1]}
+                if args.police is not None:
+                    police_link(ns, *args.police)
+                    result["police"] = {"mbit": args.police[0], "burst_kb": args.police[1]}
                 bench.start_xvfb()
                 bench.start_content()
                 bench.start_service()
