@@ -497,12 +497,14 @@ def shape_link(ns: str, mbit: float, queue_ms: float) -> None:
 
 def police_link(ns: str, mbit: float, burst_kb: float) -> None:
     """Drop received UDP media packets (over 300 bytes: not RTCP or STUN) above ``mbit``
-    once a ``burst_kb`` bucket is used up; the sender sees no back-pressure."""
-    rate = int(mbit * 1e6 / 8 / 1000)
+    once a ``burst_kb`` bucket is used up; the sender sees no back-pressure. Counted in
+    1200-byte packets: nftables' byte limits add a whole second of rate to the bucket."""
+    pps = max(1, round(mbit * 1e6 / 8 / 1200))
+    burst = max(1, round(burst_kb * 1000 / 1200))
     script = (f"table inet castbench {{\n chain in {{\n"
               f"  type filter hook input priority 0;\n"
-              f"  meta l4proto udp meta length > 300 limit rate over {rate} kbytes/second "
-              f"burst {int(burst_kb)} kbytes counter drop\n }}\n}}\n")
+              f"  meta l4proto udp meta length > 300 limit rate over {pps}/second "
+              f"burst {burst} packets counter drop\n }}\n}}\n")
     subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=script, text=True,
                    check=True, capture_output=True)
 
