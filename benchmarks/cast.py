@@ -67,12 +67,14 @@ castapp before change detection); ``--compare fixed`` runs the same scene again 
 
 **Keyframe delivery.** ``--link MBIT[:QUEUE_MS]`` shapes the namespace's loopback (the
 path between the peers) to MBIT Mbit/s with a QUEUE_MS-deep queue (``tc`` ``tbf``: what
-does not fit is dropped, like a router with shallow buffers). ``--compare pacing`` runs
-the same scene again with packet pacing off (every frame in one burst) and adds
-``unpaced`` and ``ratios``; ``--compare intra-refresh`` runs it again with x264 intra
-refresh instead of keyframes and adds ``intra_refresh`` and ``ratios``. Both report
-``link_drops`` (packets the shaped link dropped over the pipeline's whole run) and the
-sender's largest frame in the window (``detail.sender.max_frame_kb``).
+does not fit is dropped, like a router with shallow buffers); ``--police MBIT[:BURST_KB]``
+drops media packets beyond MBIT Mbit/s once a BURST_KB bucket is spent (nftables, no
+queue, like a policer). ``--compare pacing`` runs the scene with packet pacing on, then
+again with it off (every frame in one burst), and adds ``unpaced`` and ``ratios``;
+``--compare intra-refresh`` runs it again with x264 intra refresh instead of keyframes and
+adds ``intra_refresh`` and ``ratios``. Both report ``link_drops`` (packets the shaped or
+policed link dropped over the pipeline's whole run) and the sender's largest frame in the
+window (``detail.sender.max_frame_kb``).
 
 ``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
 read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
@@ -521,13 +523,15 @@ def link_drops(ns: str) -> int:
 
 
 def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
-    """The default sender against the same sender without pacing, or with intra refresh
-    instead of keyframes: same scene, same namespace and link, one after the other."""
+    """The sender with packet pacing against the same sender without, or the default
+    sender against one with intra refresh instead of keyframes: same scene, same
+    namespace and link, one after the other."""
     runs: dict[str, dict[str, Any]] = {}
     other = "unpaced" if what == "pacing" else "intra_refresh"
+    main = ["--pacing", "on"] if what == "pacing" else []
     extra = ["--pacing", "off"] if what == "pacing" else ["--intra-refresh",
                                                             f"{INTRA_REFRESH_S:g}"]
-    for kind, sender_extra in (("tuned", []), (other, extra)):
+    for kind, sender_extra in (("tuned", main), (other, extra)):
         bench.sender_extra = sender_extra
         before = link_drops(bench.ns)
         runs[kind] = bench.run_pipeline(naive=False, kind=kind)

@@ -28,6 +28,7 @@ from cast_trace import SenderTrace
 from castapp.quality import PRESETS
 from castapp.rtc.capture import ScreenCapture
 from castapp.rtc.encoder import EncoderConfig
+from castapp.rtc.pacer import PacingConfig
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
 
 
@@ -193,8 +194,9 @@ def encoder_config(mode: str, fps: float) -> EncoderConfig:
 
 def delivery(config: EncoderConfig, args: argparse.Namespace) -> EncoderConfig:
     """``--pacing off`` and ``--intra-refresh S`` applied to the sender's settings."""
-    if args.pacing == "off":
-        config = dataclasses.replace(config, pacing=None)
+    if args.pacing is not None:
+        config = dataclasses.replace(config, pacing=PacingConfig() if args.pacing == "on"
+                                     else None)
     if args.intra_refresh is not None:
         config = dataclasses.replace(config, intra_refresh_s=args.intra_refresh)
     return config
@@ -221,7 +223,7 @@ def main() -> None:
     ap.add_argument("--samples", type=Path, required=True)
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto")
-    ap.add_argument("--pacing", choices=["on", "off"], default="on")
+    ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
     ap.add_argument("--intra-refresh", type=float, metavar="S",
                     help="x264 intra refresh over S seconds instead of keyframes")
     args = ap.parse_args()
