@@ -528,7 +528,8 @@ def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
     namespace and link, one after the other."""
     runs: dict[str, dict[str, Any]] = {}
     other = "unpaced" if what == "pacing" else "intra_refresh"
-    main = ["--pacing", "on"] if what == "pacing" else []
+    main = ["--pacing", "on", "--pace-window", f"{bench.args.pace_window:g}"] \
+        if what == "pacing" else []
     extra = ["--pacing", "off"] if what == "pacing" else ["--intra-refresh",
                                                             f"{INTRA_REFRESH_S:g}"]
     for kind, sender_extra in (("tuned", main), (other, extra)):
@@ -589,6 +590,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--link", type=link_spec, metavar="MBIT[:QUEUE_MS]",
                     help="shape the path between the peers to MBIT Mbit/s with a QUEUE_MS "
                     "(default 10) queue")
+    ap.add_argument("--pace-window", type=float, default=0.030, metavar="S",
+                    help="--compare pacing: a large frame leaves within S seconds (0.030)")
     ap.add_argument("--police", type=link_spec, metavar="MBIT[:BURST_KB]",
                     help="police media packets at MBIT Mbit/s with a BURST_KB (default 10) "
                     "bucket and no queue (nftables), as a policer on the path would")

@@ -195,8 +195,8 @@ def encoder_config(mode: str, fps: float) -> EncoderConfig:
 def delivery(config: EncoderConfig, args: argparse.Namespace) -> EncoderConfig:
     """``--pacing off`` and ``--intra-refresh S`` applied to the sender's settings."""
     if args.pacing is not None:
-        config = dataclasses.replace(config, pacing=PacingConfig() if args.pacing == "on"
-                                     else None)
+        pacing = PacingConfig(window_s=args.pace_window) if args.pacing == "on" else None
+        config = dataclasses.replace(config, pacing=pacing)
     if args.intra_refresh is not None:
         config = dataclasses.replace(config, intra_refresh_s=args.intra_refresh)
     return config
@@ -224,6 +224,8 @@ def main() -> None:
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto")
     ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
+    ap.add_argument("--pace-window", type=float, default=PacingConfig.window_s, metavar="S",
+                    help="with --pacing on: a large frame leaves within S seconds")
     ap.add_argument("--intra-refresh", type=float, metavar="S",
                     help="x264 intra refresh over S seconds instead of keyframes")
     args = ap.parse_args()
