@@ -590,8 +590,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--link", type=link_spec, metavar="MBIT[:QUEUE_MS]",
                     help="shape the path between the peers to MBIT Mbit/s with a QUEUE_MS "
                     "(default 10) queue")
-    ap.add_argument("--pace-window", type=float, default=0.030, metavar="S",
-                    help="--compare pacing: a large frame leaves within S seconds (0.030)")
+    ap.add_argument("--pace-window", type=float, default=0.100, metavar="S",
+                    help="--compare pacing: a large frame leaves within S seconds (0.1)")
     ap.add_argument("--police", type=link_spec, metavar="MBIT[:BURST_KB]",
                     help="police media packets at MBIT Mbit/s with a BURST_KB (default 10) "
                     "bucket and no queue (nftables), as a policer on the path would")
