@@ -65,6 +65,17 @@ received frame that shows it), ``encodes_per_s`` and the sender's content ``mode
 castapp before change detection); ``--compare fixed`` runs the same scene again with
 ``fixed`` and adds ``fixed`` and ``ratios``.
 
+**Keyframe delivery.** ``--link MBIT[:QUEUE_MS]`` shapes the namespace's loopback (the
+path between the peers) to MBIT Mbit/s with a QUEUE_MS-deep queue (``tc`` ``tbf``: what
+does not fit is dropped, like a router with shallow buffers); ``--police MBIT[:BURST_KB]``
+drops media packets beyond MBIT Mbit/s once a BURST_KB bucket is spent (nftables, no
+queue, like a policer). ``--compare pacing`` runs the scene with packet pacing on, then
+again with it off (every frame in one burst), and adds ``unpaced`` and ``ratios``;
+``--compare intra-refresh`` runs it again with x264 intra refresh instead of keyframes and
+adds ``intra_refresh`` and ``ratios``. Both report ``link_drops`` (packets the shaped or
+policed link dropped over the pipeline's whole run) and the sender's largest frame in the
+window (``detail.sender.max_frame_kb``).
+
 ``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
 read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
 (capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
@@ -105,6 +116,7 @@ import json
 import math
 import os
 import queue
+import re
 import select
 import shutil
 import signal
@@ -248,6 +260,7 @@ class Bench:
         self.xvfb: Child | None = None
         self.content: Child | None = None
         self.url = ""
+        self.sender_extra: list[str] = []
 
     # ------------------------------------------------------------------ processes
     def spawn(self, name: str, argv: list[str], **kwargs: Any) -> Child:
@@ -335,13 +348,14 @@ class Bench:
         self.url = url
 
     # ------------------------------------------------------------------ one pipeline
-    def run_pipeline(self, naive: bool, mode: str | None = None) -> dict[str, Any]:
+    def run_pipeline(self, naive: bool, mode: str | None = None,
+                     kind: str | None = None) -> dict[str, Any]:
         a = self.args
         mode = mode or a.mode
-        kind = "naive" if naive else "tuned" if mode == a.mode else mode
+        kind = kind or ("naive" if naive else "tuned" if mode == a.mode else mode)
         recv_dir, cap_dir = self.tmp / f"{kind}-received", self.tmp / f"{kind}-captured"
         probe_args = ["--server", self.url, "--samples", str(recv_dir)]
-        trace = a.trace is not None and not naive and mode == a.mode  # the main run only
+        trace = a.trace is not None and kind == "tuned"  # the main run only
         trace_files = (self.tmp / f"{kind}-trace-sender.json",
                        self.tmp / f"{kind}-trace-receiver.json")
         if trace:
@@ -358,7 +372,8 @@ class Bench:
             if trace:
                 extra += ["--trace", str(trace_files[0])]
             sender = self.spawn(f"{kind}-sender", self.python(
-                "cast_sender.py", *common, "--fps", f"{a.fps:g}", "--mode", mode, *extra))
+                "cast_sender.py", *common, "--fps", f"{a.fps:g}", "--mode", mode, *extra,
+                *self.sender_extra))
         joining = sender.expect("joining", 30)["t"]
         first = probe.expect("first_frame", 40)
         time.sleep(a.warmup)
@@ -486,6 +501,81 @@ def compare(tuned: dict[str, Any], naive: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+DELIVERY_COMPARES = ("pacing", "intra-refresh")
+#: The refresh wave's period for ``--compare intra-refresh`` (seconds of encoded frames).
+INTRA_REFRESH_S = 1.0
+
+
+def link_spec(text: str) -> tuple[float, float]:
+    rate, _, queue = text.partition(":")
+    return float(rate), float(queue or 10)
+
+
+def shape_link(ns: str, mbit: float, queue_ms: float) -> None:
+    """Shape the namespace's loopback (both peers' path) with a token bucket and a
+    ``queue_ms``-deep queue; packets that do not fit are dropped."""
+    subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "replace", "dev", "lo", "root",
+                    "tbf", "rate", f"{mbit:g}mbit", "burst", "16kb",
+                    "latency", f"{queue_ms:g}ms"], check=True, capture_output=True)
+
+
+def police_link(ns: str, mbit: float, burst_kb: float) -> None:
+    """Drop received UDP media packets (over 300 bytes: not RTCP or STUN) above ``mbit``
+    once a ``burst_kb`` bucket is used up; the sender sees no back-pressure. Counted in
+    1200-byte packets: nftables' byte limits add a whole second of rate to the bucket."""
+    pps = max(1, round(mbit * 1e6 / 8 / 1200))
+    burst = max(1, round(burst_kb * 1000 / 1200))
+    script = (f"table inet castbench {{\n chain in {{\n"
+              f"  type filter hook input priority 0;\n"
+              f"  meta l4proto udp meta length > 300 limit rate over {pps}/second "
+              f"burst {burst} packets counter drop\n }}\n}}\n")
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=script, text=True,
+                   check=True, capture_output=True)
+
+
+def link_drops(ns: str) -> int:
+    """Packets dropped so far by the shaped link (tc) or the policer (nftables)."""
+    out = subprocess.run(["ip", "netns", "exec", ns, "tc", "-s", "qdisc", "show", "dev", "lo"],
+                         capture_output=True, text=True).stdout
+    found = re.search(r"dropped (\d+)", out)
+    nft = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "table", "inet",
+                          "castbench"], capture_output=True, text=True).stdout
+    policed = re.search(r"counter packets (\d+)", nft)
+    return (int(found.group(1)) if found else 0) + (int(policed.group(1)) if policed else 0)
+
+
+def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
+    """The sender with packet pacing against the same sender without, or the default
+    sender against one with intra refresh instead of keyframes: same scene, same
+    namespace and link, one after the other."""
+    runs: dict[str, dict[str, Any]] = {}
+    other = "unpaced" if what == "pacing" else "intra_refresh"
+    main = ["--pacing", "on", "--pace-window", f"{bench.args.pace_window:g}"] \
+        if what == "pacing" else []
+    extra = ["--pacing", "off"] if what == "pacing" else ["--intra-refresh",
+                                                            f"{INTRA_REFRESH_S:g}"]
+    for kind, sender_extra in (("tuned", main), (other, extra)):
+        bench.sender_extra = sender_extra
+        before = link_drops(bench.ns)
+        runs[kind] = bench.run_pipeline(naive=False, kind=kind)
+        runs[kind]["link_drops"] = link_drops(bench.ns) - before
+    bench.sender_extra = []
+    current, alt = runs["tuned"], runs[other]
+
+    def p(run: dict[str, Any], field: str, q: str) -> float | None:
+        return (run.get(field) or {}).get(q)
+
+    ratios = {f"{field}_{q}_{other}_over_default": ratio(p(alt, field, q), p(current, field, q))
+              for field in ("latency_ms", "keyframe_latency_ms", "other_latency_ms",
+                            "change_to_glass_ms") for q in ("p50", "p95")}
+    ratios |= {f"{k}_{other}_over_default": ratio(alt.get(k), current.get(k))
+               for k in ("kbps", "fps", "sender_cpu", "link_drops")}
+    ratios[f"psnr_db_{other}_minus_default"] = (
+        round(alt["psnr_db"] - current["psnr_db"], 2)
+        if alt.get("psnr_db") is not None and current.get("psnr_db") is not None else None)
+    return {**current, other: alt, "ratios": ratios}
+
+
 @contextlib.contextmanager
 def interruptible(limit_s: float) -> Iterator[None]:
     """SIGTERM acts like Ctrl-C, and the whole run is bounded by ``limit_s``."""
@@ -515,10 +605,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed", "no-layout"],
-                    help="also run the stock aiortc pipeline (naive) or castapp encoding "
-                    "every captured frame (fixed); with --senders, each count again on a "
-                    "receiver that asks for no tile sizes (no-layout)")
+    ap.add_argument("--compare", choices=["naive", "fixed", "no-layout", *DELIVERY_COMPARES],
+                    help="also run the stock aiortc pipeline (naive), castapp encoding "
+                    "every captured frame (fixed), without packet pacing (pacing) or with "
+                    "intra refresh instead of keyframes (intra-refresh); with --senders, "
+                    "each count again on a receiver that asks for no tile sizes (no-layout)")
+    ap.add_argument("--link", type=link_spec, metavar="MBIT[:QUEUE_MS]",
+                    help="shape the path between the peers to MBIT Mbit/s with a QUEUE_MS "
+                    "(default 10) queue")
+    ap.add_argument("--pace-window", type=float, default=0.100, metavar="S",
+                    help="--compare pacing: a large frame leaves within S seconds (0.1)")
+    ap.add_argument("--police", type=link_spec, metavar="MBIT[:BURST_KB]",
+                    help="police media packets at MBIT Mbit/s with a BURST_KB (default 10) "
+                    "bucket and no queue (nftables), as a policer on the path would")
     ap.add_argument("--scene", choices=["desktop", "static", "typing", "scroll", "video"],
                     default="desktop", help="what moves on the screen (cast_content.py)")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto",
@@ -658,11 +757,20 @@ def main(argv: list[str] | None = None) -> int:
                 netns.private_namespace() as ns:
             bench = Bench(args, ns, Path(tmp), netns)
             try:
+                if args.link is not None:
+                    shape_link(ns, *args.link)
+                    result["link"] = {"mbit": args.link[0], "queue_ms": args.link[1]}
+                if args.police is not None:
+                    police_link(ns, *args.police)
+                    result["police"] = {"mbit": args.police[0], "burst_kb": args.police[1]}
                 bench.start_xvfb()
                 bench.start_content()
                 bench.start_service()
-                tuned = bench.run_pipeline(naive=False)
-                result.update(tuned)
+                if args.compare in DELIVERY_COMPARES:
+                    result.update(compare_delivery(bench, args.compare))
+                else:
+                    tuned = bench.run_pipeline(naive=False)
+                    result.update(tuned)
                 if args.compare == "naive":
                     naive = bench.run_pipeline(naive=True)
                     result["naive"] = naive

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from cast_trace import SenderTrace
 from castapp.quality import PRESETS
 from castapp.rtc.capture import ScreenCapture
 from castapp.rtc.encoder import EncoderConfig
+from castapp.rtc.pacer import PacingConfig
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
 
 
@@ -75,7 +77,15 @@ def encoder_stats(session: SenderSession) -> dict[str, Any]:
             "total_ms": s.total_ms, "target_bps": s.target_bps,
             "keyframe_requests": s.keyframe_requests, "refreshes": s.refreshes,
             "keyframe_bytes": s.keyframe_bytes, "encoder": s.encoder, "mode": s.mode,
-            "total_bytes": s.total_bytes}
+            "total_bytes": s.total_bytes, "max_bytes": s.max_bytes,
+            **pacer_stats(link)}
+
+
+def pacer_stats(link: Any) -> dict[str, Any]:
+    p = getattr(link, "pacer_stats", None)
+    if p is None:
+        return {}
+    return {"frames_paced": p.frames_paced, "pace_max_delay_ms": round(p.max_delay_ms, 1)}
 
 
 def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
@@ -111,6 +121,10 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                                    / max(1, keys) / 1000, 1)
         out["encoded_kbps"] = round((eb["total_bytes"] - ea["total_bytes"]) * 8 / 1000 / span)
         out["encoder_name"] = eb["encoder"]
+        out["max_frame_kb"] = round(eb.get("max_bytes", 0) / 1000, 1)
+        if "frames_paced" in eb:
+            out["frames_paced"] = eb["frames_paced"] - ea.get("frames_paced", 0)
+            out["pace_max_delay_ms"] = eb["pace_max_delay_ms"]
         out["mode"] = eb["mode"]
         if "target_bps" in eb:
             out["target_kbps"] = round(eb["target_bps"] / 1000)
@@ -133,7 +147,8 @@ async def run(args: argparse.Namespace) -> int:
             emit("ended", reason=st.ended.value if st.ended else None)
 
     session = SenderSession(args.server, capture, name="cast-bench", codec=args.codec,
-                            encoder=encoder_config(args.mode, args.fps), on_status=on_status)
+                            encoder=delivery(encoder_config(args.mode, args.fps), args),
+                            on_status=on_status)
     commands = await stdin_commands()
     start: dict[str, Any] | None = None
     try:
@@ -142,6 +157,7 @@ async def run(args: argparse.Namespace) -> int:
         await session.cast(args.code)
         while line := (await commands.readline()).decode().strip():
             if line == "measure":
+                reset_max_frame(session)
                 start = snapshot(session, capture)
                 samples.enabled = True
                 if trace is not None:
@@ -176,6 +192,22 @@ def encoder_config(mode: str, fps: float) -> EncoderConfig:
     return EncoderConfig(max_fps=fps, change_driven=mode == "changes")
 
 
+def delivery(config: EncoderConfig, args: argparse.Namespace) -> EncoderConfig:
+    """``--pacing off`` and ``--intra-refresh S`` applied to the sender's settings."""
+    if args.pacing is not None:
+        pacing = PacingConfig(window_s=args.pace_window) if args.pacing == "on" else None
+        config = dataclasses.replace(config, pacing=pacing)
+    if args.intra_refresh is not None:
+        config = dataclasses.replace(config, intra_refresh_s=args.intra_refresh)
+    return config
+
+
+def reset_max_frame(session: SenderSession) -> None:
+    link = getattr(current_track(session), "link", None)
+    if link is not None:
+        link.stats.max_bytes = 0
+
+
 def size(text: str) -> tuple[int, int]:
     w, _, h = text.lower().partition("x")
     return int(w), int(h)
@@ -191,6 +223,11 @@ def main() -> None:
     ap.add_argument("--samples", type=Path, required=True)
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto")
+    ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
+    ap.add_argument("--pace-window", type=float, default=PacingConfig.window_s, metavar="S",
+                    help="with --pacing on: a large frame leaves within S seconds")
+    ap.add_argument("--intra-refresh", type=float, metavar="S",
+                    help="x264 intra refresh over S seconds instead of keyframes")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
 

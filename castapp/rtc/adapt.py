@@ -12,10 +12,11 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
    that do not set the marker bit. The scan resumes where the previous packet's stopped
    instead of restarting at the origin (linear, not quadratic, in a keyframe's packets).
 2. Sender: the encoder factory name ``get_encoder`` inside ``aiortc.rtcrtpsender`` returns
-   castapp's screen-tuned encoders for H.264 and VP8. The factory holds no settings: each
-   connection's track stamps its :class:`~castapp.rtc.encoder.EncoderLink` (settings and
-   counters) on its frames and the encoder adopts it, so two connections in one process
-   can use different settings.
+   castapp's screen-tuned encoders for H.264 and VP8. The factory holds no settings: before
+   each frame, ``RTCRtpSender._next_encoded_frame`` hands the encoder the
+   :class:`~castapp.rtc.encoder.EncoderLink` (settings and counters) of the track it
+   sends, so two connections in one process use their own settings. (Nothing rides on the
+   frames: PyAV 18 loses a frame's ``opaque`` object when another frame holding it is freed.)
 4. Sender: ``RTCRtpSender._send_keyframe`` (PLI/FIR) also counts the request on the
    encoder's link and wakes a track that holds back unchanged frames, so a receiver that
    asks for a keyframe gets one at once even on a still screen.
@@ -30,6 +31,13 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
    connections) instead of encoding what ``recv()`` returns; the sender still builds its
    own packets (SSRC, sequence numbers, SRTP). The track's ``bitrate_sink`` stands in for
    the sender's encoder, so REMB estimates and keyframe requests reach the shared group.
+7. Sender: a video frame larger than its pacing burst has the rest of its RTP packets
+   spread over a few milliseconds (:mod:`castapp.rtc.pacer`) when its connection's
+   :attr:`~castapp.rtc.encoder.EncoderConfig.pacing` is set. ``_next_encoded_frame`` sets
+   the sender's :class:`~castapp.rtc.pacer.Pacer` in a context variable of the sender's
+   RTP task, and ``RTCDtlsTransport._send_rtp`` queues the packets that task sends through
+   it (their abs-send-time restamped when they leave); every other packet (RTCP,
+   retransmissions, audio, other senders) goes straight out as before.
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -37,6 +45,8 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import inspect
 import logging
@@ -49,8 +59,10 @@ import aioice.ice
 import aioice.turn
 import aiortc
 import aiortc.codecs
+import aiortc.rtcdtlstransport
 import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
+from aiortc import clock
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
@@ -60,7 +72,8 @@ from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 
 from castapp.rtc import ice_checks
-from castapp.rtc.encoder import ScreenH264Encoder, ScreenVp8Encoder
+from castapp.rtc.encoder import EncoderLink, ScreenH264Encoder, ScreenVp8Encoder
+from castapp.rtc.pacer import Pacer, restamp_abs_send_time
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +95,9 @@ STOCK_SOURCE_SHA256: dict[str, str] = {
     "RTCRtpSender._send_keyframe": (
         "26c49629470d1928f42ffa4ea6953d6040e97f29b91379c13087416023eda0c0"
     ),
+    "RTCDtlsTransport._send_rtp": (
+        "763b02bceb0b0ab9c08d87eb6c0852a404322aafd377d28ad4a719f7c790ed9d"
+    ),
 }
 
 #: Receive buffer for every ICE UDP socket: two of the largest keyframes seen (370 KB at
@@ -96,6 +112,11 @@ _stock_h264_params: dict[int, str] = {}
 _stock_send_keyframe = aiortc.rtcrtpsender.RTCRtpSender._send_keyframe
 _stock_udp_buffer: int = aioice.turn.UDP_SOCKET_BUFFER_SIZE
 _stock_next_encoded_frame = aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame
+_stock_send_rtp = aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp
+
+#: The pacer of the video sender whose RTP task is running (unset in every other task).
+_PACER: contextvars.ContextVar[Pacer | None] = contextvars.ContextVar("castapp_pacer",
+                                                                      default=None)
 
 
 def _full_scan_remove_frame(self: JitterBuffer, sequence_number: int) -> JitterFrame | None:
@@ -186,16 +207,16 @@ def _remove_frame_on_marker(self: JitterBuffer, sequence_number: int) -> JitterF
     return None
 
 
-def castapp_get_encoder(codec: RTCRtpCodecParameters) -> Encoder:
+def castapp_get_encoder(codec: RTCRtpCodecParameters, link: EncoderLink | None = None
+                        ) -> Encoder:
     """aiortc's encoder factory, with castapp's encoders for H.264 and VP8.
 
-    The encoders start with default settings and adopt their connection's settings from
-    the first frame (``frame.opaque``, see :class:`~castapp.rtc.encoder.EncoderLink`)."""
+    ``link`` carries the connection's settings and counters (the sender hands it over)."""
     mime = codec.mimeType.lower()
     if mime == "video/h264":
-        return ScreenH264Encoder()
+        return ScreenH264Encoder(link=link)
     if mime == "video/vp8":
-        return ScreenVp8Encoder()
+        return ScreenVp8Encoder(link=link)
     return _stock_get_encoder(codec)
 
 
@@ -212,21 +233,78 @@ def _send_keyframe_counted(self: aiortc.rtcrtpsender.RTCRtpSender) -> None:
     _stock_send_keyframe(self)
 
 
-async def _next_encoded_frame_shared(
+async def _next_encoded_frame_castapp(
     self: aiortc.rtcrtpsender.RTCRtpSender, codec: RTCRtpCodecParameters
 ) -> RTCEncodedFrame | None:
-    """Stock ``_next_encoded_frame``, or the shared encoder's next frame for a track that
-    offers ``castapp_next_encoded``."""
+    """Stock ``_next_encoded_frame`` with the track's encoder link handed to the encoder
+    and its packets paced; or the shared encoder's next frame for a track that offers
+    ``castapp_next_encoded``."""
     track = getattr(self, "_RTCRtpSender__track", None)
     shared = getattr(track, "castapp_next_encoded", None)
-    if shared is None:
+    if shared is not None:
+        _PACER.set(None)
+        if getattr(self, "_RTCRtpSender__encoder", None) is None:
+            self._RTCRtpSender__encoder = track.bitrate_sink  # type: ignore[union-attr]
+        payloads, timestamp = await shared(codec)
+        if not self._enabled or not payloads:
+            return None
+        return RTCEncodedFrame(payloads, timestamp, None)
+    link = getattr(track, "link", None)
+    if not isinstance(link, EncoderLink):
+        _PACER.set(None)
         return await _stock_next_encoded_frame(self, codec)
-    if getattr(self, "_RTCRtpSender__encoder", None) is None:
-        self._RTCRtpSender__encoder = track.bitrate_sink  # type: ignore[union-attr]
-    payloads, timestamp = await shared(codec)
-    if not self._enabled or not payloads:
+    encoder = getattr(self, "_RTCRtpSender__encoder", None)
+    if encoder is None:
+        encoder = castapp_get_encoder(codec, link)
+        self._RTCRtpSender__encoder = encoder  # type: ignore[attr-defined]
+    else:
+        use_link = getattr(encoder, "use_link", None)
+        if use_link is not None:
+            use_link(link)
+    frame = await _stock_next_encoded_frame(self, codec)
+    _PACER.set(_frame_pacer(self, link, encoder, frame))
+    return frame
+
+
+_PACER_ATTR = "_castapp_pacer"
+
+
+def _frame_pacer(sender: aiortc.rtcrtpsender.RTCRtpSender, link: EncoderLink,
+                 encoder: object, frame: RTCEncodedFrame | None) -> Pacer | None:
+    """The sender's pacer, set up for ``frame``; None when its connection does not pace."""
+    config = link.config.pacing
+    if config is None or frame is None:
         return None
-    return RTCEncodedFrame(payloads, timestamp, None)
+    pacer: Pacer | None = getattr(sender, _PACER_ATTR, None)
+    if pacer is None:
+        pacer = Pacer(config)
+        ids = getattr(getattr(sender, "_RTCRtpSender__rtp_header_extensions_map", None),
+                      "_HeaderExtensionsMap__ids", None)
+        pacer.abs_send_time_id = getattr(ids, "abs_send_time", None) or 0
+        setattr(sender, _PACER_ATTR, pacer)
+    pacer.config = config
+    target = int(getattr(encoder, "target_bitrate", 0) or 0)
+    pacer.begin_frame(sum(len(p) for p in frame.payloads), target)
+    link.pacer_stats = pacer.stats
+    return pacer
+
+
+async def _send_stamped(transport: aiortc.rtcdtlstransport.RTCDtlsTransport, ext_id: int,
+                        data: bytes) -> None:
+    if ext_id:
+        data = restamp_abs_send_time(data, ext_id, clock.current_ntp_time() >> 14)
+    await _stock_send_rtp(transport, data)
+
+
+async def _send_rtp_paced(self: aiortc.rtcdtlstransport.RTCDtlsTransport, data: bytes) -> None:
+    """Stock ``_send_rtp``, or into the pacer of the video sender whose RTP task sends."""
+    pacer = _PACER.get()
+    if pacer is None or not pacer.must_queue(len(data)):
+        await _stock_send_rtp(self, data)
+        return
+    if self._state != aiortc.rtcdtlstransport.State.CONNECTED:
+        raise ConnectionError("Cannot send encrypted RTP, not connected")
+    pacer.submit(functools.partial(_send_stamped, self, pacer.abs_send_time_id), data)
 
 
 def socket_buffer_sizes(pc: object) -> list[int]:
@@ -252,6 +330,7 @@ def _stock_objects() -> dict[str, object]:
         "RTCRtpSender._run_rtp": aiortc.rtcrtpsender.RTCRtpSender._run_rtp,
         "RemoteStreamTrack.recv": aiortc.rtcrtpreceiver.RemoteStreamTrack.recv,
         "RTCRtpSender._send_keyframe": _stock_send_keyframe,
+        "RTCDtlsTransport._send_rtp": _stock_send_rtp,
     }
 
 
@@ -311,7 +390,9 @@ def check_internals() -> list[str]:
         problems.append("Vp8Encoder has no picture_id")
     sender_source = _source(aiortc.rtcrtpsender.RTCRtpSender)
     for attr in ("self.__encoder =", "self.__track =", "self.__force_keyframe =",
-                 "enc_frame = await self._next_encoded_frame(codec)", "self._enabled"):
+                 "enc_frame = await self._next_encoded_frame(codec)", "self._enabled",
+                 "await self.transport._send_rtp(packet_bytes)",
+                 "self.__rtp_header_extensions_map ="):
         if sender_source is not None and attr not in sender_source:
             problems.append(f"RTCRtpSender has no {attr}")
     gather = _source(aioice.ice.Connection.get_component_candidates)
@@ -365,7 +446,9 @@ def install(*, advertise_level: bool = True) -> None:
         aiortc.rtcrtpsender.get_encoder = castapp_get_encoder  # type: ignore[attr-defined]
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _send_keyframe_counted  # type: ignore[method-assign]
-        sender_cls._next_encoded_frame = _next_encoded_frame_shared  # type: ignore[method-assign]
+        sender_cls._next_encoded_frame = _next_encoded_frame_castapp  # type: ignore[method-assign]
+        dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
+        dtls_cls._send_rtp = _send_rtp_paced  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
         ice_checks.install()
@@ -382,6 +465,8 @@ def uninstall() -> None:
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _stock_send_keyframe  # type: ignore[method-assign]
         sender_cls._next_encoded_frame = _stock_next_encoded_frame  # type: ignore[method-assign]
+        dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
+        dtls_cls._send_rtp = _stock_send_rtp  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
         _advertise_h264_level(None)
         ice_checks.uninstall()

@@ -6,11 +6,12 @@ maxrate/bufsize derived from the bitrate policy, a long GOP, a level computed fr
 resolution and frame rate, and 90 kHz wall-clock timestamps. :class:`ScreenVp8Encoder` is
 the VP8 fallback (libvpx realtime, high ``cpu-used``, 2 threads from 1080p up).
 
-Settings are per peer connection. aiortc creates encoders through a factory that knows
-nothing about the connection, so the settings travel with the frames: the track of each
-connection owns an :class:`EncoderLink` and stamps it on every frame (``frame.opaque``);
-the encoder adopts the link of the frames it is given, applies its :class:`EncoderConfig`
-and writes its counters into the link's :class:`EncodeStats`, where the session reads them.
+Settings are per peer connection. The track of each connection owns an
+:class:`EncoderLink`; the connection's RTP sender hands it to its encoder
+(:meth:`use_link`, see ``castapp.rtc.adapt``) before every frame, so the encoder applies
+its :class:`EncoderConfig` and writes its counters into the link's :class:`EncodeStats`,
+where the session reads them. Nothing rides on the frames: PyAV 18 drops a frame's
+``opaque`` object when any other frame that held the same object is freed.
 
 Both rebuild their codec on a size change, a configuration change, or when the bitrate
 policy says the built cap limits the encoder (:meth:`BitratePolicy.should_rebuild`); PyAV
@@ -43,6 +44,7 @@ from av.video.codeccontext import VideoCodecContext
 from castapp.rtc import hwenc
 from castapp.rtc.bitrate import H264_BPP, VP8_BPP, BitrateBounds, BitratePolicy, bounds_for
 from castapp.rtc.hwenc import HARDWARE_H264, SOFTWARE_H264, CodecChooser, CodecSpec, Opener
+from castapp.rtc.pacer import PacerStats, PacingConfig
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,14 @@ class EncoderConfig:
     """Try the hardware H.264 encoders (probed and self-checked) before x264."""
     h264_encoders: tuple[str, ...] = HARDWARE_H264
     """Hardware candidates in order of preference; x264 is always the last resort."""
+    intra_refresh_s: float | None = None
+    """x264 only: instead of IDR keyframes for recovery, refresh the picture continuously
+    in a column that crosses it once per this many seconds of encoded frames (x264
+    ``intra-refresh``); keyframe requests (PLI/FIR) are then left to the refresh. The first
+    frame (and a rebuild) is still an IDR. ``None``: keyframes."""
+    pacing: PacingConfig | None = field(default_factory=PacingConfig)
+    """Spread a large frame's RTP packets over up to 100 ms (castapp.rtc.pacer); ``None``
+    sends each frame in one burst."""
     opener: Opener | None = field(default=None, compare=False, repr=False)
     """Opens codec contexts (``castapp.rtc.hwenc.open_context`` when ``None``); tests
     inject failures here, at the codec-open boundary."""
@@ -143,6 +153,8 @@ class EncoderConfig:
     def keyint(self) -> int:
         """The codec's own GOP limit in frames: a backstop at twice the periodic interval;
         0 (none) for change-driven streams, which send keyframes only when needed."""
+        if self.intra_refresh_s is not None:
+            return max(2, round(self.max_fps * self.intra_refresh_s))
         if self.change_driven:
             return 0
         return max(1, round(self.max_fps * self.keyframe_interval_s * 2))
@@ -150,7 +162,8 @@ class EncoderConfig:
     def rebuild_key(self) -> tuple[object, ...]:
         """Fields whose change needs a new codec context."""
         return (self.max_fps, self.crf, self.qcomp, self.preset, self.threads, self.vbv_buffer_s,
-                self.vp8_cpu_used, self.vp8_threads, self.keyframe_interval_s)
+                self.vp8_cpu_used, self.vp8_threads, self.keyframe_interval_s,
+                self.intra_refresh_s)
 
 
 @dataclass(slots=True)
@@ -168,6 +181,8 @@ class EncodeStats:
     keyframe_bytes: int = 0
     last_ms: float = 0.0
     last_bytes: int = 0
+    max_bytes: int = 0
+    """The largest encoded frame."""
     last_keyframe: bool = False
     total_ms: float = 0.0
     total_bytes: int = 0
@@ -191,7 +206,7 @@ class EncodeStats:
 class EncoderLink:
     """One connection's encoder settings and counters, shared by its track and encoder.
 
-    The track stamps it on each frame; the encoder adopts it. :attr:`config` may be
+    The connection's sender hands it to its encoder. :attr:`config` may be
     replaced while casting (the Auto preset does); the encoder applies it on the next
     frame, rebuilding its codec only when :meth:`EncoderConfig.rebuild_key` changed.
     """
@@ -204,6 +219,8 @@ class EncoderLink:
         """Set by the track when a receiver joined; the next frame is a keyframe."""
         self.repeat = False
         """Set by the track while the frame being encoded repeats the previous picture."""
+        self.pacer_stats: PacerStats | None = None
+        """The connection's packet pacer's counters, once it paces."""
 
     def request_keyframe(self) -> None:
         with self._lock:
@@ -230,8 +247,8 @@ class _ScreenEncoderMixin:
     _bpp: tuple[float, float, float] = H264_BPP
     codec: VideoCodecContext | None
 
-    def _init_screen(self, config: EncoderConfig | None) -> None:
-        self.link = EncoderLink(config)
+    def _init_screen(self, config: EncoderConfig | None, link: EncoderLink | None) -> None:
+        self.link = link or EncoderLink(config)
         self.config = self.link.config
         self.policy = BitratePolicy(self._bounds(1280, 720))
         self._last_pts: int | None = None
@@ -247,12 +264,15 @@ class _ScreenEncoderMixin:
     def stats(self) -> EncodeStats:
         return self.link.stats
 
-    def _adopt(self, frame: av.VideoFrame) -> None:
-        """Take the connection's link and settings carried by the frame."""
-        link = frame.opaque
-        if isinstance(link, EncoderLink) and link is not self.link:
+    def use_link(self, link: EncoderLink) -> None:
+        """Encode for the connection that owns ``link`` from the next frame on (its
+        settings, its counters). Called by the connection's sender on the event loop."""
+        if link is not self.link:
             link.stats.keyframe_requests += self.link.stats.keyframe_requests
             self.link = link
+
+    def _apply_config(self) -> None:
+        """Follow a configuration replaced on the link (the Auto preset does that)."""
         if self.link.config is not self.config:
             self.config = self.link.config
             if self._size is not None:
@@ -275,7 +295,7 @@ class _ScreenEncoderMixin:
 
     def _prepare(self, frame: av.VideoFrame) -> av.VideoFrame:
         """yuv420p, 90 kHz time base and strictly increasing pts (wall clock if missing)."""
-        self._adopt(frame)
+        self._apply_config()
         if frame.format.name != "yuv420p":
             frame = frame.reformat(format="yuv420p")
         if frame.pts is None or frame.time_base is None:
@@ -337,7 +357,9 @@ class _ScreenEncoderMixin:
     def _want_keyframe(self, pts: int | None, requested: bool) -> bool:
         """Periodic keyframes by media time; requests at most once per request interval."""
         if self.link.take_keyframe_request():
-            requested = True
+            requested = True  # a receiver joined (shared encoder): it needs an IDR
+        elif self.config.intra_refresh_s is not None and self.codec_refreshes():
+            return False  # lost pictures are repaired by the refresh wave, not by an IDR
         if not self.link.repeat:
             self._changed_since_key = True
         last = self._last_keyframe_pts
@@ -359,6 +381,10 @@ class _ScreenEncoderMixin:
         self.stats.keyframes_requested += 1
         return True
 
+    def codec_refreshes(self) -> bool:
+        """Whether the codec in use repairs pictures by intra refresh (x264 only)."""
+        return False
+
     def _account(self, t0: float, nbytes: int, keyframe: bool, pts: int | None) -> None:
         if keyframe:
             self._last_keyframe_pts = pts
@@ -371,6 +397,7 @@ class _ScreenEncoderMixin:
         s.keyframes += int(keyframe)
         s.keyframe_bytes += nbytes if keyframe else 0
         s.last_ms, s.last_bytes, s.last_keyframe = ms, nbytes, keyframe
+        s.max_bytes = max(s.max_bytes, nbytes)
         s.total_ms += ms
         s.total_bytes += nbytes
         s.target_bps = self.policy.target_bps
@@ -382,9 +409,9 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
     with CRF + VBV cap."""
 
     def __init__(self, config: EncoderConfig | None = None, *,
-                 opener: Opener | None = None) -> None:
+                 opener: Opener | None = None, link: EncoderLink | None = None) -> None:
         super().__init__()
-        self._init_screen(config)
+        self._init_screen(config, link)
         self._opener = opener
         self.chooser: CodecChooser | None = None
         self._codec_name = ""
@@ -408,7 +435,7 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         spec = CodecSpec(width=frame.width, height=frame.height, fps=c.max_fps,
                          target_bps=target, level=level, crf=c.crf, preset=c.preset,
                          threads=c.threads, keyint=c.keyint, vbv_buffer_s=c.vbv_buffer_s,
-                         qcomp=c.qcomp)
+                         qcomp=c.qcomp, intra_refresh=c.intra_refresh_s is not None)
         name, codec = self.chooser.open(spec)
         self._codec_name = name
         self.stats.encoder = name
@@ -416,6 +443,9 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
         self.stats.level = level
         self._built(target)
         return codec
+
+    def codec_refreshes(self) -> bool:
+        return self._codec_name == SOFTWARE_H264
 
     def _encode_with(self, frame: av.VideoFrame, keyframe: bool) -> bytes:
         assert self.codec is not None
@@ -519,9 +549,10 @@ class ScreenVp8Encoder(_ScreenEncoderMixin, Vp8Encoder):
 
     _bpp = VP8_BPP
 
-    def __init__(self, config: EncoderConfig | None = None) -> None:
+    def __init__(self, config: EncoderConfig | None = None, *,
+                 link: EncoderLink | None = None) -> None:
         super().__init__()
-        self._init_screen(config)
+        self._init_screen(config, link)
 
     def _open_codec(self, frame: av.VideoFrame) -> VideoCodecContext:
         c = self.config

@@ -62,6 +62,9 @@ class CodecSpec:
     """Longest GOP in frames; 0 for none (keyframes only when asked for)."""
     vbv_buffer_s: float = 1.0
     qcomp: float | None = None
+    intra_refresh: bool = False
+    """x264: refresh the picture in a column moving across it over ``keyint`` frames
+    instead of sending IDR keyframes (the first frame is still one)."""
 
 
 def pix_fmt_for(name: str) -> str:
@@ -79,6 +82,7 @@ def options_for(name: str, spec: CodecSpec) -> dict[str, str]:
             "scenecut=0",
             "repeat-headers=1",
             *([f"qcomp={spec.qcomp:g}"] if spec.qcomp is not None else []),
+            *(["intra-refresh=1"] if spec.intra_refresh else []),
         ]
         return {
             "preset": spec.preset,

@@ -45,8 +45,9 @@ class CaptureTrack(MediaStreamTrack):
     The first change after a still period goes out as soon as it is captured.
 
     ``encoder`` holds this connection's encoder settings and counters
-    (:class:`~castapp.rtc.encoder.EncoderLink`): it is stamped on every frame as
-    ``frame.opaque`` and the encoder adopts it. Read the counters from ``track.link.stats``.
+    (:class:`~castapp.rtc.encoder.EncoderLink`): the connection's RTP sender hands it to
+    its encoder before every frame (see :mod:`castapp.rtc.adapt`). Read the counters from
+    ``track.link.stats``.
 
     Create it inside a running event loop (like every aiortc object). ``stop()`` ends the
     track; the source is stopped too only when ``own_source`` is true.
@@ -177,7 +178,6 @@ class CaptureTrack(MediaStreamTrack):
         frame = self._fit(captured.to_video_frame())
         frame.pts = self.pts_for(stamp)
         frame.time_base = VIDEO_TIME_BASE
-        frame.opaque = self.link
         self.frames_sent += 1
         self._sent_at = time.monotonic()
         if not self.link.repeat:

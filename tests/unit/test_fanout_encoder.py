@@ -111,7 +111,7 @@ async def test_a_far_slower_receiver_moves_to_its_own_smaller_encoder(
 def test_sender_hook_is_pinned(installed: None) -> None:
     assert adapt.check_internals() == []
     sender_cls = aiortc.rtcrtpsender.RTCRtpSender
-    assert sender_cls._next_encoded_frame is adapt._next_encoded_frame_shared
+    assert sender_cls._next_encoded_frame is adapt._next_encoded_frame_castapp
     adapt.uninstall()
     try:
         assert sender_cls._next_encoded_frame is adapt._stock_next_encoded_frame

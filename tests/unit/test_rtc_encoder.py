@@ -176,7 +176,7 @@ def test_keyframe_requests_answered_once_per_interval() -> None:
 
 
 def test_settings_are_per_connection() -> None:
-    """Two encoders in one process follow the settings carried by their own frames."""
+    """Two encoders in one process follow the settings of the link handed to each."""
     from castapp.rtc.encoder import EncoderLink
 
     sharp = EncoderLink(EncoderConfig(max_fps=30, crf=18, hardware=False))
@@ -185,18 +185,15 @@ def test_settings_are_per_connection() -> None:
     base = pattern.make_base(640, 360)
     for i in range(3):
         for name, link in (("sharp", sharp), ("smooth", smooth)):
-            frame = make_frame(640, 360, i, base)
-            frame.opaque = link
-            encoders[name].encode(frame)
+            encoders[name].use_link(link)
+            encoders[name].encode(make_frame(640, 360, i, base))
     assert encoders["sharp"].config.crf == 18 and encoders["smooth"].config.crf == 30
     assert sharp.stats.frames == 3 and smooth.stats.frames == 3
     assert sharp.stats.encoder == "libx264"
     assert sharp.stats.last_bytes != smooth.stats.last_bytes
     # A setting changed while casting is applied with one rebuild.
     sharp.config = EncoderConfig(max_fps=30, crf=26, hardware=False)
-    frame = make_frame(640, 360, 3, base)
-    frame.opaque = sharp
-    encoders["sharp"].encode(frame)
+    encoders["sharp"].encode(make_frame(640, 360, 3, base))
     assert sharp.stats.rebuilds == 1 and encoders["sharp"].config.crf == 26
     assert smooth.stats.rebuilds == 0
 
@@ -354,14 +351,12 @@ def test_sender_info_travels_in_band_to_the_decoder() -> None:
 
     link = EncoderLink(EncoderConfig(max_fps=30, hardware=False))
     link.stats.mode = "motion"
-    enc = ScreenH264Encoder()
+    enc = ScreenH264Encoder(link=link)
     dec = av.CodecContext.create("h264", "r")
     base = pattern.make_base(320, 180)
     seen = []
     for i in range(3):
-        frame = make_frame(320, 180, i, base)
-        frame.opaque = link
-        payloads, _ = enc.encode(frame)
+        payloads, _ = enc.encode(make_frame(320, 180, i, base))
         for out in dec.decode(av.Packet(b"".join(h264_depayload(p) for p in payloads))):
             for item in out.side_data:
                 if item.type == SideDataType.SEI_UNREGISTERED:

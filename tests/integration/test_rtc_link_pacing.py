@@ -1,0 +1,161 @@
+"""Per-connection encoder settings and packet pacing, between real aiortc peers over
+127.0.0.1 (one process, two casts at once, real x264)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import av
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection
+
+from castapp.rtc import peer
+from castapp.rtc.capture import SyntheticSource
+from castapp.rtc.encoder import EncoderConfig
+from castapp.rtc.pacer import PacingConfig
+from castapp.rtc.receive import FrameReceiver, ReceivedFrame
+from castapp.rtc.track import CaptureTrack
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class DecoyTrack(CaptureTrack):
+    """A capture track that, after each frame, frees another frame that held its link.
+
+    PyAV 18 keeps a frame's ``opaque`` object in one table keyed by the object's id and
+    drops the entry when any frame holding it is freed: a frame that carried the link
+    would then reach the encoder with ``opaque`` None."""
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await super().recv()
+        decoy = av.VideoFrame(16, 16, "yuv420p")
+        decoy.opaque = self.link
+        del decoy
+        return frame
+
+
+class TexturedSource(SyntheticSource):
+    """The test pattern with a fixed 320x320 noise patch: keyframes of tens of KB (like a
+    screen full of text), small P-frames."""
+
+    def __init__(self, width: int, height: int, fps: float) -> None:
+        super().__init__(width, height, fps)
+        self._noise = np.random.default_rng(7).integers(0, 256, (320, 320), dtype=np.uint8)
+
+    def _produce(self, seq: int) -> np.ndarray:
+        frame = super()._produce(seq)
+        frame[self.height - 320:self.height, :320] = self._noise  # Y plane, bottom left
+        return frame
+
+
+class Peers:
+    def __init__(self) -> None:
+        self.pcs: list[RTCPeerConnection] = []
+        self.receivers: list[FrameReceiver] = []
+        self.sources: list[SyntheticSource] = []
+
+    def pc(self) -> RTCPeerConnection:
+        pc = peer.make_peer_connection([])
+        self.pcs.append(pc)
+        return pc
+
+    async def cast(self, track_cls: type[CaptureTrack], config: EncoderConfig,
+                   width: int = 640, height: int = 360, fps: float = 30
+                   ) -> tuple[CaptureTrack, list[ReceivedFrame]]:
+        src = TexturedSource(width, height, fps)
+        src.start()
+        self.sources.append(src)
+        sender, receiver = self.pc(), self.pc()
+        track = track_cls(src, encoder=config)
+        peer.add_video_sender(sender, track)
+        frames: list[ReceivedFrame] = []
+        got: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        @receiver.on("track")
+        def on_track(remote: object) -> None:
+            fr = FrameReceiver(remote, frames.append)  # type: ignore[arg-type]
+            fr.start()
+            self.receivers.append(fr)
+            got.set_result(None)
+
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        await receiver.setLocalDescription(await receiver.createAnswer())
+        await sender.setRemoteDescription(receiver.localDescription)
+        await asyncio.wait_for(got, 10)
+        return track, frames
+
+
+@pytest.fixture
+async def peers(loopback_only: None) -> AsyncIterator[Peers]:
+    p = Peers()
+    yield p
+    for r in p.receivers:
+        await r.stop()
+    for pc in p.pcs:
+        await pc.close()
+    for s in p.sources:
+        s.stop()
+
+
+def sender_encoder(track: CaptureTrack, pcs: list[RTCPeerConnection]) -> object:
+    for pc in pcs:
+        for t in pc.getTransceivers():
+            if t.sender.track is track:
+                return getattr(t.sender, "_RTCRtpSender__encoder", None)
+    return None
+
+
+async def test_each_connection_encodes_with_its_own_link_even_when_opaque_is_lost(
+    peers: Peers,
+) -> None:
+    """Two casts in one process, each with its own settings; the frames' opaque objects are
+    freed under them, and every frame still counts on (and is encoded with) its own link."""
+    sharp = EncoderConfig(max_fps=30, crf=18, hardware=False, change_driven=False,
+                          keyframe_interval_s=0.5)
+    coarse = EncoderConfig(max_fps=30, crf=40, hardware=False, change_driven=False)
+    track_a, frames_a = await peers.cast(DecoyTrack, sharp)
+    track_b, frames_b = await peers.cast(DecoyTrack, coarse)
+    await asyncio.sleep(3.0)
+
+    assert len(frames_a) >= 30 and len(frames_b) >= 30, (len(frames_a), len(frames_b))
+    enc_a = sender_encoder(track_a, peers.pcs)
+    enc_b = sender_encoder(track_b, peers.pcs)
+    assert enc_a is not None and enc_b is not None and enc_a is not enc_b
+    assert enc_a.link is track_a.link and enc_b.link is track_b.link  # type: ignore[attr-defined]
+    assert enc_a.config.crf == 18 and enc_b.config.crf == 40  # type: ignore[attr-defined]
+    a, b = track_a.link.stats, track_b.link.stats
+    # Every frame the sender took from the track was encoded on its own link.
+    assert a.frames >= track_a.frames_sent - 1 and b.frames >= track_b.frames_sent - 1
+    assert a.frames >= 30 and b.frames >= 30
+    assert a.keyframes >= 4 and b.keyframes <= 2, (a.keyframes, b.keyframes)
+    assert a.total_bytes / a.frames > 1.2 * b.total_bytes / b.frames, (a, b)
+
+
+async def test_a_large_frame_is_paced_and_arrives_whole(peers: Peers) -> None:
+    """Keyframes of a 1280x720 picture are larger than the burst: their tail is spread
+    out, every frame still arrives, and nothing is left queued."""
+    pacing = PacingConfig(factor=2.5, window_s=0.030, burst_bytes=4_000)
+    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False, pacing=pacing,
+                           keyframe_interval_s=0.5)
+    track, frames = await peers.cast(CaptureTrack, config, 1280, 720)
+    await asyncio.sleep(3.0)
+    stats = track.link.pacer_stats
+    assert stats is not None
+    assert track.link.stats.keyframes >= 3
+    assert stats.frames_paced >= 3, stats
+    assert 0 < stats.max_delay_ms < 500, stats  # spread out, never stuck (loaded machines)
+    assert stats.dropped == 0
+    assert len(frames) >= 60
+    keyframes = [f for f in frames if f.frame.key_frame]
+    assert len(keyframes) >= 3
+
+
+async def test_without_pacing_no_pacer_is_made(peers: Peers) -> None:
+    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False, pacing=None)
+    track, frames = await peers.cast(CaptureTrack, config, 1280, 720)
+    await asyncio.sleep(1.5)
+    assert len(frames) >= 20
+    assert track.link.pacer_stats is None
