@@ -60,6 +60,8 @@ class PlayoutBuffer:
         self.dropped_bytes = 0
         self.frames = 0
         self.last_media_s: float | None = None  # media time of the newest sample pushed
+        #: Media time of the first sample of the last chunk ``pull`` returned (None: silence).
+        self.pulled_media_s: float | None = None
 
     @property
     def jitter_ms(self) -> float:
@@ -89,10 +91,10 @@ class PlayoutBuffer:
         self._last = (arrival, media_s)
         self._delays.append(arrival - media_s)
         self.frames += 1
-        self.last_media_s = media_s + len(pcm) / (BYTES_PER_MS * 1000.0)
         limit = int((self.target_ms + self._frame_ms + 10.0) * BYTES_PER_MS) // 4 * 4
         keep = int(self.target_ms * BYTES_PER_MS) // 4 * 4
         with self._lock:
+            self.last_media_s = media_s + len(pcm) / (BYTES_PER_MS * 1000.0)
             self._pcm += pcm
             if len(self._pcm) > limit:
                 cut = len(self._pcm) - keep
@@ -103,14 +105,22 @@ class PlayoutBuffer:
         """``nbytes`` of sound to play now; silence while (re)filling or muted."""
         start = int(self.target_ms * BYTES_PER_MS)
         with self._lock:
+            self.pulled_media_s = None
             if not self._playing and len(self._pcm) >= start:
                 self._playing = True
             if self._playing and len(self._pcm) < nbytes:
                 self._playing = False
                 self.glitches += 1
+            if self._playing and self.extra_delay_ms > 0 and \
+                    len(self._pcm) + nbytes + 10 * BYTES_PER_MS < start:
+                # lip sync asked for more delay than is held: hold back one piece (a
+                # deliberate 10 ms pause while the delay grows, not an underrun)
+                return bytes(nbytes)
             if not self._playing:
                 return bytes(nbytes)
             out = bytes(self._pcm[:nbytes])
+            if self.last_media_s is not None:  # counted back from the newest sample held
+                self.pulled_media_s = self.last_media_s - len(self._pcm) / (BYTES_PER_MS * 1e3)
             del self._pcm[:nbytes]
         if self.muted or self.volume <= 0.0:
             return bytes(nbytes)
@@ -125,11 +135,18 @@ class PlayoutBuffer:
 
 
 class PcmSink(Protocol):
-    """What a player writes to: blocking ``write`` paces the writer thread."""
+    """What a player writes to: blocking ``write`` paces the writer thread.
+
+    A sink may instead pull by itself (the TV window's ``QAudioSink`` does, from a Qt timer):
+    then it has ``attach(player)`` and no writer thread is started."""
 
     def write(self, pcm: bytes) -> None: ...
 
     def close(self) -> None: ...
+
+
+#: Called with (media time of a chunk's first sample, ``time.time()`` when it sounds).
+PlayedHook = Callable[[float, float], None]
 
 
 def frame_pcm(frame: av.AudioFrame, resampler: av.AudioResampler) -> bytes:
@@ -149,7 +166,9 @@ class AudioPlayer:
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sink: PcmSink | None = None
         self.codec = "opus"
+        self.on_played: PlayedHook | None = None  # lip sync listens here
 
     async def run(self) -> None:
         """Feed the buffer until the track ends."""
@@ -163,13 +182,35 @@ class AudioPlayer:
                        if frame.pts is not None and frame.time_base is not None else 0.0)
             self.buffer.push(frame_pcm(frame, self._resampler), media_s)
 
+    def played(self, media_s: float | None, plays_at: float) -> None:
+        """A sink tells when the chunk starting at ``media_s`` sounds (``time.time()``)."""
+        hook = self.on_played
+        if hook is not None and media_s is not None:
+            hook(media_s, plays_at)
+
     def play_into(self, sink: PcmSink) -> None:
-        """Write the buffer into a blocking sink from a thread until ``stop``."""
+        """Write the buffer into a blocking sink from a thread until ``stop`` (or let a
+        pulling sink attach itself)."""
+        self._sink = sink
+        attach = getattr(sink, "attach", None)
+        if attach is not None:
+            attach(self)
+            return
 
         def loop() -> None:
+            latency = getattr(sink, "latency_ms", None)
+            n = 0
             try:
                 while not self._stop.is_set():
-                    sink.write(self.buffer.pull(CHUNK_BYTES))
+                    pcm = self.buffer.pull(CHUNK_BYTES)
+                    media_s = self.buffer.pulled_media_s
+                    sink.write(pcm)
+                    n += 1
+                    if media_s is not None and latency is not None and n % 5 == 0:
+                        # after the write the sink holds this chunk last: it starts to
+                        # sound once everything before it has played
+                        ahead = latency() / 1000.0 - CHUNK_MS / 1000.0
+                        self.played(media_s, time.time() + max(0.0, ahead))
             except Exception:  # the sound server went away: the picture goes on
                 pass
             finally:
@@ -182,6 +223,8 @@ class AudioPlayer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
+        elif self._sink is not None:
+            self._sink.close()
 
 
 def prepare_audio_receivers(pc: object) -> list[Any]:
@@ -201,6 +244,7 @@ class AudioPlayback:
         self._task = task
         self._counter = counter  # has bytes_received (the RTP payload bytes)
         self._last = (time.monotonic(), 0)
+        self.sync: Any = None  # the call's LipSync, when both streams are there
 
     @classmethod
     def start(cls, track: MediaStreamTrack, open_sink: Callable[[], PcmSink],
@@ -225,6 +269,9 @@ class AudioPlayback:
     def set_volume(self, volume: float) -> None:
         self.player.buffer.volume = max(0.0, min(1.0, volume))
 
+    def set_extra_delay(self, ms: float) -> None:
+        self.player.buffer.extra_delay_ms = ms
+
     def stats_fields(self) -> dict[str, Any]:
         """Figures for ``--stats`` and the overlay."""
         now, got = time.monotonic(), getattr(self._counter, "bytes_received", 0)
@@ -238,7 +285,8 @@ class AudioPlayback:
             "audio_jitter_ms": round(st.jitter_ms, 1),
             "audio_glitches": st.glitches,
             "audio_muted": self.buffer.muted,
-            "av_offset_ms": None,  # lip sync is not measured yet
+            "av_offset_ms": (round(off, 1) if self.sync is not None
+                             and (off := self.sync.offset_ms) is not None else None),
         }
 
     def stop(self) -> None:
