@@ -7,6 +7,13 @@ interarrival jitter (RFC 3550) and the 95th percentile of the last 5 s of latene
 40 ms, plus whatever delay lip sync asks for. More than that is dropped from the front, so clock
 drift or a burst never builds latency; running dry is a glitch, counted, and is filled with
 silence until the target is reached again.
+
+On a loaded machine the sound does not arrive late by a few ms but in bursts after gaps of
+50-400 ms (measured: the receiving process's event loop, which also takes the picture's
+packets, is starved of CPU; the sink's thread keeps playing meanwhile), which no 40 ms buffer
+covers. So after ``STALL_UNDERRUNS`` underruns within ``STALL_WINDOW_S`` the buffer goes to
+"stall mode": the target covers the worst lateness of the last 5 s, up to 120 ms, until a
+whole window passes without an underrun. Lip sync then holds the picture back to match.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from castapp.rtc.audio.source import CHANNELS, CHUNK_BYTES, CHUNK_MS, SAMPLE_RAT
 
 BYTES_PER_MS = SAMPLE_RATE * CHANNELS * 2 // 1000
 MAX_TARGET_MS = 40.0
+STALL_MAX_TARGET_MS = 120.0
+STALL_UNDERRUNS = 3
+STALL_WINDOW_S = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +67,7 @@ class PlayoutBuffer:
         self.volume = 1.0
         self.muted = False
         self.glitches = 0
+        self._underruns: collections.deque[float] = collections.deque(maxlen=STALL_UNDERRUNS)
         self.dropped_bytes = 0
         self.frames = 0
         self.last_media_s: float | None = None  # media time of the newest sample pushed
@@ -72,12 +83,20 @@ class PlayoutBuffer:
         # a frame arrives whole while the sink takes 10 ms pieces: one frame + one piece, plus
         # the larger of 3 × the smoothed jitter and the 95th percentile of recent lateness
         late = 0.0
+        stalled = self.stalled
         if len(self._delays) >= 10:
-            base_delay = min(self._delays)
-            late = float(np.percentile(np.asarray(self._delays) - base_delay, 95)) * 1000.0
+            delays = np.asarray(self._delays)
+            late = float(np.percentile(delays - delays.min(), 100 if stalled else 95)) * 1000.0
         spread = max(3.0 * self.jitter_ms, late)
-        base = min(self._max_target_ms, self._frame_ms + CHUNK_MS + spread)
+        cap = STALL_MAX_TARGET_MS if stalled else self._max_target_ms
+        base = min(cap, self._frame_ms + CHUNK_MS + spread)
         return base + max(0.0, self.extra_delay_ms)
+
+    @property
+    def stalled(self) -> bool:
+        """Underruns came often lately: the target may cover stalls (see the module)."""
+        return len(self._underruns) == STALL_UNDERRUNS and \
+            time.monotonic() - self._underruns[0] < STALL_WINDOW_S
 
     def buffered_ms(self) -> float:
         with self._lock:
@@ -111,6 +130,7 @@ class PlayoutBuffer:
             if self._playing and len(self._pcm) < nbytes:
                 self._playing = False
                 self.glitches += 1
+                self._underruns.append(time.monotonic())
             if self._playing and self.extra_delay_ms > 0 and \
                     len(self._pcm) + nbytes + 10 * BYTES_PER_MS < start:
                 # lip sync asked for more delay than is held: hold back one piece (a
