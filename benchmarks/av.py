@@ -23,8 +23,10 @@ click at each flash's capture instant (``castapp.rtc.audio.synthetic``). Both pr
 the system's monotonic clock, so each flash gives ``audio_latency_ms`` (capture to the sink's
 reported play time), ``video_latency_ms`` (capture to the frame handed to the display) and
 ``av_offset_ms`` (sound ahead > 0). ``audio_glitches_per_min`` counts playout underruns,
-``sender_cpu`` is the sender process alone. The naive reference there is stock aiortc audio
-(its Opus encoder and jitter buffer) without lip sync, with the same picture path.
+``sender_cpu`` is the sender process alone, ``audio_stalls`` the gaps over 45 ms in the sound
+leaving the sender's track, arriving at the TV and entering its playout buffer. The naive
+reference there is stock aiortc audio (its Opus encoder and jitter buffer) without lip sync,
+with the same picture path; ``--compare all`` also runs castapp without its stall mode.
 """
 
 from __future__ import annotations
@@ -191,7 +193,9 @@ async def run_once(pulse: Any, naive: bool, seconds: float) -> dict[str, Any]:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--compare", choices=["naive"], help="also run stock aiortc audio")
+    ap.add_argument("--compare", choices=["naive", "all"],
+                    help="also run stock aiortc audio (all: and, with --separate, castapp "
+                         "without its stall mode)")
     ap.add_argument("--separate", action="store_true",
                     help="sender in its own process, with a synchronised flash and click")
     ap.add_argument("--role", choices=["sender"], help=argparse.SUPPRESS)
@@ -218,6 +222,11 @@ async def main() -> None:
             result["glitches_per_min_ratio"] = round(
                 c["audio_glitches_per_min"] / n["audio_glitches_per_min"], 2) \
                 if n["audio_glitches_per_min"] else None
+        if args.compare == "all":
+            result["no_stall_mode"] = off = await run_separate(False, args.seconds, False)
+            result["glitches_per_min_ratio_to_no_stall_mode"] = round(
+                c["audio_glitches_per_min"] / off["audio_glitches_per_min"], 2) \
+                if off["audio_glitches_per_min"] else None
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp)) as pulse:

@@ -23,7 +23,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from castapp.rtc import peer
 from castapp.rtc.audio import ChunkBuffer
-from castapp.rtc.audio.playout import AudioPlayer
+from castapp.rtc.audio.playout import MAX_TARGET_MS, AudioPlayer
 from castapp.rtc.audio.pulse import PulseSink
 from castapp.rtc.audio.source import CHUNK_BYTES, SAMPLE_RATE
 from castapp.rtc.audio.synthetic import ClickSource, Flashes, FlashVideoSource, click_onsets
@@ -143,7 +143,7 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": round(statistics.median(values), 1), "p95": round(q[18], 1)}
 
 
-async def run_separate(naive: bool, seconds: float) -> dict[str, Any]:
+async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> dict[str, Any]:
     shown: list[float] = []
     played: list[float] = []
 
@@ -198,6 +198,8 @@ async def run_separate(naive: bool, seconds: float) -> dict[str, Any]:
         (folder / "answer.sdp").write_text(answer)
         while not players:
             await asyncio.sleep(0.05)
+        if not stall_mode:
+            players[0].buffer.stall_max_target_ms = MAX_TARGET_MS
         pushed = Gaps(players[0].buffer, "push")  # decoded frames into the playout buffer
         await asyncio.sleep(WARMUP_S)
         pushed.reset()

@@ -59,6 +59,7 @@ class PlayoutBuffer:
         self._pcm = bytearray()
         self._frame_ms = frame_ms
         self._max_target_ms = max_target_ms
+        self.stall_max_target_ms = STALL_MAX_TARGET_MS  # = max_target_ms: no stall mode
         self._jitter_s = 0.0
         self._last: tuple[float, float] | None = None  # (arrival, media time)
         self._playing = False
@@ -88,7 +89,7 @@ class PlayoutBuffer:
             delays = np.asarray(self._delays)
             late = float(np.percentile(delays - delays.min(), 100 if stalled else 95)) * 1000.0
         spread = max(3.0 * self.jitter_ms, late)
-        cap = STALL_MAX_TARGET_MS if stalled else self._max_target_ms
+        cap = self.stall_max_target_ms if stalled else self._max_target_ms
         base = min(cap, self._frame_ms + CHUNK_MS + spread)
         return base + max(0.0, self.extra_delay_ms)
 
