@@ -13,7 +13,9 @@ On a loaded machine the sound does not arrive late by a few ms but in bursts aft
 packets, is starved of CPU; the sink's thread keeps playing meanwhile), which no 40 ms buffer
 covers. So after ``STALL_UNDERRUNS`` underruns within ``STALL_WINDOW_S`` the buffer goes to
 "stall mode": the target covers the worst lateness of the last 5 s, up to 120 ms, until a
-whole window passes without an underrun. Lip sync then holds the picture back to match.
+whole window passes without an underrun. It grows by keeping more of the burst that follows a
+stall (never by extra silence: a refill still waits for the usual target only). Lip sync then
+holds the picture back to match.
 """
 
 from __future__ import annotations
@@ -81,10 +83,12 @@ class PlayoutBuffer:
 
     @property
     def target_ms(self) -> float:
+        return self._target(self.stalled)
+
+    def _target(self, stalled: bool) -> float:
         # a frame arrives whole while the sink takes 10 ms pieces: one frame + one piece, plus
         # the larger of 3 × the smoothed jitter and the 95th percentile of recent lateness
         late = 0.0
-        stalled = self.stalled
         if len(self._delays) >= 10:
             delays = np.asarray(self._delays)
             late = float(np.percentile(delays - delays.min(), 100 if stalled else 95)) * 1000.0
@@ -123,7 +127,9 @@ class PlayoutBuffer:
 
     def pull(self, nbytes: int = CHUNK_BYTES) -> bytes:
         """``nbytes`` of sound to play now; silence while (re)filling or muted."""
-        start = int(self.target_ms * BYTES_PER_MS)
+        # a refill after an underrun waits for the usual target only: in stall mode the
+        # buffer grows by keeping more of the burst that follows a stall, not by silence
+        start = int(self._target(False) * BYTES_PER_MS)
         with self._lock:
             self.pulled_media_s = None
             if not self._playing and len(self._pcm) >= start:
