@@ -85,7 +85,7 @@ def test_sound_ahead_is_delayed() -> None:
 def test_sound_far_behind_holds_the_picture_back_a_little_behind_is_left_alone() -> None:
     sync, asked, delay = sync_with(video_lag=0.02, audio_lag=0.12)
     sync.update(now=10.0)
-    assert asked == [0.0] and delay.delay_s > 0.04
+    assert asked == [] and delay.delay_s > 0.04  # the sound's delay is not touched
     sync, asked, delay = sync_with(video_lag=0.02, audio_lag=0.04)
     sync.update(now=10.0)
     assert asked == [] and delay.delay_s == 0
@@ -97,3 +97,16 @@ def test_offset_needs_both_streams() -> None:
     assert sync.offset_ms is None
     any_: Any = sync
     assert any_.correction_ms == 0
+
+
+def test_the_sound_delay_moves_only_in_audible_steps() -> None:
+    sync, asked, _ = sync_with(video_lag=0.13, audio_lag=0.05)
+    sync.update(now=10.0)
+    assert len(asked) == 1 and asked[0] >= 20
+    first = asked[0]
+    now = time.time()
+    for i in range(5):  # the sound is still 25 ms ahead: a 15 ms step is not worth a splice
+        sync.audio_played(i * 0.02, now + i * 0.02 + 0.105)
+        sync._video_lag.append(0.13)
+    sync.update(now=20.0)
+    assert asked == [first]

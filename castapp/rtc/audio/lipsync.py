@@ -11,7 +11,8 @@ comes out ahead of the picture.
 ``extra_delay_ms``, the picture through a :class:`VideoDelay` that holds at most a few frames
 and drops the oldest. Sound ahead of the picture is corrected from +5 ms, sound behind it only
 past -30 ms (so the picture, which a presenter's pointer moves, is rarely held back): well
-inside ITU-R BT.1359's detectability window (+45 / -125 ms).
+inside ITU-R BT.1359's detectability window (+45 / -125 ms). The sound's delay moves only in
+steps of at least 20 ms, since each move is heard as a splice.
 
 aiortc's sender stamps an SR with the time its newest packet was *sent*, so a stream that is
 slow to encode would look on time. :func:`stamp_capture_time` makes castapp's senders pair an
@@ -43,9 +44,13 @@ VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
 MAX_AUDIO_DELAY_MS = 250.0
 MAX_VIDEO_DELAY_MS = 200.0
-AHEAD_OK_MS = 5.0  # sound ahead of the picture by more than this is delayed
+AHEAD_OK_MS = 15.0  # sound ahead of the picture by more than this is delayed
 BEHIND_OK_MS = 30.0  # sound behind the picture by more than this holds the picture back
 GAIN = 0.6
+UPDATE_S = 1.0
+#: The sound's delay moves only in steps this large: each move is a splice a listener may hear
+#: (a short pause to grow, a cut to shrink), while the picture's delay moves silently.
+AUDIO_STEP_MS = 20.0
 _MAPPER_ATTR = "_RTCRtpReceiver__timestamp_mapper"
 _RTP_TS_ATTR = "_RTCRtpSender__rtp_timestamp"
 
@@ -185,6 +190,7 @@ class LipSync:
         self._video_lag: collections.deque[float] = collections.deque(maxlen=30)
         self._audio_lag: collections.deque[float] = collections.deque(maxlen=50)
         self.correction_ms = 0.0  # > 0: sound delayed; < 0: picture delayed
+        self.audio_delay_ms = 0.0  # what the sound's delay is set to
         self._last_update = 0.0
 
     def video_shown(self, pts: int | None, shown_at: float | None = None) -> None:
@@ -212,7 +218,7 @@ class LipSync:
     def update(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         offset = self.offset_ms
-        if offset is None or now - self._last_update < 0.5:
+        if offset is None or now - self._last_update < UPDATE_S:
             return
         self._last_update = now
         if offset > AHEAD_OK_MS:
@@ -229,9 +235,17 @@ class LipSync:
         self._audio_lag.clear()
 
     def _apply(self) -> None:
-        self._set_audio_delay(max(0.0, self.correction_ms))
+        audio = max(0.0, self.correction_ms)
+        if abs(audio - self.audio_delay_ms) >= AUDIO_STEP_MS or (audio == 0.0) != (
+                self.audio_delay_ms == 0.0):
+            self.audio_delay_ms = audio
+            self._set_audio_delay(audio)
         if self._video_delay is not None:
             self._video_delay.delay_s = max(0.0, -self.correction_ms) / 1000.0
+
+    @property
+    def video_delay_ms(self) -> float:
+        return self._video_delay.delay_s * 1000.0 if self._video_delay is not None else 0.0
 
 
 def sync_call(pc: Any, on_frame: Callable[[Any], None], playback: Any,

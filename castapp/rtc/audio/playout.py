@@ -308,12 +308,14 @@ class AudioPlayback:
         return {
             "audio_codec": self.player.codec,
             "audio_kbps": round((got - before) * 8 / 1000 / max(now - then, 1e-3)),
-            "audio_buffer_ms": round(st.target_ms, 1),
+            "audio_buffer_ms": round(st.target_ms - self.buffer.extra_delay_ms, 1),
             "audio_jitter_ms": round(st.jitter_ms, 1),
             "audio_glitches": st.glitches,
             "audio_muted": self.buffer.muted,
             "av_offset_ms": (round(off, 1) if self.sync is not None
                              and (off := self.sync.offset_ms) is not None else None),
+            # what lip sync delays: the sound (> 0) or the picture (< 0)
+            "av_sync_delay_ms": round(self.sync.correction_ms, 1) if self.sync else None,
         }
 
     def stop(self) -> None:
