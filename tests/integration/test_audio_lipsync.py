@@ -106,7 +106,8 @@ def test_flash_and_click_come_out_together(tmp_path: Path, loopback_only: None) 
 def test_a_late_picture_is_matched_by_delaying_the_sound(tmp_path: Path,
                                                          loopback_only: None) -> None:
     # the picture reaches the encoder 150 ms after its capture: unsynced, the click would
-    # sound some 150 ms before the flash shows
+    # sound some 150 ms before the flash shows, less the sound path's longer latency (about
+    # 60-70 ms here), so well outside +45 ms
     offsets, correction = measure(tmp_path, lag_s=0.15)
     check(offsets)
-    assert correction > 80, f"the sound was delayed by only {correction:.0f} ms"
+    assert correction > 45, f"the sound was delayed by only {correction:.0f} ms"
