@@ -683,8 +683,6 @@ def _screen(text: str) -> tuple[int, int] | None:
 
 def portal_problem(size: tuple[int, int], timeout: float = 20.0) -> str:
     """Why ``--backend portal`` cannot measure glass to glass here (one sentence)."""
-    # this folder's av.py (the PyAV benchmark) must not hide PyAV itself
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
     sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
     try:
         from wayland_stack import wayland_desktop

@@ -39,8 +39,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if __name__ == "__main__":  # a child process: benchmarks/av.py must not hide PyAV
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 #: Sender i's counters start at i * BASE, so a frame tells which sender it came from.

@@ -1,4 +1,3 @@
-# ruff: noqa: E402 - the path is fixed before the imports
 """Sound benchmark: capture → Opus → aiortc → playout, castapp's path against stock aiortc.
 
 A private PulseAudio daemon (null sinks ``laptop`` and ``tv``) plays a click every 500 ms into
@@ -16,15 +15,20 @@ two aiortc peers talk over loopback in one process (aioice is limited to 127.0.0
 ``--compare naive`` runs stock aiortc audio as the reference in the same run: aiortc's own
 Opus encoder (20 ms, ``voip``) fed ``AudioFrame``s and its stock receive jitter buffer
 (``prefetch=4``), into the same playout and sink. Prints one JSON object.
+
+``--separate`` runs the sender in a process of its own (the receiver is this process), with
+picture and sound: a 1280x720 test pattern at 30 fps that flashes white once a second and a
+click at each flash's capture instant (``castapp.rtc.audio.synthetic``). Both processes share
+the system's monotonic clock, so each flash gives ``audio_latency_ms`` (capture to the sink's
+reported play time), ``video_latency_ms`` (capture to the frame handed to the display) and
+``av_offset_ms`` (sound ahead > 0). ``audio_glitches_per_min`` counts playout underruns,
+``sender_cpu`` is the sender process alone, ``audio_stalls`` the gaps over 45 ms in the sound
+leaving the sender's track, arriving at the TV and entering its playout buffer. The naive
+reference there is stock aiortc audio (its Opus encoder and jitter buffer) without lip sync,
+with the same picture path; ``--compare all`` also runs castapp without its stall mode.
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is named after the benchmark; keep it from shadowing PyAV (``import av``).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 import argparse
 import asyncio
@@ -44,6 +48,7 @@ from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(1, str(Path(__file__).parent / "av_parts"))
 from castapp.rtc import peer
 from castapp.rtc.audio import ChunkBuffer, open_system_audio
 from castapp.rtc.audio.opus_track import TIME_BASE, OpusAudioTrack
@@ -181,10 +186,42 @@ async def run_once(pulse: Any, naive: bool, seconds: float) -> dict[str, Any]:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--compare", choices=["naive"], help="also run stock aiortc audio")
+    ap.add_argument("--compare", choices=["naive", "all"],
+                    help="also run stock aiortc audio (all: and, with --separate, castapp "
+                         "without its stall mode)")
+    ap.add_argument("--separate", action="store_true",
+                    help="sender in its own process, with a synchronised flash and click")
+    ap.add_argument("--role", choices=["sender"], help=argparse.SUPPRESS)
+    ap.add_argument("--dir", help=argparse.SUPPRESS)
+    ap.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     aioice.ice.get_host_addresses = (  # type: ignore[assignment]
         lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
+    if args.role == "sender":
+        from av_separate import run_sender
+
+        await run_sender(Path(args.dir), args.naive, args.seconds)
+        return
+    if args.separate:
+        from av_separate import run_separate
+
+        result = {"castapp": await run_separate(False, args.seconds)}
+        if args.compare:
+            result["naive"] = await run_separate(True, args.seconds)
+            c, n = result["castapp"], result["naive"]
+            for key in ("audio_latency_ms", "av_offset_abs_ms"):
+                if c[key]["p50"] and n[key]["p50"]:
+                    result[f"ratio_{key}_p50"] = round(c[key]["p50"] / n[key]["p50"], 2)
+            result["glitches_per_min_ratio"] = round(
+                c["audio_glitches_per_min"] / n["audio_glitches_per_min"], 2) \
+                if n["audio_glitches_per_min"] else None
+        if args.compare == "all":
+            result["no_stall_mode"] = off = await run_separate(False, args.seconds, False)
+            result["glitches_per_min_ratio_to_no_stall_mode"] = round(
+                c["audio_glitches_per_min"] / off["audio_glitches_per_min"], 2) \
+                if off["audio_glitches_per_min"] else None
+        print(json.dumps(result))
+        return
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp)) as pulse:
         result: dict[str, Any] = {"castapp": await run_once(pulse, False, args.seconds)}
         if args.compare:

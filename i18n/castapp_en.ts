@@ -228,7 +228,7 @@ cast this screen</source>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
-        <extracomment>The PIN the person typed from the TV&apos;s screen.</extracomment>
+        <extracomment>The PIN the person typed from the TV&apos;s screen. The sound of the cast under way was muted (True) or unmuted.</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -257,6 +257,22 @@ cast this screen</source>
     </message>
     <message>
         <source>Room service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Share sound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sound is not available on this system: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The TV plays what this computer plays (not the microphone)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -325,6 +341,14 @@ cast this screen</source>
     </message>
     <message>
         <source>Cast</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unmute sound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mute sound</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -807,6 +831,18 @@ cast this screen</source>
     </message>
     <message>
         <source>Not verified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Muted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Mute sound</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -231,7 +231,7 @@ cast this screen</source>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
-        <extracomment>The PIN the person typed from the TV&apos;s screen.</extracomment>
+        <extracomment>The PIN the person typed from the TV&apos;s screen. The sound of the cast under way was muted (True) or unmuted.</extracomment>
         <translation>castapp — 投射此屏幕</translation>
     </message>
     <message>
@@ -261,6 +261,22 @@ cast this screen</source>
     <message>
         <source>Room service</source>
         <translation>房间服务</translation>
+    </message>
+    <message>
+        <source>Sound</source>
+        <translation>声音</translation>
+    </message>
+    <message>
+        <source>Share sound</source>
+        <translation>共享声音</translation>
+    </message>
+    <message>
+        <source>Sound is not available on this system: {reason}</source>
+        <translation>此系统无法共享声音：{reason}</translation>
+    </message>
+    <message>
+        <source>The TV plays what this computer plays (not the microphone)</source>
+        <translation>电视播放这台电脑正在播放的声音（不是麦克风）</translation>
     </message>
     <message>
         <source>Code on the TV, e.g. 482 913</source>
@@ -329,6 +345,14 @@ cast this screen</source>
     <message>
         <source>Cast</source>
         <translation>投屏</translation>
+    </message>
+    <message>
+        <source>Unmute sound</source>
+        <translation>取消静音</translation>
+    </message>
+    <message>
+        <source>Mute sound</source>
+        <translation>静音</translation>
     </message>
 </context>
 <context>
@@ -811,6 +835,18 @@ cast this screen</source>
     <message>
         <source>Not verified</source>
         <translation>未验证</translation>
+    </message>
+    <message>
+        <source>Sound</source>
+        <translation>声音</translation>
+    </message>
+    <message>
+        <source>Muted</source>
+        <translation>已静音</translation>
+    </message>
+    <message>
+        <source>Mute sound</source>
+        <translation>静音</translation>
     </message>
 </context>
 </TS>

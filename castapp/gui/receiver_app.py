@@ -18,6 +18,7 @@ from castapp.app.host import (
 )
 from castapp.app.words import Failure
 from castapp.embedded import EmbeddedService
+from castapp.gui.audio_out import qt_sound_out
 from castapp.gui.receiver_window import ReceiverWindow
 from castapp.linkquality import link_quality
 from castapp.links import DEFAULT_PORT
@@ -45,7 +46,8 @@ class ReceiverController:
         self.host = ReceiverHost(
             ReceiverOptions(state_dir=state_dir, server_url=server_url, name=name,
                             listen=listen, advertise=advertise, ice=ice or {},
-                            admission=window.admission.value),
+                            admission=window.admission.value,
+                            session={"audio_out": qt_sound_out}),
             on_status=window.show_status, on_event=self._on_event,
             on_call_frame=window.frame_for)
         window.admission_changed.connect(self._admission_changed)

@@ -125,6 +125,9 @@ class ReceiverWindow(QMainWindow):
         self.wall.view_hint.connect(self._view_hint)
         self.wall.stop_requested.connect(self.stop_call)
         self.wall.layout_changed.connect(self.layout_changed)
+        self.wall.sound_muted.connect(
+            lambda muted: callable(getattr(self.controls, "set_muted", None))
+            and self._ask("set_muted", muted))
         self.prompts.answered.connect(self._answered)
         # Added to the context menu when set (the app puts its language menu here).
         self.language_menu: QMenu | None = None
@@ -138,8 +141,7 @@ class ReceiverWindow(QMainWindow):
         self.act_snapshot.triggered.connect(self.save_snapshot)
         self.act_stats = QAction(self, shortcut=QKeySequence(Qt.Key.Key_I), checkable=True)
         self.act_stats.toggled.connect(self.set_stats_visible)
-        self.act_menu = QAction(self, shortcuts=[QKeySequence(Qt.Key.Key_Menu),
-                                                 QKeySequence(Qt.Key.Key_M)])
+        self.act_menu = QAction(self, shortcuts=[QKeySequence(Qt.Key.Key_Menu)])  # M mutes
         self.act_menu.triggered.connect(self.open_menu)
         self.act_rename = QAction(self)
         self.act_rename.triggered.connect(self.ask_name)
@@ -513,6 +515,7 @@ class ReceiverWindow(QMainWindow):
             act.setData(mode.value)
             mode_group.addAction(act)
             act.triggered.connect(lambda _=False, m=mode: self.set_admission(m))
+        menu.addAction(self.wall.act_mute)
         menu.addAction(self.act_rename)
         self.act_autostart.setChecked(kiosk.autostart_enabled(self.autostart_path))
         menu.addAction(self.act_autostart)

@@ -20,6 +20,8 @@ from castapp.gui.common import SettingsHolder
 from castapp.gui.sender_window import SenderWindow
 from castapp.linkquality import link_quality
 from castapp.quality import Preset, preset
+from castapp.rtc.audio import open_system_audio
+from castapp.rtc.audio.choice import sound_available
 from castapp.rtc.capture import FrameSource, SourceState
 from castapp.rtc.capture_source import CaptureSpec
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
@@ -45,7 +47,8 @@ class SenderController:
     def __init__(self, window: SenderWindow, holder: SettingsHolder, *,
                  source_factory: SourceFactory, machine_name: str | None = None,
                  discover: Discover | None = None,
-                 ice: dict[str, Any] | None = None) -> None:
+                 ice: dict[str, Any] | None = None,
+                 sound_check: Callable[[], str | None] | None = None) -> None:
         self.window = window
         self.holder = holder
         self.source_factory = source_factory
@@ -64,11 +67,17 @@ class SenderController:
         window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
         window.stop_requested.connect(lambda: self._spawn(self.stop()))
         window.pin_entered.connect(self.answer_pin)
+        window.sound_muted.connect(self._sound_muted)
+        window.set_sound_reason(sound_available() if sound_check is None else sound_check())
 
     def answer_pin(self, pin: str) -> None:
         """The PIN the person read on the TV goes to the session that is asked for it."""
         if self.caster is not None:
             self.caster.answer_pin(pin)
+
+    def _sound_muted(self, muted: bool) -> None:
+        if self.session is not None:
+            self.session.set_audio_muted(muted)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -104,11 +113,14 @@ class SenderController:
             self._fail(exc.failure)
             return
         generation = self._generation
+        sound = self.window.share_sound()
+        self.window.set_sound_shared(sound)
         caster = Caster(discover=self.discover,
                         name=self.holder.current.name_or(self.machine_name),
                         on_status=lambda st: self._on_status(st, generation),
                         on_event=self._on_event,
-                        session_args={"encoder": chosen.encoder(), **self.ice})
+                        session_args={"encoder": chosen.encoder(), **self.ice,
+                                      "audio": open_system_audio if sound else None})
         self.caster = caster
         try:
             self.session = await caster.cast(target, url, self.source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -39,6 +40,8 @@ class SenderWindow(QMainWindow):
     stop_requested = Signal()
     #: The PIN the person typed from the TV's screen.
     pin_entered = Signal(str)
+    #: The sound of the cast under way was muted (True) or unmuted.
+    sound_muted = Signal(bool)
 
     def __init__(self, holder: SettingsHolder, *, display: str | None = None,
                  fmt: CodeFormat | None = None) -> None:
@@ -75,6 +78,17 @@ class SenderWindow(QMainWindow):
         self.quality.setCurrentIndex(QUALITIES.index(holder.current.quality))
         self.quality.currentIndexChanged.connect(
             lambda i: holder.update(quality=self.quality.itemData(i)))
+        # "Share sound": on by default when this computer can capture what it plays
+        self.sound = QCheckBox()
+        self.sound.setObjectName("share_sound")
+        self.sound.setChecked(True)
+        self.sound_reason: str | None = None  # why sound cannot be shared, if it cannot
+        self.mute = QPushButton()
+        self.mute.setObjectName("mute_sound")
+        self.mute.setCheckable(True)
+        self.mute.hide()
+        self.mute.toggled.connect(self._mute_toggled)
+        self.sound_shared = False  # the cast under way carries sound
         self.button = QPushButton()
         self.button.setDefault(True)
         self.button.clicked.connect(self._button)
@@ -101,15 +115,17 @@ class SenderWindow(QMainWindow):
         self.pin_box.hide()
 
         form = QFormLayout()
-        self.labels = [QLabel() for _ in range(5)]
+        self.labels = [QLabel() for _ in range(6)]
         form.addRow(self.labels[0], self.code)
         form.addRow("", self.hint)
         form.addRow(self.labels[1], self.share)
         form.addRow(self.labels[2], self.quality)
+        form.addRow(self.labels[5], self.sound)
         form.addRow(self.labels[3], self.name)
         form.addRow(self.labels[4], self.server)
         buttons = QHBoxLayout()
         buttons.addWidget(self.status_line, 1)
+        buttons.addWidget(self.mute)
         buttons.addWidget(self.button)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -145,8 +161,13 @@ class SenderWindow(QMainWindow):
         self.pin_button.setText(self.tr("Send PIN"))
         for label, text in zip(self.labels, (
                 self.tr("Cast code"), self.tr("Share"), self.tr("Quality"),
-                self.tr("Your name"), self.tr("Room service")), strict=True):
+                self.tr("Your name"), self.tr("Room service"), self.tr("Sound")), strict=True):
             label.setText(text)
+        self.sound.setText(self.tr("Share sound"))
+        self.sound.setToolTip(self.tr("Sound is not available on this system: {reason}").format(
+            reason=self.sound_reason) if self.sound_reason else self.tr(
+            "The TV plays what this computer plays (not the microphone)"))
+        self._mute_text()
         self.code.setPlaceholderText(self.tr("Code on the TV, e.g. 482 913"))
         self.server.setPlaceholderText(self.tr("Optional: host:port of a room service"))
         self.name.setPlaceholderText(self.tr("Shown on the TV"))
@@ -219,6 +240,34 @@ class SenderWindow(QMainWindow):
         self.button.setEnabled(busy or self._input_ok)
         for w in (self.code, self.server, self.share, self.quality, self.name):
             w.setEnabled(not busy)
+        self.sound.setEnabled(not busy and self.sound_reason is None)
+        self.mute.setVisible(busy and self.sound_shared)
+        if not busy and self.mute.isChecked():
+            self.mute.setChecked(False)  # the next cast starts with sound
+
+    # ------------------------------------------------------------------ sound
+    def set_sound_reason(self, reason: str | None) -> None:
+        """None: this computer can share its sound; else why not (the switch is off)."""
+        self.sound_reason = reason
+        if reason is not None:
+            self.sound.setChecked(False)
+        self.retranslate()
+
+    def share_sound(self) -> bool:
+        return self.sound.isChecked() and self.sound_reason is None
+
+    def set_sound_shared(self, shared: bool) -> None:
+        """The cast under way carries sound (the mute button shows while it does)."""
+        self.sound_shared = shared
+        self._update_button()
+
+    def _mute_toggled(self, muted: bool) -> None:
+        self._mute_text()
+        self.sound_muted.emit(muted)
+
+    def _mute_text(self) -> None:
+        self.mute.setText(self.tr("Unmute sound") if self.mute.isChecked()
+                          else self.tr("Mute sound"))
 
     # ------------------------------------------------------------------ session → window
     def show_message(self, text: words.Phrase | str) -> None:

@@ -8,6 +8,10 @@ whole wall is one ordinary widget that ``grab()`` reads back.
 
 The wall decides where tiles go (:mod:`castapp.layout`) and tells the window, through
 ``view_hint``, the size and frame rate each sender should send.
+
+Sound: only the spotlit presenter (or the first) is heard; with several on the wall that tile
+says *Sound*, and every presenter's tile says *Muted* while the TV is muted (key M, the
+remote's mute key or the menu's *Mute sound*, ``act_mute``), which ``sound_muted`` reports.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAction,
     QColor,
     QFont,
     QFontMetrics,
@@ -50,6 +55,7 @@ _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0
            Qt.Key.Key_Down: (0, 1)}
 _ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Select, Qt.Key.Key_Space)
 _STOP = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+_MUTE = (Qt.Key.Key_M, Qt.Key.Key_VolumeMute)
 
 
 @dataclass
@@ -76,6 +82,8 @@ class Wall(QWidget):
     stop_requested = Signal(str)
     # The layout or the spotlit tile changed (the new Layout value).
     layout_changed = Signal(str)
+    # The TV's sound was muted (True) or unmuted.
+    sound_muted = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +111,9 @@ class Wall(QWidget):
         self._pills: dict[tuple[str, int, int, float], QImage] = {}
         self.corner = CodeCorner(self)
         self.corner.hide()
+        self.muted = False
+        self.act_mute = QAction(self, checkable=True)
+        self.act_mute.toggled.connect(self.set_muted)
         self.retranslate()
 
     # ------------------------------------------------------------------ words
@@ -111,6 +122,9 @@ class Wall(QWidget):
         self.connecting_text = self.tr("{name} is connecting…")
         self.browser_text = self.tr("Browser")
         self.unverified_text = self.tr("Not verified")
+        self.sound_text = self.tr("Sound")
+        self.muted_text = self.tr("Muted")
+        self.act_mute.setText(self.tr("Mute sound") + "\tM")
         self._pills.clear()
         self.corner.retranslate()
         self.update()
@@ -253,6 +267,31 @@ class Wall(QWidget):
         self.layout_changed.emit(self.current_layout().value)
         self._relayout()
 
+    # ------------------------------------------------------------------ sound
+    def heard(self) -> str | None:
+        """The presenter whose sound plays: the spotlit one, else the first on the wall."""
+        if self.spotlight in self._tiles:
+            return self.spotlight
+        return self._order[0] if self._order else None
+
+    def set_muted(self, muted: bool) -> None:
+        if muted == self.muted:
+            return
+        self.muted = muted
+        self.act_mute.setChecked(muted)
+        self.sound_muted.emit(muted)
+        self.update()
+
+    def sound_mark(self, peer_id: str) -> str | None:
+        """What a tile says about sound: *Muted*, *Sound* (the one heard among several)."""
+        if peer_id not in self._tiles:
+            return None
+        if self.muted:
+            return self.muted_text
+        if len(self._order) > 1 and peer_id == self.heard():
+            return self.sound_text
+        return None
+
     def set_spotlight(self, peer_id: str | None) -> None:
         """Make one call large (None: back to equal tiles)."""
         if peer_id is not None and peer_id not in self._tiles:
@@ -323,6 +362,9 @@ class Wall(QWidget):
         key = Qt.Key(event.key())
         if not self._order:
             return False
+        if key in _MUTE:
+            self.set_muted(not self.muted)
+            return True
         if key in _ARROWS:
             dx, dy = _ARROWS[key]
             self.focus = policy.neighbour(self.tiles(), self.focus, dx, dy)
@@ -479,6 +521,12 @@ class Wall(QWidget):
                 self._pill(painter, text, right, top, small, anchor_right=True,
                            background=colour)
                 right -= width + pad // 2
+        mark = self.sound_mark(call.peer_id)
+        if mark is not None:  # bottom-left of the picture
+            colour = QColor(170, 40, 40, 230) if self.muted else QColor(30, 120, 60, 220)
+            small = unit * 0.8
+            self._pill(painter, mark, left, pic.bottom() - pad - self._pill_size(mark, small)[1],
+                       small, background=colour)
         if self.focus == call.peer_id and self.focus_visible():
             pen = QPen(QColor("#4da3ff"))
             width = max(3, round(unit / 4))

@@ -14,6 +14,7 @@ from typing import Protocol
 from aiortc import RTCIceCandidate, RTCIceServer, RTCSessionDescription
 
 from castapp.rtc.audio import AudioSource
+from castapp.rtc.audio.lipsync import VIDEO_CLOCK, stamp_capture_time
 from castapp.rtc.audio.opus_track import open_audio_track
 from castapp.rtc.audio.rtp import add_audio_sender
 from castapp.rtc.capture import FrameSource
@@ -96,6 +97,7 @@ class AiortcOfferPeer:
                                        relay_only=req.relay_only)
         self.track = self._open_track(req)
         transceiver = add_video_sender(self.pc, self.track, req.codec)
+        stamp_capture_time(transceiver.sender, self.track, VIDEO_CLOCK)  # for lip sync
         self.sampler = StatsSampler(self.pc, count_feedback(transceiver.sender))
         self.audio = open_audio_track(req.audio, req.audio_muted)
         if self.audio is not None:

@@ -25,6 +25,7 @@ from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from castapp import protocol as p
+from castapp.rtc.audio.lipsync import sync_call
 from castapp.rtc.audio.playout import AudioPlayback, PcmSink, prepare_audio_receivers
 from castapp.rtc.holes import start_watch
 from castapp.rtc.ice import IceChooser, gather_with_fallback
@@ -198,14 +199,14 @@ async def aiortc_link(req: LinkRequest) -> Link:
         return pc
 
     pc = await gather_with_fallback(req.chooser, answering_pc)
-    frames: FrameReceiver | None = None
-    if (video := videos.get(id(pc))) is not None:
-        frames = FrameReceiver(video, req.on_frame)
-        frames.start()
     audio: AudioPlayback | None = None
     if (sound := audios.get(id(pc))) is not None and req.audio_out is not None:
         counter = (releases.get(id(pc)) or [None])[0]
         audio = AudioPlayback.start(sound, req.audio_out, req.audio_muted, counter)
+    frames: FrameReceiver | None = None
+    if (video := videos.get(id(pc))) is not None:
+        frames = FrameReceiver(video, sync_call(pc, req.on_frame, audio))
+        frames.start()
     watches: list[asyncio.Task[None]] = []
     for t in pc.getTransceivers():
         counted.watch(t.receiver)

@@ -69,3 +69,21 @@ def test_opus_packets_are_released_on_arrival_and_late_ones_dropped() -> None:
     released = [rel.add(Packet(s))[1] for s in (65534, 65535, 0, 1, 0, 65535, 2)]
     assert [f is not None for f in released] == [True, True, True, True, False, False, True]
     assert rel.late == 2 and rel.bytes_received == 50
+
+
+def test_repeated_underruns_let_the_target_cover_stalls_and_it_comes_back() -> None:
+    from castapp.rtc.audio import playout
+
+    buf = PlayoutBuffer()
+    t = 100.0
+    for i in range(100):  # every 25th frame comes 90 ms late, then the rest in a burst
+        late = 0.09 if i % 25 in (0, 1, 2, 3) else 0.0
+        buf.push(FRAME, i * 0.02, arrival=t + i * 0.02 + max(0.0, late - (i % 25) * 0.02))
+    assert buf.target_ms == 40  # lateness alone never passes 40 ms
+    for _ in range(3):  # three underruns in a row
+        buf.pull(CHUNK_BYTES * 20)
+        buf.push(FRAME * 3, 0.0, arrival=t + 3)
+        buf._playing = True
+    assert buf.stalled and 40 < buf.target_ms <= playout.STALL_MAX_TARGET_MS
+    buf._underruns.clear()
+    assert not buf.stalled and buf.target_ms == 40

@@ -7,6 +7,15 @@ interarrival jitter (RFC 3550) and the 95th percentile of the last 5 s of latene
 40 ms, plus whatever delay lip sync asks for. More than that is dropped from the front, so clock
 drift or a burst never builds latency; running dry is a glitch, counted, and is filled with
 silence until the target is reached again.
+
+On a loaded machine the sound does not arrive late by a few ms but in bursts after gaps of
+50-400 ms (measured: the receiving process's event loop, which also takes the picture's
+packets, is starved of CPU; the sink's thread keeps playing meanwhile), which no 40 ms buffer
+covers. So after ``STALL_UNDERRUNS`` underruns within ``STALL_WINDOW_S`` the buffer goes to
+"stall mode": the target covers the worst lateness of the last 5 s, up to 120 ms, until a
+whole window passes without an underrun. It grows by keeping more of the burst that follows a
+stall (never by extra silence: a refill still waits for the usual target only). Lip sync then
+holds the picture back to match.
 """
 
 from __future__ import annotations
@@ -35,6 +44,9 @@ from castapp.rtc.audio.source import (
 
 BYTES_PER_MS = SAMPLE_RATE * CHANNELS * 2 // 1000
 MAX_TARGET_MS = 40.0
+STALL_MAX_TARGET_MS = 120.0
+STALL_UNDERRUNS = 3
+STALL_WINDOW_S = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -56,6 +68,7 @@ class PlayoutBuffer:
         self._pcm = bytearray()
         self._frame_ms = frame_ms
         self._max_target_ms = max_target_ms
+        self.stall_max_target_ms = STALL_MAX_TARGET_MS  # = max_target_ms: no stall mode
         self._jitter_s = 0.0
         self._last: tuple[float, float] | None = None  # (arrival, media time)
         self._playing = False
@@ -64,9 +77,12 @@ class PlayoutBuffer:
         self.volume = 1.0
         self.muted = False
         self.glitches = 0
+        self._underruns: collections.deque[float] = collections.deque(maxlen=STALL_UNDERRUNS)
         self.dropped_bytes = 0
         self.frames = 0
         self.last_media_s: float | None = None  # media time of the newest sample pushed
+        #: Media time of the first sample of the last chunk ``pull`` returned (None: silence).
+        self.pulled_media_s: float | None = None
 
     @property
     def jitter_ms(self) -> float:
@@ -74,15 +90,25 @@ class PlayoutBuffer:
 
     @property
     def target_ms(self) -> float:
+        return self._target(self.stalled)
+
+    def _target(self, stalled: bool) -> float:
         # a frame arrives whole while the sink takes 10 ms pieces: one frame + one piece, plus
         # the larger of 3 × the smoothed jitter and the 95th percentile of recent lateness
         late = 0.0
         if len(self._delays) >= 10:
-            base_delay = min(self._delays)
-            late = float(np.percentile(np.asarray(self._delays) - base_delay, 95)) * 1000.0
+            delays = np.asarray(self._delays)
+            late = float(np.percentile(delays - delays.min(), 100 if stalled else 95)) * 1000.0
         spread = max(3.0 * self.jitter_ms, late)
-        base = min(self._max_target_ms, self._frame_ms + CHUNK_MS + spread)
+        cap = self.stall_max_target_ms if stalled else self._max_target_ms
+        base = min(cap, self._frame_ms + CHUNK_MS + spread)
         return base + max(0.0, self.extra_delay_ms)
+
+    @property
+    def stalled(self) -> bool:
+        """Underruns came often lately: the target may cover stalls (see the module)."""
+        return len(self._underruns) == STALL_UNDERRUNS and \
+            time.monotonic() - self._underruns[0] < STALL_WINDOW_S
 
     def buffered_ms(self) -> float:
         with self._lock:
@@ -96,10 +122,10 @@ class PlayoutBuffer:
         self._last = (arrival, media_s)
         self._delays.append(arrival - media_s)
         self.frames += 1
-        self.last_media_s = media_s + len(pcm) / (BYTES_PER_MS * 1000.0)
         limit = int((self.target_ms + self._frame_ms + 10.0) * BYTES_PER_MS) // 4 * 4
         keep = int(self.target_ms * BYTES_PER_MS) // 4 * 4
         with self._lock:
+            self.last_media_s = media_s + len(pcm) / (BYTES_PER_MS * 1000.0)
             self._pcm += pcm
             if len(self._pcm) > limit:
                 cut = len(self._pcm) - keep
@@ -108,16 +134,27 @@ class PlayoutBuffer:
 
     def pull(self, nbytes: int = CHUNK_BYTES) -> bytes:
         """``nbytes`` of sound to play now; silence while (re)filling or muted."""
-        start = int(self.target_ms * BYTES_PER_MS)
+        # a refill after an underrun waits for the usual target only: in stall mode the
+        # buffer grows by keeping more of the burst that follows a stall, not by silence
+        start = int(self._target(False) * BYTES_PER_MS)
         with self._lock:
+            self.pulled_media_s = None
             if not self._playing and len(self._pcm) >= start:
                 self._playing = True
             if self._playing and len(self._pcm) < nbytes:
                 self._playing = False
                 self.glitches += 1
+                self._underruns.append(time.monotonic())
+            if self._playing and self.extra_delay_ms > 0 and \
+                    len(self._pcm) + nbytes + 10 * BYTES_PER_MS < start:
+                # lip sync asked for more delay than is held: hold back one piece (a
+                # deliberate 10 ms pause while the delay grows, not an underrun)
+                return bytes(nbytes)
             if not self._playing:
                 return bytes(nbytes)
             out = bytes(self._pcm[:nbytes])
+            if self.last_media_s is not None:  # counted back from the newest sample held
+                self.pulled_media_s = self.last_media_s - len(self._pcm) / (BYTES_PER_MS * 1e3)
             del self._pcm[:nbytes]
         if self.muted or self.volume <= 0.0:
             return bytes(nbytes)
@@ -132,11 +169,18 @@ class PlayoutBuffer:
 
 
 class PcmSink(Protocol):
-    """What a player writes to: blocking ``write`` paces the writer thread."""
+    """What a player writes to: blocking ``write`` paces the writer thread.
+
+    A sink may instead pull by itself (the TV window's ``QAudioSink`` does, from a Qt timer):
+    then it has ``attach(player)`` and no writer thread is started."""
 
     def write(self, pcm: bytes) -> None: ...
 
     def close(self) -> None: ...
+
+
+#: Called with (media time of a chunk's first sample, ``time.time()`` when it sounds).
+PlayedHook = Callable[[float, float], None]
 
 
 def frame_pcm(frame: av.AudioFrame, resampler: av.AudioResampler) -> bytes:
@@ -156,7 +200,9 @@ class AudioPlayer:
         self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=SAMPLE_RATE)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sink: PcmSink | None = None
         self.codec = "opus"
+        self.on_played: PlayedHook | None = None  # lip sync listens here
 
     async def run(self) -> None:
         """Feed the buffer until the track ends."""
@@ -170,13 +216,35 @@ class AudioPlayer:
                        if frame.pts is not None and frame.time_base is not None else 0.0)
             self.buffer.push(frame_pcm(frame, self._resampler), media_s)
 
+    def played(self, media_s: float | None, plays_at: float) -> None:
+        """A sink tells when the chunk starting at ``media_s`` sounds (``time.time()``)."""
+        hook = self.on_played
+        if hook is not None and media_s is not None:
+            hook(media_s, plays_at)
+
     def play_into(self, sink: PcmSink) -> None:
-        """Write the buffer into a blocking sink from a thread until ``stop``."""
+        """Write the buffer into a blocking sink from a thread until ``stop`` (or let a
+        pulling sink attach itself)."""
+        self._sink = sink
+        attach = getattr(sink, "attach", None)
+        if attach is not None:
+            attach(self)
+            return
 
         def loop() -> None:
+            latency = getattr(sink, "latency_ms", None)
+            n = 0
             try:
                 while not self._stop.is_set():
-                    sink.write(self.buffer.pull(CHUNK_BYTES))
+                    pcm = self.buffer.pull(CHUNK_BYTES)
+                    media_s = self.buffer.pulled_media_s
+                    sink.write(pcm)
+                    n += 1
+                    if media_s is not None and latency is not None and n % 5 == 0:
+                        # after the write the sink holds this chunk last: it starts to
+                        # sound once everything before it has played
+                        ahead = latency() / 1000.0 - CHUNK_MS / 1000.0
+                        self.played(media_s, time.time() + max(0.0, ahead))
             except Exception as exc:  # broad: any sink's end ends the sound, not the picture
                 failed(log, "the sound stopped; the picture goes on", exc, logging.WARNING)
             finally:
@@ -189,6 +257,8 @@ class AudioPlayer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
+        elif self._sink is not None:
+            self._sink.close()
 
 
 def prepare_audio_receivers(pc: object) -> list[Any]:
@@ -208,6 +278,7 @@ class AudioPlayback:
         self._task = task
         self._counter = counter  # has bytes_received (the RTP payload bytes)
         self._last = (time.monotonic(), 0)
+        self.sync: Any = None  # the call's LipSync, when both streams are there
 
     @classmethod
     def start(cls, track: MediaStreamTrack, open_sink: Callable[[], PcmSink],
@@ -232,6 +303,9 @@ class AudioPlayback:
     def set_volume(self, volume: float) -> None:
         self.player.buffer.volume = max(0.0, min(1.0, volume))
 
+    def set_extra_delay(self, ms: float) -> None:
+        self.player.buffer.extra_delay_ms = ms
+
     def stats_fields(self) -> dict[str, Any]:
         """Figures for ``--stats`` and the overlay."""
         now, got = time.monotonic(), getattr(self._counter, "bytes_received", 0)
@@ -241,11 +315,14 @@ class AudioPlayback:
         return {
             "audio_codec": self.player.codec,
             "audio_kbps": round((got - before) * 8 / 1000 / max(now - then, 1e-3)),
-            "audio_buffer_ms": round(st.target_ms, 1),
+            "audio_buffer_ms": round(st.target_ms - self.buffer.extra_delay_ms, 1),
             "audio_jitter_ms": round(st.jitter_ms, 1),
             "audio_glitches": st.glitches,
             "audio_muted": self.buffer.muted,
-            "av_offset_ms": None,  # lip sync is not measured yet
+            "av_offset_ms": (round(off, 1) if self.sync is not None
+                             and (off := self.sync.offset_ms) is not None else None),
+            # what lip sync delays: the sound (> 0) or the picture (< 0)
+            "av_sync_delay_ms": round(self.sync.correction_ms, 1) if self.sync else None,
         }
 
     def stop(self) -> None:

@@ -51,8 +51,11 @@ def release_immediately(receiver: RTCRtpReceiver) -> ImmediateRelease:
 
 def add_audio_sender(pc: RTCPeerConnection, track: MediaStreamTrack) -> RTCRtpTransceiver:
     """Send ``track`` on its own transceiver, Opus only."""
+    from castapp.rtc.audio.lipsync import AUDIO_CLOCK, stamp_capture_time
+
     transceiver = pc.addTransceiver(track, direction="sendonly")
     _opus_only(transceiver)
+    stamp_capture_time(transceiver.sender, track, AUDIO_CLOCK)
     return transceiver
 
 

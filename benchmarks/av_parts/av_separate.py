@@ -1,0 +1,251 @@
+"""``benchmarks/av.py --separate``: the sender in its own process, picture and sound together.
+
+The two processes exchange SDP through files in a temporary directory (aiortc puts every
+candidate in the SDP; both are limited to 127.0.0.1). Times are ``time.monotonic()``, which
+is one clock for every process of the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from castapp.rtc import peer
+from castapp.rtc.audio import ChunkBuffer
+from castapp.rtc.audio.playout import MAX_TARGET_MS, AudioPlayer
+from castapp.rtc.audio.pulse import PulseSink
+from castapp.rtc.audio.source import CHUNK_BYTES, SAMPLE_RATE
+from castapp.rtc.audio.synthetic import ClickSource, Flashes, FlashVideoSource, click_onsets
+from castapp.rtc.ice import IceChooser, IcePlan
+from castapp.rtc.offer import OfferRequest, aiortc_offer
+from castapp.rtc.receive import FrameReceiver, ReceivedFrame
+from castapp.rtc.track import CaptureTrack
+from castapp.session.receive_link import AiortcLink, LinkRequest, aiortc_link
+from tests.pulse_server import pulse_server
+
+WARMUP_S = 6.0
+STALL_S = 0.045  # an audio frame is due every 20 ms: a gap this long empties a 40 ms buffer
+
+
+class Gaps:
+    """Counts gaps longer than ``STALL_S`` between calls of a wrapped method of ``obj``."""
+
+    def __init__(self, obj: Any, name: str) -> None:
+        self.count = 0
+        self.worst_ms = 0.0
+        self._last: float | None = None
+        inner = getattr(obj, name)
+        if asyncio.iscoroutinefunction(inner):
+            async def wrapped_async(*args: Any) -> Any:
+                result = await inner(*args)
+                self.tick()
+                return result
+            setattr(obj, name, wrapped_async)
+        else:
+            def wrapped(*args: Any) -> Any:
+                self.tick()
+                return inner(*args)
+            setattr(obj, name, wrapped)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last > STALL_S:
+            self.count += 1
+            self.worst_ms = max(self.worst_ms, (now - self._last) * 1000)
+        self._last = now
+
+    def reset(self) -> None:
+        self.count, self.worst_ms = 0, 0.0
+
+    def report(self) -> dict[str, float]:
+        return {"count": self.count, "worst_ms": round(self.worst_ms)}
+
+
+async def _wait_file(path: Path, timeout: float = 30.0) -> str:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > end:
+            raise TimeoutError(f"{path.name} never came")
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)
+    return path.read_text()
+
+
+async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
+    """The sender process: offer, wait for the answer, cast, report flashes and CPU."""
+    flashes = Flashes(period_s=1.0)
+    video = FlashVideoSource(flashes, 1280, 720, fps=30.0)
+    video.start()
+    times: list[float] = []
+    original_add = flashes.add
+
+    def add(at: float) -> None:
+        times.append(at)
+        original_add(at)
+
+    flashes.add = add  # type: ignore[method-assign]
+    if naive:
+        StockTrack = sys.modules["__main__"].StockTrack  # benchmarks/av.py's
+
+        pc = peer.make_peer_connection([])
+        peer.add_video_sender(pc, CaptureTrack(video))
+        buffer = ChunkBuffer(asyncio.get_running_loop())
+        clicks = ClickSource(flashes)
+        clicks.start(buffer)
+        track = StockTrack(buffer)
+        pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = pc.localDescription.sdp
+        close: Any = pc.close
+    else:
+        sender = await aiortc_offer(OfferRequest(
+            servers=[], relay_only=False, source=video, codec="h264", encoder=None,
+            on_state=lambda state: None, audio=lambda: ClickSource(flashes)))
+        offer, close = sender.offer_sdp, sender.close
+        track = sender.audio  # type: ignore[attr-defined]
+    sent_gaps = Gaps(track, "recv")  # frames leaving the sender's audio track
+    (folder / "offer.sdp").write_text(offer)
+    answer = await _wait_file(folder / "answer.sdp")
+    if naive:
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+    else:
+        await sender.apply_answer(answer)
+    await asyncio.sleep(WARMUP_S)
+    sent_gaps.reset()
+    cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (t1 - t0)
+    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu,
+                                                      "gaps": sent_gaps.report()}))
+    await asyncio.sleep(1.0)
+    await close()
+    if naive:
+        clicks.stop()
+    video.stop()
+
+
+def _quantiles(values: list[float]) -> dict[str, float | None]:
+    if len(values) < 2:
+        return {"p50": round(values[0], 1) if values else None, "p95": None}
+    q = statistics.quantiles(values, n=20)
+    return {"p50": round(statistics.median(values), 1), "p95": round(q[18], 1)}
+
+
+async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> dict[str, Any]:
+    shown: list[float] = []
+    played: list[float] = []
+
+    class TimedSink(PulseSink):
+        def write(self, pcm: bytes) -> None:
+            super().write(pcm)
+            starts = click_onsets(pcm)
+            if starts:
+                ends_at = time.monotonic() + self.latency_ms() / 1000.0
+                played.extend(ends_at - (CHUNK_BYTES // 4 - s) / SAMPLE_RATE for s in starts)
+
+    def on_frame(frame: ReceivedFrame) -> None:
+        y = frame.frame.to_ndarray(format="gray")[::8, ::8]
+        if float(y.mean()) > 200 and (not shown or time.monotonic() - shown[-1] > 0.5):
+            shown.append(time.monotonic())
+
+    with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp) / "pulse") as pulse:
+        folder = Path(tmp)
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).parents[1] / "av.py"), "--role", "sender",
+             "--dir", tmp, "--seconds", str(seconds)] + (["--naive"] if naive else []),
+            env=pulse.env)
+        offer = await _wait_file(folder / "offer.sdp")
+        players: list[AudioPlayer] = []
+        tasks: list[asyncio.Future[None]] = []
+        if naive:
+            pc = peer.make_peer_connection([])
+            frames: list[FrameReceiver] = []
+
+            @pc.on("track")
+            def on_track(remote: MediaStreamTrack) -> None:
+                if remote.kind == "video":
+                    frames.append(FrameReceiver(remote, on_frame))
+                    frames[-1].start()
+                else:
+                    player = AudioPlayer(remote)
+                    player.play_into(TimedSink(pulse.server, "tv"))
+                    players.append(player)
+                    tasks.append(asyncio.ensure_future(player.run()))
+
+            await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            answer = pc.localDescription.sdp
+        else:
+            link = await aiortc_link(LinkRequest(
+                offer_sdp=offer, chooser=IceChooser(IcePlan()), on_frame=on_frame,
+                on_failed=lambda: None, audio_out=lambda: TimedSink(pulse.server, "tv")))
+            assert isinstance(link, AiortcLink) and link.audio is not None
+            players.append(link.audio.player)
+            answer = link.answer_sdp
+            arrived = Gaps(link.audio._counter, "add")  # RTP packets on the receiver's loop
+        (folder / "answer.sdp").write_text(answer)
+        while not players:
+            await asyncio.sleep(0.05)
+        if not stall_mode:
+            players[0].buffer.stall_max_target_ms = MAX_TARGET_MS
+        pushed = Gaps(players[0].buffer, "push")  # decoded frames into the playout buffer
+        await asyncio.sleep(WARMUP_S)
+        pushed.reset()
+        if not naive:
+            arrived.reset()
+        glitches0 = players[0].buffer.glitches if players else 0
+        cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        start = time.monotonic()
+        sent = json.loads(await _wait_file(folder / "sender.json", seconds + 60))
+        cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        glitches = (players[0].buffer.glitches if players else 0) - glitches0
+        if naive:
+            for f in frames:
+                await f.stop()
+            for p in players:
+                p.stop()
+            for task in tasks:
+                task.cancel()
+            await pc.close()
+        else:
+            await link.close()
+        child.wait(30)
+    audio_lat, video_lat, offsets = [], [], []
+    for flash in (t for t in sent["flashes"] if t >= start):
+        a = [p - flash for p in played if 0 <= p - flash < 0.8]
+        v = [s - flash for s in shown if 0 <= s - flash < 0.8]
+        if a:
+            audio_lat.append(min(a) * 1000)
+        if v:
+            video_lat.append(min(v) * 1000)
+        if a and v:
+            offsets.append((min(v) - min(a)) * 1000)
+    minutes = (t1 - t0) / 60.0
+    return {
+        "audio_latency_ms": _quantiles(audio_lat),
+        "video_latency_ms": _quantiles(video_lat),
+        "av_offset_ms": _quantiles(offsets),
+        "av_offset_abs_ms": _quantiles([abs(o) for o in offsets]),
+        "av_offset_within_bt1359": sum(-125 <= o <= 45 for o in offsets),
+        "flashes": len(offsets),
+        "audio_glitches": glitches,
+        "audio_glitches_per_min": round(glitches / minutes, 1),
+        "audio_stalls": {"sender": sent["gaps"],
+                         "arrival": None if naive else arrived.report(),
+                         "into_buffer": pushed.report()},
+        "sender_cpu": round(sent["cpu"], 3),
+        "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
+                              / (t1 - t0), 3),
+    }
