@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 
 #: Options whose value is a secret: read by the service itself from the environment.
-_SECRET_OPTIONS = {"--turn-secret", "--redis"}
+_SECRET_OPTIONS = {"--turn-secret", "--sfu-secret", "--redis"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

@@ -30,7 +30,12 @@ Json = dict[str, Any]
 
 
 class JanusError(Exception):
-    """Janus refused a request or could not be reached; ``str()`` is one plain sentence."""
+    """Janus refused a request or could not be reached; ``str()`` is one plain sentence.
+    ``code`` is the plugin's ``error_code`` when it gave one."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _obj(value: object) -> Json:
@@ -81,7 +86,8 @@ class Handle:
         reply = await self.session.call(msg, until_event=True)
         data = _obj(_obj(reply.get("plugindata")).get("data"))
         if "error" in data:
-            raise JanusError(f"The SFU refused the request: {str(data.get('error'))[:200]}.")
+            raise JanusError(f"The SFU refused the request: {str(data.get('error'))[:200]}.",
+                             _int(data.get("error_code")))
         return Event(data, Jsep.parse(reply.get("jsep")))
 
     async def trickle_done(self) -> None:
@@ -190,6 +196,8 @@ class JanusSession:
         if kind == "event":
             data = _obj(_obj(msg.get("plugindata")).get("data"))
             handle.events.put_nowait(Event(data, Jsep.parse(msg.get("jsep"))))
+        elif kind == "webrtcup":
+            handle.events.put_nowait(Event({"castapp": "webrtcup"}, None))
         elif kind == "hangup":
             handle.hangups += 1
             handle.events.put_nowait(Event({"castapp": "hangup"}, None))
