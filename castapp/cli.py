@@ -16,9 +16,9 @@ from castapp import __version__
 from castapp.app.platform import raise_open_file_limit, stop_on_signals
 
 if TYPE_CHECKING:
+    from castapp.sfu.token import SfuConfig
     from castapp.signaling.server import RoomServer
     from castapp.signaling.store_redis import RedisStore
-    from castapp.sfu.token import SfuConfig
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

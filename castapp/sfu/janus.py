@@ -132,7 +132,7 @@ class JanusSession:
                 self.url, protocols=(PROTOCOL,), max_msg_size=MAX_FRAME,
                 timeout=aiohttp.ClientWSTimeout(ws_close=2.0), heartbeat=None,
                 autoping=True)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise JanusError(f"The SFU at {self.url} could not be reached ({exc}).") from None
         self._tasks.append(asyncio.create_task(self._read()))
         reply = await self.call({"janus": "create"})

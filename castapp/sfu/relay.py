@@ -160,11 +160,11 @@ class SfuOfferPeer:
 
     @property
     def frames_sent(self) -> int:
-        return self.pub.peer.frames_sent if self.pub.peer is not None else 0  # type: ignore[attr-defined, no-any-return]
+        return self.pub.peer.frames_sent if self.pub.peer is not None else 0
 
     @property
     def frame_size(self) -> tuple[int, int] | None:
-        return self.pub.peer.frame_size if self.pub.peer is not None else None  # type: ignore[attr-defined, no-any-return]
+        return self.pub.peer.frame_size if self.pub.peer is not None else None
 
     async def apply_answer(self, sdp: str) -> None:
         self._set("connecting")
@@ -195,7 +195,8 @@ class SfuOfferPeer:
         return None if self._state == "failed" else await last_report_at(self.pub.pc)
 
     async def stats(self, fps: float | None) -> PeerStats:
-        return await self.pub.peer.stats(fps)  # type: ignore[attr-defined, no-any-return]
+        assert self.pub.peer is not None
+        return await self.pub.peer.stats(fps)
 
     async def close(self) -> None:
         self._state = "closed"

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from castapp.rtc.encoder import EncoderConfig
@@ -25,6 +25,7 @@ from castapp.rtc.offer import OfferRequest
 from castapp.rtc.peer import Codec, IceServerLike, make_peer_connection
 from castapp.rtc.receive import FrameReceiver, ReceivedFrame
 from castapp.rtc.shared_encoder import SharedEncoderHub
+from castapp.session.fanout import SharedOfferPeer
 from castapp.sfu.janus import Handle, JanusError, JanusSession, Jsep, _int
 
 #: Janus's VideoRoom takes numeric room ids up to 2**53 (JSON numbers).
@@ -66,17 +67,15 @@ class SfuPublisher:
         self.handle = handle
         self.room = room
         self.secret = secret
-        self.peer: object | None = None
+        self.peer: SharedOfferPeer | None = None
         self.feed: SfuFeed | None = None
 
     @classmethod
     async def open(cls, url: str, token: str, hub: SharedEncoderHub, *,
                    codec: Codec = "h264", name: str = "castapp",
-                   ice_servers: Sequence[IceServerLike] = (),
+                   ice_servers: Sequence[RTCIceServer | IceServerLike] = (),
                    encoder: EncoderConfig | None = None,
                    timeout_s: float = 10.0) -> SfuPublisher:
-        from castapp.session.fanout import SharedOfferPeer
-
         if hub.source.error is None and not hub.source.running:
             hub.source.start()
         session = await JanusSession.open(url, token, timeout_s)
@@ -95,7 +94,7 @@ class SfuPublisher:
             feed = _int(joined.data.get("id"))
             if joined.data.get("videoroom") != "joined" or feed is None:
                 raise JanusError("The SFU did not let the cast into its room.")
-            req = OfferRequest(servers=list(ice_servers),  # type: ignore[arg-type]
+            req = OfferRequest(servers=[s for s in ice_servers if isinstance(s, RTCIceServer)],
                                relay_only=False, source=hub.source, codec=codec,
                                encoder=encoder, on_state=lambda _s: None)
             peer = SharedOfferPeer(req, hub)
@@ -118,7 +117,8 @@ class SfuPublisher:
 
     @property
     def pc(self) -> RTCPeerConnection:
-        return self.peer.pc  # type: ignore[attr-defined, no-any-return]
+        assert self.peer is not None
+        return self.peer.pc
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout):
@@ -133,7 +133,7 @@ class SfuPublisher:
                                        "secret": self.secret})
         if self.peer is not None:
             with contextlib.suppress(Exception):
-                await self.peer.close()  # type: ignore[attr-defined]
+                await self.peer.close()
         await self.session.close()
 
 

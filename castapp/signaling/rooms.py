@@ -20,6 +20,7 @@ from typing import Protocol
 from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.protocol import ErrorCode, LeaveReason, PeerInfo, Role
+from castapp.sfu.token import SfuConfig
 from castapp.signaling.identity import check_proof
 from castapp.signaling.limits import (
     GLOBAL_KEY,
@@ -31,7 +32,6 @@ from castapp.signaling.limits import (
 )
 from castapp.signaling.store import AddSender, PeerRecord, RoomStore
 from castapp.signaling.tokens import TokenSigner
-from castapp.sfu.token import SfuConfig
 from castapp.signaling.turn import IceConfig
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from castapp.sfu.jcfg import JanusSettings
 from castapp.sfu.process import JanusProcess
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from netns import private_namespace  # noqa: E402
+from netns import private_namespace
 
 CLONE_NEWNET = 0x40000000
 SECRET = "sfu-test-secret"

@@ -26,9 +26,9 @@ from castapp.sfu.relay import SfuCast, SfuOfferPeer
 from castapp.sfu.token import SfuConfig, mint_token
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sfu_support import SECRET, janus_in_namespace  # noqa: E402
-from test_cast_session import Screen  # noqa: E402
-from test_fanout_cast import pc_of, watch_keyframes  # noqa: E402
+from sfu_support import SECRET, janus_in_namespace
+from test_cast_session import Screen
+from test_fanout_cast import pc_of, watch_keyframes
 
 pytestmark = [pytest.mark.timeout(60)]
 
