@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiortc import RTCIceCandidate
 from aiortc.sdp import candidate_to_sdp
 
 from castapp.protocol import SfuAccess
+from castapp.rtc.capture import FrameSource
 from castapp.rtc.encoder import EncoderConfig
 from castapp.rtc.offer import OfferPeer, OfferRequest
 from castapp.rtc.peer import (
@@ -32,6 +34,7 @@ from castapp.rtc.peer import (
     working_routes,
 )
 from castapp.rtc.shared_encoder import SharedEncoderHub
+from castapp.session.fanout import FanoutCast
 from castapp.sfu.janus import Handle, JanusError, Jsep
 from castapp.sfu.videoroom import SfuPublisher
 
@@ -204,3 +207,23 @@ class SfuOfferPeer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._watch
         await self.handle.detach()
+
+
+class SfuFanoutCast(FanoutCast):
+    """:class:`~castapp.session.fanout.FanoutCast` with every call through the SFU that the
+    room service names: one publisher, one encode and one upload for all receivers."""
+
+    def __init__(self, source: FrameSource, **kw: Any) -> None:
+        super().__init__(source, **kw)
+        self.sfu = SfuCast(self.hub, name=self.name or "castapp", codec=self.codec,
+                           encoder=self.encoder)
+        self._factory = self.sfu.factory()
+
+    async def _offer(self, req: OfferRequest) -> OfferPeer:
+        return await self._factory(req)
+
+    async def close(self) -> None:
+        for r in list(self.receivers):
+            await self.remove(r)
+        await self.sfu.close()
+        await super().close()

@@ -17,12 +17,10 @@ import pytest
 
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.offer import OfferPeer, OfferRequest
-from castapp.session.fanout import FanoutCast
 from castapp.session.receiver import ReceiverSession, ReceiverState
 from castapp.session.sender import SenderState
 from castapp.sfu.janus import JanusError, JanusSession
-from castapp.sfu.relay import SfuCast, SfuOfferPeer
+from castapp.sfu.relay import SfuFanoutCast, SfuOfferPeer
 from castapp.sfu.token import SfuConfig, mint_token
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,24 +29,6 @@ from test_cast_session import Screen
 from test_fanout_cast import pc_of, watch_keyframes
 
 pytestmark = [pytest.mark.timeout(60)]
-
-
-class SfuFanout(FanoutCast):
-    """The fan-out of the mesh tests, every call going through the SFU."""
-
-    def __init__(self, *args: object, **kw: object) -> None:
-        super().__init__(*args, **kw)  # type: ignore[arg-type]
-        self.sfu = SfuCast(self.hub, name="Laptop", encoder=self.encoder)
-        self._factory = self.sfu.factory()
-
-    async def _offer(self, req: OfferRequest) -> OfferPeer:
-        return await self._factory(req)
-
-    async def close(self) -> None:
-        for r in list(self.receivers):
-            await self.remove(r)
-        await self.sfu.close()
-        await super().close()
 
 
 @pytest.fixture
@@ -64,7 +44,7 @@ async def sfu_cast4(janus, start_server):  # type: ignore[no-untyped-def]
     screens = [Screen() for _ in range(4)]
     receivers = [ReceiverSession(server.url, name=f"TV{i}", on_frame=s)
                  for i, s in enumerate(screens)]
-    fanout = SfuFanout(source, name="Laptop",
+    fanout = SfuFanoutCast(source, name="Laptop",
                        encoder=EncoderConfig(change_driven=False, max_fps=30))
     try:
         for r in receivers:
