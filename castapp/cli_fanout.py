@@ -140,6 +140,16 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
                     all_ended.set()
                 return
             sessions.append(session)
+            if via_sfu and session.client.joined is not None \
+                    and session.client.joined.sfu is None:
+                failed.add(index)
+                tv.fail(words.Failure("fault", {
+                    "reason": "this room service runs no SFU; cast without --via-sfu"}))
+                await session.close()
+                ended.add(index)
+                if len(ended) >= len(targets):
+                    all_ended.set()
+                return
             if args.stats:
                 tasks.append(asyncio.create_task(_stats_loop(session.stats, tv)))
 
