@@ -231,7 +231,7 @@ class JanusSession:
 
     async def close(self) -> None:
         if self._ws is not None and not self._ws.closed and self.id is not None:
-            with contextlib.suppress(JanusError, ConnectionError):
+            with contextlib.suppress(JanusError, ConnectionError, TimeoutError):
                 await asyncio.wait_for(self.call({"janus": "destroy"}), 2.0)
         for task in self._tasks:
             task.cancel()
