@@ -158,3 +158,21 @@ async def test_the_room_service_hands_out_sfu_tokens_janus_accepts(janus, start_
                 "", "1,janus,janus.plugin.videoroom:AAAA"):
         with pytest.raises(JanusError):
             await JanusSession.open(janus.url, bad)
+
+
+async def test_one_receiver_vanishing_does_not_stall_the_others(sfu_cast4):
+    """A TV that dies without a word (no bye, no DTLS close, nothing read or sent)."""
+    fanout, receivers, screens = sfu_cast4
+    dtls = pc_of(receivers[3]).getTransceivers()[0].receiver.transport
+
+    async def silent(data: bytes) -> None:
+        return None
+
+    dtls._send_rtp = silent
+    dtls._task.cancel()
+    before = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(before[i] + 60, timeout=8) for i in range(3)))
+    for i in range(3):
+        status = fanout.receivers[i].session.status
+        assert status.state is SenderState.CASTING and status.reconnects == 0
+    assert len(fanout.hub.tracks) == 1 and len(next(iter(fanout.hub.tracks)).sub.queue) <= 8
