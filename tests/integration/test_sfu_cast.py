@@ -176,3 +176,40 @@ async def test_one_receiver_vanishing_does_not_stall_the_others(sfu_cast4):
         status = fanout.receivers[i].session.status
         assert status.state is SenderState.CASTING and status.reconnects == 0
     assert len(fanout.hub.tracks) == 1 and len(next(iter(fanout.hub.tracks)).sub.queue) <= 8
+
+
+async def test_a_cast_room_needs_its_pin_besides_a_valid_token(janus):
+    """Tokens open the SFU; only who knows the cast's room PIN (the sender, and the calls it
+    makes) can subscribe."""
+    from dataclasses import replace
+
+    from castapp.rtc.shared_encoder import SharedEncoderHub
+    from castapp.sfu.videoroom import SfuPublisher, SfuSubscriber
+
+    token = mint_token(SECRET, int(time.time()) + 60)
+    source = SyntheticSource(320, 180, fps=30)
+    hub = SharedEncoderHub(source, EncoderConfig(change_driven=False, max_fps=30))
+    pub = await SfuPublisher.open(janus.url, token, hub)
+    try:
+        await pub.wait_connected()
+        assert pub.feed is not None
+        screen = Screen()
+        sub = None
+        for _ in range(50):  # the feed is listed once its media flows
+            try:
+                sub = await SfuSubscriber.open(pub.feed, token, screen)
+                break
+            except JanusError:
+                await asyncio.sleep(0.1)
+        assert sub is not None
+        with pytest.raises(JanusError) as refused:
+            await SfuSubscriber.open(replace(pub.feed, pin="0000"), token, lambda f: None)
+        assert refused.value.code == 433, str(refused.value)  # VideoRoom: unauthorized
+        try:
+            await screen.wait_frames(20, timeout=10)
+        finally:
+            await sub.close()
+    finally:
+        await pub.close()
+        await hub.close()
+        source.stop()
