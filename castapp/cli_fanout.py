@@ -114,6 +114,8 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
                 if st.state is not last.get("state"):
                     last["state"] = st.state
                     bad = words.sender_failure(st) if st.state is SenderState.ENDED else None
+                    if bad is not None and sfu is not None and sfu.error and st.fault:
+                        bad = words.Failure("fault", {"reason": sfu.error})  # in words
                     if bad is not None:
                         failed.add(index)
                         tv.fail(bad)

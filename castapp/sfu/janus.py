@@ -133,7 +133,8 @@ class JanusSession:
                 timeout=aiohttp.ClientWSTimeout(ws_close=2.0), heartbeat=None,
                 autoping=True)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise JanusError(f"The SFU at {self.url} could not be reached ({exc}).") from None
+            log.info("SFU %s: %s", self.url, exc)
+            raise JanusError(f"The SFU at {self.url} could not be reached.") from None
         self._tasks.append(asyncio.create_task(self._read()))
         reply = await self.call({"janus": "create"})
         self.id = _int(_obj(reply.get("data")).get("id"))

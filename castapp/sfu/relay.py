@@ -58,6 +58,8 @@ class SfuCast:
         self.codec: Codec = codec
         self.encoder = encoder
         self.publisher: SfuPublisher | None = None
+        #: The latest failure to reach the SFU, as one sentence for the presenter.
+        self.error: str | None = None
         self._lock = asyncio.Lock()
 
     async def publish(self, access: SfuAccess, req: OfferRequest) -> SfuPublisher:
@@ -84,12 +86,16 @@ class SfuCast:
 
         async def offer(req: OfferRequest) -> OfferPeer:
             if req.sfu is None:
-                raise ConnectionError("this room service runs no SFU; cast without --via-sfu")
+                self.error = "this room service runs no SFU; cast without --via-sfu"
+                raise ConnectionError(self.error)
             try:
                 pub = await self.publish(req.sfu, req)
-                return await SfuOfferPeer.open(pub, req)
+                peer = await SfuOfferPeer.open(pub, req)
             except JanusError as exc:
-                raise ConnectionError(str(exc)) from None
+                self.error = str(exc)
+                raise ConnectionError(self.error) from None
+            self.error = None
+            return peer
 
         return offer
 

@@ -70,13 +70,15 @@ def test_send_via_sfu_reaches_two_receivers_with_one_upload(tmp_path):
             serve.wait(10)
 
 
-def test_send_via_sfu_without_an_sfu_says_so(tmp_path):
+@pytest.mark.parametrize("sfu", ["none", "down"])
+def test_send_via_sfu_without_a_working_sfu_says_so(tmp_path, sfu):
     with janus_in_namespace(tmp_path):
         port = free_port()
+        extra = ["--sfu", f"ws://127.0.0.1:{free_port()}/"] if sfu == "down" else []
         serve = subprocess.Popen(
             [sys.executable, "-m", "castapp", "serve", "--port", str(port), "--state-dir",
-             str(tmp_path / "svc")], env=castapp_env(), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+             str(tmp_path / "svc"), *extra], env=castapp_env(CASTAPP_SFU_SECRET="s"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs: list[CastProc] = []
         try:
             wait_port(port)
@@ -91,7 +93,9 @@ def test_send_via_sfu_without_an_sfu_says_so(tmp_path):
             assert tx.proc.wait(12) != 0, "it stops at once, not at --duration"
             tx.drain()
             said = " ".join(str(e.get("message", "")) for e in tx.seen)
-            assert "runs no SFU" in said and "Traceback" not in said, tx.seen
+            expected = "runs no SFU" if sfu == "none" else "could not be reached."
+            assert expected in said and "Traceback" not in said, tx.seen
+            assert "Error(" not in said, tx.seen
         finally:
             for proc in procs:
                 proc.stop()
