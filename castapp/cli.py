@@ -45,7 +45,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "(ws://host:8188/); see docs/deploy.md")
     s.add_argument("--sfu-secret", default=None,
                    help="the SFU's token_auth_secret (or set CASTAPP_SFU_SECRET)")
-    s.add_argument("--sfu-ttl", type=int, default=600,
+    s.add_argument("--sfu-ttl", type=int, default=3600,
                    help="lifetime of minted SFU tokens in seconds (default %(default)s)")
     s.add_argument("--code-length", type=int, default=6, help="cast code length (default 6)")
     s.add_argument("--code-alphabet", default="digits",

@@ -63,7 +63,10 @@ def write_config(folder: Path, s: JanusSettings) -> Path:
         "\ttoken_auth = true\n"
         f"\ttoken_auth_secret = {_q(s.token_secret)}\n"
         "\tserver_name = \"castapp-sfu\"\n"
-        "\tsession_timeout = 60\n"
+        # Tokens expire and Janus checks them on every request, keepalives included: a
+        # session lives as long as its WebSocket instead (destroyed when it closes).
+        "\tsession_timeout = 0\n"
+        "\treclaim_session_timeout = 0\n"
         "}\n"
         "media: {\n"
         f"\trtp_port_range = \"{s.rtp_ports[0]}-{s.rtp_ports[1]}\"\n"

@@ -60,6 +60,7 @@ class SfuCast:
         self.publisher: SfuPublisher | None = None
         #: The latest failure to reach the SFU, as one sentence for the presenter.
         self.error: str | None = None
+        self._expires = 0
         self._lock = asyncio.Lock()
 
     async def publish(self, access: SfuAccess, req: OfferRequest) -> SfuPublisher:
@@ -68,6 +69,9 @@ class SfuCast:
             if pub is not None and pub.pc.connectionState in ("failed", "closed"):
                 self.publisher = None
                 await pub.close()
+            if self.publisher is not None and access.expires > self._expires:
+                self.publisher.session.token = access.token  # the freshest join's token
+                self._expires = access.expires
             if self.publisher is None:
                 pub = await SfuPublisher.open(
                     access.url, access.token, self.hub, codec=self.codec, name=self.name,
@@ -77,7 +81,7 @@ class SfuCast:
                 except (JanusError, TimeoutError):
                     await pub.close()
                     raise JanusError("The cast could not reach the SFU.") from None
-                self.publisher = pub
+                self.publisher, self._expires = pub, access.expires
             return self.publisher
 
     def factory(self) -> Callable[[OfferRequest], Awaitable[OfferPeer]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from castapp.protocol import SfuAccess
 
-DEFAULT_TTL_S = 600
+DEFAULT_TTL_S = 3600
 PLUGIN = "janus.plugin.videoroom"
 
 

@@ -138,3 +138,5 @@ def test_a_setting_cannot_break_out_of_the_janus_config(tmp_path: Path):
     conf = write_config(tmp_path, JanusSettings(token_secret="ok", ice_enforce="eth0"))
     text = conf.read_text()
     assert 'ice_enforce_list = "eth0"' in text and "token_auth = true" in text
+    # tokens expire and Janus checks keepalives too: sessions end with their socket instead
+    assert "session_timeout = 0" in text
