@@ -10,7 +10,8 @@ loopback), a room service in this process handing out the SFU and its tokens, ea
 (castapp ``ReceiverSession``) in its own child process, and the sender in a child process
 whose CPU is read from ``/proc/<pid>/stat``. Cases, in this order: 1 receiver direct
 (the reference), N receivers mesh, N receivers through the SFU. Per-receiver fps and
-latency are measured as in ``cast_fanout.py``. The machine is shared and noisy: compare the
+latency, and the spread of one frame's hand-over time across receivers, are measured as in
+``cast_fanout.py``. The machine is shared and noisy: compare the
 ratios of one run, not absolute figures between runs. Janus's own CPU is reported apart.
 """
 
@@ -107,10 +108,18 @@ async def run_case(url: str, n: int, args: argparse.Namespace, via_sfu: bool,
         lat = [(at - produced[c]) * 1000 for c, at in frames.items() if c in produced]
         per.append({"fps": round(len(frames) / (t1 - t0), 1),
                     "latency_ms": {"p50": base.pct(lat, 0.5), "p95": base.pct(lat, 0.95)}})
+    spread: list[float] = []
+    if n > 1:
+        for c in set.intersection(*(set(f) for f in shown)):
+            times = [f[c] for f in shown]
+            spread.append((max(times) - min(times)) * 1000)
     return {"receivers": n, "via": "sfu" if via_sfu else "direct" if n == 1 else "mesh",
             "sender_cpu": round((cpu1 - cpu0) / (t1 - t0), 3),
             "sfu_cpu": round((jcpu1 - jcpu0) / (t1 - t0), 3),
-            "per_receiver": per, "encoder": report["stats"]}
+            "per_receiver": per,
+            "spread_ms": {"p50": base.pct(spread, 0.5), "p95": base.pct(spread, 0.95),
+                          "frames": len(spread)} if n > 1 else None,
+            "encoder": report["stats"]}
 
 
 async def main_async(args: argparse.Namespace, janus_url: str,
