@@ -16,6 +16,7 @@ from castapp import __version__
 from castapp.app.platform import raise_open_file_limit, stop_on_signals
 
 if TYPE_CHECKING:
+    from castapp.sfu.token import SfuConfig
     from castapp.signaling.server import RoomServer
     from castapp.signaling.store_redis import RedisStore
 
@@ -39,6 +40,13 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="TURN REST-API shared secret (or set CASTAPP_TURN_SECRET)")
     s.add_argument("--turn-ttl", type=int, default=3600,
                    help="lifetime of minted TURN credentials in seconds (default %(default)s)")
+    s.add_argument("--sfu", metavar="URL",
+                   help="Janus SFU WebSocket URL handed to clients for casts to many screens "
+                   "(ws://host:8188/); see docs/deploy.md")
+    s.add_argument("--sfu-secret", default=None,
+                   help="the SFU's token_auth_secret (or set CASTAPP_SFU_SECRET)")
+    s.add_argument("--sfu-ttl", type=int, default=3600,
+                   help="lifetime of minted SFU tokens in seconds (default %(default)s)")
     s.add_argument("--code-length", type=int, default=6, help="cast code length (default 6)")
     s.add_argument("--code-alphabet", default="digits",
                    help="'digits', 'letters' (no look-alikes) or the symbols to use")
@@ -101,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sfu_config(args: argparse.Namespace) -> SfuConfig | None:
+    from castapp.sfu.token import SfuConfig
+
+    secret = args.sfu_secret or os.environ.get("CASTAPP_SFU_SECRET")
+    if args.sfu is None:
+        if secret and args.sfu_secret:
+            raise ValueError("--sfu-secret needs --sfu")
+        return None
+    return SfuConfig(url=args.sfu, secret=secret or "", ttl_s=args.sfu_ttl)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from castapp.codes import DIGITS, LETTERS, CodeFormat
     from castapp.signaling.rooms import RoomConfig
@@ -124,6 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
             join_failures_service=args.failed_joins_service,
             registrations=args.registrations,
             ice=ice,
+            sfu=_sfu_config(args),
         )
         if (args.tls_cert is None) != (args.tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")

@@ -452,6 +452,9 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("more", nargs="*", metavar="CODE|LINK",
                    help="more codes: cast to several receivers at once (one encode)")
     s.add_argument("--code", help="the cast code (the same as CODE)")
+    s.add_argument("--via-sfu", action="store_true",
+                   help="send once to the room service's SFU, which forwards to every "
+                   "receiver (for many screens; see docs/fanout.md)")
     s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
                    "the link, or find the receiver on this network by its code")
     s.add_argument("--headless", action="store_true", help="no window: print status lines")
@@ -513,7 +516,7 @@ async def run_send(args: argparse.Namespace) -> int:
     if args.fps is not None and args.fps <= 0:
         out.fail(words.Failure("bad_input", {"reason": "--fps must be positive"}))
         return 2
-    if len(codes) > 1:
+    if len(codes) > 1 or args.via_sfu:
         from castapp.cli_fanout import run_send_many
 
         chosen = send_preset(args.quality, args.fps, args.max_size)

@@ -48,10 +48,14 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
     from castapp.rtc.shared_encoder import SharedEncoderHub
     from castapp.session.fanout import MAX_RECEIVERS, shared_offer_factory
     from castapp.session.sender import SenderState
+    from castapp.sfu.relay import SFU_MAX_RECEIVERS, SfuCast
 
-    if len(codes) > MAX_RECEIVERS:
+    via_sfu = bool(getattr(args, "via_sfu", False))
+    limit = SFU_MAX_RECEIVERS if via_sfu else MAX_RECEIVERS
+    if len(codes) > limit:
+        more = "" if via_sfu else "; more through the room service's SFU (--via-sfu)"
         out.fail(words.Failure("bad_input", {
-            "reason": f"one cast reaches at most {MAX_RECEIVERS} screens"}))
+            "reason": f"one cast reaches at most {limit} screens{more}"}))
         return 2
     try:
         targets = [parse_target(c) for c in codes]
@@ -79,6 +83,7 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
     sessions: list[Any] = []
     tasks: list[asyncio.Task[Any]] = []
     hub = None
+    sfu: SfuCast | None = None
     try:
         try:
             await start_source(source)
@@ -86,7 +91,12 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
             out.fail(exc.failure)
             return 1
         hub = SharedEncoderHub(source, chosen.encoder())
-        factory = shared_offer_factory(hub)
+        if via_sfu:
+            sfu = SfuCast(hub, name=args.name or "castapp", codec=args.codec,
+                          encoder=chosen.encoder())
+            factory = sfu.factory()
+        else:
+            factory = shared_offer_factory(hub)
         source_down = asyncio.Event()
 
         def source_failed(failure: words.Failure) -> None:
@@ -104,6 +114,8 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
                 if st.state is not last.get("state"):
                     last["state"] = st.state
                     bad = words.sender_failure(st) if st.state is SenderState.ENDED else None
+                    if bad is not None and sfu is not None and sfu.error and st.fault:
+                        bad = words.Failure("fault", {"reason": sfu.error})  # in words
                     if bad is not None:
                         failed.add(index)
                         tv.fail(bad)
@@ -130,6 +142,16 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
                     all_ended.set()
                 return
             sessions.append(session)
+            if via_sfu and session.client.joined is not None \
+                    and session.client.joined.sfu is None:
+                failed.add(index)
+                tv.fail(words.Failure("fault", {
+                    "reason": "this room service runs no SFU; cast without --via-sfu"}))
+                await session.close()
+                ended.add(index)
+                if len(ended) >= len(targets):
+                    all_ended.set()
+                return
             if args.stats:
                 tasks.append(asyncio.create_task(_stats_loop(session.stats, tv)))
 
@@ -145,6 +167,8 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
             task.cancel()
         for session in sessions:
             await session.close()
+        if sfu is not None:
+            await sfu.close()
         if hub is not None:
             await hub.close()
         source.stop()

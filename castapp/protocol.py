@@ -85,6 +85,15 @@ class IceServer(msgspec.Struct, omit_defaults=True):
     credential: str | None = None
 
 
+class SfuAccess(msgspec.Struct, omit_defaults=True):
+    """The SFU beside this room service: its WebSocket URL and a token valid until
+    ``expires`` (unix seconds), minted like TURN credentials (docs/fanout.md)."""
+
+    url: Annotated[str, msgspec.Meta(max_length=512)]
+    token: Annotated[str, msgspec.Meta(max_length=1024)]
+    expires: int
+
+
 class IceCandidate(msgspec.Struct, omit_defaults=True):
     """A trickled ICE candidate, as in the browser's ``RTCIceCandidateInit``."""
 
@@ -203,11 +212,13 @@ class Registered(_Base, tag="registered"):
     ttl_s: float
     ice_servers: list[IceServer]
     max_senders: int
+    sfu: SfuAccess | None = None
 
 
 class Joined(_Base, tag="joined"):
     receiver: PeerInfo
     ice_servers: list[IceServer]
+    sfu: SfuAccess | None = None
 
 
 class PeerJoined(_Base, tag="peer_joined"):

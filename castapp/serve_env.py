@@ -5,8 +5,8 @@ Every option of ``castapp serve`` can be given as ``CASTAPP_<OPTION>``: ``--host
 ``--trust-proxy`` take ``1``/``true``/``yes`` or ``0``/``false``/``no``; repeatable ones
 (``--stun``, ``--turn``) take several values separated by spaces. Secrets stay in the
 environment the service already reads (``CASTAPP_ROOM_KEY``, ``CASTAPP_REDIS_URL``,
-``CASTAPP_TURN_SECRET``) and never appear on a command line. Arguments after the program name
-come last, so they win over the environment.
+``CASTAPP_TURN_SECRET``, ``CASTAPP_SFU_SECRET``) and never appear on a command line.
+Arguments after the program name come last, so they win over the environment.
 
 ``python -m castapp.serve_env`` runs the service; ``python -m castapp.serve_env --health`` asks
 the service on ``CASTAPP_PORT`` for ``/healthz`` and exits 0 when it can take clients (a
@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 
 #: Options whose value is a secret: read by the service itself from the environment.
-_SECRET_OPTIONS = {"--turn-secret", "--redis"}
+_SECRET_OPTIONS = {"--turn-secret", "--sfu-secret", "--redis"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

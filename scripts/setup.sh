@@ -27,6 +27,7 @@ DEBIAN_PACKAGES=(
   iptables
   coturn           # STUN/TURN server for relay tests (started by the tests, never as a service)
   redis-server     # shared room store for multi-instance tests (started by the tests)
+  janus            # the Janus SFU (VideoRoom) for casts to many screens (started by the tests)
   libxcb-icccm4    # Qt's xcb platform plugin under Xvfb
   libxcb-keysyms1
   libxcb-cursor0

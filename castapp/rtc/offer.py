@@ -13,6 +13,7 @@ from typing import Protocol
 
 from aiortc import RTCIceCandidate, RTCIceServer, RTCSessionDescription
 
+from castapp.protocol import SfuAccess
 from castapp.rtc.audio import AudioSource
 from castapp.rtc.audio.lipsync import VIDEO_CLOCK, stamp_capture_time
 from castapp.rtc.audio.opus_track import open_audio_track
@@ -86,6 +87,8 @@ class OfferRequest:
     audio: Callable[[], AudioSource] | None = None
     #: Starts the call's sound muted.
     audio_muted: bool = False
+    #: The SFU the room service handed out with the join, if it runs one (docs/fanout.md).
+    sfu: SfuAccess | None = None
 
 
 PeerFactory = Callable[[OfferRequest], Awaitable[OfferPeer]]

@@ -523,7 +523,8 @@ class SenderSession:
                 self.post(t.MediaFailed(gen=gen))
 
         return OfferRequest(chooser.servers(), chooser.relay_only, self.source, self.codec,
-                            self.encoder, on_state, self.audio, self.audio_muted)
+                            self.encoder, on_state, self.audio, self.audio_muted,
+                            self.client.joined.sfu if self.client.joined else None)
 
     def set_audio_muted(self, muted: bool) -> None:
         """Mute or unmute the shared sound while casting (the call goes on)."""

@@ -20,6 +20,7 @@ from typing import Protocol
 from castapp import protocol as p
 from castapp.codes import CodeFormat
 from castapp.protocol import ErrorCode, LeaveReason, PeerInfo, Role
+from castapp.sfu.token import SfuConfig
 from castapp.signaling.identity import check_proof
 from castapp.signaling.limits import (
     GLOBAL_KEY,
@@ -58,6 +59,8 @@ class RoomConfig:
     registrations: int = 30
     register_window_s: float = 60.0
     ice: IceConfig = field(default_factory=IceConfig)
+    #: The SFU beside the service (``--sfu``): its URL and a fresh token go with every join.
+    sfu: SfuConfig | None = None
 
 
 class ServiceError(Exception):
@@ -209,6 +212,7 @@ class Rooms:
                 ttl_s=cfg.grace_s,
                 ice_servers=cfg.ice.servers_for(me.peer_id, now),
                 max_senders=cfg.max_senders,
+                sfu=cfg.sfu.access(now) if cfg.sfu else None,
             ),
         )
         await self._tell_guard(member, now)
@@ -330,7 +334,8 @@ class Rooms:
         log.info("sender %s joined room %s", me.peer_id, self.signer.label(code))
         await self._send(
             member.conn,
-            p.Joined(receiver=room.receiver, ice_servers=cfg.ice.servers_for(me.peer_id, now)),
+            p.Joined(receiver=room.receiver, ice_servers=cfg.ice.servers_for(me.peer_id, now),
+                     sfu=cfg.sfu.access(now) if cfg.sfu else None),
         )
         await self.deliver(room.receiver.peer_id, p.PeerJoined(peer=me))
 

@@ -1,0 +1,1 @@
+"""Casting through an SFU: one upload from the sender, Janus VideoRoom forwards to receivers."""
