@@ -76,6 +76,12 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+    # ... nor at the next boot
+    if command -v systemctl >/dev/null 2>&1; then
+      for unit in coturn redis-server janus; do
+        systemctl disable "$unit" >/dev/null 2>&1 || true
+      done
+    fi
   else
     echo "setup: please install these Debian packages: ${missing[*]}" >&2
   fi
