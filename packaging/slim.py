@@ -25,8 +25,9 @@ would be loud, not silent. Qt does the same for optional libraries of its FFmpeg
 for collation, case mapping by locale and time-zone names; castapp's interface is English and
 Simplified Chinese. The trimmed data keeps the root locale, every ``en`` and ``zh`` locale, all
 non-locale tables (normalisation, properties, converters, time zones, plural rules, …) and drops
-other languages' locale data, the transliterators and the word-break dictionaries (Qt breaks
-text with its own tables). A locale that is gone falls back to the root locale.
+other languages' locale data, the transliterators, the word-break dictionaries (Qt breaks
+text with its own tables) and the converters for legacy character sets (Qt converts UTF-8 and
+UTF-16 itself; only ``QStringConverter`` by the name of another charset would need them). A locale that is gone falls back to the root locale.
 
 **Strip.** Symbol tables and debug sections come out of every ELF file except the launcher.
 Each stripped file's loadable segments are checked for page alignment (what a loader needs;
@@ -59,8 +60,9 @@ STUBS = {
 NOT_AVAILABLE = re.compile(r"x265_api_get(_\d+)?")
 #: ICU locale data kept: the root locale and the interface's languages.
 ICU_LANGUAGES = ("root", "en", "zh")
-#: ICU item folders dropped whole: transliterators; word-break dictionaries (``*.dict``).
-ICU_DROP = re.compile(r"^translit/|^brkitr/.*\.dict$")
+#: ICU items dropped whole: transliterators, word-break dictionaries (``*.dict``) and the
+#: legacy-charset converters (``*.cnv``: Qt reads and writes UTF-8 and UTF-16 without them).
+ICU_DROP = re.compile(r"^translit/|^brkitr/.*\.dict$|\.cnv$")
 #: A locale-specific ICU item: ``[folder/]lang[_Script][_REGION…].res``.
 _ICU_LOCALE = re.compile(r"^(?:[a-z]+/)?([a-z]{2,3})(?:_\w+)?\.res$")
 _ICU_NOT_LOCALES = {"res_index", "pool"}
