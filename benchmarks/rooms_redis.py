@@ -73,7 +73,7 @@ def main() -> None:
                         receivers=args.receivers, pairs=args.pairs, rate=rate,
                         concurrency=args.concurrency)
                     result = run(run_args, redis, instances, env)
-                    rows.append({"round": round_, "gc": gc_name, "mode": mode,
+                    rows.append({"round": round_, "gc_setting": gc_name, "mode": mode,
                                  "setup": setup, **result})
                     print(json.dumps(rows[-1]), file=sys.stderr)
     summary: dict[str, object] = {}
@@ -82,7 +82,7 @@ def main() -> None:
         for mode in ("max", "paced"):
             for setup in SETUPS:
                 sel = [r for r in rows
-                       if (r["gc"], r["mode"], r["setup"]) == (gc_name, mode, setup)]
+                       if (r["gc_setting"], r["mode"], r["setup"]) == (gc_name, mode, setup)]
                 block[f"{setup}_{mode}"] = {
                     "pairs_per_s": median(sel, "pairs_per_s"),
                     "relay_ms": {q: median(sel, "relay_ms", q) for q in ("p50", "p95", "p99")},
@@ -106,7 +106,7 @@ def main() -> None:
         per_round = []
         for round_ in range(args.rounds):
             pick = {r["setup"]: r["pairs_per_s"] for r in rows
-                    if r["round"] == round_ and r["gc"] == gc_name and r["mode"] == "max"}
+                    if r["round"] == round_ and r["gc_setting"] == gc_name and r["mode"] == "max"}
             if pick.get("memory") and pick.get("redis_1"):
                 per_round.append(round(pick["redis_1"] / pick["memory"], 3))  # type: ignore[operator]
         block["redis_1_over_memory_rate_per_round"] = per_round
