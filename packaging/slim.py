@@ -27,7 +27,8 @@ Simplified Chinese. The trimmed data keeps the root locale, every ``en`` and ``z
 non-locale tables (normalisation, properties, converters, time zones, plural rules, …) and drops
 other languages' locale data, the transliterators, the word-break dictionaries (Qt breaks
 text with its own tables) and the converters for legacy character sets (Qt converts UTF-8 and
-UTF-16 itself; only ``QStringConverter`` by the name of another charset would need them). A locale that is gone falls back to the root locale.
+UTF-16 itself; only ``QStringConverter`` by the name of another charset would need them).
+A locale that is gone falls back to the root locale.
 
 **Strip.** Symbol tables and debug sections come out of every ELF file except the launcher.
 Each stripped file's loadable segments are checked for page alignment (what a loader needs;
