@@ -11,6 +11,11 @@ receivers are spread over the instances in turn and every sender goes to a diffe
 than its receiver (the worst case: all negotiation crosses Redis). The JSON then also has
 ``instances``, ``store`` and ``redis_cpu_cores``; RSS and CPU are summed over the instances.
 
+Senders connect from 16 loopback networks (127.1.k.1), since the service counts join attempts
+per /24 while they are in flight. A pairing that fails is counted in ``failed_pairs`` (with
+the reasons in ``failures``) instead of stopping the run. ``gc`` sums the instances'
+garbage collections during the pairings, by generation, from their ``/metrics``.
+
 ``--rate R`` paces the pairings at R per second (latency at a given load); without it they run
 as fast as ``--concurrency`` allows (throughput). Run ``--help`` for the options.
 """
