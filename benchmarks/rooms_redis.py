@@ -66,9 +66,10 @@ def main() -> None:
     rows: list[dict[str, object]] = []
     started = time.monotonic()
     for round_ in range(args.rounds):
-        for gc_name, env in gcs.items():
-            for mode, rate in (("max", 0.0), ("paced", args.rate)):
-                for setup, (redis, instances) in SETUPS.items():
+        # the collector settings side by side, so that both see the same moment's load
+        for mode, rate in (("max", 0.0), ("paced", args.rate)):
+            for setup, (redis, instances) in SETUPS.items():
+                for gc_name, env in gcs.items():
                     run_args = argparse.Namespace(
                         receivers=args.receivers, pairs=args.pairs, rate=rate,
                         concurrency=args.concurrency)

@@ -338,7 +338,7 @@ def strip_all(app: Path, launcher: str) -> int:
     for path in elf_files(app):
         if path.name == launcher and path.parent == app:
             continue  # PyInstaller's launcher finds its archive at the end of the file
-        sections = _run("objdump", "-h", str(path))
+        sections = _run("readelf", "-SW", str(path))  # objdump -h does not list .symtab
         if ".symtab" not in sections and ".debug" not in sections:
             continue
         with tempfile.TemporaryDirectory() as tmp:
