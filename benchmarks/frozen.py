@@ -13,6 +13,9 @@ copies), and three start-up times:
 - ``window_s``: the same, median of the following starts;
 
 and ``self_test_s``, a whole ``castapp --self-test`` (which casts for about three seconds).
+``python_pass_s`` is ``python -c pass`` measured alternately with them, and
+``version_over_python_pass`` and ``window_over_python_pass`` relate the start-up times to
+that floor, so that runs on differently loaded machines can be compared.
 
 ``--reference OTHER`` measures a second frozen folder (for example the previous release) in the
 same run, alternating with the first, and adds ``ratio`` (app / reference) for each figure.
@@ -117,7 +120,9 @@ def measure(apps: list[Path], runs: int) -> list[dict[str, object]]:
     times: list[dict[str, list[float]]] = [{} for _ in apps]
     for i, exe in enumerate(exes):  # first starts: nothing of this build ran before
         times[i]["window_cold_s"] = [window_time(exe)]
+    python_pass: list[float] = []
     for _ in range(runs):  # alternate, so both see the same load
+        python_pass.append(wall_time([sys.executable, "-c", "pass"]))
         for i, exe in enumerate(exes):
             times[i].setdefault("version_s", []).append(wall_time([str(exe), "--version"]))
             times[i].setdefault("window_s", []).append(window_time(exe))
@@ -128,6 +133,11 @@ def measure(apps: list[Path], runs: int) -> list[dict[str, object]]:
         result: dict[str, object] = {"app": str(app), "size_mb": size_mb(app),
                                      "files": sum(1 for _ in app.rglob("*")), **packages(app)}
         result.update({k: round(statistics.median(v), 3) for k, v in t.items()})
+        # the floor any Python program pays on this machine now, measured alongside
+        result["python_pass_s"] = round(statistics.median(python_pass), 3)
+        for key in ("version_s", "window_s"):
+            result[f"{key.removesuffix('_s')}_over_python_pass"] = round(
+                statistics.median(t[key]) / statistics.median(python_pass), 2)
         result.update(contents(app))
         results.append(result)
     return results

@@ -11,6 +11,11 @@ receivers are spread over the instances in turn and every sender goes to a diffe
 than its receiver (the worst case: all negotiation crosses Redis). The JSON then also has
 ``instances``, ``store`` and ``redis_cpu_cores``; RSS and CPU are summed over the instances.
 
+Senders connect from 16 loopback networks (127.1.k.1), since the service counts join attempts
+per /24 while they are in flight. A pairing that fails is counted in ``failed_pairs`` (with
+the reasons in ``failures``) instead of stopping the run. ``gc`` sums the instances'
+garbage collections during the pairings, by generation, from their ``/metrics``.
+
 ``--rate R`` paces the pairings at R per second (latency at a given load); without it they run
 as fast as ``--concurrency`` allows (throughput). Run ``--help`` for the options.
 """
@@ -22,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -35,6 +41,7 @@ from pathlib import Path
 
 import aiohttp
 
+SENDER_NETWORKS = 16
 HELLO = '{"type":"hello","versions":[2]}'
 
 
@@ -66,6 +73,43 @@ def cpu_s(pids: list[int]) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+_GC_LINE = re.compile(
+    r'^castapp_gc_pause_seconds_(sum|count|max)\{generation="(\d)"\} (\S+)$', re.M)
+
+
+async def gc_pauses(session: aiohttp.ClientSession,
+                    urls: list[str]) -> list[dict[tuple[str, int], float]]:
+    """Each instance's garbage-collection figures from its /metrics (empty if it has none)."""
+    out = []
+    for url in urls:
+        metrics = url.replace("ws://", "http://").rsplit("/", 1)[0] + "/metrics"
+        try:
+            async with session.get(metrics) as resp:
+                text = await resp.text()
+        except aiohttp.ClientError:
+            text = ""
+        out.append({(m[1], int(m[2])): float(m[3]) for m in _GC_LINE.finditer(text)})
+    return out
+
+
+def gc_during(before: list[dict[tuple[str, int], float]],
+              after: list[dict[tuple[str, int], float]]) -> dict[str, object] | None:
+    """Collections per generation during the pairings, summed over the instances, and the
+    longest full (generation 2) pause an instance has had since it started."""
+    if not any(after):
+        return None
+    out: dict[str, object] = {}
+    for gen in range(3):
+        n = sum(a.get(("count", gen), 0) - b.get(("count", gen), 0)
+                for a, b in zip(after, before, strict=True))
+        s = sum(a.get(("sum", gen), 0) - b.get(("sum", gen), 0)
+                for a, b in zip(after, before, strict=True))
+        out[f"gen{gen}"] = {"collections": int(n),
+                            "mean_ms": round(s / n * 1000, 2) if n else None}
+    out["gen2_max_ms"] = round(max(a.get(("max", 2), 0.0) for a in after) * 1000, 1)
+    return out
 
 
 class Receiver:
@@ -100,6 +144,11 @@ async def register(session: aiohttp.ClientSession, url: str) -> Receiver:
     return Receiver(ws, reg["code"])
 
 
+class PairingFailedError(Exception):
+    """The service refused a join or the answer did not come (counted, not fatal: on a busy
+    machine a receiver can miss its heartbeat and lose its code)."""
+
+
 async def pair(session: aiohttp.ClientSession, url: str, receiver: Receiver,
                join_ms: list[float], answer_ms: list[float]) -> None:
     ws = await connect(session, url)
@@ -108,12 +157,14 @@ async def pair(session: aiohttp.ClientSession, url: str, receiver: Receiver,
         await ws.send_str(json.dumps({"type": "join", "code": receiver.code, "name": "s"}))
         joined = await ws.receive_json(timeout=30)
         join_ms.append((time.perf_counter() - t0) * 1000)
-        assert joined["type"] == "joined", joined
+        if joined["type"] != "joined":
+            raise PairingFailedError(joined.get("code", joined["type"]))
         to = joined["receiver"]["peer_id"]
         await ws.send_str(json.dumps({"type": "offer", "to": to,
                                       "sdp": repr(time.perf_counter())}))
         answer = await ws.receive_json(timeout=30)
-        assert answer["type"] == "answer", answer
+        if answer["type"] != "answer":
+            raise PairingFailedError(answer.get("code", answer["type"]))
         answer_ms.append((time.perf_counter() - float(answer["sdp"])) * 1000)
         await ws.send_str('{"type":"leave"}')
     finally:
@@ -131,7 +182,20 @@ async def keepalive(receivers: list[Receiver]) -> None:
 async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
                 redis_pids: list[int]) -> dict[str, object]:
     connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    # Senders come from SENDER_NETWORKS loopback /24s (127.1.k.1), as senders on many networks
+    # would: the service counts join attempts per /24 while they are in flight, and more than
+    # 30 at once from one network are refused (see castapp/signaling/limits.py).
+    senders = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+        limit=0, force_close=True, local_addr=(f"127.1.{k}.1", 0)))
+        for k in range(SENDER_NETWORKS)] if not getattr(args, "url", None) else []
+    async with aiohttp.ClientSession(connector=connector) as session, \
+            contextlib.AsyncExitStack() as stack:
+        for s in senders:
+            await stack.enter_async_context(s)
+
+        def sender_session(i: int) -> aiohttp.ClientSession:
+            return senders[i % len(senders)] if senders else session
+
         rss_before = rss_mb(pids)
         t0 = time.perf_counter()
         receivers: list[Receiver] = []
@@ -143,6 +207,9 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
                 r = await register(session, urls[i % len(urls)])
                 home[r.code] = i % len(urls)
                 receivers.append(r)
+                # read from the start: an unread socket misses the service's heartbeat pings
+                # and is closed while the others are still registering on a busy machine
+                r.task = asyncio.create_task(r.serve())
 
         def sender_url(r: Receiver) -> str:
             return urls[(home[r.code] + 1) % len(urls)]
@@ -150,12 +217,11 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
         await asyncio.gather(*(reg_one(i) for i in range(args.receivers)))
         register_s = time.perf_counter() - t0
         pinger = asyncio.create_task(keepalive(receivers))
-        for r in receivers:
-            r.task = asyncio.create_task(r.serve())
         rss_idle = rss_mb(pids)
 
         join_ms: list[float] = []
         answer_ms: list[float] = []
+        gc0 = await gc_pauses(session, urls)
         cpu0, redis_cpu0 = cpu_s(pids), cpu_s(redis_pids)
         t1 = time.perf_counter()
         if args.rate:
@@ -166,19 +232,21 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
                     await asyncio.sleep(delay)
                 r = receivers[i % len(receivers)]
                 tasks.append(asyncio.create_task(
-                    pair(session, sender_url(r), r, join_ms, answer_ms)))
-            await asyncio.gather(*tasks)
+                    pair(sender_session(i), sender_url(r), r, join_ms, answer_ms)))
+            failed = [x for x in await asyncio.gather(*tasks, return_exceptions=True) if x]
         else:
             async def pair_one(i: int) -> None:
                 async with sem:
                     r = receivers[i % len(receivers)]
-                    await pair(session, sender_url(r), r, join_ms, answer_ms)
+                    await pair(sender_session(i), sender_url(r), r, join_ms, answer_ms)
 
-            await asyncio.gather(*(pair_one(i) for i in range(args.pairs)))
+            failed = [x for x in await asyncio.gather(
+                *(pair_one(i) for i in range(args.pairs)), return_exceptions=True) if x]
         pair_s = time.perf_counter() - t1
         server_cpu = (cpu_s(pids) - cpu0) / pair_s if pair_s else 0.0
         redis_cpu = (cpu_s(redis_pids) - redis_cpu0) / pair_s if pair_s else 0.0
         rss_end = rss_mb(pids)
+        gc1 = await gc_pauses(session, urls)
         pinger.cancel()
         offer_ms = [v for r in receivers for v in r.offer_lat]
         relay = offer_ms + answer_ms
@@ -186,11 +254,15 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
             await r.ws.close()
         return {
             "receivers": len(receivers),
-            "pairs": len(join_ms),
-            "pairs_per_s": round(len(join_ms) / pair_s, 1) if pair_s else None,
+            "pairs": len(answer_ms),
+            "failed_pairs": len(failed),
+            "failures": sorted({str(x) or type(x).__name__ for x in failed})[:5],
+            "pairs_per_s": round(len(answer_ms) / pair_s, 1) if pair_s else None,
             "rate_target": args.rate or None,
-            "join_ms": {"p50": pct(join_ms, 50), "p99": pct(join_ms, 99)},
-            "relay_ms": {"p50": pct(relay, 50), "p99": pct(relay, 99)},
+            "join_ms": {"p50": pct(join_ms, 50), "p95": pct(join_ms, 95),
+                        "p99": pct(join_ms, 99)},
+            "relay_ms": {"p50": pct(relay, 50), "p95": pct(relay, 95), "p99": pct(relay, 99)},
+            "relay_over_50ms": sum(1 for v in relay if v > 50),
             "relay_samples": len(relay),
             "register_per_s": round(len(receivers) / register_s, 1),
             "rss_mb": rss_end,
@@ -205,6 +277,7 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
             "instances": len(urls),
             "store": "redis" if redis_pids else "memory",
             "redis_cpu_cores": round(redis_cpu, 2) if redis_pids else None,
+            "gc": gc_during(gc0, gc1),
         }
 
 
@@ -230,17 +303,18 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.02)
 
 
-def start_instance(state: str, redis_url: str | None, key: str) -> tuple[subprocess.Popen[str],
-                                                                         str]:
+def start_instance(state: str, redis_url: str | None, key: str,
+                   env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
             "--port", str(port), "--state-dir", state, "--registrations", "1000000",
             "--failed-joins", "1000000", "--message-rate", "1000",
+            "--failed-joins-service", "1000000",
             "--max-connections-per-address", "0"]  # every client is on 127.0.0.1
     if redis_url:
         argv += ["--redis", redis_url]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "CASTAPP_ROOM_KEY": key})
+                            env={**os.environ, **(env or {}), "CASTAPP_ROOM_KEY": key})
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "room service on" not in line:
@@ -266,19 +340,25 @@ def main() -> None:
     if args.url:
         print(json.dumps(asyncio.run(bench(args, [args.url], [os.getpid()], []))))
         return
+    print(json.dumps(run(args, args.redis, args.instances)))
+
+
+def run(args: argparse.Namespace, redis: bool, instances: int,
+        env: dict[str, str] | None = None) -> dict[str, object]:
+    """Start Redis (if asked) and the instances, benchmark them, stop everything."""
     key = secrets.token_hex(32)
     procs: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as state:
         try:
             redis_url = None
-            if args.redis:
+            if redis:
                 redis_proc, redis_url = start_redis(state)
                 procs.append(redis_proc)
-            services = [start_instance(state, redis_url, key) for _ in range(args.instances)]
+            services = [start_instance(state, redis_url, key, env) for _ in range(instances)]
             procs.extend(proc for proc, _ in services)
-            result = asyncio.run(bench(
+            return asyncio.run(bench(
                 args, [url for _, url in services], [proc.pid for proc, _ in services],
-                [procs[0].pid] if args.redis else [],
+                [procs[0].pid] if redis else [],
             ))
         finally:
             for proc in reversed(procs):  # instances first, Redis last
@@ -288,7 +368,6 @@ def main() -> None:
                 except subprocess.TimeoutExpired:  # a loaded machine: do not hang the run
                     proc.kill()
                     proc.wait(10)
-    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ RUNS = {
     "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "1000"],
     "rooms_redis_1_instance": [HERE / "rooms.py", "--redis", "--instances", "1"],
     "rooms_redis_2_instances": [HERE / "rooms.py", "--redis", "--instances", "2"],
+    "rooms_redis_vs_memory": [HERE / "rooms_redis.py", "--rounds", "1", "--compare-gc"],
 }
 
 

@@ -165,6 +165,9 @@ def _serve(args: argparse.Namespace) -> int:
         metrics_token=args.metrics_token or os.environ.get("CASTAPP_METRICS_TOKEN") or None,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        # CASTAPP_SERVE_GC=python keeps CPython's collector settings (for comparison)
+        gc_metrics=True,
+        gc_tuned=os.environ.get("CASTAPP_SERVE_GC") != "python",
     )
     raise_open_file_limit()
     redis_url = args.redis or os.environ.get("CASTAPP_REDIS_URL") or None

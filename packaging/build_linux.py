@@ -26,6 +26,7 @@ import tarfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import slim
 from icons import hicolor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,37 +63,6 @@ def freeze(out: Path) -> Path:
         check=True, env=env, cwd=ROOT,
     )
     return out / "dist" / PACKAGE
-
-
-def _sections(path: Path) -> str:
-    return subprocess.run(["objdump", "-h", str(path)], capture_output=True, text=True).stdout
-
-
-def _patched_by_auditwheel(path: Path) -> bool:
-    """Libraries from a wheel's ``*.libs`` folder, and extension modules whose run path points
-    there, were rewritten by patchelf; strip would leave them unloadable."""
-    if any(part.endswith(".libs") for part in path.parts):
-        return True
-    dump = subprocess.run(["objdump", "-p", str(path)], capture_output=True, text=True).stdout
-    return bool(re.search(r"^\s*R(UN)?PATH\s+.*\.libs", dump, re.MULTILINE))
-
-
-def strip_binaries(app: Path) -> int:
-    """Strip symbol tables and debug information from the bundle's ELF files; bytes saved."""
-    saved = 0
-    for path in sorted(app.rglob("*")):
-        if not _is_elf(path) or path.name == PACKAGE:
-            continue
-        sections = _sections(path)
-        if ".symtab" not in sections and ".debug" not in sections:
-            continue
-        if _patched_by_auditwheel(path):
-            continue
-        before = path.stat().st_size
-        subprocess.run(["strip", "--strip-unneeded", "--preserve-dates", str(path)],
-                       check=True)
-        saved += before - path.stat().st_size
-    return saved
 
 
 def tarball(app: Path, out: Path, ver: str) -> Path:
@@ -275,8 +245,10 @@ def main() -> int:
     app = out / "dist" / PACKAGE if args.skip_freeze else freeze(out)
     if not (app / PACKAGE).is_file():
         raise SystemExit(f"no frozen app in {app}")
-    saved = strip_binaries(app)
-    print(f"build_linux: stripping saved {saved / 1e6:.1f} MB", file=sys.stderr)
+    for step, saved in (("stubbing unreachable libraries", slim.stub_unreachable(app)),
+                        ("trimming ICU's data", slim.trim_icu(app)),
+                        ("stripping", slim.strip_all(app, PACKAGE))):
+        print(f"build_linux: {step} saved {saved / 1e6:.1f} MB", file=sys.stderr)
     result = {
         "version": ver,
         "app": str(app),

@@ -46,6 +46,8 @@ DEBIAN_PACKAGES=(
   dpkg-dev            # builds the Debian package
   fakeroot
   binutils            # the freezer inspects shared libraries with objdump
+  gcc                 # builds the small stub libraries of the Linux bundle (packaging/slim.py)
+  icu-devtools        # icupkg: trims ICU's data in the Linux bundle to English and Chinese
   chromium            # the real browser of the web sender/TV tests (driven by Playwright's
                       # Python package through executable_path; never `playwright install`)
   firefox-esr         # the pages in Firefox, driven over WebDriver BiDi (tests/browser)

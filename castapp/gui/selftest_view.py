@@ -45,7 +45,7 @@ def check_video_path(frames: list[Any]) -> dict[str, Any]:
 
 
 def _check(app: Any, frames: list[Any]) -> dict[str, Any]:
-    from PySide6.QtCore import QTranslator
+    from PySide6.QtCore import QCollator, QLocale, QTranslator
     from PySide6.QtGui import QImageReader
     from PySide6.QtMultimedia import QMediaFormat
     from PySide6.QtSvg import QSvgRenderer
@@ -67,6 +67,9 @@ def _check(app: Any, frames: list[Any]) -> dict[str, Any]:
             raise RuntimeError(f"the {lang} translation does not load")
     if not languages:
         raise RuntimeError(f"no translations in {TRANSLATIONS}")
+    # ICU's Chinese collation (pinyin order, not code points) proves its locale data loads
+    if QCollator(QLocale("zh_CN")).compare("阿", "张") >= 0:
+        raise RuntimeError("Qt's locale data (ICU) is missing Chinese")
     decodable = QMediaFormat().supportedFileFormats(QMediaFormat.ConversionMode.Decode)
     if not decodable:
         raise RuntimeError("QtMultimedia has no media backend")

@@ -60,4 +60,6 @@ def render_metrics(server: RoomServer) -> str:
     lines.append("# TYPE castapp_errors_total counter")
     for code in ErrorCode:
         lines.append(f'castapp_errors_total{{code="{code.value}"}} {rooms.errors[code]}')
+    if server.gc_pauses is not None:
+        lines.extend(server.gc_pauses.prometheus())
     return "\n".join(lines) + "\n"

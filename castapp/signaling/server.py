@@ -30,7 +30,7 @@ from castapp import protocol as p
 from castapp.discovery import probe
 from castapp.logs import failed
 from castapp.protocol import ErrorCode, LeaveReason
-from castapp.signaling import pages
+from castapp.signaling import gcpause, pages
 from castapp.signaling.guard import ConnectionGuard, GuardedRunner
 from castapp.signaling.limits import Verdict
 from castapp.signaling.metrics import render_metrics
@@ -76,6 +76,11 @@ class ServiceConfig:
     probe: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: Record garbage-collection pauses for ``/metrics`` (``castapp.signaling.gcpause``).
+    gc_metrics: bool = False
+    #: Tune the collector for a long-running service once listening (``gcpause.tune``):
+    #: the standalone service only, as it changes the whole process.
+    gc_tuned: bool = False
 
 
 class _Bucket:
@@ -140,6 +145,7 @@ class RoomServer:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.gc_pauses: gcpause.Pauses | None = None
         cap = 0 if config.trust_proxy else config.max_connections_per_address
         self.guard = ConnectionGuard(cap, config.first_request_timeout_s)
         self.app = web.Application(middlewares=[self._mark_started])
@@ -177,6 +183,10 @@ class RoomServer:
             asyncio.create_task(self._reaper(), name="castapp-reaper"),
             asyncio.create_task(self._ticker(), name="castapp-ticker"),
         ]
+        if self.config.gc_tuned:
+            gcpause.tune()
+        if self.config.gc_metrics:  # after tune()'s own collection, which no client waits for
+            self.gc_pauses = gcpause.Pauses().install()
         log.info("room service listening on %s:%s", self.config.host, self.port)
         return self.port
 
@@ -200,6 +210,8 @@ class RoomServer:
             await self._runner.cleanup()
         await self.store.close()
         self.guard.uninstall()
+        if self.gc_pauses is not None:
+            self.gc_pauses.remove()
         log.info("room service stopped")
 
     async def _send_away(self, reason: str) -> None:
