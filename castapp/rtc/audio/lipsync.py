@@ -55,6 +55,10 @@ _MAPPER_ATTR = "_RTCRtpReceiver__timestamp_mapper"
 _RTP_TS_ATTR = "_RTCRtpSender__rtp_timestamp"
 
 
+#: aiortc's record of the last SR's NTP time, matched against receiver reports for the RTT.
+_LSR_ATTR = "_RTCRtpSender__lsr"
+
+
 def ntp_seconds(ntp: int) -> float:
     return (ntp >> 32) - NTP_UNIX_OFFSET + (ntp & 0xFFFFFFFF) / 2**32
 
@@ -92,8 +96,12 @@ def stamp_capture_time(sender: Any, track: Any, clock_rate: int) -> bool:
             if isinstance(packet, RtcpSrPacket) and origin and t0 is not None \
                     and packet.sender_info.ntp_timestamp:
                 since = ((packet.sender_info.rtp_timestamp - origin[0]) & 0xFFFFFFFF) / clock_rate
-                packet.sender_info.ntp_timestamp = ntp_of(
-                    time.time() - time.monotonic() + t0 + since)
+                ntp = ntp_of(time.time() - time.monotonic() + t0 + since)
+                packet.sender_info.ntp_timestamp = ntp
+                # the receiver's report echoes this SR's middle 32 bits (LSR); aiortc matches
+                # that against what it sent to measure the round trip
+                if hasattr(sender, _LSR_ATTR):
+                    setattr(sender, _LSR_ATTR, (ntp >> 16) & 0xFFFFFFFF)
         await send_rtcp(packets)
 
     sender._next_encoded_frame = next_encoded_frame
