@@ -12,21 +12,23 @@ import pytest
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import EncoderConfig
 from castapp.session.fanout import FanoutCast, SharedOfferPeer
-from castapp.session.receiver import ReceiverSession, ReceiverState
+from castapp.session.receiver import ReceiverSession
 from castapp.session.sender import SenderState
 
 sys.path.insert(0, str(Path(__file__).parent))
+from fanout_checks import (
+    one_request_gives_one_keyframe_to_all,
+    others_go_on_after_one_leaves,
+    others_go_on_after_one_vanishes,
+    pc_of,
+    pictures_go_on,
+)
 from test_cast_session import Screen
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("loopback_only")]
 
 
 
-
-def pc_of(receiver):
-    """The peer connection of a receiver's one call."""
-    (call,) = receiver.calls.values()
-    return call.link.pc if call.link is not None else None
 
 @pytest.fixture
 async def cast4(server):
@@ -99,103 +101,28 @@ async def test_four_receivers_decode_the_same_frames_from_one_encode(cast4):
 
 
 async def test_one_receiver_leaving_does_not_stall_the_others(cast4):
-    fanout, receivers, screens = cast4
-    await receivers[1].stop()  # this TV goes away
-    left = fanout.receivers[1]
-    before = [len(s.counters) for s in screens]
-    await asyncio.gather(*(screens[i].wait_frames(before[i] + 45, timeout=6) for i in (0, 2, 3)))
-    ended = await left.session.wait_for(SenderState.ENDED, timeout=10)
-    assert ended.ended is not None
-    for i in (0, 2, 3):
-        assert fanout.receivers[i].session.status.state is SenderState.CASTING
-        assert receivers[i].status.state is ReceiverState.RECEIVING
-    # and the others keep receiving after it ended
-    mark = [len(s.counters) for s in screens]
-    await asyncio.gather(*(screens[i].wait_frames(mark[i] + 20, timeout=5) for i in (0, 2, 3)))
+    await others_go_on_after_one_leaves(*cast4)
 
 
 async def test_one_receiver_vanishing_does_not_stall_the_others(cast4):
-    """A TV that dies without a word: it reads nothing and sends nothing, no bye, no DTLS
-    close (its DTLS transport's receive loop is cancelled and its sends are swallowed)."""
-    fanout, receivers, screens = cast4
-    dead = receivers[3]
-    assert pc_of(dead) is not None
-    dtls = pc_of(dead).getTransceivers()[0].receiver.transport
-
-    async def silent(data: bytes) -> None:
-        return None
-
-    dtls._send_rtp = silent
-    dtls._task.cancel()
-    before = [len(s.counters) for s in screens]
-    await asyncio.gather(*(screens[i].wait_frames(before[i] + 60, timeout=8) for i in range(3)))
-    for i in range(3):
-        status = fanout.receivers[i].session.status
-        assert status.state is SenderState.CASTING and status.reconnects == 0
-    for t in fanout.hub.tracks:
-        assert len(t.sub.queue) <= 8  # a silent receiver's frames are dropped, not piled up
-
-
-def is_idr_start(payload: bytes) -> bool:
-    """The RTP payload starts an H.264 IDR picture (single NAL, STAP-A with SPS, FU-A)."""
-    if not payload:
-        return False
-    nal = payload[0] & 0x1F
-    if nal == 5:
-        return True
-    if nal == 24:  # STAP-A: castapp's keyframes aggregate SPS/PPS first
-        return len(payload) > 3 and payload[3] & 0x1F in (5, 7)
-    if nal == 28:  # FU-A: the start fragment of an IDR
-        return len(payload) > 1 and payload[1] & 0x80 != 0 and payload[1] & 0x1F == 5
-    return False
-
-
-def watch_keyframes(pc) -> list[float]:  # type: ignore[no-untyped-def]
-    """Times at which keyframe packets arrive at this receiver (after decryption)."""
-    seen: list[float] = []
-    rtp_receiver = pc.getTransceivers()[0].receiver
-    handle = rtp_receiver._handle_rtp_packet
-
-    async def spy(packet, arrival_time_ms):  # type: ignore[no-untyped-def]
-        if is_idr_start(packet.payload):
-            seen.append(asyncio.get_running_loop().time())
-        await handle(packet, arrival_time_ms)
-
-    rtp_receiver._handle_rtp_packet = spy
-    return seen
+    await others_go_on_after_one_vanishes(*cast4)
 
 
 async def test_a_keyframe_request_from_one_gives_one_keyframe_to_all(cast4):
     fanout, receivers, screens = cast4
-    (group,) = fanout.hub.groups.values()
-    seen = [watch_keyframes(pc_of(r)) for r in receivers]
-    await asyncio.sleep(1.5)  # past the joins' keyframes and the request interval
-    k0 = group.keyframes
-    asked_at = asyncio.get_running_loop().time()
-    pc = pc_of(receivers[2])
-    assert pc is not None
-    rtp_receiver = pc.getTransceivers()[0].receiver
-    await rtp_receiver._send_rtcp_pli(rtp_receiver.getSynchronizationSources()[0].source)
-    await asyncio.sleep(1.5)
-    assert group.keyframes - k0 == 1
-    for times in seen:
-        after = [t for t in times if t > asked_at]
-        assert len(after) == 1, "every receiver got the one keyframe"
+    group = await one_request_gives_one_keyframe_to_all(*cast4)
     peers = [r.session.peer for r in fanout.receivers]
     requests = [p.track.keyframe_requests for p in peers]  # type: ignore[union-attr]
     assert requests[2] >= 1 and sum(requests) == requests[2]
     # all four asking at once: still one keyframe (requests are answered once per interval)
     await asyncio.sleep(1.0)
     k1 = group.keyframes
-    rtp_receivers = [pc_of(r).getTransceivers()[0].receiver for r in receivers]  # type: ignore[union-attr]
+    rtp_receivers = [pc_of(r).getTransceivers()[0].receiver for r in receivers]
     await asyncio.gather(*(x._send_rtcp_pli(x.getSynchronizationSources()[0].source)
                            for x in rtp_receivers))
     await asyncio.sleep(0.4)  # less than the request interval
     assert group.keyframes - k1 == 1
-    # and the pictures go on everywhere
-    mark = [len(s.counters) for s in screens]
-    await asyncio.gather(*(s.wait_frames(n + 10, timeout=5) for s, n in zip(screens, mark,
-                                                                            strict=True)))
+    await pictures_go_on(screens)
 
 
 async def test_each_receiver_has_its_own_srtp_keys(cast4):

@@ -17,16 +17,22 @@ import pytest
 
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import EncoderConfig
-from castapp.session.receiver import ReceiverSession, ReceiverState
+from castapp.session.receiver import ReceiverSession
 from castapp.session.sender import SenderState
 from castapp.sfu.janus import JanusError, JanusSession
 from castapp.sfu.relay import SfuFanoutCast, SfuOfferPeer
 from castapp.sfu.token import SfuConfig, mint_token
 
 sys.path.insert(0, str(Path(__file__).parent))
+from fanout_checks import (
+    one_request_gives_one_keyframe_to_all,
+    others_go_on_after_one_leaves,
+    others_go_on_after_one_vanishes,
+    pc_of,
+    pictures_go_on,
+)
 from sfu_support import SECRET, janus_in_namespace
 from test_cast_session import Screen
-from test_fanout_cast import pc_of, watch_keyframes
 
 pytestmark = [pytest.mark.timeout(60)]
 
@@ -106,37 +112,12 @@ async def test_four_receivers_through_the_sfu_decode_the_same_frames(sfu_cast4):
 
 
 async def test_one_receiver_leaving_does_not_stall_the_others(sfu_cast4):
-    fanout, receivers, screens = sfu_cast4
-    await receivers[1].stop()
-    left = fanout.receivers[1]
-    before = [len(s.counters) for s in screens]
-    await asyncio.gather(*(screens[i].wait_frames(before[i] + 45, timeout=6) for i in (0, 2, 3)))
-    ended = await left.session.wait_for(SenderState.ENDED, timeout=10)
-    assert ended.ended is not None
-    for i in (0, 2, 3):
-        assert fanout.receivers[i].session.status.state is SenderState.CASTING
-        assert receivers[i].status.state is ReceiverState.RECEIVING
-    mark = [len(s.counters) for s in screens]
-    await asyncio.gather(*(screens[i].wait_frames(mark[i] + 20, timeout=5) for i in (0, 2, 3)))
+    await others_go_on_after_one_leaves(*sfu_cast4)
 
 
 async def test_a_keyframe_request_from_one_gives_a_keyframe_to_all(sfu_cast4):
-    fanout, receivers, screens = sfu_cast4
-    (group,) = fanout.hub.groups.values()
-    seen = [watch_keyframes(pc_of(r)) for r in receivers]
-    await asyncio.sleep(1.5)  # past the joins' keyframes and the request interval
-    k0 = group.keyframes
-    asked_at = asyncio.get_running_loop().time()
-    rtp_receiver = pc_of(receivers[2]).getTransceivers()[0].receiver
-    await rtp_receiver._send_rtcp_pli(rtp_receiver.getSynchronizationSources()[0].source)
-    await asyncio.sleep(1.5)
-    assert group.keyframes - k0 == 1, "the SFU passed the request on; one keyframe"
-    for times in seen:
-        after = [t for t in times if t > asked_at]
-        assert len(after) == 1, "every receiver got the one keyframe"
-    mark = [len(s.counters) for s in screens]
-    await asyncio.gather(*(s.wait_frames(n + 10, timeout=5) for s, n in zip(screens, mark,
-                                                                            strict=True)))
+    await one_request_gives_one_keyframe_to_all(*sfu_cast4)  # the SFU passed the request on
+    await pictures_go_on(sfu_cast4[2])
 
 
 async def test_the_room_service_hands_out_sfu_tokens_janus_accepts(janus, start_server,
@@ -161,21 +142,8 @@ async def test_the_room_service_hands_out_sfu_tokens_janus_accepts(janus, start_
 
 
 async def test_one_receiver_vanishing_does_not_stall_the_others(sfu_cast4):
-    """A TV that dies without a word (no bye, no DTLS close, nothing read or sent)."""
-    fanout, receivers, screens = sfu_cast4
-    dtls = pc_of(receivers[3]).getTransceivers()[0].receiver.transport
-
-    async def silent(data: bytes) -> None:
-        return None
-
-    dtls._send_rtp = silent
-    dtls._task.cancel()
-    before = [len(s.counters) for s in screens]
-    await asyncio.gather(*(screens[i].wait_frames(before[i] + 60, timeout=8) for i in range(3)))
-    for i in range(3):
-        status = fanout.receivers[i].session.status
-        assert status.state is SenderState.CASTING and status.reconnects == 0
-    assert len(fanout.hub.tracks) == 1 and len(next(iter(fanout.hub.tracks)).sub.queue) <= 8
+    await others_go_on_after_one_vanishes(*sfu_cast4)
+    assert len(sfu_cast4[0].hub.tracks) == 1
 
 
 async def test_a_cast_room_needs_its_pin_besides_a_valid_token(janus):

@@ -1,0 +1,110 @@
+"""What every fan-out path must show, whichever way the frames travel (mesh or SFU).
+
+Each check takes the cast (``FanoutCast`` or ``SfuFanoutCast``), its four receiver sessions
+and their screens (``test_cast_session.Screen``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from castapp.session.receiver import ReceiverState
+from castapp.session.sender import SenderState
+
+
+def pc_of(receiver: Any) -> Any:
+    """The peer connection of a receiver's one call."""
+    (call,) = receiver.calls.values()
+    return call.link.pc if call.link is not None else None
+
+
+def is_idr_start(payload: bytes) -> bool:
+    """The RTP payload starts an H.264 IDR picture (single NAL, STAP-A with SPS, FU-A)."""
+    if not payload:
+        return False
+    nal = payload[0] & 0x1F
+    if nal == 5:
+        return True
+    if nal == 24:  # STAP-A: castapp's keyframes aggregate SPS/PPS first
+        return len(payload) > 3 and payload[3] & 0x1F in (5, 7)
+    if nal == 28:  # FU-A: the start fragment of an IDR
+        return len(payload) > 1 and payload[1] & 0x80 != 0 and payload[1] & 0x1F == 5
+    return False
+
+
+def watch_keyframes(pc: Any) -> list[float]:
+    """Times at which keyframe packets arrive at this receiver (after decryption)."""
+    seen: list[float] = []
+    rtp_receiver = pc.getTransceivers()[0].receiver
+    handle = rtp_receiver._handle_rtp_packet
+
+    async def spy(packet: Any, arrival_time_ms: Any) -> None:
+        if is_idr_start(packet.payload):
+            seen.append(asyncio.get_running_loop().time())
+        await handle(packet, arrival_time_ms)
+
+    rtp_receiver._handle_rtp_packet = spy
+    return seen
+
+
+async def others_go_on_after_one_leaves(fanout: Any, receivers: list[Any],
+                                        screens: list[Any]) -> None:
+    """TV 2 goes away: its call ends, the other three keep casting and receiving."""
+    await receivers[1].stop()
+    left = fanout.receivers[1]
+    before = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(before[i] + 45, timeout=6) for i in (0, 2, 3)))
+    ended = await left.session.wait_for(SenderState.ENDED, timeout=10)
+    assert ended.ended is not None
+    for i in (0, 2, 3):
+        assert fanout.receivers[i].session.status.state is SenderState.CASTING
+        assert receivers[i].status.state is ReceiverState.RECEIVING
+    # and the others keep receiving after it ended
+    mark = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(mark[i] + 20, timeout=5) for i in (0, 2, 3)))
+
+
+async def others_go_on_after_one_vanishes(fanout: Any, receivers: list[Any],
+                                          screens: list[Any]) -> None:
+    """TV 4 dies without a word: it reads nothing and sends nothing, no bye, no DTLS close
+    (its DTLS transport's receive loop is cancelled and its sends are swallowed)."""
+    dtls = pc_of(receivers[3]).getTransceivers()[0].receiver.transport
+
+    async def silent(data: bytes) -> None:
+        return None
+
+    dtls._send_rtp = silent
+    dtls._task.cancel()
+    before = [len(s.counters) for s in screens]
+    await asyncio.gather(*(screens[i].wait_frames(before[i] + 60, timeout=8) for i in range(3)))
+    for i in range(3):
+        status = fanout.receivers[i].session.status
+        assert status.state is SenderState.CASTING and status.reconnects == 0
+    for t in fanout.hub.tracks:
+        assert len(t.sub.queue) <= 8  # a silent receiver's frames are dropped, not piled up
+
+
+async def one_request_gives_one_keyframe_to_all(fanout: Any, receivers: list[Any],
+                                                screens: list[Any]) -> Any:
+    """TV 3 asks for a keyframe: the one encoder makes one, and every TV receives it.
+    Returns the encoder group."""
+    (group,) = fanout.hub.groups.values()
+    seen = [watch_keyframes(pc_of(r)) for r in receivers]
+    await asyncio.sleep(1.5)  # past the joins' keyframes and the request interval
+    k0 = group.keyframes
+    asked_at = asyncio.get_running_loop().time()
+    rtp_receiver = pc_of(receivers[2]).getTransceivers()[0].receiver
+    await rtp_receiver._send_rtcp_pli(rtp_receiver.getSynchronizationSources()[0].source)
+    await asyncio.sleep(1.5)
+    assert group.keyframes - k0 == 1, "one request, one keyframe"
+    for times in seen:
+        after = [t for t in times if t > asked_at]
+        assert len(after) == 1, "every receiver got the one keyframe"
+    return group
+
+
+async def pictures_go_on(screens: list[Any]) -> None:
+    mark = [len(s.counters) for s in screens]
+    await asyncio.gather(*(s.wait_frames(n + 10, timeout=5)
+                           for s, n in zip(screens, mark, strict=True)))
