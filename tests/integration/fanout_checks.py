@@ -108,3 +108,19 @@ async def pictures_go_on(screens: list[Any]) -> None:
     mark = [len(s.counters) for s in screens]
     await asyncio.gather(*(s.wait_frames(n + 10, timeout=5)
                            for s, n in zip(screens, mark, strict=True)))
+
+
+def same_frames_shown(screens: list[Any], start: list[int], context: object = "") -> int:
+    """Every screen showed its frames in order, and the frames all of them showed in a
+    common window are most of them. Returns the window's length in frames."""
+    seen = [set(s.counters[n:]) for s, n in zip(screens, start, strict=True)]
+    for s in screens:
+        assert all(b >= a for a, b in zip(s.counters, s.counters[1:], strict=False)), (
+            s.counters, context)
+    lo, hi = max(min(x) for x in seen), min(max(x) for x in seen)
+    assert hi - lo > 30
+    window = [{c for c in x if lo <= c <= hi} for x in seen]
+    common = set.intersection(*window)
+    assert len(common) >= 0.8 * max(len(w) for w in window), (len(common),
+                                                             [len(w) for w in window])
+    return hi - lo

@@ -22,6 +22,7 @@ from fanout_checks import (
     others_go_on_after_one_vanishes,
     pc_of,
     pictures_go_on,
+    same_frames_shown,
 )
 from test_cast_session import Screen
 
@@ -70,17 +71,7 @@ async def test_four_receivers_decode_the_same_frames_from_one_encode(cast4):
     await asyncio.sleep(3.0)
     await asyncio.gather(*(s.wait_frames(n + 40, timeout=20) for s, n in zip(screens, start,
                                                                              strict=True)))
-    seen = [set(s.counters[n:]) for s, n in zip(screens, start, strict=True)]
-    for s in screens:  # every receiver shows the frames in order
-        assert all(b >= a for a, b in zip(s.counters, s.counters[1:], strict=False)), (
-            s.counters, fanout.stats())
-    # the same frames: the frames all four showed in a common window are most of them
-    lo = max(min(x) for x in seen)
-    hi = min(max(x) for x in seen)
-    assert hi - lo > 30
-    window = [{c for c in x if lo <= c <= hi} for x in seen]
-    common = set.intersection(*window)
-    assert len(common) >= 0.8 * max(len(w) for w in window), (len(common), [len(w) for w in window])
+    span = same_frames_shown(screens, start, fanout.stats())
 
     # one encode per frame, not per receiver
     encodes = group.encodes - encodes0
@@ -89,7 +80,7 @@ async def test_four_receivers_decode_the_same_frames_from_one_encode(cast4):
     sent = [r.session.peer.track.frames_sent - n  # type: ignore[union-attr]
             for r, n in zip(fanout.receivers, sent0, strict=True)]
     assert all(abs(n - encodes) <= 3 for n in sent), (sent, encodes)
-    assert encodes < 1.3 * (hi - lo + 40), "encodes must follow frames, not frames x receivers"
+    assert encodes < 1.3 * (span + 40), "encodes must follow frames, not frames x receivers"
     # each receiver has its own connection, route and stats
     for r in fanout.receivers:
         stats = await r.session.stats()
