@@ -236,8 +236,9 @@ class JanusSession:
                 await asyncio.wait_for(self.call({"janus": "destroy"}), 2.0)
         for task in self._tasks:
             task.cancel()
+        # a reader task that failed has already said so (``closed`` and its error)
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # broad: said before
                 await task
         if self._ws is not None:
             await self._ws.close()
