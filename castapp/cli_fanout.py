@@ -15,7 +15,6 @@ from typing import Any
 
 from castapp.app import words
 from castapp.cli_cast import Printer, _route_line, _service_line, _stats_loop, _until_stopped
-from castapp.session.sender import SenderStatus
 
 
 class TaggedPrinter(Printer):
@@ -32,8 +31,8 @@ class TaggedPrinter(Printer):
 
 async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer,
                         ice: dict[str, Any], chosen: Any) -> int:
+    from castapp.app.fanout import MultiCast, Tv
     from castapp.app.target import (
-        Caster,
         CastFailed,
         lan_discovery,
         parse_target,
@@ -45,10 +44,8 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
     )
     from castapp.codes import group
     from castapp.rtc.capture_source import CaptureSpec, CaptureSpecError, parse_region
-    from castapp.rtc.shared_encoder import SharedEncoderHub
-    from castapp.session.fanout import MAX_RECEIVERS, shared_offer_factory
-    from castapp.session.sender import SenderState
-    from castapp.sfu.relay import SFU_MAX_RECEIVERS, SfuCast
+    from castapp.session.fanout import MAX_RECEIVERS
+    from castapp.sfu.relay import SFU_MAX_RECEIVERS
 
     via_sfu = bool(getattr(args, "via_sfu", False))
     limit = SFU_MAX_RECEIVERS if via_sfu else MAX_RECEIVERS
@@ -59,7 +56,8 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
         return 2
     try:
         targets = [parse_target(c) for c in codes]
-        urls = [service_url(t, args.server) for t in targets]
+        for t in targets:
+            service_url(t, args.server)
     except CastFailed as exc:
         out.fail(exc.failure)
         return 2
@@ -78,25 +76,41 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
                  else words.Failure("source_failed", {"reason": str(exc)}))
         return 2
     failed: set[int] = set()
-    ended: set[int] = set()
     all_ended = asyncio.Event()
-    sessions: list[Any] = []
     tasks: list[asyncio.Task[Any]] = []
-    hub = None
-    sfu: SfuCast | None = None
+    lines: dict[int, dict[str, Any]] = {}
+
+    def on_change(tv: Tv) -> None:
+        printer = TaggedPrinter(out, tv.index)
+        last = lines.setdefault(tv.index, {})
+        st = tv.status
+        if tv.failure is not None and not last.get("failed"):
+            last["failed"] = True
+            failed.add(tv.index)
+            printer.fail(tv.failure)
+        if st is not None and st.state is not last.get("state"):
+            last["state"] = st.state
+            printer("state", words.sender_line(st, group(tv.code)),
+                    state=st.state.value, ended=st.ended.value if st.ended else None)
+        if st is not None:
+            _route_line(printer, last, st.route)
+            _service_line(printer, last, st)
+        if tv.ended and not last.get("ended"):
+            last["ended"] = True
+            if all(t.ended for t in cast_.tvs) and len(cast_.tvs) >= len(codes):
+                all_ended.set()
+
+    cast_ = MultiCast(source, encoder=chosen.encoder(),
+                      discover=lan_discovery(args.find_timeout, args.interface),
+                      name=args.name or "", server=args.server or "", via_sfu=via_sfu,
+                      session_args={"codec": args.codec, **ice}, on_change=on_change)
     try:
         try:
             await start_source(source)
         except CastFailed as exc:
             out.fail(exc.failure)
             return 1
-        hub = SharedEncoderHub(source, chosen.encoder())
-        if via_sfu:
-            sfu = SfuCast(hub, name=args.name or "castapp", codec=args.codec,
-                          encoder=chosen.encoder())
-            factory = sfu.factory()
-        else:
-            factory = shared_offer_factory(hub)
+        cast_.start()
         source_down = asyncio.Event()
 
         def source_failed(failure: words.Failure) -> None:
@@ -105,58 +119,12 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
             source_down.set()
 
         tasks.append(asyncio.create_task(watch_source(source, source_failed)))
-
-        async def one(index: int, target: Any, url: str | None) -> None:
-            tv = TaggedPrinter(out, index)
-            last: dict[str, Any] = {}
-
-            def on_status(st: SenderStatus) -> None:
-                if st.state is not last.get("state"):
-                    last["state"] = st.state
-                    bad = words.sender_failure(st) if st.state is SenderState.ENDED else None
-                    if bad is not None and sfu is not None and sfu.error and st.fault:
-                        bad = words.Failure("fault", {"reason": sfu.error})  # in words
-                    if bad is not None:
-                        failed.add(index)
-                        tv.fail(bad)
-                    tv("state", words.sender_line(st, group(target.code)),
-                       state=st.state.value, ended=st.ended.value if st.ended else None)
-                    if st.state is SenderState.ENDED:
-                        ended.add(index)
-                        if len(ended) >= len(targets):
-                            all_ended.set()
-                _route_line(tv, last, st.route)
-                _service_line(tv, last, st)
-
-            caster = Caster(discover=lan_discovery(args.find_timeout, args.interface),
-                            name=args.name or "", on_status=on_status,
-                            session_args={"codec": args.codec, "encoder": chosen.encoder(),
-                                          "peer_factory": factory, **ice})
-            try:
-                session = await caster.cast(target, url, source)
-            except CastFailed as exc:
-                failed.add(index)
-                tv.fail(exc.failure)
-                ended.add(index)
-                if len(ended) >= len(targets):
-                    all_ended.set()
-                return
-            sessions.append(session)
-            if via_sfu and session.client.joined is not None \
-                    and session.client.joined.sfu is None:
-                failed.add(index)
-                tv.fail(words.Failure("fault", {
-                    "reason": "this room service runs no SFU; cast without --via-sfu"}))
-                await session.close()
-                ended.add(index)
-                if len(ended) >= len(targets):
-                    all_ended.set()
-                return
-            if args.stats:
-                tasks.append(asyncio.create_task(_stats_loop(session.stats, tv)))
-
-        await asyncio.gather(*(one(i + 1, t, u)
-                               for i, (t, u) in enumerate(zip(targets, urls, strict=True))))
+        for tv in await cast_.add_many(codes):
+            if args.stats and tv.session is not None:
+                tasks.append(asyncio.create_task(
+                    _stats_loop(tv.session.stats, TaggedPrinter(out, tv.index))))
+        if all(t.ended for t in cast_.tvs):
+            all_ended.set()
         waits: list[asyncio.Task[Any]] = [
             asyncio.create_task(e.wait()) for e in (all_ended, source_down)]
         waits.append(asyncio.create_task(_until_stopped(asyncio.Event(), args.duration)))
@@ -165,11 +133,6 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
     finally:
         for task in tasks:
             task.cancel()
-        for session in sessions:
-            await session.close()
-        if sfu is not None:
-            await sfu.close()
-        if hub is not None:
-            await hub.close()
+        await cast_.close()
         source.stop()
     return 1 if failed else 0

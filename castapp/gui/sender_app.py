@@ -1,4 +1,5 @@
-"""Runs sender sessions behind the sender window: a presenter of :mod:`castapp.app.target`."""
+"""Runs the cast behind the sender window: a presenter of :mod:`castapp.app.fanout` (one
+source, one encode, a session per TV) and :mod:`castapp.app.target`."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from PySide6.QtCore import QCoreApplication
 
 from castapp.app import target as app_target
 from castapp.app import words
+from castapp.app.fanout import MultiCast, Tv, split_codes
 from castapp.app.platform import machine_name as platform_machine_name
-from castapp.app.target import Caster, CastFailed, Discover, Found, Looking, SenderEvent
+from castapp.app.target import CastFailed, Discover, Found, Looking
 from castapp.app.words import Failure
+from castapp.codes import group
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder
 from castapp.gui.sender_window import SenderWindow
@@ -55,29 +58,38 @@ class SenderController:
         self.machine_name = machine_name or platform_machine_name()
         self.discover = discover
         self.ice = ice or {}
-        self.session: SenderSession | None = None
-        self.caster: Caster | None = None  # of the cast under way (takes the TV's PIN)
+        self.multi: MultiCast | None = None  # the cast under way, to one TV or several
         self.source: FrameSource | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: list[asyncio.Task[None]] = []  # stats and source watch of the cast
         self._target_fps: float | None = None
         self._source_words = ""  # what the capture says (window minimised, ...)
-        # statuses of a session being closed are not shown: the window shows how it ended
+        # statuses of a cast being closed are not shown: the window shows how it ended
         self._generation = 0
+        self._ending: asyncio.Task[Any] | None = None  # closing a cast whose TVs all ended
         window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
         window.stop_requested.connect(lambda: self._spawn(self.stop()))
+        window.add_requested.connect(lambda text: self._spawn(self.add(text)))
+        window.remove_requested.connect(lambda i: self._spawn(self.remove(i)))
         window.pin_entered.connect(self.answer_pin)
         window.sound_muted.connect(self._sound_muted)
         window.set_sound_reason(sound_available() if sound_check is None else sound_check())
 
+    @property
+    def session(self) -> SenderSession | None:
+        """The session of the first TV still receiving the cast."""
+        if self.multi is None:
+            return None
+        return next((tv.session for tv in self.multi.live if tv.session is not None), None)
+
     def answer_pin(self, pin: str) -> None:
         """The PIN the person read on the TV goes to the session that is asked for it."""
-        if self.caster is not None:
-            self.caster.answer_pin(pin)
+        if self.multi is not None:
+            self.multi.answer_pin(pin)
 
     def _sound_muted(self, muted: bool) -> None:
-        if self.session is not None:
-            self.session.set_audio_muted(muted)
+        if self.multi is not None:
+            self.multi.set_audio_muted(muted)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -88,20 +100,31 @@ class SenderController:
         log.info("cannot cast: %s", failure.code)
         self.window.show_message(words.failure_phrase(failure))
 
+    @property
+    def several(self) -> bool:
+        return self.multi is not None and len(self.multi.tvs) > 1
+
     async def cast(self, text: str) -> None:
-        """Cast to what was typed: a code (with the server field) or a castapp:// link."""
-        try:
-            target = app_target.parse_target(text, self.window.fmt)
-            url = app_target.service_url(target, self.window.server.text())
-        except CastFailed as exc:
-            self._fail(exc.failure)
-            return
+        """Cast to what was typed: a code (with the server field), a castapp:// link, or a
+        list of them (one cast, one encode, every TV listed with its own state)."""
+        entries = split_codes(text, self.window.fmt)
+        if len(entries) <= 1:  # one TV: what was typed is checked before anything starts
+            try:
+                target = app_target.parse_target(text, self.window.fmt)
+                app_target.service_url(target, self.window.server.text())
+            except CastFailed as exc:
+                self._fail(exc.failure)
+                return
+            self.window.set_code_shown(target.code)
+        else:
+            self.window.set_code_shown(", ".join(group(e) if e.isdigit() else e
+                                                 for e in entries))
         await self._close_session()
+        self.window.tvs.clear()
         self.holder.update(server=self.window.server.text().strip(),
                            display_name=self.window.name.text().strip())
         chosen = preset(self.holder.current.quality)
         self._target_fps = chosen.fps
-        self.window.set_code_shown(target.code)
         try:
             self.source = self.source_factory(chosen, self.window.capture_spec())
             loop = asyncio.get_running_loop()
@@ -115,30 +138,123 @@ class SenderController:
         generation = self._generation
         sound = self.window.share_sound()
         self.window.set_sound_shared(sound)
-        caster = Caster(discover=self.discover,
-                        name=self.holder.current.name_or(self.machine_name),
-                        on_status=lambda st: self._on_status(st, generation),
-                        on_event=self._on_event,
-                        session_args={"encoder": chosen.encoder(), **self.ice,
-                                      "audio": open_system_audio if sound else None})
-        self.caster = caster
-        try:
-            self.session = await caster.cast(target, url, self.source)
-        except CastFailed as exc:
-            await self._close_session()
-            self._fail(exc.failure)
-            return
+        self.multi = MultiCast(
+            self.source, encoder=chosen.encoder(), discover=self.discover,
+            name=self.holder.current.name_or(self.machine_name),
+            server=self.window.server.text(), fmt=self.window.fmt,
+            via_sfu=self.window.send_via_sfu(),
+            session_args={**self.ice, "audio": open_system_audio if sound else None},
+            on_change=lambda tv: self._on_change(tv, generation))
+        self.multi.start()
         self._running = [
             asyncio.create_task(self._stats_loop(), name="castapp-sender-stats"),
             asyncio.create_task(app_target.watch_source(self.source, self._source_failed),
                                 name="castapp-sender-source"),
         ]
+        await self.multi.add_many(entries)
+        await self._ended()
 
-    def _on_event(self, ev: SenderEvent) -> None:
-        if isinstance(ev, Looking):
-            self.window.show_message(words.looking())
-        elif isinstance(ev, Found):
-            self.window.show_message(words.found(ev.name, ev.host, ev.port))
+    async def _ended(self) -> None:
+        """Returns once the window says how the cast ended, if every TV has."""
+        ending = self._ending
+        if ending is not None:
+            await asyncio.shield(ending)
+
+    async def add(self, text: str) -> None:
+        """While casting: one more TV (or several) joins the running cast."""
+        multi = self.multi
+        if multi is None:
+            return
+        entries = split_codes(text, self.window.fmt)
+        await asyncio.gather(*(multi.add(e) for e in entries))
+        await self._ended()
+
+    async def remove(self, index: int) -> None:
+        """Stop casting to one TV; a row of a TV that ended goes from the list."""
+        multi = self.multi
+        tv = next((t for t in multi.tvs if t.index == index), None) if multi else None
+        self.window.tvs.drop(index)
+        if multi is None or tv is None:
+            return
+        await multi.remove(tv)
+        self._check_all_ended(tv)
+        await self._ended()
+
+    def _on_event(self, tv: Tv) -> None:
+        ev = tv.event
+        said = words.looking() if isinstance(ev, Looking) else \
+            words.found(ev.name, ev.host, ev.port) if isinstance(ev, Found) else None
+        if said is not None and not self.several:
+            self.window.show_message(said)
+        return None
+
+    def _on_change(self, tv: Tv, generation: int) -> None:
+        multi = self.multi
+        if generation != self._generation or multi is None:
+            return
+        if multi.sfu_offered is not None:
+            self.window.set_sfu_offered(multi.sfu_offered)
+        if not tv.removed:
+            self._show_row(tv)
+        if len(multi.tvs) > 1:
+            self.window.show_tv_count((sum(t.casting for t in multi.tvs),
+                                       sum(not t.removed for t in multi.tvs)))
+        else:
+            self.window.show_tv_count(None)
+        overall = self._overall()
+        if tv.status is None and tv.event is not None and not tv.ended:
+            self._on_event(tv)
+        if overall is not None and not tv.ended:
+            self.window.show_status(overall)
+        self._check_all_ended(tv)
+
+    def _show_row(self, tv: Tv) -> None:
+        """The TV's line in the list: its state, or why it failed, for that TV only."""
+        if tv.failure is not None:
+            line, failed = texts.render(words.failure_phrase(tv.failure)), True
+        elif tv.status is not None:
+            line, failed = texts.sender_line(tv.status, group(tv.code)), False
+        elif isinstance(tv.event, Found):
+            line, failed = texts.render(words.found(tv.event.name, tv.event.host,
+                                                    tv.event.port)), False
+        else:
+            line, failed = texts.render(words.looking()) if isinstance(tv.event, Looking) \
+                else "", False
+        self.window.tvs.show_tv(tv.index, tv.name if not tv.code or tv.name != tv.code
+                                else group(tv.code), line, failed=failed, ended=tv.ended)
+
+    def _overall(self) -> SenderStatus | None:
+        """The status the window's line and buttons follow: a casting TV's, else the most
+        recent TV still being reached."""
+        assert self.multi is not None
+        live = [t for t in self.multi.live if t.status is not None]
+        casting = [t for t in live if t.casting]
+        pick = casting or live
+        return pick[0].status if pick else None
+
+    def _check_all_ended(self, tv: Tv) -> None:
+        """Every TV ended: the cast ends (the window says how the last one did)."""
+        multi = self.multi
+        if multi is None or multi.live or self._ending is not None:
+            return
+        if self.several:
+            ending = self._close_after_failure(None, everyone=True)
+        elif tv.removed:
+            ending = self._close_session()
+        elif tv.session is not None:
+            ending = self._close_session(keep_status=True)
+        else:
+            ending = self._close_after_failure(tv.failure)
+        self._ending = task = asyncio.ensure_future(ending)
+        task.add_done_callback(lambda _t: setattr(self, "_ending", None))
+
+    async def _close_after_failure(self, failure: Any, everyone: bool = False) -> None:
+        await self._close_session(keep_status=everyone)
+        if failure is not None:
+            self._fail(failure)
+        elif everyone:
+            self.window.show_message(QCoreApplication.translate(
+                "Texts", "No TV is receiving the cast any more."))
 
     def _source_state(self, state: SourceState) -> None:
         """Say what the receiver sees when the shared window is hidden or gone."""
@@ -159,28 +275,25 @@ class SenderController:
         self._fail(failure)
         self._spawn(self._close_session())
 
-    def _on_status(self, st: SenderStatus, generation: int) -> None:
-        if generation != self._generation:
-            return
-        self.window.show_status(st)
-        if st.state is SenderState.ENDED:
-            self._spawn(self._close_session(keep_status=True))
-
     async def _stats_loop(self) -> None:
-        while self.session is not None:
+        while self.multi is not None:
             await asyncio.sleep(1.0)
-            if self.session is None or self.session.status.state is not SenderState.CASTING:
-                continue
-            stats = await self.session.stats()
-            if stats is None:
-                continue
-            quality = link_quality(stats, self._target_fps)
-            parts = texts.stats_lines(stats, sending=True)
-            if quality is not None:
-                parts.append(texts.link_text(quality))
-            if self._source_words:
-                parts.append(self._source_words)
-            self.window.show_stats_text(" · ".join(parts))
+            multi = self.multi
+            if multi is None:
+                break
+            for tv in await multi.poll_stats():
+                if tv.stats is None:
+                    continue
+                quality = link_quality(tv.stats, self._target_fps)
+                parts = texts.stats_lines(tv.stats, sending=True)
+                if quality is not None:
+                    parts.append(texts.link_text(quality))
+                line = " · ".join(parts)
+                self.window.tvs.show_stats(tv.index, line)
+                if not self.several:
+                    if self._source_words:
+                        line += " · " + self._source_words
+                    self.window.show_stats_text(line)
 
     async def stop(self) -> None:
         await self._close_session()
@@ -192,16 +305,21 @@ class SenderController:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        session, source = self.session, self.source
-        self.session = self.source = None
+        multi, source = self.multi, self.source
+        self.multi = self.source = None
         self._source_words = ""
         self._generation += 1
-        if session is not None:
+        if multi is not None:
             # at once, whatever closing takes: how the cast ended, or idle after a Stop
-            last = session.status
+            last = next((t.status for t in reversed(multi.tvs) if t.status is not None),
+                        None) or SenderStatus(SenderState.IDLE)
             ended = keep_status or last.state is SenderState.ENDED
+            self.window.show_tv_count(None)
+            for tv in multi.tvs:
+                if not tv.ended:
+                    self.window.tvs.drop(tv.index)
             self.window.show_status(last if ended else SenderStatus(SenderState.IDLE))
-            await session.close()
+            await multi.close()
         if source is not None:
             await asyncio.get_running_loop().run_in_executor(None, source.stop)
 

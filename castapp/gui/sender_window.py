@@ -1,4 +1,5 @@
-"""The sender's window (the laptop): code, screen, quality, Cast / Stop, status."""
+"""The sender's window (the laptop): codes, screen, quality, Cast / Stop, status, and the
+TVs of the cast (one row each, "Add a TV" while casting)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from castapp.app import words
+from castapp.app.fanout import split_codes
 from castapp.codes import CodeFormat, group
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder, app_icon, language_menu
 from castapp.gui.share_choice import ShareChoice
+from castapp.gui.tv_list import TvList
 from castapp.links import check_input
 from castapp.quality import PRESETS
 from castapp.rtc.capture_source import CaptureSpec
@@ -42,6 +45,10 @@ class SenderWindow(QMainWindow):
     pin_entered = Signal(str)
     #: The sound of the cast under way was muted (True) or unmuted.
     sound_muted = Signal(bool)
+    #: While casting: reach one more TV (a code, a link or a list of them).
+    add_requested = Signal(str)
+    #: Stop casting to the TV of this index only.
+    remove_requested = Signal(int)
 
     def __init__(self, holder: SettingsHolder, *, display: str | None = None,
                  fmt: CodeFormat | None = None) -> None:
@@ -54,6 +61,8 @@ class SenderWindow(QMainWindow):
         self.message: words.Phrase | str = ""
         self._input_ok = False  # what the code field holds can be cast to
         self._typed = ""
+        #: (TVs casting, TVs of the cast) while a cast goes to more than one TV.
+        self.tv_count: tuple[int, int] | None = None
 
         self.code = QLineEdit()
         self.code.setObjectName("code")
@@ -89,6 +98,14 @@ class SenderWindow(QMainWindow):
         self.mute.hide()
         self.mute.toggled.connect(self._mute_toggled)
         self.sound_shared = False  # the cast under way carries sound
+        # "Send once through the room's media server": offered when the room service
+        # names an SFU (learnt when a TV is reached through it)
+        self.via_sfu = QCheckBox()
+        self.via_sfu.setObjectName("via_sfu")
+        self.sfu_offered: bool | None = None
+        self.tvs = TvList()
+        self.tvs.add_requested.connect(self.add_requested.emit)
+        self.tvs.remove_requested.connect(self.remove_requested.emit)
         self.button = QPushButton()
         self.button.setDefault(True)
         self.button.clicked.connect(self._button)
@@ -123,6 +140,7 @@ class SenderWindow(QMainWindow):
         form.addRow(self.labels[5], self.sound)
         form.addRow(self.labels[3], self.name)
         form.addRow(self.labels[4], self.server)
+        form.addRow("", self.via_sfu)
         buttons = QHBoxLayout()
         buttons.addWidget(self.status_line, 1)
         buttons.addWidget(self.mute)
@@ -133,6 +151,7 @@ class SenderWindow(QMainWindow):
         layout.addLayout(buttons)
         layout.addWidget(self.pin_box)
         layout.addWidget(self.stats_line)
+        layout.addWidget(self.tvs)
         layout.addStretch(1)
         self.setCentralWidget(body)
 
@@ -168,7 +187,15 @@ class SenderWindow(QMainWindow):
             reason=self.sound_reason) if self.sound_reason else self.tr(
             "The TV plays what this computer plays (not the microphone)"))
         self._mute_text()
-        self.code.setPlaceholderText(self.tr("Code on the TV, e.g. 482 913"))
+        self.via_sfu.setText(self.tr("Send once through the room's media server (for many TVs)"))
+        self.via_sfu.setToolTip(
+            self.tr("This computer sends the picture once; the room's media server passes it "
+                    "on to every TV.") if self.sfu_offered else
+            self.tr("This room service has no media server.") if self.sfu_offered is False
+            else self.tr("Offered once a TV has been reached through a room service that runs "
+                         "a media server."))
+        self.code.setPlaceholderText(self.tr("Code on the TV, e.g. 482 913 (several: 482 913, "
+                                             "130 557)"))
         self.server.setPlaceholderText(self.tr("Optional: host:port of a room service"))
         self.name.setPlaceholderText(self.tr("Shown on the TV"))
         names = {
@@ -186,6 +213,7 @@ class SenderWindow(QMainWindow):
         self.tray_show.setText(self.tr("Show window"))
         self.tray_stop.setText(self.tr("Stop"))
         self.share.retranslate()
+        self.tvs.retranslate()
         self._validate(self.code.text())
         self.show_status(self.status)
 
@@ -196,6 +224,10 @@ class SenderWindow(QMainWindow):
 
     # ------------------------------------------------------------------ input
     def _validate(self, text: str) -> None:
+        entries = split_codes(text, self.fmt)
+        if len(entries) > 1:
+            self._validate_list(text, entries)
+            return
         check = check_input(text, self.fmt)
         if check.ok and check.target is not None:
             where = check.target.host
@@ -210,14 +242,39 @@ class SenderWindow(QMainWindow):
         else:
             self.hint.setText(self._more(check.missing) if text.strip() else "")
             self.hint.setStyleSheet("color: gray;")
-        if check.ok != self._input_ok or text != self._typed:
+        self._input_checked(text, check.ok)
+
+    def _input_checked(self, text: str, ok: bool) -> None:
+        if ok != self._input_ok or text != self._typed:
             self._typed = text
             if self.status.state not in _BUSY:
                 self.message = ""  # it was about what the field held before
-        self._input_ok = check.ok
+        self._input_ok = ok
         self._update_button()
         if self.status.state not in _BUSY:
             self.status_line.setText(self._line())
+
+    def _validate_list(self, text: str, entries: list[str]) -> None:
+        """Several codes: ready when every entry is one, else which entry is not."""
+        ready: list[str] = []
+        for n, entry in enumerate(entries, 1):
+            check = check_input(entry, self.fmt)
+            if not check.ok or check.target is None:
+                self.hint.setText(self.tr("Entry {n} ({entry}) is not a cast code.").format(
+                    n=n, entry=entry))
+                self.hint.setStyleSheet("color: #c62828;")
+                self._input_checked(text, False)
+                return
+            ready.append(group(check.target.code))
+        if len(set(ready)) < len(ready):
+            self.hint.setText(self.tr("The same code is given twice."))
+            self.hint.setStyleSheet("color: #c62828;")
+            self._input_checked(text, False)
+            return
+        self.hint.setText(self.tr("Ready: {n} TVs ({codes})").format(
+            n=len(ready), codes=", ".join(ready)))
+        self.hint.setStyleSheet("color: #2e7d32;")
+        self._input_checked(text, True)
 
     def _more(self, n: int) -> str:
         if n == 1:
@@ -240,10 +297,29 @@ class SenderWindow(QMainWindow):
         self.button.setEnabled(busy or self._input_ok)
         for w in (self.code, self.server, self.share, self.quality, self.name):
             w.setEnabled(not busy)
+        self.via_sfu.setEnabled(not busy and bool(self.sfu_offered))
+        self.tvs.set_casting(busy)
         self.sound.setEnabled(not busy and self.sound_reason is None)
         self.mute.setVisible(busy and self.sound_shared)
         if not busy and self.mute.isChecked():
             self.mute.setChecked(False)  # the next cast starts with sound
+
+    # ------------------------------------------------------------------ several TVs
+    def set_sfu_offered(self, offered: bool | None) -> None:
+        """Whether the room service names a media server (None: not known yet)."""
+        if offered != self.sfu_offered:
+            self.sfu_offered = offered
+            if not offered:
+                self.via_sfu.setChecked(False)
+            self.retranslate()
+
+    def send_via_sfu(self) -> bool:
+        return self.via_sfu.isChecked() and bool(self.sfu_offered)
+
+    def show_tv_count(self, count: tuple[int, int] | None) -> None:
+        """(TVs casting, TVs of the cast) while the cast goes to more than one TV."""
+        self.tv_count = count
+        self.status_line.setText(self._line())
 
     # ------------------------------------------------------------------ sound
     def set_sound_reason(self, reason: str | None) -> None:
@@ -283,6 +359,9 @@ class SenderWindow(QMainWindow):
         st = self.status
         if st.state is SenderState.IDLE and st.error is None and self._input_ok:
             return ""  # the hint beside the code already says it is ready
+        if self.tv_count is not None and st.state in _BUSY:
+            casting, total = self.tv_count
+            return self.tr("Casting to {n} of {m} TVs").format(n=casting, m=total)
         return texts.sender_line(st, self.code_shown)
 
     def show_status(self, st: SenderStatus) -> None:
