@@ -228,7 +228,7 @@ cast this screen</source>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
-        <extracomment>The PIN the person typed from the TV&apos;s screen. The sound of the cast under way was muted (True) or unmuted.</extracomment>
+        <extracomment>The PIN the person typed from the TV&apos;s screen. The sound of the cast under way was muted (True) or unmuted. (TVs casting, TVs of the cast) while a cast goes to more than one TV.</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -276,7 +276,23 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Code on the TV, e.g. 482 913</source>
+        <source>Send once through the room&apos;s media server (for many TVs)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This computer sends the picture once; the room&apos;s media server passes it on to every TV.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This room service has no media server.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Offered once a TV has been reached through a room service that runs a media server.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Code on the TV, e.g. 482 913 (several: 482 913, 130 557)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -332,6 +348,18 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Entry {n} ({entry}) is not a cast code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The same code is given twice.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ready: {n} TVs ({codes})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>1 more digit</source>
         <translation type="unfinished"></translation>
     </message>
@@ -349,6 +377,10 @@ cast this screen</source>
     </message>
     <message>
         <source>Mute sound</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Casting to {n} of {m} TVs</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -411,6 +443,10 @@ cast this screen</source>
     </message>
     <message>
         <source>The receiver runs a different version of castapp. Update both sides.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No TV is receiving the cast any more.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -812,6 +848,25 @@ cast this screen</source>
     </message>
     <message>
         <source>Casting to {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TvList</name>
+    <message>
+        <source>Add a TV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Code of another TV</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop casting to {name}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -231,7 +231,7 @@ cast this screen</source>
     <name>SenderWindow</name>
     <message>
         <source>castapp — cast this screen</source>
-        <extracomment>The PIN the person typed from the TV&apos;s screen. The sound of the cast under way was muted (True) or unmuted.</extracomment>
+        <extracomment>The PIN the person typed from the TV&apos;s screen. The sound of the cast under way was muted (True) or unmuted. (TVs casting, TVs of the cast) while a cast goes to more than one TV.</extracomment>
         <translation>castapp — 投射此屏幕</translation>
     </message>
     <message>
@@ -279,8 +279,24 @@ cast this screen</source>
         <translation>电视播放这台电脑正在播放的声音（不是麦克风）</translation>
     </message>
     <message>
-        <source>Code on the TV, e.g. 482 913</source>
-        <translation>电视上显示的投屏码，例如 482 913</translation>
+        <source>Send once through the room&apos;s media server (for many TVs)</source>
+        <translation>通过房间的媒体服务器只发送一次（适合多台电视）</translation>
+    </message>
+    <message>
+        <source>This computer sends the picture once; the room&apos;s media server passes it on to every TV.</source>
+        <translation>本电脑只发送一次画面，由房间的媒体服务器转发给每台电视。</translation>
+    </message>
+    <message>
+        <source>This room service has no media server.</source>
+        <translation>此房间服务没有媒体服务器。</translation>
+    </message>
+    <message>
+        <source>Offered once a TV has been reached through a room service that runs a media server.</source>
+        <translation>通过运行媒体服务器的房间服务连接到电视后即可使用。</translation>
+    </message>
+    <message>
+        <source>Code on the TV, e.g. 482 913 (several: 482 913, 130 557)</source>
+        <translation>电视上显示的投屏码，例如 482 913（多个：482 913, 130 557）</translation>
     </message>
     <message>
         <source>Optional: host:port of a room service</source>
@@ -335,6 +351,18 @@ cast this screen</source>
         <translation>此 castapp 链接无效。</translation>
     </message>
     <message>
+        <source>Entry {n} ({entry}) is not a cast code.</source>
+        <translation>第 {n} 项（{entry}）不是投屏码。</translation>
+    </message>
+    <message>
+        <source>The same code is given twice.</source>
+        <translation>同一个投屏码输入了两次。</translation>
+    </message>
+    <message>
+        <source>Ready: {n} TVs ({codes})</source>
+        <translation>就绪：{n} 台电视（{codes}）</translation>
+    </message>
+    <message>
         <source>1 more digit</source>
         <translation>还差 1 位</translation>
     </message>
@@ -353,6 +381,10 @@ cast this screen</source>
     <message>
         <source>Mute sound</source>
         <translation>静音</translation>
+    </message>
+    <message>
+        <source>Casting to {n} of {m} TVs</source>
+        <translation>正在投屏到 {n}/{m} 台电视</translation>
     </message>
 </context>
 <context>
@@ -415,6 +447,10 @@ cast this screen</source>
     <message>
         <source>The receiver runs a different version of castapp. Update both sides.</source>
         <translation>接收端运行的 castapp 版本不同。请将两端都更新。</translation>
+    </message>
+    <message>
+        <source>No TV is receiving the cast any more.</source>
+        <translation>已没有电视在接收投屏。</translation>
     </message>
     <message>
         <source>Another window covers part of the shared window; the receiver sees it too.</source>
@@ -816,6 +852,25 @@ cast this screen</source>
     <message>
         <source>Casting to {code}</source>
         <translation>正在投屏到 {code}</translation>
+    </message>
+</context>
+<context>
+    <name>TvList</name>
+    <message>
+        <source>Add a TV</source>
+        <translation>添加电视</translation>
+    </message>
+    <message>
+        <source>Code of another TV</source>
+        <translation>另一台电视的投屏码</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Stop casting to {name}</source>
+        <translation>停止投屏到 {name}</translation>
     </message>
 </context>
 <context>

@@ -45,9 +45,9 @@ class SenderWindow(QMainWindow):
     pin_entered = Signal(str)
     #: The sound of the cast under way was muted (True) or unmuted.
     sound_muted = Signal(bool)
-    #: While casting: reach one more TV (a code, a link or a list of them).
+    # While casting: reach one more TV (a code, a link or a list of them).
     add_requested = Signal(str)
-    #: Stop casting to the TV of this index only.
+    # Stop casting to the TV of this index only.
     remove_requested = Signal(int)
 
     def __init__(self, holder: SettingsHolder, *, display: str | None = None,

@@ -30,9 +30,9 @@ class TvRow:
 class TvList(QWidget):
     """The list of TVs being cast to, with "Add a TV" under it."""
 
-    #: Stop casting to the TV of this index (or drop its row once it ended).
+    # Stop casting to the TV of this index (or drop its row once it ended).
     remove_requested = Signal(int)
-    #: Reach one more TV (what the add field holds: a code, a link or a list).
+    # Reach one more TV (what the add field holds: a code, a link or a list).
     add_requested = Signal(str)
 
     def __init__(self) -> None:
