@@ -225,11 +225,12 @@ class SenderController:
 
     def _overall(self) -> SenderStatus | None:
         """The status the window's line and buttons follow: a casting TV's, else the most
-        recent TV still being reached."""
+        recent TV still being reached; one asking for the PIN it shows comes first."""
         assert self.multi is not None
         live = [t for t in self.multi.live if t.status is not None]
+        asking = [t for t in live if t.status is not None and words.needs_pin(t.status)]
         casting = [t for t in live if t.casting]
-        pick = casting or live
+        pick = asking or casting or live  # a TV asking for its PIN shows the PIN field
         return pick[0].status if pick else None
 
     def _check_all_ended(self, tv: Tv) -> None:

@@ -77,6 +77,7 @@ class SenderWindow(QMainWindow):
         self.hint.setObjectName("hint")
         self.server = QLineEdit(holder.current.server)
         self.server.returnPressed.connect(self._submit)  # Enter casts from either field
+        self.server.textChanged.connect(self._server_changed)
         self.name = QLineEdit(holder.current.display_name)
         self.name.setMaxLength(64)
         self.share = ShareChoice(holder, display)  # screen / window / region, pointer
@@ -103,6 +104,7 @@ class SenderWindow(QMainWindow):
         self.via_sfu = QCheckBox()
         self.via_sfu.setObjectName("via_sfu")
         self.sfu_offered: bool | None = None
+        self._sfu_server = ""  # the room-service field when that was learnt
         self.tvs = TvList()
         self.tvs.add_requested.connect(self.add_requested.emit)
         self.tvs.remove_requested.connect(self.remove_requested.emit)
@@ -259,6 +261,11 @@ class SenderWindow(QMainWindow):
         ready: list[str] = []
         for n, entry in enumerate(entries, 1):
             check = check_input(entry, self.fmt)
+            if check.problem is None and not check.ok and n == len(entries):
+                self.hint.setText(self._more(check.missing))  # still being typed
+                self.hint.setStyleSheet("color: gray;")
+                self._input_checked(text, False)
+                return
             if not check.ok or check.target is None:
                 self.hint.setText(self.tr("Entry {n} ({entry}) is not a cast code.").format(
                     n=n, entry=entry))
@@ -306,12 +313,18 @@ class SenderWindow(QMainWindow):
 
     # ------------------------------------------------------------------ several TVs
     def set_sfu_offered(self, offered: bool | None) -> None:
-        """Whether the room service names a media server (None: not known yet)."""
+        """Whether the room service in the field names a media server (None: not known
+        yet; another service typed makes it unknown again)."""
+        self._sfu_server = self.server.text().strip()
         if offered != self.sfu_offered:
             self.sfu_offered = offered
             if not offered:
                 self.via_sfu.setChecked(False)
             self.retranslate()
+
+    def _server_changed(self, text: str) -> None:
+        if self.sfu_offered is not None and text.strip() != self._sfu_server:
+            self.set_sfu_offered(None)
 
     def send_via_sfu(self) -> bool:
         return self.via_sfu.isChecked() and bool(self.sfu_offered)

@@ -95,6 +95,8 @@ def test_window_casts_to_several_tvs_adds_and_removes_one(qtbot, run, tmp_path, 
             assert window.status_line.text() == "Casting to 2 of 3 TVs"
             assert window.button.text() == "Stop" and not window.code.isEnabled()
             await until(lambda: "Frame rate" in rows[1].stats.text())
+            # this room service runs no media server: the window says so
+            assert window.sfu_offered is False and not window.via_sfu.isEnabled()
             first = controller.multi.tvs[0].session
 
             # a third TV joins the running cast
@@ -141,6 +143,9 @@ def test_a_list_with_a_mistyped_entry_says_which(qtbot, tmp_path):
     window.code.setText("482 913, 12x4, 130557")
     assert window.hint.text() == "Entry 2 (12x4) is not a cast code."
     assert not window.button.isEnabled()
+    window.code.setText("482 913, 13")  # the last one still being typed
+    assert window.hint.text() == "4 more digits"
+    assert not window.button.isEnabled()
     window.code.setText("482913, 482 913")
     assert window.hint.text() == "The same code is given twice."
     assert not window.button.isEnabled()
@@ -156,6 +161,8 @@ def test_the_media_server_choice_follows_the_room_service(qtbot, tmp_path):
     window.set_sfu_offered(False)
     assert not window.via_sfu.isEnabled()
     assert window.via_sfu.toolTip() == "This room service has no media server."
+    window.server.setText("10.0.0.9:8765")  # another service: not known any more
+    assert "Offered once" in window.via_sfu.toolTip()
     window.set_sfu_offered(True)
     assert window.via_sfu.isEnabled()
     window.via_sfu.setChecked(True)
