@@ -11,7 +11,7 @@ loopback), a room service in this process handing out the SFU and its tokens, ea
 whose CPU is read from ``/proc/<pid>/stat``. Cases, in this order: 1 receiver direct
 (the reference), N receivers mesh, N receivers through the SFU. Per-receiver fps and
 latency, and the spread of one frame's hand-over time across receivers, are measured as in
-``cast_fanout.py``. The machine is shared and noisy: compare the
+``cast.py --receivers`` (``cast_multi.py``). The machine is shared and noisy: compare the
 ratios of one run, not absolute figures between runs. Janus's own CPU is reported apart.
 """
 
@@ -36,10 +36,12 @@ HERE = ROOT / "benchmarks"
 # benchmarks/ holds modules named like packages (av.py): keep it off the import path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "integration")]
-_spec = importlib.util.spec_from_file_location("cast_fanout", HERE / "cast_fanout.py")
+_spec = importlib.util.spec_from_file_location("cast_multi", HERE / "cast_multi.py")
 assert _spec is not None and _spec.loader is not None
 base = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(base)
+# the fan-out helpers of benchmarks/cast.py --receivers (cast_multi.py), by their old names
+base.ask, base.tell, base.receiver_main = base._ask, base._tell, base.fan_receiver
 
 SECRET = secrets.token_hex(16)
 
