@@ -167,3 +167,19 @@ def test_the_media_server_choice_follows_the_room_service(qtbot, tmp_path):
     assert window.via_sfu.isEnabled()
     window.via_sfu.setChecked(True)
     assert window.send_via_sfu()
+
+
+def test_a_list_no_tv_answers_says_so_per_entry(qtbot, run, tmp_path, room_server):
+    window, controller = make_window(qtbot, tmp_path)
+    window.server.setText(room_server.url)
+    window.code.setText("000 000, 111 111")
+    run(controller.cast(window.code.text()))
+    rows = window.tvs.rows
+    unknown = texts.error_text(UnknownCodeError("x"))
+    assert sorted(rows) == [1, 2]
+    assert all(r.state.text() == unknown and r.ended for r in rows.values())
+    assert window.status_line.text() == "No TV is receiving the cast any more."
+    assert window.button.text() == "Cast" and window.code.isEnabled()
+    qtbot.mouseClick(rows[1].stop, Qt.MouseButton.LeftButton)  # "Remove" drops the row
+    qtbot.waitUntil(lambda: sorted(window.tvs.rows) == [2])
+    run(controller.close())
