@@ -210,16 +210,16 @@ class SenderController:
 
     def _show_row(self, tv: Tv) -> None:
         """The TV's line in the list: its state, or why it failed, for that TV only."""
+        line: words.Phrase = words.EMPTY
         if tv.failure is not None:
-            line, failed = texts.render(words.failure_phrase(tv.failure)), True
+            line = words.failure_phrase(tv.failure)
         elif tv.status is not None:
-            line, failed = texts.sender_line(tv.status, group(tv.code)), False
+            line = words.sender_line(tv.status, group(tv.code))
         elif isinstance(tv.event, Found):
-            line, failed = texts.render(words.found(tv.event.name, tv.event.host,
-                                                    tv.event.port)), False
-        else:
-            line, failed = texts.render(words.looking()) if isinstance(tv.event, Looking) \
-                else "", False
+            line = words.found(tv.event.name, tv.event.host, tv.event.port)
+        elif isinstance(tv.event, Looking):
+            line = words.looking()
+        failed = tv.failure is not None
         self.window.tvs.show_tv(tv.index, tv.name if not tv.code or tv.name != tv.code
                                 else group(tv.code), line, failed=failed, ended=tv.ended)
 

@@ -16,6 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from castapp.app import words
+from castapp.gui import texts
+
 
 @dataclass
 class TvRow:
@@ -25,6 +28,8 @@ class TvRow:
     stop: QPushButton
     title: str = ""
     ended: bool = False
+    #: What the state line says (a phrase is rendered again on a language switch).
+    said: words.Phrase | str = ""
 
 
 class TvList(QWidget):
@@ -64,6 +69,7 @@ class TvList(QWidget):
         self.add_code.setPlaceholderText(self.tr("Code of another TV"))
         for row in self.rows.values():
             self._stop_text(row)
+            row.state.setText(_render(row.said))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -81,7 +87,8 @@ class TvList(QWidget):
                          else self.tr("Stop casting to {name}").format(name=row.title))
 
     # ------------------------------------------------------------------ rows
-    def show_tv(self, index: int, title: str, state: str, *, failed: bool = False,
+    def show_tv(self, index: int, title: str, state: words.Phrase | str, *,
+                failed: bool = False,
                 ended: bool = False) -> None:
         """Add or update the row of TV ``index``: its name, its state line (red if it
         failed); ``ended``: the TV no longer receives the cast."""
@@ -99,9 +106,9 @@ class TvList(QWidget):
             self.grid.addWidget(row.stop, at, 2)
             self.grid.addWidget(row.stats, at + 1, 1, 1, 2)
             self.rows[index] = row
-        row.title, row.ended = title, ended
+        row.title, row.ended, row.said = title, ended, state
         row.name.setText(title)
-        row.state.setText(state)
+        row.state.setText(_render(state))
         row.state.setStyleSheet("color: #c62828;" if failed else "")
         if ended:
             row.stats.setText("")
@@ -129,3 +136,7 @@ class TvList(QWidget):
         self.add_box.setVisible(casting)
         if not casting:
             self.add_code.clear()
+
+
+def _render(said: words.Phrase | str) -> str:
+    return texts.render(said) if isinstance(said, words.Phrase) else said

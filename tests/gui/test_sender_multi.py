@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from castapp.gui import texts
 from castapp.gui.app import AppOptions, open_sender
 from castapp.gui.common import SettingsHolder
+from castapp.gui.i18n import translations
 from castapp.rtc.capture import SyntheticSource
 from castapp.session.receiver import ReceiverSession, ReceiverState
 from castapp.settings import Settings
@@ -182,4 +183,12 @@ def test_a_list_no_tv_answers_says_so_per_entry(qtbot, run, tmp_path, room_serve
     assert window.button.text() == "Cast" and window.code.isEnabled()
     qtbot.mouseClick(rows[1].stop, Qt.MouseButton.LeftButton)  # "Remove" drops the row
     qtbot.waitUntil(lambda: sorted(window.tvs.rows) == [2])
+    # each row in the window's language, also after a switch
+    translations.install("zh_CN")
+    chinese = texts.error_text(UnknownCodeError("x"))
+    assert chinese != unknown
+    qtbot.waitUntil(lambda: rows[2].state.text() == chinese)
+    assert rows[2].stop.text() == "移除" and window.tvs.add_button.text() == "添加电视"
+    translations.install("en")
+    qtbot.waitUntil(lambda: rows[2].state.text() == unknown)
     run(controller.close())
