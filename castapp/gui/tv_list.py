@@ -28,7 +28,7 @@ class TvRow:
     stop: QPushButton
     title: str = ""
     ended: bool = False
-    #: What the state line says (a phrase is rendered again on a language switch).
+    # what the state line says (a phrase is rendered again on a language switch)
     said: words.Phrase | str = ""
 
 
