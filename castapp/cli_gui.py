@@ -34,6 +34,12 @@ def display_problem() -> str | None:
     return "no display to open a window on (DISPLAY is not set)"
 
 
+def window_codes(args: argparse.Namespace) -> str:
+    """The codes or links of ``castapp send`` as the sender window's code field takes them."""
+    codes = [args.target or args.code, *(getattr(args, "more", None) or [])]
+    return ", ".join(c for c in codes if c)
+
+
 def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
     command = getattr(args, "command", None)
     ice: dict[str, object] = {}
@@ -73,9 +79,5 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
             opts.listen = args.listen
             opts.lan = not args.no_advertise
         else:
-            if getattr(args, "more", None):
-                print("castapp: the sender window takes one code; cast to several receivers "
-                      "with --headless", file=sys.stderr)
-                return 2
-            opts.code = args.target or args.code
+            opts.code = window_codes(args)
     return run_app(opts)

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from castapp.app.fanout import split_codes
+from castapp.cli import build_parser
+from castapp.cli_gui import window_codes
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -16,10 +20,12 @@ def send(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_the_window_refuses_several_codes_in_words() -> None:
-    done = send("123456", "654321")
-    assert done.returncode == 2
-    assert "takes one code" in done.stderr and "Traceback" not in done.stderr
+def test_the_window_gets_every_code_of_the_command_line() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["send", "123456", "654321", "castapp://host:8765/111222"])
+    assert window_codes(args) == "123456, 654321, castapp://host:8765/111222"
+    assert split_codes(window_codes(args)) == ["123456", "654321", "castapp://host:8765/111222"]
+    assert window_codes(parser.parse_args(["send"])) == ""
 
 
 def test_more_screens_than_one_cast_reaches_are_refused() -> None:
