@@ -135,8 +135,9 @@ function showBanner(words) {
 // ------------------------------------------------------------------ calls
 // A castapp app sender pairs over the code before any media (castapp/web/pairing.js): its PAKE
 // message, its confirmation over its DTLS fingerprint, then its offer, whose fingerprint must
-// be the confirmed one; our confirmation goes out before our answer. A browser guest (its name
-// carries the " (browser)" mark) runs no pairing: it is shown, marked "not verified".
+// be the confirmed one; our confirmation goes out before our answer. The web sender pairs the
+// same way; a browser guest that does not (its name carries the " (browser)" mark, and it
+// offers with no PAKE message) is shown, marked "not verified".
 const BROWSER_MARK = " (browser)";
 
 function isBrowserGuest(peerId) {

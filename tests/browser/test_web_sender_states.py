@@ -52,25 +52,29 @@ def test_admission_states_are_said_in_words(tmp_path):
                     assert tv.expect("joined")["name"] == "Lin (browser)"
                     wait_until(page, "() => document.body.dataset.admission === 'waiting'")
                     assert status(page) == "Waiting for the TV to allow you…"
-                    offer = tv.expect("offer")
-                    assert offer["video"] and offer["sendonly"] and offer["codecs"]
                     # the TV's view hint is followed (scaled down and slowed in the encoder)
                     wait_until(page, "() => document.body.dataset.view === '640x360@15'")
                     assert page.evaluate("() => document.body.dataset.tile") == "2/4"
                     wait_until(page, "() => document.body.dataset.admission === 'pin'")
                     assert status(page) == "Type the PIN shown on the TV."
                     assert page.is_visible("#pin")
+                    # the PIN goes into the pairing over the code, never in clear
                     page.fill("#pin", "1111")
                     page.press("#pin", "Enter")
-                    assert tv.expect("pin")["pin"] == "1111"
+                    assert tv.expect("confirm")["ok"] is False
                     wait_until(page, "() => document.body.dataset.admission === 'wrong_pin'")
                     assert status(page) == "That PIN was not the one on the TV. Type it again."
                     page.fill("#pin", "2468")
                     page.click("#sendpin")
-                    assert tv.expect("pin")["pin"] == "2468"
+                    assert tv.expect("confirm")["ok"] is True
+                    offer = tv.expect("offer")  # only once the TV let it on
+                    assert offer["confirmed"] and offer["video"] and offer["sendonly"]
+                    assert offer["codecs"]
                     wait_until(page, "() => document.body.dataset.phase === 'idle'")
                     assert status(page) == "The TV said no. Your screen is not shared."
                     assert page.is_visible("#share") and page.is_hidden("#pin")
+                    said = [*tv.seen, *list(tv.lines.queue)]
+                    assert not any(e.get("event") == "clear_pin" for e in said), said
                     tv.expect("left")  # the page left the room
                 finally:
                     tv.stop()
