@@ -84,8 +84,8 @@ async def main(url: str, mode: str) -> None:
                 out("pake", attempt=msg.attempt)
             elif isinstance(msg, p.KeyConfirm) and pairing is not None and mode == "wrong_code":
                 # confirms without checking, under its own key: the sender must not believe it
-                pairing._state = type(pairing._state).CONFIRMED  # noqa: SLF001
-                pairing._fp[PairingRole.SENDER] = msg.fingerprint  # noqa: SLF001
+                pairing._state = type(pairing._state).CONFIRMED
+                pairing._fp[PairingRole.SENDER] = msg.fingerprint
                 await client.send_signal(sender, pairing.confirm(ANSWER))
                 out("confirm", ok=False, tampered=msg.tampered)
             elif isinstance(msg, p.KeyConfirm) and pairing is not None:
