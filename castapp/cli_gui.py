@@ -72,6 +72,7 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
             opts.admission = args.admission
             opts.listen = args.listen
             opts.lan = not args.no_advertise
+            opts.https = args.https
         else:
             if getattr(args, "more", None):
                 print("castapp: the sender window takes one code; cast to several receivers "
