@@ -10,7 +10,7 @@ import {
 } from "/web/pairing.js";
 
 const $ = (id) => document.getElementById(id);
-const MAX_BITRATE = 6_000_000; // bits per second: sharp text at 1080p30 on a LAN
+const MAX_BITRATE = 7_500_000; // bits per second: the app's ceiling for 1080p30 (VP8)
 const BROWSER_MARK = " (browser)";
 const NO_SCREEN = "This browser cannot share a screen (phones and tablets cannot). Open this page on a laptop or desktop browser.";
 const INSECURE = "Sharing needs a secure page: open this page with https:// (or as localhost on the computer running the service).";
@@ -100,11 +100,30 @@ async function tuneSender(sender) {
 // Chromium reads these fmtp hints of the answer: start the bandwidth estimate where a screen
 // needs it and never starve it below a readable floor (the receiver's estimate ramps slowly).
 // Other browsers ignore them.
-const START_KBPS = 2500;
-const MIN_KBPS = 800;
+// The floor and the start follow the app sender's policy for screens (castapp/rtc/bitrate.py,
+// libvpx's bits per pixel): the receiver's estimate (REMB) drops with its own CPU load and a
+// quiet screen, and a 1080p screen encoded under the floor overshoots it, so Chromium's pacer
+// queues up to 2 s of frames.
+const FLOOR_BPP = 0.03;
+const START_BPP = 0.06;
+const MIN_FLOOR_KBPS = 500;
 
-export function screenAnswer(sdp) {
-  const hint = `x-google-start-bitrate=${START_KBPS};x-google-min-bitrate=${MIN_KBPS}`;
+export function screenBitrates(width, height, fps) {
+  const rate = (Number(width) || 1920) * (Number(height) || 1080) * Math.min(30, Number(fps) || 30);
+  const cap = MAX_BITRATE / 1000;
+  const min = Math.round(Math.min(cap, Math.max(MIN_FLOOR_KBPS, (rate * FLOOR_BPP) / 1000)));
+  const start = Math.round(Math.min(cap, Math.max(min, (rate * START_BPP) / 1000)));
+  return { start, min };
+}
+
+function trackBitrates() {
+  const track = state.stream && state.stream.getVideoTracks()[0];
+  const set = track ? track.getSettings() : {};
+  return screenBitrates(set.width, set.height, set.frameRate);
+}
+
+export function screenAnswer(sdp, { start, min } = screenBitrates(1920, 1080, 30)) {
+  const hint = `x-google-start-bitrate=${start};x-google-min-bitrate=${min}`;
   const sections = sdp.split(/\r\n(?=m=)/).map((section) => {
     if (!section.startsWith("m=video")) return section;
     const lines = section.split("\r\n");
@@ -262,7 +281,7 @@ async function onAnswer(msg) {
     return;
   }
   try {
-    await state.pc.setRemoteDescription({ type: "answer", sdp: screenAnswer(msg.sdp) });
+    await state.pc.setRemoteDescription({ type: "answer", sdp: screenAnswer(msg.sdp, trackBitrates()) });
   } catch (e) {
     stop("The TV sent an answer this browser cannot use.", true);
   }

@@ -95,10 +95,14 @@ def test_admission_states_are_said_in_words(tmp_path):
                           "a=fmtp:102 packetization-mode=1\r\n")
                 hinted = page.evaluate("async (sdp) => (await import('/web/sender.js'))"
                                        ".screenAnswer(sdp)", answer)
-                hint = "x-google-start-bitrate=2500;x-google-min-bitrate=800"
+                # from the app's bits per pixel for screens: 1080p30 floors at 1.87 Mbit/s
+                hint = "x-google-start-bitrate=3732;x-google-min-bitrate=1866"
                 assert f"a=rtpmap:96 VP8/90000\r\na=fmtp:96 {hint}\r\n" in hinted
                 assert f"a=fmtp:102 packetization-mode=1;{hint}\r\n" in hinted
                 assert "a=fmtp:97 apt=96\r\n" in hinted and "a=fmtp:111 minptime=10\r\n" in hinted
+                small = page.evaluate("async () => (await import('/web/sender.js'))"
+                                      ".screenBitrates(1280, 720, 15)")
+                assert small == {"start": 829, "min": 500}  # fewer pixels, a lower floor
 
                 # a browser without getDisplayMedia (a phone) is told so
                 phone = browser.new_page()
