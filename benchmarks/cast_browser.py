@@ -17,7 +17,8 @@ in a private network namespace) and its app-to-app pipeline (``cast_sender.py`` 
 
 Prints one JSON object: ``app_to_app`` (cast.py's figures), ``browser_to_app`` and
 ``app_to_browser`` (``fps``, ``latency_ms`` {p50, p95, p99}, ``first_frame_ms``, CPU), and
-``ratios`` of the browser paths' latency to the app-to-app latency. App to browser also gives
+``ratios`` of the browser paths' latency to the app-to-app latency. ``benchmarks/cast.py
+--sender browser`` (or ``--receiver browser``) runs this with one browser path only. App to browser also gives
 Chromium's own per-frame figures over the measured seconds (``jitter_buffer_ms``,
 ``jitter_target_ms``, ``jitter_floor_ms`` from ``jitterBufferMinimumDelay``, ``decode_ms``)
 and measures the same cast again with the browser's default jitter-buffer target
@@ -290,8 +291,11 @@ def main(argv: list[str] | None = None) -> int:
                 bench.start_service()
                 app = bench.run_pipeline(naive=False)
                 result["app_to_app"] = app
-                result["browser_to_app"] = browser_to_app(bench, tmp)
-                result["app_to_browser"] = app_to_browser(bench, tmp)
+                both = "browser" not in (args.sender, args.receiver)  # run directly: both
+                if both or args.sender == "browser":
+                    result["browser_to_app"] = browser_to_app(bench, tmp)
+                if both or args.receiver == "browser":
+                    result["app_to_browser"] = app_to_browser(bench, tmp)
             finally:
                 bench.stop_all()
     except cast.BenchError as exc:
@@ -303,12 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     ref = result["app_to_app"]["latency_ms"]
     result["ratios"] = {
         f"{path}_{q}": cast.ratio(result[path]["latency_ms"].get(q), ref.get(q))
-        for path in ("browser_to_app", "app_to_browser") for q in ("p50", "p95")
+        for path in ("browser_to_app", "app_to_browser") if path in result
+        for q in ("p50", "p95")
     }
-    default = result["app_to_browser"]["detail"]["browser_default_target"]
-    for q in ("p50", "p95"):
-        result["ratios"][f"app_to_browser_default_target_{q}"] = cast.ratio(
-            default["latency_ms"].get(q), ref.get(q))
+    if "app_to_browser" in result:
+        default = result["app_to_browser"]["detail"]["browser_default_target"]
+        for q in ("p50", "p95"):
+            result["ratios"][f"app_to_browser_default_target_{q}"] = cast.ratio(
+                default["latency_ms"].get(q), ref.get(q))
     result["warmup_s"], result["seconds"] = args.warmup, args.seconds
     print(json.dumps(result))
     return 0
