@@ -18,8 +18,8 @@ in a private network namespace) and its app-to-app pipeline (``cast_sender.py`` 
 Prints one JSON object: ``app_to_app`` (cast.py's figures), ``browser_to_app`` and
 ``app_to_browser`` (``fps``, ``latency_ms`` {p50, p95, p99}, ``first_frame_ms``, CPU), and
 ``ratios`` of the browser paths' latency to the app-to-app latency. ``benchmarks/cast.py
---sender browser`` (or ``--receiver browser``) runs this with one browser path only. App to browser also gives
-Chromium's own per-frame figures over the measured seconds (``jitter_buffer_ms``,
+--sender browser`` (or ``--receiver browser``) runs this with one browser path only. App to
+browser also gives Chromium's own per-frame figures over the measured seconds (``jitter_buffer_ms``,
 ``jitter_target_ms``, ``jitter_floor_ms`` from ``jitterBufferMinimumDelay``, ``decode_ms``)
 and measures the same cast again with the browser's default jitter-buffer target
 (``browser_default_target``; the page sets ``jitterBufferTarget = 0``). Needs root, Xvfb and
