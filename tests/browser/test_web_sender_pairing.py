@@ -37,7 +37,7 @@ def share(page, code: str, name: str) -> None:
     page.click("#share")
 
 
-@pytest.mark.parametrize("mode", ["offer", "answer", "honest"])
+@pytest.mark.parametrize("mode", ["offer", "answer", "both", "honest"])
 def test_a_relay_that_swaps_fingerprints_is_refused_by_the_web_sender_and_the_app_tv(
         tmp_path, mode):
     with private_namespace() as ns:
