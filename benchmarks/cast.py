@@ -643,6 +643,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "(default 1920x1080; none: no layout, every sender sends its full size)")
     ap.add_argument("--backend", choices=["x11", "portal"], default="x11",
                     help="the sender's capture backend (default x11)")
+    ap.add_argument("--sender", choices=["app", "browser"], default="app",
+                    help="browser: the web sender page in Chromium casts to the app, measured "
+                    "beside app to app in the same run (benchmarks/cast_browser.py)")
+    ap.add_argument("--receiver", choices=["app", "browser"], default="app",
+                    help="browser: the app casts to the web TV page in Chromium, measured "
+                    "beside app to app in the same run (both browser flags: both paths)")
     args = ap.parse_args(argv)
     if args.seconds <= 0 or args.warmup < 0 or args.fps <= 0:
         ap.error("--seconds and --fps must be positive, --warmup not negative")
@@ -718,6 +724,10 @@ def portal_problem(size: tuple[int, int], timeout: float = 20.0) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if "browser" in (args.sender, args.receiver):
+        import cast_browser
+
+        return int(cast_browser.main(argv))
     if args.backend == "portal":
         print(f"cast benchmark: --backend portal cannot run: "
               f"{portal_problem(args.size)}.", file=sys.stderr)

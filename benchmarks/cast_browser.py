@@ -17,7 +17,12 @@ in a private network namespace) and its app-to-app pipeline (``cast_sender.py`` 
 
 Prints one JSON object: ``app_to_app`` (cast.py's figures), ``browser_to_app`` and
 ``app_to_browser`` (``fps``, ``latency_ms`` {p50, p95, p99}, ``first_frame_ms``, CPU), and
-``ratios`` of the browser paths' latency to the app-to-app latency. Needs root, Xvfb and
+``ratios`` of the browser paths' latency to the app-to-app latency. ``benchmarks/cast.py
+--sender browser`` (or ``--receiver browser``) runs this with one browser path only. App to
+browser also gives Chromium's own per-frame figures over the measured seconds (``jitter_buffer_ms``,
+``jitter_target_ms``, ``jitter_floor_ms`` from ``jitterBufferMinimumDelay``, ``decode_ms``)
+and measures the same cast again with the browser's default jitter-buffer target
+(``browser_default_target``; the page sets ``jitterBufferTarget = 0``). Needs root, Xvfb and
 Debian's chromium. Run: ``.venv/bin/python benchmarks/cast_browser.py --res 1080p``.
 """
 
@@ -98,6 +103,28 @@ STAMP_READER = """([cols, rows, bits, checkBits, fraction, mod]) => {
 }"""
 
 
+#: Before the TV page loads: keeps its peer connections' receivers reachable for the benchmark.
+KEEP_RECEIVERS = """(() => {
+  const Real = window.RTCPeerConnection;
+  window.__receivers = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Real(...args);
+    pc.addEventListener('track', (ev) => window.__receivers.push(ev.receiver));
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Real.prototype;
+})()"""
+
+#: Puts the video receivers back on the browser's own jitter-buffer target; returns what the
+#: page had set.
+BROWSER_TARGET = """() => {
+  const rs = (window.__receivers || []).filter((r) => r.track && r.track.kind === 'video');
+  const was = rs.map((r) => r.jitterBufferTarget);
+  for (const r of rs) r.jitterBufferTarget = null;
+  return was;
+}"""
+
+
 def chromium_cpu(ns: str) -> float:
     """CPU seconds of every Chromium process in the namespace."""
     pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
@@ -110,6 +137,29 @@ def chromium_cpu(ns: str) -> float:
         if comm.startswith("chrom"):
             total += cast.cpu_seconds(int(pid))
     return total
+
+
+def chromium_delays(before: dict[str, Any] | None,
+                    after: dict[str, Any] | None) -> dict[str, float | None]:
+    """Per-frame means over the measured seconds, from the video receiver's inbound-rtp stats:
+    the jitter buffer's delay (first packet in to frame out to the decoder), the delay it
+    aimed at, its floor (``jitterBufferMinimumDelay``: what it would hold with no target of
+    its own, only the network's jitter), decode time, and receive-to-decoded."""
+    names = {"jitter_buffer_ms": ("jitterBufferDelay", "jitterBufferEmittedCount"),
+             "jitter_target_ms": ("jitterBufferTargetDelay", "jitterBufferEmittedCount"),
+             "jitter_floor_ms": ("jitterBufferMinimumDelay", "jitterBufferEmittedCount"),
+             "decode_ms": ("totalDecodeTime", "framesDecoded"),
+             "processing_ms": ("totalProcessingDelay", "framesDecoded")}
+    out: dict[str, float | None] = {}
+    for key, (total, count) in names.items():
+        if not after or after.get(total) is None:
+            out[key] = None
+            continue
+        t0 = (before or {}).get(total) or 0.0
+        n0 = (before or {}).get(count) or 0
+        frames = (after.get(count) or 0) - n0
+        out[key] = round(1000 * (after[total] - t0) / frames, 1) if frames > 0 else None
+    return out
 
 
 def base_url(bench: Any) -> str:
@@ -168,6 +218,7 @@ def app_to_browser(bench: Any, tmp: Path) -> dict[str, Any]:
     with browser_helpers.chromium(bench.ns, where,
                                   flags=["--use-fake-ui-for-media-stream"]) as browser:
         tv = browser.new_page()
+        tv.add_init_script(KEEP_RECEIVERS)
         tv.set_viewport_size({"width": bench.width, "height": bench.height})
         tv.goto(f"{base_url(bench)}/tv")
         code = browser_helpers.wait_until(tv, "() => document.body.dataset.code", 20)
@@ -183,6 +234,7 @@ def app_to_browser(bench: Any, tmp: Path) -> dict[str, Any]:
         time.sleep(a.warmup)
         cpu0 = (cast.cpu_seconds(sender.pid), chromium_cpu(bench.ns))
         t0 = time.monotonic()
+        before = tv.evaluate("() => window.castappReceiveStats()")
         tv.evaluate("() => { window.__bench.measuring = true; }")
         time.sleep(a.seconds)
         got = tv.evaluate("() => { window.__bench.measuring = false; return window.__bench; }")
@@ -191,7 +243,22 @@ def app_to_browser(bench: Any, tmp: Path) -> dict[str, Any]:
         cpu1 = (cast.cpu_seconds(sender.pid), chromium_cpu(bench.ns))
         size = tv.evaluate("() => [document.getElementById('video').videoWidth,"
                            " document.getElementById('video').videoHeight]")
+        # the same cast again with the browser's own jitter-buffer target (what the page
+        # turns off), to weigh that setting within the run
+        target = tv.evaluate(BROWSER_TARGET)
+        time.sleep(min(3.0, a.warmup))
+        before2 = tv.evaluate("() => window.castappReceiveStats()")
+        tv.evaluate("() => { Object.assign(window.__bench, {lat: [], frames: 0, unread: 0,"
+                    " measuring: true}); }")
+        t1 = time.monotonic()
+        time.sleep(a.seconds)
+        got2 = tv.evaluate("() => { window.__bench.measuring = false; return window.__bench; }")
+        recv2 = tv.evaluate("() => window.castappReceiveStats()")
+        span2 = time.monotonic() - t1
         bench.retire(sender)
+    default = {"fps": round(got2["frames"] / span2, 1),
+               "latency_ms": stamp.percentiles(got2["lat"]), "page_target": target,
+               **chromium_delays(before2, recv2)}
     lat = got["lat"]
     return {
         "fps": round(got["frames"] / span, 1),
@@ -201,11 +268,10 @@ def app_to_browser(bench: Any, tmp: Path) -> dict[str, Any]:
         "receiver_cpu": round((cpu1[1] - cpu0[1]) / span, 3),  # the whole browser
         "detail": {"latency_mean_ms": round(sum(lat) / len(lat), 1) if lat else None,
                    "size": size, "frames": got["frames"], "unread_stamps": got["unread"],
-                   # Chromium's own mean jitter-buffer delay over the call (its floor)
-                   "jitter_buffer_ms": round(1000 * recv["jitterBufferDelay"]
-                                             / max(1, recv["jitterBufferEmittedCount"]), 1)
-                   if recv else None,
-                   "browser_receiver": recv},
+                   # Chromium's own figures over the measured seconds, per frame
+                   **chromium_delays(before, recv),
+                   "browser_receiver": recv,
+                   "browser_default_target": default},
     }
 
 
@@ -225,8 +291,11 @@ def main(argv: list[str] | None = None) -> int:
                 bench.start_service()
                 app = bench.run_pipeline(naive=False)
                 result["app_to_app"] = app
-                result["browser_to_app"] = browser_to_app(bench, tmp)
-                result["app_to_browser"] = app_to_browser(bench, tmp)
+                both = "browser" not in (args.sender, args.receiver)  # run directly: both
+                if both or args.sender == "browser":
+                    result["browser_to_app"] = browser_to_app(bench, tmp)
+                if both or args.receiver == "browser":
+                    result["app_to_browser"] = app_to_browser(bench, tmp)
             finally:
                 bench.stop_all()
     except cast.BenchError as exc:
@@ -238,8 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     ref = result["app_to_app"]["latency_ms"]
     result["ratios"] = {
         f"{path}_{q}": cast.ratio(result[path]["latency_ms"].get(q), ref.get(q))
-        for path in ("browser_to_app", "app_to_browser") for q in ("p50", "p95")
+        for path in ("browser_to_app", "app_to_browser") if path in result
+        for q in ("p50", "p95")
     }
+    if "app_to_browser" in result:
+        default = result["app_to_browser"]["detail"]["browser_default_target"]
+        for q in ("p50", "p95"):
+            result["ratios"][f"app_to_browser_default_target_{q}"] = cast.ratio(
+                default["latency_ms"].get(q), ref.get(q))
     result["warmup_s"], result["seconds"] = args.warmup, args.seconds
     print(json.dumps(result))
     return 0

@@ -181,6 +181,10 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    "default: the saved setting, approve at first. With --headless, type "
                    "'allow N', 'deny N' or 'stop N' on stdin (N: the presenter's number or "
                    "name, as printed)")
+    r.add_argument("--https", action=argparse.BooleanOptionalAction, default=None,
+                   help="the built-in room service also serves the sender page over HTTPS "
+                   "(a self-signed certificate kept in --state-dir), so guests' browsers can "
+                   "share a screen; default: the saved setting, on at first")
     add_ice_flags(r)
 
 
@@ -214,6 +218,18 @@ def _service_line(out: Printer, last: dict[str, Any], st: Any) -> None:
     elif st.service_ok and last.pop("service_lost", False):
         out("service", words.service_back(getattr(st, "display_code", None)), ok=True,
             code=getattr(st, "code", None))
+
+
+def https_of(args: argparse.Namespace) -> bool:
+    """``--https``/``--no-https``, or the saved setting (on at first)."""
+    if getattr(args, "https", None) is not None:
+        return bool(args.https)
+    from castapp import settings
+
+    try:
+        return settings.load(getattr(args, "config_dir", None)).receiver_https
+    except (OSError, ValueError):
+        return True
 
 
 def admission_of(args: argparse.Namespace) -> str:
@@ -372,9 +388,12 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
             out("service", words.hosted(ev.address, ev.port), port=ev.port, address=ev.address,
                 addresses=list(ev.addresses))
         elif isinstance(ev, LinkShown):
-            link = None if ev.local_only else ev.link
+            link = None if ev.local_only else (ev.app_link or ev.link)
             out("help", words.how_to_send(group(ev.code), link), link=link,
                 address=None if ev.local_only else ev.address)
+            if ev.fingerprint is not None:
+                out("https", words.browser_page(ev.link, ev.fingerprint), link=ev.link,
+                    fingerprint=ev.fingerprint)
         elif isinstance(ev, Advertised):
             out("advert", words.advertised(ev.ok, ev.reason), advertised=ev.ok)
 
@@ -400,6 +419,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
                               listen=args.listen, interfaces=tuple(args.interface),
                               advertise=not args.no_advertise, ice=ice,
                               admission=admission_of(args), screen=args.screen,
+                              https=https_of(args) and args.server is None,
                               session={"audio_out": system_audio_out(),
                                        "audio_muted": args.mute})
     host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)

@@ -78,6 +78,7 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
             opts.admission = args.admission
             opts.listen = args.listen
             opts.lan = not args.no_advertise
+            opts.https = args.https
         else:
             opts.code = window_codes(args)
     return run_app(opts)

@@ -5,6 +5,12 @@ interfaces (port 8765, or any free port when that one is taken), registers with 
 loopback and advertises itself over mDNS by name (its code is checked online, never advertised)
 and answers discovery probes. A receiver pointed at a
 standalone service creates none of this.
+
+With ``https_dir`` it also serves the pages and ``/ws`` over HTTPS on a second port (8766,
+or any free one), with the self-signed certificate kept in that folder
+(:mod:`castapp.selfsigned`): a guest's browser can share a screen only from a secure page.
+castapp senders keep using plain ``ws://`` on the first port (their pairing over the code
+protects the media), and discovery probes go there too.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import errno
 import ipaddress
 import logging
 from collections.abc import Collection
+from pathlib import Path
 
 from castapp.discovery.interfaces import (
     Kind,
@@ -23,6 +30,7 @@ from castapp.discovery.interfaces import (
 )
 from castapp.discovery.mdns import Advertiser
 from castapp.links import DEFAULT_PORT, make_link
+from castapp.selfsigned import Identity, load_or_create
 from castapp.signaling.guard import raise_open_file_limit
 from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner
@@ -32,6 +40,8 @@ log = logging.getLogger(__name__)
 _ALL = ("0.0.0.0", "")
 #: Bind errors that a free port cures; anything else (a wrong address) is reported.
 _PORT_ERRORS = (errno.EADDRINUSE, errno.EACCES)
+#: Where the HTTPS pages listen (the next port after the service's).
+HTTPS_PORT = DEFAULT_PORT + 1
 
 
 async def start_room_server(config: ServiceConfig, signer: TokenSigner) -> RoomServer:
@@ -68,6 +78,8 @@ class EmbeddedService:
         only: Collection[str] = (),
         advertise: bool = True,
         public_metrics: bool = False,
+        https_dir: Path | None = None,
+        https_port: int = HTTPS_PORT,
     ) -> None:
         # /metrics would tell the whole LAN whether someone is casting: this machine only,
         # unless asked for
@@ -80,11 +92,30 @@ class EmbeddedService:
         #: Where senders on the LAN reach this service, best first (IPv4).
         self.addresses: list[NetAddress] = []
         self._advertiser: Advertiser | None = None
+        self.https_dir = https_dir
+        #: The HTTPS port once listening (None: plain HTTP only).
+        self.https_port: int | None = None
+        self._https_wanted = https_port
+        #: The certificate the HTTPS port shows (None without HTTPS).
+        self.identity: Identity | None = None
 
     async def start(self) -> int:
-        """Listen; returns the port. Raises OSError when it cannot listen at all."""
+        """Listen; returns the port. Raises OSError when it cannot listen at all (or, with
+        ``https_dir``, cannot keep its certificate there)."""
         self.server = await start_room_server(self.config, self.signer)
         self.addresses = self._reachable()
+        if self.https_dir is not None:
+            self.identity = load_or_create(self.https_dir, "castapp receiver",
+                                           [a.address for a in self.addresses])
+            ctx = self.identity.ssl_context()
+            port = self._https_wanted if self.config.port != 0 else 0
+            try:
+                self.https_port = await self.server.add_site(self.config.host, port, ctx)
+            except OSError as exc:
+                if port == 0 or exc.errno not in _PORT_ERRORS:
+                    raise
+                log.info("port %d is taken; HTTPS takes any free port", port)
+                self.https_port = await self.server.add_site(self.config.host, 0, ctx)
         return self.port
 
     def refresh_addresses(self) -> bool:
@@ -123,8 +154,13 @@ class EmbeddedService:
         return self.addresses[0].address if self.addresses else None
 
     def link(self, code: str) -> str | None:
-        """``http://address:port/#code`` (the sender page) for the QR code and the help line."""
-        return make_link(self.address, self.port, code) if self.address else None
+        """``https://address:port/#code`` (the sender page, on the HTTPS port when there is
+        one, else ``http://``) for the QR code and the help line."""
+        if not self.address:
+            return None
+        if self.https_port is not None:
+            return make_link(self.address, self.https_port, code, tls=True)
+        return make_link(self.address, self.port, code)
 
     async def advertise(self, code: str, name: str) -> bool:
         """Advertise (or re-advertise) ``code``; False when there is nothing to advertise on."""

@@ -53,6 +53,9 @@ class Settings:
     admission: str = "approve"
     #: The receiver window starts full screen; leaving full screen is remembered.
     receiver_fullscreen: bool = True
+    #: The receiver's built-in room service also serves the sender page over HTTPS (a
+    #: self-signed certificate), so guests' browsers can share a screen.
+    receiver_https: bool = True
     #: The same monitor by output name and geometry (found again if the numbering changes).
     monitor_key: str = ""
     #: Draw the mouse pointer into the cast.

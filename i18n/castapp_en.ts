@@ -28,6 +28,7 @@
     <name>CodeCorner</name>
     <message>
         <source>Join with code</source>
+        <extracomment>With HTTPS: the start of the certificate&apos;s SHA-256 fingerprint, for guests who compare it with their browser&apos;s warning.</extracomment>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -720,6 +721,14 @@ cast this screen</source>
     </message>
     <message>
         <source>On the laptop: castapp send {code}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>In a browser: {link}  (the browser warns about this TV&apos;s own certificate; its SHA-256 fingerprint starts {fingerprint})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Certificate SHA-256 starts {fingerprint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -28,6 +28,7 @@
     <name>CodeCorner</name>
     <message>
         <source>Join with code</source>
+        <extracomment>With HTTPS: the start of the certificate&apos;s SHA-256 fingerprint, for guests who compare it with their browser&apos;s warning.</extracomment>
         <translation>输入投屏码加入</translation>
     </message>
 </context>
@@ -724,6 +725,14 @@ cast this screen</source>
     <message>
         <source>On the laptop: castapp send {code}</source>
         <translation>在笔记本电脑上：castapp send {code}</translation>
+    </message>
+    <message>
+        <source>In a browser: {link}  (the browser warns about this TV&apos;s own certificate; its SHA-256 fingerprint starts {fingerprint})</source>
+        <translation>在浏览器中打开：{link}（浏览器会就这台电视自己的证书发出警告；其 SHA-256 指纹开头为 {fingerprint}）</translation>
+    </message>
+    <message>
+        <source>Certificate SHA-256 starts {fingerprint}</source>
+        <translation>证书 SHA-256 指纹开头：{fingerprint}</translation>
     </message>
     <message>
         <source>Room service on {address}:{port}</source>

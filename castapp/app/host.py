@@ -68,6 +68,11 @@ class LinkShown:
     link: str
     address: str
     local_only: bool = False
+    #: With the embedded service's HTTPS: ``link`` is the ``https://`` page for browsers,
+    #: ``app_link`` the ``http://`` one for ``castapp send``, and ``fingerprint`` the start of
+    #: the certificate's SHA-256 fingerprint (what a guest compares with the browser's warning).
+    app_link: str = ""
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,9 @@ class ReceiverOptions:
     screen: tuple[int, int] | None = None
     #: More keyword arguments for the receiver session (sound output, mute, …).
     session: dict[str, Any] = field(default_factory=dict)
+    #: The embedded service also serves the pages over HTTPS (a self-signed certificate kept
+    #: in ``state_dir``), so guests' browsers can share a screen.
+    https: bool = False
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -204,7 +212,9 @@ class ReceiverHost:
                 "reason": f"{self.options.state_dir}: {exc.strerror or exc}"})) from None
         self.embedded = EmbeddedService(TokenSigner(key), host=host, port=port,
                                         only=self.options.interfaces,
-                                        advertise=self.options.advertise)
+                                        advertise=self.options.advertise,
+                                        https_dir=self.options.state_dir
+                                        if self.options.https else None)
         try:
             await self.embedded.start()
         except (OSError, ValueError) as exc:
@@ -276,6 +286,16 @@ class ReceiverHost:
             tls, port = False, self.embedded.port
             host = self.embedded.address or "127.0.0.1"
             local = self.embedded.address is None
+            https, identity = self.embedded.https_port, self.embedded.identity
+            if https is not None and identity is not None:
+                shown = LinkShown(code, make_link(host, https, code, tls=True),
+                                  f"{host}:{port}", local_only=local,
+                                  app_link=make_link(host, port, code),
+                                  fingerprint=identity.short)
+                if shown != self.link:
+                    self.link = shown
+                    self._emit(shown)
+                return
         shown = LinkShown(code, make_link(host, port, code, tls=tls),
                           f"{host}:{port}", local_only=local)
         if shown != self.link:

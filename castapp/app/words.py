@@ -354,6 +354,19 @@ def how_to_send(display_code: str, link_text: str | None) -> Phrase:
                code=display_code)
 
 
+def browser_page(link: str, fingerprint: str) -> Phrase:
+    """Where a guest's browser shares its screen, and the certificate to compare."""
+    return say(QT_TRANSLATE_NOOP(
+        "Texts", "In a browser: {link}  (the browser warns about this TV's own certificate; "
+        "its SHA-256 fingerprint starts {fingerprint})"), link=link, fingerprint=fingerprint)
+
+
+def fingerprint_line(fingerprint: str) -> Phrase:
+    """The code page's line under the QR code when the page is served over HTTPS."""
+    return say(QT_TRANSLATE_NOOP("Texts", "Certificate SHA-256 starts {fingerprint}"),
+               fingerprint=fingerprint)
+
+
 def hosted(address: str | None, port: int) -> Phrase:
     if address:
         return say(QT_TRANSLATE_NOOP("Texts", "Room service on {address}:{port}"),

@@ -51,6 +51,8 @@ class AppOptions:
     lan: bool = True
     # The user's own STUN/TURN servers, relay-only and the connection deadline (see cli_ice).
     ice: dict[str, Any] = field(default_factory=dict)
+    # The receiver's built-in service serves the sender page over HTTPS; None: the setting.
+    https: bool | None = None
 
 
 class _Closed(QObject):
@@ -83,7 +85,8 @@ def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWin
     server = opts.server if opts.server is not None else (holder.current.server or None)
     controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
                                     name=name, listen=opts.listen, advertise=opts.lan,
-                                    ice=opts.ice)
+                                    ice=opts.ice, https=holder.current.receiver_https
+                                    if opts.https is None else opts.https)
     return window, controller
 
 

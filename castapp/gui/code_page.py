@@ -6,7 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from castapp.app import words
 from castapp.gui.qr import QrWidget
+from castapp.gui.texts import render
 
 
 class CodePage(QWidget):
@@ -27,6 +29,14 @@ class CodePage(QWidget):
         self.help.setWordWrap(True)
         self.address = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.address.setStyleSheet("color: #9aa4ad;")
+        #: With HTTPS: the start of the certificate's SHA-256 fingerprint, for guests who
+        #: compare it with their browser's warning.
+        self.fingerprint = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.fingerprint.setObjectName("fingerprint")
+        self.fingerprint.setStyleSheet("color: #9aa4ad;")
+        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fingerprint.hide()
+        self._fingerprint: str | None = None
         self.status = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.status.setObjectName("status")
         self.status.setStyleSheet("color: #ffb347;")
@@ -44,8 +54,19 @@ class CodePage(QWidget):
         layout.addWidget(self.name)
         layout.addWidget(self.help)
         layout.addWidget(self.address)
+        layout.addWidget(self.fingerprint)
         layout.addWidget(self.status)
         layout.addStretch(1)
+
+    def set_fingerprint(self, fingerprint: str | None) -> None:
+        """Show (or, without HTTPS, hide) the certificate's fingerprint line."""
+        self._fingerprint = fingerprint
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        fp = self._fingerprint
+        self.fingerprint.setText(render(words.fingerprint_line(fp)) if fp else "")
+        self.fingerprint.setVisible(bool(fp))
 
     def scale_to(self, height: int, width: int | None = None) -> None:
         """Size everything from the window's size, so it reads across a room at any DPI.
@@ -66,6 +87,7 @@ class CodePage(QWidget):
         font(self.name, height / 30, bold=True)
         font(self.help, height / 40)
         font(self.address, height / 48)
+        font(self.fingerprint, height / 48)
         font(self.status, height / 36)
         side = max(140, height * 4 // 10)
         self.qr.setFixedSize(side, side)

@@ -40,6 +40,7 @@ class ReceiverController:
         listen: tuple[str, int] = ("0.0.0.0", DEFAULT_PORT),
         advertise: bool = True,
         ice: dict[str, Any] | None = None,
+        https: bool = False,
     ) -> None:
         self.window = window
         # Frames go to their tiles by call; a session without calls has only ``on_frame``.
@@ -47,7 +48,8 @@ class ReceiverController:
             ReceiverOptions(state_dir=state_dir, server_url=server_url, name=name,
                             listen=listen, advertise=advertise, ice=ice or {},
                             admission=window.admission.value,
-                            session={"audio_out": qt_sound_out}),
+                            session={"audio_out": qt_sound_out},
+                            https=https and server_url is None),
             on_status=window.show_status, on_event=self._on_event,
             on_call_frame=window.frame_for)
         window.admission_changed.connect(self._admission_changed)
@@ -113,6 +115,7 @@ class ReceiverController:
     def _on_event(self, ev: HostEvent) -> None:
         if isinstance(ev, LinkShown):
             self.window.set_link(ev.link, ev.address)
+            self.window.code_page.set_fingerprint(ev.fingerprint)
         elif isinstance(ev, Hosted) and ev.address is None:
             log.info("no network address other machines can reach; the link is this "
                      "computer's own")

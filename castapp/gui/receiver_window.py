@@ -176,6 +176,7 @@ class ReceiverWindow(QMainWindow):
             "On your laptop open castapp, choose Send and type this code — or scan the QR code."))
         page.address.setText(self.tr("Room service: {address}").format(
             address=self.address_hint) if self.address_hint else "")
+        page.retranslate()
         self.act_full.setText(self.tr("Full screen"))
         self.act_snapshot.setText(self.tr("Save snapshot"))
         self.act_stats.setText(self.tr("Show statistics"))

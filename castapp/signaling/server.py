@@ -190,6 +190,15 @@ class RoomServer:
         log.info("room service listening on %s:%s", self.config.host, self.port)
         return self.port
 
+    async def add_site(self, host: str, port: int, ssl_ctx: ssl.SSLContext) -> int:
+        """Serve the same pages and ``/ws`` on one more port, over TLS (a receiver's own
+        HTTPS for browsers); returns the port. Call after :meth:`start`."""
+        assert self._runner is not None, "start() first"
+        site = web.TCPSite(self._runner, host, port, ssl_context=ssl_ctx, reuse_address=True)
+        await site.start()
+        assert site._server is not None
+        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+
     @property
     def url(self) -> str:
         scheme = "wss" if self.config.tls_cert else "ws"

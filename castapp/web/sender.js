@@ -1,9 +1,16 @@
 // The castapp web sender: getDisplayMedia -> WebRTC -> a castapp receiver, by its cast code.
+// It pairs as the app sender does (castapp/web/pairing.js, docs/security.md): the cast code
+// (and the TV's PIN, when it asks for one) is the SPAKE2 password, our confirmation binds our
+// DTLS fingerprint and goes before the offer, and the TV's answer is applied only if its
+// fingerprint is the one the TV confirmed under the shared key.
 "use strict";
 import { Service, cleanCode, isValidCode, gatheringDone, isPeerId } from "/web/common.js";
+import {
+  FAILED_WORDS, Pairing, PairingFailedError, SENDER, TAMPERED_WORDS, TamperedError,
+} from "/web/pairing.js";
 
 const $ = (id) => document.getElementById(id);
-const MAX_BITRATE = 6_000_000; // bits per second: sharp text at 1080p30 on a LAN
+const MAX_BITRATE = 7_500_000; // bits per second: the app's ceiling for 1080p30 (VP8)
 const BROWSER_MARK = " (browser)";
 const NO_SCREEN = "This browser cannot share a screen (phones and tablets cannot). Open this page on a laptop or desktop browser.";
 const INSECURE = "Sharing needs a secure page: open this page with https:// (or as localhost on the computer running the service).";
@@ -21,6 +28,9 @@ const ADMISSION_WORDS = {
 const state = {
   service: null, pc: null, stream: null, receiver: null, phase: "idle", // idle|joining|casting
   early: [], // messages from the TV that overtook "joined" (the TV hears of us first)
+  code: "", me: "", pin: "", // our peer id; the PIN typed for the TV, if it asked for one
+  pairing: null, attempt: 0, allowed: false, offerSdp: null, confirmSent: false,
+  offerSent: false, queue: Promise.resolve(),
 };
 
 function say(text, error = false) {
@@ -65,7 +75,8 @@ function stop(words, error = false) {
   if (state.pc) state.pc.close();
   if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
   Object.assign(state, { service: null, pc: null, stream: null, receiver: null, phase: "idle",
-    early: [] });
+    early: [], pin: "", pairing: null, allowed: false, offerSdp: null, confirmSent: false,
+    offerSent: false });
   $("preview").hidden = true;
   $("preview").srcObject = null;
   showPin(false);
@@ -89,11 +100,30 @@ async function tuneSender(sender) {
 // Chromium reads these fmtp hints of the answer: start the bandwidth estimate where a screen
 // needs it and never starve it below a readable floor (the receiver's estimate ramps slowly).
 // Other browsers ignore them.
-const START_KBPS = 2500;
-const MIN_KBPS = 800;
+// The floor and the start follow the app sender's policy for screens (castapp/rtc/bitrate.py,
+// libvpx's bits per pixel): the receiver's estimate (REMB) drops with its own CPU load and a
+// quiet screen, and a 1080p screen encoded under the floor overshoots it, so Chromium's pacer
+// queues up to 2 s of frames.
+const FLOOR_BPP = 0.03;
+const START_BPP = 0.06;
+const MIN_FLOOR_KBPS = 500;
 
-export function screenAnswer(sdp) {
-  const hint = `x-google-start-bitrate=${START_KBPS};x-google-min-bitrate=${MIN_KBPS}`;
+export function screenBitrates(width, height, fps) {
+  const rate = (Number(width) || 1920) * (Number(height) || 1080) * Math.min(30, Number(fps) || 30);
+  const cap = MAX_BITRATE / 1000;
+  const min = Math.round(Math.min(cap, Math.max(MIN_FLOOR_KBPS, (rate * FLOOR_BPP) / 1000)));
+  const start = Math.round(Math.min(cap, Math.max(min, (rate * START_BPP) / 1000)));
+  return { start, min };
+}
+
+function trackBitrates() {
+  const track = state.stream && state.stream.getVideoTracks()[0];
+  const set = track ? track.getSettings() : {};
+  return screenBitrates(set.width, set.height, set.frameRate);
+}
+
+export function screenAnswer(sdp, { start, min } = screenBitrates(1920, 1080, 30)) {
+  const hint = `x-google-start-bitrate=${start};x-google-min-bitrate=${min}`;
   const sections = sdp.split(/\r\n(?=m=)/).map((section) => {
     if (!section.startsWith("m=video")) return section;
     const lines = section.split("\r\n");
@@ -160,7 +190,119 @@ async function startCall(joined) {
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringDone(pc);
   if (state.pc !== pc) return;
-  state.service.send({ type: "offer", to: receiver, sdp: pc.localDescription.sdp });
+  state.offerSdp = pc.localDescription.sdp;
+  await flush();
+}
+
+// ------------------------------------------------------------------ pairing
+// A new pairing over the code (and the PIN typed, if any): our PAKE message goes out now.
+function startPairing() {
+  state.attempt += 1;
+  state.pairing = new Pairing(SENDER, state.code, state.me, state.receiver,
+    { pin: state.pin || null, attempt: state.attempt });
+  state.confirmSent = false;
+  const pairing = state.pairing;
+  return pairing.start().then((msg) => {
+    if (state.pairing === pairing) state.service.send({ type: "signal", to: state.receiver, body: msg });
+  });
+}
+
+// Our confirmation once the pairing has a key and the call its offer; the offer right after
+// it, once the TV has let us on. Each goes once.
+async function flush() {
+  const pairing = state.pairing;
+  if (!pairing || pairing.failed || !state.offerSdp || !state.service) return;
+  if (!state.confirmSent) {
+    if (!pairing.keyed) return; // the TV's PAKE message is still on its way
+    const confirm = await pairing.confirm(state.offerSdp);
+    if (state.pairing !== pairing || state.confirmSent) return;
+    state.confirmSent = true;
+    state.service.send({ type: "signal", to: state.receiver, body: confirm });
+  }
+  if (!state.offerSent && state.allowed) {
+    state.offerSent = true;
+    state.service.send({ type: "offer", to: state.receiver, sdp: state.offerSdp });
+  }
+}
+
+// The cast is refused: tell the TV (with the authenticated notice when we found it).
+async function refuse(words, notice) {
+  const pairing = state.pairing;
+  console.warn(`security: the connection to the TV ${state.receiver} was refused: ${words}`);
+  if (notice && pairing && state.service) {
+    try {
+      state.service.send({ type: "signal", to: state.receiver, body: await pairing.tamperNotice() });
+    } catch (e) { /* nothing to tell */ }
+  }
+  if (state.service && state.receiver) {
+    state.service.send({ type: "bye", to: state.receiver, reason: "tampered" });
+  }
+  document.body.dataset.fault = words === TAMPERED_WORDS ? "tampered" : "failed";
+  stop(words, true);
+}
+
+function validAttempt(v) {
+  return Number.isInteger(v) && v >= 0 && v <= 2 ** 31;
+}
+
+async function onPake(body) {
+  const pairing = state.pairing;
+  if (!pairing || pairing.keyed || pairing.failed || (body.attempt ?? 0) !== pairing.attempt) return;
+  try {
+    await pairing.receive(body);
+  } catch (e) {
+    await refuse(FAILED_WORDS, false);
+    return;
+  }
+  await flush();
+}
+
+async function onConfirm(body) {
+  const pairing = state.pairing;
+  if (!pairing || !validAttempt(body.attempt ?? 0) || (body.attempt ?? 0) !== pairing.attempt) return;
+  try {
+    await pairing.checkConfirm(body);
+  } catch (e) {
+    if (e instanceof TamperedError) await refuse(TAMPERED_WORDS, false); // the TV found it
+    else if (e instanceof PairingFailedError) await refuse(FAILED_WORDS, false);
+    return; // else a step out of order: nothing to do
+  }
+  document.body.dataset.verified = "1";
+}
+
+async function onAnswer(msg) {
+  const pairing = state.pairing;
+  try { // the fingerprint the code confirmed, or nothing is applied
+    if (!pairing) throw new PairingFailedError();
+    pairing.checkRemoteSdp(msg.sdp);
+  } catch (e) {
+    await refuse(e instanceof TamperedError ? TAMPERED_WORDS : FAILED_WORDS,
+      e instanceof TamperedError);
+    return;
+  }
+  try {
+    await state.pc.setRemoteDescription({ type: "answer", sdp: screenAnswer(msg.sdp, trackBitrates()) });
+  } catch (e) {
+    stop("The TV sent an answer this browser cannot use.", true);
+  }
+}
+
+function onAdmission(body) {
+  document.body.dataset.admission = body.state;
+  say(ADMISSION_WORDS[body.state], ["denied", "stopped", "full"].includes(body.state));
+  showPin(body.state === "pin" || body.state === "wrong_pin");
+  if (["denied", "stopped", "full"].includes(body.state)) {
+    stop(ADMISSION_WORDS[body.state], true);
+    return null;
+  }
+  if (body.state === "allowed") {
+    state.allowed = true;
+    // in PIN mode the pairing over code and PIN is what let us on: it goes on
+    if (!state.pairing || state.pairing.failed) return startPairing().then(flush);
+    return flush();
+  }
+  state.allowed = false;
+  return null;
 }
 
 async function onServiceMessage(msg) {
@@ -174,18 +316,15 @@ async function onServiceMessage(msg) {
       state.early = [];
       try {
         const call = startCall(msg); // sets state.receiver at once
+        call.catch((e) => stop(String(e.message || e), true)); // the queue goes on meanwhile
         for (const m of early) await onServiceMessage(m);
-        await call;
       } catch (e) { stop(String(e.message || e), true); }
       break;
     }
     case "answer":
       if (!state.pc || msg.from !== state.receiver || typeof msg.sdp !== "string") return;
-      try {
-        await state.pc.setRemoteDescription({ type: "answer", sdp: screenAnswer(msg.sdp) });
-      } catch (e) {
-        stop("The TV sent an answer this browser cannot use.", true);
-      }
+      if (state.pc.signalingState !== "have-local-offer") return; // one answer per offer
+      await onAnswer(msg);
       break;
     case "candidate":
       if (state.pc && msg.from === state.receiver && msg.candidate && typeof msg.candidate === "object") {
@@ -197,10 +336,11 @@ async function onServiceMessage(msg) {
       const body = msg.body;
       if (msg.from !== state.receiver || !body || typeof body !== "object") return;
       if (body.kind === "admission" && typeof ADMISSION_WORDS[body.state] === "string") {
-        document.body.dataset.admission = body.state;
-        say(ADMISSION_WORDS[body.state], ["denied", "stopped", "full"].includes(body.state));
-        showPin(body.state === "pin" || body.state === "wrong_pin");
-        if (["denied", "stopped", "full"].includes(body.state)) stop(ADMISSION_WORDS[body.state], true);
+        await onAdmission(body);
+      } else if (body.kind === "pake" && state.receiver) {
+        await onPake(body);
+      } else if (body.kind === "confirm" && state.receiver) {
+        await onConfirm(body);
       } else if (body.kind === "view" && state.pc) {
         document.body.dataset.tile = `${body.tile}/${body.tiles}`;
         await followView(body);
@@ -208,7 +348,13 @@ async function onServiceMessage(msg) {
       break;
     }
     case "bye":
-      if (msg.from === state.receiver) stop("The TV ended the cast.");
+      if (msg.from !== state.receiver) break;
+      if (msg.reason === "tampered") {
+        document.body.dataset.fault = "tampered";
+        stop(TAMPERED_WORDS, true);
+      } else {
+        stop("The TV ended the cast.");
+      }
       break;
     case "room_closed":
       stop("The TV went away. The cast has ended.");
@@ -248,6 +394,8 @@ async function share(ev) {
     say(window.isSecureContext ? NO_SCREEN : INSECURE, true);
     return;
   }
+  delete document.body.dataset.fault;
+  delete document.body.dataset.verified;
   let stream;
   try {
     // Called straight from the click: browsers need that gesture to show their picker.
@@ -270,23 +418,33 @@ async function share(ev) {
   document.body.dataset.phase = "joining";
   say("Looking for the TV…");
   const name = ($("name").value.trim() || "Guest").slice(0, 48) + BROWSER_MARK;
-  state.service = new Service("castapp-web-sender", onServiceMessage,
+  // messages are handled one after another: a pairing step waits for the one before it
+  const queued = (msg) => {
+    state.queue = state.queue.then(() => onServiceMessage(msg))
+      .catch((e) => console.warn(`castapp: ${e}`));
+  };
+  state.service = new Service("castapp-web-sender", queued,
     () => { if (state.phase !== "idle") stop("Lost the room service. Share again.", true); });
+  let welcome;
   try {
-    await state.service.open();
+    welcome = await state.service.open();
   } catch (e) {
     stop(String(e.message || e), true);
     return;
   }
+  state.code = code;
+  state.me = String(welcome.peer_id || "");
   state.service.send({ type: "join", code, name });
 }
 
+// The PIN goes into a new pairing (never in clear): the TV lets us on if its key confirms.
 function sendPin() {
   const pin = $("pin").value.replace(/\D/g, "").slice(0, 8);
-  if (!pin || !state.receiver) return;
-  state.service.send({ type: "signal", to: state.receiver, body: { kind: "pin_answer", pin } });
+  if (!pin || !state.receiver || !state.service) return;
+  state.pin = pin;
   $("pin").value = "";
   say("Checking the PIN…");
+  startPairing().then(flush).catch((e) => console.warn(`castapp: ${e}`));
 }
 
 // What the page sends, for people (and benchmarks) who look: the video's outbound RTP figures.

@@ -135,8 +135,9 @@ function showBanner(words) {
 // ------------------------------------------------------------------ calls
 // A castapp app sender pairs over the code before any media (castapp/web/pairing.js): its PAKE
 // message, its confirmation over its DTLS fingerprint, then its offer, whose fingerprint must
-// be the confirmed one; our confirmation goes out before our answer. A browser guest (its name
-// carries the " (browser)" mark) runs no pairing: it is shown, marked "not verified".
+// be the confirmed one; our confirmation goes out before our answer. The web sender pairs the
+// same way; a browser guest that does not (its name carries the " (browser)" mark, and it
+// offers with no PAKE message) is shown, marked "not verified".
 const BROWSER_MARK = " (browser)";
 
 function isBrowserGuest(peerId) {
@@ -259,6 +260,7 @@ async function onOffer(msg) {
   const pc = new RTCPeerConnection({ iceServers: tv.ice, bundlePolicy: "max-bundle" });
   tv.pc = pc;
   pc.ontrack = (ev) => {
+    lowLatency(ev.receiver);
     if (ev.track.kind !== "video") return;
     const stream = ev.streams[0] || new MediaStream([ev.track]);
     $("video").srcObject = stream;
@@ -295,6 +297,15 @@ async function onOffer(msg) {
   document.body.dataset.verified = verified ? "1" : "0";
   setState(verified ? `${name} is casting.` : `${name} is casting from a browser (not verified).`);
   showBanner(verified ? `${name} is casting` : `${name} is casting from a browser — not verified`);
+}
+
+// A screen is shown as soon as it is decoded: no playout delay beyond what the network's
+// jitter needs (Chromium's default target adds smoothing a screen does not need).
+function lowLatency(receiver) {
+  try {
+    if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = 0; // milliseconds
+    else if ("playoutDelayHint" in receiver) receiver.playoutDelayHint = 0; // seconds (older)
+  } catch (e) { /* keep the browser's default */ }
 }
 
 function onSignal(msg) {
@@ -405,6 +416,13 @@ async function receiveStats() {
         codec: codec ? codec.mimeType : null, fps: s.framesPerSecond,
         framesDecoded: s.framesDecoded, decoder: s.decoderImplementation,
         jitterBufferDelay: s.jitterBufferDelay, jitterBufferEmittedCount: s.jitterBufferEmittedCount,
+        // the delay the buffer aimed at, and the least it could have had (its floor)
+        jitterBufferTargetDelay: s.jitterBufferTargetDelay,
+        jitterBufferMinimumDelay: s.jitterBufferMinimumDelay,
+        totalDecodeTime: s.totalDecodeTime, totalProcessingDelay: s.totalProcessingDelay,
+        totalAssemblyTime: s.totalAssemblyTime, framesAssembledFromMultiplePackets:
+          s.framesAssembledFromMultiplePackets,
+        jitter: s.jitter, framesDropped: s.framesDropped,
       };
     }
   }

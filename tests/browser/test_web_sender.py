@@ -83,7 +83,10 @@ def test_web_sender_shares_a_real_screen_with_an_app_receiver(tmp_path):
                 screen.set_content(pattern_page(4242))
                 sender.click("#share")
                 # the TV knows it is a browser guest (the wall badges it "Browser")
-                rx.expect("state", state="receiving", sender="Grace (browser)", timeout=40)
+                shown = rx.expect("state", state="receiving", sender="Grace (browser)",
+                                  timeout=40)
+                # paired over the code, as the app sender is: shown verified
+                assert [c["verified"] for c in shown["calls"]] == [True], shown
                 wait_until(sender, "() => document.body.dataset.connection === 'connected'", 20)
                 assert sender.text_content("#status") == "On the TV: your screen is shown."
                 time.sleep(3)

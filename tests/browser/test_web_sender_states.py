@@ -52,25 +52,29 @@ def test_admission_states_are_said_in_words(tmp_path):
                     assert tv.expect("joined")["name"] == "Lin (browser)"
                     wait_until(page, "() => document.body.dataset.admission === 'waiting'")
                     assert status(page) == "Waiting for the TV to allow you…"
-                    offer = tv.expect("offer")
-                    assert offer["video"] and offer["sendonly"] and offer["codecs"]
                     # the TV's view hint is followed (scaled down and slowed in the encoder)
                     wait_until(page, "() => document.body.dataset.view === '640x360@15'")
                     assert page.evaluate("() => document.body.dataset.tile") == "2/4"
                     wait_until(page, "() => document.body.dataset.admission === 'pin'")
                     assert status(page) == "Type the PIN shown on the TV."
                     assert page.is_visible("#pin")
+                    # the PIN goes into the pairing over the code, never in clear
                     page.fill("#pin", "1111")
                     page.press("#pin", "Enter")
-                    assert tv.expect("pin")["pin"] == "1111"
+                    assert tv.expect("confirm")["ok"] is False
                     wait_until(page, "() => document.body.dataset.admission === 'wrong_pin'")
                     assert status(page) == "That PIN was not the one on the TV. Type it again."
                     page.fill("#pin", "2468")
                     page.click("#sendpin")
-                    assert tv.expect("pin")["pin"] == "2468"
+                    assert tv.expect("confirm")["ok"] is True
+                    offer = tv.expect("offer")  # only once the TV let it on
+                    assert offer["confirmed"] and offer["video"] and offer["sendonly"]
+                    assert offer["codecs"]
                     wait_until(page, "() => document.body.dataset.phase === 'idle'")
                     assert status(page) == "The TV said no. Your screen is not shared."
                     assert page.is_visible("#share") and page.is_hidden("#pin")
+                    said = [*tv.seen, *list(tv.lines.queue)]
+                    assert not any(e.get("event") == "clear_pin" for e in said), said
                     tv.expect("left")  # the page left the room
                 finally:
                     tv.stop()
@@ -91,10 +95,14 @@ def test_admission_states_are_said_in_words(tmp_path):
                           "a=fmtp:102 packetization-mode=1\r\n")
                 hinted = page.evaluate("async (sdp) => (await import('/web/sender.js'))"
                                        ".screenAnswer(sdp)", answer)
-                hint = "x-google-start-bitrate=2500;x-google-min-bitrate=800"
+                # from the app's bits per pixel for screens: 1080p30 floors at 1.87 Mbit/s
+                hint = "x-google-start-bitrate=3732;x-google-min-bitrate=1866"
                 assert f"a=rtpmap:96 VP8/90000\r\na=fmtp:96 {hint}\r\n" in hinted
                 assert f"a=fmtp:102 packetization-mode=1;{hint}\r\n" in hinted
                 assert "a=fmtp:97 apt=96\r\n" in hinted and "a=fmtp:111 minptime=10\r\n" in hinted
+                small = page.evaluate("async () => (await import('/web/sender.js'))"
+                                      ".screenBitrates(1280, 720, 15)")
+                assert small == {"start": 829, "min": 500}  # fewer pixels, a lower floor
 
                 # a browser without getDisplayMedia (a phone) is told so
                 phone = browser.new_page()

@@ -148,8 +148,8 @@ def test_the_web_tv_reconnects_and_keeps_its_code(tmp_path):
             service.stop()
 
 
-def test_a_browser_guest_casts_to_the_web_tv_unverified(tmp_path):
-    """The web sender runs no pairing: the web TV shows it, and says it is not verified.
+def test_a_browser_guest_casts_to_the_web_tv_verified(tmp_path):
+    """The web sender pairs over the code with the web TV, browser to browser: verified.
 
     Browsers gather ICE host candidates only where there is a default route, and with a
     browser at both ends nobody else offers one: the namespace gets a default route (inside
@@ -171,9 +171,10 @@ def test_a_browser_guest_casts_to_the_web_tv_unverified(tmp_path):
                 laptop.fill("#name", "Lin")
                 laptop.click("#share")
                 wait_until(tv, "() => document.getElementById('video').videoWidth > 0", 30)
-                assert tv.evaluate("document.body.dataset.verified") == "0"
+                assert tv.evaluate("document.body.dataset.verified") == "1"
                 assert tv.evaluate("document.body.dataset.casting") == "Lin"
-                assert tv.text_content("#banner") == "Lin is casting from a browser — not verified"
+                assert tv.text_content("#banner") == "Lin is casting"
+                wait_until(laptop, "() => document.body.dataset.verified === '1'", 10)
                 wait_until(laptop, "() => document.body.dataset.admission === 'allowed'", 10)
                 assert laptop.evaluate("document.body.dataset.phase") == "casting"
                 assert laptop.text_content("#status") == "On the TV: your screen is shown."

@@ -50,6 +50,7 @@ def test_launcher_opens_the_receiver_and_closing_shuts_everything_down(qtbot, ru
             await asyncio.sleep(0.02)
         seen["code"] = window[0].code_page.code.text()
         seen["port"] = int(window[0].address_hint.rsplit(":", 1)[1])
+        seen["fingerprint"] = window[0].code_page.fingerprint.text()
         assert port_open(seen["port"])
         window[0].close()
 
@@ -62,6 +63,11 @@ def test_launcher_opens_the_receiver_and_closing_shuts_everything_down(qtbot, ru
     assert run(scenario(), timeout=30) == 0
     assert len(str(seen["code"]).replace(" ", "")) == 6
     assert not port_open(seen["port"]), "the embedded room service stopped with the window"
+    # HTTPS for guests' browsers by default: the code page names the kept certificate
+    from castapp.selfsigned import load_or_create
+
+    short = load_or_create(tmp_path, "unused").short
+    assert seen["fingerprint"] == f"Certificate SHA-256 starts {short}"
 
 
 def test_closing_the_launcher_quits(qtbot, run, tmp_path):

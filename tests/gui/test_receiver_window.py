@@ -69,7 +69,12 @@ def test_idle_screen_shows_code_and_a_qr_link(qtbot, run, state_dir):
         qtbot.waitExposed(window)
         shot = image_array(window.code_page.qr.grab().toImage())
         text, _points, _ = cv2.QRCodeDetector().detectAndDecode(shot[:, :, :3])
-        assert text == make_link("127.0.0.1", port, status.code)
+        # HTTPS by default: the QR code opens the sender page over https, code filled in,
+        # and the code page names the certificate for guests who compare
+        https = controller.embedded.https_port
+        assert text == make_link("127.0.0.1", https, status.code, tls=True)
+        short = controller.embedded.identity.short
+        assert window.code_page.fingerprint.text() == f"Certificate SHA-256 starts {short}"
         # the code token is kept, readable by this user only
         token = state_dir / "receiver-token"
         assert token.exists() and token.stat().st_mode & 0o077 == 0
