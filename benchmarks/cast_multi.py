@@ -230,8 +230,11 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
                     "size": sizes.most_common(1)[0][0] if sizes else None,
                     "asked": sent["view"]})
     tap = got["tap_s"]
+    frames = len(got["frames"])
     return {"n": n, "senders": out,
             "receiver_cpu": round((rx_cpu - tap) / got["wall_s"], 3),
+            "receiver_cpu_ms_per_frame": round((rx_cpu - tap) * 1000 / frames, 3)
+            if frames else None,
             "receiver_cpu_in_process": round((got["cpu_s"] - tap) / got["wall_s"], 3)}
 
 
@@ -297,6 +300,8 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
         result[f"ratios_over_{other}"] = {
             str(r["n"]): {
                 "receiver_cpu": ratio(r["receiver_cpu"], q["receiver_cpu"]),
+                "receiver_cpu_per_frame": ratio(r["receiver_cpu_ms_per_frame"],
+                                                q["receiver_cpu_ms_per_frame"]),
                 "worst_p95_latency": ratio(max(s["latency_ms"]["p95"] or 0 for s in r["senders"]),
                                            max(s["latency_ms"]["p95"] or 0
                                                for s in q["senders"])),
