@@ -1,10 +1,21 @@
-"""Newest-frame consumption of a remote video track.
+"""Newest-frame consumption of a remote video track, and the age of what it shows.
 
 aiortc's decoder thread pushes every decoded frame into the track's unbounded
 ``asyncio.Queue`` (``RemoteStreamTrack._queue``). If the consumer is slower, frames pile up
 and latency grows without limit. :class:`FrameReceiver` therefore drains that queue after
 each ``recv()`` and keeps only the newest frame; ``None`` in the queue means the track
 ended.
+
+:class:`FrameAge` estimates how long ago the sender captured a frame, on the receiver's own
+clock (the two machines' clocks need not agree). The sender's RTCP sender reports pair an
+RTP timestamp with the sender's time of that picture (castapp's senders stamp the capture
+time); a report that arrives at receiver time ``a`` and says ``(ntp, rtp)`` puts that
+picture at ``a - one_way`` on the receiver's clock, ``one_way`` being half the round trip.
+So ``offset = a - ntp - rtt / 2`` turns sender time into receiver time, and a frame's age
+is ``now - (sender_time(rtp) + offset)``. A report leaves a while after the picture it
+names (the next frame's encode, or up to half a second on a still screen), which would make
+frames look younger than they are; the smallest ``a - ntp`` of the last few reports is the
+one least delayed, so that is the one used.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.sidedata.sidedata import Type as SideDataType
 
 from castapp.logs import failed
+from castapp.rtc.audio.lipsync import VIDEO_CLOCK, SenderClock, ntp_seconds
 from castapp.rtc.encoder import parse_sender_info
 
 log = logging.getLogger(__name__)
@@ -38,6 +50,8 @@ class ReceivedFrame:
     received_monotonic: float
     skipped: int
     """Decoded frames discarded just before this one because a newer one was ready."""
+    age_s: float | None = None
+    """How long ago the sender captured it, when its sender reports tell (:class:`FrameAge`)."""
 
     @property
     def width(self) -> int:
@@ -71,6 +85,39 @@ class FpsCounter:
             return 0.0
         span = max(now - self._times[0], self._times[-1] - self._times[0])
         return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+class FrameAge(SenderClock):
+    """The age of received frames since their capture, from the sender's RTCP reports and
+    the round trip (see the module's description)."""
+
+    #: Reports whose arrival is looked at for the least delayed one.
+    WINDOW = 8
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(VIDEO_CLOCK)
+        self.clock = clock
+        self.rtt_s: float | None = None
+        """The latest round trip measured on the connection (None: counted as 0)."""
+        self._lead: deque[float] = deque(maxlen=self.WINDOW)  # arrival - sender time
+
+    def on_report(self, ntp: int, rtp: int) -> None:
+        super().on_report(ntp, rtp)
+        if ntp:
+            self._lead.append(self.clock() - ntp_seconds(ntp))
+
+    def age_of(self, pts: int | None, now: float | None = None) -> float | None:
+        """Seconds since the sender captured the frame with ``pts`` (aiortc's, 90 kHz);
+        None before the first report, or without a pts."""
+        if pts is None or not self._lead:
+            return None
+        rtp = self.rtp_of(pts)
+        captured = self.captured_at(rtp) if rtp is not None else None
+        if captured is None:
+            return None
+        offset = min(self._lead) - (self.rtt_s or 0.0) / 2
+        now = self.clock() if now is None else now
+        return max(0.0, now - (captured + offset))
 
 
 def drain_newest(track: MediaStreamTrack, frame: av.VideoFrame) -> tuple[av.VideoFrame, int, bool]:
@@ -113,9 +160,12 @@ class FrameReceiver:
     :meth:`latest` / await :meth:`next_frame`.
     """
 
-    def __init__(self, track: MediaStreamTrack, on_frame: FrameCallback | None = None) -> None:
+    def __init__(self, track: MediaStreamTrack, on_frame: FrameCallback | None = None,
+                 age: FrameAge | None = None) -> None:
         self.track = track
         self.on_frame = on_frame
+        self.age = age
+        """Gives each frame its ``age_s`` (None: frames carry none)."""
         self.fps = FpsCounter()
         self.frames = 0
         self.skipped = 0
@@ -165,7 +215,8 @@ class FrameReceiver:
     async def _deliver(self, frame: av.VideoFrame, skipped: int) -> None:
         self._read_side_data(frame)
         now_wall, now = time.time(), time.monotonic()
-        received = ReceivedFrame(frame, self.frames, now_wall, now, skipped)
+        age = self.age.age_of(frame.pts) if self.age is not None else None
+        received = ReceivedFrame(frame, self.frames, now_wall, now, skipped, age)
         self.frames += 1
         self.skipped += skipped
         self.fps.tick(now)
