@@ -9,13 +9,15 @@ ended.
 :class:`FrameAge` estimates how long ago the sender captured a frame, on the receiver's own
 clock (the two machines' clocks need not agree). The sender's RTCP sender reports pair an
 RTP timestamp with the sender's time of that picture (castapp's senders stamp the capture
-time); a report that arrives at receiver time ``a`` and says ``(ntp, rtp)`` puts that
-picture at ``a - one_way`` on the receiver's clock, ``one_way`` being half the round trip.
-So ``offset = a - ntp - rtt / 2`` turns sender time into receiver time, and a frame's age
-is ``now - (sender_time(rtp) + offset)``. A report leaves a while after the picture it
-names (the next frame's encode, or up to half a second on a still screen), which would make
-frames look younger than they are; the smallest ``a - ntp`` of the last few reports is the
-one least delayed, so that is the one used.
+time), which dates every frame on the sender's clock. To carry that onto the receiver's
+clock, each video packet's abs-send-time (the sender's clock when the packet left, 6.18 bits
+of seconds) is compared with the packet's arrival: ``lead = arrival - sent`` is the clock
+offset plus the one-way delay, and the smallest lead of the last few seconds is the one
+least delayed by queues. With the one-way delay taken as half the round trip,
+``offset = min(lead) - rtt / 2`` and a frame's age is
+``now - (sender_time(rtp) + offset)``: capture, encode, network and decode included. A
+sender without abs-send-time falls back to the reports' own arrival, which dates a picture
+only from when its report left (a while after the capture).
 """
 
 from __future__ import annotations
@@ -88,34 +90,62 @@ class FpsCounter:
 
 
 class FrameAge(SenderClock):
-    """The age of received frames since their capture, from the sender's RTCP reports and
-    the round trip (see the module's description)."""
+    """The age of received frames since their capture, from the sender's RTCP reports, the
+    packets' abs-send-time and the round trip (see the module's description)."""
 
-    #: Reports whose arrival is looked at for the least delayed one.
-    WINDOW = 8
+    #: Reports (fallback) and packets whose lead is looked at for the least delayed one.
+    REPORTS = 8
+    PACKETS = 120
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(VIDEO_CLOCK)
         self.clock = clock
         self.rtt_s: float | None = None
         """The latest round trip measured on the connection (None: counted as 0)."""
-        self._lead: deque[float] = deque(maxlen=self.WINDOW)  # arrival - sender time
+        self._report_lead: deque[float] = deque(maxlen=self.REPORTS)
+        self._packet_lead: deque[float] = deque(maxlen=self.PACKETS)
+
+    def watch(self, receiver: Any) -> bool:
+        """Read the SRs and the last packet of each frame arriving at an aiortc video
+        ``RTCRtpReceiver``; False if this aiortc hides its reports."""
+        if not super().watch(receiver):
+            return False
+        handle = getattr(receiver, "_handle_rtp_packet", None)
+        if handle is not None:
+            async def handle_rtp(packet: Any, arrival_time_ms: int) -> None:
+                if packet.marker:
+                    self.on_packet(packet.extensions.abs_send_time)
+                await handle(packet, arrival_time_ms)
+
+            receiver._handle_rtp_packet = handle_rtp
+        return True
 
     def on_report(self, ntp: int, rtp: int) -> None:
         super().on_report(ntp, rtp)
         if ntp:
-            self._lead.append(self.clock() - ntp_seconds(ntp))
+            self._report_lead.append(self.clock() - ntp_seconds(ntp))
+
+    def on_packet(self, abs_send_time: int | None) -> None:
+        """A packet arrived now that left the sender at ``abs_send_time`` (6.18 fixed-point
+        seconds of its NTP clock, which is its Unix clock modulo 64 s)."""
+        if abs_send_time is None or self.report is None:
+            return
+        base = self.report[0]  # a sender time within seconds of this packet's
+        mod = abs_send_time / 2**18
+        sent = base + ((mod - base + 32.0) % 64.0 - 32.0)
+        self._packet_lead.append(self.clock() - sent)
 
     def age_of(self, pts: int | None, now: float | None = None) -> float | None:
         """Seconds since the sender captured the frame with ``pts`` (aiortc's, 90 kHz);
         None before the first report, or without a pts."""
-        if pts is None or not self._lead:
+        lead = self._packet_lead or self._report_lead
+        if pts is None or not lead:
             return None
         rtp = self.rtp_of(pts)
         captured = self.captured_at(rtp) if rtp is not None else None
         if captured is None:
             return None
-        offset = min(self._lead) - (self.rtt_s or 0.0) / 2
+        offset = min(lead) - (self.rtt_s or 0.0) / 2
         now = self.clock() if now is None else now
         return max(0.0, now - (captured + offset))
 

@@ -1,4 +1,5 @@
-"""The frame age a receiver estimates from scripted RTCP sender reports and the round trip,
+"""The frame age a receiver estimates from scripted RTCP sender reports, abs-send-time and
+the round trip,
 with the two machines' clocks an hour apart."""
 
 from __future__ import annotations
@@ -84,9 +85,9 @@ def test_only_recent_reports_count() -> None:
     s = Scripted()
     s.age.rtt_s = 2 * ONE_WAY_S
     s.report(0, -0.010)  # e.g. before the sender's clock was stepped
-    for i in range(1, FrameAge.WINDOW + 1):
+    for i in range(1, FrameAge.REPORTS + 1):
         s.report(30 * i, 0.002)
-    k = 30 * (FrameAge.WINDOW + 1)
+    k = 30 * (FrameAge.REPORTS + 1)
     s.now = s.captured(k) + 0.04
     assert s.age.age_of(s.pts(k)) == pytest.approx(0.038, abs=1e-4)
 
@@ -96,3 +97,45 @@ def test_never_negative() -> None:
     s.report(0, 0.1)  # the only report left long after its frame; no round trip known
     s.now = s.captured(1) + 0.001
     assert s.age.age_of(s.pts(1)) == 0.0
+
+
+def abs_send_time(sender_s: float) -> int:
+    """What a sender writes in the abs-send-time extension at its Unix time ``sender_s``."""
+    return (ntp_of(sender_s) >> 14) & 0xFFFFFF
+
+
+def test_packets_date_frames_from_their_capture() -> None:
+    """With abs-send-time the age includes the encode and the wait for the report."""
+    s = Scripted()
+    s.age.rtt_s = 2 * ONE_WAY_S
+    s.report(0, 0.3)  # a report that left long after its frame (still screen)
+    rng = random.Random(5)
+    for k in range(1, 90):
+        encode = 0.008
+        queued = rng.uniform(0.0, 0.015)  # the receiver's loop was busy
+        sent = s.captured(k) + encode
+        s.now = sent + ONE_WAY_S + queued
+        s.age.on_packet(abs_send_time(sent + SENDER_AHEAD_S))
+    k = 90
+    s.now = s.captured(k) + 0.037
+    assert s.age.age_of(s.pts(k)) == pytest.approx(0.037, abs=0.001)
+
+
+def test_abs_send_time_wraps_every_64_seconds() -> None:
+    s = Scripted()
+    s.report(0, 0.0)
+    for offset in (-20.0, 31.0):  # the packet left well before / after the report's picture
+        sent = s.captured(0) + offset + SENDER_AHEAD_S
+        s.now = s.captured(0) + offset + ONE_WAY_S
+        age = FrameAge(clock=lambda: s.now)
+        age._mapper = s.age._mapper
+        age.report = s.age.report
+        age.on_packet(abs_send_time(sent))
+        assert age._packet_lead[0] == pytest.approx(ONE_WAY_S - SENDER_AHEAD_S, abs=1e-4)
+
+
+def test_no_packet_counts_before_the_first_report() -> None:
+    s = Scripted()
+    s.age.on_packet(abs_send_time(2000.0 + SENDER_AHEAD_S))
+    s.age.on_packet(None)
+    assert not s.age._packet_lead
