@@ -1,6 +1,5 @@
 """The frame age a receiver estimates from scripted RTCP sender reports, abs-send-time and
-the round trip,
-with the two machines' clocks an hour apart."""
+the round trip, with the two machines' clocks an hour apart."""
 
 from __future__ import annotations
 
