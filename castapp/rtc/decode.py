@@ -95,8 +95,9 @@ class DecodeQueue:
             self._codec_name = codec.name
         try:
             return list(self._decoder.decode(encoded))
-        except av.FFmpegError as exc:
-            # keep the decoder: a new one could not decode anything before a keyframe
+        except (av.FFmpegError, ValueError, MemoryError) as exc:
+            # keep the decoder: a new one could not decode anything before a keyframe. (On
+            # the event loop an escaping error would end the connection's packet reading.)
             log.warning("could not decode a %s frame: %s", codec.name, exc)
             if self._error is not None:
                 self._error.set()
