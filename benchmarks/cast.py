@@ -91,7 +91,9 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   the top, and ``ratios_to_one_sender`` (receiver CPU, worst p95, lowest fps) against one
   sender measured in the same run. ``--compare no-layout`` runs each count again, right
   after, on a receiver that lays nothing out (every sender sends its full size) and adds
-  ``no_layout`` and ``ratios_layout_over_no_layout``.
+  ``no_layout`` and ``ratios_over_no_layout``; ``--compare stock-decode`` runs each count
+  again on a receiver decoding through aiortc's own path and adds ``stock_decode`` and
+  ``ratios_over_stock_decode``.
 * ``--receivers N``: one sender (one capture, one encode) to N receiver processes, against
   one receiver in the same run: ``per_receiver`` fps/latency/CPU, ``sender_cpu``, the
   ``spread_ms`` of one frame across the receivers and ``ratios``.
@@ -605,11 +607,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed", "no-layout", *DELIVERY_COMPARES],
+    ap.add_argument("--compare", choices=["naive", "fixed", "no-layout", "stock-decode",
+                                          *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), without packet pacing (pacing) or with "
                     "intra refresh instead of keyframes (intra-refresh); with --senders, "
-                    "each count again on a receiver that asks for no tile sizes (no-layout)")
+                    "each count again on a receiver that asks for no tile sizes (no-layout) or "
+                    "that decodes through aiortc's own path (stock-decode)")
     ap.add_argument("--link", type=link_spec, metavar="MBIT[:QUEUE_MS]",
                     help="shape the path between the peers to MBIT Mbit/s with a QUEUE_MS "
                     "(default 10) queue")
@@ -658,8 +662,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                              or args.max_size or args.backend != "x11"):
         ap.error("--senders and --receivers cast synthetic patterns: --compare naive|fixed, "
                  "--trace, --max-size and --backend apply to the single screen cast only")
-    if args.compare == "no-layout" and not args.senders:
-        ap.error("--compare no-layout goes with --senders")
+    if args.compare in ("no-layout", "stock-decode") and not args.senders:
+        ap.error(f"--compare {args.compare} goes with --senders")
     args.size = RESOLUTIONS[args.res]
     return args
 

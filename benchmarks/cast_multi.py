@@ -6,7 +6,10 @@ hosting its own room service in ``open`` admission (what ``castapp receive --hea
 on a ``--screen`` and tells each sender its tile) and N sender processes casting synthetic
 patterns (what ``castapp send --synthetic WxH`` runs: the same :class:`Caster`, preset and
 encoder). ``--screen none`` asks for no tiles (every sender sends its full size), which is
-how a receiver without a window behaved before it laid presenters out.
+how a receiver without a window behaved before it laid presenters out; ``--compare
+stock-decode`` runs each count again on a receiver that decodes through aiortc's own path
+(a decoder thread per stream, every frame handed to it and back) instead of castapp's
+(:mod:`castapp.rtc.decode`).
 
 **One sender, N TVs** (``--receivers``): on loopback, a room service in the orchestrating
 process, each receiver (a ``ReceiverSession`` reading the frame counter) in its own process,
@@ -92,8 +95,12 @@ def read_counter(frame: Any) -> int | None:
 
 
 # ====================================================================== N senders, one TV
-async def room_receiver(out: Path, screen: tuple[int, int] | None) -> None:
+async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode: bool) -> None:
     from castapp.app.host import ReceiverHost, ReceiverOptions
+    from castapp.rtc import adapt
+
+    if stock_decode:
+        adapt.use_stock_decoding()
 
     got: list[tuple[str, int, float, int, int]] = []
     names: dict[str, str] = {}
@@ -170,7 +177,7 @@ async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, fi
 
 
 def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
-             screen_size: tuple[int, int] | None) -> dict[str, Any]:
+             screen_size: tuple[int, int] | None, stock_decode: bool = False) -> dict[str, Any]:
     from castproc import JsonProc, castapp_env
     from netns import in_namespace
 
@@ -178,7 +185,9 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
     rx_file = tmp / f"rx-{n}.json"
     screen = "none" if screen_size is None else "x".join(map(str, screen_size))
     rx = JsonProc(in_namespace(ns, [*ME, "room-receiver", "--out", str(rx_file),
-                                    "--screen", screen]), env, subprocess.PIPE)
+                                    "--screen", screen,
+                                    *(["--stock-decode"] if stock_decode else [])]),
+                  env, subprocess.PIPE)
     senders: list[JsonProc] = []
     try:
         ready = rx.expect("ready", timeout=30)
@@ -221,17 +230,21 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
                     "size": sizes.most_common(1)[0][0] if sizes else None,
                     "asked": sent["view"]})
     tap = got["tap_s"]
+    frames = len(got["frames"])
     return {"n": n, "senders": out,
             "receiver_cpu": round((rx_cpu - tap) / got["wall_s"], 3),
+            "receiver_cpu_ms_per_frame": round((rx_cpu - tap) * 1000 / frames, 3)
+            if frames else None,
             "receiver_cpu_in_process": round((got["cpu_s"] - tap) / got["wall_s"], 3)}
 
 
 def _measured(ns: str, n: int, args: argparse.Namespace, tmp: Path,
-              screen: tuple[int, int] | None) -> dict[str, Any]:
+              screen: tuple[int, int] | None, stock_decode: bool = False) -> dict[str, Any]:
     failed: list[str] = []
     for _attempt in range(2):  # once more if a sender never reached the screen
         try:
-            return {**room_run(ns, n, args, tmp, screen), "failed_attempts": failed}
+            return {**room_run(ns, n, args, tmp, screen, stock_decode),
+                    "failed_attempts": failed}
         except AssertionError as exc:
             failed.append(str(exc)[:1500])
     return {"n": n, "error": failed}  # the machine could not carry it: say so, go on
@@ -259,31 +272,41 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_senders(args: argparse.Namespace) -> dict[str, Any]:
     """``args``: senders (counts), size, fps, warmup, seconds, screen (None: no layout),
-    compare ("no-layout": each count again without a layout, right after)."""
+    compare ("no-layout": each count again without a layout, right after; "stock-decode":
+    each count again on a receiver decoding through aiortc's own path)."""
     from netns import private_namespace
 
     counts = sorted(set(args.senders) | {1})  # one sender is the reference
-    both = args.compare == "no-layout" and args.screen is not None
+    other = {"no-layout": "no_layout", "stock-decode": "stock_decode"}.get(args.compare or "")
+    if other == "no_layout" and args.screen is None:
+        other = None
     runs: list[dict[str, Any]] = []
     plain: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, private_namespace() as ns:
         for n in counts:
             runs.append(_measured(ns, n, args, Path(tmp), args.screen))
-            if both:
+            if other == "no_layout":
                 plain.append(_measured(ns, n, args, Path(tmp), None))
+            elif other == "stock_decode":
+                plain.append(_measured(ns, n, args, Path(tmp), args.screen, stock_decode=True))
     result: dict[str, Any] = {
         "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
         "screen": "x".join(map(str, args.screen)) if args.screen else None,
         "seconds": args.seconds, **_summary(runs)}
-    if both:
-        result["no_layout"] = _summary(plain)
+    if other is not None:
+        result[other] = _summary(plain)
         pairs = [(r, q) for r, q in zip(runs, plain, strict=True)
                  if "error" not in r and "error" not in q]
-        result["ratios_layout_over_no_layout"] = {
+        result[f"ratios_over_{other}"] = {
             str(r["n"]): {
                 "receiver_cpu": ratio(r["receiver_cpu"], q["receiver_cpu"]),
+                "receiver_cpu_per_frame": ratio(r["receiver_cpu_ms_per_frame"],
+                                                q["receiver_cpu_ms_per_frame"]),
                 "worst_p95_latency": ratio(max(s["latency_ms"]["p95"] or 0 for s in r["senders"]),
                                            max(s["latency_ms"]["p95"] or 0
+                                               for s in q["senders"])),
+                "worst_p50_latency": ratio(max(s["latency_ms"]["p50"] or 0 for s in r["senders"]),
+                                           max(s["latency_ms"]["p50"] or 0
                                                for s in q["senders"])),
                 "min_fps": ratio(min(s["fps"] for s in r["senders"]),
                                  min(s["fps"] for s in q["senders"])),
@@ -452,6 +475,7 @@ def main() -> None:
     r = sub.add_parser("room-receiver")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--screen", required=True)
+    r.add_argument("--stock-decode", action="store_true")
     s = sub.add_parser("room-sender")
     for flag in ("--url", "--code", "--name", "--size"):
         s.add_argument(flag, required=True)
@@ -468,7 +492,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "room-receiver":
         asyncio.run(room_receiver(args.out, None if args.screen == "none"
-                                  else _size(args.screen)))
+                                  else _size(args.screen), args.stock_decode))
     elif args.role == "room-sender":
         asyncio.run(room_sender(args.url, args.code, _size(args.size), args.fps, args.first,
                                 args.name, args.out))

@@ -67,6 +67,7 @@ def _stats_fields(stats: Any) -> dict[str, Any]:
         "pli": getattr(stats, "pli_received", 0),
         "fir": getattr(stats, "fir_received", 0),
         "nack": getattr(stats, "nack_received", 0),
+        "frame_age_ms": getattr(stats, "frame_age_ms", None),
     }
 
 
@@ -75,7 +76,8 @@ def _stats_text(f: dict[str, Any]) -> str:
     return (f"stats fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec']} "
             f"{f['width']}x{f['height']} path={f['path']} route={f['route']} "
             f"loss={f['loss_pct'] if f['loss_pct'] is not None else '-'}% "
-            f"pli={f['pli']} nack={f['nack']}")
+            f"pli={f['pli']} nack={f['nack']}"
+            + (f" age={f['frame_age_ms']} ms" if f.get("frame_age_ms") is not None else ""))
 
 
 async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:

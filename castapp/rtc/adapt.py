@@ -38,6 +38,12 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
    RTP task, and ``RTCDtlsTransport._send_rtp`` queues the packets that task sends through
    it (their abs-send-time restamped when they leave); every other packet (RTCP,
    retransmissions, audio, other senders) goes straight out as before.
+8. Receiver: a video receiver's decoder queue is a :class:`~castapp.rtc.decode.DecodeQueue`
+   (``RTCRtpReceiver.__init__`` wrapped) and its decoder thread runs castapp's
+   :func:`~castapp.rtc.decode.decoder_worker` (the name ``decoder_worker`` inside
+   ``aiortc.rtcrtpreceiver``, looked up when ``receive()`` starts the thread): small frames
+   are decoded on the event loop instead of being handed to the thread and back, and the
+   thread hands its pictures back with ``call_soon_threadsafe`` instead of a coroutine.
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -71,7 +77,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 
-from castapp.rtc import ice_checks
+from castapp.rtc import decode, ice_checks
 from castapp.rtc.encoder import EncoderLink, ScreenH264Encoder, ScreenVp8Encoder
 from castapp.rtc.pacer import Pacer, restamp_abs_send_time
 
@@ -98,6 +104,18 @@ STOCK_SOURCE_SHA256: dict[str, str] = {
     "RTCDtlsTransport._send_rtp": (
         "763b02bceb0b0ab9c08d87eb6c0852a404322aafd377d28ad4a719f7c790ed9d"
     ),
+    "decoder_worker": (
+        "d500d4e567d6846c0bd1b501685ec5dd65202563280a01b25e2c014c2273c3eb"
+    ),
+    "RTCRtpReceiver.__init__": (
+        "3e3b7b5cefbaac6f32d31c024a5ecf70093b55e60db6a3b4f4f900400688ccb9"
+    ),
+    "RTCRtpReceiver.receive": (
+        "d6d8d8d7a0bf4e95f3fb7cb78cf275d0a5f50c4912e0cb8498272008779916ef"
+    ),
+    "RTCRtpReceiver._handle_rtp_packet": (
+        "4e54983d021a6336d80c29490f82f9a6dd531c0d3179b2daed818120c5ece238"
+    ),
 }
 
 #: Receive buffer for every ICE UDP socket: two of the largest keyframes seen (370 KB at
@@ -113,6 +131,8 @@ _stock_send_keyframe = aiortc.rtcrtpsender.RTCRtpSender._send_keyframe
 _stock_udp_buffer: int = aioice.turn.UDP_SOCKET_BUFFER_SIZE
 _stock_next_encoded_frame = aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame
 _stock_send_rtp = aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp
+_stock_decoder_worker = aiortc.rtcrtpreceiver.decoder_worker
+_stock_receiver_init = aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__
 
 #: The pacer of the video sender whose RTP task is running (unset in every other task).
 _PACER: contextvars.ContextVar[Pacer | None] = contextvars.ContextVar("castapp_pacer",
@@ -205,6 +225,15 @@ def _remove_frame_on_marker(self: JitterBuffer, sequence_number: int) -> JitterF
             return frame
     setattr(self, _SCAN, None)
     return None
+
+
+def _receiver_init(self: aiortc.rtcrtpreceiver.RTCRtpReceiver, kind: str,
+                   transport: aiortc.rtcdtlstransport.RTCDtlsTransport) -> None:
+    """Stock ``RTCRtpReceiver.__init__`` plus: a video receiver decodes through a
+    :class:`~castapp.rtc.decode.DecodeQueue`."""
+    _stock_receiver_init(self, kind, transport)
+    if kind == "video":
+        self._RTCRtpReceiver__decoder_queue = decode.DecodeQueue()  # type: ignore[attr-defined]
 
 
 def castapp_get_encoder(codec: RTCRtpCodecParameters, link: EncoderLink | None = None
@@ -331,6 +360,11 @@ def _stock_objects() -> dict[str, object]:
         "RemoteStreamTrack.recv": aiortc.rtcrtpreceiver.RemoteStreamTrack.recv,
         "RTCRtpSender._send_keyframe": _stock_send_keyframe,
         "RTCDtlsTransport._send_rtp": _stock_send_rtp,
+        "decoder_worker": _stock_decoder_worker,
+        "RTCRtpReceiver.__init__": _stock_receiver_init,
+        "RTCRtpReceiver.receive": aiortc.rtcrtpreceiver.RTCRtpReceiver.receive,
+        "RTCRtpReceiver._handle_rtp_packet": (
+            aiortc.rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet),
     }
 
 
@@ -401,6 +435,12 @@ def check_internals() -> list[str]:
     init = _source(aioice.ice.Connection.__init__)
     if init is not None and "_protocols" not in init:
         problems.append("aioice Connection has no _protocols")
+    receiver_source = _source(aiortc.rtcrtpreceiver.RTCRtpReceiver)
+    for attr in ("self.__decoder_queue: queue.Queue = queue.Queue()", "target=decoder_worker",
+                 "self.__decoder_queue.put((codec, encoded_frame))",
+                 "self.__decoder_queue.put(None)"):
+        if receiver_source is not None and attr not in receiver_source:
+            problems.append(f"RTCRtpReceiver has no {attr}")
     track_init = _source(aiortc.rtcrtpreceiver.RemoteStreamTrack.__init__)
     if track_init is not None and "_queue" not in track_init:
         problems.append("RemoteStreamTrack has no _queue")
@@ -449,6 +489,9 @@ def install(*, advertise_level: bool = True) -> None:
         sender_cls._next_encoded_frame = _next_encoded_frame_castapp  # type: ignore[method-assign]
         dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
         dtls_cls._send_rtp = _send_rtp_paced  # type: ignore[method-assign]
+        receiver_cls = aiortc.rtcrtpreceiver.RTCRtpReceiver
+        receiver_cls.__init__ = _receiver_init  # type: ignore[method-assign]
+        aiortc.rtcrtpreceiver.decoder_worker = decode.decoder_worker
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
         ice_checks.install()
@@ -467,10 +510,23 @@ def uninstall() -> None:
         sender_cls._next_encoded_frame = _stock_next_encoded_frame  # type: ignore[method-assign]
         dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
         dtls_cls._send_rtp = _stock_send_rtp  # type: ignore[method-assign]
+        receiver_cls = aiortc.rtcrtpreceiver.RTCRtpReceiver
+        receiver_cls.__init__ = _stock_receiver_init  # type: ignore[method-assign]
+        aiortc.rtcrtpreceiver.decoder_worker = _stock_decoder_worker
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
         _advertise_h264_level(None)
         ice_checks.uninstall()
         _installed = False
+
+
+def use_stock_decoding() -> None:
+    """Install everything, then put aiortc's own video decoding path back (adaptation 8):
+    what a benchmark compares the receive path against."""
+    install()
+    with _lock:
+        receiver_cls = aiortc.rtcrtpreceiver.RTCRtpReceiver
+        receiver_cls.__init__ = _stock_receiver_init  # type: ignore[method-assign]
+        aiortc.rtcrtpreceiver.decoder_worker = _stock_decoder_worker
 
 
 def installed() -> bool:

@@ -171,6 +171,8 @@ class PeerStats:
     pli_received: int = 0
     fir_received: int = 0
     nack_received: int = 0
+    #: How long ago the sender captured the newest frame received (castapp.rtc.receive.FrameAge).
+    frame_age_ms: float | None = None
 
 
 def _ice_connections(pc: RTCPeerConnection) -> Iterator[object]:

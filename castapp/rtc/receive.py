@@ -1,10 +1,23 @@
-"""Newest-frame consumption of a remote video track.
+"""Newest-frame consumption of a remote video track, and the age of what it shows.
 
 aiortc's decoder thread pushes every decoded frame into the track's unbounded
 ``asyncio.Queue`` (``RemoteStreamTrack._queue``). If the consumer is slower, frames pile up
 and latency grows without limit. :class:`FrameReceiver` therefore drains that queue after
 each ``recv()`` and keeps only the newest frame; ``None`` in the queue means the track
 ended.
+
+:class:`FrameAge` estimates how long ago the sender captured a frame, on the receiver's own
+clock (the two machines' clocks need not agree). The sender's RTCP sender reports pair an
+RTP timestamp with the sender's time of that picture (castapp's senders stamp the capture
+time), which dates every frame on the sender's clock. To carry that onto the receiver's
+clock, each video packet's abs-send-time (the sender's clock when the packet left, 6.18 bits
+of seconds) is compared with the packet's arrival: ``lead = arrival - sent`` is the clock
+offset plus the one-way delay, and the smallest lead of the last few seconds is the one
+least delayed by queues. With the one-way delay taken as half the round trip,
+``offset = min(lead) - rtt / 2`` and a frame's age is
+``now - (sender_time(rtp) + offset)``: capture, encode, network and decode included. A
+sender without abs-send-time falls back to the reports' own arrival, which dates a picture
+only from when its report left (a while after the capture).
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.sidedata.sidedata import Type as SideDataType
 
 from castapp.logs import failed
+from castapp.rtc.audio.lipsync import VIDEO_CLOCK, SenderClock, ntp_seconds
 from castapp.rtc.encoder import parse_sender_info
 
 log = logging.getLogger(__name__)
@@ -38,6 +52,8 @@ class ReceivedFrame:
     received_monotonic: float
     skipped: int
     """Decoded frames discarded just before this one because a newer one was ready."""
+    age_s: float | None = None
+    """How long ago the sender captured it, when its sender reports tell (:class:`FrameAge`)."""
 
     @property
     def width(self) -> int:
@@ -71,6 +87,67 @@ class FpsCounter:
             return 0.0
         span = max(now - self._times[0], self._times[-1] - self._times[0])
         return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+class FrameAge(SenderClock):
+    """The age of received frames since their capture, from the sender's RTCP reports, the
+    packets' abs-send-time and the round trip (see the module's description)."""
+
+    #: Reports (fallback) and packets whose lead is looked at for the least delayed one.
+    REPORTS = 8
+    PACKETS = 120
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(VIDEO_CLOCK)
+        self.clock = clock
+        self.rtt_s: float | None = None
+        """The latest round trip measured on the connection (None: counted as 0)."""
+        self._report_lead: deque[float] = deque(maxlen=self.REPORTS)
+        self._packet_lead: deque[float] = deque(maxlen=self.PACKETS)
+
+    def watch(self, receiver: Any) -> bool:
+        """Read the SRs and the last packet of each frame arriving at an aiortc video
+        ``RTCRtpReceiver``; False if this aiortc hides its reports."""
+        if not super().watch(receiver):
+            return False
+        handle = getattr(receiver, "_handle_rtp_packet", None)
+        if handle is not None:
+            async def handle_rtp(packet: Any, arrival_time_ms: int) -> None:
+                if packet.marker:
+                    self.on_packet(packet.extensions.abs_send_time)
+                await handle(packet, arrival_time_ms)
+
+            receiver._handle_rtp_packet = handle_rtp
+        return True
+
+    def on_report(self, ntp: int, rtp: int) -> None:
+        super().on_report(ntp, rtp)
+        if ntp:
+            self._report_lead.append(self.clock() - ntp_seconds(ntp))
+
+    def on_packet(self, abs_send_time: int | None) -> None:
+        """A packet arrived now that left the sender at ``abs_send_time`` (6.18 fixed-point
+        seconds of its NTP clock, which is its Unix clock modulo 64 s)."""
+        if abs_send_time is None or self.report is None:
+            return
+        base = self.report[0]  # a sender time within seconds of this packet's
+        mod = abs_send_time / 2**18
+        sent = base + ((mod - base + 32.0) % 64.0 - 32.0)
+        self._packet_lead.append(self.clock() - sent)
+
+    def age_of(self, pts: int | None, now: float | None = None) -> float | None:
+        """Seconds since the sender captured the frame with ``pts`` (aiortc's, 90 kHz);
+        None before the first report, or without a pts."""
+        lead = self._packet_lead or self._report_lead
+        if pts is None or not lead:
+            return None
+        rtp = self.rtp_of(pts)
+        captured = self.captured_at(rtp) if rtp is not None else None
+        if captured is None:
+            return None
+        offset = min(lead) - (self.rtt_s or 0.0) / 2
+        now = self.clock() if now is None else now
+        return max(0.0, now - (captured + offset))
 
 
 def drain_newest(track: MediaStreamTrack, frame: av.VideoFrame) -> tuple[av.VideoFrame, int, bool]:
@@ -113,9 +190,12 @@ class FrameReceiver:
     :meth:`latest` / await :meth:`next_frame`.
     """
 
-    def __init__(self, track: MediaStreamTrack, on_frame: FrameCallback | None = None) -> None:
+    def __init__(self, track: MediaStreamTrack, on_frame: FrameCallback | None = None,
+                 age: FrameAge | None = None) -> None:
         self.track = track
         self.on_frame = on_frame
+        self.age = age
+        """Gives each frame its ``age_s`` (None: frames carry none)."""
         self.fps = FpsCounter()
         self.frames = 0
         self.skipped = 0
@@ -165,7 +245,8 @@ class FrameReceiver:
     async def _deliver(self, frame: av.VideoFrame, skipped: int) -> None:
         self._read_side_data(frame)
         now_wall, now = time.time(), time.monotonic()
-        received = ReceivedFrame(frame, self.frames, now_wall, now, skipped)
+        age = self.age.age_of(frame.pts) if self.age is not None else None
+        received = ReceivedFrame(frame, self.frames, now_wall, now, skipped, age)
         self.frames += 1
         self.skipped += skipped
         self.fps.tick(now)

@@ -30,7 +30,7 @@ from castapp.rtc.audio.playout import AudioPlayback, PcmSink, prepare_audio_rece
 from castapp.rtc.holes import start_watch
 from castapp.rtc.ice import IceChooser, gather_with_fallback
 from castapp.rtc.peer import PeerStats, Route, StatsSampler, ice_path, make_peer_connection
-from castapp.rtc.receive import FrameReceiver, ReceivedFrame
+from castapp.rtc.receive import FrameAge, FrameReceiver, ReceivedFrame
 from castapp.session.signals import add_remote_candidate
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,11 @@ class AiortcLink:
         d_got, d_lost = got - self._packets[0], lost - self._packets[1]
         self._packets = (got, lost)
         loss = round(100 * d_lost / (d_got + d_lost), 1) if d_got + d_lost > 0 else None
-        peer = replace(peer, rtt_ms=rtt if rtt is not None else peer.rtt_ms, loss_pct=loss)
+        if rtt is not None and frames is not None and frames.age is not None:
+            frames.age.rtt_s = rtt / 1000
+        age = last.age_s if last is not None else None
+        peer = replace(peer, rtt_ms=rtt if rtt is not None else peer.rtt_ms, loss_pct=loss,
+                       frame_age_ms=round(age * 1000, 1) if age is not None else None)
         return LinkStats(peer, fps, frames.frames if frames else 0, self._counted.plis,
                          self._counted.nacks, peer.rtt_ms, loss)
 
@@ -205,7 +209,11 @@ async def aiortc_link(req: LinkRequest) -> Link:
         audio = AudioPlayback.start(sound, req.audio_out, req.audio_muted, counter)
     frames: FrameReceiver | None = None
     if (video := videos.get(id(pc))) is not None:
-        frames = FrameReceiver(video, sync_call(pc, req.on_frame, audio))
+        age = FrameAge()
+        receiver = next((t.receiver for t in pc.getTransceivers()
+                         if t.receiver.track is video), None)
+        frames = FrameReceiver(video, sync_call(pc, req.on_frame, audio),
+                               age if receiver is not None and age.watch(receiver) else None)
         frames.start()
     watches: list[asyncio.Task[None]] = []
     for t in pc.getTransceivers():

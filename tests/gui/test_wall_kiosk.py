@@ -253,3 +253,23 @@ def test_a_status_with_calls_drives_the_wall(qtbot, tmp_path):
                                   display_code="482 913", calls=()))
     assert window.pages.currentWidget() is window.code_page
     assert not window.banner.isVisible()
+
+
+def test_statistics_show_the_frame_age_when_the_receiver_knows_it(qtbot, tmp_path):
+    window = ReceiverWindow("TV", tmp_path / "shots")
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    driver = RoomDriver(window)
+    driver.add(CallView("a", "Ada", CallPhase.SHOWING, verified=True))
+    frame = Decoded(640, 360).frame(COLOURS["red"], 1)
+    window.frame_for("a", replace(frame, age_s=0.037))
+    qtbot.waitUntil(lambda: window.wall.up_to_date("a"))
+    stats = PeerStats(at=0.0, codec="video/H264", bytes_sent=0, bytes_received=10_000,
+                      packets_sent=0, packets_received=10, packets_lost=0, rtt_ms=24.0,
+                      ice=None, recv_kbps=2500.0, fps=30.0, width=640, height=360,
+                      frame_age_ms=37.0)
+    window.show_stats(stats, None, "a")
+    window.set_stats_visible(True)
+    text = window.stats_box.text()
+    assert "Frame age: 37 ms" in text and "Latency estimate" not in text

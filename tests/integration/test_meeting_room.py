@@ -318,3 +318,34 @@ async def test_the_receiver_reports_rtt_loss_and_the_keyframes_it_asked_for(
         assert peer is not None and peer.rtt_ms is not None  # what --stats shows
         count = len(next(iter(wall.counters.values())))
         await wall.until(lambda: len(next(iter(wall.counters.values()))) >= count + 10)
+
+
+async def test_the_receiver_estimates_each_frame_age(server, sources) -> None:
+    """From the senders' RTCP reports and the round trip: present and plausible on loopback
+    (after capture, before a second)."""
+    ages: dict[str, list[float]] = defaultdict(list)
+
+    async with room(server.url, sources, 2) as (receiver, senders, wall):
+        def note(peer_id: str, frame: ReceivedFrame) -> None:
+            wall(peer_id, frame)
+            if frame.age_s is not None:
+                ages[peer_id].append(frame.age_s)
+
+        receiver.on_call_frame = note
+        code = receiver.status.code or ""
+        await asyncio.gather(*(s.cast(code) for s in senders))
+        for _ in range(60):  # reports come about once a second
+            await asyncio.sleep(0.25)
+            if len(ages) == 2 and all(len(a) >= 20 for a in ages.values()):
+                break
+        assert len(ages) == 2, "no frame age: no sender report came in"
+        for got in ages.values():
+            got.sort()
+            assert 0 < got[len(got) // 2] < 1.0, got
+        stats = await receiver.call_stats()
+        assert len(stats) == 2
+        for one in stats.values():
+            assert one.peer is not None and one.peer.frame_age_ms is not None
+            assert 0 <= one.peer.frame_age_ms < 1000  # what --stats and the overlay show
+        print("frame ages (ms):", {k: [round(x * 1000, 1) for x in v[::max(1, len(v) // 8)]]
+                                   for k, v in ages.items()})

@@ -1,0 +1,124 @@
+"""Video decoding on the receiver with as few thread hand-overs as a frame allows.
+
+aiortc gives every video receiver a decoder thread: the event loop puts each complete
+encoded frame in a ``queue.Queue`` (waking the thread), the thread decodes it and hands the
+picture back through ``asyncio.run_coroutine_threadsafe`` (a coroutine, a task and two
+futures per frame, and a wake-up of the loop). For a small frame the hand-overs cost more
+than the decode: a TV showing four tiles at 30 fps makes 120 of them a second, which is
+where most of its CPU beyond one full-screen sender went.
+
+:class:`DecodeQueue` stands in for that queue. A frame whose encoded size is at most
+:data:`INLINE_MAX_BYTES` is decoded at once on the event loop, when the thread has nothing
+left to decode (so frames stay in order and one decoder is never used by two threads at
+once); a larger one (a keyframe, a 4K picture) still goes to the thread, so the loop keeps
+reading packets while it decodes. :func:`decoder_worker` is the thread's side, with the
+stock worker's behaviour (decode errors logged, counted for a keyframe request, and the
+decoder kept) and a cheaper hand-back (``call_soon_threadsafe`` of the queue's
+``put_nowait``: the track's queue is unbounded, so nothing waits there).
+
+``adapt.install`` puts both in place for video receivers; sound keeps the stock path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from typing import Any
+
+import av
+from aiortc.codecs import get_decoder
+
+log = logging.getLogger(__name__)
+
+#: Encoded frames up to this size are decoded on the event loop (a 1080p screen's P-frame
+#: is a few KB and decodes in about a millisecond; a 1080p keyframe is 165-370 KB).
+INLINE_MAX_BYTES = 48 * 1024
+
+Task = tuple[Any, Any]  # (codec parameters, aiortc JitterFrame)
+
+
+class DecodeQueue:
+    """The decoder queue of one video receiver: ``put`` on the event loop, ``get`` on the
+    receiver's decoder thread; small frames are decoded inside ``put``."""
+
+    def __init__(self, inline_max_bytes: int = INLINE_MAX_BYTES) -> None:
+        self.inline_max_bytes = inline_max_bytes
+        self._q: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._queued = 0  # frames given to the thread and not yet decoded there
+        self._decoder: Any = None
+        self._codec_name: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._out: asyncio.Queue[Any] | None = None
+        self._error: threading.Event | None = None
+        self.inline = 0
+        """Frames decoded on the event loop."""
+        self.threaded = 0
+        """Frames decoded on the decoder thread."""
+
+    def bind(self, loop: asyncio.AbstractEventLoop, out: asyncio.Queue[Any],
+             error: threading.Event) -> None:
+        """Where decoded frames go (the track's queue) and the flag that asks for a keyframe;
+        until bound, every frame goes to the thread."""
+        self._loop, self._out, self._error = loop, out, error
+
+    def put(self, task: Task | None) -> None:
+        """A complete encoded frame (or ``None``: the end), from the event loop."""
+        if task is not None and self._out is not None and self._loop is not None \
+                and len(task[1].data) <= self.inline_max_bytes:
+            with self._lock:
+                idle = self._queued == 0
+            if idle:  # the thread is not decoding: the decoder is free, and order is kept
+                self.inline += 1
+                for frame in self.decode(task):
+                    # after any frame the thread handed back (those callbacks are queued)
+                    self._loop.call_soon(self._out.put_nowait, frame)
+                return
+        with self._lock:
+            self._queued += 1
+        self._q.put(task)
+
+    def get(self) -> Task | None:
+        return self._q.get()
+
+    def done(self) -> None:
+        """The thread finished the frame it took (its pictures are on their way)."""
+        with self._lock:
+            self._queued -= 1
+
+    def decode(self, task: Task) -> list[Any]:
+        codec, encoded = task
+        if codec.name != self._codec_name:
+            self._decoder = get_decoder(codec)
+            self._codec_name = codec.name
+        try:
+            return list(self._decoder.decode(encoded))
+        except (av.FFmpegError, ValueError, MemoryError) as exc:
+            # keep the decoder: a new one could not decode anything before a keyframe. (On
+            # the event loop an escaping error would end the connection's packet reading.)
+            log.warning("could not decode a %s frame: %s", codec.name, exc)
+            if self._error is not None:
+                self._error.set()
+            return []
+
+
+def decoder_worker(loop: asyncio.AbstractEventLoop, input_q: Any, output_q: asyncio.Queue[Any],
+                   decode_error: threading.Event) -> None:
+    """The body of a receiver's decoder thread (aiortc's ``decoder_worker`` signature)."""
+    ours = input_q if isinstance(input_q, DecodeQueue) else None  # else the stock queue
+    decoding = ours or DecodeQueue(inline_max_bytes=-1)
+    decoding.bind(loop, output_q, decode_error)
+    while True:
+        task = input_q.get()
+        if task is None:  # the track has ended
+            loop.call_soon_threadsafe(output_q.put_nowait, None)
+            break
+        decoding.threaded += 1
+        try:
+            for frame in decoding.decode(task):
+                loop.call_soon_threadsafe(output_q.put_nowait, frame)
+        finally:
+            if ours is not None:
+                ours.done()

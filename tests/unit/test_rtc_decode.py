@@ -1,0 +1,182 @@
+"""The receiver's video decoding: small frames on the event loop, large ones on the thread,
+in order, with aiortc's real receiver, decoder and an x264 stream."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from aiortc.codecs import get_capabilities
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtp import RtpPacket
+
+from castapp.rtc import adapt, decode
+from castapp.rtc.holes import HoleWatch
+
+pytestmark = pytest.mark.timeout(60)
+
+H264 = next(c for c in get_capabilities("video").codecs if c.mimeType == "video/H264")
+
+
+FILLER = b"\x00\x00\x01\x0c" + b"\xff" * 3000 + b"\x80"
+
+
+def h264_stream(frames: int = 12, keyframe_every: int = 6) -> list[bytes]:
+    """Annex-B access units of a 320x180 picture whose Y value says which frame it is."""
+    enc = av.CodecContext.create("libx264", "w")
+    enc.width, enc.height, enc.pix_fmt = 320, 180, "yuv420p"
+    enc.time_base = Fraction(1, 30)
+    enc.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(keyframe_every)}
+    out: list[bytes] = []
+    for i in range(frames):
+        y = np.full((180 * 3 // 2, 320), 128, np.uint8)
+        y[:180] = value(i)
+        frame = av.VideoFrame.from_ndarray(y, format="yuv420p")
+        frame.pts = i
+        out += [bytes(p) for p in enc.encode(frame)]
+    return out
+
+
+def value(i: int) -> int:
+    return 16 + (i * 9) % 200
+
+
+def luma(frame: av.VideoFrame) -> int:
+    return int(frame.to_ndarray()[:180].mean() + 0.5)
+
+
+async def run_through(queue: decode.DecodeQueue, units: list[bytes],
+                      pause_s: float = 0.0) -> list[int]:
+    """Feed ``units`` as the receiver would, with the decoder thread running; the Y value
+    of every picture handed back, in order."""
+    loop = asyncio.get_running_loop()
+    out: asyncio.Queue[av.VideoFrame | None] = asyncio.Queue()
+    error = threading.Event()
+    thread = threading.Thread(target=decode.decoder_worker, args=(loop, queue, out, error))
+    thread.start()
+    while queue._out is None:  # the thread binds itself first
+        await asyncio.sleep(0.001)
+    for i, unit in enumerate(units):
+        queue.put((H264, JitterFrame(unit, i * 3000)))
+        await asyncio.sleep(pause_s)
+    queue.put(None)
+    seen: list[int] = []
+    while (frame := await asyncio.wait_for(out.get(), 10)) is not None:
+        seen.append(luma(frame))
+    await asyncio.get_running_loop().run_in_executor(None, thread.join)
+    assert not error.is_set()
+    return seen
+
+
+async def test_small_frames_are_decoded_on_the_loop_large_ones_on_the_thread() -> None:
+    # every sixth frame made large with filler data (a NAL unit decoders skip)
+    units = [u + (FILLER if i % 6 == 0 else b"") for i, u in enumerate(h264_stream())]
+    assert max(len(u) for i, u in enumerate(units) if i % 6) < 2000 < len(FILLER)
+    queue = decode.DecodeQueue(inline_max_bytes=2000)
+    seen = await run_through(queue, units, pause_s=0.02)
+    assert seen == [value(i) for i in range(12)]  # every picture, in order
+    assert queue.threaded == 2 and queue.inline == 10
+
+
+async def test_order_is_kept_when_the_thread_is_behind() -> None:
+    """Frames that could be decoded at once wait their turn behind the thread's."""
+    units = h264_stream(frames=24, keyframe_every=4)
+    queue = decode.DecodeQueue(inline_max_bytes=max(len(u) for u in units) - 1)
+    release = threading.Event()
+    slow = queue.decode
+
+    def held(task: decode.Task) -> list[av.VideoFrame]:
+        if threading.current_thread() is not threading.main_thread():
+            release.wait(0.05)  # the thread is slow: the loop's frames queue behind it
+        return slow(task)
+
+    queue.decode = held  # type: ignore[method-assign]
+    seen = await run_through(queue, units)
+    assert seen == [value(i) for i in range(24)]
+    assert queue.threaded > 6  # frames small enough stayed behind the slow ones
+
+
+async def test_a_broken_frame_asks_for_a_keyframe_and_keeps_the_decoder() -> None:
+    units = h264_stream()
+    queue = decode.DecodeQueue()
+    loop = asyncio.get_running_loop()
+    out: asyncio.Queue[av.VideoFrame | None] = asyncio.Queue()
+    error = threading.Event()
+    queue.bind(loop, out, error)
+    queue.put((H264, JitterFrame(units[0], 0)))
+    queue.put((H264, JitterFrame(b"\x00\x00\x01\x65" + bytes(range(256)) * 4, 3000)))
+    decoder = queue._decoder
+    await asyncio.sleep(0.01)
+    assert error.is_set()  # the receiver asks for a keyframe
+    assert queue._decoder is decoder  # kept: it still holds the last good picture
+    for i, unit in enumerate(units[1:], 1):
+        queue.put((H264, JitterFrame(unit, i * 3000)))
+    await asyncio.sleep(0.01)
+    frames = []
+    while not out.empty():
+        frames.append(out.get_nowait())
+    assert luma(frames[-1]) == value(11)  # the next keyframe and the frames after decode
+
+
+@pytest.fixture
+def installed() -> Iterator[None]:
+    was = adapt.installed()
+    adapt.install(advertise_level=False)
+    yield
+    if not was:
+        adapt.uninstall()
+
+
+def test_video_receivers_get_the_queue_sound_keeps_stock(installed: None) -> None:
+    class Transport:
+        state = "new"
+
+    video = RTCRtpReceiver("video", Transport())  # type: ignore[arg-type]
+    audio = RTCRtpReceiver("audio", Transport())  # type: ignore[arg-type]
+    assert isinstance(video._RTCRtpReceiver__decoder_queue, decode.DecodeQueue)  # type: ignore[attr-defined]
+    assert not isinstance(audio._RTCRtpReceiver__decoder_queue, decode.DecodeQueue)  # type: ignore[attr-defined]
+    import aiortc.rtcrtpreceiver
+
+    assert aiortc.rtcrtpreceiver.decoder_worker is decode.decoder_worker
+    adapt.use_stock_decoding()
+    try:
+        plain = RTCRtpReceiver("video", Transport())  # type: ignore[arg-type]
+        assert not isinstance(plain._RTCRtpReceiver__decoder_queue, decode.DecodeQueue)  # type: ignore[attr-defined]
+    finally:
+        adapt.uninstall()
+        adapt.install(advertise_level=False)
+
+
+def _slow_first_hole(buffer: JitterBuffer) -> tuple[int, RtpPacket] | None:
+    """The watch's scan as it was: one slot at a time from the origin."""
+    if buffer._origin is None:
+        return None
+    cap, hole = buffer._capacity, None
+    for i in range(cap):
+        packet = buffer._packets[(buffer._origin + i) % cap]
+        if packet is None:
+            if hole is None:
+                hole = i
+        elif hole is not None:
+            return hole, packet
+    return None
+
+
+def test_hole_scan_matches_a_slot_by_slot_scan() -> None:
+    rng = random.Random(7)
+    for _ in range(400):
+        buffer = JitterBuffer(capacity=64, is_video=True)
+        buffer._origin = rng.randrange(65536)
+        fill = rng.random()
+        for i in range(64):
+            if rng.random() < fill:
+                buffer._packets[(buffer._origin + i) % 64] = RtpPacket(sequence_number=i)
+        watch = HoleWatch(buffer, set(), None, None)  # type: ignore[arg-type]
+        assert watch._first_hole() == _slow_first_hole(buffer)
