@@ -1,4 +1,4 @@
-"""``benchmarks/av.py --separate``: the sender in its own process, picture and sound together.
+"""``benchmarks/sound.py --separate``: the sender in its own process, picture and sound together.
 
 The two processes exchange SDP through files in a temporary directory (aiortc puts every
 candidate in the SDP; both are limited to 127.0.0.1). Times are ``time.monotonic()``, which
@@ -82,7 +82,7 @@ async def _wait_file(path: Path, timeout: float = 30.0) -> str:
     return path.read_text()
 
 
-async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
+async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = True) -> None:
     """The sender process: offer, wait for the answer, cast, report flashes and CPU."""
     flashes = Flashes(period_s=1.0)
     video = FlashVideoSource(flashes, 1280, 720, fps=30.0)
@@ -96,7 +96,7 @@ async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
 
     flashes.add = add  # type: ignore[method-assign]
     if naive:
-        StockTrack = sys.modules["__main__"].StockTrack  # benchmarks/av.py's
+        StockTrack = sys.modules["__main__"].StockTrack  # benchmarks/sound.py's
 
         pc = peer.make_peer_connection([])
         peer.add_video_sender(pc, CaptureTrack(video))
@@ -111,10 +111,11 @@ async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
     else:
         sender = await aiortc_offer(OfferRequest(
             servers=[], relay_only=False, source=video, codec="h264", encoder=None,
-            on_state=lambda state: None, audio=lambda: ClickSource(flashes)))
+            on_state=lambda state: None,
+            audio=(lambda: ClickSource(flashes)) if audio else None))
         offer, close = sender.offer_sdp, sender.close
         track = sender.audio  # type: ignore[attr-defined]
-    sent_gaps = Gaps(track, "recv")  # frames leaving the sender's audio track
+    sent_gaps = Gaps(track, "recv") if track is not None else None  # frames leaving the track
     (folder / "offer.sdp").write_text(offer)
     answer = await _wait_file(folder / "answer.sdp")
     if naive:
@@ -122,13 +123,14 @@ async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
     else:
         await sender.apply_answer(answer)
     await asyncio.sleep(WARMUP_S)
-    sent_gaps.reset()
+    if sent_gaps is not None:
+        sent_gaps.reset()
     cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     await asyncio.sleep(seconds)
     cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (t1 - t0)
-    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu,
-                                                      "gaps": sent_gaps.report()}))
+    gaps = sent_gaps.report() if sent_gaps is not None else None
+    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps}))
     await asyncio.sleep(1.0)
     await close()
     if naive:
@@ -143,17 +145,24 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": round(statistics.median(values), 1), "p95": round(q[18], 1)}
 
 
-async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> dict[str, Any]:
+async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
+                       audio: bool = True) -> dict[str, Any]:
+    """One run; ``audio=False`` casts the picture alone (for the sound's share of the CPU)."""
     shown: list[float] = []
     played: list[float] = []
+    sink_ms: list[float] = []
+    targets: list[float] = []
 
     class TimedSink(PulseSink):
         def write(self, pcm: bytes) -> None:
             super().write(pcm)
             starts = click_onsets(pcm)
             if starts:
-                ends_at = time.monotonic() + self.latency_ms() / 1000.0
+                sink_ms.append(self.latency_ms())
+                ends_at = time.monotonic() + sink_ms[-1] / 1000.0
                 played.extend(ends_at - (CHUNK_BYTES // 4 - s) / SAMPLE_RATE for s in starts)
+                if players:
+                    targets.append(players[0].buffer.target_ms)
 
     def on_frame(frame: ReceivedFrame) -> None:
         y = frame.frame.to_ndarray(format="gray")[::8, ::8]
@@ -163,8 +172,9 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> 
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp) / "pulse") as pulse:
         folder = Path(tmp)
         child = subprocess.Popen(
-            [sys.executable, str(Path(__file__).parents[1] / "av.py"), "--role", "sender",
-             "--dir", tmp, "--seconds", str(seconds)] + (["--naive"] if naive else []),
+            [sys.executable, str(Path(__file__).parents[1] / "sound.py"), "--role", "sender",
+             "--dir", tmp, "--seconds", str(seconds)] + (["--naive"] if naive else [])
+            + ([] if audio else ["--no-audio"]),
             env=pulse.env)
         offer = await _wait_file(folder / "offer.sdp")
         players: list[AudioPlayer] = []
@@ -191,20 +201,23 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> 
             link = await aiortc_link(LinkRequest(
                 offer_sdp=offer, chooser=IceChooser(IcePlan()), on_frame=on_frame,
                 on_failed=lambda: None, audio_out=lambda: TimedSink(pulse.server, "tv")))
-            assert isinstance(link, AiortcLink) and link.audio is not None
-            players.append(link.audio.player)
+            assert isinstance(link, AiortcLink) and (link.audio is not None) == audio
+            if link.audio is not None:
+                players.append(link.audio.player)
+                # RTP packets on the receiver's loop
+                arrived: Gaps | None = Gaps(link.audio._counter, "add")
             answer = link.answer_sdp
-            arrived = Gaps(link.audio._counter, "add")  # RTP packets on the receiver's loop
         (folder / "answer.sdp").write_text(answer)
-        while not players:
+        while audio and not players:
             await asyncio.sleep(0.05)
-        if not stall_mode:
+        if players and not stall_mode:
             players[0].buffer.stall_max_target_ms = MAX_TARGET_MS
-        pushed = Gaps(players[0].buffer, "push")  # decoded frames into the playout buffer
+        # decoded frames into the playout buffer
+        pushed = Gaps(players[0].buffer, "push") if players else None
         await asyncio.sleep(WARMUP_S)
-        pushed.reset()
-        if not naive:
-            arrived.reset()
+        for gaps in (pushed, None if naive or not audio else arrived):
+            if gaps is not None:
+                gaps.reset()
         glitches0 = players[0].buffer.glitches if players else 0
         cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         start = time.monotonic()
@@ -243,9 +256,11 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> 
         "audio_glitches": glitches,
         "audio_glitches_per_min": round(glitches / minutes, 1),
         "audio_stalls": {"sender": sent["gaps"],
-                         "arrival": None if naive else arrived.report(),
-                         "into_buffer": pushed.report()},
+                         "arrival": None if naive or not audio else arrived.report(),
+                         "into_buffer": pushed.report() if pushed else None},
         "sender_cpu": round(sent["cpu"], 3),
+        "jitter_buffer_ms": _quantiles(targets),  # the playout target when a click played
+        "sink_latency_ms": _quantiles(sink_ms),  # what the sink held when a click went in
         "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
                               / (t1 - t0), 3),
     }
