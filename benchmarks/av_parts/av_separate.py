@@ -116,6 +116,16 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
         offer, close = sender.offer_sdp, sender.close
         track = sender.audio  # type: ignore[attr-defined]
     sent_gaps = Gaps(track, "recv") if track is not None else None  # frames leaving the track
+    packets: list[tuple[float, float]] = []  # (handed to aiortc, capture time of its end)
+    if not naive and track is not None:
+        inner = track.recv
+
+        async def timed_recv() -> Any:
+            packet = await inner()
+            packets.append((time.monotonic(), track.last_capture_at))
+            return packet
+
+        track.recv = timed_recv
     (folder / "offer.sdp").write_text(offer)
     answer = await _wait_file(folder / "answer.sdp")
     if naive:
@@ -130,7 +140,10 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
     cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (t1 - t0)
     gaps = sent_gaps.report() if sent_gaps is not None else None
-    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps}))
+    # per flash: from its capture to the Opus packet holding it leaving the track
+    to_packet = [next(((at - t) * 1000 for at, end in packets if end >= t), None) for t in times]
+    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps,
+                                                    "to_packet_ms": to_packet}))
     await asyncio.sleep(1.0)
     await close()
     if naive:
@@ -152,12 +165,15 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
     played: list[float] = []
     sink_ms: list[float] = []
     targets: list[float] = []
+    pushed_at: list[float] = []  # a decoded frame with a click went into the playout buffer
+    written_at: list[float] = []  # a chunk with a click was taken by the sink
 
     class TimedSink(PulseSink):
         def write(self, pcm: bytes) -> None:
             super().write(pcm)
             starts = click_onsets(pcm)
             if starts:
+                written_at.append(time.monotonic())
                 sink_ms.append(self.latency_ms())
                 ends_at = time.monotonic() + sink_ms[-1] / 1000.0
                 played.extend(ends_at - (CHUNK_BYTES // 4 - s) / SAMPLE_RATE for s in starts)
@@ -166,7 +182,8 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
 
     def on_frame(frame: ReceivedFrame) -> None:
         y = frame.frame.to_ndarray(format="gray")[::8, ::8]
-        if float(y.mean()) > 200 and (not shown or time.monotonic() - shown[-1] > 0.5):
+        white = float(y[: len(y) // 2].mean()) > 200  # the top half: above the counter band
+        if white and (not shown or time.monotonic() - shown[-1] > 0.5):
             shown.append(time.monotonic())
 
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp) / "pulse") as pulse:
@@ -214,6 +231,15 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
             players[0].buffer.stall_max_target_ms = MAX_TARGET_MS
         # decoded frames into the playout buffer
         pushed = Gaps(players[0].buffer, "push") if players else None
+        if players:
+            push = players[0].buffer.push
+
+            def timed_push(pcm: bytes, *args: Any) -> None:
+                if click_onsets(pcm):
+                    pushed_at.append(time.monotonic())
+                push(pcm, *args)
+
+            players[0].buffer.push = timed_push  # type: ignore[method-assign]
         await asyncio.sleep(WARMUP_S)
         for gaps in (pushed, None if naive or not audio else arrived):
             if gaps is not None:
@@ -236,6 +262,19 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
             await link.close()
         child.wait(30)
     audio_lat, video_lat, offsets = [], [], []
+    parts: dict[str, list[float]] = {"capture_to_packet": [], "packet_to_buffer": [],
+                                     "in_buffer": [], "in_sink": []}
+    for flash, to_packet in zip(sent["flashes"], sent["to_packet_ms"], strict=True):
+        if flash < start:
+            continue
+        marks = [next((m for m in seen if 0 <= m - flash < 0.8), None)
+                 for seen in (pushed_at, written_at, played)]
+        if to_packet is not None and None not in marks:
+            into, out, sounds = (1000 * (m - flash) for m in marks)  # type: ignore[operator]
+            parts["capture_to_packet"].append(to_packet)
+            parts["packet_to_buffer"].append(into - to_packet)
+            parts["in_buffer"].append(out - into)
+            parts["in_sink"].append(sounds - out)
     for flash in (t for t in sent["flashes"] if t >= start):
         a = [p - flash for p in played if 0 <= p - flash < 0.8]
         v = [s - flash for s in shown if 0 <= s - flash < 0.8]
@@ -261,6 +300,9 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         "sender_cpu": round(sent["cpu"], 3),
         "jitter_buffer_ms": _quantiles(targets),  # the playout target when a click played
         "sink_latency_ms": _quantiles(sink_ms),  # what the sink held when a click went in
+        # where a click's audio latency goes (medians, ms), flash by flash
+        "audio_latency_parts_ms": {k: round(statistics.median(v), 1) if v else None
+                                   for k, v in parts.items()},
         "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
                               / (t1 - t0), 3),
     }

@@ -1,7 +1,9 @@
 """A synchronised flash and click, for measuring lip sync end to end.
 
 :class:`FlashVideoSource` is the synthetic test pattern with, every ``period_s``, one frame
-whose picture is all white; it notes that frame's capture time in a shared :class:`Flashes`.
+whose picture is white above the counter band (which keeps counting); it notes that frame's
+capture time in a shared :class:`Flashes`. ``castapp send --synthetic --synthetic-sound`` casts
+the pair, so lip sync can be checked without a desktop.
 :class:`ClickSource` is a sound source on the same monotonic clock that puts a 5 ms tone burst
 (a click) at exactly each noted instant, in 10 ms chunks produced in real time. A receiver
 that shows the white frame and plays the click at the same moment is in sync.
@@ -20,6 +22,7 @@ import time
 
 import numpy as np
 
+from castapp.rtc import pattern
 from castapp.rtc.audio.source import CHANNELS, CHUNK_MS, CHUNK_SAMPLES, SAMPLE_RATE, ChunkBuffer
 from castapp.rtc.capture import SyntheticSource
 
@@ -62,7 +65,7 @@ class FlashVideoSource(SyntheticSource):
             self._next_flash = now + self.flashes.period_s
         img = super()._produce(seq)
         if now >= self._next_flash:
-            img[: self.height] = WHITE
+            img[: self.height - pattern.band_height(self.height)] = WHITE
             self.flashes.add(now)
             self._next_flash += self.flashes.period_s * max(1, int(
                 (now - self._next_flash) / self.flashes.period_s) + 1)
