@@ -109,6 +109,7 @@ class ClickSource:
     def _run(self, sink: ChunkBuffer) -> None:
         end = time.monotonic()
         step = CHUNK_MS / 1000.0
+        silence = bytes(CHUNK_SAMPLES * CHANNELS * 2)
         while not self._stop.is_set():
             end += step
             wait = end - time.monotonic()
@@ -116,14 +117,20 @@ class ClickSource:
                 time.sleep(wait)
             elif wait < -0.2:  # fell far behind: skip ahead like a capture device would
                 end = time.monotonic()
-            mono = np.zeros(CHUNK_SAMPLES + CLICK_SAMPLES, dtype=np.int16)
-            for at in self.flashes.between(end - step - CLICK_SAMPLES / SAMPLE_RATE, end):
-                first = round((at - (end - step)) * SAMPLE_RATE)
-                lo, hi = max(0, first), first + CLICK_SAMPLES
-                if hi > 0:
-                    mono[lo:hi] = CLICK[lo - first:]
-            chunk = np.repeat(mono[:CHUNK_SAMPLES, None], CHANNELS, axis=1)
-            sink.put(chunk.astype("<i2").tobytes(), end)
+            flashes = self.flashes.between(end - step - CLICK_SAMPLES / SAMPLE_RATE, end)
+            sink.put(self._chunk(flashes, end - step) if flashes else silence, end)
+
+    @staticmethod
+    def _chunk(flashes: list[float], start: float) -> bytes:
+        """A chunk starting at ``start`` with the clicks of ``flashes`` in it."""
+        mono = np.zeros(CHUNK_SAMPLES + CLICK_SAMPLES, dtype=np.int16)
+        for at in flashes:
+            first = round((at - start) * SAMPLE_RATE)
+            lo, hi = max(0, first), first + CLICK_SAMPLES
+            if hi > 0:
+                mono[lo:hi] = CLICK[lo - first:]
+        chunk = np.repeat(mono[:CHUNK_SAMPLES, None], CHANNELS, axis=1)
+        return chunk.astype("<i2").tobytes()
 
     def stop(self) -> None:
         self._stop.set()
