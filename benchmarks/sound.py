@@ -218,7 +218,19 @@ async def main() -> None:
     ap.add_argument("--no-audio", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--load", type=int, default=0, metavar="N",
                     help="keep N extra busy processes running meanwhile (default 0)")
+    ap.add_argument("--nice", type=int, default=0, metavar="N",
+                    help="run both ends (and their sound server) at this niceness, e.g. -10 "
+                         "to measure them as on a machine that keeps up (negative: root only)")
+    ap.add_argument("--opus-frame-ms", type=int, choices=[10, 20],
+                    help="castapp's Opus frame length (default: the app's own)")
     args = ap.parse_args()
+    if args.opus_frame_ms:
+        import functools
+
+        from castapp.rtc.audio import opus_track
+
+        opus_track.OpusSettings = functools.partial(  # type: ignore[misc]
+            opus_track.OpusSettings, frame_ms=args.opus_frame_ms)
     aioice.ice.get_host_addresses = (  # type: ignore[assignment]
         lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
     if args.role == "sender":
@@ -227,8 +239,14 @@ async def main() -> None:
         await run_sender(Path(args.dir), args.naive, args.seconds, not args.no_audio)
         return
     with extra_load(args.load):
+        try:
+            os.nice(args.nice)  # after the load started: it keeps the usual niceness
+        except PermissionError:
+            sys.exit("--nice below 0 needs root")
         result = await run_all(args)
     result["extra_load_processes"] = args.load
+    result["nice"] = args.nice
+    result["opus_frame_ms"] = args.opus_frame_ms or 20
     result["load_average"] = round(os.getloadavg()[0], 1)
     print(json.dumps(result))
 

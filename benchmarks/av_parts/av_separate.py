@@ -151,6 +151,14 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
     video.stop()
 
 
+def _opus_frame_ms() -> int | None:
+    """The Opus frame length the benchmark was told to use (passed on to the sender)."""
+    from castapp.rtc.audio import opus_track
+
+    keywords = getattr(opus_track.OpusSettings, "keywords", {})
+    return keywords.get("frame_ms") if isinstance(keywords, dict) else None
+
+
 def _quantiles(values: list[float]) -> dict[str, float | None]:
     if len(values) < 2:
         return {"p50": round(values[0], 1) if values else None, "p95": None}
@@ -191,7 +199,8 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         child = subprocess.Popen(
             [sys.executable, str(Path(__file__).parents[1] / "sound.py"), "--role", "sender",
              "--dir", tmp, "--seconds", str(seconds)] + (["--naive"] if naive else [])
-            + ([] if audio else ["--no-audio"]),
+            + ([] if audio else ["--no-audio"])
+            + ([f"--opus-frame-ms={frame_ms}"] if (frame_ms := _opus_frame_ms()) else []),
             env=pulse.env)
         offer = await _wait_file(folder / "offer.sdp")
         players: list[AudioPlayer] = []
