@@ -479,8 +479,9 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--synthetic", type=_size, metavar="WxH",
                    help="send a test pattern of this size instead of the screen")
     s.add_argument("--synthetic-sound", action="store_true",
-                   help="with --synthetic: the pattern flashes white once a second and the "
-                   "sound is a click at each flash (checks lip sync without a desktop)")
+                   help="send a test pattern (--synthetic, 1280x720 unless given) that "
+                   "flashes white once a second and a click at each flash as the sound "
+                   "(checks lip sync without a desktop)")
     s.add_argument("--name", help="name shown on the receiver (default: this computer's name)")
     s.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
                    help="share what this computer plays (default: on when it can)")
@@ -587,8 +588,7 @@ async def run_send(args: argparse.Namespace) -> int:
     from castapp.rtc.audio.synthetic import Flashes, FlashVideoSource
 
     if args.synthetic_sound and not args.synthetic:
-        out.fail(words.Failure("bad_input", {"reason": "--synthetic-sound needs --synthetic"}))
-        return 2
+        args.synthetic = (1280, 720)
     flashes = Flashes() if args.synthetic_sound else None
     sound = share_sound(args.audio, out) if flashes is None \
         else synthetic_sound(args.audio, flashes, out)
