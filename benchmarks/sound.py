@@ -25,16 +25,24 @@ reported play time), ``video_latency_ms`` (capture to the frame handed to the di
 ``sender_cpu`` is the sender process alone, ``audio_stalls`` the gaps over 45 ms in the sound
 leaving the sender's track, arriving at the TV and entering its playout buffer. The naive
 reference there is stock aiortc audio (its Opus encoder and jitter buffer) without lip sync,
-with the same picture path; ``--compare all`` also runs castapp without its stall mode.
+with the same picture path; ``--compare all`` also runs castapp without its stall mode, and
+castapp casting the picture alone, whose ``sender_cpu`` subtracted from castapp's gives
+``audio_sender_cpu``, the sound's share of the sender's CPU.
+
+``--load N`` keeps N extra processes spinning for the whole run (each wants a full core), so the
+same figures can be taken on a busy machine; ``load_average`` is the 1-minute load at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -183,6 +191,19 @@ async def run_once(pulse: Any, naive: bool, seconds: float) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def extra_load(processes: int) -> Any:
+    """``processes`` busy loops in processes of their own, until the block ends."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+               for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
@@ -194,18 +215,47 @@ async def main() -> None:
     ap.add_argument("--role", choices=["sender"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--no-audio", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--load", type=int, default=0, metavar="N",
+                    help="keep N extra busy processes running meanwhile (default 0)")
+    ap.add_argument("--nice", type=int, default=0, metavar="N",
+                    help="run both ends (and their sound server) at this niceness, e.g. -10 "
+                         "to measure them as on a machine that keeps up (negative: root only)")
+    ap.add_argument("--opus-frame-ms", type=int, choices=[10, 20],
+                    help="castapp's Opus frame length (default: the app's own)")
     args = ap.parse_args()
+    if args.opus_frame_ms:
+        import functools
+
+        from castapp.rtc.audio import opus_track
+
+        opus_track.OpusSettings = functools.partial(  # type: ignore[misc]
+            opus_track.OpusSettings, frame_ms=args.opus_frame_ms)
     aioice.ice.get_host_addresses = (  # type: ignore[assignment]
         lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"] if use_ipv4 else [])
     if args.role == "sender":
         from av_separate import run_sender
 
-        await run_sender(Path(args.dir), args.naive, args.seconds)
+        await run_sender(Path(args.dir), args.naive, args.seconds, not args.no_audio)
         return
+    with extra_load(args.load):
+        try:
+            os.nice(args.nice)  # after the load started: it keeps the usual niceness
+        except PermissionError:
+            sys.exit("--nice below 0 needs root")
+        result = await run_all(args)
+    result["extra_load_processes"] = args.load
+    result["nice"] = args.nice
+    result["opus_frame_ms"] = args.opus_frame_ms or 20
+    result["load_average"] = round(os.getloadavg()[0], 1)
+    print(json.dumps(result))
+
+
+async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     if args.separate:
         from av_separate import run_separate
 
-        result = {"castapp": await run_separate(False, args.seconds)}
+        result: dict[str, Any] = {"castapp": await run_separate(False, args.seconds)}
         if args.compare:
             result["naive"] = await run_separate(True, args.seconds)
             c, n = result["castapp"], result["naive"]
@@ -220,16 +270,20 @@ async def main() -> None:
             result["glitches_per_min_ratio_to_no_stall_mode"] = round(
                 c["audio_glitches_per_min"] / off["audio_glitches_per_min"], 2) \
                 if off["audio_glitches_per_min"] else None
-        print(json.dumps(result))
-        return
+            silent = await run_separate(False, args.seconds, audio=False)
+            result["picture_only"] = {k: silent[k] for k in ("video_latency_ms", "sender_cpu",
+                                                             "receiver_cpu")}
+            result["audio_sender_cpu"] = round(
+                result["castapp"]["sender_cpu"] - silent["sender_cpu"], 3)
+        return result
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp)) as pulse:
-        result: dict[str, Any] = {"castapp": await run_once(pulse, False, args.seconds)}
+        result = {"castapp": await run_once(pulse, False, args.seconds)}
         if args.compare:
             result["naive"] = await run_once(pulse, True, args.seconds)
             c, n = result["castapp"]["audio_latency_ms"], result["naive"]["audio_latency_ms"]
             if c["p50"] and n["p50"]:
                 result["ratio_latency_p50"] = round(c["p50"] / n["p50"], 2)
-    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":

@@ -500,6 +500,10 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--max-size", type=_size, metavar="WxH", help="downscale to fit this size")
     s.add_argument("--synthetic", type=_size, metavar="WxH",
                    help="send a test pattern of this size instead of the screen")
+    s.add_argument("--synthetic-sound", action="store_true",
+                   help="send a test pattern (--synthetic, 1280x720 unless given) that "
+                   "flashes white once a second and a click at each flash as the sound "
+                   "(checks lip sync without a desktop)")
     s.add_argument("--name", help="name shown on the receiver (default: this computer's name)")
     s.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
                    help="share what this computer plays (default: on when it can)")
@@ -602,9 +606,14 @@ async def run_send(args: argparse.Namespace) -> int:
         out.fail(failure)
         done.set()
 
-    from castapp.rtc.audio.choice import share_sound
+    from castapp.rtc.audio.choice import share_sound, synthetic_sound
+    from castapp.rtc.audio.synthetic import Flashes, FlashVideoSource
 
-    sound = share_sound(args.audio, out)
+    if args.synthetic_sound and not args.synthetic:
+        args.synthetic = (1280, 720)
+    flashes = Flashes() if args.synthetic_sound else None
+    sound = share_sound(args.audio, out) if flashes is None \
+        else synthetic_sound(args.audio, flashes, out)
     caster = Caster(discover=lan_discovery(args.find_timeout, args.interface),
                     name=args.name or "", on_status=on_status, on_event=on_event,
                     session_args={"codec": args.codec, "encoder": chosen.encoder(),
@@ -616,6 +625,8 @@ async def run_send(args: argparse.Namespace) -> int:
         try:
             if args.synthetic:
                 source = synthetic_source(args.synthetic, chosen.fps)
+                if flashes is not None:  # a size that passed: the pattern that clicks
+                    source = FlashVideoSource(flashes, *args.synthetic, fps=chosen.fps)
             else:
                 try:
                     region = parse_region(args.region) if args.region else None

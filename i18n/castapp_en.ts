@@ -83,6 +83,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>QtAudioOut</name>
+    <message>
+        <source>Sound: {codec} {kbps} kbit/s, buffer {buffer} ms, jitter {jitter} ms, A/V {offset} ms</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ReceiverWindow</name>
     <message>
         <source>castapp — receiver</source>

@@ -85,6 +85,13 @@ cast this screen</source>
     </message>
 </context>
 <context>
+    <name>QtAudioOut</name>
+    <message>
+        <source>Sound: {codec} {kbps} kbit/s, buffer {buffer} ms, jitter {jitter} ms, A/V {offset} ms</source>
+        <translation>声音：{codec} {kbps} kbit/s，缓冲 {buffer} 毫秒，抖动 {jitter} 毫秒，音画偏差 {offset} 毫秒</translation>
+    </message>
+</context>
+<context>
     <name>ReceiverWindow</name>
     <message>
         <source>castapp — receiver</source>

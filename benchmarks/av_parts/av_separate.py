@@ -1,4 +1,4 @@
-"""``benchmarks/av.py --separate``: the sender in its own process, picture and sound together.
+"""``benchmarks/sound.py --separate``: the sender in its own process, picture and sound together.
 
 The two processes exchange SDP through files in a temporary directory (aiortc puts every
 candidate in the SDP; both are limited to 127.0.0.1). Times are ``time.monotonic()``, which
@@ -82,7 +82,7 @@ async def _wait_file(path: Path, timeout: float = 30.0) -> str:
     return path.read_text()
 
 
-async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
+async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = True) -> None:
     """The sender process: offer, wait for the answer, cast, report flashes and CPU."""
     flashes = Flashes(period_s=1.0)
     video = FlashVideoSource(flashes, 1280, 720, fps=30.0)
@@ -96,7 +96,7 @@ async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
 
     flashes.add = add  # type: ignore[method-assign]
     if naive:
-        StockTrack = sys.modules["__main__"].StockTrack  # benchmarks/av.py's
+        StockTrack = sys.modules["__main__"].StockTrack  # benchmarks/sound.py's
 
         pc = peer.make_peer_connection([])
         peer.add_video_sender(pc, CaptureTrack(video))
@@ -111,10 +111,21 @@ async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
     else:
         sender = await aiortc_offer(OfferRequest(
             servers=[], relay_only=False, source=video, codec="h264", encoder=None,
-            on_state=lambda state: None, audio=lambda: ClickSource(flashes)))
+            on_state=lambda state: None,
+            audio=(lambda: ClickSource(flashes)) if audio else None))
         offer, close = sender.offer_sdp, sender.close
         track = sender.audio  # type: ignore[attr-defined]
-    sent_gaps = Gaps(track, "recv")  # frames leaving the sender's audio track
+    sent_gaps = Gaps(track, "recv") if track is not None else None  # frames leaving the track
+    packets: list[tuple[float, float]] = []  # (handed to aiortc, capture time of its end)
+    if not naive and track is not None:
+        inner = track.recv
+
+        async def timed_recv() -> Any:
+            packet = await inner()
+            packets.append((time.monotonic(), track.last_capture_at))
+            return packet
+
+        track.recv = timed_recv
     (folder / "offer.sdp").write_text(offer)
     answer = await _wait_file(folder / "answer.sdp")
     if naive:
@@ -122,18 +133,30 @@ async def run_sender(folder: Path, naive: bool, seconds: float) -> None:
     else:
         await sender.apply_answer(answer)
     await asyncio.sleep(WARMUP_S)
-    sent_gaps.reset()
+    if sent_gaps is not None:
+        sent_gaps.reset()
     cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     await asyncio.sleep(seconds)
     cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (t1 - t0)
-    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu,
-                                                      "gaps": sent_gaps.report()}))
+    gaps = sent_gaps.report() if sent_gaps is not None else None
+    # per flash: from its capture to the Opus packet holding it leaving the track
+    to_packet = [next(((at - t) * 1000 for at, end in packets if end >= t), None) for t in times]
+    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps,
+                                                    "to_packet_ms": to_packet}))
     await asyncio.sleep(1.0)
     await close()
     if naive:
         clicks.stop()
     video.stop()
+
+
+def _opus_frame_ms() -> int | None:
+    """The Opus frame length the benchmark was told to use (passed on to the sender)."""
+    from castapp.rtc.audio import opus_track
+
+    keywords = getattr(opus_track.OpusSettings, "keywords", {})
+    return keywords.get("frame_ms") if isinstance(keywords, dict) else None
 
 
 def _quantiles(values: list[float]) -> dict[str, float | None]:
@@ -143,28 +166,41 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": round(statistics.median(values), 1), "p95": round(q[18], 1)}
 
 
-async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> dict[str, Any]:
+async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
+                       audio: bool = True) -> dict[str, Any]:
+    """One run; ``audio=False`` casts the picture alone (for the sound's share of the CPU)."""
     shown: list[float] = []
     played: list[float] = []
+    sink_ms: list[float] = []
+    targets: list[float] = []
+    pushed_at: list[float] = []  # a decoded frame with a click went into the playout buffer
+    written_at: list[float] = []  # a chunk with a click was taken by the sink
 
     class TimedSink(PulseSink):
         def write(self, pcm: bytes) -> None:
             super().write(pcm)
             starts = click_onsets(pcm)
             if starts:
-                ends_at = time.monotonic() + self.latency_ms() / 1000.0
+                written_at.append(time.monotonic())
+                sink_ms.append(self.latency_ms())
+                ends_at = time.monotonic() + sink_ms[-1] / 1000.0
                 played.extend(ends_at - (CHUNK_BYTES // 4 - s) / SAMPLE_RATE for s in starts)
+                if players:
+                    targets.append(players[0].buffer.target_ms)
 
     def on_frame(frame: ReceivedFrame) -> None:
         y = frame.frame.to_ndarray(format="gray")[::8, ::8]
-        if float(y.mean()) > 200 and (not shown or time.monotonic() - shown[-1] > 0.5):
+        white = float(y[: len(y) // 2].mean()) > 200  # the top half: above the counter band
+        if white and (not shown or time.monotonic() - shown[-1] > 0.5):
             shown.append(time.monotonic())
 
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp) / "pulse") as pulse:
         folder = Path(tmp)
         child = subprocess.Popen(
-            [sys.executable, str(Path(__file__).parents[1] / "av.py"), "--role", "sender",
-             "--dir", tmp, "--seconds", str(seconds)] + (["--naive"] if naive else []),
+            [sys.executable, str(Path(__file__).parents[1] / "sound.py"), "--role", "sender",
+             "--dir", tmp, "--seconds", str(seconds)] + (["--naive"] if naive else [])
+            + ([] if audio else ["--no-audio"])
+            + ([f"--opus-frame-ms={frame_ms}"] if (frame_ms := _opus_frame_ms()) else []),
             env=pulse.env)
         offer = await _wait_file(folder / "offer.sdp")
         players: list[AudioPlayer] = []
@@ -191,20 +227,32 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> 
             link = await aiortc_link(LinkRequest(
                 offer_sdp=offer, chooser=IceChooser(IcePlan()), on_frame=on_frame,
                 on_failed=lambda: None, audio_out=lambda: TimedSink(pulse.server, "tv")))
-            assert isinstance(link, AiortcLink) and link.audio is not None
-            players.append(link.audio.player)
+            assert isinstance(link, AiortcLink) and (link.audio is not None) == audio
+            if link.audio is not None:
+                players.append(link.audio.player)
+                # RTP packets on the receiver's loop
+                arrived: Gaps | None = Gaps(link.audio._counter, "add")
             answer = link.answer_sdp
-            arrived = Gaps(link.audio._counter, "add")  # RTP packets on the receiver's loop
         (folder / "answer.sdp").write_text(answer)
-        while not players:
+        while audio and not players:
             await asyncio.sleep(0.05)
-        if not stall_mode:
+        if players and not stall_mode:
             players[0].buffer.stall_max_target_ms = MAX_TARGET_MS
-        pushed = Gaps(players[0].buffer, "push")  # decoded frames into the playout buffer
+        # decoded frames into the playout buffer
+        pushed = Gaps(players[0].buffer, "push") if players else None
+        if players:
+            push = players[0].buffer.push
+
+            def timed_push(pcm: bytes, *args: Any) -> None:
+                if click_onsets(pcm):
+                    pushed_at.append(time.monotonic())
+                push(pcm, *args)
+
+            players[0].buffer.push = timed_push  # type: ignore[method-assign]
         await asyncio.sleep(WARMUP_S)
-        pushed.reset()
-        if not naive:
-            arrived.reset()
+        for gaps in (pushed, None if naive or not audio else arrived):
+            if gaps is not None:
+                gaps.reset()
         glitches0 = players[0].buffer.glitches if players else 0
         cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         start = time.monotonic()
@@ -223,6 +271,19 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> 
             await link.close()
         child.wait(30)
     audio_lat, video_lat, offsets = [], [], []
+    parts: dict[str, list[float]] = {"capture_to_packet": [], "packet_to_buffer": [],
+                                     "in_buffer": [], "in_sink": []}
+    for flash, to_packet in zip(sent["flashes"], sent["to_packet_ms"], strict=True):
+        if flash < start:
+            continue
+        marks = [next((m for m in seen if 0 <= m - flash < 0.8), None)
+                 for seen in (pushed_at, written_at, played)]
+        if to_packet is not None and None not in marks:
+            into, out, sounds = (1000 * (m - flash) for m in marks)  # type: ignore[operator]
+            parts["capture_to_packet"].append(to_packet)
+            parts["packet_to_buffer"].append(into - to_packet)
+            parts["in_buffer"].append(out - into)
+            parts["in_sink"].append(sounds - out)
     for flash in (t for t in sent["flashes"] if t >= start):
         a = [p - flash for p in played if 0 <= p - flash < 0.8]
         v = [s - flash for s in shown if 0 <= s - flash < 0.8]
@@ -243,9 +304,14 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True) -> 
         "audio_glitches": glitches,
         "audio_glitches_per_min": round(glitches / minutes, 1),
         "audio_stalls": {"sender": sent["gaps"],
-                         "arrival": None if naive else arrived.report(),
-                         "into_buffer": pushed.report()},
+                         "arrival": None if naive or not audio else arrived.report(),
+                         "into_buffer": pushed.report() if pushed else None},
         "sender_cpu": round(sent["cpu"], 3),
+        "jitter_buffer_ms": _quantiles(targets),  # the playout target when a click played
+        "sink_latency_ms": _quantiles(sink_ms),  # what the sink held when a click went in
+        # where a click's audio latency goes (medians, ms), flash by flash
+        "audio_latency_parts_ms": {k: round(statistics.median(v), 1) if v else None
+                                   for k, v in parts.items()},
         "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
                               / (t1 - t0), 3),
     }

@@ -96,6 +96,8 @@ class ReceiverController:
             session = self.host.session
             if session is None:
                 continue
+            if callable(getattr(session, "audio_stats", None)):
+                self.window.show_sound_stats(session.audio_stats())
             if callable(getattr(session, "call_stats", None)):
                 for peer_id, got in (await session.call_stats()).items():
                     self.window.show_stats(got.peer, link_quality(got.peer), peer_id)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from castapp.gui import kiosk, texts
+from castapp.gui.audio_out import sound_stats_line
 from castapp.gui.code_page import CodePage
 from castapp.gui.common import SettingsHolder
 from castapp.gui.overlay import Overlay
@@ -97,6 +98,7 @@ class ReceiverWindow(QMainWindow):
         self.autostart_path: Path | None = None  # None: the desktop's autostart folder
         self._quality: LinkQuality | None = None
         self._stats: dict[str, PeerStats | None] = {}
+        self._sound: dict[str, object] = {}  # the heard call's sound figures
         self._key_of: dict[str, str] = {}  # session peer id -> the call's stable key
         self.inhibitor = inhibitor if inhibitor is not None else kiosk.ScreenSaverInhibitor(self)
 
@@ -359,6 +361,10 @@ class ReceiverWindow(QMainWindow):
         if self.stats_visible:
             self._update_stats_box()
 
+    def show_sound_stats(self, fields: dict[str, object]) -> None:
+        """The heard call's sound figures for the box (shown with the next ``show_stats``)."""
+        self._sound = fields
+
     def stats_lines(self) -> list[str]:
         """The focused call's statistics and the latency the TV can estimate."""
         peer = self.wall.focus or ONE_CALL
@@ -380,6 +386,8 @@ class ReceiverWindow(QMainWindow):
                          .format(ms=f"{network + shown:.0f}",
                                  net="–" if rtt is None else f"{network:.0f}",
                                  disp="–" if display is None else f"{shown:.0f}"))
+        if (sound := sound_stats_line(self._sound)) is not None:
+            lines.append(sound)
         return lines
 
     def _update_stats_box(self) -> None:

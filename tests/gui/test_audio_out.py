@@ -35,3 +35,42 @@ def test_qaudiosink_plays_the_buffer_into_the_default_output(tmp_path: Path) -> 
     # a window may straddle an underrun of this loaded machine; nearly all are the signal
     assert loud >= 25 and found >= 0.8 * loud, (loud, found, done.stdout)
     assert os.environ.get("PULSE_SERVER") != tv.server  # the test's own process is untouched
+
+
+def test_statistics_box_has_a_sound_line(qtbot, tmp_path: Path) -> None:
+    """Key I's box says the heard call's codec, bitrate, playout buffer, jitter and A/V
+    offset, from a real playback's figures; a call without sound adds no line."""
+    import asyncio
+
+    import numpy as np
+    from aiortc.mediastreams import AudioStreamTrack
+
+    from castapp.gui.receiver_window import ReceiverWindow
+    from castapp.rtc.audio.playout import AudioPlayback, AudioPlayer
+
+    window = ReceiverWindow("TV", tmp_path / "shots")
+    qtbot.addWidget(window)
+    window.show_stats(None, None)
+    assert not any(line.startswith("Sound") for line in window.stats_lines())
+
+    loop = asyncio.new_event_loop()
+    try:
+        playback = AudioPlayback(AudioPlayer(AudioStreamTrack()), loop.create_future())
+        pcm = np.zeros(960 * 2, dtype="<i2").tobytes()  # 20 ms frames, 2 ms of jitter each
+        for i in range(50):
+            playback.buffer.push(pcm, i * 0.02, arrival=100.0 + i * 0.02 + (i % 2) * 0.002)
+
+        class Sync:  # what the call's LipSync measured: sound 12 ms ahead
+            offset_ms, correction_ms = 12.0, 0.0
+
+        playback.sync = Sync()
+        fields = playback.stats_fields()
+    finally:
+        loop.close()
+    window.show_sound_stats(fields)
+    window.show_stats(None, None)
+    line = window.stats_lines()[-1]
+    assert line.startswith("Sound: Opus 0 kbit/s"), line
+    assert f"buffer {fields['audio_buffer_ms']:.0f} ms" in line and fields["audio_buffer_ms"] >= 30
+    assert f"jitter {fields['audio_jitter_ms']:.0f} ms" in line and fields["audio_jitter_ms"] > 0
+    assert line.endswith("A/V +12 ms"), line

@@ -15,6 +15,8 @@ from castproc import CastProc, castapp_env
 from netns import in_namespace, private_namespace
 from pulse_server import RATE, as_mono, matching_windows, melody, pulse_server
 
+from castapp.rtc.audio.synthetic import click_onsets
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -71,3 +73,45 @@ def test_send_no_audio_shares_no_sound(tmp_path: Path) -> None:
     assert said == []
     # the TV's sink gets no stream at all: the monitor records nothing or silence
     assert len(heard) == 0 or np.abs(heard).max() < 200
+
+
+def test_synthetic_sound_clicks_at_each_flash_without_a_sound_server(tmp_path: Path) -> None:
+    """``send --synthetic --synthetic-sound`` needs no desktop and no sound server: the TV
+    plays a click once a second and measures the offset of each click from its flash."""
+    with pulse_server(tmp_path / "tv", ("tv",)) as tv, private_namespace() as ns:
+        rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--listen", "127.0.0.1:0",
+                      "--admission", "open", "--state-dir", str(tmp_path / "rx"), "--stats",
+                      env=castapp_env(PULSE_SERVER=tv.server))
+        try:
+            port = rx.expect("service")["port"]
+            code = rx.expect("code")["code"]
+            tx = CastProc(in_namespace(ns, []), "send", "--headless", "--server",
+                          f"ws://127.0.0.1:{port}/ws", "--code", code, "--synthetic", "320x240",
+                          "--synthetic-sound",
+                          env=castapp_env(PULSE_SERVER=f"unix:{tmp_path}/no-such-server"))
+            try:
+                tx.expect("state", state="casting", timeout=40)
+                recorder = tv.record("tv.monitor", tmp_path / "tv.raw")
+                time.sleep(8.0)
+                recorder.terminate()
+                recorder.wait()
+                rx.drain()  # the stats of the first seconds, before anything was measured
+                offsets: list[float] = []
+                deadline = time.monotonic() + 10
+                while len(offsets) < 3 and time.monotonic() < deadline:
+                    line = rx.expect("stats", timeout=5)
+                    if line.get("av_offset_ms") is not None:
+                        offsets.append(line["av_offset_ms"])
+            finally:
+                tx.stop()
+            said = [e for e in tx.seen if e["event"] == "sound"]
+        finally:
+            rx.stop()
+    assert said and said[0]["audio"] is True and said[0].get("synthetic") is True, said
+    raw = (tmp_path / "tv.raw").read_bytes()
+    onsets = click_onsets(raw[: len(raw) // 4 * 4])
+    gaps = np.diff(onsets) / RATE
+    assert len(onsets) >= 5, onsets  # about 8 clicks in 8 s
+    assert np.median(gaps) == pytest.approx(1.0, abs=0.1), gaps
+    assert len(offsets) == 3, offsets  # lip sync measured the picture against the sound
+    assert all(abs(o) < 250 for o in offsets), offsets

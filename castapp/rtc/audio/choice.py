@@ -8,6 +8,7 @@ from typing import Any
 
 from castapp.rtc.audio.playout import PcmSink
 from castapp.rtc.audio.source import AudioSource, AudioUnavailable, open_system_audio
+from castapp.rtc.audio.synthetic import ClickSource, Flashes
 
 
 def sound_available() -> str | None:
@@ -30,6 +31,16 @@ def share_sound(wanted: bool, say: Callable[..., Any]) -> Callable[[], AudioSour
         return None
     say("sound", "sharing this computer's sound", audio=True)
     return open_system_audio
+
+
+def synthetic_sound(wanted: bool, flashes: Flashes,
+                    say: Callable[..., Any]) -> Callable[[], AudioSource] | None:
+    """The sound opener for a synthetic cast: a click at each white flash of the pattern."""
+    if not wanted:
+        return None
+    say("sound", "sharing a click at each flash of the test pattern", audio=True,
+        synthetic=True)
+    return lambda: ClickSource(flashes)
 
 
 def system_audio_out() -> Callable[[], PcmSink] | None:

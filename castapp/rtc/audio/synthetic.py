@@ -1,7 +1,9 @@
 """A synchronised flash and click, for measuring lip sync end to end.
 
 :class:`FlashVideoSource` is the synthetic test pattern with, every ``period_s``, one frame
-whose picture is all white; it notes that frame's capture time in a shared :class:`Flashes`.
+whose picture is white above the counter band (which keeps counting); it notes that frame's
+capture time in a shared :class:`Flashes`. ``castapp send --synthetic --synthetic-sound`` casts
+the pair, so lip sync can be checked without a desktop.
 :class:`ClickSource` is a sound source on the same monotonic clock that puts a 5 ms tone burst
 (a click) at exactly each noted instant, in 10 ms chunks produced in real time. A receiver
 that shows the white frame and plays the click at the same moment is in sync.
@@ -20,6 +22,7 @@ import time
 
 import numpy as np
 
+from castapp.rtc import pattern
 from castapp.rtc.audio.source import CHANNELS, CHUNK_MS, CHUNK_SAMPLES, SAMPLE_RATE, ChunkBuffer
 from castapp.rtc.capture import SyntheticSource
 
@@ -62,7 +65,7 @@ class FlashVideoSource(SyntheticSource):
             self._next_flash = now + self.flashes.period_s
         img = super()._produce(seq)
         if now >= self._next_flash:
-            img[: self.height] = WHITE
+            img[: self.height - pattern.band_height(self.height)] = WHITE
             self.flashes.add(now)
             self._next_flash += self.flashes.period_s * max(1, int(
                 (now - self._next_flash) / self.flashes.period_s) + 1)
@@ -106,6 +109,7 @@ class ClickSource:
     def _run(self, sink: ChunkBuffer) -> None:
         end = time.monotonic()
         step = CHUNK_MS / 1000.0
+        silence = bytes(CHUNK_SAMPLES * CHANNELS * 2)
         while not self._stop.is_set():
             end += step
             wait = end - time.monotonic()
@@ -113,14 +117,20 @@ class ClickSource:
                 time.sleep(wait)
             elif wait < -0.2:  # fell far behind: skip ahead like a capture device would
                 end = time.monotonic()
-            mono = np.zeros(CHUNK_SAMPLES + CLICK_SAMPLES, dtype=np.int16)
-            for at in self.flashes.between(end - step - CLICK_SAMPLES / SAMPLE_RATE, end):
-                first = round((at - (end - step)) * SAMPLE_RATE)
-                lo, hi = max(0, first), first + CLICK_SAMPLES
-                if hi > 0:
-                    mono[lo:hi] = CLICK[lo - first:]
-            chunk = np.repeat(mono[:CHUNK_SAMPLES, None], CHANNELS, axis=1)
-            sink.put(chunk.astype("<i2").tobytes(), end)
+            flashes = self.flashes.between(end - step - CLICK_SAMPLES / SAMPLE_RATE, end)
+            sink.put(self._chunk(flashes, end - step) if flashes else silence, end)
+
+    @staticmethod
+    def _chunk(flashes: list[float], start: float) -> bytes:
+        """A chunk starting at ``start`` with the clicks of ``flashes`` in it."""
+        mono = np.zeros(CHUNK_SAMPLES + CLICK_SAMPLES, dtype=np.int16)
+        for at in flashes:
+            first = round((at - start) * SAMPLE_RATE)
+            lo, hi = max(0, first), first + CLICK_SAMPLES
+            if hi > 0:
+                mono[lo:hi] = CLICK[lo - first:]
+        chunk = np.repeat(mono[:CHUNK_SAMPLES, None], CHANNELS, axis=1)
+        return chunk.astype("<i2").tobytes()
 
     def stop(self) -> None:
         self._stop.set()
