@@ -1,5 +1,6 @@
-"""A private Wayland desktop for tests: sway (headless), PipeWire, WirePlumber and
-xdg-desktop-portal on a private D-Bus session bus, with known content on screen.
+"""A private Wayland desktop for tests: sway (headless, pixman renderer), PipeWire,
+WirePlumber, xdg-desktop-portal and xdg-desktop-portal-wlr on a private D-Bus session bus,
+with known content on screen.
 
 Everything comes from Debian packages that scripts/setup.sh installs. sway refuses to run
 as root, so when the tests run as root (CI) sway alone runs as ``nobody`` in a runtime
@@ -7,13 +8,15 @@ directory it owns; the other daemons run as the test user and reach sway's socke
 The bus is private (its own dbus-daemon with a config that lets both users in); nothing
 touches the machine's own session, and every process is stopped at the end.
 
-The ScreenCast backend is :mod:`portal_backend` (see there for why
-xdg-desktop-portal-wlr cannot be used without a GPU).
+The ScreenCast backend is the real xdg-desktop-portal-wlr; it reaches sway through
+:mod:`wayland_shm_proxy` (see there for the one event it adds so that xdpw 0.7.0 accepts a
+compositor without DMA-BUF, i.e. without a GPU). Its output chooser, the "dialog" a user
+would answer, is a script that picks the headless output and counts how often it ran.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import shutil
 import subprocess
@@ -22,14 +25,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).parent
 SETUP_HINT = ("run scripts/setup.sh, which installs sway, pipewire, wireplumber, "
-              "xdg-desktop-portal, gstreamer1.0-pipewire and grim")
+              "xdg-desktop-portal, xdg-desktop-portal-wlr, gstreamer1.0-pipewire and grim")
 
 DBUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -50,25 +53,43 @@ DBUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
 
 CONTENT_APP = """
 import sys
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 COLOURS = [QColor(255, 0, 0), QColor(0, 255, 0), QColor(0, 0, 255), QColor(255, 255, 255)]
 class Bars(QWidget):
+    ticks = 0
+    def tick(self):
+        self.ticks += 1
+        self.update(self.width() - 16, self.height() - 16, 16, 16)
     def paintEvent(self, event):
         p = QPainter(self)
         w = self.width() // 4
         for i, c in enumerate(COLOURS):
             p.fillRect(i * w, 0, w if i < 3 else self.width() - 3 * w, self.height(), c)
+        # A blinking 16x16 square in the bottom-right corner: the screen changes, so a
+        # damage-driven screencast keeps sending frames.
+        grey = 255 * (self.ticks % 2)
+        p.fillRect(self.width() - 16, self.height() - 16, 16, 16, QColor(grey, grey, grey))
 app = QApplication(sys.argv)
 bars = Bars()
 bars.setWindowTitle("castapp known content")
 bars.showFullScreen()
+timer = QTimer()
+timer.timeout.connect(bars.tick)
+timer.start(int(sys.argv[1]) if len(sys.argv) > 1 else 33)
 app.exec()
 """
 
 TOOLS = ("sway", "pipewire", "wireplumber", "dbus-daemon", "gst-launch-1.0", "grim",
          "pw-dump")
 PORTAL = "/usr/libexec/xdg-desktop-portal"
+XDPW = "/usr/libexec/xdg-desktop-portal-wlr"
+XDPW_NAME = "org.freedesktop.impl.portal.desktop.wlr"
+CHOOSER = """#!/bin/sh
+echo chosen >> {log}
+echo {output}
+"""
 
 
 @dataclass
@@ -77,19 +98,26 @@ class WaylandDesktop:
     root: Path
     output: str = "HEADLESS-1"
     size: tuple[int, int] = (1280, 720)
-    backend_lines: list[dict[str, object]] = field(default_factory=list)
-    _backend: subprocess.Popen[str] | None = None
 
-    def backend_events(self) -> list[dict[str, object]]:
-        """Lines the portal backend printed so far (``{"dialog": N}`` ...)."""
-        assert self._backend is not None and self._backend.stdout is not None
-        os.set_blocking(self._backend.stdout.fileno(), False)
-        while True:
-            line = self._backend.stdout.readline()
-            if not line:
-                break
-            self.backend_lines.append(json.loads(line))
-        return list(self.backend_lines)
+    def dialogs(self) -> int:
+        """How often the portal asked the user which screen to share (ran its chooser)."""
+        chosen = self.root / "chooser.log"
+        return len(chosen.read_text().splitlines()) if chosen.exists() else 0
+
+    def portal_options(self) -> list[dict[str, int]]:
+        """The ScreenCast options each SelectSources carried, as xdpw logged them."""
+        sessions: list[dict[str, int]] = []
+        for line in self.portal_log().splitlines():
+            if "dbus: select sources method invoked" in line:
+                sessions.append({})
+            elif "dbus: option " in line and sessions:
+                key, _, value = line.split("dbus: option ", 1)[1].partition(":")
+                with contextlib.suppress(ValueError):
+                    sessions[-1][key] = int(value, 16 if key == "cursor_mode" else 10)
+        return sessions
+
+    def portal_log(self) -> str:
+        return (self.root / "xdpw.log").read_text(errors="replace")
 
     def screenshot(self, path: Path) -> Path:
         subprocess.run([shutil.which("grim") or "grim", "-o", self.output, str(path)],
@@ -99,8 +127,7 @@ class WaylandDesktop:
 
 def require_stack() -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
-    if not os.path.exists(PORTAL):
-        missing.append("xdg-desktop-portal")
+    missing += [os.path.basename(p) for p in (PORTAL, XDPW) if not os.path.exists(p)]
     if missing:
         pytest.fail(f"missing {', '.join(missing)}: {SETUP_HINT}", pytrace=False)
 
@@ -134,9 +161,15 @@ def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDes
             p.chmod(0o755 if p.is_dir() else 0o644)
         portals = root / "portals"
         portals.mkdir()
-        (portals / "castapptest.portal").write_text(
-            "[portal]\nDBusName=org.freedesktop.impl.portal.desktop.castapptest\n"
+        (portals / "wlr.portal").write_text(
+            f"[portal]\nDBusName={XDPW_NAME}\n"
             "Interfaces=org.freedesktop.impl.portal.ScreenCast;\nUseIn=sway\n")
+        chooser = root / "chooser.sh"
+        chooser.write_text(CHOOSER.format(log=root / "chooser.log", output="HEADLESS-1"))
+        chooser.chmod(0o755)
+        (config / "xdg-desktop-portal-wlr").mkdir()
+        (config / "xdg-desktop-portal-wlr" / "config").write_text(
+            f"[screencast]\nchooser_type=simple\nchooser_cmd={chooser}\n")
         if as_root:
             os.chown(runtime, 65534, 65534)
         (root / "dbus.conf").write_text(DBUS_CONFIG.format(dir=root / "bus"))
@@ -179,16 +212,22 @@ def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDes
         daemon(["pipewire"], "pipewire")
         _wait_for(lambda: (runtime / "pipewire-0").exists(), 20, "PipeWire")
         daemon(["wireplumber"], "wireplumber")
-        backend = subprocess.Popen([sys.executable, str(HERE / "portal_backend.py"), "HEADLESS-1"],
-                                   env=env, stdout=subprocess.PIPE, text=True,
-                                   stderr=(root / "backend.log").open("wb"))
-        procs.append(backend)
-        assert backend.stdout is not None
-        if json.loads(backend.stdout.readline() or "{}").get("ready") is not True:
-            pytest.fail("the test ScreenCast backend did not start", pytrace=False)
+        # xdpw talks to sway through the proxy; it must own its name before the portal
+        # frontend looks for it (else the bus would start the system's copy).
+        proxy = subprocess.Popen([sys.executable, str(HERE / "wayland_shm_proxy.py"),
+                                  str(runtime / "wayland-xdpw"), str(runtime / socket)],
+                                 env=env, stdout=subprocess.PIPE, text=True,
+                                 stderr=(root / "proxy.log").open("wb"))
+        procs.append(proxy)
+        assert proxy.stdout is not None
+        if proxy.stdout.readline().strip() != "ready":
+            pytest.fail("the Wayland proxy for xdg-desktop-portal-wlr did not start",
+                        pytrace=False)
+        daemon([XDPW, "-l", "DEBUG"], "xdpw", WAYLAND_DISPLAY="wayland-xdpw")
+        _wait_for(lambda: _name_owned(env, XDPW_NAME), 20, "xdg-desktop-portal-wlr")
         daemon([PORTAL, "-r", "-v"], "portal")
         daemon([sys.executable, "-c", CONTENT_APP], "content", QT_QPA_PLATFORM="wayland")
-        desktop = WaylandDesktop(env=env, root=root, size=(width, height), _backend=backend)
+        desktop = WaylandDesktop(env=env, root=root, size=(width, height))
 
         def content_shown() -> bool:
             shot = root / "probe.png"
@@ -199,7 +238,8 @@ def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDes
             return _png_pixel(shot, 10, 10) == (255, 0, 0)
 
         _wait_for(content_shown, 30, "the known content on the Wayland screen")
-        _wait_for(lambda: _portal_ready(env), 20, "xdg-desktop-portal")
+        _wait_for(lambda: _name_owned(env, "org.freedesktop.portal.Desktop"), 20,
+                  "xdg-desktop-portal")
         yield desktop
     finally:
         for proc in reversed(procs):
@@ -213,11 +253,10 @@ def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDes
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _portal_ready(env: dict[str, str]) -> bool:
+def _name_owned(env: dict[str, str], name: str) -> bool:
     out = subprocess.run(
         ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-         "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
-         "string:org.freedesktop.portal.Desktop"],
+         "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", f"string:{name}"],
         env=env, capture_output=True, text=True, timeout=10)
     return "boolean true" in out.stdout
 
