@@ -81,6 +81,11 @@ timer.start(int(sys.argv[1]) if len(sys.argv) > 1 else 33)
 app.exec()
 """
 
+# Xwayland runs as sway's user; the test user may connect too (xhost), then it says where.
+XWAYLAND_CONFIG = ("xwayland force\n"
+                   "exec sh -c 'xhost +si:localuser:#{uid} >/dev/null && "
+                   "echo $DISPLAY > $XDG_RUNTIME_DIR/x-display'\n")
+
 TOOLS = ("sway", "pipewire", "wireplumber", "dbus-daemon", "gst-launch-1.0", "grim",
          "pw-dump")
 PORTAL = "/usr/libexec/xdg-desktop-portal"
@@ -98,6 +103,7 @@ class WaylandDesktop:
     root: Path
     output: str = "HEADLESS-1"
     size: tuple[int, int] = (1280, 720)
+    x_display: str = ""
 
     def dialogs(self) -> int:
         """How often the portal asked the user which screen to share (ran its chooser)."""
@@ -141,8 +147,13 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
 
 
 @contextmanager
-def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDesktop]:
+def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = True,
+                    xwayland: bool = False) -> Iterator[WaylandDesktop]:
+    """The desktop; ``content``: show the four colour bars; ``xwayland``: also run X11
+    clients (Xwayland, ``x_display`` says where)."""
     require_stack()
+    if xwayland and shutil.which("Xwayland") is None:
+        pytest.fail("Xwayland is missing: apt-get install xwayland", pytrace=False)
     root = Path(tempfile.mkdtemp(prefix="castapp-wayland-"))
     procs: list[subprocess.Popen[bytes] | subprocess.Popen[str]] = []
     as_root = os.geteuid() == 0
@@ -156,7 +167,8 @@ def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDes
         (config / "sway").mkdir(parents=True)
         (config / "sway" / "config").write_text(
             f"output HEADLESS-1 resolution {width}x{height} position 0,0\n"
-            "default_border none\n")
+            "default_border none\n"
+            + (XWAYLAND_CONFIG.format(uid=os.geteuid()) if xwayland else "xwayland disable\n"))
         for p in (config, config / "sway", config / "sway" / "config"):
             p.chmod(0o755 if p.is_dir() else 0o644)
         portals = root / "portals"
@@ -226,7 +238,8 @@ def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDes
         daemon([XDPW, "-l", "DEBUG"], "xdpw", WAYLAND_DISPLAY="wayland-xdpw")
         _wait_for(lambda: _name_owned(env, XDPW_NAME), 20, "xdg-desktop-portal-wlr")
         daemon([PORTAL, "-r", "-v"], "portal")
-        daemon([sys.executable, "-c", CONTENT_APP], "content", QT_QPA_PLATFORM="wayland")
+        if content:
+            daemon([sys.executable, "-c", CONTENT_APP], "content", QT_QPA_PLATFORM="wayland")
         desktop = WaylandDesktop(env=env, root=root, size=(width, height))
 
         def content_shown() -> bool:
@@ -237,7 +250,13 @@ def wayland_desktop(width: int = 1280, height: int = 720) -> Iterator[WaylandDes
                 return False
             return _png_pixel(shot, 10, 10) == (255, 0, 0)
 
-        _wait_for(content_shown, 30, "the known content on the Wayland screen")
+        if content:
+            _wait_for(content_shown, 30, "the known content on the Wayland screen")
+        if xwayland:
+            shown = runtime / "x-display"
+            _wait_for(lambda: shown.exists() and shown.read_text().strip() != "", 20,
+                      "Xwayland")
+            desktop.x_display = shown.read_text().strip()
         _wait_for(lambda: _name_owned(env, "org.freedesktop.portal.Desktop"), 20,
                   "xdg-desktop-portal")
         yield desktop
