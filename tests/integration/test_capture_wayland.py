@@ -5,7 +5,8 @@ pixman renderer, PipeWire, WirePlumber, the real xdg-desktop-portal frontend and
 permission store, and xdg-desktop-portal-wlr as the ScreenCast backend, on a private bus)
 showing four known colour bars, and captures it with castapp's :class:`PortalCapture`:
 the D-Bus handshake, the system "dialog" (xdpw's output chooser), the restore token that
-makes the second cast ask nothing, the pointer setting, and the frames from the portal's
+makes the second cast ask nothing, the pointer setting and the pointer in the picture
+(tests/wayland_pointer.py gives the headless compositor a pointer), and the frames from the portal's
 PipeWire node through GStreamer's ``pipewiresrc``, castapp's frame reader, the H.264
 encoder and decoder to the receiver's picture.
 
@@ -17,6 +18,7 @@ tests/wayland_shm_proxy.py, which adds the screencopy ``linux_dmabuf`` event tha
 from __future__ import annotations
 
 import fractions
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import av
 import numpy as np
 import pytest
 from aiortc.codecs.h264 import h264_depayload
+from wayland_pointer import VirtualPointer
 from wayland_stack import WaylandDesktop, wayland_desktop
 
 from castapp.rtc.capture_portal import PortalCapture, PortalError
@@ -122,6 +125,32 @@ def test_region_is_cropped_by_the_pipeline(desktop: WaylandDesktop, environ: Non
     # Screen x = 300 + frame x: red up to 320, green to 640, blue beyond.
     assert abs(y[100, 5] - red) <= 2 and abs(y[100, 35] - green) <= 2
     assert abs(y[100, 395] - blue) <= 2
+
+
+def test_the_compositor_draws_the_pointer_into_the_frames(
+        desktop: WaylandDesktop, environ: None, tmp_path: Path) -> None:
+    # xdpw 0.7.0 offers the hidden and embedded cursor modes, not metadata: with the
+    # embedded mode (castapp's default) the compositor draws the pointer into the picture.
+    socket = Path(desktop.env["XDG_RUNTIME_DIR"]) / desktop.env["WAYLAND_DISPLAY"]
+    pointer = VirtualPointer(str(socket), desktop.size)
+    try:
+        pointer.move_to(480, 360)  # on the green bar
+        cap = PortalCapture(fps=30, token_path=tmp_path / "t.json", dialog_timeout=30)
+        with cap:
+            frame = cap.wait_newer(-1, timeout=60)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                y = frame.y.astype(int)
+                tip = y[358:385, 476:500]  # the arrow hangs down and right from its tip
+                if (tip < 40).sum() >= 10 and (tip > 200).sum() >= 10:
+                    break
+                frame = cap.wait_newer(frame.seq, timeout=10)
+        assert desktop.portal_options()[-1]["cursor_mode"] == 2
+        green = bt601(BARS[1])[0]
+        assert (tip < 40).sum() >= 10 and (tip > 200).sum() >= 10, "the pointer's outline"
+        assert np.all(np.abs(y[358:385, 520:560] - green) <= 2), "the bar beside it"
+    finally:
+        pointer.close()
 
 
 def test_wayland_session_picks_the_portal(desktop: WaylandDesktop, environ: None) -> None:
