@@ -30,7 +30,8 @@ import struct
 import sys
 
 SCREENCOPY_MANAGER = "zwlr_screencopy_manager_v1"
-FRAME_BUFFER, FRAME_LINUX_DMABUF, FRAME_BUFFER_DONE = 0, 5, 6
+FRAME_BUFFER, FRAME_LINUX_DMABUF, FRAME_BUFFER_DONE = 0, 5, 6  # events
+FRAME_DESTROY = 1  # request
 MAX_FDS = 28
 
 # wl_shm formats are DRM fourccs except these two.
@@ -107,6 +108,9 @@ class Connection:
                 self.managers.add(new_id)
         elif obj in self.managers and opcode in (0, 1):  # capture_output[_region](new_id, ...)
             self.frames[struct.unpack_from("=I", msg, 8)[0]] = {}
+        elif obj in self.frames and opcode == FRAME_DESTROY:
+            # The id may soon name another object; its events must pass untouched.
+            del self.frames[obj]
 
     def event(self, obj: int, opcode: int, msg: bytes) -> bytes:
         frame = self.frames.get(obj)
@@ -122,8 +126,6 @@ class Connection:
             width, height = frame["size"]  # type: ignore[misc]
             return struct.pack("=II3I", obj, (20 << 16) | FRAME_LINUX_DMABUF,
                                frame["format"], width, height)
-        if opcode in (2, 3):  # ready / failed: the frame object is done with
-            self.frames.pop(obj, None)
         return b""
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ DBUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
   <listen>unix:dir={dir}</listen>
   <auth>EXTERNAL</auth>
   <allow_anonymous/>
+  <servicedir>{services}</servicedir>
   <standard_session_servicedirs/>
   <policy context="default">
     <allow user="*"/>
@@ -91,6 +93,10 @@ TOOLS = ("sway", "pipewire", "wireplumber", "dbus-daemon", "gst-launch-1.0", "gr
 PORTAL = "/usr/libexec/xdg-desktop-portal"
 XDPW = "/usr/libexec/xdg-desktop-portal-wlr"
 XDPW_NAME = "org.freedesktop.impl.portal.desktop.wlr"
+XDPW_SCRIPT = """#!/bin/sh
+echo $$ >> {root}/xdpw.pids
+WAYLAND_DISPLAY=wayland-xdpw exec {xdpw} -l DEBUG >> {root}/xdpw.log 2>&1
+"""
 CHOOSER = """#!/bin/sh
 echo chosen >> {log}
 echo {output}
@@ -123,7 +129,8 @@ class WaylandDesktop:
         return sessions
 
     def portal_log(self) -> str:
-        return (self.root / "xdpw.log").read_text(errors="replace")
+        log = self.root / "xdpw.log"
+        return log.read_text(errors="replace") if log.exists() else ""
 
     def screenshot(self, path: Path) -> Path:
         subprocess.run([shutil.which("grim") or "grim", "-o", self.output, str(path)],
@@ -184,7 +191,16 @@ def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = Tru
             f"[screencast]\nchooser_type=simple\nchooser_cmd={chooser}\n")
         if as_root:
             os.chown(runtime, 65534, 65534)
-        (root / "dbus.conf").write_text(DBUS_CONFIG.format(dir=root / "bus"))
+        (root / "dbus.conf").write_text(DBUS_CONFIG.format(dir=root / "bus",
+                                                           services=root / "services"))
+        # xdpw is started by the bus when the portal first needs it, and again should it
+        # have exited (0.7.0 sometimes crashes when a cast ends), as on a desktop; this
+        # copy reaches sway through the proxy and notes its pid for the clean-up.
+        (root / "services").mkdir()
+        (root / "services" / f"{XDPW_NAME}.service").write_text(
+            f"[D-BUS Service]\nName={XDPW_NAME}\nExec={root / 'xdpw.sh'}\n")
+        (root / "xdpw.sh").write_text(XDPW_SCRIPT.format(root=root, xdpw=XDPW))
+        (root / "xdpw.sh").chmod(0o755)
 
         base = {k: v for k, v in os.environ.items()
                 if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
@@ -224,8 +240,6 @@ def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = Tru
         daemon(["pipewire"], "pipewire")
         _wait_for(lambda: (runtime / "pipewire-0").exists(), 20, "PipeWire")
         daemon(["wireplumber"], "wireplumber")
-        # xdpw talks to sway through the proxy; it must own its name before the portal
-        # frontend looks for it (else the bus would start the system's copy).
         proxy = subprocess.Popen([sys.executable, str(HERE / "wayland_shm_proxy.py"),
                                   str(runtime / "wayland-xdpw"), str(runtime / socket)],
                                  env=env, stdout=subprocess.PIPE, text=True,
@@ -235,8 +249,6 @@ def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = Tru
         if proxy.stdout.readline().strip() != "ready":
             pytest.fail("the Wayland proxy for xdg-desktop-portal-wlr did not start",
                         pytrace=False)
-        daemon([XDPW, "-l", "DEBUG"], "xdpw", WAYLAND_DISPLAY="wayland-xdpw")
-        _wait_for(lambda: _name_owned(env, XDPW_NAME), 20, "xdg-desktop-portal-wlr")
         daemon([PORTAL, "-r", "-v"], "portal")
         if content:
             daemon([sys.executable, "-c", CONTENT_APP], "content", QT_QPA_PLATFORM="wayland")
@@ -261,6 +273,10 @@ def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = Tru
                   "xdg-desktop-portal")
         yield desktop
     finally:
+        pids = root / "xdpw.pids"
+        for pid in (pids.read_text().split() if pids.exists() else []):
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGTERM)
         for proc in reversed(procs):
             if proc.poll() is None:
                 proc.terminate()
