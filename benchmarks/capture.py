@@ -153,7 +153,7 @@ def run_portal(size: tuple[int, int], seconds: float) -> dict[str, Any]:
 
     from castapp.rtc.capture_portal import PortalCapture
 
-    with wayland_desktop(*size) as desktop, tempfile.TemporaryDirectory() as tmp:
+    with wayland_desktop(*size, content=False) as desktop, tempfile.TemporaryDirectory() as tmp:
         for key, value in desktop.env.items():
             if key.startswith(("XDG_", "WAYLAND_", "DBUS_")):
                 os.environ[key] = value

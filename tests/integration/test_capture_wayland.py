@@ -157,9 +157,9 @@ def pointer_at(frame_y: np.ndarray, x: int, y: int) -> bool:
 
 def test_a_slow_reader_gets_recent_frames_not_a_backlog(
         desktop: WaylandDesktop, environ: None, tmp_path: Path) -> None:
-    # The reader takes 150 ms a frame while the screen changes 30 times a second. When
-    # pipewiresrc copied PipeWire's buffers it queued every frame, and a change showed up
-    # seconds late (2.4-2.9 s measured); holding two buffers keeps it to about two frames.
+    # The reader takes 150 ms a frame while the screen changes 30 times a second. Without
+    # the leaky queue pipewiresrc queued every frame, and a change showed up seconds late
+    # (2.4-2.9 s measured); with it, about two frames of the reader.
     def slow(node_id: int, fd: int, crop: tuple[int, int, int, int] | None,
              size: tuple[int, int] | None = None) -> list[str]:
         cmd = gst_command(node_id, fd, crop, size)
