@@ -266,6 +266,7 @@ class Bench:
         self.url = ""
         self.sender_extra: list[str] = []
         self.backend = "x11"
+        self.desktop: Any = None
 
     # ------------------------------------------------------------------ processes
     def spawn(self, name: str, argv: list[str], **kwargs: Any) -> Child:
@@ -346,6 +347,7 @@ class Bench:
                 raise
             raise BenchError(f"the private Wayland desktop did not start: {exc}") from None
         self.display = desktop.x_display
+        self.desktop = desktop
         self.env.update({k: v for k, v in desktop.env.items()
                          if k.startswith(("XDG_", "WAYLAND_", "DBUS_"))})
         self.env["DISPLAY"] = self.display
@@ -404,6 +406,10 @@ class Bench:
         watched = {"sender": sender.pid, "receiver": probe.pid}
         if self.content is not None and self.xvfb is not None:  # reported as detail
             watched |= {"content": self.content.pid, "xvfb": self.xvfb.pid}
+        if self.content is not None and self.desktop is not None:
+            watched["content"] = self.content.pid
+            watched |= {f"wayland_{name}": pid
+                        for name, pid in self.desktop.compositor_pids().items()}
         stalls = self.spawn(f"{kind}-stalls", self.python("cast_stalls.py"))
         stalls.expect("ready", 20)
         udp0 = cast_tail.udp_counters(self.ns)
@@ -464,6 +470,9 @@ class Bench:
                 "psnr_pairs": pairs,
                 "content_cpu": cpu.get("content"),
                 "xvfb_cpu": cpu.get("xvfb"),
+                **({"wayland_cpu": {k[8:]: v for k, v in cpu.items()
+                                    if k.startswith("wayland_")}}
+                   if self.desktop is not None else {}),
                 "keyframe_frames": tail["keyframe_frames"],
                 "frames_outside_stalls": tail["frames_outside_stalls"],
                 "sender": {k: v for k, v in sent.items() if k != "event"},

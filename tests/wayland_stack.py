@@ -110,6 +110,28 @@ class WaylandDesktop:
     output: str = "HEADLESS-1"
     size: tuple[int, int] = (1280, 720)
     x_display: str = ""
+    sway_pid: int = 0
+
+    def compositor_pids(self) -> dict[str, int]:
+        """The desktop's own processes that work for a screencast: sway, Xwayland,
+        xdg-desktop-portal-wlr, PipeWire (to report their CPU)."""
+        pids = {"sway": self.sway_pid}
+        started = self.root / "xdpw.pids"
+        for pid in (started.read_text().split() if started.exists() else []):
+            if Path(f"/proc/{pid}").exists():
+                pids["xdpw"] = int(pid)
+        for proc in Path("/proc").iterdir():
+            try:
+                comm = (proc / "comm").read_text().strip()
+                if comm in ("Xwayland", "pipewire") and self._ours(proc):
+                    pids[comm.lower()] = int(proc.name)
+            except (OSError, ValueError):
+                continue
+        return pids
+
+    def _ours(self, proc: Path) -> bool:
+        runtime = f"XDG_RUNTIME_DIR={self.env['XDG_RUNTIME_DIR']}".encode()
+        return runtime in (proc / "environ").read_bytes().split(b"\0")
 
     def dialogs(self) -> int:
         """How often the portal asked the user which screen to share (ran its chooser)."""
@@ -252,7 +274,8 @@ def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = Tru
         daemon([PORTAL, "-r", "-v"], "portal")
         if content:
             daemon([sys.executable, "-c", CONTENT_APP], "content", QT_QPA_PLATFORM="wayland")
-        desktop = WaylandDesktop(env=env, root=root, size=(width, height))
+        desktop = WaylandDesktop(env=env, root=root, size=(width, height),
+                                 sway_pid=procs[1].pid)
 
         def content_shown() -> bool:
             shot = root / "probe.png"
@@ -269,7 +292,7 @@ def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = Tru
             _wait_for(lambda: shown.exists() and shown.read_text().strip() != "", 20,
                       "Xwayland")
             desktop.x_display = shown.read_text().strip()
-        _wait_for(lambda: _name_owned(env, "org.freedesktop.portal.Desktop"), 20,
+        _wait_for(lambda: _name_owned(env, "org.freedesktop.portal.Desktop"), 60,
                   "xdg-desktop-portal")
         yield desktop
     finally:
