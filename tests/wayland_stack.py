@@ -111,6 +111,16 @@ class WaylandDesktop:
     size: tuple[int, int] = (1280, 720)
     x_display: str = ""
     sway_pid: int = 0
+    content_pid: int = 0
+
+    @contextlib.contextmanager
+    def still(self) -> Iterator[None]:
+        """The screen stands still meanwhile (the blinking content is paused)."""
+        os.kill(self.content_pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.content_pid, signal.SIGCONT)
 
     def compositor_pids(self) -> dict[str, int]:
         """The desktop's own processes that work for a screencast: sway, Xwayland,
@@ -272,10 +282,12 @@ def wayland_desktop(width: int = 1280, height: int = 720, *, content: bool = Tru
             pytest.fail("the Wayland proxy for xdg-desktop-portal-wlr did not start",
                         pytrace=False)
         daemon([PORTAL, "-r", "-v"], "portal")
+        content_pid = 0
         if content:
             daemon([sys.executable, "-c", CONTENT_APP], "content", QT_QPA_PLATFORM="wayland")
+            content_pid = procs[-1].pid
         desktop = WaylandDesktop(env=env, root=root, size=(width, height),
-                                 sway_pid=procs[1].pid)
+                                 sway_pid=procs[1].pid, content_pid=content_pid)
 
         def content_shown() -> bool:
             shot = root / "probe.png"

@@ -186,6 +186,30 @@ def test_a_slow_reader_gets_recent_frames_not_a_backlog(
     assert delay < 1.5, f"the change arrived {delay:.1f} s late"
 
 
+def test_a_change_after_the_screen_stood_still_arrives(
+        desktop: WaylandDesktop, environ: None, tmp_path: Path) -> None:
+    # xdpw sends frames only on damage; when pipewiresrc held on to PipeWire's buffers,
+    # xdpw 0.7.0 ran out of them while the screen stood still and never sent again.
+    socket = Path(desktop.env["XDG_RUNTIME_DIR"]) / desktop.env["WAYLAND_DISPLAY"]
+    pointer = VirtualPointer(str(socket), desktop.size)
+    try:
+        pointer.move_to(480, 360)
+        cap = PortalCapture(fps=30, token_path=tmp_path / "t.json", dialog_timeout=30)
+        with cap:
+            frame = cap.wait_newer(-1, timeout=60)
+            with desktop.still():
+                for x in (800, 160, 800, 160):  # blue bar, red bar, ...
+                    time.sleep(1.0)
+                    frame = cap.latest() or frame
+                    pointer.move_to(x, 360)
+                    deadline = time.monotonic() + 10
+                    while not pointer_at(frame.y.astype(int), x, 360):
+                        assert time.monotonic() < deadline, "no frame after standing still"
+                        frame = cap.wait_newer(frame.seq, timeout=10)
+    finally:
+        pointer.close()
+
+
 def test_wayland_session_picks_the_portal(desktop: WaylandDesktop, environ: None) -> None:
     source = make_source(CaptureSpec(window=""), fps=30)
     assert isinstance(source, PortalCapture) and source.window
