@@ -7,11 +7,13 @@
   from a screen change (a window repainted through python-xlib) to the frame carrying it
   in the newest-frame mailbox.
 * ``portal``: castapp's PortalCapture on the private Wayland desktop the tests use
-  (tests/wayland_stack.py: sway, PipeWire, xdg-desktop-portal). PipeWire video does not
-  stream on this machine (see README, "Wayland"), so the reader's first element is the
-  compositor's screenshot instead of ``pipewiresrc``: the figures are the portal path's own
-  cost (GStreamer's conversion in the child process, the pipe, castapp's reader) per frame,
-  not a change-to-frame latency.
+  (tests/wayland_stack.py: sway with the pixman renderer, PipeWire, xdg-desktop-portal and
+  xdg-desktop-portal-wlr), frames from the portal's PipeWire node through ``pipewiresrc``;
+  a full-screen Wayland window (Qt) flips colour, and the latency runs from its repaint to
+  the frame carrying it in the mailbox (the compositor's next output frame, screencopy,
+  PipeWire, GStreamer, castapp's reader). The compositor sends frames only when the screen
+  changes, so ``fps`` is the flip rate here (one flip, then 50 ms pause, as for x11), not a
+  capture rate.
 
 Figures: ``frame_ms`` (castapp's thread per frame), ``cpu_ms_per_frame`` (castapp's
 process; ``child_cpu_ms_per_frame`` adds the GStreamer child for the portal), fps reached,
@@ -119,43 +121,95 @@ def child_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+FLIPPER = """
+import os, sys, time
+from PySide6.QtCore import QSocketNotifier
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QApplication, QWidget
+COLOURS = [QColor(30, 40, 200), QColor(220, 40, 200)]
+class Flip(QWidget):
+    colour = 0
+    def paintEvent(self, event):
+        QPainter(self).fillRect(self.rect(), COLOURS[self.colour])
+        print(f"{self.colour} {time.monotonic():.6f}", flush=True)
+    def command(self):
+        line = sys.stdin.readline()
+        if not line:
+            app.quit()
+        self.colour = int(line)
+        self.repaint()
+app = QApplication(sys.argv)
+w = Flip()
+w.showFullScreen()
+notifier = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read)
+notifier.activated.connect(w.command)
+app.exec()
+"""
+
+
 def run_portal(size: tuple[int, int], seconds: float) -> dict[str, Any]:
+    """PortalCapture of the Wayland desktop while a full-screen Wayland window flips colour."""
     from wayland_stack import wayland_desktop
 
-    from castapp.rtc.capture_portal import PortalCapture, gst_command
+    from castapp.rtc.capture_portal import PortalCapture
 
-    with wayland_desktop(*size) as desktop, tempfile.TemporaryDirectory() as tmp:
-        shot = desktop.screenshot(Path(tmp) / "screen.png")
+    with wayland_desktop(*size, content=False) as desktop, tempfile.TemporaryDirectory() as tmp:
         for key, value in desktop.env.items():
             if key.startswith(("XDG_", "WAYLAND_", "DBUS_")):
                 os.environ[key] = value
+        flipper = subprocess.Popen([sys.executable, "-c", FLIPPER],
+                                   env=dict(desktop.env, QT_QPA_PLATFORM="wayland"),
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                   stderr=subprocess.DEVNULL)
+        assert flipper.stdin is not None and flipper.stdout is not None
 
-        def pipeline(node: int, fd: int, crop: Any, size: Any = None) -> list[str]:
-            real = gst_command(node, fd, crop, size)
-            rest = real[real.index("!") + 1 :]
-            return [real[0], "-q", "filesrc", f"location={shot}", "!", "pngdec", "!",
-                "videoconvert", "!", "video/x-raw,format=BGRx", "!", "imagefreeze",
-                "is-live=true", "!",
-                "video/x-raw,framerate=60/1", "!", *rest]
+        def flip(colour: int) -> float:
+            assert flipper.stdin is not None and flipper.stdout is not None
+            flipper.stdin.write(f"{colour}\n")
+            flipper.stdin.flush()
+            while True:
+                got, at = flipper.stdout.readline().split()
+                if int(got) == colour:
+                    return float(at)
 
-        cap = PortalCapture(fps=60, token_path=Path(tmp) / "t.json", pipeline=pipeline)
-        frame_ms: list[float] = []
-        with cap:
-            frame = cap.wait_newer(-1, timeout=60)
-            proc = cap._proc
-            assert proc is not None
-            c0, g0 = time.process_time(), child_cpu_s(proc.pid)
-            t0, n0 = time.monotonic(), cap.frames_produced
-            while time.monotonic() - t0 < seconds:
-                frame = cap.wait_newer(frame.seq, timeout=5)
-                frame_ms.append(frame.produce_ms)
-            frames = cap.frames_produced - n0
-            elapsed = time.monotonic() - t0
-            cpu, gcpu = time.process_time() - c0, child_cpu_s(proc.pid) - g0
+        def dark(frame: Any) -> bool:
+            return int(frame.y[size[1] // 3, size[0] // 3]) < 80
+
+        try:
+            flipper.stdout.readline()  # first paint
+            cap = PortalCapture(fps=60, token_path=Path(tmp) / "t.json")
+            frame_ms: list[float] = []
+            latencies: list[float] = []
+            with cap:
+                frame = cap.wait_newer(-1, timeout=60)
+                while not dark(frame):  # the flipper's window is on screen
+                    frame = cap.wait_newer(frame.seq, timeout=10)
+                proc = cap._proc
+                assert proc is not None
+                c0, g0 = time.process_time(), child_cpu_s(proc.pid)
+                t0, n0 = time.monotonic(), cap.frames_produced
+                colour = 0
+                while time.monotonic() - t0 < seconds:
+                    colour ^= 1
+                    changed_at = flip(colour)
+                    while True:
+                        frame = cap.wait_newer(frame.seq, timeout=5)
+                        frame_ms.append(frame.produce_ms)
+                        if dark(frame) == (colour == 0):
+                            latencies.append((frame.monotonic + frame.produce_ms / 1000.0
+                                              - changed_at) * 1000.0)
+                            break
+                    time.sleep(0.05)
+                frames = cap.frames_produced - n0
+                elapsed = time.monotonic() - t0
+                cpu, gcpu = time.process_time() - c0, child_cpu_s(proc.pid) - g0
+        finally:
+            flipper.terminate()
+            flipper.wait(5)
         return {"fps": round(frames / elapsed, 1), "frame_ms": summary(frame_ms),
                 "cpu_ms_per_frame": round(cpu * 1000 / max(1, frames), 3),
                 "child_cpu_ms_per_frame": round(gcpu * 1000 / max(1, frames), 3),
-                "note": "pipewiresrc replaced by the compositor's screenshot (see README)"}
+                "change_to_frame_ms": summary([max(0.0, x) for x in latencies])}
 
 
 def main() -> int:

@@ -99,11 +99,15 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   ``spread_ms`` of one frame across the receivers and ``ratios``.
 
 **Capture backends.** ``--backend x11`` (the default) is the path above. ``--backend
-portal`` first checks that the xdg-desktop-portal ScreenCast path delivers frames on this
-machine (a private Wayland desktop, ``tests/wayland_stack.py``) and stops with a sentence
-saying why when it does not; the scene above is drawn on X11, so even where the portal does
-deliver, the run says that the portal's glass-to-glass scene is not built
-(``benchmarks/capture.py --backend portal`` measures the portal path's own cost).
+portal`` casts the same scene from a Wayland desktop instead: the private one the tests use
+(``tests/wayland_stack.py``: sway headless with the pixman renderer, PipeWire, WirePlumber,
+xdg-desktop-portal and xdg-desktop-portal-wlr on a private bus), with ``cast_content.py``
+drawn through Xwayland, and the sender capturing through castapp's ``PortalCapture``
+(ScreenCast portal, PipeWire, ``pipewiresrc``). The latency then includes the compositor's
+wait for its next output frame (up to 16.7 ms at 60 Hz), as on a real Wayland desktop.
+``--backend both`` runs x11 first and then portal in the same run: the x11 figures at the
+top, the portal run under ``portal`` and ``portal_vs_x11`` (latency differences in ms,
+fps and CPU ratios).
 
 Prints one JSON object. Needs root (network namespace) and Xvfb. Run with the project's
 virtualenv Python, e.g. ``.venv/bin/python benchmarks/cast.py --res 1080p --fps 60``.
@@ -263,6 +267,8 @@ class Bench:
         self.content: Child | None = None
         self.url = ""
         self.sender_extra: list[str] = []
+        self.backend = "x11"
+        self.desktop: Any = None
 
     # ------------------------------------------------------------------ processes
     def spawn(self, name: str, argv: list[str], **kwargs: Any) -> Child:
@@ -330,6 +336,25 @@ class Bench:
             data += chunk
         return True
 
+    def start_wayland(self, stack: contextlib.ExitStack) -> None:
+        """The Wayland desktop (with Xwayland for the content) in place of Xvfb."""
+        sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+        from wayland_stack import wayland_desktop
+
+        try:
+            desktop = stack.enter_context(
+                wayland_desktop(self.width, self.height, content=False, xwayland=True))
+        except BaseException as exc:  # the stack's own failures (pytest's Failed) included
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise BenchError(f"the private Wayland desktop did not start: {exc}") from None
+        self.display = desktop.x_display
+        self.desktop = desktop
+        self.env.update({k: v for k, v in desktop.env.items()
+                         if k.startswith(("XDG_", "WAYLAND_", "DBUS_"))})
+        self.env["DISPLAY"] = self.display
+        self.backend = "portal"
+
     def start_content(self) -> None:
         self.content = self.spawn("content", self.python(
             "cast_content.py", "--display", self.display, "--width", str(self.width),
@@ -375,7 +400,7 @@ class Bench:
                 extra += ["--trace", str(trace_files[0])]
             sender = self.spawn(f"{kind}-sender", self.python(
                 "cast_sender.py", *common, "--fps", f"{a.fps:g}", "--mode", mode, *extra,
-                *self.sender_extra))
+                "--backend", self.backend, *self.sender_extra))
         joining = sender.expect("joining", 30)["t"]
         first = probe.expect("first_frame", 40)
         time.sleep(a.warmup)
@@ -383,6 +408,10 @@ class Bench:
         watched = {"sender": sender.pid, "receiver": probe.pid}
         if self.content is not None and self.xvfb is not None:  # reported as detail
             watched |= {"content": self.content.pid, "xvfb": self.xvfb.pid}
+        if self.content is not None and self.desktop is not None:
+            watched["content"] = self.content.pid
+            watched |= {f"wayland_{name}": pid
+                        for name, pid in self.desktop.compositor_pids().items()}
         stalls = self.spawn(f"{kind}-stalls", self.python("cast_stalls.py"))
         stalls.expect("ready", 20)
         udp0 = cast_tail.udp_counters(self.ns)
@@ -443,6 +472,9 @@ class Bench:
                 "psnr_pairs": pairs,
                 "content_cpu": cpu.get("content"),
                 "xvfb_cpu": cpu.get("xvfb"),
+                **({"wayland_cpu": {k[8:]: v for k, v in cpu.items()
+                                    if k.startswith("wayland_")}}
+                   if self.desktop is not None else {}),
                 "keyframe_frames": tail["keyframe_frames"],
                 "frames_outside_stalls": tail["frames_outside_stalls"],
                 "sender": {k: v for k, v in sent.items() if k != "event"},
@@ -500,6 +532,20 @@ def compare(tuned: dict[str, Any], naive: dict[str, Any]) -> dict[str, Any]:
         "receiver_cpu_naive_over_tuned": ratio(naive["receiver_cpu"], tuned["receiver_cpu"]),
         "kbps_tuned_over_naive": ratio(tuned["kbps"], naive["kbps"]),
         "psnr_db_tuned_minus_naive": psnr,
+    }
+
+
+def compare_backends(x11: dict[str, Any], portal: dict[str, Any]) -> dict[str, Any]:
+    def diff(field: str, q: str) -> float | None:
+        a, b = (portal.get(field) or {}).get(q), (x11.get(field) or {}).get(q)
+        return None if a is None or b is None else round(a - b, 1)
+
+    return {
+        "latency_p50_diff_ms": diff("latency_ms", "p50"),
+        "latency_p95_diff_ms": diff("latency_ms", "p95"),
+        "fps_portal_over_x11": ratio(portal["fps"], x11["fps"]),
+        "sender_cpu_portal_over_x11": ratio(portal["sender_cpu"], x11["sender_cpu"]),
+        "first_frame_portal_over_x11": ratio(portal["first_frame_ms"], x11["first_frame_ms"]),
     }
 
 
@@ -645,8 +691,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--screen", type=_screen, default=(1920, 1080), metavar="WxH|none",
                     help="with --senders: the receiver's screen the senders are laid out on "
                     "(default 1920x1080; none: no layout, every sender sends its full size)")
-    ap.add_argument("--backend", choices=["x11", "portal"], default="x11",
-                    help="the sender's capture backend (default x11)")
+    ap.add_argument("--backend", choices=["x11", "portal", "both"], default="x11",
+                    help="the sender's capture backend (default x11); both: x11, then the "
+                    "portal on a Wayland desktop, in one run")
     ap.add_argument("--sender", choices=["app", "browser"], default="app",
                     help="browser: the web sender page in Chromium casts to the app, measured "
                     "beside app to app in the same run (benchmarks/cast_browser.py)")
@@ -691,51 +738,16 @@ def _screen(text: str) -> tuple[int, int] | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def portal_problem(size: tuple[int, int], timeout: float = 20.0) -> str:
-    """Why ``--backend portal`` cannot measure glass to glass here (one sentence)."""
-    sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
-    try:
-        from wayland_stack import wayland_desktop
-
-        from castapp.rtc.capture_portal import PortalCapture, portal_available
-    except ImportError as exc:
-        return f"the portal path cannot be loaded ({exc})"
-    if not portal_available():
-        return ("GStreamer's PipeWire plugin is missing (Debian/Ubuntu: gstreamer1.0-pipewire "
-                "gstreamer1.0-tools)")
-    try:
-        with wayland_desktop(*size) as desktop, tempfile.TemporaryDirectory() as tmp:
-            saved = dict(os.environ)
-            os.environ.update({k: v for k, v in desktop.env.items()
-                               if k.startswith(("XDG_", "WAYLAND_", "DBUS_"))})
-            try:
-                with PortalCapture(fps=30, token_path=Path(tmp) / "token.json") as cap:
-                    try:
-                        cap.wait_newer(-1, timeout=timeout)
-                    except TimeoutError:
-                        return (f"the portal's PipeWire stream delivered no frame within "
-                                f"{timeout:.0f} s on this machine (see README, \"Wayland\")")
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
-    except BaseException as exc:  # the stack's own failures (pytest's Failed) included
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return f"the private Wayland desktop could not run the portal: {exc}"
-    return ("the portal delivers frames here, but the glass-to-glass scene is drawn on X11 "
-            "only; benchmarks/capture.py --backend portal measures the portal path's cost")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if "browser" in (args.sender, args.receiver):
         import cast_browser
 
         return int(cast_browser.main(argv))
-    if args.backend == "portal":
-        print(f"cast benchmark: --backend portal cannot run: "
-              f"{portal_problem(args.size)}.", file=sys.stderr)
-        return 1
+    if args.backend != "x11" and (args.compare or args.link or args.police):
+        print("cast benchmark: --backend portal|both goes without --compare, --link and "
+              "--police", file=sys.stderr)
+        return 2
     if args.senders or args.receivers:
         import cast_multi
 
@@ -754,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         result["warmup_s"] = args.warmup
         print(json.dumps(result))
         return 0
-    pipelines = 2 if args.compare else 1
+    pipelines = 2 if args.compare or args.backend == "both" else 1
     limit = 90 + pipelines * (args.warmup + args.seconds + 150)
     netns = load_netns()
     result: dict[str, Any] = {
@@ -763,10 +775,11 @@ def main(argv: list[str] | None = None) -> int:
         "codec": args.codec,
         "scene": args.scene,
         "sender_mode": args.mode,
+        "backend": args.backend,
     }
     try:
         with interruptible(limit), tempfile.TemporaryDirectory(prefix="cast-bench-") as tmp, \
-                netns.private_namespace() as ns:
+                netns.private_namespace() as ns, contextlib.ExitStack() as wayland:
             bench = Bench(args, ns, Path(tmp), netns)
             try:
                 if args.link is not None:
@@ -775,9 +788,12 @@ def main(argv: list[str] | None = None) -> int:
                 if args.police is not None:
                     police_link(ns, *args.police)
                     result["police"] = {"mbit": args.police[0], "burst_kb": args.police[1]}
-                bench.start_xvfb()
-                bench.start_content()
                 bench.start_service()
+                if args.backend == "portal":
+                    bench.start_wayland(wayland)
+                else:
+                    bench.start_xvfb()
+                bench.start_content()
                 if args.compare in DELIVERY_COMPARES:
                     result.update(compare_delivery(bench, args.compare))
                 else:
@@ -791,6 +807,16 @@ def main(argv: list[str] | None = None) -> int:
                     fixed = bench.run_pipeline(naive=False, mode="fixed")
                     result["fixed"] = fixed
                     result["ratios"] = compare_fixed(tuned, fixed)
+                if args.backend == "both":  # the same scene again, on Wayland
+                    for child in (bench.content, bench.xvfb):
+                        if child is not None:
+                            bench.retire(child)
+                    bench.content = bench.xvfb = None
+                    bench.start_wayland(wayland)
+                    bench.start_content()
+                    portal = bench.run_pipeline(naive=False, kind="portal")
+                    result["portal"] = portal
+                    result["portal_vs_x11"] = compare_backends(tuned, portal)
             finally:
                 bench.stop_all()
                 if args.logs is not None:

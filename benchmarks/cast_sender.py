@@ -1,7 +1,8 @@
 """The tuned sender for the screen-cast benchmark: what ``castapp send`` does, plus a tap.
 
 It builds the same objects as ``castapp send`` (a :class:`ScreenCapture` of monitor 1 on
-``$DISPLAY`` at ``--fps``, a :class:`SenderSession` with castapp's default encoder
+``$DISPLAY`` at ``--fps``, or with ``--backend portal`` a :class:`PortalCapture` of the
+Wayland session in its environment, a :class:`SenderSession` with castapp's default encoder
 settings) and casts to ``--code``. The only addition is a tap on the capture thread: each
 captured frame's stamp is read from its Y plane (a few dozen pixel look-ups), and while the
 measurement window is open the Y planes of sample stamps are written for the PSNR check
@@ -27,6 +28,7 @@ from cast_trace import SenderTrace
 
 from castapp.quality import PRESETS
 from castapp.rtc.capture import ScreenCapture
+from castapp.rtc.capture_portal import PortalCapture
 from castapp.rtc.encoder import EncoderConfig
 from castapp.rtc.pacer import PacingConfig
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
@@ -57,6 +59,34 @@ class TappedCapture(ScreenCapture):
                 self.trace.captured(stamp, self.grab_ms, self.convert_ms)
         self.tap_ms += (time.perf_counter() - t0) * 1000.0
         return i420
+
+
+class TappedPortalCapture(PortalCapture):
+    """castapp's portal capture (``--backend portal``) with the same tap. The grab happens in
+    the GStreamer child, so ``grab_ms`` stays 0 and ``convert_ms`` is castapp's own part
+    (reading the pipe's frame and converting it)."""
+
+    def __init__(self, samples: SampleWriter, trace: SenderTrace | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.samples = samples
+        self.trace = trace
+        self.reader = StampReader()
+        self.tap_ms = 0.0
+        self.grab_ms = 0.0
+        self.convert_ms = 0.0
+
+    def _publish(self, i420: np.ndarray, wall: float, t0: float) -> None:
+        self.convert_ms = (time.monotonic() - t0) * 1000.0
+        t1 = time.perf_counter()
+        y = i420[: i420.shape[0] * 2 // 3]
+        stamp = self.reader.read(y)
+        if stamp is not None:
+            self.samples.offer(stamp, y, copy=False)
+            if self.trace is not None:
+                self.trace.captured(stamp, self.grab_ms, self.convert_ms)
+        self.tap_ms += (time.perf_counter() - t1) * 1000.0
+        super()._publish(i420, wall, t0)
 
 
 def current_track(session: SenderSession) -> Any:
@@ -136,7 +166,13 @@ async def run(args: argparse.Namespace) -> int:
     trace = SenderTrace() if args.trace else None
     if trace is not None:
         trace.install()
-    capture = TappedCapture(samples, trace, monitor=1, fps=args.fps, max_size=args.max_size)
+    capture: TappedCapture | TappedPortalCapture
+    if args.backend == "portal":
+        capture = TappedPortalCapture(samples, trace, fps=args.fps, max_size=args.max_size,
+                                      token_path=args.samples.parent / "portal-token.json")
+    else:
+        capture = TappedCapture(samples, trace, monitor=1, fps=args.fps,
+                                max_size=args.max_size)
     casting = asyncio.Event()
 
     def on_status(st: SenderStatus) -> None:
@@ -223,6 +259,8 @@ def main() -> None:
     ap.add_argument("--samples", type=Path, required=True)
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto")
+    ap.add_argument("--backend", choices=["x11", "portal"], default="x11",
+                    help="capture $DISPLAY (x11) or the Wayland desktop's ScreenCast portal")
     ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
     ap.add_argument("--pace-window", type=float, default=PacingConfig.window_s, metavar="S",
                     help="with --pacing on: a large frame leaves within S seconds")

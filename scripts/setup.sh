@@ -17,6 +17,8 @@ DEBIAN_PACKAGES=(
   pipewire-bin
   wireplumber
   xdg-desktop-portal  # the real portal frontend and permission store (restore tokens)
+  xdg-desktop-portal-wlr  # the ScreenCast backend for wlroots compositors (sway) in those tests
+  xwayland         # X11 clients on that Wayland desktop (benchmarks/cast.py --backend portal)
   grim             # grabs the compositor's screen through wlr-screencopy in those tests
   dbus-daemon      # a private session bus for those tests
   dbus-bin         # (dbus-send checks that the portal is up)

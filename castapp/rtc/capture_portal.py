@@ -11,8 +11,8 @@ Route (chosen after trying the alternatives on this stack; README.md, "Wayland",
   size to a pipe (I420 in YUV4MPEG2 when the portal gives no size); castapp converts them
   with libyuv like every other capture. No Python binding of GStreamer is needed, so
   castapp's own Python (a venv, a frozen bundle) works with the system's GStreamer; the
-  child has no buffering of its own (``fdsink sync=false``), and the reading thread
-  publishes every frame into the newest-frame mailbox at once.
+  child keeps no backlog (a one-frame leaky queue, ``fdsink sync=false``), and the
+  reading thread publishes every frame into the newest-frame mailbox at once.
 
 The restore token from ``Start`` is kept (one per kind: monitor / window) in a file that
 only the user can read, so the dialog shows once, not at every cast. A token the portal
@@ -245,7 +245,14 @@ def gst_command(node_id: int, fd: int, crop: tuple[int, int, int, int] | None,
     only copies. Without it: I420 (BT.601) in YUV4MPEG2, which carries the size.
     """
     gst = shutil.which("gst-launch-1.0") or "gst-launch-1.0"
-    cmd = [gst, "-q", "pipewiresrc", f"fd={fd}", f"path={node_id}", "always-copy=true", "!"]
+    # pipewiresrc queues what it takes from PipeWire, oldest first, and would let a reader
+    # that falls behind build a backlog of seconds. It copies each buffer and hands it
+    # back to PipeWire at once (a producer that runs out of buffers can stall:
+    # xdg-desktop-portal-wlr 0.7.0 does), and a one-frame leaky queue after it drops the
+    # older frame whenever a newer one arrives before the reader took it.
+    cmd = [gst, "-q", "pipewiresrc", f"fd={fd}", f"path={node_id}", "always-copy=true", "!",
+           "queue", "max-size-buffers=1", "max-size-bytes=0", "max-size-time=0",
+           "leaky=downstream", "!"]
     if crop is not None:
         left, top, right, bottom = crop
         cmd += ["videocrop", f"left={left}", f"top={top}", f"right={right}",
