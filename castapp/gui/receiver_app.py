@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
+from shiboken6 import isValid
+
 from castapp.app.host import (
     Hosted,
     HostEvent,
@@ -50,13 +52,18 @@ class ReceiverController:
                             admission=window.admission.value,
                             session={"audio_out": qt_sound_out},
                             https=https and server_url is None),
-            on_status=window.show_status, on_event=self._on_event,
+            on_status=self._show_status, on_event=self._on_event,
             on_call_frame=window.frame_for)
         window.admission_changed.connect(self._admission_changed)
         window.name_changed.connect(self._name_changed)
         #: Why the receiver could not start, once it could not.
         self.failure: Failure | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def _show_status(self, st: Any) -> None:
+        """Status changes reach the window while it lives; a closed window is left alone."""
+        if isValid(self.window) and isValid(self.window.code_page.code):
+            self.window.show_status(st)
 
     @property
     def session(self) -> ReceiverSession | None:
@@ -93,6 +100,8 @@ class ReceiverController:
             return
         while True:
             await asyncio.sleep(1.0)
+            if not isValid(self.window):
+                return  # the window was closed and deleted: nothing to show statistics on
             session = self.host.session
             if session is None:
                 continue
