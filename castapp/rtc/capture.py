@@ -167,6 +167,12 @@ class FrameSource(abc.ABC):
         #: (nothing changed) or drop the grabbed frame (same pixels as the last one).
         self.change: ChangeFilter | None = None
         self.frames_unchanged = 0
+        #: Grab as soon as the change filter reports a change (X DAMAGE), within the
+        #: frame-rate cap, instead of at the next capture tick; off: every look waits for
+        #: the tick (castapp before this, kept for comparison).
+        self.immediate = True
+        self.woken = 0
+        """Looks started by a reported change instead of the tick."""
 
     def _set_state(self, state: SourceState) -> None:
         if state is self.state:
@@ -253,30 +259,71 @@ class FrameSource(abc.ABC):
         self.frames_produced += 1
         self.mailbox.put(frame)
 
+    def _tick(self, t0: float, wall: float) -> bool:
+        """One look at the screen at ``t0``: ask the change filter, grab, publish.
+
+        Returns whether a grab happened (it counts against the frame-rate cap)."""
+        change = self.change
+        i420 = None
+        grabbed = False
+        if change is None or change.before_grab():
+            grabbed = True
+            i420 = self._produce(self._seq)
+            if i420 is not None and change is not None and not change.after_grab(i420):
+                i420 = None
+        if i420 is not None:
+            self._publish(i420, wall, t0)
+        elif change is not None:
+            self.frames_unchanged += 1
+        return grabbed
+
+    def _await_change(self, until: float, last_grab: float) -> bool:
+        """Idle until ``until`` (the next periodic look), or until the change filter reports
+        a change and the frame-rate cap allows a grab (one period after ``last_grab``).
+
+        Returns whether a reported change ended the wait."""
+        wait_change = getattr(self.change, "wait_change", None)
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= until:
+                return False
+            if not self.immediate or wait_change is None:
+                self._stop.wait(until - now)
+                continue
+            # Short slices, so stop() is noticed while the display is silent.
+            if wait_change(min(until - now, 0.05)):
+                self.woken += 1
+                earliest = last_grab + 1.0 / self.fps
+                if earliest > now:
+                    self._stop.wait(min(earliest, until) - now)
+                return True
+        return False
+
     def _run(self) -> None:
         try:
             self._setup()
-            deadline = time.monotonic()
+            next_look = time.monotonic()
+            last_grab = -math.inf
+            woken = False
             while not self._stop.is_set():
                 period = 1.0 / self.fps  # may change while running
                 t0 = time.monotonic()
-                wall = time.time()
-                change = self.change
-                i420 = None
-                if change is None or change.before_grab():
-                    i420 = self._produce(self._seq)
-                    if i420 is not None and change is not None and not change.after_grab(i420):
-                        i420 = None
-                if i420 is not None:
-                    self._publish(i420, wall, t0)
-                elif change is not None:
-                    self.frames_unchanged += 1
-                deadline += period
-                delay = deadline - time.monotonic()
+                grabbed = self._tick(t0, time.time())
+                if grabbed:
+                    last_grab = t0
+                if not woken:
+                    next_look += period  # a look on the schedule
+                elif grabbed:
+                    next_look = t0 + period  # a grab on a change: the schedule follows it
+                woken = False
+                delay = next_look - time.monotonic()
                 if delay < -period:
-                    deadline = time.monotonic()  # fell behind: do not burst to catch up
+                    next_look = time.monotonic()  # fell behind: do not burst to catch up
                 elif delay > 0:
-                    self._stop.wait(delay)
+                    if grabbed:
+                        self._stop.wait(delay)  # the frame-rate cap
+                    else:
+                        woken = self._await_change(next_look, last_grab)
         except Exception as exc:  # broad: the thread's end; said as source_failed by its consumer
             failed(log, f"{self._name} failed", exc)
             self.error = exc

@@ -25,6 +25,7 @@ keeps the stream alive with a low-rate refresh (:mod:`castapp.rtc.track`).
 from __future__ import annotations
 
 import logging
+import select
 import sys
 import threading
 import time
@@ -203,16 +204,19 @@ class XDamageFilter(CompareFilter):
                 self._open()
                 return True  # the first frame is always grabbed
             d = self._display
-            changed = False
+            changed = damaged = False
             self.checks += 1
             while d.pending_events():
                 event = d.next_event()
-                if event.type == self._damage_event and self._intersects(event.area):
-                    changed = True
-            if changed:
+                if event.type == self._damage_event:
+                    damaged = True
+                    changed = changed or self._intersects(event.area)
+            if damaged:
+                # Emptied on any damage (also outside the area): the next drawing anywhere
+                # grows the region again, so it is reported (and wakes wait_change).
                 d.damage_subtract(self._damage, 0, 0)
                 d.flush()
-            else:
+            if not changed:
                 self.skipped += 1
             return changed
         except x_failures(RuntimeError) as exc:  # RuntimeError: no DAMAGE extension
@@ -220,6 +224,26 @@ class XDamageFilter(CompareFilter):
             self._failed = True
             self.close_display()
             return True
+
+    def wait_change(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for the X server to report drawing; True when it
+        did (:meth:`before_grab` then says whether it touched the area). Without DAMAGE (not
+        open yet, or failed) it sleeps ``timeout`` and returns False."""
+        d = self._display
+        if d is None or self._failed:
+            if timeout > 0:
+                time.sleep(timeout)
+            return False
+        try:
+            if d.pending_events():
+                return True
+            ready, _, _ = select.select([d.fileno()], [], [], max(0.0, timeout))
+            return bool(ready)
+        except x_failures(ValueError) as exc:  # ValueError: a closed socket
+            log.info("waiting for X DAMAGE failed (%s); comparing frames instead", exc)
+            self._failed = True
+            self.close_display()
+            return False
 
     def close_display(self) -> None:
         d, self._display = self._display, None
