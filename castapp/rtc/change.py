@@ -15,6 +15,13 @@ A frame source with a :class:`ChangeFilter` asks it twice per capture tick
    64x64 blocks for the content classifier (:mod:`castapp.rtc.content`). DAMAGE can report
    repaints that leave the pixels as they were; those frames are dropped here.
 
+While nothing changes, the capture thread sleeps in :meth:`XDamageFilter.wait_change`
+(a ``select`` on the X connection) until the server reports drawing or the next tick is
+due, and grabs at once when the frame-rate cap allows (``FrameSource.immediate``): a
+keystroke after a quiet moment is grabbed within a millisecond or two instead of at the
+next 30 Hz tick. :attr:`XDamageFilter.damage_box` (the drawn rectangle) lets the screen
+capture grab and convert only that rectangle into a copy of the last frame.
+
 Chroma-only changes (a hue change at equal luma) are caught by comparing the chroma
 planes too when the luma planes are equal.
 
@@ -169,6 +176,10 @@ class XDamageFilter(CompareFilter):
         self._damage_event = -1
         self.checks = 0
         self.skipped = 0
+        self.damage_box: tuple[int, int, int, int] | None = None
+        """After :meth:`before_grab` said "changed": the bounding box (left, top, right,
+        bottom; root window coordinates) of what was drawn since the last look, or None
+        when the whole area must be grabbed (the first look, a moved pointer, no DAMAGE)."""
 
     @property
     def active(self) -> bool:
@@ -197,6 +208,7 @@ class XDamageFilter(CompareFilter):
                     or area.y >= a["top"] + a["height"] or area.y + area.height <= a["top"])
 
     def before_grab(self) -> bool:
+        self.damage_box = None
         if self._failed:
             return True
         try:
@@ -206,11 +218,18 @@ class XDamageFilter(CompareFilter):
             d = self._display
             changed = damaged = False
             self.checks += 1
+            box: tuple[int, int, int, int] | None = None
             while d.pending_events():
                 event = d.next_event()
                 if event.type == self._damage_event:
                     damaged = True
-                    changed = changed or self._intersects(event.area)
+                    if self._intersects(event.area):
+                        changed = True
+                        r = event.area
+                        x0, y0, x1, y1 = r.x, r.y, r.x + r.width, r.y + r.height
+                        box = (x0, y0, x1, y1) if box is None else (
+                            min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1))
+            self.damage_box = box
             if damaged:
                 # Emptied on any damage (also outside the area): the next drawing anywhere
                 # grows the region again, so it is reported (and wakes wait_change).
@@ -303,7 +322,10 @@ class _AreaLazyDamage(XDamageFilter):
         if self._failed:
             return True
         try:
-            return self._pointer_moved() or changed
+            if self._pointer_moved():
+                self.damage_box = None  # the pointer's old and new places: grab it all
+                return True
+            return changed
         except x_failures() as exc:
             log.info("X pointer query failed (%s); comparing frames instead", exc)
             self._failed = True
