@@ -49,8 +49,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: A drawn rectangle up to this share of the screen is grabbed and converted alone, into a
-#: copy of the last frame; a larger one is grabbed whole.
+#: Drawn rectangles covering up to this share of the screen are grabbed and converted alone,
+#: into a copy of the last frame; more is grabbed whole.
 PATCH_MAX_SHARE = 0.25
 
 #: What opening or grabbing a screen with mss raises: no display, a display that went away,
@@ -347,9 +347,9 @@ class ScreenCapture(FrameSource):
     :class:`~castapp.rtc.convert.I420Converter` (libyuv where installed, else swscale) on
     the capture thread. Output dimensions are always even: odd sizes are padded by one
     repeated column/row, so every captured pixel arrives. ``with_cursor`` (X11, on by
-    default) draws the mouse pointer into the frame. When X DAMAGE reports that only a
-    small rectangle was drawn (a keystroke), only that rectangle is grabbed and converted,
-    into a copy of the last frame (unscaled capture with libyuv; ``patches``).
+    default) draws the mouse pointer into the frame. When X DAMAGE reports that only small
+    rectangles were drawn (a keystroke), only those are grabbed and converted, into a copy
+    of the last frame (unscaled capture with libyuv; ``patches``).
     """
 
     def __init__(
@@ -373,7 +373,7 @@ class ScreenCapture(FrameSource):
         self._converter: I420Converter | None = None
         self.grab_ms = 0.0
         self.convert_ms = 0.0
-        #: Grab only the rectangle X DAMAGE reports when it is small (see _patch_area).
+        #: Grab only the rectangles X DAMAGE reports when small (see _patch_areas).
         self.patches = True
         self.patched = 0
         """Frames made by grabbing and converting only the drawn rectangle."""
@@ -408,48 +408,58 @@ class ScreenCapture(FrameSource):
         return dict(self._area)
 
     def _produce(self, seq: int) -> np.ndarray:
-        patch = self._patch_area()
-        i420 = self._grab_patch(*patch) if patch is not None else None
+        patches = self._patch_areas()
+        i420 = self._grab_patches(patches) if patches else None
         if i420 is None:
             i420 = self._grab_convert(self._area)
         self._last = i420
         return i420
 
-    def _patch_area(self) -> tuple[dict[str, int], int, int] | None:
-        """The rectangle to grab when only part of the screen was drawn (X DAMAGE's box,
-        widened to even coordinates), with its offset in the frame; None: grab it all."""
-        box = getattr(self.change, "damage_box", None)
+    def _patch_areas(self) -> list[tuple[dict[str, int], int, int]] | None:
+        """The rectangles to grab when only parts of the screen were drawn (X DAMAGE's
+        boxes, widened to even coordinates), each with its offset in the frame; None: grab
+        it all."""
+        boxes = getattr(self.change, "damage_boxes", None)
         last, area = self._last, self._area
-        if box is None or last is None or not self.patches or not area:
+        if not boxes or last is None or not self.patches or not area:
             return None
         w, h = area["width"], area["height"]
         if fit_size(w, h, self.max_size) != (even_up(w), even_up(h)) or \
                 last.shape != (even_up(h) * 3 // 2, even_up(w)):
             return None  # scaled, or the size changed
-        x0 = max(0, box[0] - area["left"]) // 2 * 2
-        y0 = max(0, box[1] - area["top"]) // 2 * 2
-        x1 = even_up(min(w, box[2] - area["left"]))
-        y1 = even_up(min(h, box[3] - area["top"]))
-        if x1 > w or y1 > h or x1 <= x0 or y1 <= y0:
-            return None  # an odd edge (its padding is repeated by the full conversion)
-        if (x1 - x0) * (y1 - y0) > PATCH_MAX_SHARE * w * h:
+        rects: list[tuple[dict[str, int], int, int]] = []
+        pixels = 0
+        for box in boxes:
+            x0 = max(0, box[0] - area["left"]) // 2 * 2
+            y0 = max(0, box[1] - area["top"]) // 2 * 2
+            x1 = even_up(min(w, box[2] - area["left"]))
+            y1 = even_up(min(h, box[3] - area["top"]))
+            if x1 <= x0 or y1 <= y0:
+                continue  # outside the area
+            if x1 > w or y1 > h:
+                return None  # an odd edge (its padding is repeated by the full conversion)
+            pixels += (x1 - x0) * (y1 - y0)
+            rects.append(({"left": area["left"] + x0, "top": area["top"] + y0,
+                           "width": x1 - x0, "height": y1 - y0}, x0, y0))
+        if not rects or pixels > PATCH_MAX_SHARE * w * h:
             return None
-        rect = {"left": area["left"] + x0, "top": area["top"] + y0,
-                "width": x1 - x0, "height": y1 - y0}
-        return rect, x0, y0
+        return rects
 
-    def _grab_patch(self, rect: dict[str, int], x0: int, y0: int) -> np.ndarray | None:
-        """The last frame with ``rect`` grabbed and converted anew (a new array)."""
+    def _grab_patches(self, rects: list[tuple[dict[str, int], int, int]]) -> np.ndarray | None:
+        """The last frame with ``rects`` grabbed and converted anew (a new array)."""
         assert self._sct is not None and self._converter is not None and self._last is not None
-        t0 = time.perf_counter()
-        bgra = np.asarray(grab(self._sct, rect))
-        t1 = time.perf_counter()
+        grab_s = convert_s = 0.0
         out = self._last.copy()
-        if not self._converter.convert_into(bgra, out, x0, y0):
-            return None
-        t2 = time.perf_counter()
-        self.grab_ms = (t1 - t0) * 1000.0
-        self.convert_ms = (t2 - t1) * 1000.0
+        for rect, x0, y0 in rects:
+            t0 = time.perf_counter()
+            bgra = np.asarray(grab(self._sct, rect))
+            t1 = time.perf_counter()
+            if not self._converter.convert_into(bgra, out, x0, y0):
+                return None
+            grab_s += t1 - t0
+            convert_s += time.perf_counter() - t1
+        self.grab_ms = grab_s * 1000.0
+        self.convert_ms = convert_s * 1000.0
         self.patched += 1
         return out
 

@@ -19,8 +19,8 @@ While nothing changes, the capture thread sleeps in :meth:`XDamageFilter.wait_ch
 (a ``select`` on the X connection) until the server reports drawing or the next tick is
 due, and grabs at once when the frame-rate cap allows (``FrameSource.immediate``): a
 keystroke after a quiet moment is grabbed within a millisecond or two instead of at the
-next 30 Hz tick. :attr:`XDamageFilter.damage_box` (the drawn rectangle) lets the screen
-capture grab and convert only that rectangle into a copy of the last frame.
+next 30 Hz tick. :attr:`XDamageFilter.damage_boxes` (the drawn rectangles) let the screen
+capture grab and convert only those rectangles, into a copy of the last frame.
 
 Chroma-only changes (a hue change at equal luma) are caught by comparing the chroma
 planes too when the luma planes are equal.
@@ -47,6 +47,30 @@ from castapp.rtc.xerrors import x_failures
 log = logging.getLogger(__name__)
 
 BLOCK = 64
+
+
+Box = tuple[int, int, int, int]
+"""left, top, right, bottom."""
+
+#: Drawn rectangles kept apart (a keystroke and a clock far from it); more are merged.
+MAX_BOXES = 8
+
+
+def add_box(boxes: list[Box], box: Box) -> None:
+    """Add ``box`` to ``boxes``, merged with any it overlaps or touches; when more than
+    :data:`MAX_BOXES` would be kept, all become their bounding box."""
+    x0, y0, x1, y1 = box
+    kept: list[Box] = []
+    for b in boxes:
+        if b[0] <= x1 and x0 <= b[2] and b[1] <= y1 and y0 <= b[3]:
+            x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+        else:
+            kept.append(b)
+    kept.append((x0, y0, x1, y1))
+    if len(kept) > MAX_BOXES:
+        kept = [(min(b[0] for b in kept), min(b[1] for b in kept),
+                 max(b[2] for b in kept), max(b[3] for b in kept))]
+    boxes[:] = kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +200,11 @@ class XDamageFilter(CompareFilter):
         self._damage_event = -1
         self.checks = 0
         self.skipped = 0
-        self.damage_box: tuple[int, int, int, int] | None = None
-        """After :meth:`before_grab` said "changed": the bounding box (left, top, right,
-        bottom; root window coordinates) of what was drawn since the last look, or None
-        when the whole area must be grabbed (the first look, a moved pointer, no DAMAGE)."""
+        self.damage_boxes: list[Box] | None = None
+        """After :meth:`before_grab` said "changed": boxes (left, top, right, bottom; root
+        window coordinates; at most :data:`MAX_BOXES`) covering what was drawn since the
+        last look, or None when the whole area must be grabbed (the first look, a moved
+        pointer, no DAMAGE)."""
 
     @property
     def active(self) -> bool:
@@ -208,7 +233,7 @@ class XDamageFilter(CompareFilter):
                     or area.y >= a["top"] + a["height"] or area.y + area.height <= a["top"])
 
     def before_grab(self) -> bool:
-        self.damage_box = None
+        self.damage_boxes = None
         if self._failed:
             return True
         try:
@@ -218,7 +243,7 @@ class XDamageFilter(CompareFilter):
             d = self._display
             changed = damaged = False
             self.checks += 1
-            box: tuple[int, int, int, int] | None = None
+            boxes: list[Box] = []
             while d.pending_events():
                 event = d.next_event()
                 if event.type == self._damage_event:
@@ -226,10 +251,8 @@ class XDamageFilter(CompareFilter):
                     if self._intersects(event.area):
                         changed = True
                         r = event.area
-                        x0, y0, x1, y1 = r.x, r.y, r.x + r.width, r.y + r.height
-                        box = (x0, y0, x1, y1) if box is None else (
-                            min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1))
-            self.damage_box = box
+                        add_box(boxes, (r.x, r.y, r.x + r.width, r.y + r.height))
+            self.damage_boxes = boxes or None
             if damaged:
                 # Emptied on any damage (also outside the area): the next drawing anywhere
                 # grows the region again, so it is reported (and wakes wait_change).
@@ -323,7 +346,7 @@ class _AreaLazyDamage(XDamageFilter):
             return True
         try:
             if self._pointer_moved():
-                self.damage_box = None  # the pointer's old and new places: grab it all
+                self.damage_boxes = None  # the pointer's old and new places: grab it all
                 return True
             return changed
         except x_failures() as exc:
