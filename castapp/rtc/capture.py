@@ -317,8 +317,10 @@ class FrameSource(abc.ABC):
                     last_grab = t0
                 if not woken:
                     next_look += period  # a look on the schedule
-                elif grabbed:
-                    next_look = t0 + period  # a grab on a change: the schedule follows it
+                if grabbed and (woken or (self.immediate and self.change is not None)):
+                    # The schedule follows a grab on a change (and a late one): no two
+                    # grabs closer than one period, which is the frame-rate cap.
+                    next_look = max(next_look, t0 + period)
                 woken = False
                 delay = next_look - time.monotonic()
                 if delay < -period:
