@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from castapp.rtc.capture import ScreenCapture, SyntheticSource
-from castapp.rtc.change import CompareFilter, XDamageFilter, filter_for
+from castapp.rtc.change import MAX_BOXES, Box, CompareFilter, XDamageFilter, add_box, filter_for
 
 
 def frame(w: int = 1366, h: int = 768, value: int = 16) -> np.ndarray:
@@ -61,3 +61,14 @@ def test_filter_choice() -> None:
     assert isinstance(flt, XDamageFilter)
     assert flt.before_grab() is True and not flt.active
     assert flt.before_grab() is True, "without DAMAGE every tick grabs and compares"
+
+
+def test_drawn_boxes_merge_when_they_touch_and_stay_apart_otherwise() -> None:
+    boxes: list[Box] = []
+    add_box(boxes, (10, 10, 20, 20))
+    add_box(boxes, (500, 400, 510, 420))  # far away: kept apart
+    add_box(boxes, (18, 15, 30, 25))  # overlaps the first
+    assert sorted(boxes) == [(10, 10, 30, 25), (500, 400, 510, 420)]
+    for i in range(MAX_BOXES - 1):  # one more than MAX_BOXES in all
+        add_box(boxes, (1000 + 50 * i, 0, 1010 + 50 * i, 10))
+    assert boxes == [(10, 0, 1310, 420)]  # too many: one bounding box
