@@ -1,12 +1,14 @@
 """Change detection: capture and encode only when the screen changed.
 
-A frame source with a :class:`ChangeFilter` asks it twice per capture tick
+A frame source with a :class:`ChangeFilter` asks it twice per look at the screen
 (see ``FrameSource._run``):
 
 1. :meth:`ChangeFilter.before_grab` - *may* the screen have changed since the last
    published frame? On X11 this reads the DAMAGE extension through **python-xlib** (a
    damage object on the root window; draining its events costs a few microseconds), so
-   an unchanged screen costs no grab, no conversion and no encode. Without DAMAGE
+   an unchanged screen costs no grab, no conversion and no encode. The damage object
+   reports each newly drawn rectangle (DeltaRectangles; a bounding-box report would merge
+   a keystroke with a clock across the screen). Without DAMAGE
    (Windows, macOS, Wayland without PipeWire damage, a failed X connection) it answers
    "maybe".
 2. :meth:`ChangeFilter.after_grab` - does the grabbed frame differ from the last
@@ -220,7 +222,7 @@ class XDamageFilter(CompareFilter):
             raise RuntimeError("the X server has no DAMAGE extension")
         d.damage_query_version()
         root = d.screen().root
-        self._damage = root.damage_create(damage.DamageReportBoundingBox)
+        self._damage = root.damage_create(damage.DamageReportDeltaRectangles)
         self._damage_event = d.extension_event.DamageNotify
         d.sync()
         self._display = d
