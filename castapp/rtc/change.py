@@ -51,6 +51,12 @@ log = logging.getLogger(__name__)
 BLOCK = 64
 
 
+#: After the first drawing is reported, the grab waits until the server has been quiet for
+#: this long (an application's repaint is often several requests) ...
+SETTLE_S = 0.0015
+#: ... but no longer than this in all.
+SETTLE_MAX_S = 0.006
+
 Box = tuple[int, int, int, int]
 """left, top, right, bottom."""
 
@@ -279,15 +285,33 @@ class XDamageFilter(CompareFilter):
                 time.sleep(timeout)
             return False
         try:
-            if d.pending_events():
-                return True
-            ready, _, _ = select.select([d.fileno()], [], [], max(0.0, timeout))
-            return bool(ready)
+            if not d.pending_events():
+                ready, _, _ = select.select([d.fileno()], [], [], max(0.0, timeout))
+                if not ready:
+                    return False
+            self._settle(d)
+            return True
         except x_failures(ValueError) as exc:  # ValueError: a closed socket
             log.info("waiting for X DAMAGE failed (%s); comparing frames instead", exc)
             self._failed = True
             self.close_display()
             return False
+
+    def _settle(self, d: Any) -> None:
+        """Let a repaint that is still being drawn finish: wait until the server has been
+        quiet for :data:`SETTLE_S` (at most :data:`SETTLE_MAX_S`), so an application that
+        draws a change in several requests is grabbed once, whole, and not as its first
+        rectangle now and the rest one frame interval later."""
+        end = time.monotonic() + SETTLE_MAX_S
+        count = d.pending_events()
+        while (left := end - time.monotonic()) > 0:
+            ready, _, _ = select.select([d.fileno()], [], [], min(SETTLE_S, left))
+            if not ready:
+                return
+            now = d.pending_events()
+            if now == count:
+                return  # not an event (a reply or an error): nothing more to wait for
+            count = now
 
     def close_display(self) -> None:
         d, self._display = self._display, None
