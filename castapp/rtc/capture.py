@@ -171,6 +171,10 @@ class FrameSource(abc.ABC):
         #: (nothing changed) or drop the grabbed frame (same pixels as the last one).
         self.change: ChangeFilter | None = None
         self.frames_unchanged = 0
+        self.regions: list[tuple[int, int, int, int]] | None = None
+        """Set by ``_produce`` when the frame it returns is the previous one with only these
+        rectangles (left, top, right, bottom) grabbed anew: the change filter compares
+        only them."""
         #: Grab as soon as the change filter reports a change (X DAMAGE), within the
         #: frame-rate cap, instead of at the next capture tick; off: every look waits for
         #: the tick (castapp before this, kept for comparison).
@@ -272,8 +276,10 @@ class FrameSource(abc.ABC):
         grabbed = False
         if change is None or change.before_grab():
             grabbed = True
+            self.regions = None
             i420 = self._produce(self._seq)
-            if i420 is not None and change is not None and not change.after_grab(i420):
+            if i420 is not None and change is not None and \
+                    not change.after_grab(i420, self.regions):
                 i420 = None
         if i420 is not None:
             self._publish(i420, wall, t0)
@@ -463,6 +469,7 @@ class ScreenCapture(FrameSource):
         self.grab_ms = grab_s * 1000.0
         self.convert_ms = convert_s * 1000.0
         self.patched += 1
+        self.regions = [(x0, y0, x0 + r["width"], y0 + r["height"]) for r, x0, y0 in rects]
         return out
 
     def _grab_convert(self, area: dict[str, int]) -> np.ndarray:

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from castapp.logs import failed
+from castapp.rtc.convert import i420_planes
 from castapp.rtc.xerrors import x_failures
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class ChangeFilter(Protocol):
 
     def before_grab(self) -> bool: ...
 
-    def after_grab(self, i420: np.ndarray) -> bool: ...
+    def after_grab(self, i420: np.ndarray, regions: list[Box] | None = None) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -135,7 +136,10 @@ class CompareFilter:
     def before_grab(self) -> bool:
         return True
 
-    def after_grab(self, i420: np.ndarray) -> bool:
+    def after_grab(self, i420: np.ndarray, regions: list[Box] | None = None) -> bool:
+        """``regions`` (left, top, right, bottom; even): the only places where ``i420`` can
+        differ from the frame grabbed before it (the rest was copied from it), so only they
+        are compared."""
         height = i420.shape[0] * 2 // 3
         luma = i420[:height]
         previous = self._previous
@@ -145,6 +149,8 @@ class CompareFilter:
                               (i420.shape[1] + BLOCK - 1) // BLOCK), bool)
             self._publish(i420, Change(blocks, 1.0, luma, None))
             return True
+        if regions is not None:
+            return self._compare_regions(i420, previous, regions)
         diff_words = _words(luma) != _words(previous[:height])
         if not diff_words.any():
             if np.array_equal(i420[height:], previous[height:]):
@@ -167,6 +173,29 @@ class CompareFilter:
         blocks = np.asarray(padded.reshape(bh, BLOCK, bw, words_per_block).any(axis=(1, 3)))
         change = Change(blocks, float(blocks.mean()), luma, previous[:height])
         self._publish(i420, change)
+        return True
+
+    def _compare_regions(self, i420: np.ndarray, previous: np.ndarray,
+                         regions: list[Box]) -> bool:
+        height, width = i420.shape[0] * 2 // 3, i420.shape[1]
+        blocks = np.zeros(((height + BLOCK - 1) // BLOCK, (width + BLOCK - 1) // BLOCK), bool)
+        new_planes = i420_planes(i420, width, height)
+        old_planes = i420_planes(previous, width, height)
+        for x0, y0, x1, y1 in regions:
+            diff = new_planes[0][y0:y1, x0:x1] != old_planes[0][y0:y1, x0:x1]
+            ys, xs = np.nonzero(diff)
+            blocks[(ys + y0) // BLOCK, (xs + x0) // BLOCK] = True
+            for plane in (1, 2):  # chroma (half size): a hue change at equal luma
+                cdiff = (new_planes[plane][y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+                         != old_planes[plane][y0 // 2:y1 // 2, x0 // 2:x1 // 2])
+                ys, xs = np.nonzero(cdiff)
+                blocks[(2 * ys + y0) // BLOCK, (2 * xs + x0) // BLOCK] = True
+        if not blocks.any():
+            self.unchanged += 1
+            return False
+        self._blocks_at = time.monotonic()
+        self._publish(i420, Change(blocks, float(blocks.mean()), i420[:height],
+                                   previous[:height]))
         return True
 
     @staticmethod
