@@ -145,18 +145,10 @@ class Content:
         if scene != "desktop":
             c.delete("bouncer")
 
-        # The stamp, always on top, in a canvas of its own: Tk repaints each canvas's changes
-        # as one rectangle, and a stamp drawn into the main canvas would join a keystroke's
-        # repaint into one large rectangle spanning both, which a real desktop does not do.
-        bx0, by0, bx1, by1 = backing_rect(height)
-        self.stamp_canvas = tk.Canvas(root, width=bx1 - bx0, height=by1 - by0,
-                                      highlightthickness=0, bd=0, bg="black")
-        self.stamp_canvas.place(x=bx0, y=by0)
-        self.cells = []
-        for i in range(CELLS):
-            x0, y0, x1, y1 = cell_rect(i, height)
-            self.cells.append(self.stamp_canvas.create_rectangle(
-                x0 - bx0, y0 - by0, x1 - bx0, y1 - by0, fill="black", outline=""))
+        # The stamp, always on top.
+        c.create_rectangle(*backing_rect(height), fill="black", outline="")
+        self.cells = [c.create_rectangle(*cell_rect(i, height), fill="black", outline="")
+                      for i in range(CELLS)]
         self.cell_state: list[bool | None] = [None] * CELLS
 
         self.frames = 0
@@ -186,7 +178,7 @@ class Content:
         bits = stamp_bits(stamp_for(now_ms()))
         for i, (item, white) in enumerate(zip(self.cells, bits, strict=True)):
             if self.cell_state[i] is not white:
-                self.stamp_canvas.itemconfigure(item, fill="white" if white else "black")
+                self.canvas.itemconfigure(item, fill="white" if white else "black")
                 self.cell_state[i] = white
 
     def _type(self) -> bool:

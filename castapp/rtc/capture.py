@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 #: Drawn rectangles covering up to this share of the screen are grabbed and converted alone,
 #: into a copy of the last frame; more is grabbed whole.
-PATCH_MAX_SHARE = 0.25
+PATCH_MAX_SHARE = 0.5
 
 #: What opening or grabbing a screen with mss raises: no display, a display that went away,
 #: a refused X request (mss's own errors), or a system library that is missing.

@@ -7,8 +7,9 @@ A frame source with a :class:`ChangeFilter` asks it twice per look at the screen
    published frame? On X11 this reads the DAMAGE extension through **python-xlib** (a
    damage object on the root window; draining its events costs a few microseconds), so
    an unchanged screen costs no grab, no conversion and no encode. The damage object
-   reports each newly drawn rectangle (DeltaRectangles; a bounding-box report would merge
-   a keystroke with a clock across the screen). Without DAMAGE
+   reports the bounding box of what was drawn (one event when it grows: reporting every
+   drawn rectangle cost the capture thread 80 % of a core under 1,800 rectangles a
+   second). Without DAMAGE
    (Windows, macOS, Wayland without PipeWire damage, a failed X connection) it answers
    "maybe".
 2. :meth:`ChangeFilter.after_grab` - does the grabbed frame differ from the last
@@ -61,7 +62,8 @@ SETTLE_MAX_S = 0.006
 Box = tuple[int, int, int, int]
 """left, top, right, bottom."""
 
-#: Drawn rectangles kept apart (a keystroke and a clock far from it); more are merged.
+#: Drawn rectangles kept apart (a keystroke and a clock far from it, reported before the
+#: grab drains them); more are merged.
 MAX_BOXES = 8
 
 
@@ -257,7 +259,7 @@ class XDamageFilter(CompareFilter):
             raise RuntimeError("the X server has no DAMAGE extension")
         d.damage_query_version()
         root = d.screen().root
-        self._damage = root.damage_create(damage.DamageReportDeltaRectangles)
+        self._damage = root.damage_create(damage.DamageReportBoundingBox)
         self._damage_event = d.extension_event.DamageNotify
         d.sync()
         self._display = d
@@ -281,14 +283,15 @@ class XDamageFilter(CompareFilter):
             changed = damaged = False
             self.checks += 1
             boxes: list[Box] = []
-            while d.pending_events():
-                event = d.next_event()
-                if event.type == self._damage_event:
-                    damaged = True
-                    if self._intersects(event.area):
-                        changed = True
-                        r = event.area
-                        add_box(boxes, (r.x, r.y, r.x + r.width, r.y + r.height))
+            while count := d.pending_events():  # one read of the connection per batch
+                for _ in range(count):
+                    event = d.next_event()
+                    if event.type == self._damage_event:
+                        damaged = True
+                        if self._intersects(event.area):
+                            changed = True
+                            r = event.area
+                            add_box(boxes, (r.x, r.y, r.x + r.width, r.y + r.height))
             self.damage_boxes = boxes or None
             if damaged:
                 # Emptied on any damage (also outside the area): the next drawing anywhere
