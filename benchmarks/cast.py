@@ -63,7 +63,10 @@ received frame that shows it), ``encodes_per_s`` and the sender's content ``mode
 ``--mode`` picks the sender's settings: ``auto`` (the Auto preset, castapp's default),
 ``changes`` (default settings, change-driven) or ``fixed`` (every captured frame encoded,
 castapp before change detection); ``--compare fixed`` runs the same scene again with
-``fixed`` and adds ``fixed`` and ``ratios``.
+``fixed`` and adds ``fixed`` and ``ratios``. ``--compare tick`` first runs it with the
+capture grabbing at the next capture tick instead of when X DAMAGE reports the change
+(castapp before grabbing on the change), then ``fixed``, and adds ``tick``, ``fixed`` and
+both sets of ``ratios``.
 
 **Keyframe delivery.** ``--link MBIT[:QUEUE_MS]`` shapes the namespace's loopback (the
 path between the peers) to MBIT Mbit/s with a QUEUE_MS-deep queue (``tc`` ``tbf``: what
@@ -513,6 +516,18 @@ def compare_fixed(current: dict[str, Any], fixed: dict[str, Any]) -> dict[str, A
     }
 
 
+def compare_tick(current: dict[str, Any], tick: dict[str, Any]) -> dict[str, Any]:
+    """Grabbing on the change against grabbing at the next capture tick, same scene and run."""
+    cc, tc = current.get("change_to_glass_ms") or {}, tick.get("change_to_glass_ms") or {}
+    return {
+        "change_to_glass_p50_current_over_tick": ratio(cc.get("p50"), tc.get("p50")),
+        "change_to_glass_p95_current_over_tick": ratio(cc.get("p95"), tc.get("p95")),
+        "sender_cpu_current_over_tick": ratio(current["sender_cpu"], tick["sender_cpu"]),
+        "encodes_current_over_tick": ratio(current.get("encodes_per_s"),
+                                           tick.get("encodes_per_s")),
+    }
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
         return None
@@ -653,10 +668,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed", "no-layout", "stock-decode",
+    ap.add_argument("--compare", choices=["naive", "fixed", "tick", "no-layout", "stock-decode",
                                           *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
-                    "every captured frame (fixed), without packet pacing (pacing) or with "
+                    "every captured frame (fixed), grabbing at the capture tick and then fixed "
+                    "(tick), without packet pacing (pacing) or with "
                     "intra refresh instead of keyframes (intra-refresh); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
                     "that decodes through aiortc's own path (stock-decode)")
@@ -705,7 +721,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--seconds and --fps must be positive, --warmup not negative")
     if args.receivers is not None and not 1 <= args.receivers <= 8:
         ap.error("--receivers takes 1 to 8")
-    if (args.senders or args.receivers) and (args.compare in ("naive", "fixed") or args.trace
+    if (args.senders or args.receivers) and (args.compare in ("naive", "fixed", "tick")
+                                             or args.trace
                                              or args.max_size or args.backend != "x11"):
         ap.error("--senders and --receivers cast synthetic patterns: --compare naive|fixed, "
                  "--trace, --max-size and --backend apply to the single screen cast only")
@@ -766,7 +783,8 @@ def main(argv: list[str] | None = None) -> int:
         result["warmup_s"] = args.warmup
         print(json.dumps(result))
         return 0
-    pipelines = 2 if args.compare or args.backend == "both" else 1
+    pipelines = (3 if args.compare == "tick" else 2 if args.compare or args.backend == "both"
+                 else 1)
     limit = 90 + pipelines * (args.warmup + args.seconds + 150)
     netns = load_netns()
     result: dict[str, Any] = {
@@ -803,10 +821,17 @@ def main(argv: list[str] | None = None) -> int:
                     naive = bench.run_pipeline(naive=True)
                     result["naive"] = naive
                     result["ratios"] = compare(tuned, naive)
-                elif args.compare == "fixed":
+                elif args.compare in ("fixed", "tick"):
+                    if args.compare == "tick":
+                        bench.sender_extra = ["--grab", "tick"]
+                        tick = bench.run_pipeline(naive=False, kind="tick")
+                        bench.sender_extra = []
+                        result["tick"] = tick
                     fixed = bench.run_pipeline(naive=False, mode="fixed")
                     result["fixed"] = fixed
                     result["ratios"] = compare_fixed(tuned, fixed)
+                    if args.compare == "tick":
+                        result["ratios"].update(compare_tick(tuned, tick))
                 if args.backend == "both":  # the same scene again, on Wayland
                     for child in (bench.content, bench.xvfb):
                         if child is not None:

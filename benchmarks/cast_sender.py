@@ -173,6 +173,8 @@ async def run(args: argparse.Namespace) -> int:
     else:
         capture = TappedCapture(samples, trace, monitor=1, fps=args.fps,
                                 max_size=args.max_size)
+    if isinstance(capture, TappedCapture):
+        capture.immediate = capture.patches = args.grab == "change"
     casting = asyncio.Event()
 
     def on_status(st: SenderStatus) -> None:
@@ -208,6 +210,8 @@ async def run(args: argparse.Namespace) -> int:
                 report["misreads"] = capture.reader.misreads
                 report["grab_ms"] = round(capture.grab_ms, 2)
                 report["convert_ms"] = round(capture.convert_ms, 2)
+                report["grabs_on_change"] = capture.woken
+                report["patched"] = capture.patched
                 samples.close()
                 report["samples"] = samples.written
                 emit("report", **report)
@@ -261,6 +265,9 @@ def main() -> None:
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto")
     ap.add_argument("--backend", choices=["x11", "portal"], default="x11",
                     help="capture $DISPLAY (x11) or the Wayland desktop's ScreenCast portal")
+    ap.add_argument("--grab", choices=["change", "tick"], default="change",
+                    help="grab when X DAMAGE reports a change, only the drawn rectangle when "
+                    "small (default), or the whole screen at the next tick")
     ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
     ap.add_argument("--pace-window", type=float, default=PacingConfig.window_s, metavar="S",
                     help="with --pacing on: a large frame leaves within S seconds")

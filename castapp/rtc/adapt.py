@@ -29,8 +29,9 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
    from a track that offers ``castapp_next_encoded`` (a
    :class:`~castapp.rtc.shared_encoder.SharedTrack`: one encode shared by several
    connections) instead of encoding what ``recv()`` returns; the sender still builds its
-   own packets (SSRC, sequence numbers, SRTP). The track's ``bitrate_sink`` stands in for
-   the sender's encoder, so REMB estimates and keyframe requests reach the shared group.
+   own packets (SSRC, sequence numbers, SRTP) and paces them with its own pacer (7., the
+   settings and bitrate from ``castapp_pacing()``). The track's ``bitrate_sink`` stands in
+   for the sender's encoder, so REMB estimates and keyframe requests reach the shared group.
 7. Sender: a video frame larger than its pacing burst has the rest of its RTP packets
    spread over a few milliseconds (:mod:`castapp.rtc.pacer`) when its connection's
    :attr:`~castapp.rtc.encoder.EncoderConfig.pacing` is set. ``_next_encoded_frame`` sets
@@ -79,7 +80,7 @@ from aiortc.rtp import RtpPacket
 
 from castapp.rtc import decode, ice_checks
 from castapp.rtc.encoder import EncoderLink, ScreenH264Encoder, ScreenVp8Encoder
-from castapp.rtc.pacer import Pacer, restamp_abs_send_time
+from castapp.rtc.pacer import Pacer, PacingConfig, restamp_abs_send_time
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,12 @@ async def _next_encoded_frame_castapp(
         payloads, timestamp = await shared(codec)
         if not self._enabled or not payloads:
             return None
-        return RTCEncodedFrame(payloads, timestamp, None)
+        encoded = RTCEncodedFrame(payloads, timestamp, None)
+        config, target = track.castapp_pacing()  # type: ignore[union-attr]
+        pacer = _frame_pacer(self, config, target, encoded)
+        track.pacer_stats = pacer.stats if pacer is not None else None  # type: ignore[union-attr]
+        _PACER.set(pacer)
+        return encoded
     link = getattr(track, "link", None)
     if not isinstance(link, EncoderLink):
         _PACER.set(None)
@@ -291,17 +297,20 @@ async def _next_encoded_frame_castapp(
         if use_link is not None:
             use_link(link)
     frame = await _stock_next_encoded_frame(self, codec)
-    _PACER.set(_frame_pacer(self, link, encoder, frame))
+    pacer = _frame_pacer(self, link.config.pacing,
+                         int(getattr(encoder, "target_bitrate", 0) or 0), frame)
+    if pacer is not None:
+        link.pacer_stats = pacer.stats
+    _PACER.set(pacer)
     return frame
 
 
 _PACER_ATTR = "_castapp_pacer"
 
 
-def _frame_pacer(sender: aiortc.rtcrtpsender.RTCRtpSender, link: EncoderLink,
-                 encoder: object, frame: RTCEncodedFrame | None) -> Pacer | None:
+def _frame_pacer(sender: aiortc.rtcrtpsender.RTCRtpSender, config: PacingConfig | None,
+                 target_bps: int, frame: RTCEncodedFrame | None) -> Pacer | None:
     """The sender's pacer, set up for ``frame``; None when its connection does not pace."""
-    config = link.config.pacing
     if config is None or frame is None:
         return None
     pacer: Pacer | None = getattr(sender, _PACER_ATTR, None)
@@ -312,9 +321,7 @@ def _frame_pacer(sender: aiortc.rtcrtpsender.RTCRtpSender, link: EncoderLink,
         pacer.abs_send_time_id = getattr(ids, "abs_send_time", None) or 0
         setattr(sender, _PACER_ATTR, pacer)
     pacer.config = config
-    target = int(getattr(encoder, "target_bitrate", 0) or 0)
-    pacer.begin_frame(sum(len(p) for p in frame.payloads), target)
-    link.pacer_stats = pacer.stats
+    pacer.begin_frame(sum(len(p) for p in frame.payloads), target_bps)
     return pacer
 
 

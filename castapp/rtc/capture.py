@@ -49,6 +49,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Drawn rectangles covering up to this share of the screen are grabbed and converted alone,
+#: into a copy of the last frame; more is grabbed whole.
+PATCH_MAX_SHARE = 0.5
+
 #: What opening or grabbing a screen with mss raises: no display, a display that went away,
 #: a refused X request (mss's own errors), or a system library that is missing.
 SCREEN_FAILURES: tuple[type[Exception], ...] = (mss.exception.ScreenShotError, OSError)
@@ -167,6 +171,16 @@ class FrameSource(abc.ABC):
         #: (nothing changed) or drop the grabbed frame (same pixels as the last one).
         self.change: ChangeFilter | None = None
         self.frames_unchanged = 0
+        self.regions: list[tuple[int, int, int, int]] | None = None
+        """Set by ``_produce`` when the frame it returns is the previous one with only these
+        rectangles (left, top, right, bottom) grabbed anew: the change filter compares
+        only them."""
+        #: Grab as soon as the change filter reports a change (X DAMAGE), within the
+        #: frame-rate cap, instead of at the next capture tick; off: every look waits for
+        #: the tick (castapp before this, kept for comparison).
+        self.immediate = True
+        self.woken = 0
+        """Looks started by a reported change instead of the tick."""
 
     def _set_state(self, state: SourceState) -> None:
         if state is self.state:
@@ -253,30 +267,75 @@ class FrameSource(abc.ABC):
         self.frames_produced += 1
         self.mailbox.put(frame)
 
+    def _tick(self, t0: float, wall: float) -> bool:
+        """One look at the screen at ``t0``: ask the change filter, grab, publish.
+
+        Returns whether a grab happened (it counts against the frame-rate cap)."""
+        change = self.change
+        i420 = None
+        grabbed = False
+        if change is None or change.before_grab():
+            grabbed = True
+            self.regions = None
+            i420 = self._produce(self._seq)
+            if i420 is not None and change is not None and \
+                    not change.after_grab(i420, self.regions):
+                i420 = None
+        if i420 is not None:
+            self._publish(i420, wall, t0)
+        elif change is not None:
+            self.frames_unchanged += 1
+        return grabbed
+
+    def _await_change(self, until: float, last_grab: float) -> bool:
+        """Idle until ``until`` (the next periodic look), or until the change filter reports
+        a change and the frame-rate cap allows a grab (one period after ``last_grab``).
+
+        Returns whether a reported change ended the wait."""
+        wait_change = getattr(self.change, "wait_change", None)
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= until:
+                return False
+            if not self.immediate or wait_change is None:
+                self._stop.wait(until - now)
+                continue
+            # Short slices, so stop() is noticed while the display is silent.
+            if wait_change(min(until - now, 0.05)):
+                self.woken += 1
+                earliest = last_grab + 1.0 / self.fps
+                if earliest > now:
+                    self._stop.wait(min(earliest, until) - now)
+                return True
+        return False
+
     def _run(self) -> None:
         try:
             self._setup()
-            deadline = time.monotonic()
+            next_look = time.monotonic()
+            last_grab = -math.inf
+            woken = False
             while not self._stop.is_set():
                 period = 1.0 / self.fps  # may change while running
                 t0 = time.monotonic()
-                wall = time.time()
-                change = self.change
-                i420 = None
-                if change is None or change.before_grab():
-                    i420 = self._produce(self._seq)
-                    if i420 is not None and change is not None and not change.after_grab(i420):
-                        i420 = None
-                if i420 is not None:
-                    self._publish(i420, wall, t0)
-                elif change is not None:
-                    self.frames_unchanged += 1
-                deadline += period
-                delay = deadline - time.monotonic()
+                grabbed = self._tick(t0, time.time())
+                if grabbed:
+                    last_grab = t0
+                if not woken:
+                    next_look += period  # a look on the schedule
+                if grabbed and (woken or (self.immediate and self.change is not None)):
+                    # The schedule follows a grab on a change (and a late one): no two
+                    # grabs closer than one period, which is the frame-rate cap.
+                    next_look = max(next_look, t0 + period)
+                woken = False
+                delay = next_look - time.monotonic()
                 if delay < -period:
-                    deadline = time.monotonic()  # fell behind: do not burst to catch up
+                    next_look = time.monotonic()  # fell behind: do not burst to catch up
                 elif delay > 0:
-                    self._stop.wait(delay)
+                    if grabbed:
+                        self._stop.wait(delay)  # the frame-rate cap
+                    else:
+                        woken = self._await_change(next_look, last_grab)
         except Exception as exc:  # broad: the thread's end; said as source_failed by its consumer
             failed(log, f"{self._name} failed", exc)
             self.error = exc
@@ -296,7 +355,9 @@ class ScreenCapture(FrameSource):
     :class:`~castapp.rtc.convert.I420Converter` (libyuv where installed, else swscale) on
     the capture thread. Output dimensions are always even: odd sizes are padded by one
     repeated column/row, so every captured pixel arrives. ``with_cursor`` (X11, on by
-    default) draws the mouse pointer into the frame.
+    default) draws the mouse pointer into the frame. When X DAMAGE reports that only small
+    rectangles were drawn (a keystroke), only those are grabbed and converted, into a copy
+    of the last frame (unscaled capture with libyuv; ``patches``).
     """
 
     def __init__(
@@ -320,8 +381,14 @@ class ScreenCapture(FrameSource):
         self._converter: I420Converter | None = None
         self.grab_ms = 0.0
         self.convert_ms = 0.0
+        #: Grab only the rectangles X DAMAGE reports when small (see _patch_areas).
+        self.patches = True
+        self.patched = 0
+        """Frames made by grabbing and converting only the drawn rectangle."""
+        self._last: np.ndarray | None = None
 
     def _setup(self) -> None:
+        self._last = None
         # One mss instance per thread, created on the thread that uses it.
         self._sct = _open_mss(self.display, self.with_cursor)
         self._converter = I420Converter()
@@ -349,7 +416,61 @@ class ScreenCapture(FrameSource):
         return dict(self._area)
 
     def _produce(self, seq: int) -> np.ndarray:
-        return self._grab_convert(self._area)
+        patches = self._patch_areas()
+        i420 = self._grab_patches(patches) if patches else None
+        if i420 is None:
+            i420 = self._grab_convert(self._area)
+        self._last = i420
+        return i420
+
+    def _patch_areas(self) -> list[tuple[dict[str, int], int, int]] | None:
+        """The rectangles to grab when only parts of the screen were drawn (X DAMAGE's
+        boxes, widened to even coordinates), each with its offset in the frame; None: grab
+        it all."""
+        boxes = getattr(self.change, "damage_boxes", None)
+        last, area = self._last, self._area
+        if not boxes or last is None or not self.patches or not area:
+            return None
+        w, h = area["width"], area["height"]
+        if fit_size(w, h, self.max_size) != (even_up(w), even_up(h)) or \
+                last.shape != (even_up(h) * 3 // 2, even_up(w)):
+            return None  # scaled, or the size changed
+        rects: list[tuple[dict[str, int], int, int]] = []
+        pixels = 0
+        for box in boxes:
+            x0 = max(0, box[0] - area["left"]) // 2 * 2
+            y0 = max(0, box[1] - area["top"]) // 2 * 2
+            x1 = even_up(min(w, box[2] - area["left"]))
+            y1 = even_up(min(h, box[3] - area["top"]))
+            if x1 <= x0 or y1 <= y0:
+                continue  # outside the area
+            if x1 > w or y1 > h:
+                return None  # an odd edge (its padding is repeated by the full conversion)
+            pixels += (x1 - x0) * (y1 - y0)
+            rects.append(({"left": area["left"] + x0, "top": area["top"] + y0,
+                           "width": x1 - x0, "height": y1 - y0}, x0, y0))
+        if not rects or pixels > PATCH_MAX_SHARE * w * h:
+            return None
+        return rects
+
+    def _grab_patches(self, rects: list[tuple[dict[str, int], int, int]]) -> np.ndarray | None:
+        """The last frame with ``rects`` grabbed and converted anew (a new array)."""
+        assert self._sct is not None and self._converter is not None and self._last is not None
+        grab_s = convert_s = 0.0
+        out = self._last.copy()
+        for rect, x0, y0 in rects:
+            t0 = time.perf_counter()
+            bgra = np.asarray(grab(self._sct, rect))
+            t1 = time.perf_counter()
+            if not self._converter.convert_into(bgra, out, x0, y0):
+                return None
+            grab_s += t1 - t0
+            convert_s += time.perf_counter() - t1
+        self.grab_ms = grab_s * 1000.0
+        self.convert_ms = convert_s * 1000.0
+        self.patched += 1
+        self.regions = [(x0, y0, x0 + r["width"], y0 + r["height"]) for r, x0, y0 in rects]
+        return out
 
     def _grab_convert(self, area: dict[str, int]) -> np.ndarray:
         assert self._sct is not None and self._converter is not None

@@ -190,6 +190,32 @@ class I420Converter:
             return self._libyuv(bgra, w, h, out_w, out_h)
         return self._swscale(bgra, w, h, out_w, out_h)
 
+    def convert_into(self, bgra: np.ndarray, out: np.ndarray, left: int, top: int) -> bool:
+        """Convert ``bgra`` in place into the rectangle of the I420 array ``out`` whose
+        top-left corner is (``left``, ``top``); unscaled, all four even. Chroma is the
+        mean of each 2x2 block, so the rectangle comes out as a whole-frame conversion
+        would. False (``out`` untouched) on the swscale backend."""
+        lib = _LIBYUV
+        if self.backend != "libyuv" or lib is None:
+            return False
+        h, w = bgra.shape[:2]
+        out_h = out.shape[0] * 2 // 3
+        out_w = out.shape[1]
+        if (left | top | w | h) % 2 or left + w > out_w or top + h > out_h \
+                or not out.flags.c_contiguous:
+            raise ValueError(f"a {w}x{h}+{left}+{top} patch does not fit {out_w}x{out_h} I420")
+        if bgra.strides[1:] != (4, 1):
+            bgra = np.ascontiguousarray(bgra)
+        base = out.ctypes.data
+        ys, cw = out_w * out_h, out_w // 2
+        chroma = (top // 2) * cw + left // 2
+        rc = lib.ARGBToI420(bgra.ctypes.data, bgra.strides[0], base + top * out_w + left,
+                            out_w, base + ys + chroma, cw, base + ys + ys // 4 + chroma, cw,
+                            w, h)
+        if rc != 0:
+            raise RuntimeError(f"libyuv ARGBToI420 failed ({rc})")
+        return True
+
     # -- libyuv ------------------------------------------------------------------------
     def _libyuv(self, bgra: np.ndarray, w: int, h: int, out_w: int, out_h: int) -> np.ndarray:
         lib = _LIBYUV

@@ -14,6 +14,9 @@ shared-encoder adaptation in :mod:`castapp.rtc.adapt`).
   keyframe and asks for one.
 - A keyframe request (PLI/FIR) from any receiver makes the next frame a keyframe for all,
   at most once per ``keyframe_request_interval_s`` (the encoder's rate limit).
+- Each connection's packets are paced by its own RTP sender (:mod:`castapp.rtc.pacer`,
+  the cast's ``EncoderConfig.pacing``), as a single connection's are: a keyframe's tail is
+  spread out per receiver, and one receiver's queue never delays another's packets.
 - The bitrate follows the weakest receiver's estimate (REMB) in the group, within the
   encoder's floor for legible screen text. A receiver whose estimate stays far below the
   floor while the others' do not is moved to its own group at half the size
@@ -37,6 +40,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from castapp.rtc.capture import FrameSource
 from castapp.rtc.encoder import EncoderConfig, ScreenH264Encoder, ScreenVp8Encoder
+from castapp.rtc.pacer import PacerStats, PacingConfig
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +274,8 @@ class SharedTrack(MediaStreamTrack):
         self.keyframe_requests = 0
         self.frames_sent = 0
         self.on_stop: Callable[[], None] | None = None
+        self.pacer_stats: PacerStats | None = None
+        """This connection's pacer counters (set by its RTP sender; None: not paced)."""
 
     @property
     def last_frame(self) -> object | None:
@@ -277,6 +283,12 @@ class SharedTrack(MediaStreamTrack):
 
     async def recv(self) -> av.VideoFrame:
         raise MediaStreamError("a shared track is read through castapp_next_encoded")
+
+    def castapp_pacing(self) -> tuple[PacingConfig | None, int]:
+        """How this connection's packets are paced: the cast's pacing settings, at the rate
+        its group encodes (the weakest receiver's estimate, within the text floor)."""
+        group = self.sub.group
+        return self.hub.config.pacing, int(group.encoder.target_bitrate or 0)
 
     def keyframe_requested(self) -> None:
         self.sub.group.request_keyframe()

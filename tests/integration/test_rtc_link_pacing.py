@@ -1,5 +1,6 @@
 """Per-connection encoder settings and packet pacing, between real aiortc peers over
-127.0.0.1 (one process, two casts at once, real x264)."""
+127.0.0.1 (one process, two casts at once, real x264); pacing of the fan-out encoder's
+connections too (one encode, each connection paced by its own sender)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import EncoderConfig
 from castapp.rtc.pacer import PacingConfig
 from castapp.rtc.receive import FrameReceiver, ReceivedFrame
+from castapp.rtc.shared_encoder import SharedEncoderHub, SharedTrack
 from castapp.rtc.track import CaptureTrack
 
 pytestmark = pytest.mark.timeout(60)
@@ -55,6 +57,7 @@ class Peers:
         self.pcs: list[RTCPeerConnection] = []
         self.receivers: list[FrameReceiver] = []
         self.sources: list[SyntheticSource] = []
+        self.hubs: list[SharedEncoderHub] = []
 
     def pc(self) -> RTCPeerConnection:
         pc = peer.make_peer_connection([])
@@ -94,6 +97,8 @@ async def peers(loopback_only: None) -> AsyncIterator[Peers]:
     yield p
     for r in p.receivers:
         await r.stop()
+    for h in p.hubs:
+        await h.close()
     for pc in p.pcs:
         await pc.close()
     for s in p.sources:
@@ -159,3 +164,71 @@ async def test_without_pacing_no_pacer_is_made(peers: Peers) -> None:
     await asyncio.sleep(1.5)
     assert len(frames) >= 20
     assert track.link.pacer_stats is None
+
+
+async def fan_out(peers: Peers, config: EncoderConfig, receivers: int = 2,
+                  width: int = 1280, height: int = 720
+                  ) -> tuple[SharedEncoderHub, list[SharedTrack], list[list[ReceivedFrame]]]:
+    """One capture and one shared encoder cast to ``receivers`` connections."""
+    src = TexturedSource(width, height, 30)
+    src.start()
+    peers.sources.append(src)
+    hub = SharedEncoderHub(src, config)
+    peers.hubs.append(hub)
+    tracks: list[SharedTrack] = []
+    received: list[list[ReceivedFrame]] = []
+    for _ in range(receivers):
+        sender, receiver = peers.pc(), peers.pc()
+        track = hub.track()
+        peer.add_video_sender(sender, track)
+        frames: list[ReceivedFrame] = []
+        got: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_track(remote: object, frames: list[ReceivedFrame] = frames,
+                     got: asyncio.Future[None] = got) -> None:
+            fr = FrameReceiver(remote, frames.append)  # type: ignore[arg-type]
+            fr.start()
+            peers.receivers.append(fr)
+            got.set_result(None)
+
+        receiver.on("track", on_track)
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        await receiver.setLocalDescription(await receiver.createAnswer())
+        await sender.setRemoteDescription(receiver.localDescription)
+        await asyncio.wait_for(got, 10)
+        tracks.append(track)
+        received.append(frames)
+    return hub, tracks, received
+
+
+async def test_the_fan_out_encoder_paces_each_connection(peers: Peers) -> None:
+    """One encode to two receivers: each connection's RTP sender paces its own copy of a
+    large frame, and every frame still arrives at both."""
+    pacing = PacingConfig(factor=2.5, window_s=0.030, burst_bytes=4_000)
+    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False, pacing=pacing,
+                           keyframe_interval_s=0.5)
+    hub, tracks, received = await fan_out(peers, config)
+    await asyncio.sleep(3.0)
+    (group,) = hub.groups.values()
+    assert group.keyframes >= 3
+    stats = [t.pacer_stats for t in tracks]
+    assert stats[0] is not None and stats[1] is not None and stats[0] is not stats[1]
+    for s in stats:
+        assert s is not None
+        assert s.frames_paced >= 3, s
+        assert 0 < s.max_delay_ms < 500, s  # spread out, never stuck (loaded machines)
+        assert s.dropped == 0
+    for frames in received:
+        assert len(frames) >= 60
+        assert len([f for f in frames if f.frame.key_frame]) >= 3
+    # still one encode per frame for both connections
+    assert group.encodes < 0.75 * sum(len(f) for f in received)
+
+
+async def test_the_fan_out_encoder_without_pacing_sends_in_bursts(peers: Peers) -> None:
+    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False, pacing=None)
+    _hub, tracks, received = await fan_out(peers, config, receivers=1)
+    await asyncio.sleep(1.5)
+    assert len(received[0]) >= 20
+    assert tracks[0].pacer_stats is None

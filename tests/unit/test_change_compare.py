@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from castapp.rtc.capture import ScreenCapture, SyntheticSource
-from castapp.rtc.change import CompareFilter, XDamageFilter, filter_for
+from castapp.rtc.change import MAX_BOXES, Box, CompareFilter, XDamageFilter, add_box, filter_for
 
 
 def frame(w: int = 1366, h: int = 768, value: int = 16) -> np.ndarray:
@@ -61,3 +61,36 @@ def test_filter_choice() -> None:
     assert isinstance(flt, XDamageFilter)
     assert flt.before_grab() is True and not flt.active
     assert flt.before_grab() is True, "without DAMAGE every tick grabs and compares"
+
+
+def test_drawn_boxes_merge_when_they_touch_and_stay_apart_otherwise() -> None:
+    boxes: list[Box] = []
+    add_box(boxes, (10, 10, 20, 20))
+    add_box(boxes, (500, 400, 510, 420))  # far away: kept apart
+    add_box(boxes, (18, 15, 30, 25))  # overlaps the first
+    assert sorted(boxes) == [(10, 10, 30, 25), (500, 400, 510, 420)]
+    for i in range(MAX_BOXES - 1):  # one more than MAX_BOXES in all
+        add_box(boxes, (1000 + 50 * i, 0, 1010 + 50 * i, 10))
+    assert boxes == [(10, 0, 1310, 420)]  # too many: one bounding box
+
+
+def test_comparing_only_the_regions_finds_the_same_change() -> None:
+    rng = np.random.default_rng(5)
+    first = rng.integers(0, 256, (360, 320), dtype=np.uint8)  # 320x240 I420
+    changed = first.copy()
+    changed[130, 201] ^= 0xFF  # one luma pixel
+    chroma_only = changed.copy()
+    chroma_only[240 + 10, 3] ^= 0x0F  # a U sample only (see below)
+    whole, regions = CompareFilter(), CompareFilter()
+    for f in (whole, regions):
+        assert f.after_grab(first)
+    assert whole.after_grab(changed)
+    assert regions.after_grab(changed, [(192, 128, 256, 136)])
+    assert whole.last_change is not None and regions.last_change is not None
+    assert np.array_equal(whole.last_change.blocks, regions.last_change.blocks)
+    assert regions.last_change.blocks.sum() == 1
+    assert not regions.after_grab(changed.copy(), [(0, 0, 64, 64)]), "same pixels"
+    # U is 160 wide, so array row 250 holds U rows 20 and 21; its column 3 is U row 20,
+    # column 3, which covers pixels x 6..7, y 40..41
+    assert regions.after_grab(chroma_only, [(0, 40, 8, 42)])
+    assert regions.last_change is not None and regions.last_change.blocks[0, 0]

@@ -90,3 +90,20 @@ def test_scale_bgra_thumbnail() -> None:
     img = solid(320, 200, (10, 20, 30))
     out = scale_bgra(img, 80, 50)
     assert out.shape == (50, 80, 4) and (out[..., :3] == (10, 20, 30)).all()
+
+
+def test_a_converted_patch_equals_the_whole_frame_conversion() -> None:
+    if not libyuv_available():
+        pytest.skip("libyuv is not installed")
+    rng = np.random.default_rng(3)
+    before = rng.integers(0, 256, (120, 160, 4), dtype=np.uint8)
+    after = before.copy()
+    after[37:51, 9:70] = rng.integers(0, 256, (14, 61, 4), dtype=np.uint8)
+    conv = I420Converter("libyuv")
+    out = conv.convert(before)
+    # the drawn rectangle widened to even coordinates, as the screen capture does
+    assert conv.convert_into(after[36:52, 8:70], out, 8, 36)
+    assert np.array_equal(out, conv.convert(after))
+    with pytest.raises(ValueError):
+        conv.convert_into(after[36:52, 9:70], out, 9, 36)  # odd: splits 2x2 chroma blocks
+    assert not I420Converter("swscale").convert_into(after[36:52, 8:70], out, 8, 36)
