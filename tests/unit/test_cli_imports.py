@@ -1,0 +1,51 @@
+"""``castapp --version`` and ``--help`` start quickly: they import none of the heavy parts.
+
+Each runs in a fresh interpreter, which then reports what it had imported; the media stack
+(aiortc, PyAV, NumPy), Qt and the room service take most of castapp's start-up time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("aiortc", "av", "numpy", "PySide6", "shiboken6", "aiohttp", "castapp.signaling",
+         "castapp.rtc", "castapp.session.receiver", "castapp.gui", "cryptography", "asyncio",
+         "importlib.metadata")
+
+PROBE = """
+import json, sys
+from castapp.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def imported_by(*argv: str) -> tuple[set[str], str]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    *printed, modules = done.stdout.strip().splitlines()
+    return set(json.loads(modules)), "\n".join(printed)
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["receive", "--help"],
+                                  ["send", "--help"], ["serve", "--help"]])
+def test_version_and_help_import_nothing_heavy(argv: list[str]) -> None:
+    modules, printed = imported_by(*argv)
+    assert printed.startswith(("castapp ", "usage: castapp"))
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY
+                   or any(m.startswith(h + ".") for h in HEAVY))
+    assert heavy == []
+
+
+def test_the_probe_sees_imports() -> None:
+    # the same probe on a command that does import the service finds it
+    modules, _ = imported_by("serve", "--code-length", "2")
+    assert "castapp.signaling.server" in modules
