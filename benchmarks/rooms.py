@@ -37,9 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import rooms_wire as wire
 
 SENDER_NETWORKS = 16
 HELLO = '{"type":"hello","versions":[2]}'
@@ -281,6 +284,150 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
         }
 
 
+async def bench_raw(args: argparse.Namespace, urls: list[str], pids: list[int],
+                    redis_pids: list[int]) -> dict[str, object]:
+    """The same pairings with the lean clients of rooms_wire (the default): see there."""
+    loop = asyncio.get_running_loop()
+    lag_ms: list[float] = []
+
+    async def loop_lag() -> None:  # how late this process's own loop runs (its saturation)
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lag_ms.append((time.perf_counter() - t - 0.005) * 1000)
+
+    async def open_client(url: str, make: Callable[[str, str], wire.Client],
+                          local: tuple[str, int] | None = None) -> wire.Client:
+        host, port, path = wire.split_url(url)
+        _, proto = await loop.create_connection(lambda: make(f"{host}:{port}", path), host, port,
+                                                local_addr=local)
+        return proto
+
+    rss_before = rss_mb(pids)
+    t0 = time.perf_counter()
+    home: dict[str, int] = {}
+    receivers: list[wire.Receiver] = []
+    sem = asyncio.Semaphore(args.concurrency)
+
+    async def reg_one(i: int) -> None:
+        async with sem:
+            r = await open_client(urls[i % len(urls)], wire.Receiver)
+            assert isinstance(r, wire.Receiver)
+            code = await asyncio.wait_for(r.registered, 30)
+            home[code] = i % len(urls)
+            receivers.append(r)
+
+    await asyncio.gather(*(reg_one(i) for i in range(args.receivers)))
+    register_s = time.perf_counter() - t0
+
+    async def keepalive_raw() -> None:
+        while True:
+            await asyncio.sleep(10)
+            for r in receivers:
+                r.send('{"type":"ping"}')
+
+    pinger = asyncio.create_task(keepalive_raw())
+    rss_idle = rss_mb(pids)
+    join_ms: list[float] = []
+    answer_ms: list[float] = []
+    late_ms: list[float] = []  # how far behind its schedule each pairing started
+    failed: list[BaseException] = []
+    pending = 0
+    all_done = loop.create_future()
+
+    def finished(s: wire.Sender, exc: BaseException | None) -> None:
+        nonlocal pending
+        if exc is None and s.answer_ms is not None and s.join_ms is not None:
+            join_ms.append(s.join_ms)
+            answer_ms.append(s.answer_ms)
+        else:
+            failed.append(exc or ConnectionError("no answer"))
+        pending -= 1
+        if pending == 0 and started_all and not all_done.done():
+            all_done.set_result(None)
+
+    async with aiohttp.ClientSession() as session:
+        gc0 = await gc_pauses(session, urls)
+        cpu0, redis_cpu0, own0 = cpu_s(pids), cpu_s(redis_pids), time.process_time()
+        lagger = asyncio.create_task(loop_lag())
+        started_all = False
+        free = asyncio.Semaphore(args.concurrency) if not args.rate else None
+        t1 = time.perf_counter()
+        for i in range(args.pairs):
+            if args.rate:
+                due = t1 + i / args.rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                late_ms.append(max(0.0, time.perf_counter() - due) * 1000)
+            else:
+                assert free is not None
+                await free.acquire()
+            r = receivers[i % len(receivers)]
+            url = urls[(home[r.code] + 1) % len(urls)]
+            pending += 1
+
+            def done(s: wire.Sender, exc: BaseException | None) -> None:
+                if free is not None:
+                    free.release()
+                finished(s, exc)
+
+            local = (f"127.1.{i % SENDER_NETWORKS}.1", 0)
+            try:
+                await open_client(url, lambda h, path, c=r.code: wire.Sender(h, path, c, done),
+                                  local)
+            except OSError as exc:
+                pending -= 1
+                failed.append(exc)
+                if free is not None:
+                    free.release()
+        offered_s = time.perf_counter() - t1
+        started_all = True
+        if pending:
+            await asyncio.wait_for(all_done, 120)
+        pair_s = time.perf_counter() - t1
+        own_cpu = (time.process_time() - own0) / pair_s
+        server_cpu = (cpu_s(pids) - cpu0) / pair_s
+        redis_cpu = (cpu_s(redis_pids) - redis_cpu0) / pair_s
+        lagger.cancel()
+        rss_end = rss_mb(pids)
+        gc1 = await gc_pauses(session, urls)
+    pinger.cancel()
+    relay = [v for r in receivers for v in r.offer_lat] + answer_ms
+    for r in receivers:
+        r.close()
+    return {
+        "client": "raw",
+        "receivers": len(receivers),
+        "pairs": len(answer_ms),
+        "failed_pairs": len(failed),
+        "failures": sorted({str(x) or type(x).__name__ for x in failed})[:5],
+        "rate_target": args.rate or None,
+        # pairings started per second (what the generator managed to offer) and completed
+        "offered_per_s": round(args.pairs / offered_s, 1) if offered_s else None,
+        "pairs_per_s": round(len(answer_ms) / pair_s, 1),
+        "start_late_ms": {"p50": pct(late_ms, 50), "p99": pct(late_ms, 99)} if late_ms else None,
+        "join_ms": {"p50": pct(join_ms, 50), "p95": pct(join_ms, 95), "p99": pct(join_ms, 99)},
+        "relay_ms": {"p50": pct(relay, 50), "p95": pct(relay, 95), "p99": pct(relay, 99)},
+        "relay_over_10ms": sum(1 for v in relay if v > 10),
+        "relay_samples": len(relay),
+        "client_cpu_cores": round(own_cpu, 2),
+        "client_loop_lag_ms": {"p50": pct(lag_ms, 50), "p99": pct(lag_ms, 99)},
+        "register_per_s": round(len(receivers) / register_s, 1),
+        "rss_mb": rss_end,
+        "rss_mb_start": rss_before,
+        "rss_kb_per_idle_receiver": round(
+            (rss_idle - rss_before) * 1024 / max(1, len(receivers)), 2),
+        "server_cpu_cores": round(server_cpu, 2),
+        "server_cpu_ms_per_pairing": round(server_cpu * pair_s * 1000 / len(join_ms), 3)
+        if join_ms else None,
+        "instances": len(urls),
+        "store": "redis" if redis_pids else "memory",
+        "redis_cpu_cores": round(redis_cpu, 2) if redis_pids else None,
+        "gc": gc_during(gc0, gc1),
+    }
+
+
 def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
     """A private redis-server on a free loopback port, without persistence."""
     binary = shutil.which("redis-server")
@@ -332,6 +479,10 @@ def main() -> None:
     ap.add_argument("--url", help="benchmark an already running service instead")
     ap.add_argument("--redis", action="store_true", help="share rooms through a private Redis")
     ap.add_argument("--instances", type=int, default=1, help="service processes (needs --redis)")
+    ap.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
+                    help="the lean clients of rooms_wire.py (default) or aiohttp's")
+    ap.add_argument("--compare", action="store_true",
+                    help="also run one in-memory instance right after, as the reference")
     args = ap.parse_args()
     if args.instances < 1 or (args.instances > 1 and not args.redis):
         ap.error("--instances above 1 needs --redis")
@@ -340,7 +491,33 @@ def main() -> None:
     if args.url:
         print(json.dumps(asyncio.run(bench(args, [args.url], [os.getpid()], []))))
         return
-    print(json.dumps(run(args, args.redis, args.instances)))
+    result = run(args, args.redis, args.instances)
+    if args.compare:
+        ref = run(args, False, 1)
+        result["reference_memory_1"] = ref
+        result["relay_p99_over_memory"] = _ratio(result, ref, "relay_ms", "p99")
+        result["pairs_per_s_over_memory"] = _ratio(result, ref, "pairs_per_s")
+    print(json.dumps(result))
+
+
+def _ratio(a: dict[str, object], b: dict[str, object], *path: str) -> float | None:
+    x: object = a
+    y: object = b
+    for key in path:
+        x = x.get(key) if isinstance(x, dict) else None
+        y = y.get(key) if isinstance(y, dict) else None
+    if isinstance(x, int | float) and isinstance(y, int | float) and y:
+        return round(x / y, 3)
+    return None
+
+
+def _run_loop(coro: Any) -> Any:
+    """Run on uvloop when it is installed (a cheaper generator), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def run(args: argparse.Namespace, redis: bool, instances: int,
@@ -356,7 +533,8 @@ def run(args: argparse.Namespace, redis: bool, instances: int,
                 procs.append(redis_proc)
             services = [start_instance(state, redis_url, key, env) for _ in range(instances)]
             procs.extend(proc for proc, _ in services)
-            return asyncio.run(bench(
+            driver = bench if getattr(args, "client", "raw") == "aiohttp" else bench_raw
+            return _run_loop(driver(
                 args, [url for _, url in services], [proc.pid for proc, _ in services],
                 [procs[0].pid] if redis else [],
             ))
