@@ -86,7 +86,8 @@ def headless_env(target: Target | None = None) -> dict[str, str]:
 
 def wall_time(cmd: list[str], target: Target | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=headless_env(target), timeout=120)
+    subprocess.run(cmd, check=True, capture_output=True, env=headless_env(target), timeout=120,
+                   cwd=target.pythonpath if target else None)
     return time.perf_counter() - started
 
 
@@ -113,7 +114,8 @@ def window_time(target: Target) -> float:
         proc = subprocess.Popen(
             [*target.argv, "receive", "--listen", "127.0.0.1:0", "--no-advertise",
              "--state-dir", f"{tmp}/state", "--config-dir", f"{tmp}/config"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=target.pythonpath)  # python -m puts the working directory first on sys.path
         try:
             while True:
                 if _mapped_window(env):
