@@ -481,6 +481,9 @@ def main() -> None:
     ap.add_argument("--instances", type=int, default=1, help="service processes (needs --redis)")
     ap.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
                     help="the lean clients of rooms_wire.py (default) or aiohttp's")
+    ap.add_argument("--serve-loop", choices=("default", "asyncio"), default="default",
+                    help="asyncio: the instances run on asyncio's loop even when uvloop is "
+                    "installed (CASTAPP_SERVE_LOOP=asyncio)")
     ap.add_argument("--compare", action="store_true",
                     help="also run one in-memory instance right after, as the reference")
     args = ap.parse_args()
@@ -491,9 +494,10 @@ def main() -> None:
     if args.url:
         print(json.dumps(asyncio.run(bench(args, [args.url], [os.getpid()], []))))
         return
-    result = run(args, args.redis, args.instances)
+    env = {"CASTAPP_SERVE_LOOP": "asyncio"} if args.serve_loop == "asyncio" else None
+    result = run(args, args.redis, args.instances, env)
     if args.compare:
-        ref = run(args, False, 1)
+        ref = run(args, False, 1, env)
         result["reference_memory_1"] = ref
         result["relay_p99_over_memory"] = _ratio(result, ref, "relay_ms", "p99")
         result["pairs_per_s_over_memory"] = _ratio(result, ref, "pairs_per_s")

@@ -49,3 +49,14 @@ def test_the_probe_sees_imports() -> None:
     # the same probe on a command that does import the service finds it
     modules, _ = imported_by("serve", "--code-length", "2")
     assert "castapp.signaling.server" in modules
+
+
+def test_serve_runs_on_uvloop_when_installed_unless_told_not_to(monkeypatch) -> None:
+    import asyncio
+
+    from castapp.cli import serve_loop_runner
+
+    uvloop = pytest.importorskip("uvloop")
+    assert serve_loop_runner() is uvloop.run
+    monkeypatch.setenv("CASTAPP_SERVE_LOOP", "asyncio")
+    assert serve_loop_runner() is asyncio.run
