@@ -16,8 +16,17 @@ per /24 while they are in flight. A pairing that fails is counted in ``failed_pa
 the reasons in ``failures``) instead of stopping the run. ``gc`` sums the instances'
 garbage collections during the pairings, by generation, from their ``/metrics``.
 
-``--rate R`` paces the pairings at R per second (latency at a given load); without it they run
-as fast as ``--concurrency`` allows (throughput). Run ``--help`` for the options.
+``--rate R`` offers the pairings at a fixed R per second (latency at a given load): pairing i
+starts at i/R seconds whether or not earlier ones have finished. ``offered_per_s`` is the rate
+the generator managed to start them at, ``start_late_ms`` how far behind its schedule they
+started, ``pairs_per_s`` the rate they completed at. Without ``--rate`` they run as fast as
+``--concurrency`` allows (throughput).
+
+The clients are the lean ones of ``rooms_wire.py`` (``--client aiohttp``: aiohttp's, as before),
+on uvloop when it is installed. ``client_cpu_cores`` and ``client_loop_lag_ms`` (how late the
+generator's own loop wakes up) show whether the generator itself is what is saturated; relay
+latency includes its delays. ``--compare`` runs one in-memory instance right after, as the
+reference, and adds ratios. Run ``--help`` for the options.
 """
 
 from __future__ import annotations
