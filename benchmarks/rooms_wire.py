@@ -18,7 +18,7 @@ import os
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 _ZERO_MASK = b"\0\0\0\0"
 
@@ -51,10 +51,10 @@ class Client(asyncio.Protocol):
         self.closed = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses: no isinstance check
+        self.transport = cast(asyncio.Transport, transport)
         # the server reads the frames after the upgrade: one write for the lot
-        transport.write(self._request + self._first)
+        self.transport.write(self._request + self._first)
 
     def send(self, text: str) -> None:
         if self.transport is not None and not self.transport.is_closing():
