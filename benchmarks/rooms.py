@@ -234,7 +234,7 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
         join_ms: list[float] = []
         answer_ms: list[float] = []
         gc0 = await gc_pauses(session, urls)
-        cpu0, redis_cpu0 = cpu_s(pids), cpu_s(redis_pids)
+        cpu0, redis_cpu0, own0 = cpu_s(pids), cpu_s(redis_pids), time.process_time()
         t1 = time.perf_counter()
         if args.rate:
             tasks = []
@@ -255,6 +255,7 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
             failed = [x for x in await asyncio.gather(
                 *(pair_one(i) for i in range(args.pairs)), return_exceptions=True) if x]
         pair_s = time.perf_counter() - t1
+        own_cpu = time.process_time() - own0
         server_cpu = (cpu_s(pids) - cpu0) / pair_s if pair_s else 0.0
         redis_cpu = (cpu_s(redis_pids) - redis_cpu0) / pair_s if pair_s else 0.0
         rss_end = rss_mb(pids)
@@ -286,6 +287,10 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
             "server_cpu_ms_per_pairing": round(server_cpu * pair_s * 1000 / len(join_ms), 3)
             if join_ms else None,
             "median_join_ms": round(statistics.median(join_ms), 3) if join_ms else None,
+            "client": "aiohttp",
+            "client_cpu_cores": round(own_cpu / pair_s, 2) if pair_s else None,
+            "client_cpu_ms_per_pairing": round(own_cpu * 1000 / len(join_ms), 3)
+            if join_ms else None,
             "instances": len(urls),
             "store": "redis" if redis_pids else "memory",
             "redis_cpu_cores": round(redis_cpu, 2) if redis_pids else None,
@@ -421,6 +426,9 @@ async def bench_raw(args: argparse.Namespace, urls: list[str], pids: list[int],
         "relay_over_10ms": sum(1 for v in relay if v > 10),
         "relay_samples": len(relay),
         "client_cpu_cores": round(own_cpu, 2),
+        # the generator's CPU time per pairing: what it costs, whatever else loads the machine
+        "client_cpu_ms_per_pairing": round(own_cpu * pair_s * 1000 / len(join_ms), 3)
+        if join_ms else None,
         "client_loop_lag_ms": {"p50": pct(lag_ms, 50), "p99": pct(lag_ms, 99)},
         "register_per_s": round(len(receivers) / register_s, 1),
         "rss_mb": rss_end,
