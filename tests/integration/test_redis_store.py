@@ -204,6 +204,26 @@ async def test_relay_checks_the_room_and_forwards_in_one_step(redis_server):
         await b.close()
 
 
+def test_two_instances_relay_on_uvloop(redis_server):
+    # castapp serve runs on uvloop when it is installed: the store's connections work there too
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> tuple[object, object]:
+        a, inbox_a = await open_redis(redis_server.url)
+        b, _ = await open_redis(redis_server.url)
+        try:
+            await a.put_peer(PeerRecord("ra", Role.RECEIVER, "TV", "424242"))
+            done = await b.relay("ra", "424242", True, b'{"type":"answer"}')
+            return done, await asyncio.wait_for(inbox_a.items.get(), 5)
+        finally:
+            await a.close()
+            await b.close()
+
+    done, got = uvloop.run(scenario())
+    assert done is Relay.FORWARDED
+    assert got == ("ra", b'{"type":"answer"}')
+
+
 async def test_memory_relay_refuses_or_finds_nobody_elsewhere():
     store = MemoryStore()
     await store.put_peer(PeerRecord("ra", Role.RECEIVER, "TV", "666666"))
