@@ -149,6 +149,8 @@ class Sender(Client):
                                       f'{{"type":"join","code":"{code}","name":"s"}}'])
         self._done = done
         self.started = time.perf_counter()
+        # a pairing that has not ended in 30 s fails (as the aiohttp clients' receive timeout)
+        self._timer = asyncio.get_running_loop().call_later(30.0, self._too_slow)
         self.join_ms: float | None = None
         self.answer_ms: float | None = None
         self._finished = False
@@ -169,7 +171,13 @@ class Sender(Client):
             self.close()
             self._finish(ConnectionError(msg.get("code", "error")))
 
+    def _too_slow(self) -> None:
+        self._finish(TimeoutError("no answer within 30 s"))
+        if self.transport is not None:
+            self.transport.abort()
+
     def _finish(self, exc: BaseException | None) -> None:
+        self._timer.cancel()
         if not self._finished:
             self._finished = True
             self._done(self, exc)
