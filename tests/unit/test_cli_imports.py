@@ -60,3 +60,17 @@ def test_serve_runs_on_uvloop_when_installed_unless_told_not_to(monkeypatch) -> 
     assert serve_loop_runner() is uvloop.run
     monkeypatch.setenv("CASTAPP_SERVE_LOOP", "asyncio")
     assert serve_loop_runner() is asyncio.run
+
+
+@pytest.mark.parametrize("folder", ["castapp-9.8.7.dist-info", "castapp_server-9.8.7.dist-info"])
+def test_the_version_comes_from_the_dist_info_folder_name(tmp_path, folder: str) -> None:
+    # either distribution's folder, first on sys.path as importlib.metadata would see it
+    (tmp_path / folder).mkdir()
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "--version"], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), root])}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "castapp 9.8.7"
