@@ -325,7 +325,7 @@ async def bench_raw(args: argparse.Namespace, urls: list[str], pids: list[int],
 
     async def reg_one(i: int) -> None:
         async with sem:
-            r = await open_client(urls[i % len(urls)], wire.Receiver)
+            r = await asyncio.wait_for(open_client(urls[i % len(urls)], wire.Receiver), 30)
             assert isinstance(r, wire.Receiver)
             code = await asyncio.wait_for(r.registered, 30)
             home[code] = i % len(urls)
