@@ -45,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -484,7 +485,21 @@ def start_instance(state: str, redis_url: str | None, key: str,
     if "room service on" not in line:
         proc.kill()
         raise SystemExit(f"the service did not start: {line}{proc.stdout.read()}")
+    # keep reading what it logs: a full pipe would stop the instance at its next warning
+    threading.Thread(target=_drain, args=(proc,), daemon=True).start()
     return proc, f"ws://127.0.0.1:{port}/ws"
+
+
+#: Error lines each instance logged during a run, by process id.
+INSTANCE_ERRORS: dict[int, list[str]] = {}
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    errors = INSTANCE_ERRORS.setdefault(proc.pid, [])
+    for line in proc.stdout:
+        if " ERROR " in line:
+            errors.append(line.split(" ERROR ", 1)[1].strip())
 
 
 def main() -> None:
@@ -555,10 +570,14 @@ def run(args: argparse.Namespace, redis: bool, instances: int,
             services = [start_instance(state, redis_url, key, env) for _ in range(instances)]
             procs.extend(proc for proc, _ in services)
             driver = bench if getattr(args, "client", "raw") == "aiohttp" else bench_raw
-            return _run_loop(driver(
+            result: dict[str, object] = _run_loop(driver(
                 args, [url for _, url in services], [proc.pid for proc, _ in services],
                 [procs[0].pid] if redis else [],
             ))
+            logged = [e for proc, _ in services for e in INSTANCE_ERRORS.get(proc.pid, [])]
+            result["instance_errors"] = len(logged)
+            result["instance_error_kinds"] = sorted({e.split(" (", 1)[-1] for e in logged})[:5]
+            return result
         finally:
             for proc in reversed(procs):  # instances first, Redis last
                 proc.terminate()
