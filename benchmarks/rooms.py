@@ -471,7 +471,9 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
 def start_instance(state: str, redis_url: str | None, key: str,
                    env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
+    profile = (env or {}).get("CASTAPP_BENCH_PROFILE")  # a folder: each instance's cProfile
+    run_as = (["-m", "cProfile", "-o", f"{profile}/instance-{port}.prof"] if profile else [])
+    argv = [sys.executable, *run_as, "-m", "castapp", "--log-level", "WARNING", "serve",
             "--port", str(port), "--state-dir", state, "--registrations", "1000000",
             "--failed-joins", "1000000", "--message-rate", "1000",
             "--failed-joins-service", "1000000",
@@ -516,6 +518,8 @@ def main() -> None:
     ap.add_argument("--serve-loop", choices=("default", "asyncio"), default="default",
                     help="asyncio: the instances run on asyncio's loop even when uvloop is "
                     "installed (CASTAPP_SERVE_LOOP=asyncio)")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="run each instance under cProfile, its statistics in DIR")
     ap.add_argument("--compare", action="store_true",
                     help="also run one in-memory instance right after, as the reference")
     args = ap.parse_args()
@@ -526,7 +530,10 @@ def main() -> None:
     if args.url:
         print(json.dumps(asyncio.run(bench(args, [args.url], [os.getpid()], []))))
         return
-    env = {"CASTAPP_SERVE_LOOP": "asyncio"} if args.serve_loop == "asyncio" else None
+    env = {"CASTAPP_SERVE_LOOP": "asyncio"} if args.serve_loop == "asyncio" else {}
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+        env["CASTAPP_BENCH_PROFILE"] = os.path.abspath(args.profile)
     result = run(args, args.redis, args.instances, env)
     if args.compare:
         ref = run(args, False, 1, env)
