@@ -515,9 +515,8 @@ def main() -> None:
     ap.add_argument("--instances", type=int, default=1, help="service processes (needs --redis)")
     ap.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
                     help="the lean clients of rooms_wire.py (default) or aiohttp's")
-    ap.add_argument("--serve-loop", choices=("default", "asyncio"), default="default",
-                    help="asyncio: the instances run on asyncio's loop even when uvloop is "
-                    "installed (CASTAPP_SERVE_LOOP=asyncio)")
+    ap.add_argument("--serve-loop", choices=("asyncio", "uvloop"), default="asyncio",
+                    help="the instances' event loop (uvloop: CASTAPP_SERVE_LOOP=uvloop)")
     ap.add_argument("--profile", metavar="DIR",
                     help="run each instance under cProfile, its statistics in DIR")
     ap.add_argument("--compare", action="store_true",
@@ -530,7 +529,7 @@ def main() -> None:
     if args.url:
         print(json.dumps(asyncio.run(bench(args, [args.url], [os.getpid()], []))))
         return
-    env = {"CASTAPP_SERVE_LOOP": "asyncio"} if args.serve_loop == "asyncio" else {}
+    env = {"CASTAPP_SERVE_LOOP": args.serve_loop}
     if args.profile:
         os.makedirs(args.profile, exist_ok=True)
         env["CASTAPP_BENCH_PROFILE"] = os.path.abspath(args.profile)

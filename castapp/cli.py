@@ -211,11 +211,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def serve_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
-    """How ``castapp serve`` runs its event loop: on uvloop when it is installed (less CPU per
-    message than asyncio's own loop; see docs/deploy.md), unless CASTAPP_SERVE_LOOP=asyncio."""
+    """How ``castapp serve`` runs its event loop: asyncio's own, or uvloop with
+    CASTAPP_SERVE_LOOP=uvloop when it is installed (see docs/deploy.md; libuv deals with a
+    full file table itself, so the service's "cannot accept connections" warning does not
+    come on uvloop)."""
     import asyncio
 
-    if os.environ.get("CASTAPP_SERVE_LOOP") != "asyncio":
+    if os.environ.get("CASTAPP_SERVE_LOOP") == "uvloop":
         try:
             import uvloop
         except ImportError:

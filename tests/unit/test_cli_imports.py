@@ -51,15 +51,16 @@ def test_the_probe_sees_imports() -> None:
     assert "castapp.signaling.server" in modules
 
 
-def test_serve_runs_on_uvloop_when_installed_unless_told_not_to(monkeypatch) -> None:
+def test_serve_runs_on_uvloop_only_when_asked(monkeypatch) -> None:
     import asyncio
 
     from castapp.cli import serve_loop_runner
 
     uvloop = pytest.importorskip("uvloop")
-    assert serve_loop_runner() is uvloop.run
-    monkeypatch.setenv("CASTAPP_SERVE_LOOP", "asyncio")
+    monkeypatch.delenv("CASTAPP_SERVE_LOOP", raising=False)
     assert serve_loop_runner() is asyncio.run
+    monkeypatch.setenv("CASTAPP_SERVE_LOOP", "uvloop")
+    assert serve_loop_runner() is uvloop.run
 
 
 @pytest.mark.parametrize("folder", ["castapp-9.8.7.dist-info", "castapp_server-9.8.7.dist-info"])
