@@ -19,6 +19,8 @@ that floor, so that runs on differently loaded machines can be compared.
 
 ``--reference OTHER`` measures a second frozen folder (for example the previous release) in the
 same run, alternating with the first, and adds ``ratio`` (app / reference) for each figure.
+``--source`` also measures ``python -m castapp`` from this checkout in the same run (under
+``source``: the same start-up figures and their ratios to ``python -c pass``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,16 +60,34 @@ def contents(app: Path) -> dict[str, object]:
     }
 
 
-def headless_env() -> dict[str, str]:
+@dataclass(frozen=True)
+class Target:
+    """How to start one castapp: a frozen folder's program, or ``python -m castapp`` with
+    a source tree on PYTHONPATH."""
+
+    argv: tuple[str, ...]
+    pythonpath: str | None = None
+
+    @classmethod
+    def of(cls, path: Path) -> Target:
+        if (path / "castapp" / "__init__.py").is_file():  # a source tree
+            return cls((sys.executable, "-m", "castapp"), str(path))
+        return cls((str(path / ("castapp.exe" if sys.platform == "win32" else "castapp")),))
+
+
+def headless_env(target: Target | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYTHONPATH")}
     env["QT_QPA_PLATFORM"] = "offscreen"
+    if target is not None and target.pythonpath:
+        env["PYTHONPATH"] = target.pythonpath
     return env
 
 
-def wall_time(cmd: list[str]) -> float:
+def wall_time(cmd: list[str], target: Target | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=headless_env(), timeout=120)
+    subprocess.run(cmd, check=True, capture_output=True, env=headless_env(target), timeout=120,
+                   cwd=target.pythonpath if target else None)
     return time.perf_counter() - started
 
 
@@ -83,17 +104,18 @@ def _mapped_window(env: dict[str, str]) -> bool:
     return False
 
 
-def window_time(exe: Path) -> float:
+def window_time(target: Target) -> float:
     """Seconds from starting ``castapp receive`` until a window of it is mapped."""
     from xvfb import xvfb
 
     with xvfb(1366, 768) as display, tempfile.TemporaryDirectory() as tmp:
-        env = {**headless_env(), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        env = {**headless_env(target), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [str(exe), "receive", "--listen", "127.0.0.1:0", "--no-advertise",
+            [*target.argv, "receive", "--listen", "127.0.0.1:0", "--no-advertise",
              "--state-dir", f"{tmp}/state", "--config-dir", f"{tmp}/config"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=target.pythonpath)  # python -m puts the working directory first on sys.path
         try:
             while True:
                 if _mapped_window(env):
@@ -116,29 +138,37 @@ def packages(app: Path) -> dict[str, float]:
 
 
 def measure(apps: list[Path], runs: int) -> list[dict[str, object]]:
-    exes = [app / ("castapp.exe" if sys.platform == "win32" else "castapp") for app in apps]
+    """Start-up figures of each frozen folder or source tree (one with a ``castapp``
+    package folder), alternating."""
+    cmds = [Target.of(app) for app in apps]
     times: list[dict[str, list[float]]] = [{} for _ in apps]
-    for i, exe in enumerate(exes):  # first starts: nothing of this build ran before
-        times[i]["window_cold_s"] = [window_time(exe)]
+    for i, cmd in enumerate(cmds):  # first starts: nothing of this build ran before
+        times[i]["window_cold_s"] = [window_time(cmd)]
     python_pass: list[float] = []
-    for _ in range(runs):  # alternate, so both see the same load
+    for _ in range(runs):  # alternate, so all see the same load
         python_pass.append(wall_time([sys.executable, "-c", "pass"]))
-        for i, exe in enumerate(exes):
-            times[i].setdefault("version_s", []).append(wall_time([str(exe), "--version"]))
-            times[i].setdefault("window_s", []).append(window_time(exe))
-    for i, exe in enumerate(exes):
-        times[i]["self_test_s"] = [wall_time([str(exe), "--self-test"])]
+        for i, cmd in enumerate(cmds):
+            times[i].setdefault("version_s", []).append(
+                wall_time([*cmd.argv, "--version"], cmd))
+            times[i].setdefault("window_s", []).append(window_time(cmd))
+    for i, cmd in enumerate(cmds):
+        times[i]["self_test_s"] = [wall_time([*cmd.argv, "--self-test"], cmd)]
     results = []
     for app, t in zip(apps, times, strict=True):
-        result: dict[str, object] = {"app": str(app), "size_mb": size_mb(app),
-                                     "files": sum(1 for _ in app.rglob("*")), **packages(app)}
+        frozen = Target.of(app).pythonpath is None
+        result: dict[str, object] = (
+            {"app": str(app), "size_mb": size_mb(app), "files": sum(1 for _ in app.rglob("*")),
+             **packages(app)} if frozen else {"app": f"python -m castapp ({app})"})
         result.update({k: round(statistics.median(v), 3) for k, v in t.items()})
         # the floor any Python program pays on this machine now, measured alongside
         result["python_pass_s"] = round(statistics.median(python_pass), 3)
         for key in ("version_s", "window_s"):
             result[f"{key.removesuffix('_s')}_over_python_pass"] = round(
                 statistics.median(t[key]) / statistics.median(python_pass), 2)
-        result.update(contents(app))
+        result["spread"] = {k: [round(min(v), 3), round(max(v), 3)]
+                            for k, v in t.items() if len(v) > 1}
+        if frozen:
+            result.update(contents(app))
         results.append(result)
     return results
 
@@ -148,14 +178,30 @@ def main() -> int:
     parser.add_argument("--app", type=Path, default=ROOT / "build" / "package" / "dist" / "castapp")
     parser.add_argument("--reference", type=Path, help="another frozen folder to compare with")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--source", action="store_true",
+                        help="also measure python -m castapp from this checkout")
+    parser.add_argument("--source-reference", type=Path, metavar="TREE",
+                        help="and from another source tree (for example `git archive` of the "
+                        "previous release), with ratios")
     args = parser.parse_args()
-    apps = [args.app] + ([args.reference] if args.reference else [])
+    apps: list[Path] = [args.app] + ([args.reference] if args.reference else [])
     for app in apps:
         if not (app / "castapp").is_file() and not (app / "castapp.exe").is_file():
             print(f"no frozen app at {app}: run `make package` first", file=sys.stderr)
             return 2
-    results = measure(apps, args.runs)
+    trees = ([ROOT] if args.source or args.source_reference else []) + (
+        [args.source_reference] if args.source_reference else [])
+    results = measure([*apps, *trees], args.runs)
     out = results[0]
+    if trees:
+        src = results[len(apps)]
+        out["source"] = src
+        if args.source_reference:
+            ref_src = results[len(apps) + 1]
+            src["reference"] = ref_src
+            src["ratio"] = {k: round(float(src[k]) / float(ref_src[k]), 3)  # type: ignore[arg-type]
+                            for k in ("version_s", "window_cold_s", "window_s", "self_test_s")
+                            if ref_src.get(k)}
     if args.reference:
         ref = results[1]
         out["reference"] = ref

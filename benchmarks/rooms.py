@@ -16,8 +16,17 @@ per /24 while they are in flight. A pairing that fails is counted in ``failed_pa
 the reasons in ``failures``) instead of stopping the run. ``gc`` sums the instances'
 garbage collections during the pairings, by generation, from their ``/metrics``.
 
-``--rate R`` paces the pairings at R per second (latency at a given load); without it they run
-as fast as ``--concurrency`` allows (throughput). Run ``--help`` for the options.
+``--rate R`` offers the pairings at a fixed R per second (latency at a given load): pairing i
+starts at i/R seconds whether or not earlier ones have finished. ``offered_per_s`` is the rate
+the generator managed to start them at, ``start_late_ms`` how far behind its schedule they
+started, ``pairs_per_s`` the rate they completed at. Without ``--rate`` they run as fast as
+``--concurrency`` allows (throughput).
+
+The clients are the lean ones of ``rooms_wire.py`` (``--client aiohttp``: aiohttp's, as before),
+on uvloop when it is installed. ``client_cpu_cores`` and ``client_loop_lag_ms`` (how late the
+generator's own loop wakes up) show whether the generator itself is what is saturated; relay
+latency includes its delays. ``--compare`` runs one in-memory instance right after, as the
+reference, and adds ratios. Run ``--help`` for the options.
 """
 
 from __future__ import annotations
@@ -36,10 +45,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import rooms_wire as wire
 
 SENDER_NETWORKS = 16
 HELLO = '{"type":"hello","versions":[2]}'
@@ -222,7 +235,7 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
         join_ms: list[float] = []
         answer_ms: list[float] = []
         gc0 = await gc_pauses(session, urls)
-        cpu0, redis_cpu0 = cpu_s(pids), cpu_s(redis_pids)
+        cpu0, redis_cpu0, own0 = cpu_s(pids), cpu_s(redis_pids), time.process_time()
         t1 = time.perf_counter()
         if args.rate:
             tasks = []
@@ -243,6 +256,7 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
             failed = [x for x in await asyncio.gather(
                 *(pair_one(i) for i in range(args.pairs)), return_exceptions=True) if x]
         pair_s = time.perf_counter() - t1
+        own_cpu = time.process_time() - own0
         server_cpu = (cpu_s(pids) - cpu0) / pair_s if pair_s else 0.0
         redis_cpu = (cpu_s(redis_pids) - redis_cpu0) / pair_s if pair_s else 0.0
         rss_end = rss_mb(pids)
@@ -274,11 +288,162 @@ async def bench(args: argparse.Namespace, urls: list[str], pids: list[int],
             "server_cpu_ms_per_pairing": round(server_cpu * pair_s * 1000 / len(join_ms), 3)
             if join_ms else None,
             "median_join_ms": round(statistics.median(join_ms), 3) if join_ms else None,
+            "client": "aiohttp",
+            "client_cpu_cores": round(own_cpu / pair_s, 2) if pair_s else None,
+            "client_cpu_ms_per_pairing": round(own_cpu * 1000 / len(join_ms), 3)
+            if join_ms else None,
             "instances": len(urls),
             "store": "redis" if redis_pids else "memory",
             "redis_cpu_cores": round(redis_cpu, 2) if redis_pids else None,
             "gc": gc_during(gc0, gc1),
         }
+
+
+async def bench_raw(args: argparse.Namespace, urls: list[str], pids: list[int],
+                    redis_pids: list[int]) -> dict[str, object]:
+    """The same pairings with the lean clients of rooms_wire (the default): see there."""
+    loop = asyncio.get_running_loop()
+    lag_ms: list[float] = []
+
+    async def loop_lag() -> None:  # how late this process's own loop runs (its saturation)
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            lag_ms.append((time.perf_counter() - t - 0.005) * 1000)
+
+    async def open_client(url: str, make: Callable[[str, str], wire.Client],
+                          local: tuple[str, int] | None = None) -> wire.Client:
+        host, port, path = wire.split_url(url)
+        _, proto = await loop.create_connection(lambda: make(f"{host}:{port}", path), host, port,
+                                                local_addr=local)
+        return proto
+
+    rss_before = rss_mb(pids)
+    t0 = time.perf_counter()
+    home: dict[str, int] = {}
+    receivers: list[wire.Receiver] = []
+    sem = asyncio.Semaphore(args.concurrency)
+
+    async def reg_one(i: int) -> None:
+        async with sem:
+            r = await asyncio.wait_for(open_client(urls[i % len(urls)], wire.Receiver), 30)
+            assert isinstance(r, wire.Receiver)
+            code = await asyncio.wait_for(r.registered, 30)
+            home[code] = i % len(urls)
+            receivers.append(r)
+
+    await asyncio.gather(*(reg_one(i) for i in range(args.receivers)))
+    register_s = time.perf_counter() - t0
+
+    async def keepalive_raw() -> None:
+        while True:
+            await asyncio.sleep(10)
+            for r in receivers:
+                r.send('{"type":"ping"}')
+
+    pinger = asyncio.create_task(keepalive_raw())
+    rss_idle = rss_mb(pids)
+    join_ms: list[float] = []
+    answer_ms: list[float] = []
+    late_ms: list[float] = []  # how far behind its schedule each pairing started
+    failed: list[BaseException] = []
+    pending = 0
+    all_done = loop.create_future()
+
+    def finished(s: wire.Sender, exc: BaseException | None) -> None:
+        nonlocal pending
+        if exc is None and s.answer_ms is not None and s.join_ms is not None:
+            join_ms.append(s.join_ms)
+            answer_ms.append(s.answer_ms)
+        else:
+            failed.append(exc or ConnectionError("no answer"))
+        pending -= 1
+        if pending == 0 and started_all and not all_done.done():
+            all_done.set_result(None)
+
+    async with aiohttp.ClientSession() as session:
+        gc0 = await gc_pauses(session, urls)
+        cpu0, redis_cpu0, own0 = cpu_s(pids), cpu_s(redis_pids), time.process_time()
+        lagger = asyncio.create_task(loop_lag())
+        started_all = False
+        free = asyncio.Semaphore(args.concurrency) if not args.rate else None
+        t1 = time.perf_counter()
+        for i in range(args.pairs):
+            if args.rate:
+                due = t1 + i / args.rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                late_ms.append(max(0.0, time.perf_counter() - due) * 1000)
+            else:
+                assert free is not None
+                await free.acquire()
+            r = receivers[i % len(receivers)]
+            url = urls[(home[r.code] + 1) % len(urls)]
+            pending += 1
+
+            def done(s: wire.Sender, exc: BaseException | None) -> None:
+                if free is not None:
+                    free.release()
+                finished(s, exc)
+
+            local = (f"127.1.{i % SENDER_NETWORKS}.1", 0)
+            try:
+                await open_client(url, lambda h, path, c=r.code: wire.Sender(h, path, c, done),
+                                  local)
+            except OSError as exc:
+                pending -= 1
+                failed.append(exc)
+                if free is not None:
+                    free.release()
+        offered_s = time.perf_counter() - t1
+        started_all = True
+        if pending:
+            await asyncio.wait_for(all_done, 120)
+        pair_s = time.perf_counter() - t1
+        own_cpu = (time.process_time() - own0) / pair_s
+        server_cpu = (cpu_s(pids) - cpu0) / pair_s
+        redis_cpu = (cpu_s(redis_pids) - redis_cpu0) / pair_s
+        lagger.cancel()
+        rss_end = rss_mb(pids)
+        gc1 = await gc_pauses(session, urls)
+    pinger.cancel()
+    relay = [v for r in receivers for v in r.offer_lat] + answer_ms
+    for r in receivers:
+        r.close()
+    return {
+        "client": "raw",
+        "receivers": len(receivers),
+        "pairs": len(answer_ms),
+        "failed_pairs": len(failed),
+        "failures": sorted({str(x) or type(x).__name__ for x in failed})[:5],
+        "rate_target": args.rate or None,
+        # pairings started per second (what the generator managed to offer) and completed
+        "offered_per_s": round(args.pairs / offered_s, 1) if offered_s else None,
+        "pairs_per_s": round(len(answer_ms) / pair_s, 1),
+        "start_late_ms": {"p50": pct(late_ms, 50), "p99": pct(late_ms, 99)} if late_ms else None,
+        "join_ms": {"p50": pct(join_ms, 50), "p95": pct(join_ms, 95), "p99": pct(join_ms, 99)},
+        "relay_ms": {"p50": pct(relay, 50), "p95": pct(relay, 95), "p99": pct(relay, 99)},
+        "relay_over_10ms": sum(1 for v in relay if v > 10),
+        "relay_samples": len(relay),
+        "client_cpu_cores": round(own_cpu, 2),
+        # the generator's CPU time per pairing: what it costs, whatever else loads the machine
+        "client_cpu_ms_per_pairing": round(own_cpu * pair_s * 1000 / len(join_ms), 3)
+        if join_ms else None,
+        "client_loop_lag_ms": {"p50": pct(lag_ms, 50), "p99": pct(lag_ms, 99)},
+        "register_per_s": round(len(receivers) / register_s, 1),
+        "rss_mb": rss_end,
+        "rss_mb_start": rss_before,
+        "rss_kb_per_idle_receiver": round(
+            (rss_idle - rss_before) * 1024 / max(1, len(receivers)), 2),
+        "server_cpu_cores": round(server_cpu, 2),
+        "server_cpu_ms_per_pairing": round(server_cpu * pair_s * 1000 / len(join_ms), 3)
+        if join_ms else None,
+        "instances": len(urls),
+        "store": "redis" if redis_pids else "memory",
+        "redis_cpu_cores": round(redis_cpu, 2) if redis_pids else None,
+        "gc": gc_during(gc0, gc1),
+    }
 
 
 def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -306,7 +471,9 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
 def start_instance(state: str, redis_url: str | None, key: str,
                    env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    argv = [sys.executable, "-m", "castapp", "--log-level", "WARNING", "serve",
+    profile = (env or {}).get("CASTAPP_BENCH_PROFILE")  # a folder: each instance's cProfile
+    run_as = (["-m", "cProfile", "-o", f"{profile}/instance-{port}.prof"] if profile else [])
+    argv = [sys.executable, *run_as, "-m", "castapp", "--log-level", "WARNING", "serve",
             "--port", str(port), "--state-dir", state, "--registrations", "1000000",
             "--failed-joins", "1000000", "--message-rate", "1000",
             "--failed-joins-service", "1000000",
@@ -320,7 +487,21 @@ def start_instance(state: str, redis_url: str | None, key: str,
     if "room service on" not in line:
         proc.kill()
         raise SystemExit(f"the service did not start: {line}{proc.stdout.read()}")
+    # keep reading what it logs: a full pipe would stop the instance at its next warning
+    threading.Thread(target=_drain, args=(proc,), daemon=True).start()
     return proc, f"ws://127.0.0.1:{port}/ws"
+
+
+#: Error lines each instance logged during a run, by process id.
+INSTANCE_ERRORS: dict[int, list[str]] = {}
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    errors = INSTANCE_ERRORS.setdefault(proc.pid, [])
+    for line in proc.stdout:
+        if " ERROR " in line:
+            errors.append(line.split(" ERROR ", 1)[1].strip())
 
 
 def main() -> None:
@@ -332,6 +513,14 @@ def main() -> None:
     ap.add_argument("--url", help="benchmark an already running service instead")
     ap.add_argument("--redis", action="store_true", help="share rooms through a private Redis")
     ap.add_argument("--instances", type=int, default=1, help="service processes (needs --redis)")
+    ap.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
+                    help="the lean clients of rooms_wire.py (default) or aiohttp's")
+    ap.add_argument("--serve-loop", choices=("asyncio", "uvloop"), default="asyncio",
+                    help="the instances' event loop (uvloop: CASTAPP_SERVE_LOOP=uvloop)")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="run each instance under cProfile, its statistics in DIR")
+    ap.add_argument("--compare", action="store_true",
+                    help="also run one in-memory instance right after, as the reference")
     args = ap.parse_args()
     if args.instances < 1 or (args.instances > 1 and not args.redis):
         ap.error("--instances above 1 needs --redis")
@@ -340,7 +529,37 @@ def main() -> None:
     if args.url:
         print(json.dumps(asyncio.run(bench(args, [args.url], [os.getpid()], []))))
         return
-    print(json.dumps(run(args, args.redis, args.instances)))
+    env = {"CASTAPP_SERVE_LOOP": args.serve_loop}
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+        env["CASTAPP_BENCH_PROFILE"] = os.path.abspath(args.profile)
+    result = run(args, args.redis, args.instances, env)
+    if args.compare:
+        ref = run(args, False, 1, env)
+        result["reference_memory_1"] = ref
+        result["relay_p99_over_memory"] = _ratio(result, ref, "relay_ms", "p99")
+        result["pairs_per_s_over_memory"] = _ratio(result, ref, "pairs_per_s")
+    print(json.dumps(result))
+
+
+def _ratio(a: dict[str, object], b: dict[str, object], *path: str) -> float | None:
+    x: object = a
+    y: object = b
+    for key in path:
+        x = x.get(key) if isinstance(x, dict) else None
+        y = y.get(key) if isinstance(y, dict) else None
+    if isinstance(x, int | float) and isinstance(y, int | float) and y:
+        return round(x / y, 3)
+    return None
+
+
+def _run_loop(coro: Any) -> Any:
+    """Run on uvloop when it is installed (a cheaper generator), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def run(args: argparse.Namespace, redis: bool, instances: int,
@@ -356,10 +575,15 @@ def run(args: argparse.Namespace, redis: bool, instances: int,
                 procs.append(redis_proc)
             services = [start_instance(state, redis_url, key, env) for _ in range(instances)]
             procs.extend(proc for proc, _ in services)
-            return asyncio.run(bench(
+            driver = bench if getattr(args, "client", "raw") == "aiohttp" else bench_raw
+            result: dict[str, object] = _run_loop(driver(
                 args, [url for _, url in services], [proc.pid for proc, _ in services],
                 [procs[0].pid] if redis else [],
             ))
+            logged = [e for proc, _ in services for e in INSTANCE_ERRORS.get(proc.pid, [])]
+            result["instance_errors"] = len(logged)
+            result["instance_error_kinds"] = sorted({e.split(" (", 1)[-1] for e in logged})[:5]
+            return result
         finally:
             for proc in reversed(procs):  # instances first, Redis last
                 proc.terminate()

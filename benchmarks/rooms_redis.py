@@ -86,6 +86,9 @@ def main() -> None:
                        if (r["gc_setting"], r["mode"], r["setup"]) == (gc_name, mode, setup)]
                 block[f"{setup}_{mode}"] = {
                     "pairs_per_s": median(sel, "pairs_per_s"),
+                    "offered_per_s": median(sel, "offered_per_s"),
+                    "client_cpu_cores": median(sel, "client_cpu_cores"),
+                    "client_loop_lag_ms_p99": median(sel, "client_loop_lag_ms", "p99"),
                     "relay_ms": {q: median(sel, "relay_ms", q) for q in ("p50", "p95", "p99")},
                     "join_ms_p99": median(sel, "join_ms", "p99"),
                     "server_cpu_ms_per_pairing": median(sel, "server_cpu_ms_per_pairing"),

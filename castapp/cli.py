@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from castapp import __version__
-from castapp.app.platform import raise_open_file_limit, stop_on_signals
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from castapp.sfu.token import SfuConfig
@@ -83,12 +79,29 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "(or set CASTAPP_METRICS_TOKEN)")
 
 
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked for (importing the package
+    metadata reader costs more than the rest of ``castapp --help``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default,
+                         help=help or "show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from castapp import __version__
+
+        print(f"castapp {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="castapp",
         description="Cast a laptop's screen to a TV-side machine by typing a short code.",
     )
-    parser.add_argument("--version", action="version", version=f"castapp {__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument("--log-level", default=None,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging detail (default INFO; WARNING for --self-test)")
@@ -99,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --self-test: print the result as one JSON object")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_serve(sub)
-    from castapp.cli_cast import add_receive, add_send
+    from castapp.cli_args import add_receive, add_send
 
     add_receive(sub)
     add_send(sub)
@@ -169,6 +182,8 @@ def _serve(args: argparse.Namespace) -> int:
         gc_metrics=True,
         gc_tuned=os.environ.get("CASTAPP_SERVE_GC") != "python",
     )
+    from castapp.app.platform import raise_open_file_limit
+
     raise_open_file_limit()
     redis_url = args.redis or os.environ.get("CASTAPP_REDIS_URL") or None
     try:
@@ -177,7 +192,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"castapp serve: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve_until_stopped(RoomServer(config, TokenSigner(key), store)))
+        serve_loop_runner()(_serve_until_stopped(RoomServer(config, TokenSigner(key), store)))
     except KeyboardInterrupt:  # a second Ctrl+C while stopping
         return 130
     except ConnectionError as exc:
@@ -195,6 +210,23 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """How ``castapp serve`` runs its event loop: asyncio's own, or uvloop with
+    CASTAPP_SERVE_LOOP=uvloop when it is installed (see docs/deploy.md; libuv deals with a
+    full file table itself, so the service's "cannot accept connections" warning does not
+    come on uvloop)."""
+    import asyncio
+
+    if os.environ.get("CASTAPP_SERVE_LOOP") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.run
+    return asyncio.run
+
+
 def _redis_store(url: str, ttl: float) -> RedisStore:
     from castapp.signaling.store_redis import RedisStore
 
@@ -205,6 +237,10 @@ def _redis_store(url: str, ttl: float) -> RedisStore:
 
 async def _serve_until_stopped(server: RoomServer) -> None:
     """Serve until Ctrl+C or SIGTERM (on every platform), then tell clients and stop."""
+    import asyncio
+
+    from castapp.app.platform import stop_on_signals
+
     stop = asyncio.Event()
     restore = stop_on_signals(stop)
     try:

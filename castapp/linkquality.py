@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
-from castapp.rtc.peer import PeerStats
+if TYPE_CHECKING:
+    from castapp.rtc.peer import PeerStats
 
 
 class LinkQuality(enum.Enum):

@@ -259,7 +259,7 @@ def _a_sender() -> Phrase:
 # ------------------------------------------------------------------ the receiver
 def receiver_line(st: ReceiverStatus) -> Phrase:
     """The receiver window's status line (empty when all is well and nothing needs saying)."""
-    from castapp.session.receiver import ReceiverState
+    from castapp.session.receiver_table import ReceiverState
 
     if not st.service_ok:
         return service_trouble(st.retry_in_s)
@@ -277,7 +277,7 @@ def receiver_line(st: ReceiverStatus) -> Phrase:
 
 def receiver_state(st: ReceiverStatus) -> Phrase:
     """One line for each state of the receiver (the command line's running commentary)."""
-    from castapp.session.receiver import ReceiverState
+    from castapp.session.receiver_table import ReceiverState
 
     if st.state is ReceiverState.STARTING:
         return say(QT_TRANSLATE_NOOP("Texts", "Starting…"))

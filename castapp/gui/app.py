@@ -8,7 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qasync
 from PySide6.QtCore import QObject, QStandardPaths
@@ -18,15 +18,15 @@ from PySide6.QtWidgets import QApplication, QWidget
 from castapp import __version__
 from castapp import settings as settings_mod
 from castapp.app.platform import machine_name
-from castapp.app.target import lan_discovery
 from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
 from castapp.gui.i18n import translations
-from castapp.gui.launcher import Launcher
-from castapp.gui.receiver_app import ReceiverController
-from castapp.gui.receiver_window import ReceiverWindow
-from castapp.gui.sender_app import SenderController, SourceFactory, screen_source
-from castapp.gui.sender_window import SenderWindow
 from castapp.links import DEFAULT_PORT
+
+if TYPE_CHECKING:  # each mode imports its own window (the receiver's before the media stack)
+    from castapp.gui.receiver_app import ReceiverController
+    from castapp.gui.receiver_window import ReceiverWindow
+    from castapp.gui.sender_app import SenderController, SourceFactory
+    from castapp.gui.sender_window import SenderWindow
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,9 @@ def snapshot_dir() -> Path:
 
 def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWindow,
                                                                      ReceiverController]:
+    from castapp.gui.receiver_app import ReceiverController
+    from castapp.gui.receiver_window import ReceiverWindow
+
     name = opts.name or holder.current.name_or(machine_name())
     window = ReceiverWindow(name, snapshot_dir())
     window.language_menu = language_menu(window, holder)
@@ -93,6 +96,10 @@ def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWin
 def open_sender(opts: AppOptions, holder: SettingsHolder,
                 source_factory: SourceFactory | None = None) -> tuple[SenderWindow,
                                                                        SenderController]:
+    from castapp.app.target import lan_discovery
+    from castapp.gui.sender_app import SenderController, screen_source
+    from castapp.gui.sender_window import SenderWindow
+
     window = SenderWindow(holder, display=opts.display)
     if opts.server:
         window.server.setText(opts.server)
@@ -111,6 +118,8 @@ async def _main(opts: AppOptions, holder: SettingsHolder) -> int:
     QApplication.setQuitOnLastWindowClosed(False)
     mode = opts.mode
     if mode is None:
+        from castapp.gui.launcher import Launcher
+
         launcher = Launcher()
         choice: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 

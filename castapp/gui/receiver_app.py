@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from shiboken6 import isValid
 
@@ -19,16 +20,35 @@ from castapp.app.host import (
     ReceiverOptions,
 )
 from castapp.app.words import Failure
-from castapp.embedded import EmbeddedService
-from castapp.gui.audio_out import qt_sound_out
 from castapp.gui.receiver_window import ReceiverWindow
 from castapp.linkquality import link_quality
 from castapp.links import DEFAULT_PORT
 from castapp.logs import describe
-from castapp.session.receiver import ReceiverSession, ReceiverState, ReceiverStatus
+from castapp.session.receiver_table import ReceiverState, ReceiverStatus
 from castapp.session.room import AdmissionMode
 
+if TYPE_CHECKING:
+    from castapp.embedded import EmbeddedService
+    from castapp.gui.audio_out import QtAudioOut
+    from castapp.session.receiver import ReceiverSession
+
 log = logging.getLogger(__name__)
+
+#: What a receiving session needs besides the room service: aiortc, PyAV, NumPy and the
+#: session itself. They are imported on a thread while the window shows itself.
+MEDIA_MODULES = ("castapp.session.receiver", "castapp.gui.audio_out")
+
+
+def _import_media() -> None:
+    for name in MEDIA_MODULES:
+        importlib.import_module(name)
+
+
+def _sound_out() -> QtAudioOut:
+    """A call's sound output in the TV window (Qt's audio output, imported with a call)."""
+    from castapp.gui.audio_out import qt_sound_out
+
+    return qt_sound_out()
 
 
 class ReceiverController:
@@ -50,7 +70,7 @@ class ReceiverController:
             ReceiverOptions(state_dir=state_dir, server_url=server_url, name=name,
                             listen=listen, advertise=advertise, ice=ice or {},
                             admission=window.admission.value,
-                            session={"audio_out": qt_sound_out},
+                            session={"audio_out": _sound_out},
                             https=https and server_url is None),
             on_status=self._show_status, on_event=self._on_event,
             on_call_frame=window.frame_for)
@@ -74,8 +94,10 @@ class ReceiverController:
         return self.host.embedded
 
     async def start(self) -> None:
-        """Host the room service (at once), then register in the background."""
+        """Import the media stack off the event loop (the window stays responsive), host
+        the room service, then register in the background."""
         try:
+            await asyncio.to_thread(_import_media)
             session = await self.host.prepare()
         except HostFailed as exc:
             self._failed(exc.failure)

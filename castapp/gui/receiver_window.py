@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import (
@@ -50,11 +51,13 @@ from castapp.gui.overlay import Overlay
 from castapp.gui.prompts import PromptArea
 from castapp.gui.wall import ON_WALL, Wall
 from castapp.layout import RoomControls, ViewHint
-from castapp.linkquality import LinkQuality
-from castapp.rtc.peer import PeerStats
-from castapp.rtc.receive import ReceivedFrame
-from castapp.session.receiver import ReceiverState, ReceiverStatus
+from castapp.session.receiver_table import ReceiverState, ReceiverStatus
 from castapp.session.room import AdmissionMode, CallPhase, CallView, Layout
+
+if TYPE_CHECKING:  # the window shows its code before the media stack is imported
+    from castapp.linkquality import LinkQuality
+    from castapp.rtc.peer import PeerStats
+    from castapp.rtc.receive import ReceivedFrame
 
 log = logging.getLogger(__name__)
 

@@ -6,14 +6,18 @@ the same ones); this module renders them through Qt's translation system (contex
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QCoreApplication
 
 from castapp.app import words
-from castapp.linkquality import LinkQuality
-from castapp.rtc.diagnose import Diagnosis
-from castapp.rtc.peer import PeerStats, Route
-from castapp.session.receiver import ReceiverStatus
-from castapp.session.sender import EndReason, SenderStatus
+
+if TYPE_CHECKING:  # the receiver window shows before the media stack is imported
+    from castapp.linkquality import LinkQuality
+    from castapp.rtc.diagnose import Diagnosis
+    from castapp.rtc.peer import PeerStats, Route
+    from castapp.session.receiver_table import ReceiverStatus
+    from castapp.session.sender import EndReason, SenderStatus
 
 
 def tr(text: str) -> str:

@@ -19,9 +19,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-from av.video.reformatter import VideoReformatter
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -42,8 +41,13 @@ from PySide6.QtWidgets import QWidget
 from castapp import layout as policy
 from castapp.gui.code_page import CodeCorner
 from castapp.layout import Tile, ViewHint
-from castapp.rtc.receive import ReceivedFrame
 from castapp.session.room import MAX_PRESENTERS, ON_WALL, CallPhase, CallView, Layout
+
+if TYPE_CHECKING:  # PyAV and NumPy come with the first picture, after the window shows
+    import numpy as np
+    from av.video.reformatter import VideoReformatter
+
+    from castapp.rtc.receive import ReceivedFrame
 
 __all__ = ["ON_WALL", "Wall"]
 # How long a presenter's name stays on a new tile, and the focus ring after a key.
@@ -58,6 +62,12 @@ _STOP = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 _MUTE = (Qt.Key.Key_M, Qt.Key.Key_VolumeMute)
 
 
+def _reformatter() -> VideoReformatter:
+    from av.video.reformatter import VideoReformatter
+
+    return VideoReformatter()
+
+
 @dataclass
 class _TileState:
     call: CallView
@@ -66,7 +76,7 @@ class _TileState:
     image: QImage | None = None
     pixels: np.ndarray | None = None
     made_from: tuple[int, int, int] = (-1, 0, 0)
-    reformatter: VideoReformatter = field(default_factory=VideoReformatter)
+    reformatter: VideoReformatter = field(default_factory=_reformatter)
     name_until: float = 0.0
     painted: int = 0
     # Seconds from a frame's arrival to its paint, for the statistics box.
@@ -446,6 +456,8 @@ class Wall(QWidget):
                                               format="bgra", interpolation="BILINEAR",
                                               threads=1)
             plane = bgra.planes[0]
+            import numpy as np
+
             pixels = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
             state.pixels = pixels
             state.image = QImage(pixels.data, width, height, plane.line_size,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from castapp import protocol as p
-from castapp.rtc.peer import Route
 from castapp.session.events import NetworkBack as NetworkBack
 from castapp.session.machine import Event, Table, step
 from castapp.session.room import AdmissionMode, CallView
 from castapp.signaling.client import SignalingError
+
+if TYPE_CHECKING:
+    from castapp.rtc.peer import Route
 
 
 class ReceiverState(enum.Enum):

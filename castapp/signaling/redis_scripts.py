@@ -156,6 +156,16 @@ if not inst then return 0 end
 return redis.call('PUBLISH', ARGV[1] .. 'to:' .. inst, ARGV[2] .. '\\0' .. ARGV[3])
 """
 
+#: KEYS peer; ARGV prefix, peer id, room code, '1' if the peer must be a receiver, payload.
+#: A relay in one round trip: -1 when the peer is not in that room (or not a receiver when it
+#: must be), else how many instances got the message (0: the peer's instance is gone).
+RELAY = """
+local p = redis.call('HMGET', KEYS[1], 'role', 'code', 'inst')
+if p[2] ~= ARGV[3] or (ARGV[4] == '1' and p[1] ~= 'receiver') then return -1 end
+if not p[3] then return 0 end
+return redis.call('PUBLISH', ARGV[1] .. 'to:' .. p[3], ARGV[2] .. '\\0' .. ARGV[5])
+"""
+
 #: KEYS instances, alive; ARGV instance id, ttl (ms). Returns 1 if the instance had to be
 #: registered again (first start, or Redis lost it: a restart or a takeover).
 HEARTBEAT = """

@@ -30,12 +30,14 @@ from castapp.signaling.limits import (
     guard_pin,
     join_scopes,
 )
-from castapp.signaling.store import AddSender, PeerRecord, RoomStore
+from castapp.signaling.store import AddSender, PeerRecord, Relay, RoomStore
 from castapp.signaling.tokens import TokenSigner
 from castapp.signaling.turn import IceConfig
 
 log = logging.getLogger(__name__)
 
+#: How a forwarded "room closed" starts (msgspec writes the tag first).
+_ROOM_CLOSED = b'{"type":"room_closed"'
 #: Marks a forwarded "close this connection" between instances (never valid JSON).
 _KICK = b"\x00kick\x00"
 
@@ -399,15 +401,24 @@ class Rooms:
     async def _relay(self, member: Member, msg: p.RelayMessage) -> None:
         if member.code is None:
             raise ServiceError(ErrorCode.NOT_IN_ROOM, "Join a room before sending to a peer.")
-        target = await self.store.get_peer(msg.to) if msg.to != member.conn.peer_id else None
-        if (
-            target is None
-            or target.code != member.code
-            or (member.role is Role.SENDER and target.role is not Role.RECEIVER)
-        ):
-            raise ServiceError(ErrorCode.NOT_IN_ROOM, "That peer is not in your room.")
+        not_there = ServiceError(ErrorCode.NOT_IN_ROOM, "That peer is not in your room.")
+        if msg.to == member.conn.peer_id:
+            raise not_there
+        to_receiver = member.role is Role.SENDER
+        local = self.members.get(msg.to)
+        if local is not None:  # on this instance: its connection knows its room
+            if local.code != member.code or (to_receiver and local.role is not Role.RECEIVER):
+                raise not_there
+            self.counters["relayed"] += 1
+            await local.conn.send(p.encode(p.relayed(msg, member.conn.peer_id)))
+            return
+        # elsewhere: checked and forwarded by the store in one step (one Redis round trip)
+        payload = p.encode(p.relayed(msg, member.conn.peer_id))
+        done = await self.store.relay(msg.to, member.code, to_receiver, payload)
+        if done is Relay.NOT_IN_ROOM:
+            raise not_there
         self.counters["relayed"] += 1
-        await self.deliver(msg.to, p.relayed(msg, member.conn.peer_id))
+        self.counters["forwarded" if done is Relay.FORWARDED else "undeliverable"] += 1
 
     # -------------------------------------------------------------- leaving
     async def _leave_room(self, member: Member, reason: LeaveReason,
@@ -498,9 +509,10 @@ class Rooms:
         if msg is None and payload.startswith(_KICK):  # replaced through another instance
             await self._kick(peer_id, payload[len(_KICK):].decode(errors="replace"))
             return True
-        if msg is None:  # forwarded from another instance as bytes
-            msg = p.decode_outbound(payload)
-        if isinstance(msg, p.RoomClosed):
+        # forwarded from another instance as bytes: only a room's closing needs a look
+        closing = (isinstance(msg, p.RoomClosed) if msg is not None
+                   else payload.startswith(_ROOM_CLOSED))
+        if closing:
             if member.code is not None:
                 await self.store.drop_peer(peer_id)
             member.code = None

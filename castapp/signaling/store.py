@@ -45,6 +45,14 @@ class Claim:
     senders: tuple[PeerInfo, ...] = ()
 
 
+class Relay(enum.Enum):
+    """What :meth:`RoomStore.relay` did."""
+
+    FORWARDED = "forwarded"
+    NOT_IN_ROOM = "not_in_room"  # no such peer in that room (or not a receiver)
+    UNDELIVERABLE = "undeliverable"  # in the room, but its instance is gone
+
+
 class AddSender(enum.Enum):
     OK = "ok"
     FULL = "full"
@@ -120,6 +128,11 @@ class RoomStore(Protocol):
 
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         """Carry a message to a peer connected to another instance; False if it is nowhere."""
+        ...
+
+    async def relay(self, peer_id: str, code: str, to_receiver: bool, payload: bytes) -> Relay:
+        """Forward ``payload`` to a peer on another instance if it is in room ``code`` (and a
+        receiver when ``to_receiver``): the check and the forwarding in one step."""
         ...
 
     async def lost_peers(self, now: float) -> list[PeerRecord]:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from castapp.protocol import PeerInfo
+from castapp.protocol import PeerInfo, Role
 from castapp.signaling.limits import Attempt, Scope, Verdict
-from castapp.signaling.store import AddSender, Claim, DeliverFn, PeerRecord, ResetFn, RoomRecord
+from castapp.signaling.store import (
+    AddSender,
+    Claim,
+    DeliverFn,
+    PeerRecord,
+    Relay,
+    ResetFn,
+    RoomRecord,
+)
 
 
 @dataclass(slots=True)
@@ -158,6 +166,12 @@ class MemoryStore:
     # delivery -----------------------------------------------------------------
     async def forward(self, peer_id: str, payload: bytes) -> bool:
         return False  # one instance: a peer that is not local is nowhere
+
+    async def relay(self, peer_id: str, code: str, to_receiver: bool, payload: bytes) -> Relay:
+        peer = self._peers.get(peer_id)
+        if peer is None or peer.code != code or (to_receiver and peer.role is not Role.RECEIVER):
+            return Relay.NOT_IN_ROOM
+        return Relay.UNDELIVERABLE  # one instance: a peer that is not local is nowhere
 
     async def lost_peers(self, now: float) -> list[PeerRecord]:
         return []  # one instance: there is no other to lose

@@ -26,6 +26,7 @@ from castapp.signaling.store import (
     Claim,
     DeliverFn,
     PeerRecord,
+    Relay,
     ResetFn,
     RoomRecord,
 )
@@ -78,6 +79,7 @@ class RedisStore:
         self._attempt = script(lua.ATTEMPT)
         self._refund = script(lua.REFUND)
         self._forward = script(lua.FORWARD)
+        self._relay = script(lua.RELAY)
         self._reap = script(lua.REAP)
         self._put_peer = script(lua.PUT_PEER)
         self._drop_peer = script(lua.DROP_PEER)
@@ -223,6 +225,15 @@ class RedisStore:
             keys=[self._peer(peer_id)], args=[self.prefix, peer_id, payload]
         )
         return int(taken) > 0
+
+    async def relay(self, peer_id: str, code: str, to_receiver: bool, payload: bytes) -> Relay:
+        got = int(await self._relay(
+            keys=[self._peer(peer_id)],
+            args=[self.prefix, peer_id, code, "1" if to_receiver else "0", payload],
+        ))
+        if got < 0:
+            return Relay.NOT_IN_ROOM
+        return Relay.FORWARDED if got else Relay.UNDELIVERABLE
 
     async def lost_peers(self, now: float) -> list[PeerRecord]:
         lost: list[PeerRecord] = []

@@ -11,7 +11,7 @@ import pytest
 from redis_server import free_port
 
 from castapp.protocol import PeerInfo, Role
-from castapp.signaling.store import AddSender, PeerRecord, RoomStore
+from castapp.signaling.store import AddSender, PeerRecord, Relay, RoomStore
 from castapp.signaling.store_memory import MemoryStore
 from castapp.signaling.store_redis import RedisStore, StoreUnavailableError
 
@@ -182,6 +182,62 @@ async def test_forward_reaches_the_instance_holding_the_peer(redis_server):
     finally:
         await a.close()
         await b.close()
+
+
+async def test_relay_checks_the_room_and_forwards_in_one_step(redis_server):
+    a, inbox_a = await open_redis(redis_server.url)
+    b, _ = await open_redis(redis_server.url)
+    try:
+        await a.put_peer(PeerRecord("ra", Role.RECEIVER, "TV", "666666"))
+        await a.put_peer(PeerRecord("sa", Role.SENDER, "Laptop", "666666"))
+        assert await b.relay("ra", "666666", True, b'{"type":"offer"}') is Relay.FORWARDED
+        assert await asyncio.wait_for(inbox_a.items.get(), 5) == ("ra", b'{"type":"offer"}')
+        # another room, a sender where a receiver must be, nobody: refused, nothing published
+        assert await b.relay("ra", "123456", True, b"{}") is Relay.NOT_IN_ROOM
+        assert await b.relay("sa", "666666", True, b"{}") is Relay.NOT_IN_ROOM
+        assert await b.relay("sa", "666666", False, b"{}") is Relay.FORWARDED
+        assert await b.relay("nobody", "666666", False, b"{}") is Relay.NOT_IN_ROOM
+        assert await asyncio.wait_for(inbox_a.items.get(), 5) == ("sa", b"{}")
+        assert inbox_a.items.empty()
+    finally:
+        await a.close()
+        await b.close()
+
+
+def test_two_instances_relay_on_uvloop(redis_server):
+    # castapp serve runs on uvloop when it is installed: the store's connections work there too
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> tuple[object, object]:
+        a, inbox_a = await open_redis(redis_server.url)
+        b, _ = await open_redis(redis_server.url)
+        try:
+            await a.put_peer(PeerRecord("ra", Role.RECEIVER, "TV", "424242"))
+            done = await b.relay("ra", "424242", True, b'{"type":"answer"}')
+            return done, await asyncio.wait_for(inbox_a.items.get(), 5)
+        finally:
+            await a.close()
+            await b.close()
+
+    done, got = uvloop.run(scenario())
+    assert done is Relay.FORWARDED
+    assert got == ("ra", b'{"type":"answer"}')
+
+
+async def test_memory_relay_refuses_or_finds_nobody_elsewhere():
+    store = MemoryStore()
+    await store.put_peer(PeerRecord("ra", Role.RECEIVER, "TV", "666666"))
+    assert await store.relay("ra", "666666", True, b"{}") is Relay.UNDELIVERABLE
+    assert await store.relay("ra", "111111", True, b"{}") is Relay.NOT_IN_ROOM
+    assert await store.relay("nobody", "666666", False, b"{}") is Relay.NOT_IN_ROOM
+
+
+def test_a_forwarded_room_closing_is_recognised_by_its_first_bytes():
+    from castapp import protocol as p
+    from castapp.signaling.rooms import _ROOM_CLOSED
+
+    assert p.encode(p.RoomClosed(reason="The receiver closed the room.")).startswith(_ROOM_CLOSED)
+    assert not p.encode(p.Ping()).startswith(_ROOM_CLOSED)
 
 
 async def test_a_silent_instance_is_taken_over_exactly_once(redis_server):

@@ -39,6 +39,19 @@ def test_version_comes_from_the_package(build: Build):
     assert elapsed < MAX_VERSION_S
 
 
+def test_version_loads_neither_qt_nor_the_media_libraries(build: Build):
+    # the dynamic loader lists every library it initialises (LD_DEBUG=libs, on stderr)
+    env = {**headless_env(), "LD_DEBUG": "libs"}
+    done = subprocess.run([str(build.exe), "--version"], capture_output=True, text=True,
+                          env=env, timeout=30)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = re.findall(r"calling init: (\S+)", done.stderr)
+    assert any("libpython" in lib for lib in loaded)  # the listing works
+    heavy = [lib for lib in loaded
+             if re.search(r"libQt6|libicu|libavcodec|libshiboken|libpyside|_multiarray", lib)]
+    assert heavy == []
+
+
 def test_self_test_passes_offscreen(build: Build):
     done = subprocess.run([str(build.exe), "--self-test", "--json"], capture_output=True,
                           text=True, env=headless_env(), timeout=60)

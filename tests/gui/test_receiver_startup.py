@@ -1,0 +1,29 @@
+"""The receiver window shows its code page before the media stack (aiortc, PyAV, NumPy) is
+imported; that comes on a thread, and the code is registered right after."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+PROBE = Path(__file__).with_name("receiver_startup_probe.py")
+
+
+def test_window_shows_before_the_media_stack_is_imported(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, str(PROBE), str(tmp_path)], capture_output=True,
+                          text=True, env=env, timeout=100)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["visible"] is True
+    assert result["at_show"] == []
+    # the session, and with it the media stack, came before the code was shown
+    assert set(result["after_code"]) == {"aiortc", "av", "numpy", "castapp.session.receiver",
+                                         "castapp.rtc.peer"}
+    assert result["code"] and result["shown_code"] == result["code"]
