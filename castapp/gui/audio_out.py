@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QIODevice, QObject, QTimer
+from PySide6.QtCore import QIODevice, QObject, QTimer
 from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
 
 from castapp.rtc.audio.playout import BYTES_PER_MS, PlayoutBuffer
@@ -93,16 +93,3 @@ def qt_sound_out() -> QtAudioOut:
     return QtAudioOut()
 
 
-def sound_stats_line(fields: dict[str, Any]) -> str | None:
-    """The statistics box's line for a call's sound (``AudioPlayback.stats_fields``), or None
-    when the call has no sound: codec, bitrate, playout buffer, jitter and A/V offset."""
-    if not fields.get("audio_codec"):
-        return None
-    offset = fields.get("av_offset_ms")
-    return QCoreApplication.translate(
-        "QtAudioOut", "Sound: {codec} {kbps} kbit/s, buffer {buffer} ms, jitter {jitter} ms, "
-        "A/V {offset} ms").format(
-        codec=str(fields["audio_codec"]).capitalize(), kbps=fields.get("audio_kbps", "–"),
-        buffer=f"{fields.get('audio_buffer_ms', 0):.0f}",
-        jitter=f"{fields.get('audio_jitter_ms', 0):.0f}",
-        offset="–" if offset is None else f"{offset:+.0f}")

@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
 )
 
 from castapp.gui import kiosk, texts
-from castapp.gui.audio_out import sound_stats_line
 from castapp.gui.code_page import CodePage
 from castapp.gui.common import SettingsHolder
 from castapp.gui.overlay import Overlay
@@ -389,7 +388,7 @@ class ReceiverWindow(QMainWindow):
                          .format(ms=f"{network + shown:.0f}",
                                  net="–" if rtt is None else f"{network:.0f}",
                                  disp="–" if display is None else f"{shown:.0f}"))
-        if (sound := sound_stats_line(self._sound)) is not None:
+        if (sound := texts.sound_stats_line(self._sound)) is not None:
             lines.append(sound)
         return lines
 

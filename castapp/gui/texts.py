@@ -6,7 +6,7 @@ the same ones); this module renders them through Qt's translation system (contex
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication
 
@@ -83,3 +83,18 @@ def ended_text(reason: EndReason | None) -> str:
 
 def tray_casting(code: str) -> str:
     return render(words.tray_casting(code))
+
+
+def sound_stats_line(fields: dict[str, Any]) -> str | None:
+    """The statistics box's line for a call's sound (``AudioPlayback.stats_fields``), or None
+    when the call has no sound: codec, bitrate, playout buffer, jitter and A/V offset."""
+    if not fields.get("audio_codec"):
+        return None
+    offset = fields.get("av_offset_ms")
+    return QCoreApplication.translate(
+        "QtAudioOut", "Sound: {codec} {kbps} kbit/s, buffer {buffer} ms, jitter {jitter} ms, "
+        "A/V {offset} ms").format(
+        codec=str(fields["audio_codec"]).capitalize(), kbps=fields.get("audio_kbps", "–"),
+        buffer=f"{fields.get('audio_buffer_ms', 0):.0f}",
+        jitter=f"{fields.get('audio_jitter_ms', 0):.0f}",
+        offset="–" if offset is None else f"{offset:+.0f}")
