@@ -12,7 +12,8 @@ Route (chosen after trying the alternatives on this stack; README.md, "Wayland",
   with libyuv like every other capture. No Python binding of GStreamer is needed, so
   castapp's own Python (a venv, a frozen bundle) works with the system's GStreamer; the
   child keeps no backlog (a one-frame leaky queue, ``fdsink sync=false``), and the
-  reading thread publishes every frame into the newest-frame mailbox at once.
+  reading thread publishes every frame into the newest-frame mailbox at once, through the
+  source's change filter like every capture (the Auto preset's classifier listens there).
 
 The restore token from ``Start`` is kept (one per kind: monitor / window) in a file that
 only the user can read, so the dialog shows once, not at every cast. A token the portal
