@@ -54,7 +54,8 @@ reports the machine's own stall events; the JSON then has ``keyframe_latency_ms`
 ``machine_stalls`` ({count,total_ms}) and ``latency_outside_stalls_ms`` ({p50,p95}), see
 ``cast_tail.py``. ``--trace FILE`` writes per-frame stage timings (capture, convert, wait,
 encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and prints the
-per-stage table to stderr (and as ``stages`` in the JSON).
+per-stage table to stderr (and as ``stages`` in the JSON); the portal run's go to
+FILE with ``-portal`` before its suffix.
 
 **Scenes and the fixed-rate comparison.** ``--scene static|typing|scroll|video`` replaces
 the desktop scene (see ``cast_content.py``; the stamp changes only where the scene does)
@@ -385,7 +386,7 @@ class Bench:
         kind = kind or ("naive" if naive else "tuned" if mode == a.mode else mode)
         recv_dir, cap_dir = self.tmp / f"{kind}-received", self.tmp / f"{kind}-captured"
         probe_args = ["--server", self.url, "--samples", str(recv_dir)]
-        trace = a.trace is not None and kind == "tuned"  # the main run only
+        trace = a.trace is not None and kind in ("tuned", "portal")  # not the references
         trace_files = (self.tmp / f"{kind}-trace-sender.json",
                        self.tmp / f"{kind}-trace-receiver.json")
         if trace:
@@ -440,7 +441,10 @@ class Bench:
         if trace and all(f.exists() for f in trace_files):
             rows = cast_trace.merge(*trace_files)
             stages = cast_trace.stage_table(rows)
-            a.trace.write_text(json.dumps(rows))
+            out = a.trace if kind == "tuned" else a.trace.with_name(
+                f"{a.trace.stem}-{kind}{a.trace.suffix}")  # --backend both: x11 keeps FILE
+            out.write_text(json.dumps(rows))
+            print(f"{kind} ({self.backend}):", file=sys.stderr)
             print(cast_trace.format_table(stages), file=sys.stderr)
         cpu = {k: round((cpu1[k] - cpu0[k]) / span, 3) for k in watched}
         psnr, pairs = psnr_y(cap_dir, recv_dir)

@@ -61,20 +61,37 @@ from PySide6.QtWidgets import QApplication, QWidget
 COLOURS = [QColor(255, 0, 0), QColor(0, 255, 0), QColor(0, 0, 255), QColor(255, 255, 255)]
 class Bars(QWidget):
     ticks = 0
+    shift = 0
+    moving = False
     def tick(self):
         self.ticks += 1
-        self.update(self.width() - 16, self.height() - 16, 16, 16)
+        if self.moving:  # SIGUSR1 / SIGUSR2: the bars slide sideways, the whole screen moves
+            self.shift = (self.shift + 24) % self.width()
+            self.update()
+        else:
+            self.update(self.width() - 16, self.height() - 16, 16, 16)
     def paintEvent(self, event):
         p = QPainter(self)
         w = self.width() // 4
         for i, c in enumerate(COLOURS):
-            p.fillRect(i * w, 0, w if i < 3 else self.width() - 3 * w, self.height(), c)
+            x = (i * w + self.shift) % self.width()
+            p.fillRect(x, 0, w if i < 3 else self.width() - 3 * w, self.height(), c)
+            if x + w > self.width():
+                p.fillRect(x - self.width(), 0, w, self.height(), c)
         # A blinking 16x16 square in the bottom-right corner: the screen changes, so a
         # damage-driven screencast keeps sending frames.
         grey = 255 * (self.ticks % 2)
         p.fillRect(self.width() - 16, self.height() - 16, 16, 16, QColor(grey, grey, grey))
 app = QApplication(sys.argv)
 bars = Bars()
+import signal
+def _moving(on):
+    bars.moving = on
+    if not on:
+        bars.shift = 0
+        bars.update()
+signal.signal(signal.SIGUSR1, lambda *_: _moving(True))
+signal.signal(signal.SIGUSR2, lambda *_: _moving(False))
 bars.setWindowTitle("castapp known content")
 bars.showFullScreen()
 timer = QTimer()
@@ -121,6 +138,15 @@ class WaylandDesktop:
             yield
         finally:
             os.kill(self.content_pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def moving(self) -> Iterator[None]:
+        """The colour bars slide sideways 24 pixels a tick meanwhile (a busy screen)."""
+        os.kill(self.content_pid, signal.SIGUSR1)
+        try:
+            yield
+        finally:
+            os.kill(self.content_pid, signal.SIGUSR2)
 
     def compositor_pids(self) -> dict[str, int]:
         """The desktop's own processes that work for a screencast: sway, Xwayland,

@@ -12,7 +12,8 @@ Route (chosen after trying the alternatives on this stack; README.md, "Wayland",
   with libyuv like every other capture. No Python binding of GStreamer is needed, so
   castapp's own Python (a venv, a frozen bundle) works with the system's GStreamer; the
   child keeps no backlog (a one-frame leaky queue, ``fdsink sync=false``), and the
-  reading thread publishes every frame into the newest-frame mailbox at once.
+  reading thread publishes every frame into the newest-frame mailbox at once, through the
+  source's change filter like every capture (the Auto preset's classifier listens there).
 
 The restore token from ``Start`` is kept (one per kind: monitor / window) in a file that
 only the user can read, so the dialog shows once, not at every cast. A token the portal
@@ -360,6 +361,14 @@ class PortalCapture(FrameSource):
         self.produce_ms = 0.0
 
     @property
+    def area(self) -> dict[str, int] | None:
+        """The stream's size before scaling (what the Auto preset divides), once known."""
+        width, height = self.size
+        if width <= 0:
+            return None
+        return {"left": 0, "top": 0, "width": width, "height": height}
+
+    @property
     def kind(self) -> str:
         return "window" if self.window else "monitor"
 
@@ -445,7 +454,6 @@ class PortalCapture(FrameSource):
         converter = I420Converter()
         width, height = size
         self.size = size
-        out_size = fit_size(width, height, self.max_size)
         got = False
         buf = bytearray(width * height * 4)  # reused: every frame is converted into a new array
         view = memoryview(buf)
@@ -459,9 +467,23 @@ class PortalCapture(FrameSource):
             t0 = time.monotonic()
             wall = time.time()
             bgra = np.frombuffer(buf, np.uint8).reshape(height, width, 4)
-            self._publish(converter.convert(bgra, out_size), wall, t0)
+            out_size = fit_size(width, height, self.max_size)  # the Auto preset may scale
+            self._offer(converter.convert(bgra, out_size), wall, t0)
             got = True
         return got
+
+    def _offer(self, i420: np.ndarray, wall: float, t0: float) -> None:
+        """Publish a frame through the source's change filter, as ``FrameSource._run`` does.
+
+        The compositor sends a frame when it repainted, so there is nothing to ask before
+        the read; the exact comparison still runs: it drops repaints that changed no pixel
+        and feeds the Auto preset's content classifier, which otherwise sees no change at
+        all and holds every source at its *text* rate."""
+        change = self.change
+        if change is not None and not change.after_grab(i420):
+            self.frames_unchanged += 1
+            return
+        self._publish(i420, wall, t0)
 
     def _read_y4m(self, proc: subprocess.Popen[bytes]) -> bool:
         """Publish frames until the stream ends; True if any frame came."""
@@ -484,6 +506,6 @@ class PortalCapture(FrameSource):
             data = _read_exact(proc.stdout, frame_bytes)
             if data is None:
                 return got
-            self._publish(to_even_i420(data, width, height), wall, t0)
+            self._offer(to_even_i420(data, width, height), wall, t0)
             got = True
         return got

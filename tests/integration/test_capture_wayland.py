@@ -29,8 +29,10 @@ from aiortc.codecs.h264 import h264_depayload
 from wayland_pointer import VirtualPointer
 from wayland_stack import WaylandDesktop, wayland_desktop
 
+from castapp.rtc import change
 from castapp.rtc.capture_portal import PortalCapture, PortalError, gst_command
 from castapp.rtc.capture_source import CaptureSpec, make_source
+from castapp.rtc.content import ContentClassifier, Mode
 from castapp.rtc.encoder import EncoderConfig, ScreenH264Encoder
 
 pytestmark = pytest.mark.timeout(180)
@@ -208,6 +210,35 @@ def test_a_change_after_the_screen_stood_still_arrives(
                         frame = cap.wait_newer(frame.seq, timeout=10)
     finally:
         pointer.close()
+
+
+def test_a_moving_screen_is_motion_for_the_auto_preset(
+        desktop: WaylandDesktop, environ: None, tmp_path: Path) -> None:
+    # The portal reader publishes frames itself (not through FrameSource's tick); when it
+    # skipped the change filter, the Auto preset's classifier saw no change at all, called
+    # every portal source "text" and held the encoder to 15 frames a second, so frames
+    # waited in the sender: glass to glass 250-460 ms behind mss.
+    cap = PortalCapture(fps=30, token_path=tmp_path / "t.json", dialog_timeout=30)
+    flt = change.enable(cap)
+    classifier = ContentClassifier()
+    flt.listeners.append(classifier.observe)
+    with cap:
+        frame = cap.wait_newer(-1, timeout=60)
+        with desktop.moving():
+            started = time.monotonic()
+            mode = classifier.mode()
+            while mode is not Mode.MOTION and time.monotonic() - started < 15:
+                frame = cap.wait_newer(frame.seq, timeout=10)
+                classifier.note_grabs(flt.compared)
+                mode = classifier.mode()
+        assert mode is Mode.MOTION, f"a sliding picture came out as {mode.value}"
+        with desktop.still():  # a still screen: frames that repeat pixels are dropped
+            time.sleep(1.0)
+            flt.listeners.clear()
+            seq = (cap.latest() or frame).seq
+            time.sleep(1.0)
+            assert (cap.latest() or frame).seq == seq, "a still screen publishes nothing"
+    assert flt.compared > 10
 
 
 def test_wayland_session_picks_the_portal(desktop: WaylandDesktop, environ: None) -> None:
