@@ -24,6 +24,7 @@ import secrets
 import sys
 from typing import Any
 
+import msgspec
 from aiortc import RTCCertificate, RTCSessionDescription
 
 from castapp import protocol as p
@@ -62,12 +63,13 @@ class TamperingRooms(Rooms):
         # put ours where the first media section's attributes are
         return out.replace("a=setup:", lines + "a=setup:", 1)
 
-    async def deliver(self, peer_id: str, msg: p.Outbound) -> None:
-        if isinstance(msg, p.RelayedOffer) and p.RelayedOffer in self.rewrite:
-            msg = p.RelayedOffer(from_=msg.from_, sdp=self._swap(msg.sdp))
-        if isinstance(msg, p.RelayedAnswer) and p.RelayedAnswer in self.rewrite:
-            msg = p.RelayedAnswer(from_=msg.from_, sdp=self._swap(msg.sdp))
-        await super().deliver(peer_id, msg)
+    async def _relay(self, member: Any, msg: p.RelayMessage) -> None:
+        # the relay is where a service in the middle would change what it passes on
+        if isinstance(msg, p.Offer) and p.RelayedOffer in self.rewrite:
+            msg = msgspec.structs.replace(msg, sdp=self._swap(msg.sdp))
+        if isinstance(msg, p.Answer) and p.RelayedAnswer in self.rewrite:
+            msg = msgspec.structs.replace(msg, sdp=self._swap(msg.sdp))
+        await super()._relay(member, msg)
 
 
 class Peer:
