@@ -159,7 +159,8 @@ class EmbeddedService:
         if not self.address:
             return None
         if self.https_port is not None:
-            return make_link(self.address, self.https_port, code, tls=True)
+            pin = self.identity.fingerprint if self.identity is not None else None
+            return make_link(self.address, self.https_port, code, tls=True, pin=pin)
         return make_link(self.address, self.port, code)
 
     async def advertise(self, code: str, name: str) -> bool:

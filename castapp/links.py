@@ -5,6 +5,11 @@ a phone camera or any browser opens (the fragment never reaches the service)::
 
     http://192.168.1.20:8765/#482913
     https://cast.example.org:443/#482913
+    https://192.168.1.20:8766/?pin=<sha256 hex>#482913
+
+A receiver that serves HTTPS with a certificate of its own puts the certificate's SHA-256 in
+the link (``pin``): the desktop sender then trusts that one certificate, and no other, on
+that address. The browser ignores it.
 
 The desktop sender accepts that link, pasted instead of a code, and the ``castapp://`` form::
 
@@ -29,6 +34,7 @@ WEB_SCHEMES = ("http", "https")
 DEFAULT_PORT = 8765
 _MAX_INPUT = 512
 _LOOSE_CODE = re.compile(r"^[A-Z0-9]{4,16}$")
+_PIN = re.compile(r"^[0-9a-f]{64}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9.])*$")
 
 
@@ -44,13 +50,17 @@ class CastTarget:
     host: str | None = None
     port: int | None = None
     tls: bool = False
+    #: SHA-256 (hex) of the one certificate to trust on ``host`` (a receiver's own), or None.
+    pin: str | None = None
 
     @property
     def server_url(self) -> str | None:
-        """The WebSocket URL of the room service, or None when the link named no host."""
+        """The WebSocket URL of the room service, or None when the link named no host (a
+        pinned certificate rides in the URL's fragment, which is never sent)."""
         if self.host is None:
             return None
-        return service_url(self.host, self.port or DEFAULT_PORT, tls=self.tls)
+        url = service_url(self.host, self.port or DEFAULT_PORT, tls=self.tls)
+        return f"{url}#pin={self.pin}" if self.pin and self.tls else url
 
 
 def _host_for_url(host: str) -> str:
@@ -68,9 +78,21 @@ def service_url(host: str, port: int, *, tls: bool = False) -> str:
     return f"{'wss' if tls else 'ws'}://{_host_for_url(host)}:{port}/ws"
 
 
-def make_link(host: str, port: int, code: str, *, tls: bool = False) -> str:
-    """The link for a receiver's QR code: ``http(s)://host:port/#code`` (the sender page)."""
-    return f"{'https' if tls else 'http'}://{_host_for_url(host)}:{port}/#{quote(code, safe='')}"
+def make_link(host: str, port: int, code: str, *, tls: bool = False,
+              pin: str | None = None) -> str:
+    """The link for a receiver's QR code: ``http(s)://host:port/#code`` (the sender page);
+    ``pin``: the SHA-256 of the receiver's own certificate (any case, colons or not)."""
+    query = f"?pin={pin_hex(pin)}" if pin and tls else ""
+    return (f"{'https' if tls else 'http'}://{_host_for_url(host)}:{port}/{query}"
+            f"#{quote(code, safe='')}")
+
+
+def pin_hex(fingerprint: str) -> str:
+    """A SHA-256 fingerprint as 64 lower-case hex digits; raises ValueError otherwise."""
+    text = fingerprint.replace(":", "").strip().lower()
+    if not _PIN.match(text):
+        raise ValueError("not a SHA-256 fingerprint")
+    return text
 
 
 def make_app_link(host: str, port: int, code: str, *, tls: bool = False) -> str:
@@ -123,7 +145,13 @@ def parse_link(text: str, fmt: CodeFormat | None) -> CastTarget:
         code = _normalize(unquote(raw), fmt)
         if code is None:
             raise LinkError("the link does not hold a valid code")
-        return CastTarget(code=code, host=host, port=port or (443 if tls else 80), tls=tls)
+        pins = parse_qs(parts.query).get("pin", [])
+        try:
+            pin = pin_hex(pins[0]) if pins and tls else None
+        except ValueError:
+            raise LinkError("the link's certificate fingerprint is not valid") from None
+        return CastTarget(code=code, host=host, port=port or (443 if tls else 80), tls=tls,
+                          pin=pin)
     code = _normalize(unquote(parts.path.lstrip("/")), fmt)
     if code is None:
         raise LinkError("the link does not hold a valid code")

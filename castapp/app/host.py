@@ -288,7 +288,8 @@ class ReceiverHost:
             local = self.embedded.address is None
             https, identity = self.embedded.https_port, self.embedded.identity
             if https is not None and identity is not None:
-                shown = LinkShown(code, make_link(host, https, code, tls=True),
+                shown = LinkShown(code, make_link(host, https, code, tls=True,
+                                                  pin=identity.fingerprint),
                                   f"{host}:{port}", local_only=local,
                                   app_link=make_link(host, port, code),
                                   fingerprint=identity.short)

@@ -50,6 +50,20 @@ class UntrustedCertificateError(ServiceUnreachableError):
     code = "tls_untrusted"
 
 
+def pinned(url: str) -> tuple[str, bytes | None]:
+    """``wss://…/ws#pin=HEX`` (a receiver's own certificate, from its link): the URL to open
+    and the certificate's SHA-256 to trust instead of the machine's authorities."""
+    base, _, fragment = url.partition("#")
+    if fragment.startswith("pin=") and base.startswith("wss://"):
+        try:
+            digest = bytes.fromhex(fragment[4:])
+        except ValueError:
+            digest = b""
+        if len(digest) == 32:
+            return base, digest
+    return base, None
+
+
 class BadMessageError(SignalingError):
     code = ErrorCode.BAD_MESSAGE
 
@@ -247,16 +261,22 @@ class SignalingClient:
     async def _open(self) -> p.Welcome:
         if self._session is None:
             self._session = aiohttp.ClientSession()
+        url, pin = pinned(self.url)
         try:
             ws = await self._session.ws_connect(
-                self.url,
+                url,
                 timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
                 max_msg_size=p.HARD_FRAME_LIMIT,
                 autoping=True,
+                ssl=aiohttp.Fingerprint(pin) if pin is not None else True,
             )
         except aiohttp.ClientConnectorCertificateError as exc:
             raise UntrustedCertificateError(
                 f"The room service's certificate is not trusted: {exc.certificate_error}"
+            ) from None
+        except aiohttp.ServerFingerprintMismatch:
+            raise UntrustedCertificateError(
+                "The room service's certificate is not the one the receiver's link names."
             ) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise ServiceUnreachableError(f"Cannot reach the room service: {exc}") from None

@@ -52,7 +52,7 @@ def test_the_embedded_service_serves_https_with_a_kept_certificate(tmp_path):
             code = rx.expect("code", timeout=30)["code"]
             shown = rx.expect("https", timeout=10)
             link, short = shown["link"], shown["fingerprint"]
-            assert link.startswith(f"https://{ADDRESS}:8766/#") and link.endswith(code)
+            assert link.startswith(f"https://{ADDRESS}:8766/?pin=") and link.endswith(f"#{code}")
             # castapp senders keep the plain link (their pairing protects the media)
             [help_line] = [e for e in rx.seen if e.get("event") == "help"]
             assert help_line["link"] == f"http://{ADDRESS}:{PORT}/#{code}"
@@ -60,6 +60,8 @@ def test_the_embedded_service_serves_https_with_a_kept_certificate(tmp_path):
             der = cert.public_bytes(serialization.Encoding.DER)
             full = pairs(hashlib.sha256(der).hexdigest())
             assert full.startswith(short + ":") and len(short.split(":")) == 8
+            # the link names the whole certificate, for desktop senders that open it
+            assert f"?pin={full.replace(':', '').lower()}#" in link
             served = subprocess.run(in_namespace(ns, [sys.executable, "-c", SERVED, ADDRESS,
                                                       "8766"]),
                                     capture_output=True, text=True, check=True).stdout.strip()

@@ -72,7 +72,8 @@ def test_idle_screen_shows_code_and_a_qr_link(qtbot, run, state_dir):
         # HTTPS by default: the QR code opens the sender page over https, code filled in,
         # and the code page names the certificate for guests who compare
         https = controller.embedded.https_port
-        assert text == make_link("127.0.0.1", https, status.code, tls=True)
+        assert text == make_link("127.0.0.1", https, status.code, tls=True,
+                                 pin=controller.embedded.identity.fingerprint)
         short = controller.embedded.identity.short
         assert window.code_page.fingerprint.text() == f"Certificate SHA-256 starts {short}"
         # the code token is kept, readable by this user only

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from castapp.embedded import EmbeddedService, start_room_server
+from castapp.links import make_link
 from castapp.signaling.server import ServiceConfig
 from castapp.signaling.tokens import TokenSigner
 
@@ -70,5 +71,39 @@ async def test_a_service_on_loopback_shows_no_address_and_advertises_nothing(tak
         client = await make_client(service.url, name="TV")
         reg = await client.register()
         assert await service.advertise(reg.code, "TV") is False  # nothing to advertise on
+    finally:
+        await service.stop()
+
+
+async def test_the_desktop_sender_trusts_the_receivers_own_certificate_by_its_link(
+        tmp_path, room_key):
+    """The https link of the QR code names the receiver's certificate: a client given it
+    connects over wss to that certificate and no other; without it the certificate is
+    untrusted, and a link naming another certificate is refused in words."""
+    from castapp.links import parse_cast_input
+    from castapp.signaling.client import SignalingClient, UntrustedCertificateError
+
+    service = EmbeddedService(TokenSigner(room_key), host="127.0.0.1", port=0,
+                              advertise=False, https_dir=tmp_path)
+    await service.start()
+    try:
+        assert service.identity is not None and service.https_port is not None
+        link = make_link("127.0.0.1", service.https_port, "482913", tls=True,
+                         pin=service.identity.fingerprint)
+        target = parse_cast_input(link, None)
+        assert target.pin == service.identity.fingerprint.replace(":", "").lower()
+        url = target.server_url
+        assert url is not None and url.startswith("wss://") and "#pin=" in url
+        async with SignalingClient(url, reconnect=False) as client:
+            registered = await client.register()
+            assert registered.code
+        plain = url.partition("#")[0]
+        with pytest.raises(UntrustedCertificateError, match="not trusted"):
+            async with SignalingClient(plain, reconnect=False):
+                pass
+        other = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
+        with pytest.raises(UntrustedCertificateError, match="not the one the receiver's link"):
+            async with SignalingClient(other, reconnect=False):
+                pass
     finally:
         await service.stop()

@@ -140,3 +140,33 @@ def test_bad_web_links_say_what_is_wrong(text):
     with pytest.raises(LinkError):
         parse_cast_input(text, FMT)
     assert check_input(text, FMT).problem is not None or text.startswith("ftp")
+
+
+PIN = "AB:" * 31 + "CD"
+
+
+def test_an_https_link_names_the_receivers_certificate_and_the_page_ignores_it() -> None:
+    link = make_link("192.168.1.20", 8766, "482913", tls=True, pin=PIN)
+    assert link == f"https://192.168.1.20:8766/?pin={'ab' * 31}cd#482913"
+    target = parse_link(link, None)
+    assert (target.code, target.port, target.tls) == ("482913", 8766, True)
+    assert target.pin == "ab" * 31 + "cd"
+    assert target.server_url == f"wss://192.168.1.20:8766/ws#pin={'ab' * 31}cd"
+    # plain http never carries one; a link without it trusts the machine's authorities
+    assert make_link("192.168.1.20", 8765, "482913", pin=PIN) == "http://192.168.1.20:8765/#482913"
+    assert parse_link("https://cast.example.org/#482913", None).server_url == \
+        "wss://cast.example.org:443/ws"
+
+
+def test_a_bad_certificate_fingerprint_in_a_link_is_refused_in_words() -> None:
+    with pytest.raises(LinkError, match="fingerprint"):
+        parse_link("https://192.168.1.20:8766/?pin=abc#482913", None)
+
+
+def test_the_client_reads_the_pin_from_the_urls_fragment_only_for_wss() -> None:
+    from castapp.signaling.client import pinned
+
+    assert pinned("wss://h:1/ws#pin=" + "ab" * 32) == ("wss://h:1/ws", bytes.fromhex("ab" * 32))
+    assert pinned("ws://h:1/ws#pin=" + "ab" * 32) == ("ws://h:1/ws", None)
+    assert pinned("wss://h:1/ws#pin=zz") == ("wss://h:1/ws", None)
+    assert pinned("wss://h:1/ws") == ("wss://h:1/ws", None)
