@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import secrets
@@ -137,11 +138,18 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
         emit(event="ready", port=host.embedded.port, code=status.code)
         queue = commands()
         cpu0 = wall0 = 0.0
+        # CASTAPP_RECEIVER_PROFILE=FILE: cProfile the event loop over the window (slower)
+        profiler = cProfile.Profile() if os.environ.get("CASTAPP_RECEIVER_PROFILE") else None
         while (line := await queue.get()) != "report":
             if line == "mark":
                 on[0], got[:], tap_s[0] = True, [], 0.0
                 cpu0, wall0 = time.process_time(), time.monotonic()
+                if profiler is not None:
+                    profiler.enable()
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(os.environ["CASTAPP_RECEIVER_PROFILE"])
         out.write_text(json.dumps({"frames": got, "names": names, "cpu_s": cpu,
                                    "tap_s": tap_s[0], "wall_s": wall}))
         emit(event="done")
