@@ -5,7 +5,7 @@ a phone camera or any browser opens (the fragment never reaches the service)::
 
     http://192.168.1.20:8765/#482913
     https://cast.example.org:443/#482913
-    https://192.168.1.20:8766/?pin=<sha256 hex>#482913
+    https://192.168.1.20:8766/?pin=<sha256, base64url>#482913
 
 A receiver that serves HTTPS with a certificate of its own puts the certificate's SHA-256 in
 the link (``pin``): the desktop sender then trusts that one certificate, and no other, on
@@ -22,6 +22,7 @@ Everything here is pure parsing: no network, no Qt.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ DEFAULT_PORT = 8765
 _MAX_INPUT = 512
 _LOOSE_CODE = re.compile(r"^[A-Z0-9]{4,16}$")
 _PIN = re.compile(r"^[0-9a-f]{64}$")
+_PIN_B64 = re.compile(r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9.])*$")
 
 
@@ -82,17 +84,27 @@ def make_link(host: str, port: int, code: str, *, tls: bool = False,
               pin: str | None = None) -> str:
     """The link for a receiver's QR code: ``http(s)://host:port/#code`` (the sender page);
     ``pin``: the SHA-256 of the receiver's own certificate (any case, colons or not)."""
-    query = f"?pin={pin_hex(pin)}" if pin and tls else ""
+    query = f"?pin={pin_b64(pin)}" if pin and tls else ""
     return (f"{'https' if tls else 'http'}://{_host_for_url(host)}:{port}/{query}"
             f"#{quote(code, safe='')}")
 
 
 def pin_hex(fingerprint: str) -> str:
-    """A SHA-256 fingerprint as 64 lower-case hex digits; raises ValueError otherwise."""
-    text = fingerprint.replace(":", "").strip().lower()
+    """A SHA-256 fingerprint (hex, any case, colons or not; or the 43 characters of its
+    unpadded base64url form) as 64 lower-case hex digits; raises ValueError otherwise."""
+    text = fingerprint.replace(":", "").strip()
+    if _PIN_B64.match(text):
+        return base64.urlsafe_b64decode(text + "=").hex()
+    text = text.lower()
     if not _PIN.match(text):
         raise ValueError("not a SHA-256 fingerprint")
     return text
+
+
+def pin_b64(fingerprint: str) -> str:
+    """The link's short form of a SHA-256 fingerprint: 43 characters of base64url, so the QR
+    code stays easy to scan."""
+    return base64.urlsafe_b64encode(bytes.fromhex(pin_hex(fingerprint))).decode().rstrip("=")
 
 
 def make_app_link(host: str, port: int, code: str, *, tls: bool = False) -> str:

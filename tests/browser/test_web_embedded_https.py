@@ -16,6 +16,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from castapp.links import pin_b64
+
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 from castproc import CastProc
@@ -61,7 +63,7 @@ def test_the_embedded_service_serves_https_with_a_kept_certificate(tmp_path):
             full = pairs(hashlib.sha256(der).hexdigest())
             assert full.startswith(short + ":") and len(short.split(":")) == 8
             # the link names the whole certificate, for desktop senders that open it
-            assert f"?pin={full.replace(':', '').lower()}#" in link
+            assert f"?pin={pin_b64(full)}#" in link
             served = subprocess.run(in_namespace(ns, [sys.executable, "-c", SERVED, ADDRESS,
                                                       "8766"]),
                                     capture_output=True, text=True, check=True).stdout.strip()

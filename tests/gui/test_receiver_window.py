@@ -67,8 +67,17 @@ def test_idle_screen_shows_code_and_a_qr_link(qtbot, run, state_dir):
         assert window.code_page.name.text() == "Living room TV"
         assert f"127.0.0.1:{port}" in window.code_page.address.text()
         qtbot.waitExposed(window)
-        shot = image_array(window.code_page.qr.grab().toImage())
-        text, _points, _ = cv2.QRCodeDetector().detectAndDecode(shot[:, :, :3])
+        decoded: list[str] = []
+
+        def readable() -> bool:
+            # a camera sees the code large: decode it at 3x, each module kept square and sharp
+            shot = image_array(window.code_page.qr.grab().toImage())
+            big = cv2.resize(shot[:, :, :3], None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+            decoded[:] = [cv2.QRCodeDetector().detectAndDecode(big)[0]]
+            return decoded[0].startswith("https://")
+
+        qtbot.waitUntil(readable, timeout=5000)  # once the link is known and painted
+        text = decoded[0]
         # HTTPS by default: the QR code opens the sender page over https, code filled in,
         # and the code page names the certificate for guests who compare
         https = controller.embedded.https_port

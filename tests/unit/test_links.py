@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from castapp.codes import CodeFormat
@@ -147,7 +149,8 @@ PIN = "AB:" * 31 + "CD"
 
 def test_an_https_link_names_the_receivers_certificate_and_the_page_ignores_it() -> None:
     link = make_link("192.168.1.20", 8766, "482913", tls=True, pin=PIN)
-    assert link == f"https://192.168.1.20:8766/?pin={'ab' * 31}cd#482913"
+    short = base64.urlsafe_b64encode(bytes.fromhex("ab" * 31 + "cd")).decode().rstrip("=")
+    assert link == f"https://192.168.1.20:8766/?pin={short}#482913" and len(short) == 43
     target = parse_link(link, None)
     assert (target.code, target.port, target.tls) == ("482913", 8766, True)
     assert target.pin == "ab" * 31 + "cd"
@@ -161,6 +164,8 @@ def test_an_https_link_names_the_receivers_certificate_and_the_page_ignores_it()
 def test_a_bad_certificate_fingerprint_in_a_link_is_refused_in_words() -> None:
     with pytest.raises(LinkError, match="fingerprint"):
         parse_link("https://192.168.1.20:8766/?pin=abc#482913", None)
+    with pytest.raises(LinkError, match="fingerprint"):
+        parse_link("https://192.168.1.20:8766/?pin=" + "A" * 42 + "B#482913", None)
 
 
 def test_the_client_reads_the_pin_from_the_urls_fragment_only_for_wss() -> None:
