@@ -79,15 +79,24 @@ def run(qapp: Any) -> Iterator[Runner[Any]]:
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
 
+    def run_until_done(aw: Awaitable[T]) -> T:
+        # Not loop.run_until_complete: qasync's processes Qt's events once more after the
+        # loop has stopped, so a task step run there finds no running loop (an asyncio.Queue
+        # bound to this loop then raises). The app itself runs the loop for its whole life.
+        future = asyncio.ensure_future(aw, loop=loop)
+        future.add_done_callback(lambda _: loop.stop())
+        loop.run_forever()
+        return future.result()
+
     def runner(aw: Awaitable[T], timeout: float = 30.0) -> T:
-        return loop.run_until_complete(asyncio.wait_for(aw, timeout))
+        return run_until_done(asyncio.wait_for(aw, timeout))
 
     yield runner
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in pending:
         task.cancel()
     if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        run_until_done(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
     asyncio.set_event_loop(None)
 
