@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from castapp.logs import failed
 from castapp.rtc.capture import FrameSource, Region, SourceState
 
 __all__ = ["PortalCapture", "PortalError", "portal_available", "wayland_session"]
@@ -408,7 +409,7 @@ class PortalCapture(FrameSource):
                 session.close()
         except Exception as exc:  # broad: the thread's end; said as source_failed by its consumer
             if not self._stop.is_set():
-                log.warning("portal capture failed: %s", exc)
+                failed(log, "portal capture failed", exc, logging.WARNING)
                 self.error = exc
         finally:
             self.mailbox.close(self.error)

@@ -336,8 +336,9 @@ def test_a_lossy_uplink_is_counted_and_costs_little_picture(fresh: Net, tmp_path
                   if e["event"] == "stats" and lossy_from + 1 < e["t"] <= lossy_to]
         print(f"5 % loss for 6 s: keyframe requests {requests}, NACKs {resends}, "
               f"reported loss {losses}, longest picture gaps {gaps} ms")
-        assert resends > 0 or requests > 0  # the receiver asked, and the sender counted it
-        assert losses and max(losses) > 0  # the receiver's reports say packets were lost
+        summary = (requests, resends, losses, gaps, before, after)
+        assert resends > 0 or requests > 0, summary  # the receiver asked, the sender counted it
+        assert losses and max(losses) > 0, summary  # the receiver's reports say packets were lost
         # the picture keeps moving, during the losses and after them: every NACK is
         # answered (a resend and two more copies), a hole is asked for again after 0.1 s,
         # and one still open after 0.35 s is skipped with a keyframe request
