@@ -80,12 +80,17 @@ def run(qapp: Any) -> Iterator[Runner[Any]]:
     asyncio.set_event_loop(loop)
 
     def run_until_done(aw: Awaitable[T]) -> T:
-        # Not loop.run_until_complete: qasync's processes Qt's events once more after the
-        # loop has stopped, so a task step run there finds no running loop (an asyncio.Queue
-        # bound to this loop then raises). The app itself runs the loop for its whole life.
+        # The app runs the loop for its whole life, so whatever Qt dispatches (qasync's timers
+        # and sockets) runs inside it. A test runs it in pieces and processes Qt's events in
+        # between (qtbot.waitUntil, qasync's own extra pass): the loop stays the running one
+        # there too, or a task step finds no running loop (asyncio.sleep, a Queue raise).
+        asyncio.events._set_running_loop(None)
         future = asyncio.ensure_future(aw, loop=loop)
         future.add_done_callback(lambda _: loop.stop())
-        loop.run_forever()
+        try:
+            loop.run_forever()
+        finally:
+            asyncio.events._set_running_loop(loop)
         return future.result()
 
     def runner(aw: Awaitable[T], timeout: float = 30.0) -> T:
@@ -97,6 +102,7 @@ def run(qapp: Any) -> Iterator[Runner[Any]]:
         task.cancel()
     if pending:
         run_until_done(asyncio.gather(*pending, return_exceptions=True))
+    asyncio.events._set_running_loop(None)
     loop.close()
     asyncio.set_event_loop(None)
 
