@@ -122,6 +122,11 @@ async def run(args: argparse.Namespace) -> int:
         from castapp.rtc.receive import ReceivedFrame
         from castapp.session.receiver import ReceiverSession
 
+        if args.no_catchup:  # the receiver before the catch-up: it decodes its backlog
+            import castapp.session.receive_link as receive_link
+
+            receive_link.watch_connection = lambda pc, receiver: None  # type: ignore
+
         def on_frame(rf: ReceivedFrame) -> None:
             meter.on_frame(rf.frame, rf.received_at, rf.skipped)
 
@@ -159,7 +164,8 @@ async def run(args: argparse.Namespace) -> int:
                     meter.trace.write(args.trace)
                 nbytes = await bytes_received(current_pc())
                 samples.close()
-                report: dict[str, Any] = {"samples": samples.written, "unread": meter.unread}
+                report: dict[str, Any] = {"samples": samples.written, "unread": meter.unread,
+                                          "backlog": backlog_counts(current_pc())}
                 if start:
                     span = max(1e-6, t - start["t"])
                     frames = meter.frames - start["frames"]
@@ -200,6 +206,15 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def backlog_counts(pc: RTCPeerConnection | None) -> dict[str, Any] | None:
+    """What the receiver's catch-up (castapp.rtc.backlog) did, when it runs."""
+    for t in pc.getTransceivers() if pc is not None else []:
+        gate = getattr(t.receiver, "castapp_backlog", None)
+        if gate is not None:
+            return dict(vars(gate.counts))
+    return None
+
+
 def by_minute(latencies: list[float], times: list[float]) -> list[float]:
     """p95 latency of each whole minute of the window (to see build-up over long casts)."""
     if not times:
@@ -220,6 +235,8 @@ def main() -> None:
     ap.add_argument("--server", required=True)
     ap.add_argument("--naive", action="store_true", help="stock aiortc receiver")
     ap.add_argument("--samples", type=Path, required=True)
+    ap.add_argument("--no-catchup", action="store_true",
+                    help="a receiver that decodes every stale datagram after a stall")
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))
