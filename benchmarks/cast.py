@@ -477,7 +477,8 @@ class Bench:
             "latency_outside_stalls_ms": tail["latency_outside_stalls_ms"],
             **({"stages": stages} if stages is not None else {}),
             **({"stall": cast_backlog.recovery(got.get("frame_log") or [], *stalled),
-                "backlog": got.get("backlog")} if stalled is not None else {}),
+                "backlog": got.get("backlog"), "new_links": got.get("new_links")}
+               if stalled is not None else {}),
             "detail": {
                 "latency_mean_ms": got.get("latency_mean_ms"),
                 "decoded_fps": got.get("decoded_fps"),

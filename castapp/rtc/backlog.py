@@ -40,7 +40,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 #: A datagram that waited longer than this in the receiver is stale.
-STALE_S = 0.3
+STALE_S = 0.5
 #: After an episode, the next one starts no sooner than this.
 HOLD_OFF_S = 2.0
 #: While waiting for a keyframe, ask again this often.
@@ -73,7 +73,9 @@ class BacklogCounts:
     dropped: int = 0
     """RTP datagrams dropped as stale."""
     longest_wait_ms: float = 0.0
-    """The longest time a dropped datagram had waited."""
+    """The longest time an RTP datagram had waited when it was read."""
+    undated: int = 0
+    """RTP datagrams the kernel gave no arrival time for (never dropped)."""
     keyframe_requests: int = 0
     """PLIs sent by :class:`KeyframeWait`."""
     skipped_packets: int = 0
@@ -120,9 +122,12 @@ class StaleGate:
         """Whether the datagram just read on ``fd`` is to be dropped."""
         arrived = kernel_arrival(fd)
         if arrived is None:
+            self.counts.undated += 1
             return False
         now = self.clock()
         wait = now - arrived
+        if wait * 1000.0 > self.counts.longest_wait_ms:
+            self.counts.longest_wait_ms = wait * 1000.0
         if wait <= self.stale_s:
             if self._dropping:
                 self._dropping = False
@@ -139,7 +144,6 @@ class StaleGate:
         self._episode_drops += 1
         self._episode_wait = max(self._episode_wait, wait)
         self.counts.dropped += 1
-        self.counts.longest_wait_ms = max(self.counts.longest_wait_ms, wait * 1000.0)
         return True
 
 
