@@ -426,8 +426,10 @@ class Bench:
         sender.send("measure")
         probe.send("measure")
         stalled = None
-        if a.stall_receiver:  # a third into the window, the receiver stops for a while
-            stalled = cast_backlog.stall(probe.pid, a.seconds / 3, a.stall_receiver)
+        if a.stall_receiver or a.starve_receiver:  # a third into the window, for a while
+            stalled = cast_backlog.stall(probe.pid, a.seconds / 3,
+                                         a.stall_receiver or a.starve_receiver,
+                                         starve=bool(a.starve_receiver))
             time.sleep(max(0.0, a.seconds - (time.monotonic() - t0)))
         else:
             time.sleep(a.seconds)
@@ -696,6 +698,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="stop the receiver process for S seconds a third into the window "
                     "(cast_backlog.py); --compare catchup: again without the receiver's "
                     "catch-up")
+    ap.add_argument("--starve-receiver", type=float, default=0.0, metavar="S",
+                    help="like --stall-receiver, but the receiver runs 10 ms after every "
+                    "150 ms stop (it falls behind without going silent)")
     ap.add_argument("--link", type=link_spec, metavar="MBIT[:QUEUE_MS]",
                     help="shape the path between the peers to MBIT Mbit/s with a QUEUE_MS "
                     "(default 10) queue")
@@ -781,8 +786,9 @@ def main(argv: list[str] | None = None) -> int:
         import cast_browser
 
         return int(cast_browser.main(argv))
-    if args.compare == "catchup" and not args.stall_receiver:
-        print("cast benchmark: --compare catchup goes with --stall-receiver", file=sys.stderr)
+    if args.compare == "catchup" and not (args.stall_receiver or args.starve_receiver):
+        print("cast benchmark: --compare catchup goes with --stall-receiver or "
+              "--starve-receiver", file=sys.stderr)
         return 2
     if args.backend != "x11" and (args.compare or args.link or args.police):
         print("cast benchmark: --backend portal|both goes without --compare, --link and "

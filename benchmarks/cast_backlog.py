@@ -1,9 +1,14 @@
 """A receiver stalled once mid-cast, and how fast it shows current pictures again
-(``cast.py --stall-receiver S``, ``--compare catchup``).
+(``cast.py --stall-receiver S`` or ``--starve-receiver S``, ``--compare catchup``).
 
 The probe process is stopped (``SIGSTOP``) for S seconds a third of the way into the window
 and then continued; meanwhile the sender goes on sending and the datagrams wait in the probe's
-socket. From the probe's per-frame log (hand-over time, glass-to-glass latency) this reports,
+socket. A stop of a second or more usually also trips the sender's own watchdog (no RTCP
+report for 2 s: it builds a new connection, reported as ``new_links``), which hides what the
+receiver does with its backlog. ``--starve-receiver`` instead lets the receiver run 10 ms
+after every 150 ms stop, as a machine that gives it too little CPU would: it goes on sending
+its reports but reads and decodes far slower than the media arrives, and the backlog grows
+by most of S. From the probe's per-frame log (hand-over time, glass-to-glass latency) this reports,
 relative to the moment it was continued:
 
 ``fresh_after_ms``
@@ -13,7 +18,9 @@ relative to the moment it was continued:
 ``worst_after_1s_ms``
     the highest latency among frames handed over from 1 s to 3 s after the resume;
 ``latency_after_3s_ms``
-    p50/p95 of the rest of the window (the cast back to normal).
+    p50/p95 of the rest of the window (the cast back to normal);
+``first_after_resume``
+    the first frames after the resume as [ms after it, latency ms].
 
 ``--compare catchup`` runs the same stall again on a receiver without the catch-up
 (``cast_probe.py --no-catchup``: stale datagrams are read and decoded in order) and adds
@@ -33,13 +40,25 @@ import numpy as np
 FRESH_MS = 200.0
 
 
-def stall(pid: int, at_s: float, stall_s: float) -> tuple[float, float]:
-    """Sleep ``at_s``, stop ``pid`` for ``stall_s``; (stopped, continued) wall times."""
+#: ``--starve-receiver``: the receiver is stopped this long, then runs for :data:`RUN_S`.
+STOP_S, RUN_S = 0.150, 0.010
+
+
+def stall(pid: int, at_s: float, stall_s: float, starve: bool = False) -> tuple[float, float]:
+    """Sleep ``at_s``, then stop ``pid`` for ``stall_s`` (``starve``: in 150 ms stops with
+    10 ms of running between them); (stopped, continued for good) wall times."""
     time.sleep(at_s)
     stopped = time.time()
-    os.kill(pid, signal.SIGSTOP)
+    end = time.monotonic() + stall_s
     try:
-        time.sleep(stall_s)
+        while True:
+            os.kill(pid, signal.SIGSTOP)
+            left = end - time.monotonic()
+            time.sleep(max(0.0, min(left, STOP_S) if starve else left))
+            if not starve or time.monotonic() >= end:
+                break
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(RUN_S)
     finally:
         os.kill(pid, signal.SIGCONT)
     return stopped, time.time()
@@ -56,6 +75,7 @@ def recovery(frame_log: list[list[Any]], stopped: float, resumed: float) -> dict
         "fresh_after_ms": None if fresh is None else round(fresh * 1000, 1),
         "stale_frames": sum(1 for _, lat in after if lat >= FRESH_MS),
         "worst_after_resume_ms": round(max((lat for _, lat in after), default=0.0), 1),
+        "first_after_resume": [[round(dt * 1000, 1), round(lat, 1)] for dt, lat in after[:8]],
         "worst_after_1s_ms": round(max(late), 1) if late else None,
         "latency_after_3s_ms": ({"p50": round(float(np.percentile(rest, 50)), 1),
                                  "p95": round(float(np.percentile(rest, 95)), 1)}

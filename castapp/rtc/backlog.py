@@ -14,9 +14,11 @@ Two parts, one per connection:
   the kernel when that datagram arrived (Linux ``SIOCGSTAMP``: the arrival time of the last
   datagram read on the socket, a microsecond-resolution wall-clock time). A datagram that
   waited more than :data:`STALE_S` in the receiver is dropped before decryption; RTCP, DTLS
-  and STUN always go through. A run of such drops is one *episode*; after one, another is
-  not started for :data:`HOLD_OFF_S`, so a receiver too slow to keep up still shows
-  pictures instead of asking for keyframes in a loop.
+  and STUN always go through. A run of such drops is one *episode*. No new episode starts
+  while the video receiver waits for its keyframe (it skips the stale packets itself) nor
+  for :data:`KEYFRAME_GRACE_S` after that keyframe begins, so a receiver that is slow to
+  take a keyframe in still shows it instead of dropping it and asking for another in a
+  loop (without a video receiver: :data:`HOLD_OFF_S` between episodes).
 * :class:`KeyframeWait` sits on the video receiver. After an episode it empties the jitter
   buffer, forgets the dropped packets (so no NACK asks for them), asks for a keyframe (one
   PLI, again after :data:`PLI_RETRY_S` if none came) and drops media packets until the
@@ -41,8 +43,12 @@ log = logging.getLogger(__name__)
 
 #: A datagram that waited longer than this in the receiver is stale.
 STALE_S = 0.5
-#: After an episode, the next one starts no sooner than this.
-HOLD_OFF_S = 2.0
+#: A receiver without a keyframe wait (no video): after an episode, the next one starts no
+#: sooner than this.
+HOLD_OFF_S = 1.0
+#: After the keyframe that ends an episode begins to pass, no new episode starts for this
+#: long, so that keyframe is not dropped in turn by a receiver still slightly behind.
+KEYFRAME_GRACE_S = 0.5
 #: While waiting for a keyframe, ask again this often.
 PLI_RETRY_S = 1.0
 
@@ -96,6 +102,9 @@ class StaleGate:
         """ICE sockets watched (0: nothing can be dropped)."""
         self._dropping = False
         self._ended_at = -1e18  # when the last episode ended
+        self.quiet_until = 0.0
+        """No new episode starts before this time (``clock``); :class:`KeyframeWait` holds
+        episodes off while it waits for the keyframe and while that keyframe arrives."""
         self._episode_drops = 0
         self._episode_wait = 0.0
 
@@ -136,7 +145,7 @@ class StaleGate:
                          "asked for a keyframe", self._episode_wait, self._episode_drops)
             return False
         if not self._dropping:
-            if now - self._ended_at < self.hold_off_s:
+            if now < self.quiet_until or now - self._ended_at < self.hold_off_s:
                 return False
             self._dropping = True
             self._episode_drops, self._episode_wait = 0, 0.0
@@ -237,6 +246,7 @@ class KeyframeWait:
 
     def _begin_wait(self) -> None:
         self._waiting = True
+        self.gate.quiet_until = float("inf")  # what is skipped here need not be dropped
         self._asked = -1e18  # ask at the next packet (its SSRC is the one to ask)
         self._reset()
 
@@ -259,6 +269,7 @@ class KeyframeWait:
         starts = _KEYFRAME_START.get(mime)
         if starts is not None and starts(packet.payload):
             self._waiting = False
+            self.gate.quiet_until = self.gate.clock() + KEYFRAME_GRACE_S
             self._reset()
             return True
         self.gate.counts.skipped_packets += 1
@@ -290,7 +301,7 @@ def watch_connection(pc: Any, video_receiver: Any | None) -> StaleGate | None:
                 gate.attach(protocol)
     if gate.sockets == 0:
         return None
-    if video_receiver is not None:
-        KeyframeWait(gate, video_receiver).install()
+    if video_receiver is not None and KeyframeWait(gate, video_receiver).install():
+        gate.hold_off_s = 0.0  # the keyframe wait holds episodes off as long as needed
         video_receiver.castapp_backlog = gate
     return gate
