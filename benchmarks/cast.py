@@ -80,6 +80,15 @@ adds ``intra_refresh`` and ``ratios``. Both report ``link_drops`` (packets the s
 policed link dropped over the pipeline's whole run) and the sender's largest frame in the
 window (``detail.sender.max_frame_kb``).
 
+**A receiver that falls behind.** ``--stall-receiver S`` stops the receiver process
+(``SIGSTOP``) for S seconds a third into the window; ``--starve-receiver S`` lets it run
+10 ms after every 150 ms stop for S seconds instead. The JSON adds ``stall`` (when the first
+frame under 200 ms was shown after it, frames over 200 ms shown, the oldest; see
+``cast_backlog.py``), ``backlog`` (what the receiver's catch-up dropped) and ``new_links``
+(connections rebuilt meanwhile, e.g. by the sender's 2 s watchdog). ``--compare catchup``
+runs the same on a receiver without the catch-up (it decodes its backlog) and adds
+``no_catchup`` and ``ratios``.
+
 ``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
 read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
 (capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
