@@ -80,6 +80,15 @@ adds ``intra_refresh`` and ``ratios``. Both report ``link_drops`` (packets the s
 policed link dropped over the pipeline's whole run) and the sender's largest frame in the
 window (``detail.sender.max_frame_kb``).
 
+**A receiver that falls behind.** ``--stall-receiver S`` stops the receiver process
+(``SIGSTOP``) for S seconds a third into the window; ``--starve-receiver S`` lets it run
+10 ms after every 150 ms stop for S seconds instead. The JSON adds ``stall`` (when the first
+frame under 200 ms was shown after it, frames over 200 ms shown, the oldest; see
+``cast_backlog.py``), ``backlog`` (what the receiver's catch-up dropped) and ``new_links``
+(connections rebuilt meanwhile, e.g. by the sender's 2 s watchdog). ``--compare catchup``
+runs the same on a receiver without the catch-up (it decodes its backlog) and adds
+``no_catchup`` and ``ratios``.
+
 ``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
 read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
 (capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
@@ -145,6 +154,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import cast_backlog  # noqa: E402
 import cast_tail  # noqa: E402
 import cast_trace  # noqa: E402
 
@@ -271,6 +281,7 @@ class Bench:
         self.content: Child | None = None
         self.url = ""
         self.sender_extra: list[str] = []
+        self.probe_extra: list[str] = []
         self.backend = "x11"
         self.desktop: Any = None
 
@@ -392,7 +403,7 @@ class Bench:
         if trace:
             probe_args += ["--trace", str(trace_files[1])]
         probe = self.spawn(f"{kind}-probe", self.python(
-            "cast_probe.py", *probe_args, *(["--naive"] if naive else [])))
+            "cast_probe.py", *probe_args, *(["--naive"] if naive else []), *self.probe_extra))
         code = probe.expect("code", 30)["code"]
         common = ["--server", self.url, "--code", code, "--codec", a.codec,
                   "--samples", str(cap_dir)]
@@ -423,7 +434,14 @@ class Bench:
         t0, wall0 = time.monotonic(), time.time()
         sender.send("measure")
         probe.send("measure")
-        time.sleep(a.seconds)
+        stalled = None
+        if a.stall_receiver or a.starve_receiver:  # a third into the window, for a while
+            stalled = cast_backlog.stall(probe.pid, a.seconds / 3,
+                                         a.stall_receiver or a.starve_receiver,
+                                         starve=bool(a.starve_receiver))
+            time.sleep(max(0.0, a.seconds - (time.monotonic() - t0)))
+        else:
+            time.sleep(a.seconds)
         probe.send("stop")
         sender.send("stop")
         span, wall1 = time.monotonic() - t0, time.time()
@@ -469,6 +487,9 @@ class Bench:
             "machine_stalls": tail["machine_stalls"],
             "latency_outside_stalls_ms": tail["latency_outside_stalls_ms"],
             **({"stages": stages} if stages is not None else {}),
+            **({"stall": cast_backlog.recovery(got.get("frame_log") or [], *stalled),
+                "backlog": got.get("backlog"), "new_links": got.get("new_links")}
+               if stalled is not None else {}),
             "detail": {
                 "latency_mean_ms": got.get("latency_mean_ms"),
                 "decoded_fps": got.get("decoded_fps"),
@@ -673,13 +694,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
     ap.add_argument("--compare", choices=["naive", "fixed", "tick", "no-layout", "stock-decode",
-                                          *DELIVERY_COMPARES],
+                                          "catchup", *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
                     "(tick), without packet pacing (pacing) or with "
                     "intra refresh instead of keyframes (intra-refresh); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
-                    "that decodes through aiortc's own path (stock-decode)")
+                    "that decodes through aiortc's own path (stock-decode); with "
+                    "--stall-receiver, again on a receiver that works through its backlog "
+                    "(catchup)")
+    ap.add_argument("--stall-receiver", type=float, default=0.0, metavar="S",
+                    help="stop the receiver process for S seconds a third into the window "
+                    "(cast_backlog.py); --compare catchup: again without the receiver's "
+                    "catch-up")
+    ap.add_argument("--starve-receiver", type=float, default=0.0, metavar="S",
+                    help="like --stall-receiver, but the receiver runs 10 ms after every "
+                    "150 ms stop (it falls behind without going silent)")
     ap.add_argument("--link", type=link_spec, metavar="MBIT[:QUEUE_MS]",
                     help="shape the path between the peers to MBIT Mbit/s with a QUEUE_MS "
                     "(default 10) queue")
@@ -765,6 +795,10 @@ def main(argv: list[str] | None = None) -> int:
         import cast_browser
 
         return int(cast_browser.main(argv))
+    if args.compare == "catchup" and not (args.stall_receiver or args.starve_receiver):
+        print("cast benchmark: --compare catchup goes with --stall-receiver or "
+              "--starve-receiver", file=sys.stderr)
+        return 2
     if args.backend != "x11" and (args.compare or args.link or args.police):
         print("cast benchmark: --backend portal|both goes without --compare, --link and "
               "--police", file=sys.stderr)
@@ -821,6 +855,12 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     tuned = bench.run_pipeline(naive=False)
                     result.update(tuned)
+                if args.compare == "catchup":
+                    bench.probe_extra = ["--no-catchup"]
+                    old = bench.run_pipeline(naive=False, kind="no_catchup")
+                    bench.probe_extra = []
+                    result["no_catchup"] = old
+                    result["ratios"] = cast_backlog.compare(tuned, old)
                 if args.compare == "naive":
                     naive = bench.run_pipeline(naive=True)
                     result["naive"] = naive

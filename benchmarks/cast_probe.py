@@ -100,6 +100,7 @@ async def bytes_received(pc: RTCPeerConnection | None) -> int:
 
 async def run(args: argparse.Namespace) -> int:
     samples = SampleWriter(args.samples)
+    links: list[Any] = []  # peer connections the receiver built
     meter = Meter(samples)
     if args.trace:
         meter.trace = ReceiverTrace()
@@ -119,8 +120,18 @@ async def run(args: argparse.Namespace) -> int:
         emit("code", code=reg.code)
         naive_task = asyncio.create_task(receive(client, meter.on_frame))
     else:
+        import castapp.session.receive_link as receive_link
         from castapp.rtc.receive import ReceivedFrame
         from castapp.session.receiver import ReceiverSession
+
+        watch = receive_link.watch_connection
+
+        def counted_watch(pc: Any, receiver: Any) -> Any:
+            links.append(pc)  # a rebuilt connection (the sender's stall watchdog) shows here
+            # without the catch-up, the receiver reads and decodes every stale datagram
+            return None if args.no_catchup else watch(pc, receiver)
+
+        receive_link.watch_connection = counted_watch  # type: ignore[assignment]
 
         def on_frame(rf: ReceivedFrame) -> None:
             meter.on_frame(rf.frame, rf.received_at, rf.skipped)
@@ -136,6 +147,7 @@ async def run(args: argparse.Namespace) -> int:
         return naive_pc
 
     start: dict[str, float] = {}
+    links_at_start = 0
     try:
         while line := (await commands.readline()).decode().strip():
             if naive_task is not None and naive_task.done() and naive_pc is None:
@@ -151,6 +163,7 @@ async def run(args: argparse.Namespace) -> int:
                 start = {"t": time.time(), "frames": meter.frames, "decoded": meter.decoded,
                          "bytes": await bytes_received(current_pc()), "work": meter.work_s}
                 meter.measuring = samples.enabled = True
+                links_at_start = len(links)
             elif line == "stop":
                 meter.measuring = samples.enabled = False
                 t = time.time()
@@ -159,7 +172,9 @@ async def run(args: argparse.Namespace) -> int:
                     meter.trace.write(args.trace)
                 nbytes = await bytes_received(current_pc())
                 samples.close()
-                report: dict[str, Any] = {"samples": samples.written, "unread": meter.unread}
+                report: dict[str, Any] = {"samples": samples.written, "unread": meter.unread,
+                                          "backlog": backlog_counts(current_pc()),
+                                          "new_links": len(links) - links_at_start}
                 if start:
                     span = max(1e-6, t - start["t"])
                     frames = meter.frames - start["frames"]
@@ -200,6 +215,15 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def backlog_counts(pc: RTCPeerConnection | None) -> dict[str, Any] | None:
+    """What the receiver's catch-up (castapp.rtc.backlog) did, when it runs."""
+    for t in pc.getTransceivers() if pc is not None else []:
+        gate = getattr(t.receiver, "castapp_backlog", None)
+        if gate is not None:
+            return dict(vars(gate.counts))
+    return None
+
+
 def by_minute(latencies: list[float], times: list[float]) -> list[float]:
     """p95 latency of each whole minute of the window (to see build-up over long casts)."""
     if not times:
@@ -220,6 +244,8 @@ def main() -> None:
     ap.add_argument("--server", required=True)
     ap.add_argument("--naive", action="store_true", help="stock aiortc receiver")
     ap.add_argument("--samples", type=Path, required=True)
+    ap.add_argument("--no-catchup", action="store_true",
+                    help="a receiver that decodes every stale datagram after a stall")
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
     args = ap.parse_args()
     raise SystemExit(asyncio.run(run(args)))

@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from castapp import protocol as p
 from castapp.rtc.audio.lipsync import sync_call
 from castapp.rtc.audio.playout import AudioPlayback, PcmSink, prepare_audio_receivers
+from castapp.rtc.backlog import watch_connection
 from castapp.rtc.holes import start_watch
 from castapp.rtc.ice import IceChooser, gather_with_fallback
 from castapp.rtc.peer import PeerStats, Route, StatsSampler, ice_path, make_peer_connection
@@ -208,6 +209,7 @@ async def aiortc_link(req: LinkRequest) -> Link:
         counter = (releases.get(id(pc)) or [None])[0]
         audio = AudioPlayback.start(sound, req.audio_out, req.audio_muted, counter)
     frames: FrameReceiver | None = None
+    receiver = None
     if (video := videos.get(id(pc))) is not None:
         age = FrameAge()
         receiver = next((t.receiver for t in pc.getTransceivers()
@@ -215,6 +217,7 @@ async def aiortc_link(req: LinkRequest) -> Link:
         frames = FrameReceiver(video, sync_call(pc, req.on_frame, audio),
                                age if receiver is not None and age.watch(receiver) else None)
         frames.start()
+    watch_connection(pc, receiver)  # a receiver that fell behind skips to a fresh keyframe
     watches: list[asyncio.Task[None]] = []
     for t in pc.getTransceivers():
         counted.watch(t.receiver)
