@@ -74,6 +74,7 @@ class CaptureTrack(MediaStreamTrack):
         self.configure(self.link.config)
         self._sent_at = 0.0
         self._new_sent_at = 0.0
+        self._due = 0.0  # when the last frame held to the view's rate was due
         self._last_seq = -1
         self._t0: float | None = None
         self._last_pts = -1
@@ -196,7 +197,12 @@ class CaptureTrack(MediaStreamTrack):
             # a cap at or above the capture rate changes nothing; held to it anyway, every
             # frame delayed once (a busy moment) would push all later frames back with it
             interval = max(interval, 1.0 / self.view[2])
-        wait = self._new_sent_at + interval - time.monotonic()
+            # due an interval after the last one was due, not sent: late wake-ups then do
+            # not lower the rate below the one asked (and half an interval after a send)
+            self._due = max(self._due + interval, self._new_sent_at + interval / 2)
+            wait = self._due - time.monotonic()
+        else:
+            wait = self._new_sent_at + interval - time.monotonic()
         if wait <= 0:
             return captured
         await asyncio.sleep(wait)
