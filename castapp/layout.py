@@ -22,7 +22,7 @@ FULL_FPS = 30
 TILE_FPS = 15
 #: Frame rate asked of each tile of a full grid (four equal tiles): four streams at 30 fps
 #: cost the TV about twice one full-screen sender (the cost is mostly per frame).
-GRID_FPS = 25
+GRID_FPS = 26
 #: What a source not shown at all (FULL with several sources) is asked for: a small picture
 #: kept ready for when it is brought back.
 HIDDEN_SIZE = (320, 180)
