@@ -9,7 +9,8 @@ encoder). ``--screen none`` asks for no tiles (every sender sends its full size)
 how a receiver without a window behaved before it laid presenters out; ``--compare
 stock-decode`` runs each count again on a receiver that decodes through aiortc's own path
 (a decoder thread per stream, every frame handed to it and back) instead of castapp's
-(:mod:`castapp.rtc.decode`).
+(:mod:`castapp.rtc.decode`), and whose ``FrameReceiver`` awaits each frame from the track
+(``recv()``) instead of taking it as it is decoded (:mod:`castapp.rtc.receive`).
 
 **One sender, N TVs** (``--receivers``): on loopback, a room service in the orchestrating
 process, each receiver (a ``ReceiverSession`` reading the frame counter) in its own process,
@@ -101,7 +102,10 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
     from castapp.rtc import adapt
 
     if stock_decode:
+        from castapp.rtc.receive import FrameReceiver
+
         adapt.use_stock_decoding()
+        FrameReceiver.direct = False
 
     got: list[tuple[str, int, float, int, int]] = []
     names: dict[str, str] = {}

@@ -20,6 +20,9 @@ from castapp.session.room import MAX_PRESENTERS, ON_WALL, CallView, Layout
 #: Frame rate asked of a source that fills the screen or is spotlit, and of the others.
 FULL_FPS = 30
 TILE_FPS = 15
+#: Frame rate asked of each tile of a full grid (four equal tiles): four streams at 30 fps
+#: cost the TV about twice one full-screen sender (the cost is mostly per frame).
+GRID_FPS = 26
 #: What a source not shown at all (FULL with several sources) is asked for: a small picture
 #: kept ready for when it is brought back.
 HIDDEN_SIZE = (320, 180)
@@ -171,13 +174,15 @@ def view_for(tile: Tile, tiles: int, src_w: int = 0, src_h: int = 0, *,
              beside_spotlight: bool = False) -> ViewHint:
     """The hint for ``tile``: its shown size (aspect of the source when known) and a rate.
 
-    Equal tiles (one source, side by side, the grid) and the spotlit tile keep the full
-    rate; a small tile beside a spotlit one (``beside_spotlight``) is asked for half of it.
+    Equal tiles (one source, side by side, up to three in the grid) and the spotlit tile
+    keep the full rate; the four tiles of a full grid are asked for :data:`GRID_FPS`, and a
+    small tile beside a spotlit one (``beside_spotlight``) for half the full rate.
     """
     w, h = fit(src_w, src_h, tile.cell.w, tile.cell.h)
     lowered = beside_spotlight and not tile.main and tiles > 1
-    return ViewHint(max(1, w), max(1, h), TILE_FPS if lowered else FULL_FPS,
-                    tile.index + 1, tiles, tile.main and tiles > 1)
+    fps = TILE_FPS if lowered else GRID_FPS if tiles >= MAX_PRESENTERS and not tile.main \
+        else FULL_FPS
+    return ViewHint(max(1, w), max(1, h), fps, tile.index + 1, tiles, tile.main and tiles > 1)
 
 
 def hidden_view(tiles: int) -> ViewHint:

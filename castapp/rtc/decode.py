@@ -11,10 +11,14 @@ where most of its CPU beyond one full-screen sender went.
 :data:`INLINE_MAX_BYTES` is decoded at once on the event loop, when the thread has nothing
 left to decode (so frames stay in order and one decoder is never used by two threads at
 once); a larger one (a keyframe, a 4K picture) still goes to the thread, so the loop keeps
-reading packets while it decodes. :func:`decoder_worker` is the thread's side, with the
-stock worker's behaviour (decode errors logged, counted for a keyframe request, and the
-decoder kept) and a cheaper hand-back (``call_soon_threadsafe`` of the queue's
-``put_nowait``: the track's queue is unbounded, so nothing waits there).
+reading packets while it decodes. A picture decoded on the loop goes into the track's queue
+at once, in the same loop step (no callback scheduled for it: one loop pass fewer per
+frame), which is in order because every picture of the thread's is already there: the
+count of frames given to the thread only falls, on the loop, once their pictures are in.
+:func:`decoder_worker` is the thread's side, with the stock worker's behaviour (decode errors
+logged, counted for a keyframe request, and the decoder kept) and a cheaper hand-back (one
+``call_soon_threadsafe`` per frame with all of its pictures: the track's queue is unbounded,
+so nothing waits there).
 
 ``adapt.install`` puts both in place for video receivers; sound keeps the stock path.
 """
@@ -46,8 +50,9 @@ class DecodeQueue:
     def __init__(self, inline_max_bytes: int = INLINE_MAX_BYTES) -> None:
         self.inline_max_bytes = inline_max_bytes
         self._q: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._queued = 0  # frames given to the thread and not yet decoded there
+        #: Frames given to the thread whose pictures are not yet in the track's queue (only
+        #: read and changed on the event loop).
+        self._queued = 0
         self._decoder: Any = None
         self._codec_name: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -66,27 +71,26 @@ class DecodeQueue:
 
     def put(self, task: Task | None) -> None:
         """A complete encoded frame (or ``None``: the end), from the event loop."""
-        if task is not None and self._out is not None and self._loop is not None \
+        out = self._out
+        if task is not None and out is not None and self._queued == 0 \
                 and len(task[1].data) <= self.inline_max_bytes:
-            with self._lock:
-                idle = self._queued == 0
-            if idle:  # the thread is not decoding: the decoder is free, and order is kept
-                self.inline += 1
-                for frame in self.decode(task):
-                    # after any frame the thread handed back (those callbacks are queued)
-                    self._loop.call_soon(self._out.put_nowait, frame)
-                return
-        with self._lock:
-            self._queued += 1
+            # the thread holds nothing: the decoder is free, and its pictures are all in
+            self.inline += 1
+            for frame in self.decode(task):
+                out.put_nowait(frame)
+            return
+        self._queued += 1
         self._q.put(task)
 
     def get(self) -> Task | None:
         return self._q.get()
 
-    def done(self) -> None:
-        """The thread finished the frame it took (its pictures are on their way)."""
-        with self._lock:
-            self._queued -= 1
+    def handed(self, frames: list[Any]) -> None:
+        """On the event loop: the pictures of one frame the thread decoded (maybe none)."""
+        if self._out is not None:
+            for frame in frames:
+                self._out.put_nowait(frame)
+        self._queued -= 1
 
     def decode(self, task: Task) -> list[Any]:
         codec, encoded = task
@@ -116,9 +120,12 @@ def decoder_worker(loop: asyncio.AbstractEventLoop, input_q: Any, output_q: asyn
             loop.call_soon_threadsafe(output_q.put_nowait, None)
             break
         decoding.threaded += 1
+        frames: list[Any] = []
         try:
-            for frame in decoding.decode(task):
-                loop.call_soon_threadsafe(output_q.put_nowait, frame)
+            frames = decoding.decode(task)
         finally:
             if ours is not None:
-                ours.done()
+                loop.call_soon_threadsafe(ours.handed, frames)
+            else:
+                for frame in frames:
+                    loop.call_soon_threadsafe(output_q.put_nowait, frame)

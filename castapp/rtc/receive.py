@@ -2,9 +2,13 @@
 
 aiortc's decoder thread pushes every decoded frame into the track's unbounded
 ``asyncio.Queue`` (``RemoteStreamTrack._queue``). If the consumer is slower, frames pile up
-and latency grows without limit. :class:`FrameReceiver` therefore drains that queue after
-each ``recv()`` and keeps only the newest frame; ``None`` in the queue means the track
-ended.
+and latency grows without limit. :class:`FrameReceiver` therefore takes each frame as it is
+put there: on an aiortc remote track it replaces that queue's ``put_nowait`` with its own
+hand-over, so a picture decoded on the event loop (:mod:`castapp.rtc.decode`) reaches the
+consumer in the same loop step, without a queue, a future and a task step per frame (a TV
+showing four tiles hands on 120 frames a second). On any other track it awaits ``recv()``
+and drains the queue after each, keeping only the newest frame. ``None`` in the queue means
+the track ended.
 
 :class:`FrameAge` estimates how long ago the sender captured a frame, on the receiver's own
 clock (the two machines' clocks need not agree). The sender's RTCP sender reports pair an
@@ -186,9 +190,14 @@ FrameCallback = Callable[[ReceivedFrame], None]
 class FrameReceiver:
     """Pulls a remote video track, always handing on the newest decoded frame.
 
-    Consumers either pass ``on_frame`` (called on the event loop, keep it short) or poll
-    :meth:`latest` / await :meth:`next_frame`.
+    Consumers either pass ``on_frame`` (called on the event loop, keep it short: on a remote
+    track it runs inside the packet handling that decoded the frame) or poll :meth:`latest` /
+    await :meth:`next_frame`.
     """
+
+    #: Take frames as the track's queue is given them (False: await ``recv()`` like any
+    #: consumer of a track, which is how the receiver handed frames on before).
+    direct = True
 
     def __init__(self, track: MediaStreamTrack, on_frame: FrameCallback | None = None,
                  age: FrameAge | None = None) -> None:
@@ -205,15 +214,24 @@ class FrameReceiver:
         preset's content mode: text, scroll, motion) and ``enc`` (the encoder in use)."""
         self.ended = asyncio.Event()
         self._latest: ReceivedFrame | None = None
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()  # set (and replaced) at every frame and at the end
         self._task: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Any] | None = None  # whose put_nowait is ours
         self._callback_failed = False
 
     def start(self) -> None:
-        if self._task is None:
+        if self._task is not None or self._queue is not None or self.ended.is_set():
+            return
+        queue = getattr(self.track, "_queue", None)
+        if self.direct and type(queue) is asyncio.Queue:
+            self._attach(queue)
+        else:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        if self._queue is not None:
+            self._detach()
+            self._end()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -225,12 +243,52 @@ class FrameReceiver:
 
     async def next_frame(self, after_seq: int = -1) -> ReceivedFrame:
         """Await the newest frame with ``seq > after_seq``; raises ``EOFError`` at end."""
-        async with self._changed:
-            while self._latest is None or self._latest.seq <= after_seq:
-                if self.ended.is_set():
-                    raise EOFError("track ended")
-                await self._changed.wait()
-            return self._latest
+        while self._latest is None or self._latest.seq <= after_seq:
+            if self.ended.is_set():
+                raise EOFError("track ended")
+            await self._changed.wait()
+        return self._latest
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _end(self) -> None:
+        self.ended.set()
+        self._wake()
+
+    def _attach(self, queue: asyncio.Queue[Any]) -> None:
+        """Take the frames put in the track's queue from now on, and those already there."""
+        frame: av.VideoFrame | None = None
+        skipped = 0
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is None:
+                if frame is not None:
+                    self._deliver(frame, skipped - 1)
+                self.track.stop()
+                self._end()
+                return
+            if isinstance(item, av.VideoFrame):
+                frame, skipped = item, skipped + 1
+        self._queue = queue
+        queue.put_nowait = self._put  # type: ignore[method-assign]
+        if frame is not None:
+            self._deliver(frame, skipped - 1)
+
+    def _detach(self) -> None:
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            vars(queue).pop("put_nowait", None)  # the class's own again
+
+    def _put(self, item: Any) -> None:
+        """The track's queue is given ``item`` (on the event loop)."""
+        if item is None:  # the track ended
+            self._detach()
+            self.track.stop()
+            self._end()
+        elif isinstance(item, av.VideoFrame):
+            self._deliver(item, 0)
 
     def _read_side_data(self, frame: av.VideoFrame) -> None:
         if frame.key_frame:
@@ -242,7 +300,7 @@ class FrameReceiver:
                 if info is not None:
                     self.sender_info = info
 
-    async def _deliver(self, frame: av.VideoFrame, skipped: int) -> None:
+    def _deliver(self, frame: av.VideoFrame, skipped: int) -> None:
         self._read_side_data(frame)
         now_wall, now = time.time(), time.monotonic()
         age = self.age.age_of(frame.pts) if self.age is not None else None
@@ -258,8 +316,7 @@ class FrameReceiver:
                 if not self._callback_failed:  # once, not for every frame after it
                     self._callback_failed = True
                     failed(log, "handing on a frame failed", exc)
-        async with self._changed:
-            self._changed.notify_all()
+        self._wake()
 
     async def _run(self) -> None:
         try:
@@ -271,11 +328,9 @@ class FrameReceiver:
                 if not isinstance(frame, av.VideoFrame):
                     continue
                 frame, skipped, ended = drain_newest(self.track, frame)
-                await self._deliver(frame, skipped)
+                self._deliver(frame, skipped)
                 if ended:
                     self.track.stop()
                     break
         finally:
-            self.ended.set()
-            async with self._changed:
-                self._changed.notify_all()
+            self._end()

@@ -74,6 +74,7 @@ class CaptureTrack(MediaStreamTrack):
         self.configure(self.link.config)
         self._sent_at = 0.0
         self._new_sent_at = 0.0
+        self._due = 0.0  # when the last frame thinned to the view's rate was due
         self._last_seq = -1
         self._t0: float | None = None
         self._last_pts = -1
@@ -192,16 +193,37 @@ class CaptureTrack(MediaStreamTrack):
 
         The first change after a quiet moment goes at once."""
         interval = self.auto.min_interval_s if self.auto is not None else 0.0
-        if self.view is not None and self.view[2] < getattr(self.source, "fps", math.inf):
-            # a cap at or above the capture rate changes nothing; held to it anyway, every
-            # frame delayed once (a busy moment) would push all later frames back with it
-            interval = max(interval, 1.0 / self.view[2])
+        rate = getattr(self.source, "fps", math.inf)
+        # a cap at or above the capture rate changes nothing; held to it anyway, every frame
+        # delayed once (a busy moment) would push all later frames back with it
+        if self.view is not None and self.view[2] < rate and self.view[2] * interval <= 1:
+            return await self._thinned(captured, 1.0 / self.view[2], 0.5 / rate)
         wait = self._new_sent_at + interval - time.monotonic()
         if wait <= 0:
             return captured
         await asyncio.sleep(wait)
         newest = self.source.latest()
         return newest if newest is not None and newest.seq > captured.seq else captured
+
+    async def _thinned(self, captured: CapturedFrame, interval: float,
+                       slack: float) -> CapturedFrame:
+        """The view's rate below the capture's: frames are sent as captured, or skipped (25 of
+        30 a second: five sent at once, one skipped), not held. Each is due an interval after
+        the last one was due, so the rate is the one asked whatever the timing. A frame too
+        early waits for a newer one until half a capture interval after it was due, and is
+        sent then if none came (a change-driven capture may have nothing newer)."""
+        while captured.monotonic < self._due - slack:
+            left = self._due + slack - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                captured = await asyncio.wait_for(self.source.next_frame(captured.seq), left)
+            except TimeoutError:
+                break
+        # (and at least an interval less a capture interval after this one: no burst
+        # after a quiet moment)
+        self._due = max(self._due + interval, captured.monotonic + interval - 2 * slack)
+        return captured
 
     def _fit(self, frame: av.VideoFrame) -> av.VideoFrame:
         """The frame divided by the smallest whole divisor that fits the receiver's view."""

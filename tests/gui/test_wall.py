@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage, QKeyEvent
 from room_driver import RoomDriver
 
 from castapp.gui.receiver_window import ReceiverWindow
-from castapp.layout import FULL_FPS, TILE_FPS
+from castapp.layout import FULL_FPS, GRID_FPS, TILE_FPS
 from castapp.rtc import pattern
 from castapp.session.receiver import ReceiverState, ReceiverStatus
 from castapp.session.room import CallPhase, CallView, Layout
@@ -234,7 +234,7 @@ def test_the_senders_are_asked_for_their_tile_size(qtbot, tmp_path):
     for t in wall.tiles():
         w, h, fps, tile, tiles, spotlit = views[t.peer_id]
         assert w <= t.cell.w * ratio and h <= t.cell.h * ratio
-        assert (fps, tile, tiles, spotlit) == (FULL_FPS, t.index + 1, 4, False)  # equal tiles
+        assert (fps, tile, tiles, spotlit) == (GRID_FPS, t.index + 1, 4, False)  # equal tiles
     assert sum(v[0] * v[1] for v in views.values()) <= 1600 * 900 * ratio * ratio
     wall.set_spotlight(room.peer(1))
     assert views[room.peer(1)][2] == FULL_FPS and views[room.peer(1)][5]

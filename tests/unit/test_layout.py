@@ -8,6 +8,7 @@ import pytest
 
 from castapp.layout import (
     FULL_FPS,
+    GRID_FPS,
     HIDDEN_FPS,
     TILE_FPS,
     Rect,
@@ -122,8 +123,10 @@ def test_view_hints_full_rate_for_the_spotlit_half_for_the_strip_beside_it():
     alone = view_for(arrange(Layout.AUTO, ["a"], 1920, 1080)[0], 1)
     assert (alone.width, alone.height, alone.fps, alone.spotlit) == (1920, 1080, FULL_FPS, False)
     grid = list(plan(Layout.GRID, PEERS, 1920, 1080).values())
-    # equal tiles: nobody is spotlit, so nobody is slowed down
-    assert {(g.width, g.height, g.fps) for g in grid} == {(957, 537, FULL_FPS)}
+    # equal tiles: nobody is spotlit; a full grid of four is asked for a little less
+    assert {(g.width, g.height, g.fps) for g in grid} == {(957, 537, GRID_FPS)}
+    three = plan(Layout.GRID, PEERS[:3], 1920, 1080).values()
+    assert {t.fps for t in three} == {FULL_FPS}
     assert not any(g.spotlit for g in grid)
     # four grid tiles cost the TV about the pixels of one full screen
     assert sum(g.width * g.height for g in grid) <= 1920 * 1080

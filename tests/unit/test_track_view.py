@@ -61,3 +61,24 @@ async def test_a_view_below_the_capture_rate_still_caps_it():
     finally:
         track.stop()
         source.stop()
+
+
+async def test_a_view_below_the_capture_rate_keeps_the_rate_asked():
+    """25 of 30 captured frames a second: a late wake-up or pull does not lower the rate
+    (each frame is due an interval after the last was due, not after it was sent)."""
+    source = SyntheticSource(640, 360, fps=FPS)
+    source.start()
+    track = CaptureTrack(source, encoder=EncoderConfig(change_driven=False))
+    try:
+        track.limit(320, 180, 25)
+        await track.recv()
+        start = time.monotonic()
+        for i in range(50):
+            await track.recv()
+            if i % 10 == 5:
+                await asyncio.sleep(0.02)  # a busy moment
+        rate = 50 / (time.monotonic() - start)
+        assert 24.0 <= rate <= 26.5, rate  # held to 1/25 s after each send: about 22
+    finally:
+        track.stop()
+        source.stop()
