@@ -50,7 +50,8 @@ encoders, stock receiver) and adds ``naive`` and ``ratios``. The stock track's c
 **The tail.** A fixed-work probe (``cast_stalls.py``) runs beside the measurement and
 reports the machine's own stall events; the JSON then has ``keyframe_latency_ms`` and
 ``other_latency_ms`` ({p50,p95}: keyframes and the two frames after each vs all others),
-``rebuilds``, ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
+``rebuilds`` (and ``rebuild_reasons``: size, settings, bitrate, fallback; the sender logs
+each at debug level), ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
 ``machine_stalls`` ({count,total_ms}) and ``latency_outside_stalls_ms`` ({p50,p95}), see
 ``cast_tail.py``. ``--trace FILE`` writes per-frame stage timings (capture, convert, wait,
 encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and prints the
@@ -464,6 +465,7 @@ class Bench:
             "keyframe_latency_ms": tail["keyframe_latency_ms"],
             "other_latency_ms": tail["other_latency_ms"],
             "rebuilds": sent.get("rebuilds"),
+            "rebuild_reasons": sent.get("rebuild_reasons"),
             "keyframes": sent.get("keyframes"),
             "rcvbuf_errors": udp1.get("RcvbufErrors", 0) - udp0.get("RcvbufErrors", 0),
             "machine_stalls": tail["machine_stalls"],
