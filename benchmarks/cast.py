@@ -68,7 +68,9 @@ castapp before change detection); ``--compare fixed`` runs the same scene again 
 ``fixed`` and adds ``fixed`` and ``ratios``. ``--compare tick`` first runs it with the
 capture grabbing at the next capture tick instead of when X DAMAGE reports the change
 (castapp before grabbing on the change), then ``fixed``, and adds ``tick``, ``fixed`` and
-both sets of ``ratios``.
+both sets of ``ratios``. ``--compare limiter`` runs it again with grabs on a
+change kept to ``--fps`` by "no two grabs closer than 1/fps" instead of the 1/fps grid
+(castapp before the grid) and adds ``interval`` and ``ratios`` (delivered and capture fps).
 
 **Keyframe delivery.** ``--link MBIT[:QUEUE_MS]`` shapes the namespace's loopback (the
 path between the peers) to MBIT Mbit/s with a QUEUE_MS-deep queue (``tc`` ``tbf``: what
@@ -534,6 +536,20 @@ def compare_tick(current: dict[str, Any], tick: dict[str, Any]) -> dict[str, Any
     }
 
 
+def compare_limiter(current: dict[str, Any], interval: dict[str, Any]) -> dict[str, Any]:
+    """Grabs kept on a 1/fps grid against no two grabs closer than 1/fps, same scene."""
+    cs, ins = current["detail"]["sender"], interval["detail"]["sender"]
+    return {
+        "fps_current_over_interval": ratio(current["fps"], interval["fps"]),
+        "capture_fps_current_over_interval": ratio(cs.get("capture_fps"),
+                                                   ins.get("capture_fps")),
+        "latency_p95_current_over_interval": ratio((current["latency_ms"] or {}).get("p95"),
+                                                   (interval["latency_ms"] or {}).get("p95")),
+        "sender_cpu_current_over_interval": ratio(current["sender_cpu"],
+                                                  interval["sender_cpu"]),
+    }
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
         return None
@@ -674,11 +690,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed", "tick", "no-layout", "stock-decode",
+    ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "no-layout",
+                                          "stock-decode",
                                           *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
-                    "(tick), without packet pacing (pacing) or with "
+                    "(tick), grabbing on changes with the old limiter (limiter), "
+                    "without packet pacing (pacing) or with "
                     "intra refresh instead of keyframes (intra-refresh); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
                     "that decodes through aiortc's own path (stock-decode)")
@@ -827,6 +845,12 @@ def main(argv: list[str] | None = None) -> int:
                     naive = bench.run_pipeline(naive=True)
                     result["naive"] = naive
                     result["ratios"] = compare(tuned, naive)
+                elif args.compare == "limiter":
+                    bench.sender_extra = ["--limiter", "interval"]
+                    interval = bench.run_pipeline(naive=False, kind="interval")
+                    bench.sender_extra = []
+                    result["interval"] = interval
+                    result["ratios"] = compare_limiter(tuned, interval)
                 elif args.compare in ("fixed", "tick"):
                     if args.compare == "tick":
                         bench.sender_extra = ["--grab", "tick"]

@@ -179,6 +179,8 @@ async def run(args: argparse.Namespace) -> int:
                                 max_size=args.max_size)
     if isinstance(capture, TappedCapture):
         capture.immediate = capture.patches = args.grab == "change"
+        capture.grab_limit = args.limiter
+        capture.in_place = not args.grab_copy
     casting = asyncio.Event()
 
     def on_status(st: SenderStatus) -> None:
@@ -272,6 +274,12 @@ def main() -> None:
     ap.add_argument("--grab", choices=["change", "tick"], default="change",
                     help="grab when X DAMAGE reports a change, only the drawn rectangle when "
                     "small (default), or the whole screen at the next tick")
+    ap.add_argument("--limiter", choices=["grid", "interval"], default="grid",
+                    help="keep grabs on a change to --fps by a 1/fps grid (default) or by "
+                    "no two grabs closer than 1/fps (castapp before the grid)")
+    ap.add_argument("--grab-copy", action="store_true",
+                    help="convert from mss's copy of each whole-screen grab instead of from "
+                    "the X server's shared memory (castapp before the in-place grab)")
     ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
     ap.add_argument("--pace-window", type=float, default=PacingConfig.window_s, metavar="S",
                     help="with --pacing on: a large frame leaves within S seconds")
