@@ -70,7 +70,9 @@ capture grabbing at the next capture tick instead of when X DAMAGE reports the c
 (castapp before grabbing on the change), then ``fixed``, and adds ``tick``, ``fixed`` and
 both sets of ``ratios``. ``--compare limiter`` runs it again with grabs on a
 change kept to ``--fps`` by "no two grabs closer than 1/fps" instead of the 1/fps grid
-(castapp before the grid) and adds ``interval`` and ``ratios`` (delivered and capture fps).
+(castapp before the grid) and adds ``interval`` and ``ratios`` (delivered and capture fps);
+``--compare grab-copy`` runs it again converting from mss's copy of each whole-screen grab
+instead of in place from the X server's shared memory, and adds ``grab_copy``.
 
 **Keyframe delivery.** ``--link MBIT[:QUEUE_MS]`` shapes the namespace's loopback (the
 path between the peers) to MBIT Mbit/s with a QUEUE_MS-deep queue (``tc`` ``tbf``: what
@@ -536,17 +538,25 @@ def compare_tick(current: dict[str, Any], tick: dict[str, Any]) -> dict[str, Any
     }
 
 
-def compare_limiter(current: dict[str, Any], interval: dict[str, Any]) -> dict[str, Any]:
-    """Grabs kept on a 1/fps grid against no two grabs closer than 1/fps, same scene."""
-    cs, ins = current["detail"]["sender"], interval["detail"]["sender"]
+#: ``--compare`` runs of the same sender with one capture setting back as it was:
+#: (result key, cast_sender.py arguments).
+SENDER_VARIANTS = {
+    "limiter": ("interval", ["--limiter", "interval"]),
+    "grab-copy": ("grab_copy", ["--grab-copy"]),
+}
+
+
+def compare_variant(current: dict[str, Any], other: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The sender against itself with one capture setting as it was before, same scene."""
+    cs, os_ = current["detail"]["sender"], other["detail"]["sender"]
     return {
-        "fps_current_over_interval": ratio(current["fps"], interval["fps"]),
-        "capture_fps_current_over_interval": ratio(cs.get("capture_fps"),
-                                                   ins.get("capture_fps")),
-        "latency_p95_current_over_interval": ratio((current["latency_ms"] or {}).get("p95"),
-                                                   (interval["latency_ms"] or {}).get("p95")),
-        "sender_cpu_current_over_interval": ratio(current["sender_cpu"],
-                                                  interval["sender_cpu"]),
+        f"fps_current_over_{kind}": ratio(current["fps"], other["fps"]),
+        f"capture_fps_current_over_{kind}": ratio(cs.get("capture_fps"),
+                                                  os_.get("capture_fps")),
+        f"grab_ms_current_over_{kind}": ratio(cs.get("grab_ms"), os_.get("grab_ms")),
+        f"latency_p95_current_over_{kind}": ratio((current["latency_ms"] or {}).get("p95"),
+                                                  (other["latency_ms"] or {}).get("p95")),
+        f"sender_cpu_current_over_{kind}": ratio(current["sender_cpu"], other["sender_cpu"]),
     }
 
 
@@ -690,12 +700,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "no-layout",
-                                          "stock-decode",
+    ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "grab-copy",
+                                          "no-layout", "stock-decode",
                                           *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
                     "(tick), grabbing on changes with the old limiter (limiter), "
+                    "converting from mss's copy of each grab (grab-copy), "
                     "without packet pacing (pacing) or with "
                     "intra refresh instead of keyframes (intra-refresh); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
@@ -845,12 +856,12 @@ def main(argv: list[str] | None = None) -> int:
                     naive = bench.run_pipeline(naive=True)
                     result["naive"] = naive
                     result["ratios"] = compare(tuned, naive)
-                elif args.compare == "limiter":
-                    bench.sender_extra = ["--limiter", "interval"]
-                    interval = bench.run_pipeline(naive=False, kind="interval")
+                elif args.compare in SENDER_VARIANTS:
+                    kind, bench.sender_extra = SENDER_VARIANTS[args.compare]
+                    other = bench.run_pipeline(naive=False, kind=kind)
                     bench.sender_extra = []
-                    result["interval"] = interval
-                    result["ratios"] = compare_limiter(tuned, interval)
+                    result[kind] = other
+                    result["ratios"] = compare_variant(tuned, other, kind)
                 elif args.compare in ("fixed", "tick"):
                     if args.compare == "tick":
                         bench.sender_extra = ["--grab", "tick"]

@@ -418,7 +418,9 @@ class AutoController:
             return
         if self.divisor == 1 or behind or sent_fps < 0.95 * wanted:
             return
+        # Encode time grows a little slower than the pixels, so this overestimates; and a
+        # quarter below the share leaves room for the machine's ups and downs.
         larger = busy * (self.divisor / (self.divisor - 1)) ** 2
-        if larger < self.encoder_share and now - self._changed_at >= self._retry_up_s:
+        if larger < 0.75 * self.encoder_share and now - self._changed_at >= self._retry_up_s:
             self._up_at = now
             self._scale(self.divisor - 1, now)  # room to spare: try more pixels

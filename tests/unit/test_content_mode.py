@@ -141,13 +141,13 @@ def test_auto_scales_down_when_behind_and_back_up() -> None:
         encoded(link, 15.0)
         auto.tick(now, sent=True)
     assert auto.divisor == 2
-    # The machine got faster (2 ms a frame at half size): after the retry delay it tries
+    # The machine got faster (1.5 ms a frame at half size): after the retry delay it tries
     # native size again.
     t = now
     for i in range(8 * 60):
         now = t + i / 60
         auto._changes.append(now)
-        encoded(link, 2.0)
+        encoded(link, 1.5)
         auto.tick(now, sent=True)
     assert auto.divisor == 1 and src.max_size is None
     # Back to text: native size, sharp again, encode rate capped.
