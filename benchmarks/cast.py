@@ -50,7 +50,8 @@ encoders, stock receiver) and adds ``naive`` and ``ratios``. The stock track's c
 **The tail.** A fixed-work probe (``cast_stalls.py``) runs beside the measurement and
 reports the machine's own stall events; the JSON then has ``keyframe_latency_ms`` and
 ``other_latency_ms`` ({p50,p95}: keyframes and the two frames after each vs all others),
-``rebuilds``, ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
+``rebuilds`` (and ``rebuild_reasons``: size, settings, bitrate, fallback; the sender logs
+each at debug level), ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
 ``machine_stalls`` ({count,total_ms}) and ``latency_outside_stalls_ms`` ({p50,p95}), see
 ``cast_tail.py``. ``--trace FILE`` writes per-frame stage timings (capture, convert, wait,
 encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and prints the
@@ -67,7 +68,11 @@ castapp before change detection); ``--compare fixed`` runs the same scene again 
 ``fixed`` and adds ``fixed`` and ``ratios``. ``--compare tick`` first runs it with the
 capture grabbing at the next capture tick instead of when X DAMAGE reports the change
 (castapp before grabbing on the change), then ``fixed``, and adds ``tick``, ``fixed`` and
-both sets of ``ratios``.
+both sets of ``ratios``. ``--compare limiter`` runs it again with grabs on a
+change kept to ``--fps`` by "no two grabs closer than 1/fps" instead of the 1/fps grid
+(castapp before the grid) and adds ``interval`` and ``ratios`` (delivered and capture fps);
+``--compare grab-copy`` runs it again converting from mss's copy of each whole-screen grab
+instead of in place from the X server's shared memory, and adds ``grab_copy``.
 
 **Keyframe delivery.** ``--link MBIT[:QUEUE_MS]`` shapes the namespace's loopback (the
 path between the peers) to MBIT Mbit/s with a QUEUE_MS-deep queue (``tc`` ``tbf``: what
@@ -482,6 +487,7 @@ class Bench:
             "keyframe_latency_ms": tail["keyframe_latency_ms"],
             "other_latency_ms": tail["other_latency_ms"],
             "rebuilds": sent.get("rebuilds"),
+            "rebuild_reasons": sent.get("rebuild_reasons"),
             "keyframes": sent.get("keyframes"),
             "rcvbuf_errors": udp1.get("RcvbufErrors", 0) - udp0.get("RcvbufErrors", 0),
             "machine_stalls": tail["machine_stalls"],
@@ -550,6 +556,28 @@ def compare_tick(current: dict[str, Any], tick: dict[str, Any]) -> dict[str, Any
         "sender_cpu_current_over_tick": ratio(current["sender_cpu"], tick["sender_cpu"]),
         "encodes_current_over_tick": ratio(current.get("encodes_per_s"),
                                            tick.get("encodes_per_s")),
+    }
+
+
+#: ``--compare`` runs of the same sender with one capture setting back as it was:
+#: (result key, cast_sender.py arguments).
+SENDER_VARIANTS = {
+    "limiter": ("interval", ["--limiter", "interval"]),
+    "grab-copy": ("grab_copy", ["--grab-copy"]),
+}
+
+
+def compare_variant(current: dict[str, Any], other: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The sender against itself with one capture setting as it was before, same scene."""
+    cs, os_ = current["detail"]["sender"], other["detail"]["sender"]
+    return {
+        f"fps_current_over_{kind}": ratio(current["fps"], other["fps"]),
+        f"capture_fps_current_over_{kind}": ratio(cs.get("capture_fps"),
+                                                  os_.get("capture_fps")),
+        f"grab_ms_current_over_{kind}": ratio(cs.get("grab_ms"), os_.get("grab_ms")),
+        f"latency_p95_current_over_{kind}": ratio((current["latency_ms"] or {}).get("p95"),
+                                                  (other["latency_ms"] or {}).get("p95")),
+        f"sender_cpu_current_over_{kind}": ratio(current["sender_cpu"], other["sender_cpu"]),
     }
 
 
@@ -693,11 +721,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=20.0, help="measurement window")
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
-    ap.add_argument("--compare", choices=["naive", "fixed", "tick", "no-layout", "stock-decode",
-                                          "catchup", *DELIVERY_COMPARES],
+    ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "grab-copy",
+                                          "no-layout", "stock-decode", "catchup",
+                                          *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
-                    "(tick), without packet pacing (pacing) or with "
+                    "(tick), grabbing on changes with the old limiter (limiter), "
+                    "converting from mss's copy of each grab (grab-copy), "
+                    "without packet pacing (pacing) or with "
                     "intra refresh instead of keyframes (intra-refresh); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
                     "that decodes through aiortc's own path (stock-decode); with "
@@ -865,6 +896,12 @@ def main(argv: list[str] | None = None) -> int:
                     naive = bench.run_pipeline(naive=True)
                     result["naive"] = naive
                     result["ratios"] = compare(tuned, naive)
+                elif args.compare in SENDER_VARIANTS:
+                    kind, bench.sender_extra = SENDER_VARIANTS[args.compare]
+                    other = bench.run_pipeline(naive=False, kind=kind)
+                    bench.sender_extra = []
+                    result[kind] = other
+                    result["ratios"] = compare_variant(tuned, other, kind)
                 elif args.compare in ("fixed", "tick"):
                     if args.compare == "tick":
                         bench.sender_extra = ["--grab", "tick"]

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,7 @@ def encoder_stats(session: SenderSession) -> dict[str, Any]:
         return {}
     s = link.stats
     return {"frames": s.frames, "keyframes": s.keyframes, "rebuilds": s.rebuilds,
+            "rebuild_reasons": dict(getattr(s, "rebuild_reasons", {})),
             "total_ms": s.total_ms, "target_bps": s.target_bps,
             "keyframe_requests": s.keyframe_requests, "refreshes": s.refreshes,
             "keyframe_bytes": s.keyframe_bytes, "encoder": s.encoder, "mode": s.mode,
@@ -144,6 +146,8 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         out["encodes"] = frames
         out["keyframes"] = eb["keyframes"] - ea["keyframes"]
         out["rebuilds"] = eb["rebuilds"] - ea["rebuilds"]
+        ra, rb = ea.get("rebuild_reasons", {}), eb.get("rebuild_reasons", {})
+        out["rebuild_reasons"] = {k: rb[k] - ra.get(k, 0) for k in rb if rb[k] > ra.get(k, 0)}
         out["keyframe_requests"] = eb["keyframe_requests"] - ea["keyframe_requests"]
         out["refreshes"] = eb["refreshes"] - ea["refreshes"]
         keys = out["keyframes"]
@@ -175,6 +179,8 @@ async def run(args: argparse.Namespace) -> int:
                                 max_size=args.max_size)
     if isinstance(capture, TappedCapture):
         capture.immediate = capture.patches = args.grab == "change"
+        capture.grab_limit = args.limiter
+        capture.in_place = not args.grab_copy
     casting = asyncio.Event()
 
     def on_status(st: SenderStatus) -> None:
@@ -268,12 +274,23 @@ def main() -> None:
     ap.add_argument("--grab", choices=["change", "tick"], default="change",
                     help="grab when X DAMAGE reports a change, only the drawn rectangle when "
                     "small (default), or the whole screen at the next tick")
+    ap.add_argument("--limiter", choices=["grid", "interval"], default="grid",
+                    help="keep grabs on a change to --fps by a 1/fps grid (default) or by "
+                    "no two grabs closer than 1/fps (castapp before the grid)")
+    ap.add_argument("--grab-copy", action="store_true",
+                    help="convert from mss's copy of each whole-screen grab instead of from "
+                    "the X server's shared memory (castapp before the in-place grab)")
     ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
     ap.add_argument("--pace-window", type=float, default=PacingConfig.window_s, metavar="S",
                     help="with --pacing on: a large frame leaves within S seconds")
     ap.add_argument("--intra-refresh", type=float, metavar="S",
                     help="x264 intra refresh over S seconds instead of keyframes")
     args = ap.parse_args()
+    # stderr (kept by cast.py --logs): castapp's notes, and why the encoder was rebuilt.
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("castapp").setLevel(logging.INFO)
+    logging.getLogger("castapp.rtc.encoder").setLevel(logging.DEBUG)
     raise SystemExit(asyncio.run(run(args)))
 
 

@@ -28,6 +28,7 @@ from castapp.logs import failed
 from castapp.rtc import pattern
 from castapp.rtc.convert import I420Converter, even_up, scale_bgra, scale_filter
 from castapp.rtc.mailbox import CapturedFrame, FrameMailbox, SourceClosedError
+from castapp.rtc.shmgrab import ShmGrabber, draw_cursor
 
 if TYPE_CHECKING:
     from castapp.rtc.change import ChangeFilter
@@ -181,6 +182,14 @@ class FrameSource(abc.ABC):
         self.immediate = True
         self.woken = 0
         """Looks started by a reported change instead of the tick."""
+        #: How grabs on a change are kept to the frame rate. ``grid``: at most one grab per
+        #: slot of a fixed 1/fps grid. ``interval``: no two grabs closer than 1/fps
+        #: (castapp before the grid, kept for comparison): against content repainting at
+        #: nearly the same rate, one late grab pushes the next past the following repaint,
+        #: and that repaint is never grabbed (54 of 59.5 repaints a second at 60 fps).
+        self.grab_limit = "grid"
+        self._grid: tuple[float, float] = (0.0, 0.0)
+        """(origin, period) of the grab grid."""
 
     def _set_state(self, state: SourceState) -> None:
         if state is self.state:
@@ -303,11 +312,24 @@ class FrameSource(abc.ABC):
             # Short slices, so stop() is noticed while the display is silent.
             if wait_change(min(until - now, 0.05)):
                 self.woken += 1
-                earliest = last_grab + 1.0 / self.fps
+                earliest = self._earliest_grab(last_grab, 1.0 / self.fps)
                 if earliest > now:
                     self._stop.wait(min(earliest, until) - now)
                 return True
         return False
+
+    def _earliest_grab(self, last_grab: float, period: float) -> float:
+        """When the frame-rate cap allows the grab after one at ``last_grab``."""
+        if self.grab_limit != "grid" or math.isinf(last_grab):
+            return last_grab + period
+        origin, grid_period = self._grid
+        if grid_period != period:  # the first grab, or a new frame rate: a new grid
+            origin = last_grab
+            self._grid = (origin, period)
+        slot = math.floor((last_grab - origin) / period + 1e-9)
+        # The next slot; a quarter period apart at least, so a grab late in its slot is
+        # not followed by one straight away (the repaint it caught is still being drawn).
+        return max(origin + (slot + 1) * period, last_grab + period / 4)
 
     def _run(self) -> None:
         try:
@@ -326,15 +348,18 @@ class FrameSource(abc.ABC):
                 if grabbed and (woken or (self.immediate and self.change is not None)):
                     # The schedule follows a grab on a change (and a late one): no two
                     # grabs closer than one period, which is the frame-rate cap.
-                    next_look = max(next_look, t0 + period)
+                    next_look = max(next_look, self._earliest_grab(t0, period))
                 woken = False
                 delay = next_look - time.monotonic()
                 if delay < -period:
                     next_look = time.monotonic()  # fell behind: do not burst to catch up
                 elif delay > 0:
-                    if grabbed:
+                    if grabbed and self.grab_limit != "grid":
                         self._stop.wait(delay)  # the frame-rate cap
                     else:
+                        # After a grab too: a repaint reported meanwhile is let finish
+                        # (settled) and grabbed when its slot opens, not caught half drawn
+                        # by a blind look at the slot's start.
                         woken = self._await_change(next_look, last_grab)
         except Exception as exc:  # broad: the thread's end; said as source_failed by its consumer
             failed(log, f"{self._name} failed", exc)
@@ -385,6 +410,10 @@ class ScreenCapture(FrameSource):
         self.patches = True
         self.patched = 0
         """Frames made by grabbing and converting only the drawn rectangle."""
+        #: Convert whole-screen grabs straight from the X server's shared memory segment
+        #: (castapp.rtc.shmgrab) instead of from mss's copy of it, where mss grabs that way.
+        self.in_place = True
+        self._shm: ShmGrabber | None = None
         self._last: np.ndarray | None = None
 
     def _setup(self) -> None:
@@ -392,6 +421,8 @@ class ScreenCapture(FrameSource):
         # One mss instance per thread, created on the thread that uses it.
         self._sct = _open_mss(self.display, self.with_cursor)
         self._converter = I420Converter()
+        self._shm = ShmGrabber.for_mss(self._sct) if self._converter.backend == "libyuv" \
+            else None
         monitors = self._sct.monitors
         if not 0 <= self.monitor < len(monitors):
             raise ValueError(f"monitor {self.monitor} does not exist ({len(monitors) - 1} found)")
@@ -404,6 +435,7 @@ class ScreenCapture(FrameSource):
 
     def _teardown(self) -> None:
         sct, self._sct = self._sct, None
+        self._shm = None
         if sct is not None:
             try:
                 sct.close()
@@ -475,6 +507,20 @@ class ScreenCapture(FrameSource):
     def _grab_convert(self, area: dict[str, int]) -> np.ndarray:
         assert self._sct is not None and self._converter is not None
         t0 = time.perf_counter()
+        shm = self._shm if self.in_place else None
+        view = shm.grab(area) if shm is not None else None
+        if view is not None and shm is not None:
+            # In place: convert the shared segment, then draw the pointer into the frame.
+            cursor = shm.cursor() if self.with_cursor else None
+            t1 = time.perf_counter()
+            h, w = view.shape[:2]
+            i420 = self._converter.convert(view, fit_size(w, h, self.max_size))
+            if cursor is not None:
+                draw_cursor(i420, view, area, cursor, self._converter)
+            t2 = time.perf_counter()
+            self.grab_ms = (t1 - t0) * 1000.0
+            self.convert_ms = (t2 - t1) * 1000.0
+            return i420
         bgra = np.asarray(grab(self._sct, area))
         t1 = time.perf_counter()
         h, w = bgra.shape[:2]

@@ -267,7 +267,8 @@ class AutoController:
 
     def __init__(self, link: EncoderLink, source: Any, *,
                  classifier: ContentClassifier | None = None,
-                 max_divisor: int = 4, settle_s: float = 2.0, retry_up_s: float = 10.0) -> None:
+                 max_divisor: int = 4, settle_s: float = 2.0, retry_up_s: float = 10.0,
+                 encoder_share: float = 0.6) -> None:
         self.link = link
         self.source = source
         self.base: EncoderConfig = link.config
@@ -279,6 +280,12 @@ class AutoController:
         self._retry_up_s = retry_up_s
         self._up_at: float | None = None
         self._produce_ms = 0.0
+        self.encoder_share = encoder_share
+        """Downscale only when encoding the wanted frame rate would take at least this share
+        of the encoder thread's time; step back up only when the larger size is predicted
+        (encode time grows with the pixels) to stay under it."""
+        self._encode_ms = 0.0
+        self._encoded = link.stats.frames
         self.mode = Mode.TEXT
         self._sent: deque[float] = deque()
         self._changes: deque[float] = deque()
@@ -329,6 +336,7 @@ class AutoController:
         self.source.max_size = (self._original_max_size if divisor == 1
                                 else (w // divisor, h // divisor))
         self.divisor = divisor
+        self._encode_ms = 0.0  # measured again at the new size
         self._changed_at = time.monotonic() if now is None else now
         self._sent.clear()  # rates measured at the old size no longer apply
         self._changes.clear()
@@ -344,11 +352,34 @@ class AutoController:
             times.popleft()
         return len(times) / window
 
+    def _note_encode(self) -> None:
+        """Follow the encoder's time per frame (keyframes left out: they are rare and slow)."""
+        stats = self.link.stats
+        if stats.frames == self._encoded:
+            return
+        self._encoded = stats.frames
+        if stats.last_keyframe or stats.last_ms <= 0:
+            return
+        ms = stats.last_ms
+        self._encode_ms = ms if self._encode_ms == 0 else 0.9 * self._encode_ms + 0.1 * ms
+
+    def _outrun(self, tick_fps: float) -> bool:
+        """The content changes faster than the capture grabs: the capture thread is busy
+        most of the time, misses the target rate, and finds a change at nearly every grab
+        (4K on a slow machine)."""
+        grabs = self._rate_of_grabs(0.0)
+        if grabs <= 0 or grabs >= 0.9 * tick_fps:
+            return False
+        with self.classifier._lock:
+            share = self.classifier._changed_share(len(self.classifier._events))
+        return share >= 0.9 and grabs * self._produce_ms / 1000.0 >= 0.5
+
     def tick(self, now: float | None = None, *, sent: bool = True,
              produce_ms: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         if sent:
             self._sent.append(now)
+        self._note_encode()
         if self._filter is not None:
             self.classifier.note_grabs(self._filter.compared, now)
             grabs = self._rate_of_grabs(now)
@@ -364,19 +395,32 @@ class AutoController:
         window = self.settle_s
         tick_fps = float(getattr(self.source, "fps", 60.0))
         sent_fps = self._rate(self._sent, now, window)
-        wanted = min(tick_fps, self._rate(self._changes, now, window))
-        if wanted < 10:
+        changes = self._rate(self._changes, now, window)
+        # What the content asks for: its change rate, or the target when it changes faster
+        # than the capture can grab.
+        wanted = tick_fps if self._outrun(tick_fps) else min(tick_fps, changes)
+        if wanted < 10 or self._encode_ms <= 0:
             return
-        # Only an encoder that falls behind the captured changes is helped by fewer pixels:
-        # a capture that is slow itself is not (a whole-divisor resize costs more than the
-        # BGRA->I420 conversion it saves at 1080p; measured 19 ms against 1.4 ms).
         behind = sent_fps < 0.8 * wanted
-        if behind and self.divisor < self.max_divisor:
+        # Fewer pixels help only where encoding is a large part of the cost. A frame rate
+        # that falls short for another reason (a busy moment of the machine, a capture that
+        # waits for the X server) is not helped by a whole-divisor resize, which costs a
+        # keyframe each way: at 1080p60 an encoder using half its time flapped to 1/2 and
+        # back 1-2 times in 20 s.
+        busy = self._encode_ms * wanted / 1000.0
+        if behind and busy >= self.encoder_share and self.divisor < self.max_divisor:
             if self._up_at is not None and now - self._up_at < 2 * self.settle_s:
                 self._retry_up_s *= 2  # the last step up did not hold: wait longer
             self._up_at = None
+            log.debug("auto: %.1f of %.1f fps sent, encoder busy %.2f: scaling down",
+                      sent_fps, wanted, busy)
             self._scale(self.divisor + 1, now)  # cannot keep up: fewer pixels
-        elif (self.divisor > 1 and not behind and sent_fps >= 0.95 * wanted
-              and now - self._changed_at >= self._retry_up_s):
+            return
+        if self.divisor == 1 or behind or sent_fps < 0.95 * wanted:
+            return
+        # Encode time grows a little slower than the pixels, so this overestimates; and a
+        # quarter below the share leaves room for the machine's ups and downs.
+        larger = busy * (self.divisor / (self.divisor - 1)) ** 2
+        if larger < 0.75 * self.encoder_share and now - self._changed_at >= self._retry_up_s:
             self._up_at = now
-            self._scale(self.divisor - 1, now)  # keeping up for a while: try more pixels
+            self._scale(self.divisor - 1, now)  # room to spare: try more pixels

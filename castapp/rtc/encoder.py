@@ -174,6 +174,10 @@ class EncodeStats:
     keyframes: int = 0
     rebuilds: int = 0
     """Codec contexts re-created (size, settings or bitrate cap); each costs a keyframe."""
+    rebuild_reasons: dict[str, int] = field(default_factory=dict)
+    """Rebuilds by reason: ``size`` (a new frame size), ``settings`` (the configuration
+    changed, e.g. the Auto preset's mode), ``bitrate`` (the bitrate cap limited the
+    encoder), ``fallback`` (a hardware encoder failed)."""
     keyframe_requests: int = 0
     """PLI/FIR packets received from the other end."""
     keyframes_requested: int = 0
@@ -201,6 +205,10 @@ class EncodeStats:
     @property
     def mean_ms(self) -> float:
         return self.total_ms / self.frames if self.frames else 0.0
+
+    def count_rebuild(self, reason: str) -> None:
+        self.rebuilds += 1
+        self.rebuild_reasons[reason] = self.rebuild_reasons.get(reason, 0) + 1
 
 
 class EncoderLink:
@@ -235,7 +243,8 @@ class EncoderLink:
         """Counters for ``--stats`` and benchmarks."""
         s = self.stats
         return {"encoder": s.encoder, "frames": s.frames, "keyframes": s.keyframes,
-                "rebuilds": s.rebuilds, "keyframe_requests": s.keyframe_requests,
+                "rebuilds": s.rebuilds, "rebuild_reasons": dict(s.rebuild_reasons),
+                "keyframe_requests": s.keyframe_requests,
                 "keyframes_requested": s.keyframes_requested, "fallbacks": s.fallbacks,
                 "refreshes": s.refreshes, "mode": s.mode, "target_bps": s.target_bps,
                 "encode_ms": round(s.mean_ms, 2)}
@@ -312,21 +321,33 @@ class _ScreenEncoderMixin:
         frame.time_base = VIDEO_TIME_BASE
         return frame
 
-    def _needs_rebuild(self, codec: VideoCodecContext | None, frame: av.VideoFrame) -> bool:
+    def _needs_rebuild(self, codec: VideoCodecContext | None,
+                       frame: av.VideoFrame) -> str | None:
+        """Why the codec must be (re)built for ``frame``: ``size``, ``settings``,
+        ``bitrate``; ``None``: it need not."""
         size = (frame.width, frame.height)
         if size != self._size:
-            if self._size is None:
+            old = self._size
+            if old is None:
                 self.policy = self._policy_for(self._bounds(*size))
             else:
                 self.policy.set_bounds(self._bounds(*size))
             self._size = size
-            return True
-        if codec is None or self._built_key != self.config.rebuild_key():
-            return True
-        if self.policy.should_rebuild(self.stats.built_target_bps):
+            log.debug("encoder rebuild: size %s -> %dx%d", old, *size)
+            return "size"
+        if codec is None:
+            return "settings"
+        key = self.config.rebuild_key()
+        if self._built_key != key:
+            log.debug("encoder rebuild: settings %s -> %s", self._built_key, key)
+            return "settings"
+        built = self.stats.built_target_bps
+        if self.policy.should_rebuild(built):
             self.policy.note_rebuild()
-            return True
-        return False
+            log.debug("encoder rebuild: bitrate cap %d -> %d bps (output %s bps)", built,
+                      self.policy.target_bps, self.policy.output_bps())
+            return "bitrate"
+        return None
 
     def _built(self, target: int) -> None:
         self.stats.built_target_bps = target
@@ -347,9 +368,10 @@ class _ScreenEncoderMixin:
         """Open (or reopen) the codec that ``frame`` needs; whether the frame is to be a
         keyframe (asked for, due, or the first of a new codec)."""
         rebuilt = False
-        if self._needs_rebuild(self.codec, frame):
+        reason = self._needs_rebuild(self.codec, frame)
+        if reason is not None:
             if self.codec is not None:
-                self.stats.rebuilds += 1
+                self.stats.count_rebuild(reason)
             self.codec = self._open_codec(frame)
             rebuilt = True
         return self._want_keyframe(frame.pts, force_keyframe) or rebuilt
@@ -466,7 +488,8 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
                 raise
             # A hardware encoder failed mid-cast: carry on with the next one (x264 last).
             self.chooser.mark_failed(self._codec_name, f"{type(exc).__name__}: {exc}")
-            self.stats.rebuilds += 1
+            log.debug("encoder rebuild: %s failed, falling back", self._codec_name)
+            self.stats.count_rebuild("fallback")
             self.codec = self._open_codec(frame)
             data = self._encode_with(frame, True)
         keyframe = _has_idr(data)

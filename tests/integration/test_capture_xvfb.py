@@ -169,3 +169,33 @@ def test_missing_monitor_fails_cleanly(display: str) -> None:
     with pytest.raises(Exception, match="monitor 7 does not exist"):
         cap.wait_newer(-1, timeout=10)
     cap.stop()
+
+
+@pytest.mark.parametrize("max_size", [None, (640, 360)])
+def test_in_place_grab_matches_the_copied_grab(display: str, max_size: tuple[int, int] | None
+                                               ) -> None:
+    """Converting straight from the X server's shared memory (with the pointer drawn into
+    a patch afterwards) gives the frame mss's copy of it gives, pointer included, at
+    native size and at 1/2."""
+    from Xlib import display as xdisplay
+
+    xsetroot(display, "-solid", "#3080c0")
+    d = xdisplay.Display(display)
+    try:
+        d.screen().root.warp_pointer(333, 211)  # odd, so the patch needs aligning
+        d.sync()
+    finally:
+        d.close()
+    frames = {}
+    for in_place in (True, False):
+        cap = ScreenCapture(1, display=display, fps=30, max_size=max_size)
+        cap.in_place = in_place
+        with cap:
+            frames[in_place] = cap.wait_newer(-1, timeout=10).i420
+            if in_place:
+                assert cap._shm is not None, "mss grabs through MIT-SHM on Xvfb"
+    fast, copied = frames[True].astype(int), frames[False].astype(int)
+    luma = copied[: copied.shape[0] * 2 // 3]
+    assert (np.abs(luma - np.median(luma)) > 3).sum() > 40, "the pointer is in the frame"
+    diff = np.abs(fast - copied)
+    assert diff.max() <= 1 and (diff > 0).sum() <= 8

@@ -106,6 +106,12 @@ class StuckClassifier(ContentClassifier):
         return self.fixed
 
 
+def encoded(link: EncoderLink, ms: float) -> None:
+    """The encoder finished a (non-key) frame in ``ms``."""
+    link.stats.frames += 1
+    link.stats.last_ms, link.stats.last_keyframe = ms, False
+
+
 def test_auto_scales_down_when_behind_and_back_up() -> None:
     link = EncoderLink(EncoderConfig(max_fps=60, auto=True))
     src = FakeSource()
@@ -114,27 +120,63 @@ def test_auto_scales_down_when_behind_and_back_up() -> None:
     assert link.stats.mode == "text" and link.config.crf == 21
     t = 1000.0
     auto._changed_at = t
-    # 4K motion: the screen changes 60 times a second, only 15 frames a second get out.
+    # 4K motion: the screen changes 60 times a second, only 15 frames a second get out,
+    # each taking the encoder 60 ms.
     for i in range(5 * 60):
         now = t + i / 60
         auto._changes.append(now)
+        if i % 4 == 0:
+            encoded(link, 60.0)
         auto.tick(now, sent=(i % 4 == 0))
         if auto.divisor > 1:
             break
     assert link.stats.mode == "motion" and link.config.crf == 23
     assert auto.divisor == 2 and src.max_size == (1920, 1080)
-    # At half size it keeps up: after the retry delay it tries native size again.
+    # At half size it keeps up with 15 ms a frame: native size would need 60 ms a frame
+    # again, so it stays at half size however long it keeps up.
+    t = now
+    for i in range(20 * 60):
+        now = t + i / 60
+        auto._changes.append(now)
+        encoded(link, 15.0)
+        auto.tick(now, sent=True)
+    assert auto.divisor == 2
+    # The machine got faster (1.5 ms a frame at half size): after the retry delay it tries
+    # native size again.
     t = now
     for i in range(8 * 60):
         now = t + i / 60
         auto._changes.append(now)
+        encoded(link, 1.5)
         auto.tick(now, sent=True)
     assert auto.divisor == 1 and src.max_size is None
     # Back to text: native size, sharp again, encode rate capped.
     clf.fixed = Mode.TEXT
-    auto.tick(t + 9)
+    auto.tick(now + 1)
     assert link.stats.mode == "text" and link.config.crf == 21
     assert auto.min_interval_s > 0
+
+
+def test_steady_1080p60_motion_keeps_its_size_through_a_busy_moment() -> None:
+    """1080p60 video: 59.5 changes a second, about 54 sent, 8.75 ms an encode, and a
+    0.7 s moment where the machine sends nothing. The encoder has room, so the size
+    stays (each step down and back up cost an encoder rebuild and a keyframe)."""
+    link = EncoderLink(EncoderConfig(max_fps=60, auto=True))
+    src = FakeSource()
+    src.area = {"left": 0, "top": 0, "width": 1920, "height": 1080}
+    auto = AutoController(link, src, classifier=StuckClassifier(Mode.MOTION))
+    t = 1000.0
+    auto._changed_at = t
+    for i in range(int(20 * 59.5)):
+        now = t + i / 59.5
+        auto._changes.append(now)
+        stalled = 8.0 <= now - t < 8.7
+        sent = not stalled and i % 11 != 0  # ~54 of 59.5 a second get out
+        if sent:
+            encoded(link, 8.75)
+        auto.tick(now, sent=sent)
+        assert auto.divisor == 1, f"scaled down at {now - t:.1f} s"
+    assert src.max_size is None
 
 
 def test_detach_gives_the_capture_its_own_scale_back() -> None:

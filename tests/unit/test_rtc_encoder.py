@@ -145,7 +145,7 @@ def test_rebuild_only_when_the_cap_limits(cls: type[ScreenH264Encoder]) -> None:
         enc.encode(noisy_frame(640, 360, i, rng))
         i += 1
         time.sleep(0.02)
-    assert enc.stats.rebuilds == 1
+    assert enc.stats.rebuilds == 1 and enc.stats.rebuild_reasons == {"bitrate": 1}
     assert enc.stats.built_target_bps == start * 3
     assert enc.stats.last_keyframe
 
@@ -195,7 +195,8 @@ def test_settings_are_per_connection() -> None:
     sharp.config = EncoderConfig(max_fps=30, crf=26, hardware=False)
     encoders["sharp"].encode(make_frame(640, 360, 3, base))
     assert sharp.stats.rebuilds == 1 and encoders["sharp"].config.crf == 26
-    assert smooth.stats.rebuilds == 0
+    assert sharp.stats.rebuild_reasons == {"settings": 1}
+    assert smooth.stats.rebuilds == 0 and smooth.stats.rebuild_reasons == {}
 
 
 def test_size_change_rebuilds() -> None:
@@ -203,6 +204,8 @@ def test_size_change_rebuilds() -> None:
     enc.encode(make_frame(640, 360, 0))
     enc.encode(make_frame(1280, 720, 1))
     assert enc.stats.rebuilds == 1 and enc.stats.last_keyframe
+    assert enc.stats.rebuild_reasons == {"size": 1}
+    assert enc.link.as_dict()["rebuild_reasons"] == {"size": 1}
 
 
 def test_level_table() -> None:
