@@ -89,7 +89,8 @@ def cpu_s(pids: list[int]) -> float:
 
 
 _GC_LINE = re.compile(
-    r'^castapp_gc_pause_seconds_(sum|count|max)\{generation="(\d)"\} (\S+)$', re.M)
+    r'^castapp_gc_(?:pause_seconds_(sum|count|max)|(collected)_objects_total)'
+    r'\{generation="(\d)"\} (\S+)$', re.M)
 
 
 async def gc_pauses(session: aiohttp.ClientSession,
@@ -103,7 +104,7 @@ async def gc_pauses(session: aiohttp.ClientSession,
                 text = await resp.text()
         except aiohttp.ClientError:
             text = ""
-        out.append({(m[1], int(m[2])): float(m[3]) for m in _GC_LINE.finditer(text)})
+        out.append({(m[1] or m[2], int(m[3])): float(m[4]) for m in _GC_LINE.finditer(text)})
     return out
 
 
@@ -119,8 +120,12 @@ def gc_during(before: list[dict[tuple[str, int], float]],
                 for a, b in zip(after, before, strict=True))
         s = sum(a.get(("sum", gen), 0) - b.get(("sum", gen), 0)
                 for a, b in zip(after, before, strict=True))
+        freed = sum(a.get(("collected", gen), 0) - b.get(("collected", gen), 0)
+                    for a, b in zip(after, before, strict=True))
         out[f"gen{gen}"] = {"collections": int(n),
-                            "mean_ms": round(s / n * 1000, 2) if n else None}
+                            "mean_ms": round(s / n * 1000, 2) if n else None,
+                            # objects in reference cycles: freed only by a collection
+                            "collected_objects": int(freed)}
     out["gen2_max_ms"] = round(max(a.get(("max", 2), 0.0) for a in after) * 1000, 1)
     return out
 

@@ -37,8 +37,12 @@ async def test_pauses_are_counted_by_generation(room_key):
     server = RoomServer(ServiceConfig(port=0, gc_metrics=True), TokenSigner(room_key))
     await server.start()
     try:
-        before = _value(await _metrics(server.url),
-                        'castapp_gc_pause_seconds_count{generation="1"}')
+        first = await _metrics(server.url)
+        before = _value(first, 'castapp_gc_pause_seconds_count{generation="1"}')
+        freed = _value(first, 'castapp_gc_collected_objects_total{generation="1"}')
+        cycle: list[object] = []
+        cycle.append(cycle)
+        del cycle
         gc.collect(1)
         gc.collect(1)
         text = await _metrics(server.url)
@@ -46,6 +50,7 @@ async def test_pauses_are_counted_by_generation(room_key):
         await server.stop()
     assert _value(text, 'castapp_gc_pause_seconds_count{generation="1"}') >= before + 2
     assert _value(text, 'castapp_gc_pause_seconds_bucket{generation="1",le="+Inf"}') >= 2
+    assert _value(text, 'castapp_gc_collected_objects_total{generation="1"}') >= freed + 1
     assert server.gc_pauses is not None and server.gc_pauses not in gc.callbacks
 
 
