@@ -451,15 +451,17 @@ async def bench_raw(args: argparse.Namespace, urls: list[str], pids: list[int],
     }
 
 
-def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A private redis-server on a free loopback port, without persistence."""
+def start_redis(workdir: str, unix: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free loopback port, without persistence (``unix``: the URL
+    given is its Unix socket in ``workdir``)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is missing: run scripts/setup.sh as root")
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--protected-mode", "yes", "--daemonize", "no"],
+         "--dir", workdir, "--protected-mode", "yes", "--daemonize", "no",
+         "--unixsocket", os.path.join(workdir, "redis.sock"), "--unixsocketperm", "700"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
@@ -467,6 +469,8 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5) as s:
             s.sendall(b"PING\r\n")
             if s.recv(16).startswith(b"+PONG"):
+                if unix:
+                    return proc, f"unix://{os.path.join(workdir, 'redis.sock')}"
                 return proc, f"redis://127.0.0.1:{port}/0"
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("redis-server did not start")

@@ -22,7 +22,8 @@ Also measured in the same seconds, so that the tail can be put down to a stage:
 - each instance's CPU and Redis's.
 
 ``--memory`` adds a run of one in-memory instance (no Redis at all) with the same pairs, right
-after, as a second reference. Prints one JSON object.
+after, as a second reference; ``--unix`` a run of the two instances reaching Redis through its
+Unix socket instead of TCP (instances on Redis's own machine). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -181,14 +182,14 @@ async def steady(args: argparse.Namespace, urls: list[str], pids: list[int],
 
 
 def run(args: argparse.Namespace, redis: bool, instances: int,
-        env: dict[str, str]) -> dict[str, object]:
+        env: dict[str, str], unix: bool = False) -> dict[str, object]:
     key = secrets.token_hex(32)
     procs: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as state:
         try:
             redis_url = None
             if redis:
-                redis_proc, redis_url = start_redis(state)
+                redis_proc, redis_url = start_redis(state, unix)
                 procs.append(redis_proc)
             services = [start_instance(state, redis_url, key, env) for _ in range(instances)]
             procs.extend(proc for proc, _ in services)
@@ -218,6 +219,8 @@ def main() -> None:
                     help="run each instance under cProfile, its statistics in DIR")
     ap.add_argument("--memory", action="store_true",
                     help="also run one in-memory instance right after, as a reference")
+    ap.add_argument("--unix", action="store_true",
+                    help="also run the instances over Redis's Unix socket right after")
     args = ap.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -231,6 +234,9 @@ def main() -> None:
     if args.memory:
         env.pop("CASTAPP_BENCH_PROFILE", None)
         result["reference_memory_1"] = run(args, False, 1, env)
+    if args.unix:
+        env.pop("CASTAPP_BENCH_PROFILE", None)
+        result["redis_unix_socket"] = run(args, True, 2, env, unix=True)
     result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result))
 
