@@ -89,7 +89,8 @@ def cpu_s(pids: list[int]) -> float:
 
 
 _GC_LINE = re.compile(
-    r'^castapp_gc_pause_seconds_(sum|count|max)\{generation="(\d)"\} (\S+)$', re.M)
+    r'^castapp_gc_(?:pause_seconds_(sum|count|max)|(collected)_objects_total)'
+    r'\{generation="(\d)"\} (\S+)$', re.M)
 
 
 async def gc_pauses(session: aiohttp.ClientSession,
@@ -103,7 +104,7 @@ async def gc_pauses(session: aiohttp.ClientSession,
                 text = await resp.text()
         except aiohttp.ClientError:
             text = ""
-        out.append({(m[1], int(m[2])): float(m[3]) for m in _GC_LINE.finditer(text)})
+        out.append({(m[1] or m[2], int(m[3])): float(m[4]) for m in _GC_LINE.finditer(text)})
     return out
 
 
@@ -119,8 +120,12 @@ def gc_during(before: list[dict[tuple[str, int], float]],
                 for a, b in zip(after, before, strict=True))
         s = sum(a.get(("sum", gen), 0) - b.get(("sum", gen), 0)
                 for a, b in zip(after, before, strict=True))
+        freed = sum(a.get(("collected", gen), 0) - b.get(("collected", gen), 0)
+                    for a, b in zip(after, before, strict=True))
         out[f"gen{gen}"] = {"collections": int(n),
-                            "mean_ms": round(s / n * 1000, 2) if n else None}
+                            "mean_ms": round(s / n * 1000, 2) if n else None,
+                            # objects in reference cycles: freed only by a collection
+                            "collected_objects": int(freed)}
     out["gen2_max_ms"] = round(max(a.get(("max", 2), 0.0) for a in after) * 1000, 1)
     return out
 
@@ -446,15 +451,17 @@ async def bench_raw(args: argparse.Namespace, urls: list[str], pids: list[int],
     }
 
 
-def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
-    """A private redis-server on a free loopback port, without persistence."""
+def start_redis(workdir: str, unix: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """A private redis-server on a free loopback port, without persistence (``unix``: the URL
+    given is its Unix socket in ``workdir``)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is missing: run scripts/setup.sh as root")
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--protected-mode", "yes", "--daemonize", "no"],
+         "--dir", workdir, "--protected-mode", "yes", "--daemonize", "no",
+         "--unixsocket", os.path.join(workdir, "redis.sock"), "--unixsocketperm", "700"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
@@ -462,6 +469,8 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5) as s:
             s.sendall(b"PING\r\n")
             if s.recv(16).startswith(b"+PONG"):
+                if unix:
+                    return proc, f"unix://{os.path.join(workdir, 'redis.sock')}"
                 return proc, f"redis://127.0.0.1:{port}/0"
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("redis-server did not start")

@@ -193,3 +193,68 @@ def split_url(url: str) -> tuple[str, int, str]:
     hostport, _, path = rest.partition("/")
     host, _, port = hostport.rpartition(":")
     return host, int(port), "/" + path
+
+
+def candidate(to: str, stamp: float) -> str:
+    """A trickled candidate for ``to`` that carries its send time (``perf_counter``)."""
+    return f'{{"type":"candidate","to":"{to}","candidate":{{"candidate":"{stamp!r}"}}}}'
+
+
+def _stamp(data: bytes) -> float | None:
+    """The send time a relayed candidate carries, or None for any other message."""
+    if not data.startswith(b'{"type":"candidate"'):
+        return None
+    msg = json.loads(data)
+    return float(msg["candidate"]["candidate"])
+
+
+class SteadyReceiver(Client):
+    """Registers and stays; notes the latency of every candidate relayed to it and the peer id
+    of the sender that joined it."""
+
+    def __init__(self, host: str, path: str, lat: list[float]) -> None:
+        super().__init__(host, path, ['{"type":"hello","versions":[2]}',
+                                      '{"type":"register","name":"bench"}'])
+        loop = asyncio.get_running_loop()
+        self.registered: asyncio.Future[str] = loop.create_future()
+        self.joined: asyncio.Future[str] = loop.create_future()
+        self.lat = lat
+
+    def on_message(self, data: bytes) -> None:
+        stamp = _stamp(data)
+        if stamp is not None:
+            self.lat.append((time.perf_counter() - stamp) * 1000)
+            return
+        msg = json.loads(data)
+        kind = msg["type"]
+        if kind == "registered" and not self.registered.done():
+            self.registered.set_result(msg["code"])
+        elif kind == "peer_joined" and not self.joined.done():
+            self.joined.set_result(msg["peer"]["peer_id"])
+        elif kind == "error" and not self.registered.done():
+            self.registered.set_exception(ConnectionError(msg.get("code", "error")))
+
+
+class SteadySender(Client):
+    """Joins by code and stays; notes the latency of every candidate relayed to it."""
+
+    def __init__(self, host: str, path: str, code: str, lat: list[float]) -> None:
+        super().__init__(host, path, ['{"type":"hello","versions":[2]}',
+                                      f'{{"type":"join","code":"{code}","name":"s"}}'])
+        self.joined: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.lat = lat
+        self.peer_id = ""
+
+    def on_message(self, data: bytes) -> None:
+        stamp = _stamp(data)
+        if stamp is not None:
+            self.lat.append((time.perf_counter() - stamp) * 1000)
+            return
+        msg = json.loads(data)
+        kind = msg["type"]
+        if kind == "welcome":
+            self.peer_id = msg["peer_id"]
+        elif kind == "joined" and not self.joined.done():
+            self.joined.set_result(msg["receiver"]["peer_id"])
+        elif kind == "error" and not self.joined.done():
+            self.joined.set_exception(ConnectionError(msg.get("code", "error")))

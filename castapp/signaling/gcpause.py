@@ -40,6 +40,8 @@ class Pauses:
         self.count = [0, 0, 0]
         self.total_s = [0.0, 0.0, 0.0]
         self.max_s = [0.0, 0.0, 0.0]
+        #: Objects freed by the collector (garbage in reference cycles), by generation.
+        self.collected = [0, 0, 0]
         self.buckets = [[0] * len(BOUNDS) for _ in range(3)]
         self._started = 0.0
 
@@ -52,6 +54,7 @@ class Pauses:
         self.count[gen] += 1
         self.total_s[gen] += took
         self.max_s[gen] = max(self.max_s[gen], took)
+        self.collected[gen] += int(info.get("collected", 0))
         for i, bound in enumerate(BOUNDS):
             if took <= bound:
                 self.buckets[gen][i] += 1
@@ -78,6 +81,10 @@ class Pauses:
         lines += [f"# HELP {name}_max Longest garbage-collection pause, by generation.",
                   f"# TYPE {name}_max gauge"]
         lines += [f'{name}_max{{generation="{gen}"}} {self.max_s[gen]:.6f}' for gen in range(3)]
+        freed = "castapp_gc_collected_objects_total"
+        lines += [f"# HELP {freed} Objects in reference cycles the collector freed, by generation.",
+                  f"# TYPE {freed} counter"]
+        lines += [f'{freed}{{generation="{gen}"}} {self.collected[gen]}' for gen in range(3)]
         lines += ["# HELP castapp_gc_frozen_objects Objects frozen at start-up, never collected.",
                   "# TYPE castapp_gc_frozen_objects gauge",
                   f"castapp_gc_frozen_objects {gc.get_freeze_count()}"]

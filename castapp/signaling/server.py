@@ -100,6 +100,20 @@ class _Bucket:
         return False
 
 
+def _drop_traceback(exc: BaseException | None) -> None:
+    """Free the frames a connection's last error holds.
+
+    aiohttp keeps the error of a close frame that could not be written (the client had
+    already gone) on the response, and the error's traceback holds the frames that hold the
+    response: a reference cycle that keeps the whole connection (request, transport, parser,
+    some fifty objects) alive until a garbage collection. Clients that drop without the
+    closing handshake then pile up garbage and make the collector pause, every relay of the
+    instance waiting; without the traceback the connection is freed at once."""
+    while exc is not None:
+        exc.__traceback__ = None
+        exc = exc.__context__
+
+
 class WsConnection:
     def __init__(self, ws: web.WebSocketResponse, addr: str, bucket: _Bucket) -> None:
         self.ws = ws
@@ -353,6 +367,7 @@ class RoomServer:
                 log.warning("could not record that peer %s left: %r", conn.peer_id, exc)
             if not ws.closed:
                 await ws.close()
+            _drop_traceback(ws.exception())
         return ws
 
     async def _handshake(self, conn: WsConnection) -> bool:

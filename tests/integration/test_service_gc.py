@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner
@@ -35,8 +37,12 @@ async def test_pauses_are_counted_by_generation(room_key):
     server = RoomServer(ServiceConfig(port=0, gc_metrics=True), TokenSigner(room_key))
     await server.start()
     try:
-        before = _value(await _metrics(server.url),
-                        'castapp_gc_pause_seconds_count{generation="1"}')
+        first = await _metrics(server.url)
+        before = _value(first, 'castapp_gc_pause_seconds_count{generation="1"}')
+        freed = _value(first, 'castapp_gc_collected_objects_total{generation="1"}')
+        cycle: list[object] = []
+        cycle.append(cycle)
+        del cycle
         gc.collect(1)
         gc.collect(1)
         text = await _metrics(server.url)
@@ -44,6 +50,7 @@ async def test_pauses_are_counted_by_generation(room_key):
         await server.stop()
     assert _value(text, 'castapp_gc_pause_seconds_count{generation="1"}') >= before + 2
     assert _value(text, 'castapp_gc_pause_seconds_bucket{generation="1",le="+Inf"}') >= 2
+    assert _value(text, 'castapp_gc_collected_objects_total{generation="1"}') >= freed + 1
     assert server.gc_pauses is not None and server.gc_pauses not in gc.callbacks
 
 
@@ -87,3 +94,47 @@ async def test_standalone_service_freezes_start_up_objects(setting: str, tuned: 
     frozen = _value(text, "castapp_gc_frozen_objects")
     assert (frozen > 10_000) if tuned else (frozen == 0)
     assert 'castapp_gc_pause_seconds_count{generation="2"}' in text
+
+
+
+def _frame(data: bytes, opcode: int) -> bytes:
+    """A client frame with a zero mask key (the payload goes as it is)."""
+    assert len(data) < 126
+    return bytes([0x80 | opcode, 0x80 | len(data)]) + b"\0\0\0\0" + data
+
+
+async def _drop(host: str, port: int) -> None:
+    """Say hello, try a code, then close and go without waiting for the service's close frame
+    (a client that goes away while the service is still busy with its last message)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                 + _frame(b'{"type":"hello","versions":[2]}', 1))
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    await reader.read(200)  # welcome
+    writer.write(_frame(b'{"type":"join","code":"000000","name":"x"}', 1)
+                 + _frame(b"\x03\xe8", 8))
+    writer.close()
+
+
+async def test_a_dropped_client_leaves_no_garbage(redis_instances):
+    """A client that goes away without the closing handshake is freed at once, not left in a
+    reference cycle for the collector (whose pause would delay every relay)."""
+    server = await redis_instances()
+    host, port = server.url.removeprefix("ws://").removesuffix("/ws").rsplit(":", 1)
+    gc.collect()
+    gc.disable()
+    try:
+        await asyncio.gather(*(_drop(host, int(port)) for _ in range(20)))
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if not server.connections:
+                break
+        await asyncio.sleep(0.2)
+        left = sum(1 for o in gc.get_objects() if isinstance(o, web.WebSocketResponse))
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert server.rooms.counters["connections"] >= 20
+    assert left == 0, f"{left} dropped connections still held ({found} objects in cycles)"
