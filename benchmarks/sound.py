@@ -63,7 +63,7 @@ from castapp.rtc.audio.opus_track import TIME_BASE, OpusAudioTrack
 from castapp.rtc.audio.playout import AudioPlayer
 from castapp.rtc.audio.pulse import PulseSink
 from castapp.rtc.audio.rtp import add_audio_receiver, add_audio_sender
-from castapp.rtc.audio.source import CHUNK_SAMPLES, SAMPLE_RATE
+from castapp.rtc.audio.source import SAMPLE_RATE
 from tests.pulse_server import RATE, pulse_server
 
 CLICK_EVERY_S = 0.5
@@ -103,10 +103,11 @@ class StockTrack(MediaStreamTrack):
 
     async def recv(self) -> av.AudioFrame:  # type: ignore[override]
         chunk = await self._buffer.get()
-        frame = av.AudioFrame(format="s16", layout="stereo", samples=CHUNK_SAMPLES)
+        samples = len(chunk.pcm) // 4
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=samples)
         frame.planes[0].update(chunk.pcm)
         frame.sample_rate, frame.time_base, frame.pts = SAMPLE_RATE, TIME_BASE, self._pts
-        self._pts += CHUNK_SAMPLES
+        self._pts += samples
         return frame
 
 
