@@ -45,7 +45,7 @@ class OpusSettings:
     application: str = "audio"  # "audio" keeps FEC possible; "lowdelay" is CELT only
     # libopus's effort, 0-10 (its default 10): 5 encodes 48 kHz stereo noise in 0.6x the CPU
     # (0.021 against 0.035 core); a decoded test melody keeps the same 20 dB signal-to-noise
-    complexity: int = 5
+    complexity: int = 2
 
     def options(self) -> dict[str, str]:
         opts = {"application": self.application, "frame_duration": str(self.frame_ms),
