@@ -208,15 +208,22 @@ def extra_load(processes: int) -> Any:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--compare", choices=["naive", "all"],
+    ap.add_argument("--compare", choices=["naive", "all", "cpu", "tv"],
                     help="also run stock aiortc audio (all: and, with --separate, castapp "
-                         "without its stall mode)")
+                         "without its stall mode); cpu: only the sender's CPU, with the "
+                         "sound turned on and off in turn in one cast; tv: the TV decoding "
+                         "its sound off the event loop against on it, in turn")
+    ap.add_argument("--repeat", type=int, default=2, metavar="N",
+                    help="--compare tv: pairs of runs (default 2)")
+    ap.add_argument("--window", type=float, default=2.5, metavar="S",
+                    help="--compare cpu: seconds per sound-on or sound-off window")
     ap.add_argument("--separate", action="store_true",
                     help="sender in its own process, with a synchronised flash and click")
     ap.add_argument("--role", choices=["sender"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-audio", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--alternate", type=float, default=0.0, help=argparse.SUPPRESS)
     ap.add_argument("--load", type=int, default=0, metavar="N",
                     help="keep N extra busy processes running meanwhile (default 0)")
     ap.add_argument("--nice", type=int, default=0, metavar="N",
@@ -237,7 +244,8 @@ async def main() -> None:
     if args.role == "sender":
         from av_separate import run_sender
 
-        await run_sender(Path(args.dir), args.naive, args.seconds, not args.no_audio)
+        await run_sender(Path(args.dir), args.naive, args.seconds, not args.no_audio,
+                         args.alternate)
         return
     with extra_load(args.load):
         try:
@@ -252,10 +260,31 @@ async def main() -> None:
     print(json.dumps(result))
 
 
+async def compare_tv(seconds: float, pairs: int) -> dict[str, Any]:
+    """The TV decoding sound off its event loop (castapp's way) and on it, run in turn."""
+    from av_separate import run_separate
+
+    keys = ("audio_glitches", "audio_latency_ms", "av_offset_abs_ms", "video_latency_ms",
+            "audio_stalls", "jitter_buffer_ms", "receiver_cpu", "flashes")
+    runs: dict[str, list[dict[str, Any]]] = {"off_loop": [], "on_loop": []}
+    for _ in range(pairs):
+        for name in runs:
+            r = await run_separate(False, seconds, decode_on_loop=name == "on_loop")
+            runs[name].append({k: r[k] for k in keys})
+    total = {name: sum(r["audio_glitches"] for r in rs) for name, rs in runs.items()}
+    return {"runs": runs, "glitches_total": total,
+            "glitches_ratio_off_to_on_loop": round(total["off_loop"] / total["on_loop"], 2)
+            if total["on_loop"] else None}
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     if args.separate:
         from av_separate import run_separate
 
+        if args.compare == "cpu":
+            return await run_separate(False, args.seconds, alternate_s=args.window)
+        if args.compare == "tv":
+            return await compare_tv(args.seconds, args.repeat)
         result: dict[str, Any] = {"castapp": await run_separate(False, args.seconds)}
         if args.compare:
             result["naive"] = await run_separate(True, args.seconds)
