@@ -58,12 +58,12 @@ from aiortc.mediastreams import MediaStreamTrack
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(1, str(Path(__file__).parent / "av_parts"))
 from castapp.rtc import peer
-from castapp.rtc.audio import ChunkBuffer, open_system_audio
+from castapp.rtc.audio import ChunkBuffer
 from castapp.rtc.audio.opus_track import TIME_BASE, OpusAudioTrack
 from castapp.rtc.audio.playout import AudioPlayer
-from castapp.rtc.audio.pulse import PulseSink
+from castapp.rtc.audio.pulse import PulseSink, open_monitor
 from castapp.rtc.audio.rtp import add_audio_receiver, add_audio_sender
-from castapp.rtc.audio.source import CHUNK_SAMPLES, SAMPLE_RATE
+from castapp.rtc.audio.source import CAPTURE_MS, SAMPLE_RATE
 from tests.pulse_server import RATE, pulse_server
 
 CLICK_EVERY_S = 0.5
@@ -85,10 +85,16 @@ class Onsets:
     def __init__(self) -> None:
         self.times: list[float] = []
 
-    def feed(self, pcm: bytes, at: float) -> None:
-        loud = np.abs(np.frombuffer(pcm, dtype="<i2")).max(initial=0) > THRESHOLD
-        if loud and (not self.times or at - self.times[-1] > 0.25):
-            self.times.append(at)
+    def feed(self, pcm: bytes, at: float, at_end: bool = False) -> None:
+        """``at``: when the chunk's first sample (``at_end``: its last) was captured or
+        sounds; the onset's own time is counted from there, whatever the chunk's length."""
+        loud = np.flatnonzero(np.abs(np.frombuffer(pcm, dtype="<i2")) > THRESHOLD)
+        if not len(loud):
+            return
+        samples = len(pcm) // 4
+        onset = (at - samples / RATE if at_end else at) + int(loud[0]) // 2 / RATE
+        if not self.times or onset - self.times[-1] > 0.25:
+            self.times.append(onset)
 
 
 class StockTrack(MediaStreamTrack):
@@ -103,10 +109,11 @@ class StockTrack(MediaStreamTrack):
 
     async def recv(self) -> av.AudioFrame:  # type: ignore[override]
         chunk = await self._buffer.get()
-        frame = av.AudioFrame(format="s16", layout="stereo", samples=CHUNK_SAMPLES)
+        samples = len(chunk.pcm) // 4
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=samples)
         frame.planes[0].update(chunk.pcm)
         frame.sample_rate, frame.time_base, frame.pts = SAMPLE_RATE, TIME_BASE, self._pts
-        self._pts += CHUNK_SAMPLES
+        self._pts += samples
         return frame
 
 
@@ -117,18 +124,19 @@ async def exchange(a: RTCPeerConnection, b: RTCPeerConnection) -> None:
     await a.setRemoteDescription(b.localDescription)
 
 
-async def run_once(pulse: Any, naive: bool, seconds: float) -> dict[str, Any]:
+async def run_once(pulse: Any, naive: bool, seconds: float,
+                   capture_ms: int = CAPTURE_MS) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     sent, heard = Onsets(), Onsets()
     buffer = ChunkBuffer(loop)
     original_put = buffer.put
 
     def put(pcm: bytes, captured_at: float | None = None) -> None:
-        sent.feed(pcm, captured_at or time.monotonic())
+        sent.feed(pcm, captured_at or time.monotonic(), at_end=True)
         original_put(pcm, captured_at)
 
     buffer.put = put  # type: ignore[method-assign]
-    source = open_system_audio(pulse.server)
+    source = open_monitor(pulse.server, chunk_ms=capture_ms)
     a, b = peer.make_peer_connection([]), peer.make_peer_connection([])
     if naive:
         source.start(buffer)
@@ -207,15 +215,23 @@ def extra_load(processes: int) -> Any:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--compare", choices=["naive", "all"],
+    ap.add_argument("--compare", choices=["naive", "all", "cpu", "tv", "capture"],
                     help="also run stock aiortc audio (all: and, with --separate, castapp "
-                         "without its stall mode)")
+                         "without its stall mode); cpu: only the sender's CPU, with the "
+                         "sound turned on and off in turn in one cast; tv: the TV decoding "
+                         "its sound off the event loop against on it, in turn; capture "
+                         "(without --separate): PulseAudio read in 20 against 10 ms chunks")
+    ap.add_argument("--repeat", type=int, default=2, metavar="N",
+                    help="--compare tv: pairs of runs (default 2)")
+    ap.add_argument("--window", type=float, default=2.5, metavar="S",
+                    help="--compare cpu: seconds per sound-on or sound-off window")
     ap.add_argument("--separate", action="store_true",
                     help="sender in its own process, with a synchronised flash and click")
     ap.add_argument("--role", choices=["sender"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-audio", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--alternate", type=float, default=0.0, help=argparse.SUPPRESS)
     ap.add_argument("--load", type=int, default=0, metavar="N",
                     help="keep N extra busy processes running meanwhile (default 0)")
     ap.add_argument("--nice", type=int, default=0, metavar="N",
@@ -236,7 +252,8 @@ async def main() -> None:
     if args.role == "sender":
         from av_separate import run_sender
 
-        await run_sender(Path(args.dir), args.naive, args.seconds, not args.no_audio)
+        await run_sender(Path(args.dir), args.naive, args.seconds, not args.no_audio,
+                         args.alternate)
         return
     with extra_load(args.load):
         try:
@@ -251,10 +268,31 @@ async def main() -> None:
     print(json.dumps(result))
 
 
+async def compare_tv(seconds: float, pairs: int) -> dict[str, Any]:
+    """The TV decoding sound off its event loop (castapp's way) and on it, run in turn."""
+    from av_separate import run_separate
+
+    keys = ("audio_glitches", "audio_latency_ms", "av_offset_abs_ms", "video_latency_ms",
+            "audio_stalls", "jitter_buffer_ms", "receiver_cpu", "flashes")
+    runs: dict[str, list[dict[str, Any]]] = {"off_loop": [], "on_loop": []}
+    for _ in range(pairs):
+        for name in runs:
+            r = await run_separate(False, seconds, decode_on_loop=name == "on_loop")
+            runs[name].append({k: r[k] for k in keys})
+    total = {name: sum(r["audio_glitches"] for r in rs) for name, rs in runs.items()}
+    return {"runs": runs, "glitches_total": total,
+            "glitches_ratio_off_to_on_loop": round(total["off_loop"] / total["on_loop"], 2)
+            if total["on_loop"] else None}
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     if args.separate:
         from av_separate import run_separate
 
+        if args.compare == "cpu":
+            return await run_separate(False, args.seconds, alternate_s=args.window)
+        if args.compare == "tv":
+            return await compare_tv(args.seconds, args.repeat)
         result: dict[str, Any] = {"castapp": await run_separate(False, args.seconds)}
         if args.compare:
             result["naive"] = await run_separate(True, args.seconds)
@@ -277,6 +315,14 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 result["castapp"]["sender_cpu"] - silent["sender_cpu"], 3)
         return result
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp)) as pulse:
+        if args.compare == "capture":  # in turn, so a drifting load hits both alike
+            runs: dict[str, list[dict[str, Any]]] = {"read_20ms": [], "read_10ms": []}
+            for _ in range(args.repeat):
+                for name in runs:
+                    runs[name].append(await run_once(pulse, False, args.seconds,
+                                                     int(name[5:7])))
+            return {"runs": runs, **{f"{name}_latency_p50_median": statistics.median(
+                r["audio_latency_ms"]["p50"] for r in rs) for name, rs in runs.items()}}
         result = {"castapp": await run_once(pulse, False, args.seconds)}
         if args.compare:
             result["naive"] = await run_once(pulse, True, args.seconds)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,99 @@ class Gaps:
         return {"count": self.count, "worst_ms": round(self.worst_ms)}
 
 
+class GatedClicks(ClickSource):
+    """Clicks whose capture thread sleeps while ``on`` is clear: no chunk, no encode, no
+    packet, so the cast is the picture alone until it is set again."""
+
+    def __init__(self, flashes: Flashes, on: threading.Event) -> None:
+        super().__init__(flashes)
+        self.on = on
+
+    def start(self, sink: ChunkBuffer) -> None:
+        outer = self
+
+        class Gate:
+            def put(self, pcm: bytes, captured_at: float | None = None) -> None:
+                while not outer.on.wait(0.1):
+                    if outer._stop.is_set():
+                        return
+                sink.put(pcm, captured_at)
+
+        super().start(Gate())  # type: ignore[arg-type]
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of this process's threads, by thread name (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = names.get(int(task.name)) or "other (not Python's)"
+        name = name.split(" (")[0] if name.startswith("Thread-") else name
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+async def _alternate(on: threading.Event, seconds: float, window_s: float) -> list[
+        dict[str, Any]]:
+    """The sender's CPU in windows of ``window_s`` with the sound on and off in turn (the
+    first 0.3 s after each switch not counted)."""
+    windows = []
+    for i in range(max(2, int(seconds / window_s) // 2 * 2)):
+        sound = i % 2 == 0
+        (on.set if sound else on.clear)()
+        await asyncio.sleep(0.3)
+        cpu0, t0, th0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic(), _thread_cpu()
+        await asyncio.sleep(window_s - 0.3)
+        cpu1, t1, th1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic(), _thread_cpu()
+        windows.append({"sound": sound, "cpu": (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime
+                                                - cpu0.ru_stime) / (t1 - t0),
+                        "threads": {k: (v - th0.get(k, 0.0)) / (t1 - t0)
+                                    for k, v in th1.items()}})
+    on.set()
+    return windows
+
+
+def alternation_summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sound's share from on/off windows: each on window against the mean of the off
+    windows beside it, so a load that drifts during the run cancels out."""
+    cpu = [w["cpu"] for w in windows]
+    diffs = []
+    for i, w in enumerate(windows):
+        if w["sound"]:
+            near = [cpu[j] for j in (i - 1, i + 1) if 0 <= j < len(cpu)
+                    and not windows[j]["sound"]]
+            if near:
+                diffs.append(cpu[i] - sum(near) / len(near))
+    names = {k for w in windows for k in w.get("threads", {})}
+    by_thread = {}
+    for name in sorted(names):  # the sound's share of each thread: on minus off, medians
+        t_on = [w["threads"].get(name, 0.0) for w in windows if w["sound"]]
+        t_off = [w["threads"].get(name, 0.0) for w in windows if not w["sound"]]
+        share = statistics.median(t_on) - statistics.median(t_off)
+        if abs(share) >= 0.002:
+            by_thread[name] = round(share, 3)
+    on = [c for c, w in zip(cpu, windows, strict=True) if w["sound"]]
+    off = [c for c, w in zip(cpu, windows, strict=True) if not w["sound"]]
+    share = statistics.median(diffs)
+    q = statistics.quantiles(diffs, n=4) if len(diffs) >= 2 else [share] * 3
+    return {
+        "windows": len(windows),
+        "sender_cpu_sound_on": round(statistics.median(on), 3),
+        "sender_cpu_sound_off": round(statistics.median(off), 3),
+        "audio_sender_cpu": round(share, 3),
+        "audio_sender_cpu_quartiles": [round(x, 3) for x in (q[0], q[2])],
+        "audio_sender_cpu_range": [round(min(diffs), 3), round(max(diffs), 3)],
+        "audio_share_of_picture": round(share / statistics.median(off), 2),
+        "audio_sender_cpu_by_thread": by_thread,  # /proc's 10 ms ticks: a rough split
+    }
+
+
 async def _wait_file(path: Path, timeout: float = 30.0) -> str:
     end = time.monotonic() + timeout
     while not path.exists():
@@ -82,8 +177,12 @@ async def _wait_file(path: Path, timeout: float = 30.0) -> str:
     return path.read_text()
 
 
-async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = True) -> None:
-    """The sender process: offer, wait for the answer, cast, report flashes and CPU."""
+async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = True,
+                     alternate_s: float = 0.0) -> None:
+    """The sender process: offer, wait for the answer, cast, report flashes and CPU (with
+    ``alternate_s``, in windows of that length with the sound on and off in turn)."""
+    sound_on = threading.Event()
+    sound_on.set()
     flashes = Flashes(period_s=1.0)
     video = FlashVideoSource(flashes, 1280, 720, fps=30.0)
     video.start()
@@ -112,7 +211,7 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
         sender = await aiortc_offer(OfferRequest(
             servers=[], relay_only=False, source=video, codec="h264", encoder=None,
             on_state=lambda state: None,
-            audio=(lambda: ClickSource(flashes)) if audio else None))
+            audio=(lambda: GatedClicks(flashes, sound_on)) if audio else None))
         offer, close = sender.offer_sdp, sender.close
         track = sender.audio  # type: ignore[attr-defined]
     sent_gaps = Gaps(track, "recv") if track is not None else None  # frames leaving the track
@@ -136,14 +235,17 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
     if sent_gaps is not None:
         sent_gaps.reset()
     cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-    await asyncio.sleep(seconds)
+    windows = await _alternate(sound_on, seconds, alternate_s) if alternate_s else None
+    if not alternate_s:
+        await asyncio.sleep(seconds)
     cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) / (t1 - t0)
     gaps = sent_gaps.report() if sent_gaps is not None else None
     # per flash: from its capture to the Opus packet holding it leaving the track
     to_packet = [next(((at - t) * 1000 for at, end in packets if end >= t), None) for t in times]
     (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps,
-                                                    "to_packet_ms": to_packet}))
+                                                    "to_packet_ms": to_packet,
+                                                    "windows": windows}))
     await asyncio.sleep(1.0)
     await close()
     if naive:
@@ -167,8 +269,26 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
 
 
 async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
-                       audio: bool = True) -> dict[str, Any]:
-    """One run; ``audio=False`` casts the picture alone (for the sound's share of the CPU)."""
+                       audio: bool = True, alternate_s: float = 0.0,
+                       decode_on_loop: bool = False) -> dict[str, Any]:
+    """See ``_run_separate``; ``decode_on_loop`` makes the TV decode its sound the former way,
+    through aiortc's decoder thread and back on the event loop."""
+    from castapp.rtc.audio.rtp import ImmediateRelease
+
+    decode_into = ImmediateRelease.decode_into
+    if decode_on_loop:
+        ImmediateRelease.decode_into = lambda self, push: False  # type: ignore[method-assign]
+    try:
+        return await _run_separate(naive, seconds, stall_mode, audio, alternate_s)
+    finally:
+        ImmediateRelease.decode_into = decode_into  # type: ignore[method-assign]
+
+
+async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
+                        audio: bool = True, alternate_s: float = 0.0) -> dict[str, Any]:
+    """One run; ``audio=False`` casts the picture alone (for the sound's share of the CPU);
+    ``alternate_s`` turns the sender's sound on and off in windows of that length and gives
+    the sound's share from them (``cpu_alternation``)."""
     shown: list[float] = []
     played: list[float] = []
     sink_ms: list[float] = []
@@ -200,6 +320,7 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
             [sys.executable, str(Path(__file__).parents[1] / "sound.py"), "--role", "sender",
              "--dir", tmp, "--seconds", str(seconds)] + (["--naive"] if naive else [])
             + ([] if audio else ["--no-audio"])
+            + ([f"--alternate={alternate_s}"] if alternate_s else [])
             + ([f"--opus-frame-ms={frame_ms}"] if (frame_ms := _opus_frame_ms()) else []),
             env=pulse.env)
         offer = await _wait_file(folder / "offer.sdp")
@@ -294,6 +415,10 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         if a and v:
             offsets.append((min(v) - min(a)) * 1000)
     minutes = (t1 - t0) / 60.0
+    if sent.get("windows"):
+        return {"cpu_alternation": alternation_summary(sent["windows"]),
+                "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime
+                                       - cpu0.ru_stime) / (t1 - t0), 3)}
     return {
         "audio_latency_ms": _quantiles(audio_lat),
         "video_latency_ms": _quantiles(video_lat),

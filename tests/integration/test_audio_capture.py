@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from pathlib import Path
 
 import av
@@ -13,7 +14,7 @@ import pytest
 from castapp.rtc.audio import AudioUnavailable, ChunkBuffer, open_system_audio
 from castapp.rtc.audio.opus_track import OpusAudioTrack, OpusSettings
 from castapp.rtc.audio.pulse import PulseMonitorSource
-from castapp.rtc.audio.source import CHUNK_BYTES
+from castapp.rtc.audio.source import CAPTURE_BYTES, CHUNK_BYTES
 from tests.pulse_server import as_mono, chirps, matching_windows, pulse_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -30,7 +31,7 @@ def test_monitor_capture_hears_what_the_default_output_plays(tmp_path: Path) -> 
             await asyncio.sleep(0.2)
             player = pulse.play(signal, "laptop")
             got = bytearray()
-            for _ in range(250):
+            for _ in range(125):  # 2.5 s in 20 ms reads
                 got += (await buf.get()).pcm
             source.stop()
             player.wait(10)
@@ -38,7 +39,7 @@ def test_monitor_capture_hears_what_the_default_output_plays(tmp_path: Path) -> 
             return bytes(got)
 
     raw = asyncio.run(main())
-    assert len(raw) == 250 * CHUNK_BYTES
+    assert len(raw) == 125 * CAPTURE_BYTES
     loud, found, _ = matching_windows(signal[:, 0], as_mono(raw))
     assert loud >= 12, f"only {loud} windows of 100 ms carried sound"
     # pacat itself can underrun on a loaded machine; nearly every window must be the signal
@@ -64,6 +65,45 @@ def test_buffer_drops_oldest_instead_of_queueing() -> None:
     assert first == bytes([6]) * 4  # the newest four survive
 
 
+def test_framing_joins_chunks_and_encodes_on_the_capture_thread() -> None:
+    """10 ms chunks become 20 ms frames, each passed through the encoder on the thread that
+    put it, with the capture time of the frame's last sample; the loop gets one item a frame."""
+    async def main() -> tuple[list[tuple[bytes, float, object]], set[str]]:
+        buf = ChunkBuffer(asyncio.get_running_loop())
+        threads: set[str] = set()
+
+        def encode(pcm: bytes, at: float) -> object:
+            threads.add(threading.current_thread().name)
+            return ("packet", pcm[:1])
+
+        buf.framing(2 * CHUNK_BYTES, 3, encode)
+
+        def capture() -> None:
+            for i in range(4):
+                buf.put(bytes([i]) * CHUNK_BYTES, 10.0 + 0.01 * i)
+            buf.put(bytes([9]) * (CHUNK_BYTES + CHUNK_BYTES // 2), 10.1)  # 15 ms at once
+            buf.put(bytes([7]) * CHUNK_BYTES, 10.2)  # ends a frame 5 ms before its own end
+
+        t = threading.Thread(target=capture, name="capture")
+        t.start()
+        t.join()
+        await asyncio.sleep(0.05)
+        got = []
+        while len(buf):
+            c = await buf.get()
+            got.append((c.pcm, c.captured_at, c.packet))
+        return got, threads
+
+    got, threads = asyncio.run(main())
+    assert threads == {"capture"}
+    assert [(pcm[:1], pcm[-1:], len(pcm)) for pcm, _, _ in got] == [
+        (b"\x00", b"\x01", 2 * CHUNK_BYTES), (b"\x02", b"\x03", 2 * CHUNK_BYTES),
+        (b"\x09", b"\x07", 2 * CHUNK_BYTES)]
+    assert [round(at, 4) for _, at, _ in got] == [10.01, 10.03, 10.195]
+    assert [p for _, _, p in got] == [("packet", b"\x00"), ("packet", b"\x02"),
+                                      ("packet", b"\x09")]
+
+
 def test_opus_track_encodes_real_time_frames_and_mutes(tmp_path: Path) -> None:
     async def main() -> tuple[list[av.Packet], list[av.Packet]]:
         with pulse_server(tmp_path) as pulse:
@@ -73,7 +113,7 @@ def test_opus_track_encodes_real_time_frames_and_mutes(tmp_path: Path) -> None:
             player = pulse.play(chirps(2.0), "laptop")
             loud = [await track.recv() for _ in range(25)]
             track.muted = True
-            for _ in range(5):
+            for _ in range(15):  # CELT codes the step into silence over a few hundred ms
                 await track.recv()
             quiet = [await track.recv() for _ in range(10)]
             track.stop()

@@ -87,3 +87,46 @@ def test_repeated_underruns_let_the_target_cover_stalls_and_it_comes_back() -> N
     assert buf.stalled and 40 < buf.target_ms <= playout.STALL_MAX_TARGET_MS
     buf._underruns.clear()
     assert not buf.stalled and buf.target_ms == 40
+
+
+def test_an_attached_player_gets_packets_decoded_off_the_event_loop() -> None:
+    """Once a player attaches, packets skip aiortc's decoder: a thread of the release's own
+    decodes each and pushes its sound with aiortc's pts (the mapper's) and its arrival time."""
+    import fractions
+    import threading
+    import time
+
+    import av
+    from aiortc.rtcrtpreceiver import TimestampMapper
+    from aiortc.rtp import RtpPacket
+
+    from castapp.rtc.audio.opus_track import OpusSettings, _encoder
+
+    enc = _encoder(OpusSettings())
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(960 * 4) / 48000)).astype("<i2")
+    payloads = []
+    for i in range(4):
+        frame = av.AudioFrame.from_ndarray(
+            np.repeat(tone[i * 960:(i + 1) * 960], 2)[None, :], format="s16", layout="stereo")
+        frame.sample_rate, frame.time_base, frame.pts = 48000, fractions.Fraction(1, 48000), i * 960
+        payloads += [bytes(p) for p in enc.encode(frame)]
+    mapper = TimestampMapper()
+    rel = ImmediateRelease(mapper)
+    got: list[tuple[int, float, float, str]] = []
+    assert rel.decode_into(lambda pcm, media_s, arrival: got.append(
+        (len(pcm), media_s, arrival, threading.current_thread().name)))
+    before = time.monotonic()
+    for i, payload in enumerate(payloads):
+        packet = RtpPacket(sequence_number=i, timestamp=5000 + i * 960)
+        packet.payload = payload
+        packet._data = payload  # type: ignore[attr-defined]
+        assert rel.add(packet) == (False, None)  # nothing for aiortc's decoder
+    deadline = time.monotonic() + 5
+    while len(got) < len(payloads) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    rel.close()
+    assert [(n, round(m, 3)) for n, m, _, _ in got] == [
+        (3840, i * 0.02) for i in range(len(payloads))]
+    assert all(a >= before for _, _, a, _ in got)
+    assert {name for *_, name in got} == {"audio-decode"}
+    assert mapper._origin == 5000  # lip sync reads aiortc's pts origin from here

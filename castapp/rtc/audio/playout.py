@@ -1,6 +1,8 @@
 """The TV's side of sound: a playout buffer sized from measured jitter, volume, mute and a player.
 
-Decoded Opus frames arrive on the event loop (``AudioPlayer.run``); a sink pulls 10 ms chunks
+Decoded Opus frames arrive from the receiver's decode thread (``ImmediateRelease.decode_into``,
+off the event loop) or, where that is not installed, on the event loop (``AudioPlayer.run``);
+a sink pulls 10 ms chunks
 from a thread of its own (``PulseSink``) or from a Qt timer (``castapp.gui.audio_out``). The
 buffer keeps ``target_ms`` of sound: one frame, one 10 ms sink piece and the larger of 3 × the
 interarrival jitter (RFC 3550) and the 95th percentile of the last 5 s of lateness, at most
@@ -34,6 +36,7 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from castapp.logs import failed
+from castapp.rtc.audio.rtp import frame_pcm
 from castapp.rtc.audio.source import (
     CHANNELS,
     CHUNK_BYTES,
@@ -122,8 +125,9 @@ class PlayoutBuffer:
         self._last = (arrival, media_s)
         self._delays.append(arrival - media_s)
         self.frames += 1
-        limit = int((self.target_ms + self._frame_ms + 10.0) * BYTES_PER_MS) // 4 * 4
-        keep = int(self.target_ms * BYTES_PER_MS) // 4 * 4
+        target = self.target_ms
+        limit = int((target + self._frame_ms + 10.0) * BYTES_PER_MS) // 4 * 4
+        keep = int(target * BYTES_PER_MS) // 4 * 4
         with self._lock:
             self.last_media_s = media_s + len(pcm) / (BYTES_PER_MS * 1000.0)
             self._pcm += pcm
@@ -183,14 +187,6 @@ class PcmSink(Protocol):
 PlayedHook = Callable[[float, float], None]
 
 
-def frame_pcm(frame: av.AudioFrame, resampler: av.AudioResampler) -> bytes:
-    """Interleaved s16 48 kHz stereo bytes of a decoded frame."""
-    out = bytearray()
-    for f in resampler.resample(frame):
-        out += bytes(f.planes[0])[: f.samples * CHANNELS * 2]
-    return bytes(out)
-
-
 class AudioPlayer:
     """Plays one remote audio track: network frames into a ``PlayoutBuffer``, pulled by a sink."""
 
@@ -203,6 +199,7 @@ class AudioPlayer:
         self._sink: PcmSink | None = None
         self.codec = "opus"
         self.on_played: PlayedHook | None = None  # lip sync listens here
+        self.release: Any = None  # the receiver's ImmediateRelease, when it decodes for us
 
     async def run(self) -> None:
         """Feed the buffer until the track ends."""
@@ -255,6 +252,8 @@ class AudioPlayer:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.release is not None:
+            self.release.close()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
         elif self._sink is not None:
@@ -291,6 +290,10 @@ class AudioPlayback:
         player = AudioPlayer(track)
         player.buffer.muted = muted
         player.play_into(sink)
+        decode_into = getattr(counter, "decode_into", None)
+        if decode_into is not None and decode_into(
+                lambda pcm, media_s, arrival: player.buffer.push(pcm, media_s, arrival)):
+            player.release = counter  # stopped with the player
         return cls(player, asyncio.ensure_future(player.run()), counter)
 
     @property

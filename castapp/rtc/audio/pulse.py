@@ -16,6 +16,8 @@ import time
 from typing import Any
 
 from castapp.rtc.audio.source import (
+    BYTES_PER_S,
+    CAPTURE_MS,
     CHANNELS,
     CHUNK_BYTES,
     NOT_AVAILABLE,
@@ -44,11 +46,11 @@ def _pasimple() -> Any:
 
 
 def _open(direction_record: bool, server: str | None, device: str | None,
-          name: str, chunks: int = 2) -> Any:
+          name: str, chunks: int = 2, fragment: int = CHUNK_BYTES) -> Any:
     pasimple = _pasimple()
     direction = pasimple.PA_STREAM_RECORD if direction_record else pasimple.PA_STREAM_PLAYBACK
     extra = (
-        {"fragsize": CHUNK_BYTES, "maxlength": CHUNK_BYTES * 8}
+        {"fragsize": fragment, "maxlength": CHUNK_BYTES * 8}
         if direction_record
         else {"tlength": CHUNK_BYTES * chunks, "prebuf": CHUNK_BYTES, "minreq": CHUNK_BYTES,
               "maxlength": CHUNK_BYTES * (chunks + 2)}
@@ -65,14 +67,18 @@ def _open(direction_record: bool, server: str | None, device: str | None,
 
 
 class PulseMonitorSource:
-    """Captures a Pulse source (by default the monitor of the default output) in 10 ms chunks."""
+    """Captures a Pulse source (by default the monitor of the default output) in chunks of
+    ``chunk_ms`` (20 ms: one Opus frame per read, so the thread wakes 50 times a second)."""
 
-    def __init__(self, server: str | None = None, device: str = DEFAULT_MONITOR) -> None:
+    def __init__(self, server: str | None = None, device: str = DEFAULT_MONITOR,
+                 chunk_ms: int = CAPTURE_MS) -> None:
         self.server = server
         self.device = device
         self.description = "PulseAudio monitor of the default output" if device == DEFAULT_MONITOR \
             else f"PulseAudio source {device}"
-        self._stream = _open(True, server, device, "castapp sound capture")
+        self._chunk_bytes = BYTES_PER_S * chunk_ms // 1000
+        self._stream = _open(True, server, device, "castapp sound capture",
+                             fragment=self._chunk_bytes)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: str | None = None
@@ -85,7 +91,7 @@ class PulseMonitorSource:
     def _run(self, sink: ChunkBuffer) -> None:
         try:
             while not self._stop.is_set():
-                pcm = self._stream.read(CHUNK_BYTES)
+                pcm = self._stream.read(self._chunk_bytes)
                 sink.put(pcm, time.monotonic())
         except (OSError, _pasimple().PaSimpleError) as exc:  # the server went away
             if not self._stop.is_set():  # the cast goes on without sound
@@ -102,8 +108,9 @@ class PulseMonitorSource:
             self._stream.close()
 
 
-def open_monitor(server: str | None = None, device: str = DEFAULT_MONITOR) -> PulseMonitorSource:
-    return PulseMonitorSource(server, device)
+def open_monitor(server: str | None = None, device: str = DEFAULT_MONITOR,
+                 chunk_ms: int = CAPTURE_MS) -> PulseMonitorSource:
+    return PulseMonitorSource(server, device, chunk_ms)
 
 
 class PulseSink:

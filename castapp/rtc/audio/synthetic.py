@@ -5,7 +5,7 @@ whose picture is white above the counter band (which keeps counting); it notes t
 capture time in a shared :class:`Flashes`. ``castapp send --synthetic --synthetic-sound`` casts
 the pair, so lip sync can be checked without a desktop.
 :class:`ClickSource` is a sound source on the same monotonic clock that puts a 5 ms tone burst
-(a click) at exactly each noted instant, in 10 ms chunks produced in real time. A receiver
+(a click) at exactly each noted instant, in 20 ms chunks produced in real time. A receiver
 that shows the white frame and plays the click at the same moment is in sync.
 
 ``lag_s`` makes the picture side late on purpose (each frame is handed on ``lag_s`` after it
@@ -23,10 +23,11 @@ import time
 import numpy as np
 
 from castapp.rtc import pattern
-from castapp.rtc.audio.source import CHANNELS, CHUNK_MS, CHUNK_SAMPLES, SAMPLE_RATE, ChunkBuffer
+from castapp.rtc.audio.source import CAPTURE_MS, CHANNELS, SAMPLE_RATE, ChunkBuffer
 from castapp.rtc.capture import SyntheticSource
 
 WHITE = 235
+CHUNK_SAMPLES = SAMPLE_RATE * CAPTURE_MS // 1000
 CLICK_SAMPLES = SAMPLE_RATE * 5 // 1000
 CLICK = (0.6 * 32767 * np.sin(2 * np.pi * 2000 * np.arange(CLICK_SAMPLES) / SAMPLE_RATE)
          ).astype(np.int16)
@@ -108,7 +109,7 @@ class ClickSource:
 
     def _run(self, sink: ChunkBuffer) -> None:
         end = time.monotonic()
-        step = CHUNK_MS / 1000.0
+        step = CAPTURE_MS / 1000.0
         silence = bytes(CHUNK_SAMPLES * CHANNELS * 2)
         while not self._stop.is_set():
             end += step
