@@ -76,7 +76,7 @@ def test_idle_screen_shows_code_and_a_qr_link(qtbot, run, state_dir):
             decoded[:] = [cv2.QRCodeDetector().detectAndDecode(big)[0]]
             return decoded[0].startswith("https://")
 
-        qtbot.waitUntil(readable, timeout=5000)  # once the link is known and painted
+        run(until(readable, timeout=10))  # once the link is known and painted
         text = decoded[0]
         # HTTPS by default: the QR code opens the sender page over https, code filled in,
         # and the code page names the certificate for guests who compare

@@ -18,6 +18,7 @@ from PySide6.QtCore import QPoint, QRect
 from room_driver import RoomDriver
 
 from castapp.gui.receiver_window import ReceiverWindow
+from castapp.layout import GRID_FPS
 from castapp.rtc import pattern, peer
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.receive import FrameReceiver
@@ -157,7 +158,7 @@ def test_four_live_calls_on_the_wall(qtbot, run, tmp_path, loopback_only):
         for peer_id, (w, h, fps, tile, tiles, _spotlit) in driver.views.items():
             placed = next(t for t in wall.tiles() if t.peer_id == peer_id)
             assert w <= placed.cell.w and h <= placed.cell.h
-            assert (fps, tile, tiles) == (30, placed.index + 1, 4)  # equal tiles: full rate
+            assert (fps, tile, tiles) == (GRID_FPS, placed.index + 1, 4)  # a full grid
         # one call stalls: its last picture stays under words, the others keep moving
         calls.sources[0].stop()
         driver.set_phase("peer-0", CallPhase.RECONNECTING)
