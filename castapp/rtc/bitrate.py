@@ -23,7 +23,8 @@ context: setting ``bit_rate`` on it has no effect, measured with av 18.1), and e
 keyframe used to dip the estimate into the next rebuild. :meth:`BitratePolicy.should_rebuild`
 therefore allows one only when the built cap actually limits the encoder: a higher target
 only if the encoder's output was pressing against the built cap, a lower one only if the
-output is above the new target, and never twice within ``rebuild_spacing_s``.
+output is clearly above the new target (by more than ``rebuild_hysteresis``), and never
+twice within ``rebuild_spacing_s``.
 """
 
 from __future__ import annotations
@@ -183,7 +184,10 @@ class BitratePolicy:
             return False
         if target > built_bps:
             return rate >= self.cap_pressure_ratio * built_bps  # the old cap held it back
-        return rate > target  # the old cap lets through more than the network takes
+        # the old cap lets through clearly more than the network takes: an estimate a little
+        # under the output (a receiver short of CPU reads its own queueing as congestion)
+        # is not worth a keyframe; real congestion keeps lowering the estimate until it is
+        return rate > target * (1 + self.rebuild_hysteresis)
 
     def note_rebuild(self, now: float | None = None) -> None:
         with self._lock:

@@ -95,6 +95,16 @@ def test_lasting_congestion_lowers_the_cap_without_a_loop() -> None:
     assert trace.targets[-1] == 2_500_000
 
 
+def test_an_estimate_a_little_under_the_output_does_not_rebuild() -> None:
+    """A receiver short of CPU reads its own queueing as congestion: aiortc's estimate
+    settles at about 0.86x what arrives. Lowering the cap there would save little and cost
+    a keyframe (and the next dip another), so after the one rebuild up at warm-up the cap
+    stays; the target follows the estimate."""
+    trace = run(60, 8_000_000, 8.0, 300_000, 0.85, steady_estimate=6_880_000)
+    assert trace.built == [BOUNDS.ceiling_bps], trace.built
+    assert trace.targets[-1] == 6_880_000
+
+
 def test_idle_screen_never_rebuilds() -> None:
     # A still screen: tiny frames; the estimate collapses to a trickle.
     trace = run(60, 80_000, 8.0, 150_000, 0.5, steady_estimate=200_000)
