@@ -47,7 +47,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -571,36 +572,60 @@ def _run_loop(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
-def run(args: argparse.Namespace, redis: bool, instances: int,
-        env: dict[str, str] | None = None) -> dict[str, object]:
-    """Start Redis (if asked) and the instances, benchmark them, stop everything."""
+@dataclass
+class Services:
+    """Running service processes: ``(process, url)`` each, Redis's URL and pid (if any)."""
+
+    instances: list[tuple[subprocess.Popen[str], str]]
+    redis_url: str | None
+    redis_pids: list[int]
+
+    @property
+    def urls(self) -> list[str]:
+        return [url for _, url in self.instances]
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc, _ in self.instances]
+
+
+@contextlib.contextmanager
+def running_services(redis: bool, instances: int, env: dict[str, str] | None = None,
+                     unix: bool = False) -> Iterator[Services]:
+    """Redis (if asked) and ``instances`` service processes, stopped at the end (instances
+    first, Redis last)."""
     key = secrets.token_hex(32)
     procs: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as state:
         try:
             redis_url = None
             if redis:
-                redis_proc, redis_url = start_redis(state)
+                redis_proc, redis_url = start_redis(state, unix)
                 procs.append(redis_proc)
             services = [start_instance(state, redis_url, key, env) for _ in range(instances)]
             procs.extend(proc for proc, _ in services)
-            driver = bench if getattr(args, "client", "raw") == "aiohttp" else bench_raw
-            result: dict[str, object] = _run_loop(driver(
-                args, [url for _, url in services], [proc.pid for proc, _ in services],
-                [procs[0].pid] if redis else [],
-            ))
-            logged = [e for proc, _ in services for e in INSTANCE_ERRORS.get(proc.pid, [])]
-            result["instance_errors"] = len(logged)
-            result["instance_error_kinds"] = sorted({e.split(" (", 1)[-1] for e in logged})[:5]
-            return result
+            yield Services(services, redis_url, [procs[0].pid] if redis else [])
         finally:
-            for proc in reversed(procs):  # instances first, Redis last
+            for proc in reversed(procs):
                 proc.terminate()
                 try:
                     proc.wait(30)
                 except subprocess.TimeoutExpired:  # a loaded machine: do not hang the run
                     proc.kill()
                     proc.wait(10)
+
+
+def run(args: argparse.Namespace, redis: bool, instances: int,
+        env: dict[str, str] | None = None) -> dict[str, object]:
+    """Start Redis (if asked) and the instances, benchmark them, stop everything."""
+    with running_services(redis, instances, env) as run_:
+        driver = bench if getattr(args, "client", "raw") == "aiohttp" else bench_raw
+        result: dict[str, object] = _run_loop(driver(
+            args, run_.urls, run_.pids, run_.redis_pids))
+        logged = [e for pid in run_.pids for e in INSTANCE_ERRORS.get(pid, [])]
+        result["instance_errors"] = len(logged)
+        result["instance_error_kinds"] = sorted({e.split(" (", 1)[-1] for e in logged})[:5]
+        return result
 
 
 if __name__ == "__main__":

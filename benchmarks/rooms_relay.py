@@ -34,9 +34,7 @@ import json
 import os
 import resource
 import secrets
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import rooms_wire as wire
-from rooms import INSTANCE_ERRORS, _run_loop, cpu_s, pct, start_instance, start_redis
+from rooms import INSTANCE_ERRORS, _run_loop, cpu_s, pct, running_services
 
 from castapp.signaling.redis_wire import RedisConnection
 
@@ -183,30 +181,11 @@ async def steady(args: argparse.Namespace, urls: list[str], pids: list[int],
 
 def run(args: argparse.Namespace, redis: bool, instances: int,
         env: dict[str, str], unix: bool = False) -> dict[str, object]:
-    key = secrets.token_hex(32)
-    procs: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory() as state:
-        try:
-            redis_url = None
-            if redis:
-                redis_proc, redis_url = start_redis(state, unix)
-                procs.append(redis_proc)
-            services = [start_instance(state, redis_url, key, env) for _ in range(instances)]
-            procs.extend(proc for proc, _ in services)
-            result: dict[str, object] = _run_loop(steady(
-                args, [url for _, url in services], [proc.pid for proc, _ in services],
-                [procs[0].pid] if redis else [], redis_url))
-            result["instance_errors"] = sum(len(INSTANCE_ERRORS.get(proc.pid, []))
-                                            for proc, _ in services)
-            return result
-        finally:
-            for proc in reversed(procs):
-                proc.terminate()
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+    with running_services(redis, instances, env, unix) as run_:
+        result: dict[str, object] = _run_loop(steady(
+            args, run_.urls, run_.pids, run_.redis_pids, run_.redis_url))
+        result["instance_errors"] = sum(len(INSTANCE_ERRORS.get(pid, [])) for pid in run_.pids)
+        return result
 
 
 def main() -> None:
