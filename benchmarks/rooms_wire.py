@@ -208,7 +208,24 @@ def _stamp(data: bytes) -> float | None:
     return float(msg["candidate"]["candidate"])
 
 
-class SteadyReceiver(Client):
+class Steady(Client):
+    """A client that stays: notes the latency of every candidate relayed to it and hands
+    every other message to :meth:`on_control`."""
+
+    lat: list[float]
+
+    def on_message(self, data: bytes) -> None:
+        stamp = _stamp(data)
+        if stamp is not None:
+            self.lat.append((time.perf_counter() - stamp) * 1000)
+            return
+        self.on_control(json.loads(data))
+
+    def on_control(self, msg: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class SteadyReceiver(Steady):
     """Registers and stays; notes the latency of every candidate relayed to it and the peer id
     of the sender that joined it."""
 
@@ -220,12 +237,7 @@ class SteadyReceiver(Client):
         self.joined: asyncio.Future[str] = loop.create_future()
         self.lat = lat
 
-    def on_message(self, data: bytes) -> None:
-        stamp = _stamp(data)
-        if stamp is not None:
-            self.lat.append((time.perf_counter() - stamp) * 1000)
-            return
-        msg = json.loads(data)
+    def on_control(self, msg: dict[str, Any]) -> None:
         kind = msg["type"]
         if kind == "registered" and not self.registered.done():
             self.registered.set_result(msg["code"])
@@ -235,7 +247,7 @@ class SteadyReceiver(Client):
             self.registered.set_exception(ConnectionError(msg.get("code", "error")))
 
 
-class SteadySender(Client):
+class SteadySender(Steady):
     """Joins by code and stays; notes the latency of every candidate relayed to it."""
 
     def __init__(self, host: str, path: str, code: str, lat: list[float]) -> None:
@@ -245,12 +257,7 @@ class SteadySender(Client):
         self.lat = lat
         self.peer_id = ""
 
-    def on_message(self, data: bytes) -> None:
-        stamp = _stamp(data)
-        if stamp is not None:
-            self.lat.append((time.perf_counter() - stamp) * 1000)
-            return
-        msg = json.loads(data)
+    def on_control(self, msg: dict[str, Any]) -> None:
         kind = msg["type"]
         if kind == "welcome":
             self.peer_id = msg["peer_id"]
