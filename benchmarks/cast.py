@@ -62,6 +62,9 @@ FILE with ``-portal`` before its suffix.
 the desktop scene (see ``cast_content.py``; the stamp changes only where the scene does)
 and the JSON adds ``change_to_glass_ms`` ({p50,p95}: from a change painted to the first
 received frame that shows it), ``encodes_per_s`` and the sender's content ``mode``.
+Every run also reports ``content_fps``, the repaints that changed something per second the
+content process itself reached in the window (Tk on the same cores often makes fewer than
+the 60 asked), and ``fps_over_content``, the frames received over those repaints.
 ``--mode`` picks the sender's settings: ``auto`` (the Auto preset, castapp's default),
 ``changes`` (default settings, change-driven) or ``fixed`` (every captured frame encoded,
 castapp before change detection); ``--compare fixed`` runs the same scene again with
@@ -382,6 +385,18 @@ class Bench:
             "--scene", self.args.scene))
         self.content.expect("ready", 20)
 
+    def repaints(self) -> tuple[int, float] | None:
+        """How many repaints that changed something the content has made, and when
+        (its monotonic clock); None without a content process."""
+        if self.content is None:
+            return None
+        try:
+            self.content.proc.send_signal(signal.SIGUSR1)
+            got = self.content.expect("repaints", 5)
+        except (BenchError, OSError):
+            return None
+        return int(got["n"]), float(got["t"])
+
     def start_service(self) -> None:
         state = self.tmp / "service-state"
         state.mkdir()
@@ -435,6 +450,7 @@ class Bench:
         stalls = self.spawn(f"{kind}-stalls", self.python("cast_stalls.py"))
         stalls.expect("ready", 20)
         udp0 = cast_tail.udp_counters(self.ns)
+        painted0 = self.repaints()
         cpu0 = {k: cpu_seconds(pid) for k, pid in watched.items()}
         t0, wall0 = time.monotonic(), time.time()
         sender.send("measure")
@@ -451,6 +467,7 @@ class Bench:
         sender.send("stop")
         span, wall1 = time.monotonic() - t0, time.time()
         cpu1 = {k: cpu_seconds(pid) for k, pid in watched.items()}
+        painted1 = self.repaints()
         udp1 = cast_tail.udp_counters(self.ns)
         stalls.send("stop")
         stall_events = stalls.expect("stalls", 20)["events"]
@@ -471,8 +488,13 @@ class Bench:
             print(cast_trace.format_table(stages), file=sys.stderr)
         cpu = {k: round((cpu1[k] - cpu0[k]) / span, 3) for k in watched}
         psnr, pairs = psnr_y(cap_dir, recv_dir)
+        content_fps = (round((painted1[0] - painted0[0]) / (painted1[1] - painted0[1]), 1)
+                       if painted0 and painted1 and painted1[1] > painted0[1] else None)
         return {
             "fps": got.get("fps"),
+            "content_fps": content_fps,
+            "fps_over_content": (round(got["fps"] / content_fps, 3)
+                                 if content_fps and got.get("fps") else None),
             "latency_ms": got.get("latency_ms"),
             "latency_p95_by_minute": got.get("latency_p95_by_minute"),
             "first_frame_ms": round((first["t"] - joining) * 1000, 1),

@@ -10,7 +10,9 @@ default) on an absolute schedule:
 * the wall-clock time of the repaint as a barcode (see :mod:`cast_stamp`), always on top.
 
 Only the canvas items that change are touched, so Tk repaints just the damaged regions and
-the process stays light. The first repaint prints ``{"event": "ready"}`` on stdout.
+the process stays light. The first repaint prints ``{"event": "ready"}`` on stdout; on
+``SIGUSR1`` it prints ``{"event": "repaints", "n": N, "t": MONOTONIC}``, the repaints that
+changed something so far, so the benchmark can tell the rate the content really reached.
 
 ``--scene`` picks what moves (the stamp changes only when the scene does, so a frame's
 stamp tells when the change it shows was painted):
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import time
 import tkinter as tk
 
@@ -152,6 +155,7 @@ class Content:
         self.cell_state: list[bool | None] = [None] * CELLS
 
         self.frames = 0
+        self.repaints = 0
         self.next_at = time.monotonic()
 
     def _scroll(self) -> None:
@@ -213,6 +217,7 @@ class Content:
             changed = self.frames == 0
         if changed:
             self._stamp()  # last, so the stamp is as close as possible to the repaint
+            self.repaints += 1
         self.root.update_idletasks()
         self.frames += 1
         if self.frames == 1:
@@ -243,6 +248,8 @@ def main() -> None:
     scroll = args.scroll_px or max(2, args.height // 540)
     content = Content(root, args.width, args.height, args.fps, scroll, args.scene,
                       args.typing_cps)
+    signal.signal(signal.SIGUSR1,
+                  lambda *_: emit("repaints", n=content.repaints, t=time.monotonic()))
     root.after(0, content.tick)
     root.mainloop()
 
