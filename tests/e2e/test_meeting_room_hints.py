@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from castproc import CastProc
 from netns import in_namespace, private_namespace
 
-from castapp.layout import FULL_FPS, GAP
+from castapp.layout import GAP, GRID_FPS
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -51,7 +51,7 @@ def test_four_senders_to_a_headless_tv_each_get_their_tile_and_send_no_more(tmp_
                 tiles.add(placed["tile"])
                 w, h, fps = placed["view"]
                 assert w <= CELL[0] and h <= CELL[1], placed  # at most its tile
-                assert fps == FULL_FPS  # equal tiles: nobody is slowed down
+                assert fps == GRID_FPS  # a full grid of equal tiles: each at the grid rate
             assert tiles == {1, 2, 3, 4}
             # what arrives once the hints are applied: each screen divided by the smallest
             # whole divisor that fits its tile (640x360 in a 317x177 cell: a third)
