@@ -163,8 +163,11 @@ CAST_SCRIPT = textwrap.dedent('''
     async def main():
         src = Desktop(); src.start()
         s, r = peer.make_peer_connection([]), peer.make_peer_connection([])
+        # a floor of 8 Mbit/s: a receiver short of CPU lowers the estimate, and a lower
+        # cap would shrink the keyframes this test needs at full size
         track = CaptureTrack(src, encoder=EncoderConfig(max_fps=FPS, hardware=False,
-                                                        keyframe_request_interval_s=0.9))
+                                                        keyframe_request_interval_s=0.9,
+                                                        floor_bps=8_000_000))
         peer.add_video_sender(s, track, "h264")
         got = asyncio.get_running_loop().create_future()
         @r.on("track")
