@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: What showing the code needs besides the window: the receiver session with the signaling
-#: client (aiohttp), and the built-in room service unless a standalone one is used. Imported
-#: on a thread once the window shows.
-SESSION_MODULES = ("castapp.session.receiver",)
+#: client (aiohttp), the QR code's encoder, and the built-in room service unless a standalone
+#: one is used. Imported on a thread once the window shows.
+SESSION_MODULES = ("castapp.session.receiver", "segno")
 SERVICE_MODULES = ("castapp.embedded",)
 #: What calls need besides :data:`~castapp.app.media.RECEIVER_MEDIA`: Qt's sound output.
 #: Imported on a thread once the code shows; the first call waits for the import.

@@ -18,7 +18,7 @@ from castapp.session.receiver_table import ReceiverState
 from castapp.settings import Settings
 
 MEDIA = ("aiortc", "av", "numpy", "castapp.rtc.peer", "castapp.gui.audio_out")
-SERVICE = ("aiohttp", "castapp.session.receiver", "castapp.embedded")
+SERVICE = ("aiohttp", "segno", "castapp.session.receiver", "castapp.embedded")
 
 
 def imported(names: tuple[str, ...] = MEDIA + SERVICE) -> list[str]:
