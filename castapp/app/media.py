@@ -53,7 +53,9 @@ class MediaLoader:
 
     @property
     def loaded(self) -> bool:
-        return self._task is not None and self._task.done() and self._task.exception() is None
+        task = self._task
+        return (task is not None and task.done() and not task.cancelled()
+                and task.exception() is None)
 
     async def ready(self) -> None:
         """Wait for the import; raises what it raised (ImportError, OSError)."""

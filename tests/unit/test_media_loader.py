@@ -85,3 +85,12 @@ async def test_a_failed_import_fails_each_link_and_is_said(
     await asyncio.sleep(0)
     assert "cannot be loaded" in caplog.text and "Traceback" not in caplog.text
     assert not loader.loaded
+
+
+async def test_a_stopped_loader_is_not_loaded() -> None:
+    loader = MediaLoader(more=("json",))
+    loader.start()
+    loader.stop()
+    await asyncio.sleep(0)
+    assert not loader.loaded
+    loader.stop()  # again: nothing to stop
