@@ -20,7 +20,9 @@ that floor, so that runs on differently loaded machines can be compared.
 ``--reference OTHER`` measures a second frozen folder (for example the previous release) in the
 same run, alternating with the first, and adds ``ratio`` (app / reference) for each figure.
 ``--source`` also measures ``python -m castapp`` from this checkout in the same run (under
-``source``: the same start-up figures and their ratios to ``python -c pass``).
+``source``: the same start-up figures and their ratios to ``python -c pass``);
+``--source-only`` measures the checkout alone, without a frozen build (with
+``--source-reference``, against another source tree).
 """
 
 from __future__ import annotations
@@ -178,13 +180,17 @@ def main() -> int:
     parser.add_argument("--app", type=Path, default=ROOT / "build" / "package" / "dist" / "castapp")
     parser.add_argument("--reference", type=Path, help="another frozen folder to compare with")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--source-only", action="store_true",
+                        help="measure python -m castapp from this checkout, no frozen app")
     parser.add_argument("--source", action="store_true",
                         help="also measure python -m castapp from this checkout")
     parser.add_argument("--source-reference", type=Path, metavar="TREE",
                         help="and from another source tree (for example `git archive` of the "
                         "previous release), with ratios")
     args = parser.parse_args()
-    apps: list[Path] = [args.app] + ([args.reference] if args.reference else [])
+    apps: list[Path] = [] if args.source_only else \
+        [args.app] + ([args.reference] if args.reference else [])
+    args.source = args.source or args.source_only
     for app in apps:
         if not (app / "castapp").is_file() and not (app / "castapp.exe").is_file():
             print(f"no frozen app at {app}: run `make package` first", file=sys.stderr)
@@ -192,12 +198,14 @@ def main() -> int:
     trees = ([ROOT] if args.source or args.source_reference else []) + (
         [args.source_reference] if args.source_reference else [])
     results = measure([*apps, *trees], args.runs)
+    if not apps:
+        results.insert(0, {})  # the source figures go under "source", as with a frozen app
     out = results[0]
     if trees:
-        src = results[len(apps)]
+        src = results[len(apps) + (not apps)]
         out["source"] = src
         if args.source_reference:
-            ref_src = results[len(apps) + 1]
+            ref_src = results[len(apps) + (not apps) + 1]
             src["reference"] = ref_src
             src["ratio"] = {k: round(float(src[k]) / float(ref_src[k]), 3)  # type: ignore[arg-type]
                             for k in ("version_s", "window_cold_s", "window_s", "self_test_s")

@@ -1,17 +1,20 @@
-"""The ``castapp`` command line."""
+"""The ``castapp`` command line.
+
+Nothing is imported here at module level that ``castapp --version`` does not need: the
+parser, logging and every command import their parts when they run.
+"""
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Coroutine, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Coroutine, Sequence
+    from pathlib import Path
+
     from castapp.sfu.token import SfuConfig
     from castapp.signaling.server import RoomServer
     from castapp.signaling.store_redis import RedisStore
@@ -24,6 +27,8 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Run the room service that hands out cast codes and pairs senders "
         "with receivers.",
     )
+    from pathlib import Path
+
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
     s.add_argument("--port", type=int, default=8765, help="TCP port (default %(default)s; 0 = any)")
     s.add_argument("--tls-cert", type=Path, help="PEM certificate chain for wss://")
@@ -79,29 +84,16 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "(or set CASTAPP_METRICS_TOKEN)")
 
 
-class _Version(argparse.Action):
-    """``--version``: the version is looked up only when asked for (importing the package
-    metadata reader costs more than the rest of ``castapp --help``)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
-                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=default,
-                         help=help or "show the version and exit")
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: str | None = None) -> None:
-        from castapp import __version__
-
-        print(f"castapp {__version__}")
-        parser.exit()
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from castapp.cli_args import Version, add_receive, add_send
+
     parser = argparse.ArgumentParser(
         prog="castapp",
         description="Cast a laptop's screen to a TV-side machine by typing a short code.",
     )
-    parser.add_argument("--version", action=_Version)
+    parser.add_argument("--version", action=Version)
     parser.add_argument("--log-level", default=None,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging detail (default INFO; WARNING for --self-test)")
@@ -112,8 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --self-test: print the result as one JSON object")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_serve(sub)
-    from castapp.cli_args import add_receive, add_send
-
     add_receive(sub)
     add_send(sub)
     from castapp.cli_gui import add_gui_options
@@ -203,6 +193,8 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     except Exception as exc:  # broad: a bug, said in one sentence; --log-level DEBUG shows where
+        import logging
+
         logging.getLogger("castapp").debug("the service failed", exc_info=True)
         print(f"castapp serve: stopped by an unexpected problem: {type(exc).__name__}: {exc}",
               file=sys.stderr)
@@ -258,51 +250,26 @@ async def _serve_until_stopped(server: RoomServer) -> None:
 
 
 def default_state_dir() -> Path:
+    from pathlib import Path
+
     import platformdirs
 
     return Path(platformdirs.user_state_dir("castapp", appauthor=False))
 
 
-class _Quiet(logging.Formatter):
-    """One line per record, a failure's type and message instead of its traceback (people
-    are told in words); ``--log-level DEBUG`` keeps tracebacks."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        if record.exc_info or record.stack_info:
-            exc = record.exc_info[1] if record.exc_info else None
-            record = logging.makeLogRecord(record.__dict__)
-            text = record.getMessage()
-            if exc is not None:
-                text += f" ({type(exc).__name__}: {exc})"
-            record.msg, record.args = text, None
-            record.exc_info = record.exc_text = record.stack_info = None
-        return super().format(record)
-
-
-def _log_to_stderr(level: str) -> None:
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(fmt) if level == "DEBUG" else _Quiet(fmt))
-    logging.basicConfig(level=level, handlers=[handler])
-    if level != "DEBUG":
-        threading.excepthook = _thread_failed
-
-
-def _thread_failed(args: threading.ExceptHookArgs) -> None:
-    """A background thread that dies is logged in one line; what it means for the user is
-    said by the command (a capture thread's failure ends the cast with a sentence)."""
-    if args.exc_type is SystemExit:
-        return
-    name = args.thread.name if args.thread is not None else "a thread"
-    logging.getLogger("castapp").error("%s stopped (%s: %s)", name, args.exc_type.__name__,
-                                       args.exc_value)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # what the parser would print, without building it (the most common scripted call)
+        from castapp import __version__
+
+        print(f"castapp {__version__}")
+        return 0
     parser = build_parser()
     args = parser.parse_args(argv)
     level = args.log_level or ("WARNING" if args.self_test else "INFO")
-    _log_to_stderr(level)
+    from castapp.cli_log import log_to_stderr
+
+    log_to_stderr(level)
     if args.self_test or args.command in ("receive", "send"):
         from castapp.install import app_problem
 

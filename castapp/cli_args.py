@@ -7,11 +7,30 @@ nothing of the media or network stack (see tests/unit/test_cli_imports.py).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from castapp.cli_ice import add_ice_flags
 from castapp.layout import DEFAULT_SCREEN, parse_screen
 from castapp.quality import PRESETS
+
+
+class Version(argparse.Action):
+    """``--version``: the version is looked up only when asked for (importing the package
+    metadata reader costs more than the rest of ``castapp --help``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default,
+                         help=help or "show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from castapp import __version__
+
+        print(f"castapp {__version__}")
+        parser.exit()
 
 
 def _listen(text: str) -> tuple[str, int]:

@@ -361,7 +361,10 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         _service_line(out, last, st)
 
     gaps = FrameGaps(recorder.offer if recorder else None)
+    from castapp.app.media import MediaLoader
     from castapp.rtc.audio.choice import system_audio_out
+
+    media = MediaLoader()  # aiortc and the rest of the media stack: once the code shows
 
     options = ReceiverOptions(state_dir=state_dir, server_url=args.server, name=args.name or "",
                               listen=args.listen, interfaces=tuple(args.interface),
@@ -369,7 +372,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
                               admission=admission_of(args), screen=args.screen,
                               https=https_of(args) and args.server is None,
                               session={"audio_out": system_audio_out(),
-                                       "audio_muted": args.mute})
+                                       "audio_muted": args.mute,
+                                       "link_factory": media.link_factory()})
     host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)
 
     def sound_stats() -> dict[str, Any]:
@@ -382,6 +386,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         except HostFailed as exc:
             out.fail(exc.failure)
             return 1
+        media.start()
         lines.session = host.session
         if options.admission != "open" and read_commands(lines.command):
             out("help", words.tv_commands())
@@ -392,6 +397,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         for task in tasks:
             task.cancel()
     finally:
+        media.stop()
         await host.stop()
         if recorder is not None:
             recorder.close()

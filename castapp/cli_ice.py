@@ -23,6 +23,8 @@ def add_ice_flags(parser: argparse.ArgumentParser) -> None:
 
 def own_ice_servers(args: argparse.Namespace) -> list[Any]:
     """The ``--ice-server`` flags as ICE servers; raises ValueError with a reason."""
+    if not args.ice_server:
+        return []  # without importing the protocol: the receiver window shows sooner
     from castapp.protocol import IceServer
     from castapp.signaling.turn import check_url
 

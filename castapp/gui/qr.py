@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -26,6 +25,8 @@ class QrWidget(QWidget):
             return
         self._text = text
         if text:
+            import segno  # with the first link: the window shows without it (and its writers)
+
             qr = segno.make(text, error="m", micro=False)
             self._matrix = [[bool(v) for v in row] for row in qr.matrix_iter(border=QUIET_ZONE)]
         else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from castapp.app.host import (
     ReceiverHost,
     ReceiverOptions,
 )
+from castapp.app.media import MediaLoader, import_modules
 from castapp.app.words import Failure
 from castapp.gui.receiver_window import ReceiverWindow
 from castapp.linkquality import link_quality
@@ -34,14 +34,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: What a receiving session needs besides the room service: aiortc, PyAV, NumPy and the
-#: session itself. They are imported on a thread while the window shows itself.
-MEDIA_MODULES = ("castapp.session.receiver", "castapp.gui.audio_out")
-
-
-def _import_media() -> None:
-    for name in MEDIA_MODULES:
-        importlib.import_module(name)
+#: What showing the code needs besides the window: the receiver session with the signaling
+#: client (aiohttp), the QR code's encoder, and the built-in room service unless a standalone
+#: one is used. Imported on a thread once the window shows.
+SESSION_MODULES = ("castapp.session.receiver", "segno")
+SERVICE_MODULES = ("castapp.embedded",)
+#: What calls need besides :data:`~castapp.app.media.RECEIVER_MEDIA`: Qt's sound output.
+#: Imported on a thread once the code shows; the first call waits for the import.
+GUI_MEDIA = ("castapp.gui.audio_out",)
 
 
 def _sound_out() -> QtAudioOut:
@@ -65,12 +65,14 @@ class ReceiverController:
         https: bool = False,
     ) -> None:
         self.window = window
+        self.media = MediaLoader(GUI_MEDIA)
         # Frames go to their tiles by call; a session without calls has only ``on_frame``.
         self.host = ReceiverHost(
             ReceiverOptions(state_dir=state_dir, server_url=server_url, name=name,
                             listen=listen, advertise=advertise, ice=ice or {},
                             admission=window.admission.value,
-                            session={"audio_out": _sound_out},
+                            session={"audio_out": _sound_out,
+                                     "link_factory": self.media.link_factory()},
                             https=https and server_url is None),
             on_status=self._show_status, on_event=self._on_event,
             on_call_frame=window.frame_for)
@@ -94,10 +96,13 @@ class ReceiverController:
         return self.host.embedded
 
     async def start(self) -> None:
-        """Import the media stack off the event loop (the window stays responsive), host
-        the room service, then register in the background."""
+        """Import the session and the room service off the event loop (the window stays
+        responsive), host the service, then register in the background; the media stack
+        is imported once the code shows."""
         try:
-            await asyncio.to_thread(_import_media)
+            hosted = self.host.options.server_url is None
+            await asyncio.to_thread(import_modules,
+                                    SESSION_MODULES + (SERVICE_MODULES if hosted else ()))
             session = await self.host.prepare()
         except HostFailed as exc:
             self._failed(exc.failure)
@@ -120,6 +125,7 @@ class ReceiverController:
         except HostFailed as exc:
             self._failed(exc.failure)
             return
+        self.media.start()  # the code shows: aiortc, PyAV and NumPy now, for the first call
         while True:
             await asyncio.sleep(1.0)
             if not isValid(self.window):
@@ -167,4 +173,5 @@ class ReceiverController:
             except Exception as exc:  # broad: the window's task had a bug; stopping goes on
                 log.error("the receiver window's updates stopped: %s", describe(exc))
             self._task = None
+        self.media.stop()
         await self.host.stop()

@@ -25,11 +25,9 @@ import enum
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from castapp import protocol as p
-from castapp.rtc.peer import Route
-from castapp.rtc.receive import ReceivedFrame
 from castapp.session.admission import PinCheck, PinVerdict
 from castapp.session.events import PeerDropped as PeerDropped
 from castapp.session.events import StallDetected as StallDetected
@@ -37,6 +35,10 @@ from castapp.session.events import Tampered as Tampered
 from castapp.session.machine import Event, Machine, Table, step
 from castapp.session.receive_link import Link, LinkStats, close_quietly
 from castapp.session.room import CallPhase, CallView, split_browser_mark
+
+if TYPE_CHECKING:
+    from castapp.rtc.peer import Route
+    from castapp.rtc.receive import ReceivedFrame
 
 log = logging.getLogger(__name__)
 

@@ -19,20 +19,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
-
-from aiortc import RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamTrack
+from typing import TYPE_CHECKING, Any, Protocol
 
 from castapp import protocol as p
-from castapp.rtc.audio.lipsync import sync_call
-from castapp.rtc.audio.playout import AudioPlayback, PcmSink, prepare_audio_receivers
-from castapp.rtc.backlog import watch_connection
-from castapp.rtc.holes import start_watch
-from castapp.rtc.ice import IceChooser, gather_with_fallback
-from castapp.rtc.peer import PeerStats, Route, StatsSampler, ice_path, make_peer_connection
-from castapp.rtc.receive import FrameAge, FrameReceiver, ReceivedFrame
 from castapp.session.signals import add_remote_candidate
+
+if TYPE_CHECKING:  # the media stack is imported when the first link is built
+    from aiortc import RTCIceServer, RTCPeerConnection
+    from aiortc.mediastreams import MediaStreamTrack
+
+    from castapp.rtc.audio.playout import AudioPlayback, PcmSink
+    from castapp.rtc.ice import IceChooser
+    from castapp.rtc.peer import PeerStats, Route
+    from castapp.rtc.receive import FrameReceiver, ReceivedFrame
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +136,8 @@ class AiortcLink:
         self.watches = watches or []
         self.frames = frames
         self.audio = audio
+        from castapp.rtc.peer import StatsSampler
+
         self.answer_sdp = pc.localDescription.sdp
         self._sampler = StatsSampler(pc)
         self._counted = counted
@@ -146,6 +147,8 @@ class AiortcLink:
         await add_remote_candidate(self.pc, cand)
 
     def route(self) -> Route | None:
+        from castapp.rtc.peer import ice_path
+
         path = ice_path(self.pc)
         return path.route if path is not None else None
 
@@ -179,6 +182,16 @@ class AiortcLink:
 
 
 async def aiortc_link(req: LinkRequest) -> Link:
+    from aiortc import RTCSessionDescription
+
+    from castapp.rtc.audio.lipsync import sync_call
+    from castapp.rtc.audio.playout import AudioPlayback, prepare_audio_receivers
+    from castapp.rtc.backlog import watch_connection
+    from castapp.rtc.holes import start_watch
+    from castapp.rtc.ice import gather_with_fallback
+    from castapp.rtc.peer import make_peer_connection
+    from castapp.rtc.receive import FrameAge, FrameReceiver
+
     videos: dict[int, MediaStreamTrack] = {}  # per connection built (one may be retried)
     audios: dict[int, MediaStreamTrack] = {}
     releases: dict[int, list[object]] = {}

@@ -24,20 +24,14 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from aiortc import RTCIceServer
 
 from castapp import protocol as p
 from castapp.codes import group
 from castapp.layout import Screen, ViewHint
 from castapp.logs import failed
 from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
-from castapp.rtc.audio.playout import PcmSink
-from castapp.rtc.ice import IceChooser, IcePlan
-from castapp.rtc.peer import IceServerLike, PeerStats
-from castapp.rtc.receive import ReceivedFrame
 from castapp.session import call as c
 from castapp.session.admission import (
     AdmissionPolicy,
@@ -80,6 +74,14 @@ from castapp.signaling.client import (
     SignalingClient,
     SignalingError,
 )
+
+if TYPE_CHECKING:  # the media stack (aiortc, PyAV, NumPy) is imported with the first call
+    from aiortc import RTCIceServer
+
+    from castapp.rtc.audio.playout import PcmSink
+    from castapp.rtc.ice import IceChooser
+    from castapp.rtc.peer import IceServerLike, PeerStats
+    from castapp.rtc.receive import ReceivedFrame
 
 __all__ = ["RECEIVER_TABLE", "ReceiverSession", "ReceiverState", "ReceiverStatus"]
 
@@ -727,6 +729,8 @@ class ReceiverSession:
         return (shown.width, shown.height) if shown is not None else (0, 0)
 
     def _chooser(self) -> IceChooser:
+        from castapp.rtc.ice import IceChooser, IcePlan
+
         reg = getattr(self.client, "registration", None)
         servers = [*self.ice_servers, *(reg.ice_servers if reg else [])]
         plan = IcePlan.from_servers(servers, relay_only=self.relay_only)

@@ -11,14 +11,14 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from castapp import protocol as p
 from castapp.session.events import NetworkBack as NetworkBack
 from castapp.session.machine import Event, Table, step
 from castapp.session.room import AdmissionMode, CallView
-from castapp.signaling.client import SignalingError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the window imports this before the network stack
+    from castapp import protocol as p
     from castapp.rtc.peer import Route
+    from castapp.signaling.client import SignalingError
 
 
 class ReceiverState(enum.Enum):

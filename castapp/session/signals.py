@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
-
-from aiortc import RTCIceCandidate, RTCPeerConnection
-from aiortc.sdp import candidate_from_sdp
+from typing import TYPE_CHECKING, Protocol
 
 from castapp import protocol as p
 from castapp.signaling.client import (
@@ -16,6 +13,9 @@ from castapp.signaling.client import (
     SignalingClient,
     UnsupportedVersionError,
 )
+
+if TYPE_CHECKING:  # aiortc is imported with the first call
+    from aiortc import RTCIceCandidate, RTCPeerConnection
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,8 @@ def parse_candidate(cand: p.IceCandidate) -> RTCIceCandidate | None:
 
     Raises :class:`BadCandidateError` for a malformed candidate.
     """
+    from aiortc.sdp import candidate_from_sdp
+
     text = cand.candidate.removeprefix("candidate:")
     if not text:
         return None

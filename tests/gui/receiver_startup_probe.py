@@ -1,5 +1,6 @@
 """Run by test_receiver_startup.py in a fresh interpreter: the receiver window as the app opens
-it, what was imported when it showed, and what after its code came (JSON on stdout)."""
+it, what was imported when it showed, when its code came and once the media stack loaded
+(JSON on stdout)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from castapp.gui.common import SettingsHolder
 from castapp.session.receiver_table import ReceiverState
 from castapp.settings import Settings
 
-MEDIA = ("aiortc", "av", "numpy", "castapp.session.receiver", "castapp.rtc.peer")
+MEDIA = ("aiortc", "av", "numpy", "castapp.rtc.peer", "castapp.gui.audio_out")
+SERVICE = ("aiohttp", "segno", "castapp.session.receiver", "castapp.embedded")
 
 
-def imported() -> list[str]:
-    return [m for m in MEDIA if m in sys.modules]
+def imported(names: tuple[str, ...] = MEDIA + SERVICE) -> list[str]:
+    return [m for m in names if m in sys.modules]
 
 
 app = QApplication(sys.argv[:1])
@@ -38,6 +40,8 @@ async def main() -> None:
     status = await controller.session.wait_for(ReceiverState.WAITING)
     result.update(after_code=imported(), code=status.display_code,
                   shown_code=window.code_page.code.text())
+    await controller.media.ready()
+    result.update(after_media=imported())
     await controller.stop()
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import castapp.session.receive_link as receive_link
-from castapp.rtc import peer
+from castapp.rtc import backlog, peer
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import EncoderConfig
 from castapp.rtc.ice import IceChooser, IcePlan
@@ -162,7 +162,7 @@ async def test_without_the_catch_up_the_backlog_is_shown(
 ) -> None:
     """The same stall on a receiver that reads and decodes every stale datagram: its first
     pictures after the resume are as old as the stall (what the catch-up removes)."""
-    monkeypatch.setattr(receive_link, "watch_connection", lambda pc, receiver: None)
+    monkeypatch.setattr(backlog, "watch_connection", lambda pc, receiver: None)
     shown, resumed, _ = await cast_and_stall(receiver_thread)
     after = shown.ages(resumed)
     print(f"\nwithout the catch-up: worst age since the resume {max(after)}, "

@@ -35,7 +35,8 @@ def imported_by(*argv: str) -> tuple[set[str], str]:
     return set(json.loads(modules)), "\n".join(printed)
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["receive", "--help"],
+@pytest.mark.parametrize("argv", [["--version"], ["--log-level", "INFO", "--version"],
+                                  ["--help"], ["receive", "--help"],
                                   ["send", "--help"], ["serve", "--help"]])
 def test_version_and_help_import_nothing_heavy(argv: list[str]) -> None:
     modules, printed = imported_by(*argv)
@@ -43,6 +44,13 @@ def test_version_and_help_import_nothing_heavy(argv: list[str]) -> None:
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY
                    or any(m.startswith(h + ".") for h in HEAVY))
     assert heavy == []
+
+
+def test_version_says_the_same_with_and_without_the_parser() -> None:
+    # alone it is answered before the parser is built; with other options the parser does it
+    _, alone = imported_by("--version")
+    _, parsed = imported_by("--log-level", "INFO", "--version")
+    assert alone == parsed and alone.startswith("castapp ")
 
 
 def test_the_probe_sees_imports() -> None:
