@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -101,7 +102,11 @@ def run(qapp: Any) -> Iterator[Runner[Any]]:
     for task in pending:
         task.cancel()
     if pending:
-        run_until_done(asyncio.gather(*pending, return_exceptions=True))
+        # bounded: a task that ignores its cancellation is named, not waited for forever
+        _, stuck = run_until_done(asyncio.wait(pending, timeout=10))
+        for task in stuck:
+            print(f"a task did not end when cancelled: {task!r}", file=sys.stderr)
+            task.print_stack(file=sys.stderr)
     asyncio.events._set_running_loop(None)
     loop.close()
     asyncio.set_event_loop(None)
