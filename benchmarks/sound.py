@@ -215,14 +215,16 @@ def extra_load(processes: int) -> Any:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--compare", choices=["naive", "all", "cpu", "tv", "capture"],
+    ap.add_argument("--compare", choices=["naive", "all", "cpu", "tv", "capture", "decode"],
                     help="also run stock aiortc audio (all: and, with --separate, castapp "
                          "without its stall mode); cpu: only the sender's CPU, with the "
                          "sound turned on and off in turn in one cast; tv: the TV decoding "
                          "its sound off the event loop against on it, in turn; capture "
-                         "(without --separate): PulseAudio read in 20 against 10 ms chunks")
+                         "(without --separate): PulseAudio read in 20 against 10 ms chunks; "
+                         "decode: the TV decoding every picture off its event loop against "
+                         "its small pictures on it, in turn")
     ap.add_argument("--repeat", type=int, default=2, metavar="N",
-                    help="--compare tv: pairs of runs (default 2)")
+                    help="--compare tv or decode: pairs of runs (default 2)")
     ap.add_argument("--window", type=float, default=2.5, metavar="S",
                     help="--compare cpu: seconds per sound-on or sound-off window")
     ap.add_argument("--separate", action="store_true",
@@ -268,6 +270,38 @@ async def main() -> None:
     print(json.dumps(result))
 
 
+async def compare_decode(seconds: float, pairs: int) -> dict[str, Any]:
+    """The TV decoding pictures off its event loop when a call has sound (castapp's way) and
+    its small pictures on the loop (the former way), run in turn."""
+    from av_separate import run_separate
+
+    keys = ("audio_glitches", "audio_glitches_outside_machine_stalls", "machine_stalls",
+            "audio_latency_ms", "av_offset_abs_ms", "video_latency_ms", "audio_stalls",
+            "arrival_gap_causes", "tv_loop_lag", "tv_picture_decodes", "jitter_buffer_ms",
+            "receiver_cpu", "flashes")
+    runs: dict[str, list[dict[str, Any]]] = {"off_loop": [], "on_loop": []}
+    for _ in range(pairs):
+        for name in runs:
+            r = await run_separate(False, seconds, pictures_on_loop=name == "on_loop")
+            r["arrival_gap_causes"] = (r["arrival_gap_causes"] or {}).get("by_cause")
+            runs[name].append({k: r[k] for k in keys})
+    summary: dict[str, Any] = {}
+    for name, rs in runs.items():
+        summary[name] = {
+            "glitches": [r["audio_glitches"] for r in rs],
+            "glitches_outside_machine_stalls": [r["audio_glitches_outside_machine_stalls"]
+                                                for r in rs],
+            "arrival_gaps": [r["audio_stalls"]["arrival"]["count"] for r in rs],
+            "tv_loop_lag_ms": [r["tv_loop_lag"]["total_ms"] for r in rs],
+            "audio_latency_p50": [r["audio_latency_ms"]["p50"] for r in rs],
+            "av_offset_abs_p95": [r["av_offset_abs_ms"]["p95"] for r in rs],
+            "machine_stalls": [r["machine_stalls"]["count"] for r in rs]}
+    total = {name: sum(s["glitches"]) for name, s in summary.items()}
+    return {"runs": runs, "summary": summary, "glitches_total": total,
+            "glitches_ratio_off_to_on_loop": round(total["off_loop"] / total["on_loop"], 2)
+            if total["on_loop"] else None}
+
+
 async def compare_tv(seconds: float, pairs: int) -> dict[str, Any]:
     """The TV decoding sound off its event loop (castapp's way) and on it, run in turn."""
     from av_separate import run_separate
@@ -293,6 +327,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             return await run_separate(False, args.seconds, alternate_s=args.window)
         if args.compare == "tv":
             return await compare_tv(args.seconds, args.repeat)
+        if args.compare == "decode":
+            return await compare_decode(args.seconds, args.repeat)
         result: dict[str, Any] = {"castapp": await run_separate(False, args.seconds)}
         if args.compare:
             result["naive"] = await run_separate(True, args.seconds)

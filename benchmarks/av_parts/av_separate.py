@@ -246,10 +246,11 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
     gaps = sent_gaps.report() if sent_gaps is not None else None
     # per flash: from its capture to the Opus packet holding it leaving the track
     to_packet = [next(((at - t) * 1000 for at, end in packets if end >= t), None) for t in times]
-    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps,
+    (folder / "sender.part").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps,
                                                     "to_packet_ms": to_packet,
                                                     "rtp_sent": rtp_sent,
                                                     "windows": windows}))
+    (folder / "sender.part").rename(folder / "sender.json")  # whole when it appears
     await asyncio.sleep(1.0)
     await close()
     if naive:
@@ -289,6 +290,15 @@ def _top_luma(frame: Any) -> float:
     return float(y[: len(y) // 2].mean())
 
 
+def _picture_decoding(pc: Any) -> dict[str, int]:
+    out = {"inline": 0, "threaded": 0}
+    for t in pc.getTransceivers():
+        queue = getattr(t.receiver, "_RTCRtpReceiver__decoder_queue", None)
+        for key in out:
+            out[key] += getattr(queue, key, 0)
+    return out
+
+
 def _where(t: float, stalls: list[tuple[float, float]]) -> dict[str, Any]:
     """A glitch's place against the nearest machine stall before it (ms after its end)."""
     before = [(a, b) for a, b in stalls if a <= t]
@@ -315,9 +325,16 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
 
 async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
                        audio: bool = True, alternate_s: float = 0.0,
-                       decode_on_loop: bool = False) -> dict[str, Any]:
+                       decode_on_loop: bool = False,
+                       pictures_on_loop: bool = False) -> dict[str, Any]:
     """See ``_run_separate``; ``decode_on_loop`` makes the TV decode its sound the former way,
-    through aiortc's decoder thread and back on the event loop."""
+    through aiortc's decoder thread and back on the event loop; ``pictures_on_loop`` the
+    former way for the picture beside sound: its small frames decoded on the event loop."""
+    from castapp.rtc.audio import playout
+
+    off_loop = playout.decode_pictures_off_loop
+    if pictures_on_loop:
+        playout.decode_pictures_off_loop = lambda pc: 0  # type: ignore[assignment]
     from castapp.rtc.audio.rtp import ImmediateRelease
 
     decode_into = ImmediateRelease.decode_into
@@ -327,6 +344,7 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         return await _run_separate(naive, seconds, stall_mode, audio, alternate_s)
     finally:
         ImmediateRelease.decode_into = decode_into  # type: ignore[method-assign]
+        playout.decode_pictures_off_loop = off_loop  # type: ignore[assignment]
 
 
 async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
@@ -457,6 +475,7 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         glitches = (players[0].buffer.glitches if players else 0) - glitches0
         stalls = await probe.stop()
         watch.stop()
+        decoding = {} if naive else _picture_decoding(link.pc)
         if naive:
             for f in frames:
                 await f.stop()
@@ -493,6 +512,8 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
             offsets.append((min(v) - min(a)) * 1000)
     minutes = (t1 - t0) / 60.0
     stalls = [(a, b) for a, b in stalls if b >= t0 and a <= t1]
+    kept = [i for i, (t, _) in enumerate(glitch_at) if t <= t1]  # not the closing's
+    glitch_at, glitch_mode = [glitch_at[i] for i in kept], [glitch_mode[i] for i in kept]
     sent_at = {seq: at for seq, at in sent.get("rtp_sent", [])}
     causes = arrival_causes(arrivals, sent_at, stalls, watch, STALL_S) if arrivals else None
     if sent.get("windows"):
@@ -531,4 +552,5 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
                                    for k, v in parts.items()},
         "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
                               / (t1 - t0), 3),
+        "tv_picture_decodes": decoding,  # on the event loop (inline) or the decoder thread
     }

@@ -51,6 +51,7 @@ STALL_MAX_TARGET_MS = 120.0
 STALL_UNDERRUNS = 3
 STALL_WINDOW_S = 10.0
 log = logging.getLogger(__name__)
+_DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 
 
 @dataclass(frozen=True)
@@ -261,11 +262,31 @@ class AudioPlayer:
 
 
 def prepare_audio_receivers(pc: object) -> list[Any]:
-    """Release incoming Opus packets as they arrive on every audio receiver of ``pc``."""
+    """Release incoming Opus packets as they arrive on every audio receiver of ``pc``; a
+    connection with sound then decodes its pictures off the event loop (see below)."""
     from castapp.rtc.audio.rtp import release_immediately
 
-    return [release_immediately(t.receiver) for t in pc.getTransceivers()  # type: ignore[attr-defined]
-            if t.kind == "audio"]
+    releases = [release_immediately(t.receiver)
+                for t in pc.getTransceivers()  # type: ignore[attr-defined]
+                if t.kind == "audio"]
+    if releases:
+        decode_pictures_off_loop(pc)
+    return releases
+
+
+def decode_pictures_off_loop(pc: object) -> int:
+    """Every picture of ``pc`` is decoded on its receiver's decoder thread, none on the event
+    loop (``castapp.rtc.decode.DecodeQueue`` decodes small ones inline to save thread
+    hand-overs). The sound's packets are read on that loop: a decode there, 1-10 ms on a
+    quiet machine and 30-80 ms when the process waits for a core meanwhile, held them back
+    long enough to empty the playout buffer. Returns how many video receivers it changed."""
+    changed = 0
+    for t in pc.getTransceivers():  # type: ignore[attr-defined]
+        queue = getattr(t.receiver, _DECODER_QUEUE_ATTR, None)
+        if t.kind == "video" and hasattr(queue, "inline_max_bytes"):
+            queue.inline_max_bytes = -1  # type: ignore[union-attr]
+            changed += 1
+    return changed
 
 
 class AudioPlayback:
