@@ -29,6 +29,17 @@ with the same picture path; ``--compare all`` also runs castapp without its stal
 castapp casting the picture alone, whose ``sender_cpu`` subtracted from castapp's gives
 ``audio_sender_cpu``, the sound's share of the sender's CPU.
 
+Beside each ``--separate`` run the fixed-work probe ``cast_stalls.py`` notes the machine's own
+stalls: ``machine_stalls`` ({count, total_ms}), ``audio_glitches_outside_machine_stalls`` (an
+underrun within a stall or within the playout buffer's length after it is the machine's),
+``audio_glitches_at`` (each underrun against the stall before it, and the buffer's mode),
+``arrival_gap_causes`` (each gap in the sound arriving at the TV: sent late by the sender, a
+machine stall, the TV's garbage collector, the TV's loop busy or waiting for a core; from the
+sender's send time of each RTP packet against the TV reading it), ``tv_loop_lag`` (how late
+the TV's loop woke and what it was running meanwhile), ``tv_decode_late`` and
+``tv_sink_writes_over_40ms``. ``--compare decode`` runs the TV decoding every picture off its
+event loop (castapp's way when a call has sound) and small pictures on it, in turn.
+
 ``--load N`` keeps N extra processes spinning for the whole run (each wants a full core), so the
 same figures can be taken on a busy machine; ``load_average`` is the 1-minute load at the end.
 """
