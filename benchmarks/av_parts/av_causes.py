@@ -9,8 +9,10 @@
   after the gap left the sender late too), ``machine_stall`` (it was sent in time and a
   machine stall covers its wait), ``tv_gc`` (Python's garbage collector ran meanwhile),
   ``tv_loop_busy`` (sent in time, no machine stall, the TV's loop was late and its thread
-  used the CPU meanwhile: it was busy with its own work), ``tv_waiting`` (late, but its
-  thread hardly ran: the process waited for a core, or for the GIL) or ``unknown``. On
+  used the CPU meanwhile: it was busy with its own work), ``tv_starved`` (late, and the
+  whole process hardly ran: it waited for a core), ``tv_waiting`` (late, the loop's thread
+  hardly ran but others of the process did: it waited for the GIL, or for a core while they
+  had the other) or ``unknown``. On
   loopback a packet is in the TV's socket as soon as it is sent, so its wait from the
   sender's ``sendto`` to the loop reading it is the TV's own lateness.
 * ``glitch_causes`` marks each playout underrun as within a machine stall or right after it
@@ -76,7 +78,8 @@ class LoopWatch:
     """How late the running loop wakes, and what its thread runs while it is late."""
 
     def __init__(self) -> None:
-        self.lags: list[tuple[float, float, float]] = []  # (woke at, late by, loop CPU) s
+        #: (woke at, late by, the loop thread's CPU, the whole process's CPU meanwhile) s
+        self.lags: list[tuple[float, float, float, float]] = []
         self.samples: list[tuple[float, str]] = []  # (when, innermost frames of ours)
         self.gc_pauses: list[tuple[float, float, int]] = []  # (end, took s, generation) > 5 ms
         self._gc_start = 0.0
@@ -96,12 +99,13 @@ class LoopWatch:
 
     async def _run(self) -> None:
         while True:
-            t, cpu = time.monotonic(), time.thread_time()
+            t, cpu, everyone = time.monotonic(), time.thread_time(), time.process_time()
             self._beat = t
             await asyncio.sleep(0.005)
             now = time.monotonic()
             if now - t - 0.005 > LOOP_LAG_S:
-                self.lags.append((now, now - t - 0.005, time.thread_time() - cpu))
+                self.lags.append((now, now - t - 0.005, time.thread_time() - cpu,
+                                  time.process_time() - everyone))
 
     def _sample(self) -> None:
         while not self._stop.wait(0.005):
@@ -128,19 +132,20 @@ class LoopWatch:
         self._task.cancel()
         self._thread.join(1.0)
 
-    def lag_within(self, a: float, b: float) -> tuple[float, float]:
-        """The worst lateness of a wake-up whose wait overlaps ``[a, b]``, and the CPU time
-        the loop's thread used meanwhile (about the lateness: it was busy; far less: it
-        waited for a core or for the GIL)."""
-        return max(((late, cpu) for woke, late, cpu in self.lags
-                    if woke >= a and woke - late - 0.005 <= b), default=(0.0, 0.0))
+    def lag_within(self, a: float, b: float) -> tuple[float, float, float]:
+        """The worst lateness of a wake-up whose wait overlaps ``[a, b]``, the CPU time the
+        loop's thread used meanwhile (about the lateness: it was busy; far less: it waited
+        for a core or for the GIL) and the whole process's (far less: no core for it)."""
+        return max(((late, cpu, everyone) for woke, late, cpu, everyone in self.lags
+                    if woke >= a and woke - late - 0.005 <= b), default=(0.0, 0.0, 0.0))
 
     def report(self) -> dict[str, Any]:
         top = Counter(s for _, s in self.samples).most_common(5)
         return {"count": len(self.lags),
-                "total_ms": round(sum(late for _, late, _ in self.lags) * 1000.0),
-                "loop_cpu_ms": round(sum(cpu for _, _, cpu in self.lags) * 1000.0),
-                "worst_ms": round(max((late for _, late, _ in self.lags), default=0.0) * 1000),
+                "total_ms": round(sum(lag[1] for lag in self.lags) * 1000.0),
+                "loop_cpu_ms": round(sum(lag[2] for lag in self.lags) * 1000.0),
+                "process_cpu_ms": round(sum(lag[3] for lag in self.lags) * 1000.0),
+                "worst_ms": round(max((lag[1] for lag in self.lags), default=0.0) * 1000),
                 "culprits": {name: n * 5 for name, n in top},  # ~ms the loop was seen in each
                 "gc_pauses_over_5ms": {"count": len(self.gc_pauses), "worst_ms": round(
                     max((p[1] for p in self.gc_pauses), default=0.0) * 1000.0)}}
@@ -170,7 +175,8 @@ def arrival_causes(arrivals: list[tuple[float, int]], sent: dict[int, float],
         elif any(t0 <= end and end - took <= t1 for end, took, _ in watch.gc_pauses):
             cause = "tv_gc"
         elif (lag := watch.lag_within(t0, t1))[0] > LATE_S:
-            cause = "tv_loop_busy" if lag[1] > lag[0] / 2 else "tv_waiting"
+            cause = "tv_loop_busy" if lag[1] > lag[0] / 2 else \
+                "tv_starved" if lag[2] < lag[0] / 4 else "tv_waiting"
         else:
             cause = "unknown"
         causes[cause] += 1
@@ -180,6 +186,7 @@ def arrival_causes(arrivals: list[tuple[float, int]], sent: dict[int, float],
                      "read_late_ms": None if wait is None else round(wait * 1000.0),
                      "loop_late_ms": round(watch.lag_within(t0, t1)[0] * 1000.0),
                      "loop_cpu_ms": round(watch.lag_within(t0, t1)[1] * 1000.0),
+                     "process_cpu_ms": round(watch.lag_within(t0, t1)[2] * 1000.0),
                      "cause": cause})
     return {"by_cause": dict(causes), "gaps": gaps}
 

@@ -515,6 +515,9 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
     kept = [i for i, (t, _) in enumerate(glitch_at) if t <= t1]  # not the closing's
     glitch_at, glitch_mode = [glitch_at[i] for i in kept], [glitch_mode[i] for i in kept]
     sent_at = {seq: at for seq, at in sent.get("rtp_sent", [])}
+    arrivals = [(t, seq) for t, seq in arrivals if t <= t1]  # not the closing's
+    watch.lags[:] = [lag for lag in watch.lags if lag[0] <= t1]
+    watch.samples[:] = [x for x in watch.samples if x[0] <= t1]
     causes = arrival_causes(arrivals, sent_at, stalls, watch, STALL_S) if arrivals else None
     if sent.get("windows"):
         return {"cpu_alternation": alternation_summary(sent["windows"]),
