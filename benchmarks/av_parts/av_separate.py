@@ -334,7 +334,7 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
 
     off_loop = playout.decode_pictures_off_loop
     if pictures_on_loop:
-        playout.decode_pictures_off_loop = lambda pc: 0  # type: ignore[assignment]
+        playout.decode_pictures_off_loop = lambda queues: 0  # type: ignore[assignment]
     from castapp.rtc.audio.rtp import ImmediateRelease
 
     decode_into = ImmediateRelease.decode_into
