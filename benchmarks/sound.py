@@ -37,8 +37,9 @@ underrun within a stall or within the playout buffer's length after it is the ma
 machine stall, the TV's garbage collector, the TV's loop busy or waiting for a core; from the
 sender's send time of each RTP packet against the TV reading it), ``tv_loop_lag`` (how late
 the TV's loop woke and what it was running meanwhile), ``tv_decode_late`` and
-``tv_sink_writes_over_40ms``. ``--compare decode`` runs the TV decoding every picture off its
-event loop (castapp's way when a call has sound) and small pictures on it, in turn.
+``tv_sink_writes_over_40ms``. ``--compare decode`` runs castapp's TV (small pictures decoded
+on its event loop until the sound's first underrun, every picture off it from then on) and the
+former way (small pictures on the loop throughout), in turn.
 
 ``--load N`` keeps N extra processes spinning for the whole run (each wants a full core), so the
 same figures can be taken on a busy machine; ``load_average`` is the 1-minute load at the end.
@@ -232,8 +233,8 @@ async def main() -> None:
                          "sound turned on and off in turn in one cast; tv: the TV decoding "
                          "its sound off the event loop against on it, in turn; capture "
                          "(without --separate): PulseAudio read in 20 against 10 ms chunks; "
-                         "decode: the TV decoding every picture off its event loop against "
-                         "its small pictures on it, in turn")
+                         "decode: the TV moving its picture decoding off its event loop at "
+                         "the sound's first underrun against keeping it there, in turn")
     ap.add_argument("--repeat", type=int, default=2, metavar="N",
                     help="--compare tv or decode: pairs of runs (default 2)")
     ap.add_argument("--window", type=float, default=2.5, metavar="S",
@@ -282,8 +283,8 @@ async def main() -> None:
 
 
 async def compare_decode(seconds: float, pairs: int) -> dict[str, Any]:
-    """The TV decoding pictures off its event loop when a call has sound (castapp's way) and
-    its small pictures on the loop (the former way), run in turn."""
+    """castapp's TV (pictures off its event loop from the sound's first underrun on) and the
+    former way (small pictures decoded on the loop throughout), run in turn."""
     from av_separate import run_separate
 
     keys = ("audio_glitches", "audio_glitches_outside_machine_stalls", "machine_stalls",
