@@ -29,6 +29,18 @@ with the same picture path; ``--compare all`` also runs castapp without its stal
 castapp casting the picture alone, whose ``sender_cpu`` subtracted from castapp's gives
 ``audio_sender_cpu``, the sound's share of the sender's CPU.
 
+Beside each ``--separate`` run the fixed-work probe ``cast_stalls.py`` notes the machine's own
+stalls: ``machine_stalls`` ({count, total_ms}), ``audio_glitches_outside_machine_stalls`` (an
+underrun within a stall or within the playout buffer's length after it is the machine's),
+``audio_glitches_at`` (each underrun against the stall before it, and the buffer's mode),
+``arrival_gap_causes`` (each gap in the sound arriving at the TV: sent late by the sender, a
+machine stall, the TV's garbage collector, the TV's loop busy or waiting for a core; from the
+sender's send time of each RTP packet against the TV reading it), ``tv_loop_lag`` (how late
+the TV's loop woke and what it was running meanwhile), ``tv_decode_late`` and
+``tv_sink_writes_over_40ms``. ``--compare decode`` runs castapp's TV (small pictures decoded
+on its event loop until the sound's first underrun, every picture off it from then on) and the
+former way (small pictures on the loop throughout), in turn.
+
 ``--load N`` keeps N extra processes spinning for the whole run (each wants a full core), so the
 same figures can be taken on a busy machine; ``load_average`` is the 1-minute load at the end.
 """
@@ -215,14 +227,16 @@ def extra_load(processes: int) -> Any:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--compare", choices=["naive", "all", "cpu", "tv", "capture"],
+    ap.add_argument("--compare", choices=["naive", "all", "cpu", "tv", "capture", "decode"],
                     help="also run stock aiortc audio (all: and, with --separate, castapp "
                          "without its stall mode); cpu: only the sender's CPU, with the "
                          "sound turned on and off in turn in one cast; tv: the TV decoding "
                          "its sound off the event loop against on it, in turn; capture "
-                         "(without --separate): PulseAudio read in 20 against 10 ms chunks")
+                         "(without --separate): PulseAudio read in 20 against 10 ms chunks; "
+                         "decode: the TV moving its picture decoding off its event loop at "
+                         "the sound's first underrun against keeping it there, in turn")
     ap.add_argument("--repeat", type=int, default=2, metavar="N",
-                    help="--compare tv: pairs of runs (default 2)")
+                    help="--compare tv or decode: pairs of runs (default 2)")
     ap.add_argument("--window", type=float, default=2.5, metavar="S",
                     help="--compare cpu: seconds per sound-on or sound-off window")
     ap.add_argument("--separate", action="store_true",
@@ -268,6 +282,42 @@ async def main() -> None:
     print(json.dumps(result))
 
 
+async def compare_decode(seconds: float, pairs: int) -> dict[str, Any]:
+    """castapp's TV (pictures off its event loop from the sound's first underrun on) and the
+    former way (small pictures decoded on the loop throughout), run in turn."""
+    from av_separate import run_separate
+
+    keys = ("audio_glitches", "audio_glitches_outside_machine_stalls", "machine_stalls",
+            "audio_latency_ms", "av_offset_abs_ms", "video_latency_ms", "audio_stalls",
+            "arrival_gap_causes", "tv_loop_lag", "tv_picture_decodes", "jitter_buffer_ms",
+            "receiver_cpu", "flashes", "audio_latency_parts_ms")
+    runs: dict[str, list[dict[str, Any]]] = {"off_loop": [], "on_loop": []}
+    for _ in range(pairs):
+        for name in runs:
+            r = await run_separate(False, seconds, pictures_on_loop=name == "on_loop")
+            r["arrival_gap_causes"] = (r["arrival_gap_causes"] or {}).get("by_cause")
+            runs[name].append({k: r[k] for k in keys})
+    summary: dict[str, Any] = {}
+    for name, rs in runs.items():
+        summary[name] = {
+            "glitches": [r["audio_glitches"] for r in rs],
+            "glitches_outside_machine_stalls": [r["audio_glitches_outside_machine_stalls"]
+                                                for r in rs],
+            "arrival_gaps": [r["audio_stalls"]["arrival"]["count"] for r in rs],
+            "tv_loop_lag_ms": [r["tv_loop_lag"]["total_ms"] for r in rs],
+            "audio_latency_p50": [r["audio_latency_ms"]["p50"] for r in rs],
+            # less the part that moves with the flashes' phase against the Opus frame
+            "after_packet_p50": [round(sum(v for k, v in r["audio_latency_parts_ms"].items()
+                                           if k != "capture_to_packet" and v is not None), 1)
+                                 for r in rs],
+            "av_offset_abs_p95": [r["av_offset_abs_ms"]["p95"] for r in rs],
+            "machine_stalls": [r["machine_stalls"]["count"] for r in rs]}
+    total = {name: sum(s["glitches"]) for name, s in summary.items()}
+    return {"runs": runs, "summary": summary, "glitches_total": total,
+            "glitches_ratio_off_to_on_loop": round(total["off_loop"] / total["on_loop"], 2)
+            if total["on_loop"] else None}
+
+
 async def compare_tv(seconds: float, pairs: int) -> dict[str, Any]:
     """The TV decoding sound off its event loop (castapp's way) and on it, run in turn."""
     from av_separate import run_separate
@@ -293,6 +343,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             return await run_separate(False, args.seconds, alternate_s=args.window)
         if args.compare == "tv":
             return await compare_tv(args.seconds, args.repeat)
+        if args.compare == "decode":
+            return await compare_decode(args.seconds, args.repeat)
         result: dict[str, Any] = {"castapp": await run_separate(False, args.seconds)}
         if args.compare:
             result["naive"] = await run_separate(True, args.seconds)

@@ -20,8 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from av_causes import LoopWatch, StallProbe, arrival_causes, glitch_causes
 
 from castapp.rtc import peer
 from castapp.rtc.audio import ChunkBuffer
@@ -231,6 +233,7 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     else:
         await sender.apply_answer(answer)
+    rtp_sent = _note_sent_rtp(pc if naive else sender.pc)  # type: ignore[attr-defined]
     await asyncio.sleep(WARMUP_S)
     if sent_gaps is not None:
         sent_gaps.reset()
@@ -243,14 +246,66 @@ async def run_sender(folder: Path, naive: bool, seconds: float, audio: bool = Tr
     gaps = sent_gaps.report() if sent_gaps is not None else None
     # per flash: from its capture to the Opus packet holding it leaving the track
     to_packet = [next(((at - t) * 1000 for at, end in packets if end >= t), None) for t in times]
-    (folder / "sender.json").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps,
+    (folder / "sender.part").write_text(json.dumps({"flashes": times, "cpu": cpu, "gaps": gaps,
                                                     "to_packet_ms": to_packet,
+                                                    "rtp_sent": rtp_sent,
                                                     "windows": windows}))
+    (folder / "sender.part").rename(folder / "sender.json")  # whole when it appears
     await asyncio.sleep(1.0)
     await close()
     if naive:
         clicks.stop()
     video.stop()
+
+
+def _note_sent_rtp(pc: Any) -> list[tuple[int, float]]:
+    """``(sequence number, time.monotonic())`` of each audio RTP packet as it is sent (its
+    header is clear text before and after SRTP)."""
+    sent: list[tuple[int, float]] = []
+    audio = [s for s in pc.getSenders() if s.track is not None and s.track.kind == "audio"]
+    if not audio:
+        return sent
+    ssrc = audio[0]._ssrc.to_bytes(4, "big")
+    transport = audio[0].transport
+    inner = transport._send_rtp
+
+    async def send_rtp(data: bytes) -> None:
+        if data[8:12] == ssrc:
+            sent.append((int.from_bytes(data[2:4], "big"), time.monotonic()))
+        await inner(data)
+
+    transport._send_rtp = send_rtp
+    return sent
+
+
+def _top_luma(frame: Any) -> float:
+    """Mean luma of a frame's top half, every 8th pixel: read straight from the Y plane when
+    there is one (no conversion of the whole frame on the TV's event loop)."""
+    if frame.format.name in ("yuv420p", "yuvj420p", "nv12"):
+        plane = frame.planes[0]
+        y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        luma = float(y[: frame.height // 2: 8, : frame.width: 8].mean())
+        return (luma - 16.0) * 255.0 / 219.0  # limited range, as the gray conversion gives
+    y = frame.to_ndarray(format="gray")[::8, ::8]
+    return float(y[: len(y) // 2].mean())
+
+
+def _picture_decoding(pc: Any) -> dict[str, int]:
+    out = {"inline": 0, "threaded": 0}
+    for t in pc.getTransceivers():
+        queue = getattr(t.receiver, "_RTCRtpReceiver__decoder_queue", None)
+        for key in out:
+            out[key] += getattr(queue, key, 0)
+    return out
+
+
+def _where(t: float, stalls: list[tuple[float, float]]) -> dict[str, Any]:
+    """A glitch's place against the nearest machine stall before it (ms after its end)."""
+    before = [(a, b) for a, b in stalls if a <= t]
+    if not before:
+        return {"after_stall_end_ms": None}
+    a, b = max(before)
+    return {"after_stall_end_ms": round((t - b) * 1000.0), "stall_ms": round((b - a) * 1000.0)}
 
 
 def _opus_frame_ms() -> int | None:
@@ -270,9 +325,16 @@ def _quantiles(values: list[float]) -> dict[str, float | None]:
 
 async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
                        audio: bool = True, alternate_s: float = 0.0,
-                       decode_on_loop: bool = False) -> dict[str, Any]:
+                       decode_on_loop: bool = False,
+                       pictures_on_loop: bool = False) -> dict[str, Any]:
     """See ``_run_separate``; ``decode_on_loop`` makes the TV decode its sound the former way,
-    through aiortc's decoder thread and back on the event loop."""
+    through aiortc's decoder thread and back on the event loop; ``pictures_on_loop`` the
+    former way for the picture beside sound: its small frames decoded on the event loop."""
+    from castapp.rtc.audio import playout
+
+    off_loop = playout.decode_pictures_off_loop
+    if pictures_on_loop:
+        playout.decode_pictures_off_loop = lambda queues: 0  # type: ignore[assignment]
     from castapp.rtc.audio.rtp import ImmediateRelease
 
     decode_into = ImmediateRelease.decode_into
@@ -282,6 +344,7 @@ async def run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         return await _run_separate(naive, seconds, stall_mode, audio, alternate_s)
     finally:
         ImmediateRelease.decode_into = decode_into  # type: ignore[method-assign]
+        playout.decode_pictures_off_loop = off_loop  # type: ignore[assignment]
 
 
 async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
@@ -295,10 +358,21 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
     targets: list[float] = []
     pushed_at: list[float] = []  # a decoded frame with a click went into the playout buffer
     written_at: list[float] = []  # a chunk with a click was taken by the sink
+    glitch_at: list[tuple[float, float]] = []  # (monotonic, playout target ms) per underrun
+    glitch_mode: list[bool] = []  # the buffer was in stall mode at that underrun
+    slow_writes: list[float] = []  # sink writes that blocked over 40 ms (s)
+    decode_late: list[float] = []  # a packet's sound entered the buffer this late (s), > 20 ms
+    arrivals: list[tuple[float, int]] = []  # (monotonic, RTP sequence number) at the TV
 
     class TimedSink(PulseSink):
         def write(self, pcm: bytes) -> None:
+            if players and players[0].buffer.glitches > len(glitch_at) + glitches_before:
+                glitch_at.append((time.monotonic(), players[0].buffer.target_ms))
+                glitch_mode.append(players[0].buffer.stalled)
+            began = time.monotonic()
             super().write(pcm)
+            if time.monotonic() - began > 0.040:
+                slow_writes.append(time.monotonic() - began)
             starts = click_onsets(pcm)
             if starts:
                 written_at.append(time.monotonic())
@@ -309,11 +383,11 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
                     targets.append(players[0].buffer.target_ms)
 
     def on_frame(frame: ReceivedFrame) -> None:
-        y = frame.frame.to_ndarray(format="gray")[::8, ::8]
-        white = float(y[: len(y) // 2].mean()) > 200  # the top half: above the counter band
+        white = _top_luma(frame.frame) > 200  # the top half: above the counter band
         if white and (not shown or time.monotonic() - shown[-1] > 0.5):
             shown.append(time.monotonic())
 
+    glitches_before = 0
     with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp) / "pulse") as pulse:
         folder = Path(tmp)
         child = subprocess.Popen(
@@ -353,6 +427,13 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
                 players.append(link.audio.player)
                 # RTP packets on the receiver's loop
                 arrived: Gaps | None = Gaps(link.audio._counter, "add")
+                add = link.audio._counter.add
+
+                def timed_add(packet: Any) -> Any:
+                    arrivals.append((time.monotonic(), packet.sequence_number))
+                    return add(packet)
+
+                link.audio._counter.add = timed_add
             answer = link.answer_sdp
         (folder / "answer.sdp").write_text(answer)
         while audio and not players:
@@ -365,21 +446,36 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
             push = players[0].buffer.push
 
             def timed_push(pcm: bytes, *args: Any) -> None:
+                if len(args) == 2 and time.monotonic() - args[1] > 0.020:
+                    decode_late.append(time.monotonic() - args[1])
                 if click_onsets(pcm):
                     pushed_at.append(time.monotonic())
                 push(pcm, *args)
 
             players[0].buffer.push = timed_push  # type: ignore[method-assign]
-        await asyncio.sleep(WARMUP_S)
+        watch = LoopWatch()
+        await asyncio.sleep(WARMUP_S - 1.0)
+        probe = StallProbe()
+        await probe.ready()
+        await asyncio.sleep(1.0)
         for gaps in (pushed, None if naive or not audio else arrived):
             if gaps is not None:
                 gaps.reset()
-        glitches0 = players[0].buffer.glitches if players else 0
+        glitches_before = glitches0 = players[0].buffer.glitches if players else 0
+        glitch_at.clear()
+        glitch_mode.clear()
+        slow_writes.clear()
+        decode_late.clear()
+        arrivals.clear()
+        watch.reset()
         cpu0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         start = time.monotonic()
         sent = json.loads(await _wait_file(folder / "sender.json", seconds + 60))
         cpu1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         glitches = (players[0].buffer.glitches if players else 0) - glitches0
+        stalls = await probe.stop()
+        watch.stop()
+        decoding = {} if naive else _picture_decoding(link.pc)
         if naive:
             for f in frames:
                 await f.stop()
@@ -415,6 +511,14 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         if a and v:
             offsets.append((min(v) - min(a)) * 1000)
     minutes = (t1 - t0) / 60.0
+    stalls = [(a, b) for a, b in stalls if b >= t0 and a <= t1]
+    kept = [i for i, (t, _) in enumerate(glitch_at) if t <= t1]  # not the closing's
+    glitch_at, glitch_mode = [glitch_at[i] for i in kept], [glitch_mode[i] for i in kept]
+    sent_at = {seq: at for seq, at in sent.get("rtp_sent", [])}
+    arrivals = [(t, seq) for t, seq in arrivals if t <= t1]  # not the closing's
+    watch.lags[:] = [lag for lag in watch.lags if lag[0] <= t1]
+    watch.samples[:] = [x for x in watch.samples if x[0] <= t1]
+    causes = arrival_causes(arrivals, sent_at, stalls, watch, STALL_S) if arrivals else None
     if sent.get("windows"):
         return {"cpu_alternation": alternation_summary(sent["windows"]),
                 "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime
@@ -431,6 +535,18 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
         "audio_stalls": {"sender": sent["gaps"],
                          "arrival": None if naive or not audio else arrived.report(),
                          "into_buffer": pushed.report() if pushed else None},
+        "machine_stalls": {"count": len(stalls),
+                           "total_ms": round(sum(b - a for a, b in stalls) * 1000.0)},
+        **{k: v for k, v in glitch_causes(glitch_at, stalls).items() if k != "outside_at"},
+        "audio_glitches_at": [{"s": round(t - t0, 2), "target_ms": round(target),
+                               "stall_mode": mode, **_where(t, stalls)}
+                              for (t, target), mode in zip(glitch_at, glitch_mode, strict=True)],
+        "arrival_gap_causes": causes,
+        "tv_loop_lag": watch.report(),
+        "tv_decode_late": {"count": len(decode_late),
+                           "worst_ms": round(max(decode_late, default=0.0) * 1000.0)},
+        "tv_sink_writes_over_40ms": {"count": len(slow_writes),
+                                     "worst_ms": round(max(slow_writes, default=0.0) * 1000)},
         "sender_cpu": round(sent["cpu"], 3),
         "jitter_buffer_ms": _quantiles(targets),  # the playout target when a click played
         "sink_latency_ms": _quantiles(sink_ms),  # what the sink held when a click went in
@@ -439,4 +555,5 @@ async def _run_separate(naive: bool, seconds: float, stall_mode: bool = True,
                                    for k, v in parts.items()},
         "receiver_cpu": round((cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime)
                               / (t1 - t0), 3),
+        "tv_picture_decodes": decoding,  # on the event loop (inline) or the decoder thread
     }

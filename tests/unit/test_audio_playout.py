@@ -130,3 +130,22 @@ def test_an_attached_player_gets_packets_decoded_off_the_event_loop() -> None:
     assert all(a >= before for _, _, a, _ in got)
     assert {name for *_, name in got} == {"audio-decode"}
     assert mapper._origin == 5000  # lip sync reads aiortc's pts origin from here
+
+
+def test_running_dry_calls_the_underrun_hook_once_per_underrun() -> None:
+    from castapp.rtc.audio.playout import decode_pictures_off_loop
+    from castapp.rtc.decode import DecodeQueue
+
+    queue = DecodeQueue()
+    buf = PlayoutBuffer()
+    calls: list[int] = []
+    buf.on_underrun = lambda: calls.append(decode_pictures_off_loop([queue]))
+    buf.push(FRAME + FRAME, 0.0, arrival=1.0)
+    for _ in range(8):
+        buf.pull(CHUNK_BYTES)
+    assert buf.glitches == 1 and calls == [1]  # one underrun: the queue switched once
+    assert queue.inline_max_bytes == -1  # every picture now goes to the decoder thread
+    buf.push(FRAME + FRAME, 0.04, arrival=1.04)
+    for _ in range(8):
+        buf.pull(CHUNK_BYTES)
+    assert buf.glitches == 2 and calls == [1, 0]  # already switched

@@ -51,6 +51,7 @@ STALL_MAX_TARGET_MS = 120.0
 STALL_UNDERRUNS = 3
 STALL_WINDOW_S = 10.0
 log = logging.getLogger(__name__)
+_DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class PlayoutBuffer:
         self.muted = False
         self.glitches = 0
         self._underruns: collections.deque[float] = collections.deque(maxlen=STALL_UNDERRUNS)
+        #: Called (on the sink's thread) after each underrun.
+        self.on_underrun: Callable[[], None] | None = None
         self.dropped_bytes = 0
         self.frames = 0
         self.last_media_s: float | None = None  # media time of the newest sample pushed
@@ -149,6 +152,8 @@ class PlayoutBuffer:
                 self._playing = False
                 self.glitches += 1
                 self._underruns.append(time.monotonic())
+                if self.on_underrun is not None:  # quick: it only sets attributes
+                    self.on_underrun()
             if self._playing and self.extra_delay_ms > 0 and \
                     len(self._pcm) + nbytes + 10 * BYTES_PER_MS < start:
                 # lip sync asked for more delay than is held: hold back one piece (a
@@ -261,11 +266,46 @@ class AudioPlayer:
 
 
 def prepare_audio_receivers(pc: object) -> list[Any]:
-    """Release incoming Opus packets as they arrive on every audio receiver of ``pc``."""
+    """Release incoming Opus packets as they arrive on every audio receiver of ``pc``; once
+    its sound runs dry, the connection decodes its pictures off the event loop (see below)."""
     from castapp.rtc.audio.rtp import release_immediately
 
-    return [release_immediately(t.receiver) for t in pc.getTransceivers()  # type: ignore[attr-defined]
-            if t.kind == "audio"]
+    releases = [release_immediately(t.receiver)
+                for t in pc.getTransceivers()  # type: ignore[attr-defined]
+                if t.kind == "audio"]
+    queues = picture_decode_queues(pc)
+
+    def ran_dry() -> None:
+        decode_pictures_off_loop(queues)
+
+    for release in releases:
+        release.on_underrun = ran_dry
+    return releases
+
+
+def picture_decode_queues(pc: object) -> list[Any]:
+    """The decoder queues of ``pc``'s video receivers (``castapp.rtc.decode.DecodeQueue``)."""
+    queues = (getattr(t.receiver, _DECODER_QUEUE_ATTR, None)
+              for t in pc.getTransceivers()  # type: ignore[attr-defined]
+              if t.kind == "video")
+    return [q for q in queues if hasattr(q, "inline_max_bytes")]
+
+
+def decode_pictures_off_loop(queues: list[Any]) -> int:
+    """From now on every picture is decoded on its receiver's decoder thread, none on the
+    event loop (``DecodeQueue`` decodes small ones inline to save thread hand-overs). The
+    sound's packets are read on that loop: a decode there, 1-10 ms on a quiet machine and
+    30-80 ms when the process waits for a core meanwhile, held them back long enough to
+    empty the playout buffer. On a quiet machine the loop keeps them: the hand-over makes
+    the picture some 10 ms later, and lip sync the sound with it. Called at the sound's
+    first underrun (from the sink's thread: one attribute written, read by the loop).
+    Returns how many queues it changed."""
+    changed = 0
+    for queue in queues:
+        if queue.inline_max_bytes >= 0:
+            queue.inline_max_bytes = -1
+            changed += 1
+    return changed
 
 
 class AudioPlayback:
@@ -289,6 +329,7 @@ class AudioPlayback:
             return None
         player = AudioPlayer(track)
         player.buffer.muted = muted
+        player.buffer.on_underrun = getattr(counter, "on_underrun", None)
         player.play_into(sink)
         decode_into = getattr(counter, "decode_into", None)
         if decode_into is not None and decode_into(

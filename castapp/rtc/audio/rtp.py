@@ -96,6 +96,8 @@ class ImmediateRelease:
         self._decoder: OpusDecodeThread | None = None
         self.late = 0
         self.bytes_received = 0
+        #: Called when the sound this feeds runs dry (set by ``prepare_audio_receivers``).
+        self.on_underrun: Callable[[], None] | None = None
 
     def decode_into(self, push: Push) -> bool:
         """From now on decode packets off the event loop and ``push`` their sound; False
