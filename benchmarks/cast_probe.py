@@ -120,18 +120,18 @@ async def run(args: argparse.Namespace) -> int:
         emit("code", code=reg.code)
         naive_task = asyncio.create_task(receive(client, meter.on_frame))
     else:
-        import castapp.session.receive_link as receive_link
+        import castapp.rtc.backlog as backlog
         from castapp.rtc.receive import ReceivedFrame
         from castapp.session.receiver import ReceiverSession
 
-        watch = receive_link.watch_connection
+        watch = backlog.watch_connection  # looked up there by each new connection
 
         def counted_watch(pc: Any, receiver: Any) -> Any:
             links.append(pc)  # a rebuilt connection (the sender's stall watchdog) shows here
             # without the catch-up, the receiver reads and decodes every stale datagram
             return None if args.no_catchup else watch(pc, receiver)
 
-        receive_link.watch_connection = counted_watch  # type: ignore[assignment]
+        backlog.watch_connection = counted_watch  # type: ignore[assignment]
 
         def on_frame(rf: ReceivedFrame) -> None:
             meter.on_frame(rf.frame, rf.received_at, rf.skipped)
