@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from castapp import __version__
 from castapp import settings as settings_mod
 from castapp.app.platform import machine_name
+from castapp.gui.collector import MainThreadCollector
 from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
 from castapp.gui.i18n import translations
 from castapp.links import DEFAULT_PORT
@@ -167,6 +168,7 @@ def run_app(opts: AppOptions) -> int:
     # the desktop entry's name: Wayland docks group the window by it (X11 ones by WM_CLASS)
     app.setDesktopFileName("io.github.castapp")
     app.setWindowIcon(app_icon())
+    collector = MainThreadCollector(app)  # Qt objects in garbage are freed on this thread only
     holder = SettingsHolder(settings_mod.load(opts.config_dir), opts.config_dir)
     translations.install(opts.language or holder.current.language)
     loop = qasync.QEventLoop(app)
@@ -174,4 +176,7 @@ def run_app(opts: AppOptions) -> int:
     loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="castapp"))
     install_exception_hooks(loop)
     with loop:
-        return loop.run_until_complete(_main(opts, holder))
+        try:
+            return loop.run_until_complete(_main(opts, holder))
+        finally:
+            collector.stop()

@@ -310,21 +310,31 @@ class SenderController:
         self.multi = self.source = None
         self._source_words = ""
         self._generation += 1
-        if multi is not None:
-            # at once, whatever closing takes: how the cast ended, or idle after a Stop
-            last = next((t.status for t in reversed(multi.tvs) if t.status is not None),
-                        None) or SenderStatus(SenderState.IDLE)
-            ended = keep_status or last.state is SenderState.ENDED
-            self.window.show_tv_count(None)
-            for tv in multi.tvs:
-                if not tv.ended:
-                    self.window.tvs.drop(tv.index)
-            self.window.show_status(last if ended else SenderStatus(SenderState.IDLE))
-            await multi.close()
-        if source is not None:
-            await asyncio.get_running_loop().run_in_executor(None, source.stop)
+        try:
+            if multi is not None:
+                # at once, whatever closing takes: how the cast ended, or idle after a Stop
+                last = next((t.status for t in reversed(multi.tvs) if t.status is not None),
+                            None) or SenderStatus(SenderState.IDLE)
+                ended = keep_status or last.state is SenderState.ENDED
+                self.window.show_tv_count(None)
+                for tv in multi.tvs:
+                    if not tv.ended:
+                        self.window.tvs.drop(tv.index)
+                self.window.show_status(last if ended else SenderStatus(SenderState.IDLE))
+                await multi.close()
+        finally:
+            # even when this close is cancelled (the window closing during a Stop): the
+            # capture thread ends with its cast
+            if source is not None:
+                stopping = asyncio.get_running_loop().run_in_executor(None, source.stop)
+                await asyncio.shield(stopping)
 
     async def close(self) -> None:
         await self._close_session()
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        if self._ending is not None:
+            tasks.append(self._ending)
+        for task in tasks:
             task.cancel()
+        if tasks:  # a close they had started finishes (its finally stops the capture)
+            await asyncio.wait(tasks, timeout=10)

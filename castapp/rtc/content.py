@@ -151,6 +151,7 @@ class ContentClassifier:
         self._pending_at = 0.0
         self._wake = threading.Event()
         self._worker: threading.Thread | None = None
+        self._worker_stop = threading.Event()
         self.shift_every_s = 0.3
         """Scroll detection costs 1-18 ms (1080p, loaded machine): it runs at most this
         often (about 3 verdicts a second), and the share of scrolls is taken over those."""
@@ -178,11 +179,23 @@ class ContentClassifier:
             return
         with self._lock:  # the scroll check runs on a worker, off the capture's path
             self._pending, self._pending_at = change, now
-        if self._worker is None:
-            self._worker = threading.Thread(target=self._work, name="castapp-content",
-                                            daemon=True)
-            self._worker.start()
+        with self._lock:
+            if self._worker is None:
+                self._worker_stop = threading.Event()
+                self._worker = threading.Thread(target=self._work, args=(self._worker_stop,),
+                                                name="castapp-content", daemon=True)
+                self._worker.start()
         self._wake.set()
+
+    def close(self) -> None:
+        """End the scroll-check worker (a later change starts a new one)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+            self._pending = None
+            self._worker_stop.set()
+        self._wake.set()
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(1.0)
 
     def _judge(self, change: Change, at: float) -> None:
         assert change.previous is not None
@@ -190,11 +203,13 @@ class ContentClassifier:
         with self._lock:
             self._verdicts.append((at, scroll))
 
-    def _work(self) -> None:
+    def _work(self, stop: threading.Event) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
             with self._lock:
+                if stop.is_set():
+                    return
                 change, at, self._pending = self._pending, self._pending_at, None
             if change is not None:
                 try:
@@ -303,6 +318,7 @@ class AutoController:
         """Stop following the content; the capture goes back to its own scale."""
         if self._filter is not None and self._on_change in self._filter.listeners:
             self._filter.listeners.remove(self._on_change)
+        self.classifier.close()
         self._scale(1)
 
     def _on_change(self, change: Change) -> None:

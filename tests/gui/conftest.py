@@ -20,6 +20,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 from xvfb import xvfb
 
+from castapp.gui.collector import MainThreadCollector
 from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner
 
@@ -51,7 +52,9 @@ def qapp(gui_screen: str) -> Iterator[QApplication]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    collector = MainThreadCollector(app)  # as the app does: Qt garbage is freed here only
     yield app
+    collector.stop()
 
 
 @pytest.fixture(autouse=True)

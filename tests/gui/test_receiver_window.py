@@ -76,7 +76,13 @@ def test_idle_screen_shows_code_and_a_qr_link(qtbot, run, state_dir):
             decoded[:] = [cv2.QRCodeDetector().detectAndDecode(big)[0]]
             return decoded[0].startswith("https://")
 
-        run(until(readable, timeout=10))  # once the link is known and painted
+        try:
+            run(until(readable, timeout=10))  # once the link is known and painted
+        except AssertionError:
+            qr = window.code_page.qr
+            qr.grab().save("/tmp/castapp-qr-unread.png")
+            raise AssertionError(f"QR not readable: link {qr.text()!r}, size {qr.size()}, "
+                                 f"visible {qr.isVisible()}, read {decoded!r}") from None
         text = decoded[0]
         # HTTPS by default: the QR code opens the sender page over https, code filled in,
         # and the code page names the certificate for guests who compare
