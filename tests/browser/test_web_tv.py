@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from castproc import CastProc
 from chromium import READ_VIDEO, chromium, luma, wait_until
 from netns import in_namespace, private_namespace
+from qr_read import read_qr
 
 from castapp.rtc import pattern
 
@@ -40,8 +41,7 @@ def open_when_up(page, url: str, timeout: float = 20.0) -> None:
 
 def decode_qr(png: bytes) -> str:
     img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(img)
-    return text
+    return read_qr(img)
 
 
 def video_counter(page) -> int | None:

@@ -11,6 +11,7 @@ import pytest
 from frames import visible_bits
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
+from qr_read import read_qr
 
 from castapp.codes import group
 from castapp.gui.app import AppOptions, open_receiver
@@ -73,7 +74,7 @@ def test_idle_screen_shows_code_and_a_qr_link(qtbot, run, state_dir):
             # a camera sees the code large: decode it at 3x, each module kept square and sharp
             shot = image_array(window.code_page.qr.grab().toImage())
             big = cv2.resize(shot[:, :, :3], None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
-            decoded[:] = [cv2.QRCodeDetector().detectAndDecode(big)[0]]
+            decoded[:] = [read_qr(big)]
             return decoded[0].startswith("https://")
 
         try:
