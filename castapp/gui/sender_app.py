@@ -67,6 +67,7 @@ class SenderController:
         # statuses of a cast being closed are not shown: the window shows how it ended
         self._generation = 0
         self._ending: asyncio.Task[Any] | None = None  # closing a cast whose TVs all ended
+        self._closing: asyncio.Future[None] | None = None  # the close under way, if any
         window.cast_requested.connect(lambda text: self._spawn(self.cast(text)))
         window.stop_requested.connect(lambda: self._spawn(self.stop()))
         window.add_requested.connect(lambda text: self._spawn(self.add(text)))
@@ -300,6 +301,15 @@ class SenderController:
         await self._close_session()
 
     async def _close_session(self, keep_status: bool = False) -> None:
+        """Close the cast under way, once: a second caller waits for the same close, and a
+        caller cancelled while waiting (the window closing during a Stop) leaves it running,
+        so the TVs are told, the encoders closed and the capture stopped whatever happens."""
+        closing = self._closing
+        if closing is None or closing.done():
+            closing = self._closing = asyncio.ensure_future(self._close_now(keep_status))
+        await asyncio.shield(closing)
+
+    async def _close_now(self, keep_status: bool) -> None:
         running, self._running = self._running, []
         for task in running:
             if task is not asyncio.current_task():
@@ -323,8 +333,7 @@ class SenderController:
                 self.window.show_status(last if ended else SenderStatus(SenderState.IDLE))
                 await multi.close()
         finally:
-            # even when this close is cancelled (the window closing during a Stop): the
-            # capture thread ends with its cast
+            # the capture thread ends with its cast, even if closing the TVs failed
             if source is not None:
                 stopping = asyncio.get_running_loop().run_in_executor(None, source.stop)
                 await asyncio.shield(stopping)
@@ -336,5 +345,5 @@ class SenderController:
             tasks.append(self._ending)
         for task in tasks:
             task.cancel()
-        if tasks:  # a close they had started finishes (its finally stops the capture)
+        if tasks:  # a cast being started gives up; nothing is left running
             await asyncio.wait(tasks, timeout=10)

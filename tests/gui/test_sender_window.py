@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 import pytest
 from PySide6.QtCore import QSize, Qt
@@ -158,8 +159,13 @@ def test_cast_from_the_window_with_tray_and_stop(qtbot, run, tmp_path, room_serv
             await controller.close()
             await receiver.stop()
 
+    before = set(threading.enumerate())
     run(scenario(), timeout=60)
     assert holder.current.server == room_server.url  # remembered for next time
+    # the window closed right after a Stop: the cast's capture and Auto threads ended
+    left = [t.name for t in set(threading.enumerate()) - before
+            if t.name in ("castapp-synthetic", "castapp-content")]
+    assert left == []
 
 
 def test_receiver_closing_ends_the_cast_with_a_message(qtbot, run, tmp_path, room_server,
