@@ -190,12 +190,10 @@ class ContentClassifier:
     def close(self) -> None:
         """End the scroll-check worker (a later change starts a new one)."""
         with self._lock:
-            worker, self._worker = self._worker, None
+            self._worker = None
             self._pending = None
             self._worker_stop.set()
-        self._wake.set()
-        if worker is not None and worker is not threading.current_thread():
-            worker.join(1.0)
+        self._wake.set()  # it ends after the check it may be running (at most ~20 ms)
 
     def _judge(self, change: Change, at: float) -> None:
         assert change.previous is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from castapp.rtc.change import CompareFilter
@@ -240,3 +242,25 @@ def test_scroll_and_motion_switch_without_an_encoder_rebuild() -> None:
     auto.tick(2.0)
     assert link.stats.mode == "motion"
     assert link.config.rebuild_key() == scroll_key != text_key
+
+
+def test_the_background_scroll_check_ends_with_close() -> None:
+    flt = CompareFilter()
+    clf = ContentClassifier(background=True)
+    others = set(threading.enumerate())  # another test's workers are not this one's
+    feed(flt, clf, [text_screen(0), text_screen(6), text_screen(12)], 0.0, 2.0)
+    workers = [t for t in set(threading.enumerate()) - others if t.name == "castapp-content"]
+    assert workers, "a scroll check ran on the worker"
+    clf.close()
+    for worker in workers:
+        worker.join(2.0)
+    assert not any(w.is_alive() for w in workers)
+    # a change after close starts a new worker, which a second close ends again
+    feed(flt, clf, [text_screen(18), text_screen(24)], 10.0, 2.0)
+    again = [t for t in set(threading.enumerate()) - others
+             if t.name == "castapp-content" and t.is_alive()]
+    assert again
+    clf.close()
+    for worker in again:
+        worker.join(2.0)
+    assert not any(w.is_alive() for w in again)
