@@ -149,3 +149,43 @@ def test_running_dry_calls_the_underrun_hook_once_per_underrun() -> None:
     for _ in range(8):
         buf.pull(CHUNK_BYTES)
     assert buf.glitches == 2 and calls == [1, 0]  # already switched
+
+
+def _play(buf: PlayoutBuffer, frames: range, pulls_skipped: int = 0) -> list[float]:
+    """A frame every 20 ms and two 10 ms pulls after each (less ``pulls_skipped`` at first,
+    as when the sound device's thread stalls); the level after each frame's pulls."""
+    levels = []
+    for i in frames:
+        buf.push(FRAME, i * 0.02, arrival=100 + i * 0.02)
+        for _ in range(2):
+            if pulls_skipped > 0:
+                pulls_skipped -= 1
+                continue
+            buf.pull(CHUNK_BYTES)
+        levels.append(buf.buffered_ms())
+    return levels
+
+
+def test_a_level_left_above_the_target_by_a_stalled_sink_is_cut_back_once() -> None:
+    from castapp.rtc.audio.playout import TRIM_WINDOW_PULLS
+
+    buf = PlayoutBuffer()
+    _play(buf, range(0, 2 * TRIM_WINDOW_PULLS))  # playing at the design's level
+    trimmed = buf.trimmed_bytes
+    assert min(_play(buf, range(200, 250))) == round(buf.target_ms) - 20.0  # one frame under it
+    stalled = _play(buf, range(250, 250 + TRIM_WINDOW_PULLS // 2 + 2), pulls_skipped=3)
+    low = round(buf.target_ms) - 20.0
+    assert min(stalled[2:TRIM_WINDOW_PULLS // 2 - 2]) == low + 30.0  # it stays
+    after = _play(buf, range(400, 400 + TRIM_WINDOW_PULLS))
+    assert buf.glitches == 0
+    assert max(after[-TRIM_WINDOW_PULLS // 4:]) == low  # cut back
+    assert (buf.trimmed_bytes - trimmed) / BYTES_PER_MS == 30.0
+
+
+def test_a_level_at_the_target_is_not_cut() -> None:
+    buf = PlayoutBuffer()
+    _play(buf, range(0, 100))  # the start may overshoot by one 10 ms piece: cut once
+    trimmed = buf.trimmed_bytes
+    assert trimmed / BYTES_PER_MS <= 10.0
+    _play(buf, range(100, 800))
+    assert buf.trimmed_bytes == trimmed and buf.glitches == 0

@@ -8,7 +8,12 @@ buffer keeps ``target_ms`` of sound: one frame, one 10 ms sink piece and the lar
 interarrival jitter (RFC 3550) and the 95th percentile of the last 5 s of lateness, at most
 40 ms, plus whatever delay lip sync asks for. More than that is dropped from the front, so clock
 drift or a burst never builds latency; running dry is a glitch, counted, and is filled with
-silence until the target is reached again.
+silence until the target is reached again. Latency also never settles above the target: a
+burst at the start (or after a stall) can leave the buffer between the target and that limit for
+good, since pushes and pulls then balance; when its lowest level over a second of playing
+(``TRIM_WINDOW_PULLS`` pulls) stayed ``CHUNK_MS`` or more above the design's low point (the
+target less one frame), the excess is cut once at the front, one short splice instead of
+tens of milliseconds added to every sound for the rest of the cast.
 
 On a loaded machine the sound does not arrive late by a few ms but in bursts after gaps of
 50-400 ms (measured: the receiving process's event loop, which also takes the picture's
@@ -50,6 +55,8 @@ MAX_TARGET_MS = 40.0
 STALL_MAX_TARGET_MS = 120.0
 STALL_UNDERRUNS = 3
 STALL_WINDOW_S = 10.0
+#: Pulls (10 ms each) over which the buffer's lowest level is watched for a standing excess.
+TRIM_WINDOW_PULLS = 100
 log = logging.getLogger(__name__)
 _DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 
@@ -85,6 +92,10 @@ class PlayoutBuffer:
         #: Called (on the sink's thread) after each underrun.
         self.on_underrun: Callable[[], None] | None = None
         self.dropped_bytes = 0
+        self.trimmed_bytes = 0
+        """Of ``dropped_bytes``: cut because the buffer stood above its target."""
+        self._low = -1  # lowest level (bytes) since the window began; -1: no window yet
+        self._window_pulls = 0
         self.frames = 0
         self.last_media_s: float | None = None  # media time of the newest sample pushed
         #: Media time of the first sample of the last chunk ``pull`` returned (None: silence).
@@ -165,12 +176,28 @@ class PlayoutBuffer:
             if self.last_media_s is not None:  # counted back from the newest sample held
                 self.pulled_media_s = self.last_media_s - len(self._pcm) / (BYTES_PER_MS * 1e3)
             del self._pcm[:nbytes]
+            self._watch_level()
         if self.muted or self.volume <= 0.0:
             return bytes(nbytes)
         if self.volume != 1.0:
             samples = np.frombuffer(out, dtype=np.int16).astype(np.float32) * self.volume
             out = np.clip(samples, -32768, 32767).astype(np.int16).tobytes()
         return out
+
+    def _watch_level(self) -> None:
+        """After a pull, under the lock: cut a standing excess over the target (see module)."""
+        level = len(self._pcm)
+        self._low = level if self._low < 0 else min(self._low, level)
+        self._window_pulls += 1
+        if self._window_pulls < TRIM_WINDOW_PULLS:
+            return
+        low_point = int((self._target(self.stalled) - self._frame_ms) * BYTES_PER_MS)
+        excess = (self._low - max(0, low_point)) // 4 * 4
+        self._low, self._window_pulls = -1, 0
+        if excess >= CHUNK_MS * BYTES_PER_MS:
+            del self._pcm[:excess]
+            self.dropped_bytes += excess
+            self.trimmed_bytes += excess
 
     def stats(self) -> PlayoutStats:
         return PlayoutStats(self.jitter_ms, self.target_ms, self.buffered_ms(), self.glitches,
