@@ -81,8 +81,9 @@ instead of in place from the X server's shared memory, and adds ``grab_copy``.
 path between the peers) to MBIT Mbit/s with a QUEUE_MS-deep queue (``tc`` ``tbf``: what
 does not fit is dropped, like a router with shallow buffers); ``--police MBIT[:BURST_KB]``
 drops media packets beyond MBIT Mbit/s once a BURST_KB bucket is spent (nftables, no
-queue, like a policer). ``--compare pacing`` runs the scene with packet pacing on, then
-again with it off (every frame in one burst), and adds ``unpaced`` and ``ratios``;
+queue, like a policer). ``--compare pacing`` runs the scene with castapp's pacing (from the
+receiver's first reported loss on), then paced from the first frame, then with pacing off
+(every frame in one burst), and adds ``paced_from_start``, ``unpaced`` and ``ratios``;
 ``--compare intra-refresh`` runs it again with x264 intra refresh instead of keyframes and
 adds ``intra_refresh`` and ``ratios``. Both report ``link_drops`` (packets the shaped or
 policed link dropped over the pipeline's whole run) and the sender's largest frame in the
@@ -687,31 +688,37 @@ def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
     sender against one with intra refresh instead of keyframes: same scene, same
     namespace and link, one after the other."""
     runs: dict[str, dict[str, Any]] = {}
-    other = "unpaced" if what == "pacing" else "intra_refresh"
-    main = ["--pacing", "on", "--pace-window", f"{bench.args.pace_window:g}"] \
-        if what == "pacing" else []
-    extra = ["--pacing", "off"] if what == "pacing" else ["--intra-refresh",
-                                                            f"{INTRA_REFRESH_S:g}"]
-    for kind, sender_extra in (("tuned", main), (other, extra)):
+    window = ["--pace-window", f"{bench.args.pace_window:g}"]
+    if what == "pacing":
+        kinds = [("tuned", ["--pacing", "after-loss", *window]),
+                 ("paced_from_start", ["--pacing", "on", *window]),
+                 ("unpaced", ["--pacing", "off"])]
+    else:
+        kinds = [("tuned", []), ("intra_refresh", ["--intra-refresh", f"{INTRA_REFRESH_S:g}"])]
+    for kind, sender_extra in kinds:
         bench.sender_extra = sender_extra
         before = link_drops(bench.ns)
         runs[kind] = bench.run_pipeline(naive=False, kind=kind)
         runs[kind]["link_drops"] = link_drops(bench.ns) - before
     bench.sender_extra = []
-    current, alt = runs["tuned"], runs[other]
+    current = runs["tuned"]
 
     def p(run: dict[str, Any], field: str, q: str) -> float | None:
         return (run.get(field) or {}).get(q)
 
-    ratios = {f"{field}_{q}_{other}_over_default": ratio(p(alt, field, q), p(current, field, q))
-              for field in ("latency_ms", "keyframe_latency_ms", "other_latency_ms",
-                            "change_to_glass_ms") for q in ("p50", "p95")}
-    ratios |= {f"{k}_{other}_over_default": ratio(alt.get(k), current.get(k))
-               for k in ("kbps", "fps", "sender_cpu", "link_drops")}
-    ratios[f"psnr_db_{other}_minus_default"] = (
-        round(alt["psnr_db"] - current["psnr_db"], 2)
-        if alt.get("psnr_db") is not None and current.get("psnr_db") is not None else None)
-    return {**current, other: alt, "ratios": ratios}
+    ratios: dict[str, Any] = {}
+    for other, _ in kinds[1:]:
+        alt = runs[other]
+        ratios |= {f"{field}_{q}_{other}_over_default": ratio(p(alt, field, q),
+                                                              p(current, field, q))
+                   for field in ("latency_ms", "keyframe_latency_ms", "other_latency_ms",
+                                 "change_to_glass_ms") for q in ("p50", "p95")}
+        ratios |= {f"{k}_{other}_over_default": ratio(alt.get(k), current.get(k))
+                   for k in ("kbps", "fps", "sender_cpu", "link_drops")}
+        ratios[f"psnr_db_{other}_minus_default"] = (
+            round(alt["psnr_db"] - current["psnr_db"], 2)
+            if alt.get("psnr_db") is not None and current.get("psnr_db") is not None else None)
+    return {**current, **{k: runs[k] for k, _ in kinds[1:]}, "ratios": ratios}
 
 
 @contextlib.contextmanager
@@ -750,7 +757,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
                     "(tick), grabbing on changes with the old limiter (limiter), "
                     "converting from mss's copy of each grab (grab-copy), "
-                    "without packet pacing (pacing) or with "
+                    "paced from the first frame and without packet pacing (pacing) or with "
                     "intra refresh instead of keyframes (intra-refresh); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
                     "that decodes through aiortc's own path (stock-decode); with "

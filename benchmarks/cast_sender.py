@@ -117,7 +117,8 @@ def pacer_stats(link: Any) -> dict[str, Any]:
     p = getattr(link, "pacer_stats", None)
     if p is None:
         return {}
-    return {"frames_paced": p.frames_paced, "pace_max_delay_ms": round(p.max_delay_ms, 1)}
+    return {"frames_paced": p.frames_paced, "pace_max_delay_ms": round(p.max_delay_ms, 1),
+            "nacked_packets": p.losses}
 
 
 def snapshot(session: SenderSession, capture: TappedCapture) -> dict[str, Any]:
@@ -159,6 +160,7 @@ def window(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         if "frames_paced" in eb:
             out["frames_paced"] = eb["frames_paced"] - ea.get("frames_paced", 0)
             out["pace_max_delay_ms"] = eb["pace_max_delay_ms"]
+            out["nacked_packets"] = eb["nacked_packets"] - ea.get("nacked_packets", 0)
         out["mode"] = eb["mode"]
         if "target_bps" in eb:
             out["target_kbps"] = round(eb["target_bps"] / 1000)
@@ -241,7 +243,8 @@ def encoder_config(mode: str, fps: float) -> EncoderConfig:
 def delivery(config: EncoderConfig, args: argparse.Namespace) -> EncoderConfig:
     """``--pacing off`` and ``--intra-refresh S`` applied to the sender's settings."""
     if args.pacing is not None:
-        pacing = PacingConfig(window_s=args.pace_window) if args.pacing == "on" else None
+        pacing = None if args.pacing == "off" else PacingConfig(
+            window_s=args.pace_window, from_first_loss=args.pacing == "after-loss")
         config = dataclasses.replace(config, pacing=pacing)
     if args.intra_refresh is not None:
         config = dataclasses.replace(config, intra_refresh_s=args.intra_refresh)
@@ -280,9 +283,11 @@ def main() -> None:
     ap.add_argument("--grab-copy", action="store_true",
                     help="convert from mss's copy of each whole-screen grab instead of from "
                     "the X server's shared memory (castapp before the in-place grab)")
-    ap.add_argument("--pacing", choices=["on", "off"], help="default: the encoder's default")
+    ap.add_argument("--pacing", choices=["on", "after-loss", "off"],
+                    help="on: from the first frame; after-loss: from the receiver's first "
+                    "reported loss (castapp's default); default: the encoder's default")
     ap.add_argument("--pace-window", type=float, default=PacingConfig.window_s, metavar="S",
-                    help="with --pacing on: a large frame leaves within S seconds")
+                    help="with --pacing on or after-loss: a large frame leaves within S s")
     ap.add_argument("--intra-refresh", type=float, metavar="S",
                     help="x264 intra refresh over S seconds instead of keyframes")
     args = ap.parse_args()

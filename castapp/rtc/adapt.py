@@ -51,6 +51,10 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
    ``RateCounter._erase_old`` (called twice a packet, walking every millisecond since the
    last packet) leaves empty buckets alone and walks at most one window. The REMB values
    sent are unchanged (``tests/unit/test_rtc_remb_fast.py`` compares both on packet traces).
+10. Sender: ``RTCRtpSender._retransmit`` (a packet the receiver NACKed) also tells the
+    sender's :class:`~castapp.rtc.pacer.Pacer` that the path lost a packet: a connection
+    paces its large frames only from its first reported loss (7.,
+    :attr:`~castapp.rtc.pacer.PacingConfig.from_first_loss`).
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -130,6 +134,9 @@ STOCK_SOURCE_SHA256: dict[str, str] = {
     "RateCounter._erase_old": (
         "1d4cf1063d475883a8d70c12ebe4bb752700ed346d2b5bf88fe017c5a0e05619"
     ),
+    "RTCRtpSender._retransmit": (
+        "ae0b2491944b52dc8ffe7035bda93b913d6e833247e4c93c4d7d68bd12d191b4"
+    ),
 }
 
 #: Receive buffer for every ICE UDP socket: two of the largest keyframes seen (370 KB at
@@ -142,6 +149,7 @@ _stock_remove_frame = JitterBuffer._remove_frame
 _stock_get_encoder: Callable[[RTCRtpCodecParameters], Encoder] = aiortc.rtcrtpsender.get_encoder
 _stock_h264_params: dict[int, str] = {}
 _stock_send_keyframe = aiortc.rtcrtpsender.RTCRtpSender._send_keyframe
+_stock_retransmit = aiortc.rtcrtpsender.RTCRtpSender._retransmit
 _stock_udp_buffer: int = aioice.turn.UDP_SOCKET_BUFFER_SIZE
 _stock_next_encoded_frame = aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame
 _stock_send_rtp = aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp
@@ -318,6 +326,15 @@ def _send_keyframe_counted(self: aiortc.rtcrtpsender.RTCRtpSender) -> None:
     _stock_send_keyframe(self)
 
 
+async def _retransmit_noted(self: aiortc.rtcrtpsender.RTCRtpSender,
+                            sequence_number: int) -> None:
+    """Stock ``_retransmit`` plus: the sender's pacer learns that the path lost a packet."""
+    pacer: Pacer | None = getattr(self, _PACER_ATTR, None)
+    if pacer is not None:
+        pacer.note_loss()
+    await _stock_retransmit(self, sequence_number)
+
+
 async def _next_encoded_frame_castapp(
     self: aiortc.rtcrtpsender.RTCRtpSender, codec: RTCRtpCodecParameters
 ) -> RTCEncodedFrame | None:
@@ -421,6 +438,7 @@ def _stock_objects() -> dict[str, object]:
         "RTCRtpSender._run_rtp": aiortc.rtcrtpsender.RTCRtpSender._run_rtp,
         "RemoteStreamTrack.recv": aiortc.rtcrtpreceiver.RemoteStreamTrack.recv,
         "RTCRtpSender._send_keyframe": _stock_send_keyframe,
+        "RTCRtpSender._retransmit": _stock_retransmit,
         "RTCDtlsTransport._send_rtp": _stock_send_rtp,
         "decoder_worker": _stock_decoder_worker,
         "RTCRtpReceiver.__init__": _stock_receiver_init,
@@ -550,6 +568,7 @@ def install(*, advertise_level: bool = True) -> None:
         aiortc.rtcrtpsender.get_encoder = castapp_get_encoder  # type: ignore[attr-defined]
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _send_keyframe_counted  # type: ignore[method-assign]
+        sender_cls._retransmit = _retransmit_noted  # type: ignore[method-assign]
         sender_cls._next_encoded_frame = _next_encoded_frame_castapp  # type: ignore[method-assign]
         dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
         dtls_cls._send_rtp = _send_rtp_paced  # type: ignore[method-assign]
@@ -574,6 +593,7 @@ def uninstall() -> None:
         aiortc.rtcrtpsender.get_encoder = _stock_get_encoder  # type: ignore[attr-defined]
         sender_cls = aiortc.rtcrtpsender.RTCRtpSender
         sender_cls._send_keyframe = _stock_send_keyframe  # type: ignore[method-assign]
+        sender_cls._retransmit = _stock_retransmit  # type: ignore[method-assign]
         sender_cls._next_encoded_frame = _stock_next_encoded_frame  # type: ignore[method-assign]
         dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
         dtls_cls._send_rtp = _stock_send_rtp  # type: ignore[method-assign]

@@ -22,6 +22,9 @@ from castapp.rtc.track import CaptureTrack
 
 pytestmark = pytest.mark.timeout(60)
 
+#: Paced from the first frame (castapp's default waits for the path's first reported loss).
+WINDOW_30MS = PacingConfig(factor=2.5, window_s=0.030, burst_bytes=4_000, from_first_loss=False)
+
 
 class DecoyTrack(CaptureTrack):
     """A capture track that, after each frame, frees another frame that held its link.
@@ -142,7 +145,7 @@ async def test_each_connection_encodes_with_its_own_link_even_when_opaque_is_los
 async def test_a_large_frame_is_paced_and_arrives_whole(peers: Peers) -> None:
     """Keyframes of a 1280x720 picture are larger than the burst: their tail is spread
     out, every frame still arrives, and nothing is left queued."""
-    pacing = PacingConfig(factor=2.5, window_s=0.030, burst_bytes=4_000)
+    pacing = WINDOW_30MS
     config = EncoderConfig(max_fps=30, hardware=False, change_driven=False, pacing=pacing,
                            keyframe_interval_s=0.5)
     track, frames = await peers.cast(CaptureTrack, config, 1280, 720)
@@ -156,6 +159,33 @@ async def test_a_large_frame_is_paced_and_arrives_whole(peers: Peers) -> None:
     assert len(frames) >= 60
     keyframes = [f for f in frames if f.frame.key_frame]
     assert len(keyframes) >= 3
+
+
+async def test_by_default_frames_are_paced_from_the_first_reported_loss(peers: Peers) -> None:
+    """Castapp's default: keyframes leave in one burst while the path loses nothing; the
+    receiver's first NACK (sent for real over the connection) turns pacing on."""
+    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False,
+                           pacing=PacingConfig(window_s=0.030, burst_bytes=4_000),
+                           keyframe_interval_s=0.5)
+    track, frames = await peers.cast(CaptureTrack, config, 1280, 720)
+    await asyncio.sleep(1.5)
+    stats = track.link.pacer_stats
+    assert stats is not None and track.link.stats.keyframes >= 2
+    assert stats.frames_paced == 0 and stats.losses == 0, stats
+    receiver_pc = peers.pcs[-1]
+    rtp_receiver = receiver_pc.getTransceivers()[0].receiver
+    ssrc = rtp_receiver.getSynchronizationSources()[0].source
+    await rtp_receiver._send_rtcp_nack(ssrc, [1])
+    for _ in range(50):
+        if stats.losses:
+            break
+        await asyncio.sleep(0.05)
+    assert stats.losses == 1, stats
+    keyframes = track.link.stats.keyframes
+    await asyncio.sleep(1.5)
+    assert track.link.stats.keyframes >= keyframes + 2
+    assert stats.frames_paced >= 2, stats
+    assert len(frames) >= 60 and stats.dropped == 0
 
 
 async def test_without_pacing_no_pacer_is_made(peers: Peers) -> None:
@@ -205,7 +235,7 @@ async def fan_out(peers: Peers, config: EncoderConfig, receivers: int = 2,
 async def test_the_fan_out_encoder_paces_each_connection(peers: Peers) -> None:
     """One encode to two receivers: each connection's RTP sender paces its own copy of a
     large frame, and every frame still arrives at both."""
-    pacing = PacingConfig(factor=2.5, window_s=0.030, burst_bytes=4_000)
+    pacing = WINDOW_30MS
     config = EncoderConfig(max_fps=30, hardware=False, change_driven=False, pacing=pacing,
                            keyframe_interval_s=0.5)
     hub, tracks, received = await fan_out(peers, config)

@@ -12,6 +12,8 @@ from castapp.rtc.pacer import Pacer, PacingConfig, restamp_abs_send_time
 
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+#: Paced from the first frame (the default waits for the path's first loss).
+WINDOW_30MS = PacingConfig(factor=2.5, window_s=0.030, burst_bytes=24_000, from_first_loss=False)
 
 
 async def send_frame(pacer: Pacer, sent: list[tuple[float, bytes]], n: int, size: int,
@@ -41,7 +43,7 @@ async def test_small_frame_goes_at_once() -> None:
 async def test_keyframe_is_spread_over_the_window_in_order() -> None:
     """240 KB at a 4 Mbps target: 2.5x is 10 Mbps (190 ms), so the 30 ms window sets the
     rate; the burst goes at once, the rest within ~30 ms, in order."""
-    pacer = Pacer(PacingConfig(factor=2.5, window_s=0.030, burst_bytes=24_000))
+    pacer = Pacer(WINDOW_30MS)
     sent: list[tuple[float, bytes]] = []
     t0 = time.monotonic()
     await send_frame(pacer, sent, 200, 1200, 4_000_000)
@@ -62,7 +64,7 @@ async def test_keyframe_is_spread_over_the_window_in_order() -> None:
 
 async def test_rate_follows_target_when_that_is_slower_than_the_window() -> None:
     """60 KB at 20 Mbps x 2.5 = 50 Mbps: ~36 KB paced takes ~6 ms (the window allows 30)."""
-    pacer = Pacer(PacingConfig(factor=2.5, window_s=0.030, burst_bytes=24_000))
+    pacer = Pacer(WINDOW_30MS)
     sent: list[tuple[float, bytes]] = []
     t0 = time.monotonic()
     await send_frame(pacer, sent, 50, 1200, 20_000_000)
@@ -72,8 +74,24 @@ async def test_rate_follows_target_when_that_is_slower_than_the_window() -> None
     assert 0.003 <= span <= 0.200, span
 
 
+async def test_by_default_frames_go_in_one_burst_until_the_path_loses_a_packet() -> None:
+    pacer = Pacer(PacingConfig(factor=2.5, window_s=0.030, burst_bytes=24_000))
+    sent: list[tuple[float, bytes]] = []
+    await send_frame(pacer, sent, 200, 1200, 4_000_000)  # a 240 KB keyframe
+    assert len(sent) == 200 and pacer.queued == 0  # all of it at once
+    assert pacer.stats.frames_paced == 0 and not pacer.pacing
+    pacer.note_loss()  # the receiver NACKed a packet
+    assert pacer.pacing and pacer.stats.losses == 1
+    sent.clear()
+    await send_frame(pacer, sent, 200, 1200, 4_000_000)
+    assert 18 <= len(sent) <= 21 and pacer.queued > 0  # the burst now, the rest spread
+    while pacer.queued:
+        await asyncio.sleep(0.005)
+    assert len(sent) == 200 and pacer.stats.frames_paced == 1
+
+
 async def test_closed_transport_drops_the_queue() -> None:
-    pacer = Pacer(PacingConfig(burst_bytes=1_000))
+    pacer = Pacer(PacingConfig(burst_bytes=1_000, from_first_loss=False))
 
     async def closed(data: bytes) -> None:
         raise ConnectionError("not connected")
