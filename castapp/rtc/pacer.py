@@ -92,18 +92,16 @@ class Pacer:
         self._free_at = 0.0  # when the last queued paced byte is due out
         self.abs_send_time_id = 0
         """The abs-send-time extension id negotiated for this sender (0: none)."""
-        self.path_lost = False
-        """The receiver has reported a lost packet: pacing is on from the next frame."""
 
     @property
     def pacing(self) -> bool:
-        """Whether frames larger than the burst are spread out now."""
-        return self.path_lost or not self.config.from_first_loss
+        """Whether frames larger than the burst are spread out now: from the first frame, or
+        once the receiver has reported a lost packet."""
+        return self.stats.losses > 0 or not self.config.from_first_loss
 
     def note_loss(self) -> None:
         """The receiver reported a packet lost (the sender retransmits it)."""
         self.stats.losses += 1
-        self.path_lost = True
 
     def begin_frame(self, nbytes: int, target_bps: int) -> None:
         """The next ``nbytes`` handed to :meth:`submit` form one frame."""
