@@ -188,6 +188,39 @@ async def test_by_default_frames_are_paced_from_the_first_reported_loss(peers: P
     assert len(frames) >= 60 and stats.dropped == 0
 
 
+async def test_a_packet_lost_on_the_way_turns_pacing_on(peers: Peers) -> None:
+    """One RTP packet never reaches the receiver (dropped before aiortc reads it, as a cut
+    link would): the receiver's own NACK reaches the sender, which paces from then on, and
+    the lost packet comes back by retransmission."""
+    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False,
+                           pacing=PacingConfig(window_s=0.030, burst_bytes=4_000),
+                           keyframe_interval_s=0.5)
+    track, frames = await peers.cast(CaptureTrack, config, 1280, 720)
+    await asyncio.sleep(1.0)
+    stats = track.link.pacer_stats
+    assert stats is not None and stats.frames_paced == 0 and stats.losses == 0, stats
+    rtp_receiver = peers.pcs[-1].getTransceivers()[0].receiver
+    handle = rtp_receiver._handle_rtp_packet
+    lost: list[int] = []
+
+    async def lose_one(packet: object, arrival_time_ms: int) -> None:
+        if not lost:
+            lost.append(packet.sequence_number)  # type: ignore[attr-defined]
+            return
+        await handle(packet, arrival_time_ms)
+
+    rtp_receiver._handle_rtp_packet = lose_one
+    for _ in range(40):
+        if stats.losses:
+            break
+        await asyncio.sleep(0.05)
+    assert lost and stats.losses >= 1, stats
+    shown = len(frames)
+    await asyncio.sleep(1.5)
+    assert stats.frames_paced >= 2, stats
+    assert len(frames) >= shown + 30 and stats.dropped == 0
+
+
 async def test_without_pacing_no_pacer_is_made(peers: Peers) -> None:
     config = EncoderConfig(max_fps=30, hardware=False, change_driven=False, pacing=None)
     track, frames = await peers.cast(CaptureTrack, config, 1280, 720)
