@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import av
 import numpy as np
@@ -15,7 +16,7 @@ from aiortc import RTCPeerConnection
 from castapp.rtc import peer
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.pacer import PacingConfig
+from castapp.rtc.pacer import PacerStats, PacingConfig
 from castapp.rtc.receive import FrameReceiver, ReceivedFrame
 from castapp.rtc.shared_encoder import SharedEncoderHub, SharedTrack
 from castapp.rtc.track import CaptureTrack
@@ -161,9 +162,11 @@ async def test_a_large_frame_is_paced_and_arrives_whole(peers: Peers) -> None:
     assert len(keyframes) >= 3
 
 
-async def test_by_default_frames_are_paced_from_the_first_reported_loss(peers: Peers) -> None:
-    """Castapp's default: keyframes leave in one burst while the path loses nothing; the
-    receiver's first NACK (sent for real over the connection) turns pacing on."""
+async def default_paced_cast(peers: Peers) -> tuple[CaptureTrack, list[ReceivedFrame],
+                                                    PacerStats, Any]:
+    """A 1280x720 cast with castapp's default pacing (from the first reported loss), a
+    keyframe every 0.5 s; after 1.5 s nothing has been paced. Returns the track, the frames
+    received, the sender's pacer counters and the receiver's RTCRtpReceiver."""
     config = EncoderConfig(max_fps=30, hardware=False, change_driven=False,
                            pacing=PacingConfig(window_s=0.030, burst_bytes=4_000),
                            keyframe_interval_s=0.5)
@@ -172,53 +175,51 @@ async def test_by_default_frames_are_paced_from_the_first_reported_loss(peers: P
     stats = track.link.pacer_stats
     assert stats is not None and track.link.stats.keyframes >= 2
     assert stats.frames_paced == 0 and stats.losses == 0, stats
-    receiver_pc = peers.pcs[-1]
-    rtp_receiver = receiver_pc.getTransceivers()[0].receiver
-    ssrc = rtp_receiver.getSynchronizationSources()[0].source
-    await rtp_receiver._send_rtcp_nack(ssrc, [1])
+    return track, frames, stats, peers.pcs[-1].getTransceivers()[0].receiver
+
+
+async def paced_from_now_on(track: CaptureTrack, frames: list[ReceivedFrame],
+                            stats: PacerStats) -> None:
+    """The sender hears of a loss within 2.5 s, and paces the keyframes that follow."""
     for _ in range(50):
         if stats.losses:
             break
         await asyncio.sleep(0.05)
-    assert stats.losses == 1, stats
-    keyframes = track.link.stats.keyframes
+    assert stats.losses >= 1, stats
+    keyframes, shown = track.link.stats.keyframes, len(frames)
     await asyncio.sleep(1.5)
     assert track.link.stats.keyframes >= keyframes + 2
     assert stats.frames_paced >= 2, stats
-    assert len(frames) >= 60 and stats.dropped == 0
+    assert len(frames) >= shown + 30 and stats.dropped == 0
+
+
+async def test_by_default_frames_are_paced_from_the_first_reported_loss(peers: Peers) -> None:
+    """Castapp's default: keyframes leave in one burst while the path loses nothing; the
+    receiver's first NACK (sent for real over the connection) turns pacing on."""
+    track, frames, stats, rtp_receiver = await default_paced_cast(peers)
+    ssrc = rtp_receiver.getSynchronizationSources()[0].source
+    await rtp_receiver._send_rtcp_nack(ssrc, [1])
+    await paced_from_now_on(track, frames, stats)
+    assert stats.losses == 1, stats
 
 
 async def test_a_packet_lost_on_the_way_turns_pacing_on(peers: Peers) -> None:
     """One RTP packet never reaches the receiver (dropped before aiortc reads it, as a cut
-    link would): the receiver's own NACK reaches the sender, which paces from then on, and
-    the lost packet comes back by retransmission."""
-    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False,
-                           pacing=PacingConfig(window_s=0.030, burst_bytes=4_000),
-                           keyframe_interval_s=0.5)
-    track, frames = await peers.cast(CaptureTrack, config, 1280, 720)
-    await asyncio.sleep(1.0)
-    stats = track.link.pacer_stats
-    assert stats is not None and stats.frames_paced == 0 and stats.losses == 0, stats
-    rtp_receiver = peers.pcs[-1].getTransceivers()[0].receiver
+    link would): the receiver's own NACK reaches the sender, which retransmits it and paces
+    from then on."""
+    track, frames, stats, rtp_receiver = await default_paced_cast(peers)
     handle = rtp_receiver._handle_rtp_packet
     lost: list[int] = []
 
-    async def lose_one(packet: object, arrival_time_ms: int) -> None:
+    async def lose_one(packet: Any, arrival_time_ms: int) -> None:
         if not lost:
-            lost.append(packet.sequence_number)  # type: ignore[attr-defined]
+            lost.append(packet.sequence_number)
             return
         await handle(packet, arrival_time_ms)
 
     rtp_receiver._handle_rtp_packet = lose_one
-    for _ in range(40):
-        if stats.losses:
-            break
-        await asyncio.sleep(0.05)
-    assert lost and stats.losses >= 1, stats
-    shown = len(frames)
-    await asyncio.sleep(1.5)
-    assert stats.frames_paced >= 2, stats
-    assert len(frames) >= shown + 30 and stats.dropped == 0
+    await paced_from_now_on(track, frames, stats)
+    assert lost
 
 
 async def test_without_pacing_no_pacer_is_made(peers: Peers) -> None:
