@@ -7,7 +7,10 @@ Use it under the ``loopback_only`` fixture, so the peers offer only 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import io
+import sys
+import warnings
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Self
 
@@ -22,6 +25,20 @@ from castapp.rtc.receive import FrameReceiver, ReceivedFrame
 from castapp.rtc.track import CaptureTrack
 
 W, H = 1280, 720
+CLOSE_STEP_S = 15.0
+
+
+async def _bounded(what: str, step: Awaitable[None]) -> None:
+    try:
+        await asyncio.wait_for(step, CLOSE_STEP_S)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.print_stack(limit=8, file=stacks)
+        print(f"{what} did not end within {CLOSE_STEP_S:g} s; pending tasks:\n"
+              f"{stacks.getvalue()}", file=sys.stderr)
+        warnings.warn(f"{what} did not end within {CLOSE_STEP_S:g} s", stacklevel=2)
 
 
 @contextmanager
@@ -69,10 +86,13 @@ class ScreenCast:
         await asyncio.wait_for(self.receiver.next_frame(), 15)
 
     async def close(self) -> None:
+        """Each step bounded: a step that does not end within CLOSE_STEP_S is named in a
+        warning, with the stack of every task still pending, and the next step runs (the
+        tests here are about what was cast, not about how aiortc closes)."""
         if self.receiver is not None:
-            await self.receiver.stop()
-        for pc in self.pcs:
-            await pc.close()
+            await _bounded("the frame receiver's stop", self.receiver.stop())
+        for i, pc in enumerate(self.pcs):
+            await _bounded(f"peer connection {i}'s close", pc.close())
         self.source.stop()
 
     async def __aenter__(self) -> Self:
