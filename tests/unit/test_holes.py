@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +12,7 @@ from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RtpPacket
 
 from castapp.rtc import adapt
-from castapp.rtc.holes import HoleWatch
+from castapp.rtc.holes import TICK_S, HoleWatch
 
 SSRC = 1234
 
@@ -123,3 +125,38 @@ async def test_no_frame_start_behind_the_hole_yet_waits() -> None:
     assert rx.sent[-1] == ("pli", SSRC)
     rx.add(5)
     assert rx.frames == [0, 2]
+
+
+async def test_the_watch_sleeps_while_no_packet_is_missing_and_wakes_for_a_hole() -> None:
+    rx = Receiver()
+    watch = rx.watch
+
+    def add(seq: int) -> None:
+        rx.add(seq)
+        watch.packet_handled()  # what the wrapped packet handler does after each packet
+
+    task = asyncio.create_task(watch.run())
+    try:
+        for seq in range(6):
+            add(seq)
+        await asyncio.sleep(5 * TICK_S)
+        assert watch.looks == 1  # looked once at the start, then slept: nothing is missing
+        add(7)  # 6 is lost
+        await asyncio.sleep(0)
+        assert watch.looks == 2  # woken by the packet that left 6 missing
+        rx.now = 0.15
+        await asyncio.sleep(2 * TICK_S)
+        assert ("nack", [6]) in rx.sent  # ticking while the hole is open: asked again
+        add(6)  # the resend fills it
+        assert rx.frames[-1] == 3
+        await asyncio.sleep(2 * TICK_S)
+        settled = watch.looks
+        for seq in range(8, 14):
+            add(seq)  # packets in order wake nothing
+        await asyncio.sleep(5 * TICK_S)
+        assert watch.looks == settled
+        assert watch.counts.skipped_frames == 0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
