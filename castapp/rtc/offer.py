@@ -29,7 +29,7 @@ from castapp.rtc.peer import (
     add_video_sender,
     count_feedback,
     ice_path,
-    last_report_at,
+    last_heard_at,
     local_candidate_types,
     make_peer_connection,
     working_routes,
@@ -66,7 +66,8 @@ class OfferPeer(Protocol):
         ...
 
     async def last_report_at(self) -> float | None:
-        """Wall-clock time of the other end's latest RTCP report, if any."""
+        """Wall-clock time of the other end's latest RTCP (a report or other feedback), if
+        any."""
         ...
 
     async def stats(self, fps: float | None) -> PeerStats: ...
@@ -157,7 +158,7 @@ class AiortcOfferPeer:
         return working_routes(self.pc)
 
     async def last_report_at(self) -> float | None:
-        return await last_report_at(self.pc)
+        return await last_heard_at(self.pc, self.sampler.feedback)
 
     async def stats(self, fps: float | None) -> PeerStats:
         return await self.sampler.sample(fps=fps, size=self.frame_size)

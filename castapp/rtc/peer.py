@@ -233,6 +233,9 @@ class Feedback:
     nack: int = 0
     #: Extra copies of resent packets (see :func:`count_feedback`).
     resent: int = 0
+    #: Wall-clock time of the latest RTCP packet of any kind on what we send (receiver
+    #: report, bitrate estimate, keyframe or resend ask): the other end is alive.
+    heard_at: float | None = None
 
 
 #: After a NACK, aiortc resends the packet once; castapp sends it again after these delays.
@@ -266,6 +269,7 @@ def count_feedback(sender: RTCRtpSender) -> Feedback:
         task.add_done_callback(resending.discard)
 
     async def counting(packet: AnyRtcpPacket) -> None:
+        counts.heard_at = time.time()
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_PLI:
             counts.pli += 1
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_FIR:
@@ -342,6 +346,15 @@ class StatsSampler:
         )
         self._prev = stats
         return stats
+
+
+async def last_heard_at(pc: RTCPeerConnection, feedback: Feedback) -> float | None:
+    """Wall-clock time the other end last sent RTCP on what we send: its latest receiver
+    report or, if later, any other RTCP packet ``feedback`` counted (a bitrate estimate comes
+    every 0.2-1 s). aiortc reports every 0.5-1.5 s, so one lost report alone leaves up to 3 s
+    without one: on a lossy path that looked like a dead connection."""
+    times = [t for t in (await last_report_at(pc), feedback.heard_at) if t is not None]
+    return max(times) if times else None
 
 
 async def last_report_at(pc: RTCPeerConnection) -> float | None:

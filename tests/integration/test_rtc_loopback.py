@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
+from aiortc.rtp import RtcpRrPacket
 
 from castapp.rtc import pattern, peer
 from castapp.rtc.capture import SyntheticSource
@@ -229,3 +230,36 @@ async def test_capture_track_skips_stale_frames_and_stamps_wall_clock(harness: H
     third = await asyncio.wait_for(track.recv(), 5)
     assert third.pts > second.pts
     track.stop()
+
+
+async def test_a_receiver_whose_reports_are_lost_is_still_heard_from(harness: Harness) -> None:
+    """The sender's media watchdog asks when the receiver last sent RTCP. With every
+    receiver report lost on the way, its bitrate estimates still say it is alive (a lost
+    report on a lossy path once made the sender rebuild a working connection)."""
+    src = harness.source(640, 360, 30)
+    sender, receiver = harness.pc(), harness.pc()
+    feedback = peer.count_feedback(peer.add_video_sender(sender, CaptureTrack(src)).sender)
+    got = receive_into(harness, receiver, lambda rf: None)
+    await exchange(sender, receiver)
+    await asyncio.wait_for((await asyncio.wait_for(got, 10)).next_frame(), 10)
+
+    rtp_receiver = receiver.getTransceivers()[0].receiver
+    send = rtp_receiver._send_rtcp
+    lost: list[object] = []
+
+    async def lose_reports(packet: object) -> None:
+        if isinstance(packet, RtcpRrPacket):
+            lost.append(packet)  # lost on the way
+            return
+        await send(packet)  # type: ignore[arg-type]
+
+    rtp_receiver._send_rtcp = lose_reports  # type: ignore[method-assign]
+    from_now = time.time()
+    await asyncio.sleep(3.5)
+
+    reported = await peer.last_report_at(sender)
+    heard = await peer.last_heard_at(sender, feedback)
+    assert lost, "the receiver sent no report in 3.5 s"
+    assert reported is None or reported < from_now + 0.2  # no report got through since
+    assert heard is not None and time.time() - heard < 1.5, (heard, time.time())
+    assert feedback.heard_at is not None and feedback.heard_at > from_now + 2.0
