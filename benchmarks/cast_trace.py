@@ -7,9 +7,11 @@ painted time stamp (read from the picture, so both ends agree without any shared
 sender
     ``capture``/``convert``: the capture thread's grab and BGRA->I420 times;
     ``wait``: capture to encode start (the newest-frame mailbox and the encoder's queue);
-    ``encode``; ``send``: encode end to the last RTP packet handed to the socket.
+    ``encode``; ``handoff``: encode end (the encoder's thread) to the first RTP packet
+    handed to the transport (the event loop); ``send``: first to last packet handed over.
 receiver
-    ``network``: encode end to the frame's first packet arriving (one clock: same machine);
+    ``network``: first packet handed over to its arrival in the receiver's RTP handler (one
+    clock: same machine);
     ``receive``: first to last packet (the per-packet Python path, a keyframe's burst);
     ``decode``; ``deliver``: decoded to handed to the application.
 
@@ -19,6 +21,7 @@ for keyframes and their two followers vs the other frames).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 import time
@@ -28,8 +31,13 @@ from typing import Any
 import numpy as np
 from cast_stamp import StampReader
 
-STAGES = ("capture", "convert", "wait", "encode", "send", "network", "receive", "decode",
-          "deliver")
+STAGES = ("capture", "convert", "wait", "encode", "handoff", "send", "network", "receive",
+          "decode", "deliver")
+
+#: The stamp of the frame whose packets the running task is sending (set in the video
+#: sender's RTP task only).
+_SENDING: contextvars.ContextVar[int | None] = contextvars.ContextVar("cast_trace_sending",
+                                                                      default=None)
 
 
 def _y_view(frame: Any) -> np.ndarray:
@@ -85,14 +93,30 @@ class SenderTrace:
             if prev is not None and prev in trace.frames:
                 trace.frames[prev]["send_end"] = time.time()
             encoded = await original_next(self, codec)
+            stamp = None
             if encoded is not None:
                 stamp = trace._pts.pop(encoded.timestamp, None)
                 if stamp is not None:
                     trace._last[id(self)] = stamp
                     trace.frames[stamp]["packets"] = len(encoded.payloads)
+            _SENDING.set(stamp)
             return encoded
 
         rs.RTCRtpSender._next_encoded_frame = next_encoded  # type: ignore[method-assign]
+
+        import aiortc.rtcdtlstransport as dt
+
+        original_send = dt.RTCDtlsTransport._send_rtp
+
+        async def send_rtp(self: Any, data: bytes) -> None:
+            stamp = _SENDING.get()
+            if stamp is not None:
+                frame = trace.frames.get(stamp)
+                if frame is not None and "send_start" not in frame:
+                    frame["send_start"] = time.time()
+            await original_send(self, data)
+
+        dt.RTCDtlsTransport._send_rtp = send_rtp  # type: ignore[method-assign]
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps({str(k): v for k, v in self.frames.items()}))
@@ -200,8 +224,9 @@ def merge(sender_file: Path, receiver_file: Path) -> list[dict[str, Any]]:
             "convert": s.get("convert"),
             "wait": ms(s.get("captured"), s.get("encode_start")),
             "encode": ms(s.get("encode_start"), s.get("encode_end")),
-            "send": ms(s.get("encode_end"), s.get("send_end")),
-            "network": ms(s.get("encode_end"), r.get("rtp_first")),
+            "handoff": ms(s.get("encode_end"), s.get("send_start")),
+            "send": ms(s.get("send_start"), s.get("send_end")),
+            "network": ms(s.get("send_start"), r.get("rtp_first")),
             "receive": ms(r.get("rtp_first"), r.get("rtp_released", r.get("rtp_last"))),
             "decode": ms(r.get("decode_start"), r.get("decode_end")),
             "deliver": ms(r.get("decode_end"), r.get("delivered")),
