@@ -41,6 +41,13 @@ from castapp.signaling.tokens import TokenSigner
 
 log = logging.getLogger(__name__)
 
+#: How long closing a connection waits for the client's own close frame (aiohttp: 10 s).
+#: A client that does not answer would otherwise hold a shutdown for that long.
+CLOSE_REPLY_S = 2.0
+#: How long a shutdown waits for the connections still open after every client was told
+#: (one that never said hello waits out its hello timeout) before it ends them (aiohttp: 60 s).
+SHUTDOWN_GRACE_S = 2.0
+
 CLOSE_REPLACED = 4001
 CLOSE_TIMEOUT = 4002
 CLOSE_VERSION = 4003
@@ -179,7 +186,7 @@ class RoomServer:
             ssl_ctx.load_cert_chain(self.config.tls_cert, self.config.tls_key)
         self.guard.install(asyncio.get_running_loop())
         self._runner = GuardedRunner(self.app, self.guard, access_log=None,
-                                     handle_signals=False)
+                                     handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S)
         await self._runner.setup()
         site = web.TCPSite(
             self._runner,
@@ -347,7 +354,8 @@ class RoomServer:
     async def _ws(self, request: web.Request) -> web.StreamResponse:
         if self._stopping:
             raise web.HTTPServiceUnavailable(text="The room service is shutting down.")
-        ws = web.WebSocketResponse(max_msg_size=p.HARD_FRAME_LIMIT, autoping=True)
+        ws = web.WebSocketResponse(max_msg_size=p.HARD_FRAME_LIMIT, autoping=True,
+                                   timeout=CLOSE_REPLY_S)
         await ws.prepare(request)
         cfg = self.config
         now = time.monotonic()

@@ -164,6 +164,35 @@ async def test_sigterm_announces_shutdown_and_clients_move_to_a_new_instance(
             await proc.wait()
 
 
+
+@pytest.mark.timeout(60)
+async def test_a_client_that_never_answers_the_close_does_not_hold_the_shutdown(tmp_path):
+    """A client that stops reading (a frozen laptop, a hostile client) never sends its close
+    frame back, and one that never said hello waits out its hello timeout; the service
+    gives them 2 s, not aiohttp's 10 and 60 s, before it exits."""
+    import aiohttp
+
+    port = _free_port()
+    proc = await _spawn_service(port, tmp_path)
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"ws://127.0.0.1:{port}/ws"
+            silent = await http.ws_connect(url, autoclose=False, autoping=False)  # no hello
+            greeted = await http.ws_connect(url, autoclose=False, autoping=False)
+            await greeted.send_bytes(p.encode(p.Hello(versions=list(p.SUPPORTED_VERSIONS))))
+            await asyncio.sleep(0.5)  # the service has both; from now on nothing is read
+            began = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 15) == 0
+            took = time.monotonic() - began
+            await silent.close()
+            await greeted.close()
+        assert took < 5.0, took
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+
 # ---------------------------------------------------------------- the receiver's side cut
 # ``castapp receive`` behind router B, ``castapp send`` behind router A, service and coturn
 # between them (tests/nat_topology.py). Router B drops everything for a while, as a TV whose
