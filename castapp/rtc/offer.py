@@ -65,7 +65,7 @@ class OfferPeer(Protocol):
         """Routes whose connectivity checks succeeded (the nominated one among them)."""
         ...
 
-    async def last_report_at(self) -> float | None:
+    async def last_heard_at(self) -> float | None:
         """Wall-clock time of the other end's latest RTCP (a report or other feedback), if
         any."""
         ...
@@ -157,7 +157,7 @@ class AiortcOfferPeer:
     def working_routes(self) -> set[Route]:
         return working_routes(self.pc)
 
-    async def last_report_at(self) -> float | None:
+    async def last_heard_at(self) -> float | None:
         return await last_heard_at(self.pc, self.sampler.feedback)
 
     async def stats(self, fps: float | None) -> PeerStats:

@@ -350,9 +350,10 @@ class StatsSampler:
 
 async def last_heard_at(pc: RTCPeerConnection, feedback: Feedback) -> float | None:
     """Wall-clock time the other end last sent RTCP on what we send: its latest receiver
-    report or, if later, any other RTCP packet ``feedback`` counted (a bitrate estimate comes
-    every 0.2-1 s). aiortc reports every 0.5-1.5 s, so one lost report alone leaves up to 3 s
-    without one: on a lossy path that looked like a dead connection."""
+    report or, if later, any other RTCP packet ``feedback`` counted (aiortc's bitrate
+    estimate comes every 0.5 s from about 3 s into a call; resend asks come with losses).
+    aiortc reports every 0.5-1.5 s, so one lost report alone leaves up to 3 s without one: on
+    a lossy path that looked like a dead connection."""
     times = [t for t in (await last_report_at(pc), feedback.heard_at) if t is not None]
     return max(times) if times else None
 

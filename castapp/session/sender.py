@@ -971,7 +971,7 @@ class SenderSession:
         if path is not None and path.route is not self.status.route:
             self._publish(route=path.route)
             self._learn_route(path.route)
-        heard = max(self._connected_wall, await self.peer.last_report_at() or 0.0)
+        heard = max(self._connected_wall, await self.peer.last_heard_at() or 0.0)
         if self.clock.wall() - heard > self.stall_s:
             log.info("media stopped; building a new connection")
             self.post(t.StallDetected(gen=gen))

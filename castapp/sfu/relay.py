@@ -30,7 +30,6 @@ from castapp.rtc.peer import (
     PeerStats,
     Route,
     ice_path,
-    last_report_at,
     working_routes,
 )
 from castapp.rtc.shared_encoder import SharedEncoderHub
@@ -203,9 +202,11 @@ class SfuOfferPeer:
     def working_routes(self) -> set[Route]:
         return working_routes(self.pub.pc)
 
-    async def last_report_at(self) -> float | None:
+    async def last_heard_at(self) -> float | None:
         # the receiver reports to the SFU; a receiver that is gone ends in a hangup
-        return None if self._state == "failed" else await last_report_at(self.pub.pc)
+        if self._state == "failed" or self.pub.peer is None:
+            return None
+        return await self.pub.peer.last_heard_at()
 
     async def stats(self, fps: float | None) -> PeerStats:
         assert self.pub.peer is not None

@@ -67,7 +67,7 @@ class FakePeer:
         path = self.path()
         return {path.route} if path is not None else set()
 
-    async def last_report_at(self) -> float | None:
+    async def last_heard_at(self) -> float | None:
         return self.reported_at
 
     async def stats(self, fps: float | None = None) -> PeerStats:

@@ -234,14 +234,16 @@ async def test_capture_track_skips_stale_frames_and_stamps_wall_clock(harness: H
 
 async def test_a_receiver_whose_reports_are_lost_is_still_heard_from(harness: Harness) -> None:
     """The sender's media watchdog asks when the receiver last sent RTCP. With every
-    receiver report lost on the way, its bitrate estimates still say it is alive (a lost
-    report on a lossy path once made the sender rebuild a working connection)."""
+    receiver report lost on the way, its bitrate estimates (every 0.5 s once aiortc's
+    estimator has settled, about 3 s in) still say it is alive (a lost report on a lossy
+    path once made the sender rebuild a working connection)."""
     src = harness.source(640, 360, 30)
     sender, receiver = harness.pc(), harness.pc()
     feedback = peer.count_feedback(peer.add_video_sender(sender, CaptureTrack(src)).sender)
     got = receive_into(harness, receiver, lambda rf: None)
     await exchange(sender, receiver)
     await asyncio.wait_for((await asyncio.wait_for(got, 10)).next_frame(), 10)
+    await asyncio.sleep(3.5)  # the receiver's estimator settles
 
     rtp_receiver = receiver.getTransceivers()[0].receiver
     send = rtp_receiver._send_rtcp
@@ -261,5 +263,5 @@ async def test_a_receiver_whose_reports_are_lost_is_still_heard_from(harness: Ha
     heard = await peer.last_heard_at(sender, feedback)
     assert lost, "the receiver sent no report in 3.5 s"
     assert reported is None or reported < from_now + 0.2  # no report got through since
-    assert heard is not None and time.time() - heard < 1.5, (heard, time.time())
-    assert feedback.heard_at is not None and feedback.heard_at > from_now + 2.0
+    assert heard is not None and time.time() - heard < 1.0, (heard, time.time())
+    assert feedback.heard_at is not None and feedback.heard_at > from_now + 2.5
