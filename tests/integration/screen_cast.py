@@ -7,15 +7,13 @@ Use it under the ``loopback_only`` fixture, so the peers offer only 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import io
-import sys
-import warnings
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Self
 
 from aiortc import RTCPeerConnection
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
+from closing import bounded
 from xvfb import xsetroot, xvfb
 
 from castapp.rtc import peer
@@ -25,20 +23,7 @@ from castapp.rtc.receive import FrameReceiver, ReceivedFrame
 from castapp.rtc.track import CaptureTrack
 
 W, H = 1280, 720
-CLOSE_STEP_S = 15.0
 
-
-async def _bounded(what: str, step: Awaitable[None]) -> None:
-    try:
-        await asyncio.wait_for(step, CLOSE_STEP_S)
-    except TimeoutError:
-        stacks = io.StringIO()
-        for task in asyncio.all_tasks():
-            if task is not asyncio.current_task():
-                task.print_stack(limit=8, file=stacks)
-        print(f"{what} did not end within {CLOSE_STEP_S:g} s; pending tasks:\n"
-              f"{stacks.getvalue()}", file=sys.stderr)
-        warnings.warn(f"{what} did not end within {CLOSE_STEP_S:g} s", stacklevel=2)
 
 
 @contextmanager
@@ -90,9 +75,9 @@ class ScreenCast:
         warning, with the stack of every task still pending, and the next step runs (the
         tests here are about what was cast, not about how aiortc closes)."""
         if self.receiver is not None:
-            await _bounded("the frame receiver's stop", self.receiver.stop())
+            await bounded("the frame receiver's stop", self.receiver.stop())
         for i, pc in enumerate(self.pcs):
-            await _bounded(f"peer connection {i}'s close", pc.close())
+            await bounded(f"peer connection {i}'s close", pc.close())
         self.source.stop()
 
     async def __aenter__(self) -> Self:

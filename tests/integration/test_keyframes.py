@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
+from closing import bounded
 from netns import in_namespace, private_namespace, require_netns
 
 from castapp.rtc import adapt, peer
@@ -71,9 +72,9 @@ async def call(loopback_only: None) -> AsyncIterator[Call]:
     c = Call()
     yield c
     for r in c.receivers:
-        await r.stop()
+        await bounded("a frame receiver's stop", r.stop())
     for pc in c.pcs:
-        await pc.close()
+        await bounded("a peer connection's close", pc.close())
     for s in c.sources:
         s.stop()
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.rtp import RtcpRrPacket
+from closing import bounded
 
 from castapp.rtc import pattern, peer
 from castapp.rtc.capture import SyntheticSource
@@ -61,9 +62,9 @@ async def harness(loopback_only: None) -> AsyncIterator[Harness]:
     h = Harness()
     yield h
     for r in h.receivers:
-        await r.stop()
+        await bounded("a frame receiver's stop", r.stop())
     for pc in h.pcs:
-        await pc.close()
+        await bounded("a peer connection's close", pc.close())
     for s in h.sources:
         s.stop()
 
