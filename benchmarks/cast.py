@@ -85,7 +85,9 @@ queue, like a policer). ``--compare pacing`` runs the scene with castapp's pacin
 receiver's first reported loss on), then paced from the first frame, then with pacing off
 (every frame in one burst), and adds ``paced_from_start``, ``unpaced`` and ``ratios``;
 ``--compare intra-refresh`` runs it again with x264 intra refresh instead of keyframes and
-adds ``intra_refresh`` and ``ratios``. Both report ``link_drops`` (packets the shaped or
+adds ``intra_refresh`` and ``ratios``; ``--compare intra-16x16`` runs it again with x264's
+``ultrafast`` intra prediction (16×16 blocks only, castapp before 4×4 intra) and adds
+``intra_16x16`` and ``ratios``. All report ``link_drops`` (packets the shaped or
 policed link dropped over the pipeline's whole run) and the sender's largest frame in the
 window (``detail.sender.max_frame_kb``).
 
@@ -418,7 +420,8 @@ class Bench:
         kind = kind or ("naive" if naive else "tuned" if mode == a.mode else mode)
         recv_dir, cap_dir = self.tmp / f"{kind}-received", self.tmp / f"{kind}-captured"
         probe_args = ["--server", self.url, "--samples", str(recv_dir)]
-        trace = a.trace is not None and kind in ("tuned", "portal")  # not the references
+        # castapp's own pipelines, not the references
+        trace = a.trace is not None and kind in ("tuned", "portal", "intra_16x16")
         trace_files = (self.tmp / f"{kind}-trace-sender.json",
                        self.tmp / f"{kind}-trace-receiver.json")
         if trace:
@@ -640,7 +643,7 @@ def compare_backends(x11: dict[str, Any], portal: dict[str, Any]) -> dict[str, A
     }
 
 
-DELIVERY_COMPARES = ("pacing", "intra-refresh")
+DELIVERY_COMPARES = ("pacing", "intra-refresh", "intra-16x16")
 #: The refresh wave's period for ``--compare intra-refresh`` (seconds of encoded frames).
 INTRA_REFRESH_S = 1.0
 
@@ -685,7 +688,8 @@ def link_drops(ns: str) -> int:
 
 def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
     """The sender with packet pacing against the same sender without, or the default
-    sender against one with intra refresh instead of keyframes: same scene, same
+    sender against one with intra refresh instead of keyframes or with 16×16-only intra
+    prediction: same scene, same
     namespace and link, one after the other."""
     runs: dict[str, dict[str, Any]] = {}
     window = ["--pace-window", f"{bench.args.pace_window:g}"]
@@ -693,6 +697,8 @@ def compare_delivery(bench: Bench, what: str) -> dict[str, Any]:
         kinds = [("tuned", ["--pacing", "after-loss", *window]),
                  ("paced_from_start", ["--pacing", "on", *window]),
                  ("unpaced", ["--pacing", "off"])]
+    elif what == "intra-16x16":
+        kinds = [("tuned", []), ("intra_16x16", ["--intra-16x16"])]
     else:
         kinds = [("tuned", []), ("intra_refresh", ["--intra-refresh", f"{INTRA_REFRESH_S:g}"])]
     for kind, sender_extra in kinds:
@@ -758,7 +764,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "(tick), grabbing on changes with the old limiter (limiter), "
                     "converting from mss's copy of each grab (grab-copy), "
                     "paced from the first frame and without packet pacing (pacing) or with "
-                    "intra refresh instead of keyframes (intra-refresh); with --senders, "
+                    "intra refresh instead of keyframes (intra-refresh) or x264 ultrafast's "
+                    "16x16-only intra prediction (intra-16x16); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
                     "that decodes through aiortc's own path (stock-decode); with "
                     "--stall-receiver, again on a receiver that works through its backlog "

@@ -241,13 +241,16 @@ def encoder_config(mode: str, fps: float) -> EncoderConfig:
 
 
 def delivery(config: EncoderConfig, args: argparse.Namespace) -> EncoderConfig:
-    """``--pacing off`` and ``--intra-refresh S`` applied to the sender's settings."""
+    """``--pacing off``, ``--intra-refresh S`` and ``--intra-16x16`` applied to the sender's
+    settings."""
     if args.pacing is not None:
         pacing = None if args.pacing == "off" else PacingConfig(
             window_s=args.pace_window, from_first_loss=args.pacing == "after-loss")
         config = dataclasses.replace(config, pacing=pacing)
     if args.intra_refresh is not None:
         config = dataclasses.replace(config, intra_refresh_s=args.intra_refresh)
+    if args.intra_16x16:
+        config = dataclasses.replace(config, intra_4x4=False)
     return config
 
 
@@ -290,6 +293,9 @@ def main() -> None:
                     help="with --pacing on or after-loss: a large frame leaves within S s")
     ap.add_argument("--intra-refresh", type=float, metavar="S",
                     help="x264 intra refresh over S seconds instead of keyframes")
+    ap.add_argument("--intra-16x16", action="store_true",
+                    help="x264 ultrafast's intra prediction, 16x16 blocks only (castapp "
+                    "before 4x4 intra)")
     args = ap.parse_args()
     # stderr (kept by cast.py --logs): castapp's notes, and why the encoder was rebuilt.
     logging.basicConfig(level=logging.WARNING,
