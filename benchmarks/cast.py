@@ -112,12 +112,16 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   ``--screen`` (default 1920x1080, ``none`` for no layout) as ``castapp receive --headless``
   does. The JSON has ``runs`` (per count: ``senders: [{fps, latency_ms{p50,p95}, size,
   asked}]`` and ``receiver_cpu``), the largest count's ``senders`` and ``receiver_cpu`` at
-  the top, and ``ratios_to_one_sender`` (receiver CPU, worst p95, lowest fps) against one
-  sender measured in the same run. ``--compare no-layout`` runs each count again, right
-  after, on a receiver that lays nothing out (every sender sends its full size) and adds
+  the top, and ``ratios_to_one_sender`` (receiver CPU, worst p95, lowest fps, and the first
+  sender's p50 and p95) against one sender measured in the same run. ``--compare
+  no-layout`` runs each count again, right after, on a receiver that lays nothing out
+  (every sender sends its full size) and adds
   ``no_layout`` and ``ratios_over_no_layout``; ``--compare stock-decode`` runs each count
   again on a receiver decoding through aiortc's own path and adds ``stock_decode`` and
-  ``ratios_over_stock_decode``.
+  ``ratios_over_stock_decode``; ``--compare spotlight`` runs each count again with the first
+  sender spotlit and the others in the column beside it (as the TV's window lays them out
+  on key 1) and adds ``spotlight`` (its ``ratios_to_one_sender`` give the spotlit sender's
+  latency against one sender) and ``ratios_over_spotlight``.
 * ``--receivers N``: one sender (one capture, one encode) to N receiver processes, against
   one receiver in the same run: ``per_receiver`` fps/latency/CPU, ``sender_cpu``, the
   ``spread_ms`` of one frame across the receivers and ``ratios``.
@@ -757,7 +761,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
     ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "grab-copy",
-                                          "no-layout", "stock-decode", "catchup",
+                                          "no-layout", "stock-decode", "spotlight", "catchup",
                                           *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
@@ -767,7 +771,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "intra refresh instead of keyframes (intra-refresh) or x264 ultrafast's "
                     "16x16-only intra prediction (intra-16x16); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
-                    "that decodes through aiortc's own path (stock-decode); with "
+                    "that decodes through aiortc's own path (stock-decode) or that spotlights "
+                    "the first sender, the others beside it (spotlight); with "
                     "--stall-receiver, again on a receiver that works through its backlog "
                     "(catchup)")
     ap.add_argument("--stall-receiver", type=float, default=0.0, metavar="S",
@@ -827,7 +832,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                              or args.max_size or args.backend != "x11"):
         ap.error("--senders and --receivers cast synthetic patterns: --compare naive|fixed, "
                  "--trace, --max-size and --backend apply to the single screen cast only")
-    if args.compare in ("no-layout", "stock-decode") and not args.senders:
+    if args.compare in ("no-layout", "stock-decode", "spotlight") and not args.senders:
         ap.error(f"--compare {args.compare} goes with --senders")
     args.size = RESOLUTIONS[args.res]
     return args

@@ -97,9 +97,16 @@ def read_counter(frame: Any) -> int | None:
 
 
 # ====================================================================== N senders, one TV
-async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode: bool) -> None:
+async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode: bool,
+                        spotlight: bool = False) -> None:
+    """``spotlight``: the first presenter ("Laptop 1") is spotlit on ``screen``, the others
+    in the column beside it, as the TV's window lays them out on key 1 (the receiver session
+    is asked for each one's view as the window asks it); otherwise the receiver lays them
+    out itself, as one without a window does (``--screen``)."""
     from castapp.app.host import ReceiverHost, ReceiverOptions
+    from castapp.layout import plan
     from castapp.rtc import adapt
+    from castapp.session.room import ON_WALL, Layout
 
     if stock_decode:
         from castapp.rtc.receive import FrameReceiver
@@ -123,10 +130,29 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
             got.append((peer_id, value, t, frame.width, frame.height))
 
     showing = [0]
+    asked: dict[str, Any] = {}
+    hosts: list[Any] = []
+
+    def lay_out(calls: Any) -> None:
+        session = hosts[0].session if hosts else None
+        if screen is None or session is None:
+            return
+        shown = [c for c in calls if c.phase in ON_WALL]
+        first = next((c.key or c.peer_id for c in shown if c.name == "Laptop 1"), None)
+        hints = plan(Layout.SPOTLIGHT, [c.key or c.peer_id for c in shown], *screen,
+                     spotlight=first, sources={c.key or c.peer_id: (c.width, c.height)
+                                               for c in shown})
+        for key, hint in hints.items():
+            if asked.get(key) != hint:
+                asked[key] = hint
+                session.set_view(key, hint.width, hint.height, hint.fps, hint.tile,
+                                      hint.tiles, hint.spotlit)
 
     def on_status(st: Any) -> None:
         for call in st.calls or ():
             names[call.peer_id] = call.name
+        if spotlight and st.calls is not None:
+            lay_out(st.calls)
         count = sum(1 for c in st.calls or () if c.phase.value == "showing")
         if count != showing[0]:
             showing[0] = count
@@ -135,8 +161,9 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
     with tempfile.TemporaryDirectory() as state:
         host = ReceiverHost(ReceiverOptions(state_dir=Path(state), listen=("0.0.0.0", 0),
                                             advertise=False, admission="open", name="TV",
-                                            screen=screen),
+                                            screen=None if spotlight else screen),
                             on_status=on_status, on_call_frame=on_call_frame)
+        hosts.append(host)
         status = await host.start()
         assert host.embedded is not None
         emit(event="ready", port=host.embedded.port, code=status.code)
@@ -189,7 +216,8 @@ async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, fi
 
 
 def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
-             screen_size: tuple[int, int] | None, stock_decode: bool = False) -> dict[str, Any]:
+             screen_size: tuple[int, int] | None, stock_decode: bool = False,
+             spotlight: bool = False) -> dict[str, Any]:
     from castproc import JsonProc, castapp_env
     from netns import in_namespace
 
@@ -198,7 +226,8 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
     screen = "none" if screen_size is None else "x".join(map(str, screen_size))
     rx = JsonProc(in_namespace(ns, [*ME, "room-receiver", "--out", str(rx_file),
                                     "--screen", screen,
-                                    *(["--stock-decode"] if stock_decode else [])]),
+                                    *(["--stock-decode"] if stock_decode else []),
+                                    *(["--spotlight"] if spotlight else [])]),
                   env, subprocess.PIPE)
     senders: list[JsonProc] = []
     try:
@@ -251,11 +280,12 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
 
 
 def _measured(ns: str, n: int, args: argparse.Namespace, tmp: Path,
-              screen: tuple[int, int] | None, stock_decode: bool = False) -> dict[str, Any]:
+              screen: tuple[int, int] | None, stock_decode: bool = False,
+              spotlight: bool = False) -> dict[str, Any]:
     failed: list[str] = []
     for _attempt in range(2):  # once more if a sender never reached the screen
         try:
-            return {**room_run(ns, n, args, tmp, screen, stock_decode),
+            return {**room_run(ns, n, args, tmp, screen, stock_decode, spotlight),
                     "failed_attempts": failed}
         except AssertionError as exc:
             failed.append(str(exc)[:1500])
@@ -278,6 +308,11 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
                                                for s in r["senders"]),
                                            first["latency_ms"]["p95"]),
                 "min_fps": ratio(min(s["fps"] for s in r["senders"]), first["fps"]),
+                # "Laptop 1": the spotlit one in a spotlight
+                "first_sender_p50_latency": ratio(r["senders"][0]["latency_ms"]["p50"],
+                                                  first["latency_ms"]["p50"]),
+                "first_sender_p95_latency": ratio(r["senders"][0]["latency_ms"]["p95"],
+                                                  first["latency_ms"]["p95"]),
             } for r in runs if "error" not in r}
     return result
 
@@ -289,8 +324,9 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
     from netns import private_namespace
 
     counts = sorted(set(args.senders) | {1})  # one sender is the reference
-    other = {"no-layout": "no_layout", "stock-decode": "stock_decode"}.get(args.compare or "")
-    if other == "no_layout" and args.screen is None:
+    other = {"no-layout": "no_layout", "stock-decode": "stock_decode",
+             "spotlight": "spotlight"}.get(args.compare or "")
+    if other in ("no_layout", "spotlight") and args.screen is None:
         other = None
     runs: list[dict[str, Any]] = []
     plain: list[dict[str, Any]] = []
@@ -301,6 +337,8 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
                 plain.append(_measured(ns, n, args, Path(tmp), None))
             elif other == "stock_decode":
                 plain.append(_measured(ns, n, args, Path(tmp), args.screen, stock_decode=True))
+            elif other == "spotlight":
+                plain.append(_measured(ns, n, args, Path(tmp), args.screen, spotlight=True))
     result: dict[str, Any] = {
         "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
         "screen": "x".join(map(str, args.screen)) if args.screen else None,
@@ -488,6 +526,7 @@ def main() -> None:
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--screen", required=True)
     r.add_argument("--stock-decode", action="store_true")
+    r.add_argument("--spotlight", action="store_true")
     s = sub.add_parser("room-sender")
     for flag in ("--url", "--code", "--name", "--size"):
         s.add_argument(flag, required=True)
@@ -504,7 +543,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "room-receiver":
         asyncio.run(room_receiver(args.out, None if args.screen == "none"
-                                  else _size(args.screen), args.stock_decode))
+                                  else _size(args.screen), args.stock_decode, args.spotlight))
     elif args.role == "room-sender":
         asyncio.run(room_sender(args.url, args.code, _size(args.size), args.fps, args.first,
                                 args.name, args.out))
