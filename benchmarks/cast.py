@@ -121,7 +121,9 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   ``ratios_over_stock_decode``; ``--compare spotlight`` runs each count again with the first
   sender spotlit and the others in the column beside it (as the TV's window lays them out
   on key 1) and adds ``spotlight`` (its ``ratios_to_one_sender`` give the spotlit sender's
-  latency against one sender) and ``ratios_over_spotlight``.
+  latency against one sender) and ``ratios_over_spotlight``. ``--repeat K`` measures the
+  counts K times over, one series after the other, and adds ``repeats`` (per count: each
+  series' receiver CPU against its own one-sender run, their median and range).
 * ``--receivers N``: one sender (one capture, one encode) to N receiver processes, against
   one receiver in the same run: ``per_receiver`` fps/latency/CPU, ``sender_cpu``, the
   ``spread_ms`` of one frame across the receivers and ``ratios``.
@@ -810,6 +812,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       "count; one sender is always measured too, as the reference")
     many.add_argument("--receivers", type=int, metavar="N",
                       help="one synthetic sender casts to N receivers (1-8), against one")
+    ap.add_argument("--repeat", type=int, default=1, metavar="K",
+                    help="with --senders: measure the counts K times over, one series after "
+                    "the other, and add each series' receiver CPU ratios and their median")
     ap.add_argument("--screen", type=_screen, default=(1920, 1080), metavar="WxH|none",
                     help="with --senders: the receiver's screen the senders are laid out on "
                     "(default 1920x1080; none: no layout, every sender sends its full size)")
@@ -832,6 +837,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                              or args.max_size or args.backend != "x11"):
         ap.error("--senders and --receivers cast synthetic patterns: --compare naive|fixed, "
                  "--trace, --max-size and --backend apply to the single screen cast only")
+    if args.repeat != 1 and (not args.senders or args.compare or args.repeat < 1):
+        ap.error("--repeat K (K >= 1) goes with --senders and without --compare")
     if args.compare in ("no-layout", "stock-decode", "spotlight") and not args.senders:
         ap.error(f"--compare {args.compare} goes with --senders")
     args.size = RESOLUTIONS[args.res]
@@ -879,7 +886,7 @@ def main(argv: list[str] | None = None) -> int:
         import cast_multi
 
         try:
-            cases = (len(set(args.senders) | {1}) * (2 if args.compare else 1)
+            cases = (len(set(args.senders) | {1}) * (2 if args.compare else args.repeat)
                      if args.senders else 2)
             with interruptible(120 + cases * (args.warmup + args.seconds + 120)):
                 result = (cast_multi.run_senders(args) if args.senders

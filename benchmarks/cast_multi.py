@@ -34,6 +34,7 @@ import cProfile
 import json
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -317,6 +318,20 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _repeats(series: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """Each series' receiver CPU against its own one-sender run, per count, with the median
+    and range over the series (the machine's load moves single runs by ±15 %)."""
+    by_count: dict[str, list[float]] = {}
+    for runs in series:
+        for n, got in (_summary(runs).get("ratios_to_one_sender") or {}).items():
+            if got["receiver_cpu"] is not None:
+                by_count.setdefault(n, []).append(got["receiver_cpu"])
+    return {n: {"receiver_cpu_ratios": values,
+                "receiver_cpu_ratio_median": round(statistics.median(values), 2),
+                "receiver_cpu_ratio_range": [min(values), max(values)]}
+            for n, values in by_count.items()}
+
+
 def run_senders(args: argparse.Namespace) -> dict[str, Any]:
     """``args``: senders (counts), size, fps, warmup, seconds, screen (None: no layout),
     compare ("no-layout": each count again without a layout, right after; "stock-decode":
@@ -330,7 +345,10 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
         other = None
     runs: list[dict[str, Any]] = []
     plain: list[dict[str, Any]] = []
+    repeats: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp, private_namespace() as ns:
+        for _ in range(getattr(args, "repeat", 1) - 1):  # --repeat K: K-1 series first
+            repeats.append([_measured(ns, n, args, Path(tmp), args.screen) for n in counts])
         for n in counts:
             runs.append(_measured(ns, n, args, Path(tmp), args.screen))
             if other == "no_layout":
@@ -343,6 +361,8 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
         "screen": "x".join(map(str, args.screen)) if args.screen else None,
         "seconds": args.seconds, **_summary(runs)}
+    if repeats:
+        result["repeats"] = _repeats([*repeats, runs])
     if other is not None:
         result[other] = _summary(plain)
         pairs = [(r, q) for r, q in zip(runs, plain, strict=True)

@@ -125,6 +125,70 @@ async def test_a_broken_frame_asks_for_a_keyframe_and_keeps_the_decoder() -> Non
     assert luma(frames[-1]) == value(11)  # the next keyframe and the frames after decode
 
 
+def sized_stream(width: int, height: int, frames: int, first: int = 0) -> list[bytes]:
+    """Access units of a ``width`` x ``height`` picture (Y value as in :func:`value`), cut
+    into two slices as castapp's senders cut theirs (x264 with two sliced threads)."""
+    enc = av.CodecContext.create("libx264", "w")
+    enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
+    enc.time_base = Fraction(1, 30)
+    enc.thread_count = 2
+    enc.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "1000"}
+    out: list[bytes] = []
+    for i in range(first, first + frames):
+        y = np.full((height * 3 // 2, width), 128, np.uint8)
+        y[:height] = value(i)
+        y[:8, : 8 * (i % 8 + 1)] = 255  # something moves, so P-frames are not empty
+        frame = av.VideoFrame.from_ndarray(y, format="yuv420p")
+        frame.pts = i
+        out += [bytes(p) for p in enc.encode(frame)]
+    return out
+
+
+def decode_all(queue: decode.DecodeQueue, units: list[bytes]) -> list[av.VideoFrame]:
+    return [f for i, u in enumerate(units) for f in queue.decode((H264, JitterFrame(u, i)))]
+
+
+def test_a_small_picture_is_decoded_on_one_thread_a_large_one_on_ffmpegs_threads() -> None:
+    queue = decode.DecodeQueue()
+    small = decode_all(queue, sized_stream(640, 360, 6))
+    # one picture per frame, in order: the keyframe decoded again is not handed on twice
+    assert [int(f.to_ndarray()[100:360].mean() + 0.5) for f in small] == [
+        value(i) for i in range(6)]
+    assert queue.decoder_threads == 1 and queue._decoder.codec.thread_count == 1
+
+    queue = decode.DecodeQueue()
+    large = decode_all(queue, sized_stream(1280, 720, 3))
+    assert len(large) == 3 and queue.decoder_threads == 0
+    assert queue._decoder.codec.thread_count != 1  # FFmpeg's choice (several, here)
+
+
+def test_a_size_change_at_a_keyframe_changes_the_decoder_threads() -> None:
+    """A tile that becomes the spotlit picture (and back) gets the setting of its size."""
+    queue = decode.DecodeQueue()
+    units = [*sized_stream(640, 360, 3), *sized_stream(1280, 720, 3, first=3),
+             *sized_stream(640, 360, 3, first=6)]
+    frames = decode_all(queue, units)
+    assert [(f.width, f.height) for f in frames] == [(640, 360)] * 3 + [(1280, 720)] * 3 + [
+        (640, 360)] * 3
+    assert [int(f.to_ndarray()[100:360].mean() + 0.5) for f in frames] == [
+        value(i) for i in range(9)]
+    assert queue.decoder_threads == 1
+
+
+def test_a_keyframe_a_new_decoder_cannot_start_on_keeps_the_old_one() -> None:
+    """Without its parameter sets a keyframe starts no new decoder: the old one goes on."""
+    queue = decode.DecodeQueue()
+    first = sized_stream(640, 360, 2)
+    decode_all(queue, first[:1])
+    queue.decoder_threads = 0  # as if the first decoder had been opened with FFmpeg's threads
+    old = queue._decoder
+    again = sized_stream(640, 360, 1, first=1)[0]  # a fresh keyframe of the same size
+    slices = again[again.index(b"\x00\x00\x01\x65"):]  # its IDR slices, no SPS/PPS
+    frames = queue.decode((H264, JitterFrame(slices, 1)))
+    assert len(frames) == 1 and frames[0].key_frame
+    assert queue._decoder is old and queue.decoder_threads == 0
+
+
 @pytest.fixture
 def installed() -> Iterator[None]:
     was = adapt.installed()
