@@ -72,7 +72,7 @@ class CodecSpec:
 #: x264's ``ultrafast`` preset predicts intra blocks only as whole 16×16 blocks, which fits
 #: text and window edges badly: a 1080p desktop keyframe took 291-358 KB. With 4×4 intra
 #: prediction (in keyframes and in the intra blocks of other frames) the same keyframes took
-#: 238-290 KB (-18 %) at 0.5 dB higher PSNR, other frames 6-21 % fewer bytes, for about 1.5 ms
+#: 238-290 KB (-18 %) at 0.5 dB higher PSNR, other frames 10-21 % fewer bytes, for about 1.5 ms
 #: more encode per 1080p keyframe and none measurable per other frame. x264 has no option for
 #: the intra partitions, so this is ``superfast`` (which analyses them) with everything else
 #: set back to ``ultrafast``: the settings x264 writes into the stream differ in
