@@ -126,8 +126,9 @@ class DecodeQueue:
             if self._error is not None:
                 self._error.set()
             return []
-        if frames and frames[0].key_frame:
-            wanted = threads_for(frames[0].width, frames[0].height)
+        first = frames[0] if frames else None
+        if isinstance(first, av.VideoFrame) and first.key_frame:  # sound has no size
+            wanted = threads_for(first.width, first.height)
             if wanted != self.decoder_threads:
                 frames = self._switch(codec, encoded, wanted) or frames
         return frames

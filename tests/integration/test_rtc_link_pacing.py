@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
+from closing import bounded
 
 from castapp.rtc import peer
 from castapp.rtc.capture import SyntheticSource
@@ -100,11 +101,11 @@ async def peers(loopback_only: None) -> AsyncIterator[Peers]:
     p = Peers()
     yield p
     for r in p.receivers:
-        await r.stop()
+        await bounded("a frame receiver's stop", r.stop())
     for h in p.hubs:
-        await h.close()
+        await bounded("a shared encoder's close", h.close())
     for pc in p.pcs:
-        await pc.close()
+        await bounded("a peer connection's close", pc.close())
     for s in p.sources:
         s.stop()
 

@@ -4,6 +4,7 @@ in order, with aiortc's real receiver, decoder and an x264 stream."""
 from __future__ import annotations
 
 import asyncio
+import queue
 import random
 import threading
 from collections.abc import Iterator
@@ -187,6 +188,39 @@ def test_a_keyframe_a_new_decoder_cannot_start_on_keeps_the_old_one() -> None:
     frames = queue.decode((H264, JitterFrame(slices, 1)))
     assert len(frames) == 1 and frames[0].key_frame
     assert queue._decoder is old and queue.decoder_threads == 0
+
+
+async def test_sound_decodes_through_the_same_queue_without_a_thread_rule() -> None:
+    """The decoder thread of a sound receiver decodes through ``DecodeQueue`` too (the stock
+    queue, every frame on the thread): sound has no picture size, and must not trip the
+    picture's thread rule."""
+    from aiortc.codecs.opus import OpusEncoder
+
+    opus = next(c for c in get_capabilities("audio").codecs if c.mimeType == "audio/opus")
+    encoder = OpusEncoder()
+    units: list[bytes] = []
+    for i in range(10):
+        chunk = av.AudioFrame.from_ndarray(
+            np.zeros((1, 960 * 2), np.int16), format="s16", layout="stereo")
+        chunk.sample_rate, chunk.pts = 48000, i * 960
+        payloads, _ = encoder.encode(chunk)
+        units += payloads
+    assert units
+    loop = asyncio.get_running_loop()
+    out: asyncio.Queue[av.AudioFrame | None] = asyncio.Queue()
+    error = threading.Event()
+    plain: queue.Queue[decode.Task | None] = queue.Queue()  # aiortc's own queue for sound
+    thread = threading.Thread(target=decode.decoder_worker, args=(loop, plain, out, error))
+    thread.start()
+    for i, unit in enumerate(units):
+        plain.put((opus, JitterFrame(unit, i * 960)))
+    plain.put(None)
+    got = []
+    while (frame := await asyncio.wait_for(out.get(), 10)) is not None:
+        got.append(frame)
+    await loop.run_in_executor(None, thread.join)
+    assert len(got) == len(units) and all(isinstance(f, av.AudioFrame) for f in got)
+    assert not error.is_set()
 
 
 @pytest.fixture
