@@ -102,12 +102,11 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
                         spotlight: bool = False) -> None:
     """``spotlight``: the first presenter ("Laptop 1") is spotlit on ``screen``, the others
     in the column beside it, as the TV's window lays them out on key 1 (the receiver session
-    is asked for each one's view as the window asks it); otherwise the receiver lays them
-    out itself, as one without a window does (``--screen``)."""
+    is asked for each one's view as the window asks it, ``Screen.changes``); otherwise the
+    receiver lays them out itself, as one without a window does (``--screen``)."""
     from castapp.app.host import ReceiverHost, ReceiverOptions
-    from castapp.layout import plan
+    from castapp.layout import Screen
     from castapp.rtc import adapt
-    from castapp.session.room import ON_WALL, Layout
 
     if stock_decode:
         from castapp.rtc.receive import FrameReceiver
@@ -131,28 +130,21 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
             got.append((peer_id, value, t, frame.width, frame.height))
 
     showing = [0]
-    asked: dict[str, Any] = {}
     hosts: list[Any] = []
+    wall = Screen(*screen) if spotlight and screen is not None else None
 
     def lay_out(calls: Any) -> None:
         session = hosts[0].session if hosts else None
-        if screen is None or session is None:
+        if wall is None or session is None:
             return
-        shown = [c for c in calls if c.phase in ON_WALL]
-        first = next((c.key or c.peer_id for c in shown if c.name == "Laptop 1"), None)
-        hints = plan(Layout.SPOTLIGHT, [c.key or c.peer_id for c in shown], *screen,
-                     spotlight=first, sources={c.key or c.peer_id: (c.width, c.height)
-                                               for c in shown})
-        for key, hint in hints.items():
-            if asked.get(key) != hint:
-                asked[key] = hint
-                session.set_view(key, hint.width, hint.height, hint.fps, hint.tile,
-                                      hint.tiles, hint.spotlit)
+        for key, hint in wall.changes(calls, spotlight="Laptop 1"):
+            session.set_view(key, hint.width, hint.height, hint.fps, hint.tile, hint.tiles,
+                             hint.spotlit)
 
     def on_status(st: Any) -> None:
         for call in st.calls or ():
             names[call.peer_id] = call.name
-        if spotlight and st.calls is not None:
+        if st.calls is not None:
             lay_out(st.calls)
         count = sum(1 for c in st.calls or () if c.phase.value == "showing")
         if count != showing[0]:

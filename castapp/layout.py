@@ -232,11 +232,16 @@ class Screen:
         self.width, self.height = width, height
         self.hints: dict[str, ViewHint] = {}
 
-    def changes(self, calls: Sequence[CallView]) -> list[tuple[str, ViewHint]]:
+    def changes(self, calls: Sequence[CallView], spotlight: str | None = None
+                ) -> list[tuple[str, ViewHint]]:
+        """``spotlight``: the name of a presenter to show large, the others beside it (as
+        the window does on its number key); None: automatic layout."""
         shown = [c for c in calls if c.phase in ON_WALL][:MAX_PRESENTERS]
         order = [c.key or c.peer_id for c in shown]
         sources = {c.key or c.peer_id: (c.width, c.height) for c in shown}
-        hints = plan(Layout.AUTO, order, self.width, self.height, sources=sources)
+        main = next((c.key or c.peer_id for c in shown if c.name == spotlight), None)
+        hints = plan(Layout.SPOTLIGHT if main else Layout.AUTO, order, self.width,
+                     self.height, spotlight=main, sources=sources)
         changed = [(k, h) for k, h in hints.items() if self.hints.get(k) != h]
         self.hints = hints
         return changed

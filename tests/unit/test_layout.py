@@ -164,6 +164,19 @@ def test_a_screen_without_a_window_sends_what_the_wall_would():
     assert alone["d"].width == 1920 and alone["d"].fps == FULL_FPS and alone["d"].tile == 1
 
 
+def test_a_screen_spotlights_a_presenter_by_name_as_the_window_would():
+    screen = Screen(1920, 1080)
+    calls = [call(k, size=(1920, 1080)) for k in "abcd"]
+    changed = dict(screen.changes(calls, spotlight="c"))
+    assert changed == plan(Layout.SPOTLIGHT, list("abcd"), 1920, 1080, spotlight="c",
+                           sources={k: (1920, 1080) for k in "abcd"})
+    assert changed["c"].spotlit and changed["c"].fps == FULL_FPS and changed["c"].width > 957
+    assert all(not changed[k].spotlit and changed[k].fps < FULL_FPS for k in "abd")
+    # the named presenter leaves: the others go back to the automatic layout
+    rest = dict(screen.changes([c for c in calls if c.name != "c"], spotlight="c"))
+    assert all(h.tiles == 3 and not h.spotlit for h in rest.values())
+
+
 @pytest.mark.parametrize("text", ["1920", "x1080", "1920x", "axb", "1920x1080x2", "-5x100",
                                   "100x100", "20000x1080", ""])
 def test_a_bad_screen_size_is_refused_in_words(text):
