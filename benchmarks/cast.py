@@ -121,7 +121,11 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   ``ratios_over_stock_decode``; ``--compare spotlight`` runs each count again with the first
   sender spotlit and the others in the column beside it (as the TV's window lays them out
   on key 1) and adds ``spotlight`` (its ``ratios_to_one_sender`` give the spotlit sender's
-  latency against one sender) and ``ratios_over_spotlight``. ``--repeat K`` measures the
+  latency against one sender) and ``ratios_over_spotlight``. ``--replay SCENE`` has every
+  sender replay a ``cast_content.py`` scene instead of the pattern (150 frames recorded once
+  from a private Xvfb at 30 fps and converted as a capture does, looped, each sender from
+  its own place in the loop, the counter drawn in; ``content`` in the JSON says which), so
+  the receiver decodes what laptops show rather than still bars. ``--repeat K`` measures the
   counts K times over, one series after the other, and adds ``repeats`` (per count: each
   series' receiver CPU against its own one-sender run, their median and range).
 * ``--receivers N``: one sender (one capture, one encode) to N receiver processes, against
@@ -815,6 +819,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=1, metavar="K",
                     help="with --senders: measure the counts K times over, one series after "
                     "the other, and add each series' receiver CPU ratios and their median")
+    ap.add_argument("--replay", choices=["desktop", "typing", "scroll", "video"],
+                    help="with --senders: every sender replays this scene (recorded once "
+                    "from cast_content.py on a private Xvfb, 5 s looped, the counter drawn "
+                    "in) instead of the synthetic pattern")
     ap.add_argument("--screen", type=_screen, default=(1920, 1080), metavar="WxH|none",
                     help="with --senders: the receiver's screen the senders are laid out on "
                     "(default 1920x1080; none: no layout, every sender sends its full size)")
@@ -839,6 +847,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  "--trace, --max-size and --backend apply to the single screen cast only")
     if args.repeat != 1 and (not args.senders or args.compare or args.repeat < 1):
         ap.error("--repeat K (K >= 1) goes with --senders and without --compare")
+    if args.replay and not args.senders:
+        ap.error("--replay goes with --senders")
     if args.compare in ("no-layout", "stock-decode", "spotlight") and not args.senders:
         ap.error(f"--compare {args.compare} goes with --senders")
     args.size = RESOLUTIONS[args.res]

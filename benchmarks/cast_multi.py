@@ -180,16 +180,61 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
         await host.stop()
 
 
+def record_scene(path: Path, size: tuple[int, int], scene: str, frames: int = 150,
+                 fps: float = 30.0) -> None:
+    """Grab ``frames`` pictures of ``cast_content.py --scene SCENE`` at ``fps`` from a
+    private Xvfb screen of ``size``, convert them to I420 as a sender's capture does, and
+    save them to ``path`` (one ``.npy`` array, frames first) for the senders to replay."""
+    import mss
+    import numpy as np
+    from xvfb import xvfb
+
+    from castapp.rtc.convert import I420Converter
+
+    w, h = size
+    with xvfb(w, h) as display:
+        content = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("cast_content.py")), "--display",
+             display, "--width", str(w), "--height", str(h), "--fps", "59.5", "--scene", scene],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert content.stdout is not None
+            if "ready" not in content.stdout.readline():
+                raise RuntimeError(f"the {scene} scene did not start on {display}")
+            converter = I420Converter()
+            clip = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8,
+                                             shape=(frames, h * 3 // 2, w))
+            with mss.mss(display=display) as sct:
+                start = time.monotonic()
+                for i in range(frames):
+                    time.sleep(max(0.0, start + i / fps - time.monotonic()))
+                    clip[i] = converter.convert(np.asarray(sct.grab(sct.monitors[1])))
+            clip.flush()
+        finally:
+            content.terminate()
+            content.wait(10)
+
+
 async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, first: int,
-                      name: str, out: Path) -> None:
+                      name: str, out: Path, replay: Path | None = None) -> None:
+    """``replay``: frames recorded by :func:`record_scene` (looped, each sender from its own
+    place in the loop, the counter drawn in) instead of the synthetic pattern."""
+    import numpy as np
+
     from castapp.app.target import Caster, parse_target, send_preset, start_source
+    from castapp.rtc import pattern
     from castapp.rtc.capture import SyntheticSource
 
     made: dict[int, float] = {}
+    clip = None if replay is None else np.load(replay, mmap_mode="r")
 
     class Noted(SyntheticSource):
         def _produce(self, seq: int) -> Any:
-            frame = super()._produce(seq)
+            if clip is None:
+                frame = super()._produce(seq)
+            else:
+                base = clip[(seq + 37 * (first // BASE)) % len(clip)]
+                frame = pattern.draw_frame(base, self.width, self.height, self.counter_for(seq))
             made[self.counter_for(seq)] = time.time()
             return frame
 
@@ -211,6 +256,7 @@ async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, fi
 def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
              screen_size: tuple[int, int] | None, stock_decode: bool = False,
              spotlight: bool = False) -> dict[str, Any]:
+    """One count's run; with ``args.replay`` the senders replay ``tmp/scene.npy``."""
     from castproc import JsonProc, castapp_env
     from netns import in_namespace
 
@@ -231,7 +277,9 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
             tx = JsonProc(in_namespace(ns, [
                 *ME, "room-sender", "--url", url, "--code", ready["code"], "--size", f"{w}x{h}",
                 "--fps", str(args.fps), "--first", str(i * BASE), "--name", f"Laptop {i + 1}",
-                "--out", str(tmp / f"tx-{n}-{i}.json")]), env, subprocess.PIPE)
+                "--out", str(tmp / f"tx-{n}-{i}.json"),
+                *(["--replay", str(tmp / "scene.npy")] if args.replay else [])]),
+                env, subprocess.PIPE)
             senders.append(tx)
             tx.expect("casting", timeout=40)
         try:
@@ -339,6 +387,8 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
     plain: list[dict[str, Any]] = []
     repeats: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp, private_namespace() as ns:
+        if args.replay:
+            record_scene(Path(tmp) / "scene.npy", args.size, args.replay)
         for _ in range(getattr(args, "repeat", 1) - 1):  # --repeat K: K-1 series first
             repeats.append([_measured(ns, n, args, Path(tmp), args.screen) for n in counts])
         for n in counts:
@@ -351,6 +401,7 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
                 plain.append(_measured(ns, n, args, Path(tmp), args.screen, spotlight=True))
     result: dict[str, Any] = {
         "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
+        "content": f"replayed {args.replay} scene" if args.replay else "synthetic pattern",
         "screen": "x".join(map(str, args.screen)) if args.screen else None,
         "seconds": args.seconds, **_summary(runs)}
     if repeats:
@@ -545,6 +596,7 @@ def main() -> None:
     s.add_argument("--fps", type=float, default=30)
     s.add_argument("--first", type=int, default=0)
     s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--replay", type=Path)
     fs = sub.add_parser("fan-sender")
     for flag in ("--url", "--codes", "--size"):
         fs.add_argument(flag, required=True)
@@ -558,7 +610,7 @@ def main() -> None:
                                   else _size(args.screen), args.stock_decode, args.spotlight))
     elif args.role == "room-sender":
         asyncio.run(room_sender(args.url, args.code, _size(args.size), args.fps, args.first,
-                                args.name, args.out))
+                                args.name, args.out, args.replay))
     elif args.role == "fan-sender":
         loopback_only()
         w, h = _size(args.size)

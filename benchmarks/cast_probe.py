@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,8 @@ async def run(args: argparse.Namespace) -> int:
 
     start: dict[str, float] = {}
     links_at_start = 0
+    # CASTAPP_RECEIVER_PROFILE=FILE: cProfile the event loop over the window (slower)
+    profiler = cProfile.Profile() if os.environ.get("CASTAPP_RECEIVER_PROFILE") else None
     try:
         while line := (await commands.readline()).decode().strip():
             if naive_task is not None and naive_task.done() and naive_pc is None:
@@ -164,9 +168,14 @@ async def run(args: argparse.Namespace) -> int:
                          "bytes": await bytes_received(current_pc()), "work": meter.work_s}
                 meter.measuring = samples.enabled = True
                 links_at_start = len(links)
+                if profiler is not None:
+                    profiler.enable()
             elif line == "stop":
                 meter.measuring = samples.enabled = False
                 t = time.time()
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(os.environ["CASTAPP_RECEIVER_PROFILE"])
                 if meter.trace is not None:
                     meter.trace.enabled = False
                     meter.trace.write(args.trace)
