@@ -445,6 +445,8 @@ class Bench:
             sender = self.spawn(f"{kind}-sender", self.python("cast_naive.py", *common))
         else:
             extra = ["--max-size", a.max_size] if a.max_size else []
+            if a.keyframe_every is not None:
+                extra += ["--keyframe-every", f"{a.keyframe_every:g}"]
             if trace:
                 extra += ["--trace", str(trace_files[0])]
             sender = self.spawn(f"{kind}-sender", self.python(
@@ -801,6 +803,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--mode", choices=["auto", "changes", "fixed"], default="auto",
                     help="sender settings: the Auto preset (default), change-driven "
                     "default settings, or every captured frame encoded")
+    ap.add_argument("--keyframe-every", type=float, metavar="S",
+                    help="with --mode fixed: a keyframe every S seconds instead of 8, so the "
+                    "keyframe figures rest on more keyframes")
     ap.add_argument("--content-hz", type=float, default=59.5,
                     help="content repaint rate (default 59.5: just off 60 Hz so repaints and "
                     "capture ticks drift through every phase instead of locking)")
@@ -847,6 +852,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  "--trace, --max-size and --backend apply to the single screen cast only")
     if args.repeat != 1 and (not args.senders or args.compare or args.repeat < 1):
         ap.error("--repeat K (K >= 1) goes with --senders and without --compare")
+    if args.keyframe_every is not None and (args.mode != "fixed" or args.keyframe_every <= 0):
+        ap.error("--keyframe-every S (S > 0) goes with --mode fixed (a change-driven sender "
+                 "sends keyframes only when they are needed)")
     if args.replay and not args.senders:
         ap.error("--replay goes with --senders")
     if args.compare in ("no-layout", "stock-decode", "spotlight") and not args.senders:

@@ -241,8 +241,8 @@ def encoder_config(mode: str, fps: float) -> EncoderConfig:
 
 
 def delivery(config: EncoderConfig, args: argparse.Namespace) -> EncoderConfig:
-    """``--pacing off``, ``--intra-refresh S`` and ``--intra-16x16`` applied to the sender's
-    settings."""
+    """``--pacing off``, ``--intra-refresh S``, ``--intra-16x16`` and ``--keyframe-every S``
+    applied to the sender's settings."""
     if args.pacing is not None:
         pacing = None if args.pacing == "off" else PacingConfig(
             window_s=args.pace_window, from_first_loss=args.pacing == "after-loss")
@@ -251,6 +251,8 @@ def delivery(config: EncoderConfig, args: argparse.Namespace) -> EncoderConfig:
         config = dataclasses.replace(config, intra_refresh_s=args.intra_refresh)
     if args.intra_16x16:
         config = dataclasses.replace(config, intra_4x4=False)
+    if args.keyframe_every is not None:
+        config = dataclasses.replace(config, keyframe_interval_s=args.keyframe_every)
     return config
 
 
@@ -293,6 +295,8 @@ def main() -> None:
                     help="with --pacing on or after-loss: a large frame leaves within S s")
     ap.add_argument("--intra-refresh", type=float, metavar="S",
                     help="x264 intra refresh over S seconds instead of keyframes")
+    ap.add_argument("--keyframe-every", type=float, metavar="S",
+                    help="with --mode fixed: a keyframe every S seconds (default 8)")
     ap.add_argument("--intra-16x16", action="store_true",
                     help="x264 ultrafast's intra prediction, 16x16 blocks only (castapp "
                     "before 4x4 intra)")
