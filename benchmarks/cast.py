@@ -56,7 +56,12 @@ each at debug level), ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/
 ``cast_tail.py``. ``--trace FILE`` writes per-frame stage timings (capture, convert, wait,
 encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and prints the
 per-stage table to stderr (and as ``stages`` in the JSON); the portal run's go to
-FILE with ``-portal`` before its suffix.
+FILE with ``-portal`` before its suffix. With ``--mode fixed`` the sender sends a keyframe
+every 8 s, so a short run has few; ``--keyframe-every S`` sends one every S seconds, and the
+keyframe figures then rest on more than the group's largest values.
+``CASTAPP_RECEIVER_PROFILE=FILE`` (any run, ``--senders`` too) writes a cProfile of the
+receiver's event-loop thread over the window, in CPU time (slower: for finding where the
+time goes, not for figures).
 
 **Scenes and the fixed-rate comparison.** ``--scene static|typing|scroll|video`` replaces
 the desktop scene (see ``cast_content.py``; the stamp changes only where the scene does)
