@@ -18,6 +18,7 @@ from castapp.app import words
 from castapp.app.platform import stop_on_signals
 from castapp.app.words import Phrase
 from castapp.cli_ice import ice_kwargs
+from castapp.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from castapp.app.host import HostEvent
@@ -87,9 +88,7 @@ async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -
     if task.done():
         task.result()  # its exception, if it failed
         return True
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
     return False
 
 

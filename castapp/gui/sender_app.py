@@ -4,7 +4,6 @@ source, one encode, a session per TV) and :mod:`castapp.app.target`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -28,6 +27,7 @@ from castapp.rtc.audio.choice import sound_available
 from castapp.rtc.capture import FrameSource, SourceState
 from castapp.rtc.capture_source import CaptureSpec
 from castapp.session.sender import SenderSession, SenderState, SenderStatus
+from castapp.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -313,9 +313,7 @@ class SenderController:
         running, self._running = self._running, []
         for task in running:
             if task is not asyncio.current_task():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         multi, source = self.multi, self.source
         self.multi = self.source = None
         self._source_words = ""

@@ -33,11 +33,12 @@ retransmissions (NACK/RTX) and RTCP are sent at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from castapp.tasks import cancel_and_wait
 
 #: Below this the drain task sends instead of sleeping (asyncio's timers have ~1 ms
 #: resolution, so shorter sleeps overshoot anyway).
@@ -162,11 +163,8 @@ class Pacer:
     async def close(self) -> None:
         """Drop what is still queued and stop the drain task."""
         self._queue.clear()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
 
 def restamp_abs_send_time(data: bytes, ext_id: int, value: int) -> bytes:

@@ -27,7 +27,6 @@ only from when its report left (a while after the capture).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -42,6 +41,7 @@ from av.sidedata.sidedata import Type as SideDataType
 from castapp.logs import failed
 from castapp.rtc.audio.lipsync import VIDEO_CLOCK, SenderClock, ntp_seconds
 from castapp.rtc.encoder import parse_sender_info
+from castapp.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -233,10 +233,7 @@ class FrameReceiver:
             self._detach()
             self._end()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     def latest(self) -> ReceivedFrame | None:
         return self._latest

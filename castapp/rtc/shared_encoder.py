@@ -26,7 +26,6 @@ shared-encoder adaptation in :mod:`castapp.rtc.adapt`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import statistics
 import time
@@ -41,6 +40,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from castapp.rtc.capture import FrameSource
 from castapp.rtc.encoder import EncoderConfig, ScreenH264Encoder, ScreenVp8Encoder
 from castapp.rtc.pacer import PacerStats, PacingConfig
+from castapp.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -229,10 +229,7 @@ class EncoderGroup:
                 sub.close()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self.track.stop()
         for sub in list(self.subs):
             sub.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 
@@ -16,6 +15,7 @@ from castapp.rtc.capture import FrameSource
 from castapp.rtc.content import AutoController
 from castapp.rtc.encoder import EncoderConfig, EncoderLink
 from castapp.rtc.mailbox import CapturedFrame, SourceClosedError
+from castapp.tasks import cancel_and_wait
 
 CLOCK_RATE = 90_000
 
@@ -141,11 +141,9 @@ class CaptureTrack(MediaStreamTrack):
             await asyncio.wait({newer, woken}, timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
-            woken.cancel()
             if not newer.done():
                 newer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await woken
+            await cancel_and_wait(woken)
         self._wake.clear()
         if newer.done() and not newer.cancelled():
             return newer.result()  # re-raises SourceClosedError

@@ -36,6 +36,7 @@ from castapp.rtc.shared_encoder import SharedEncoderHub
 from castapp.session.fanout import FanoutCast
 from castapp.sfu.janus import Handle, JanusError, Jsep
 from castapp.sfu.videoroom import SfuPublisher
+from castapp.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +215,7 @@ class SfuOfferPeer:
 
     async def close(self) -> None:
         self._state = "closed"
-        self._watch.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._watch
+        await cancel_and_wait(self._watch)
         await self.handle.detach()
 
 

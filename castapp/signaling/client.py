@@ -24,6 +24,7 @@ from castapp import __version__
 from castapp import protocol as p
 from castapp.protocol import ErrorCode
 from castapp.signaling.identity import ReceiverIdentity
+from castapp.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -228,11 +229,8 @@ class SignalingClient:
 
     async def close(self) -> None:
         self._closing = True
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        reader, self._reader = self._reader, None
+        await cancel_and_wait(reader)
         await self._drop()
         if self._session is not None:
             await self._session.close()

@@ -17,6 +17,7 @@ from castapp.logs import failed
 from castapp.signaling import redis_scripts as lua
 from castapp.signaling.redis_wire import RedisConnection, RedisWireError, Subscriber
 from castapp.signaling.store import DeliverFn, ResetFn
+from castapp.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,7 @@ class Presence:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
         with contextlib.suppress(*FAILURES):
             await self._redis.srem(f"{self._prefix}instances", self.instance)

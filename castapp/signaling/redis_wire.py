@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 
+from castapp.tasks import cancel_and_wait
+
 #: What a command argument may be.
 Arg = str | bytes | int | float
 
@@ -313,10 +315,7 @@ class RedisConnection:
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
+        await cancel_and_wait(self._watchdog)
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
             with contextlib.suppress(BaseException):  # broad: a cancelled connect ends as it may
