@@ -26,6 +26,7 @@ from castapp.links import DEFAULT_PORT
 from castapp.logs import describe
 from castapp.session.receiver_table import ReceiverState, ReceiverStatus
 from castapp.session.room import AdmissionMode
+from castapp.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from castapp.embedded import EmbeddedService
@@ -164,14 +165,10 @@ class ReceiverController:
         return self.window.status
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            except Exception as exc:  # broad: the window's task had a bug; stopping goes on
-                log.error("the receiver window's updates stopped: %s", describe(exc))
-            self._task = None
+        task, self._task = self._task, None
+        try:
+            await cancel_and_wait(task)
+        except Exception as exc:  # broad: the window's task had a bug; stopping goes on
+            log.error("the receiver window's updates stopped: %s", describe(exc))
         self.media.stop()
         await self.host.stop()
