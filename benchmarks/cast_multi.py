@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import json
 import os
@@ -194,7 +195,14 @@ def record_scene(path: Path, size: tuple[int, int], scene: str, frames: int = 15
     from castapp.rtc.convert import I420Converter
 
     w, h = size
-    with xvfb(w, h) as display:
+    with contextlib.ExitStack() as stack:
+        try:
+            display = stack.enter_context(xvfb(w, h))
+        except BaseException as exc:  # the helper's pytest failures included: say it in words
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            raise RuntimeError(f"no Xvfb screen to record the {scene} scene on: "
+                               f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
         content = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("cast_content.py")), "--display",
              display, "--width", str(w), "--height", str(h), "--fps", "59.5", "--scene", scene],
