@@ -13,6 +13,10 @@ receiver
     ``network``: first packet handed over to its arrival in the receiver's RTP handler (one
     clock: same machine);
     ``receive``: first to last packet (the per-packet Python path, a keyframe's burst);
+    ``arrive``: the kernel's arrival time of the frame's first datagram to its last (how
+    spread out the packets came; Linux only);
+    ``behind``: the last datagram's kernel arrival to its release by the jitter buffer
+    (how far the receiver's reading lagged behind the wire);
     ``decode``; ``deliver``: decoded to handed to the application.
 
 :func:`merge` joins both sides and :func:`stage_table` summarises them (p50/p95 per stage,
@@ -32,7 +36,7 @@ import numpy as np
 from cast_stamp import StampReader
 
 STAGES = ("capture", "convert", "wait", "encode", "handoff", "send", "network", "receive",
-          "decode", "deliver")
+          "arrive", "behind", "decode", "deliver")
 
 #: The stamp of the frame whose packets the running task is sending (set in the video
 #: sender's RTP task only).
@@ -125,6 +129,9 @@ class SenderTrace:
 class ReceiverTrace:
     def __init__(self) -> None:
         self.by_rtp: dict[int, dict[str, float]] = {}
+        self.kernel: dict[int, list[float]] = {}
+        """Raw RTP timestamp -> kernel arrival of its first and last datagram."""
+        self._datagram: bytes = b""
         self.frames: dict[int, dict[str, Any]] = {}
         self._reader = StampReader()
         self._origin: int | None = None
@@ -150,6 +157,25 @@ class ReceiverTrace:
 
         adapt.install()  # first: it checks the stock code these wrappers replace
         trace = self
+        from castapp.rtc import backlog
+
+        original_is_rtp, original_arrival = backlog._is_rtp, backlog.kernel_arrival
+
+        def is_rtp(data: bytes) -> bool:
+            trace._datagram = data
+            return original_is_rtp(data)
+
+        def kernel_arrival(fd: int) -> float | None:
+            at = original_arrival(fd)
+            data, trace._datagram = trace._datagram, b""
+            if trace.enabled and at is not None and len(data) >= 8:
+                raw = int.from_bytes(data[4:8], "big")
+                span = trace.kernel.setdefault(raw, [at, at])
+                span[0], span[1] = min(span[0], at), max(span[1], at)
+            return at
+
+        backlog._is_rtp = is_rtp  # type: ignore[assignment]
+        backlog.kernel_arrival = kernel_arrival  # type: ignore[assignment]
         original_handle = rr.RTCRtpReceiver._handle_rtp_packet
 
         async def handle(self: Any, packet: Any, arrival_time_ms: int) -> None:
@@ -158,7 +184,7 @@ class ReceiverTrace:
                 entry = trace.by_rtp.get(key)
                 now = time.time()
                 if entry is None:
-                    trace.by_rtp[key] = {"first": now, "last": now}
+                    trace.by_rtp[key] = {"first": now, "last": now, "raw": packet.timestamp}
                 else:
                     entry["last"] = now
             await original_handle(self, packet, arrival_time_ms)
@@ -197,6 +223,9 @@ class ReceiverTrace:
         out = {}
         for stamp, f in self.frames.items():
             rtp = self.by_rtp.get(f.get("rtp", -1), {})
+            kernel = self.kernel.get(int(rtp.get("raw", -1)))
+            if kernel is not None:
+                rtp = {**rtp, "kfirst": kernel[0], "klast": kernel[1]}
             out[str(stamp)] = {**f, **{f"rtp_{k}": v for k, v in rtp.items()}}
         path.write_text(json.dumps(out))
 
@@ -228,6 +257,8 @@ def merge(sender_file: Path, receiver_file: Path) -> list[dict[str, Any]]:
             "send": ms(s.get("send_start"), s.get("send_end")),
             "network": ms(s.get("send_start"), r.get("rtp_first")),
             "receive": ms(r.get("rtp_first"), r.get("rtp_released", r.get("rtp_last"))),
+            "arrive": ms(r.get("rtp_kfirst"), r.get("rtp_klast")),
+            "behind": ms(r.get("rtp_klast"), r.get("rtp_released", r.get("rtp_last"))),
             "decode": ms(r.get("decode_start"), r.get("decode_end")),
             "deliver": ms(r.get("decode_end"), r.get("delivered")),
         })
