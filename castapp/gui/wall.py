@@ -9,9 +9,11 @@ whole wall is one ordinary widget that ``grab()`` reads back.
 The wall decides where tiles go (:mod:`castapp.layout`) and tells the window, through
 ``view_hint``, the size and frame rate each sender should send.
 
-Sound: only the spotlit presenter (or the first) is heard; with several on the wall that tile
-says *Sound*, and every presenter's tile says *Muted* while the TV is muted (key M, the
-remote's mute key or the menu's *Mute sound*, ``act_mute``), which ``sound_muted`` reports.
+Sound: the session decides whose sound plays (the spotlit presenter's, else the first with
+sound) and says so in each ``CallView`` (``sound``, ``heard``); with several on the wall the
+heard tile says *Sound*, and every tile of a presenter with sound says *Muted* while the TV
+is muted (key M, the remote's mute key or the menu's *Mute sound*, ``act_mute``), which
+``sound_muted`` reports. A presenter without sound has no mark.
 """
 
 from __future__ import annotations
@@ -278,12 +280,6 @@ class Wall(QWidget):
         self._relayout()
 
     # ------------------------------------------------------------------ sound
-    def heard(self) -> str | None:
-        """The presenter whose sound plays: the spotlit one, else the first on the wall."""
-        if self.spotlight in self._tiles:
-            return self.spotlight
-        return self._order[0] if self._order else None
-
     def set_muted(self, muted: bool) -> None:
         if muted == self.muted:
             return
@@ -293,12 +289,14 @@ class Wall(QWidget):
         self.update()
 
     def sound_mark(self, peer_id: str) -> str | None:
-        """What a tile says about sound: *Muted*, *Sound* (the one heard among several)."""
-        if peer_id not in self._tiles:
+        """What a tile says about sound: *Muted* (the TV muted every presenter), *Sound* (the
+        one heard among several); nothing on a presenter that sends no sound."""
+        tile = self._tiles.get(peer_id)
+        if tile is None or not tile.call.sound:
             return None
         if self.muted:
             return self.muted_text
-        if len(self._order) > 1 and peer_id == self.heard():
+        if len(self._order) > 1 and tile.call.heard:
             return self.sound_text
         return None
 

@@ -348,13 +348,18 @@ class Call:
     def handle(self, event: Event) -> bool:
         return self.machine.handle(event)
 
-    def view_of(self) -> CallView:
+    @property
+    def has_sound(self) -> bool:
+        """Whether the presenter's sound arrives (its link plays an audio track)."""
+        return getattr(self.link, "audio", None) is not None
+
+    def view_of(self, heard: bool = False) -> CallView:
         name, browser = split_browser_mark(self.name)
         return CallView(
             peer_id=self.peer_id, name=name, browser=browser, phase=_PHASES[self.state],
             pin=self.pin if self.state is CallState.PIN else None, verified=self.verified,
             width=self.size[0], height=self.size[1], route=self.route,
-            reconnects=self.reconnects, key=self.key,
+            reconnects=self.reconnects, key=self.key, sound=self.has_sound, heard=heard,
         )
 
     def due(self, now: float) -> Event | None:

@@ -312,8 +312,8 @@ class ReceiverSession:
         return got.peer if got is not None else None
 
     def audio_stats(self) -> dict[str, object]:
-        """The spotlit (or first) call's sound figures, empty when it has no sound."""
-        call = self._primary()
+        """The sound figures of the presenter the rule plays, empty when none has sound."""
+        call = self._sound_source()
         audio = getattr(call.link, "audio", None) if call is not None else None
         return audio.stats_fields() if audio is not None else {}
 
@@ -421,32 +421,54 @@ class ReceiverSession:
             "reconnects": call.reconnects if call is not None else 0,
         }
 
+    def _sound_source(self) -> Call | None:
+        """Whose sound the rule plays: the spotlit presenter's, else the first on screen
+        that sends sound (a presenter without sound does not silence the room)."""
+        on_screen = [k for k in self.calls.values() if k.state in _ON_SCREEN and k.has_sound]
+        spot = self.calls.get(self._spotlit or "")
+        if spot is not None and spot in on_screen:
+            return spot
+        return on_screen[0] if on_screen else None
+
+    def _audible(self) -> set[str]:
+        """Peer ids of the calls whose sound plays (the TV's mute of every one aside)."""
+        source = self._sound_source()
+        heard = set()
+        for call in self.calls.values():
+            chosen, _ = self._sound.get(call.peer_id, (None, 1.0))
+            if call.has_sound and (call is source if chosen is None else not chosen):
+                heard.add(call.peer_id)
+        return heard
+
     def set_presenter_sound(self, peer_id: str, *, muted: bool | None = None,
                             volume: float | None = None) -> None:
         """The TV's choice for one presenter's sound; ``muted=None`` goes back to the rule."""
         _, old_volume = self._sound.get(peer_id, (None, 1.0))
         self._sound[peer_id] = (muted, old_volume if volume is None else volume)
-        self.apply_sound()
+        self._publish_calls()  # the tiles say whose sound plays
 
     def set_muted(self, muted: bool) -> None:
         """Mute or unmute every presenter."""
         self.audio_muted = muted
         self.apply_sound()
 
-    def apply_sound(self) -> None:
-        """Only the spotlit (or the only) presenter is heard unless the TV chose otherwise."""
-        primary = self._primary()
+    def apply_sound(self) -> set[str]:
+        """Only one presenter is heard (:meth:`_sound_source`) unless the TV chose
+        otherwise; returns the peer ids heard."""
+        heard = self._audible()
         for call in self.calls.values():
             audio = getattr(call.link, "audio", None)
             if audio is None:
                 continue
-            chosen, volume = self._sound.get(call.peer_id, (None, 1.0))
-            audible = call is primary if chosen is None else not chosen
-            audio.set_muted(self.audio_muted or not audible)
+            _, volume = self._sound.get(call.peer_id, (None, 1.0))
+            audio.set_muted(self.audio_muted or call.peer_id not in heard)
             audio.set_volume(volume)
+        return heard
 
     def _publish_calls(self) -> None:
-        views = tuple(k.view_of() for k in self.calls.values() if k.state in _VISIBLE)
+        heard = self.apply_sound()
+        views = tuple(k.view_of(heard=k.peer_id in heard) for k in self.calls.values()
+                      if k.state in _VISIBLE)
         if self._screen is not None:  # no window: tell each sender its tile, as one would
             for key, hint in self._screen.changes(views):
                 call = self.calls.get(key)
@@ -455,7 +477,6 @@ class ReceiverSession:
                         self._view(call, hint)
                     except IllegalEventError as exc:
                         self._fault(exc)
-        self.apply_sound()
         self._publish(calls=views, **self._primary_fields())
 
     def _summary(self) -> Event:
@@ -692,8 +713,8 @@ class ReceiverSession:
                 on_frame=lambda f: self._frame(call, gen, f),
                 on_failed=lambda: self._link_failed(call, gen),
                 audio_out=self.audio_out,
-                # heard at once only when it is the first: the rule applies when it shows
-                audio_muted=self.audio_muted or self._primary() is not None,
+                # heard at once only when nobody else is: the rule applies when it shows
+                audio_muted=self.audio_muted or self._sound_source() is not None,
             )
             try:
                 link = await self._links(req)

@@ -77,3 +77,8 @@ class CallView:
     reconnects: int = 0
     #: Stays the same for the whole call, across the sender's reconnections (key tiles by it).
     key: str = ""
+    #: The presenter sends sound.
+    sound: bool = False
+    #: Its sound is the one the TV plays (by the rule or the TV's choice; the TV's own mute
+    #: of every presenter aside).
+    heard: bool = False

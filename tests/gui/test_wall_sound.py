@@ -32,12 +32,15 @@ def test_tv_window_plays_marks_and_mutes_the_sound(tmp_path: Path) -> None:
         recorder.wait()
     assert done.returncode == 0, done.stderr[-2000:]
     shown = json.loads(done.stdout.strip().splitlines()[-1])
-    # two presenters: the first is heard and its tile says so; M mutes every tile
-    assert shown["before"] == {"heard": "a", "a": "Sound", "b": None}
-    assert shown["after"] == {"a": "Muted", "b": "Muted", "muted": True}
-    assert shown["muted_calls"] == [True] and shown["mute_checked"]
+    # three presenters: the heard one's tile says so; M mutes every tile with sound; the
+    # presenter who sends no sound never has a mark
+    assert shown["before"] == {"a": "Sound", "b": None, "c": None}
+    assert shown["after"] == {"a": "Muted", "b": "Muted", "c": None, "muted": True}
+    assert shown["muted_calls"] == [True, False, True] and shown["mute_checked"]
     assert any(text.startswith("Mute sound") for text in shown["menu"])
-    assert shown["spotlit_heard"] == "b"
+    # spotlit, Grace's tile is asked large; once the session plays her sound, hers says so
+    assert shown["spotlit_asked"] is True
+    assert shown["spotlit"] == {"a": None, "b": "Sound", "c": None}
     heard = as_mono((tmp_path / "tv.raw").read_bytes())
     # sound before M, silence after: the recording's tail (after M) is quiet
     loud = np.abs(heard) > 500

@@ -12,6 +12,7 @@ import fractions
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -79,24 +80,34 @@ async def main() -> dict[str, object]:
     window.set_controls(room)
     window.resize(1280, 720)
     window.show()
-    for peer, name in (("a", "Ada"), ("b", "Grace")):
-        room.add(CallView(peer, name, CallPhase.SHOWING, verified=True))
+    # Ada's sound is the one the session plays; Grace sends sound too; Lin sends none
+    room.add(CallView("a", "Ada", CallPhase.SHOWING, verified=True, sound=True, heard=True))
+    room.add(CallView("b", "Grace", CallPhase.SHOWING, verified=True, sound=True))
+    room.add(CallView("c", "Lin", CallPhase.SHOWING, verified=True))
     wall = window.wall
     room.playback = AudioPlayback.start(Melody(), qt_sound_out)
     assert room.playback is not None, "no sound output"
     await asyncio.sleep(seconds)
-    before = {"heard": wall.heard(), "a": wall.sound_mark("a"), "b": wall.sound_mark("b")}
+    before = {p: wall.sound_mark(p) for p in "abc"}
     window.activateWindow()
     QTest.keyClick(window, Qt.Key.Key_M)
     await asyncio.sleep(0.1)
-    after = {"a": wall.sound_mark("a"), "b": wall.sound_mark("b"), "muted": wall.muted}
+    after = {**{p: wall.sound_mark(p) for p in "abc"}, "muted": wall.muted}
     menu = [a.text() for a in window.build_menu().actions()]
+    QTest.keyClick(window, Qt.Key.Key_M)  # sound back on
     wall.set_spotlight("b")
-    spotlit = wall.heard()
+    await asyncio.sleep(0.1)
+    spotlit_asked = room.views.get("b", (0,) * 6)[5]
+    # the session moves the sound with the spotlight and says so
+    room.calls = [replace(c, heard=c.peer_id == "b") for c in room.calls]
+    room.publish()
+    spotlit = {p: wall.sound_mark(p) for p in "abc"}
+    QTest.keyClick(window, Qt.Key.Key_M)
     await asyncio.sleep(seconds)
     stats = room.playback.buffer.stats()
     room.playback.stop()
-    return {"before": before, "after": after, "menu": menu, "spotlit_heard": spotlit,
+    return {"before": before, "after": after, "menu": menu, "spotlit": spotlit,
+            "spotlit_asked": spotlit_asked,
             "muted_calls": room.muted_calls, "glitches": stats.glitches,
             "mute_checked": wall.act_mute.isChecked()}
 

@@ -56,3 +56,37 @@ async def test_only_the_spotlit_presenter_is_heard_and_the_tv_can_change_that(
     assert sounds["s2"].muted
     r.session.set_presenter_sound("s2", muted=None)  # back to the rule
     assert not sounds["s2"].muted
+
+
+def heard_marks(r: Rig) -> dict[str, tuple[bool, bool]]:
+    """What the session tells the TV window: (sends sound, is heard) per presenter."""
+    return {v.peer_id: (v.sound, v.heard) for v in r.session.status.calls or ()}
+
+
+async def test_a_presenter_without_sound_does_not_silence_the_room(
+        rig: RigFn) -> None:  # noqa: F811
+    r = await rig()
+    await r.on_screen("s1")  # slides, no sound
+    await r.on_screen("s2")
+    await r.on_screen("s3")
+    sounds = with_sound(r, "s2", "s3")
+    r.session.set_view("s3", 480, 270, 15, tile=3, tiles=3, spotlit=False)  # publishes
+    # the first on screen that sends sound is heard, and the views say so
+    assert not sounds["s2"].muted and sounds["s3"].muted
+    assert heard_marks(r) == {"s1": (False, False), "s2": (True, True), "s3": (True, False)}
+    # spotlighting a presenter without sound keeps the sound where it was
+    r.session.set_view("s1", 1920, 1080, 30, tile=1, tiles=3, spotlit=True)
+    assert not sounds["s2"].muted and sounds["s3"].muted
+    assert heard_marks(r)["s2"] == (True, True)
+    # spotlighting one with sound moves the sound to it
+    r.session.set_view("s1", 480, 270, 15, tile=1, tiles=3, spotlit=False)
+    r.session.set_view("s3", 1920, 1080, 30, tile=3, tiles=3, spotlit=True)
+    assert sounds["s2"].muted and not sounds["s3"].muted
+    assert heard_marks(r) == {"s1": (False, False), "s2": (True, False), "s3": (True, True)}
+    # the TV's own choice for one presenter shows in the views at once
+    r.session.set_presenter_sound("s2", muted=False)
+    assert heard_marks(r)["s2"] == (True, True) and not sounds["s2"].muted
+    # the TV's mute of everyone silences every call but leaves who is heard as it was
+    r.session.set_muted(True)
+    assert all(s.muted for s in sounds.values())
+    assert heard_marks(r)["s3"] == (True, True)
