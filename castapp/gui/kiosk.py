@@ -3,6 +3,10 @@
 - :func:`write_autostart` writes an XDG autostart entry (``castapp receive --kiosk``) to
   ``~/.config/autostart/castapp-receiver.desktop`` or a path given for tests;
 - :func:`apply_kiosk` makes a window frameless and full screen with no mouse pointer;
+- :func:`show_full_screen` is ``showFullScreen`` that also works on a display without a window
+  manager (a TV box's bare X server started with ``xinit``), where Qt marks the window full
+  screen but nothing resizes it: after :data:`UNMANAGED_CHECK_MS` the window fills its screen
+  itself;
 - :class:`ScreenSaverInhibitor` asks the desktop's ``org.freedesktop.ScreenSaver`` service
   over the D-Bus session bus not to blank the screen, and lets go when casting stops. With no
   session bus (Windows, macOS, a bare X server) it notes that once in the log and does nothing.
@@ -17,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,9 @@ AUTOSTART_NAME = "castapp-receiver.desktop"
 SERVICE = "org.freedesktop.ScreenSaver"
 PATH = "/org/freedesktop/ScreenSaver"
 INTERFACE = "org.freedesktop.ScreenSaver"
+#: How long a window manager has to make a window full screen before it fills its screen
+#: itself.
+UNMANAGED_CHECK_MS = 300
 
 
 def autostart_path() -> Path:
@@ -88,11 +95,30 @@ def autostart_enabled(path: Path | None = None) -> bool:
     return (path or autostart_path()).is_file()
 
 
+def show_full_screen(window: QWidget) -> None:
+    """Full screen, also where no window manager acts on the request (see the module)."""
+    window.showFullScreen()
+    QTimer.singleShot(UNMANAGED_CHECK_MS, window, lambda: fill_screen_if_unmanaged(window))
+
+
+def fill_screen_if_unmanaged(window: QWidget) -> bool:
+    """Give a window that is full screen in name only its screen's whole area; True if it
+    had to (nothing on the display resized it)."""
+    screen = window.screen()
+    if not window.isFullScreen() or screen is None or window.geometry() == screen.geometry():
+        return False
+    log.info("no window manager made the window full screen: it fills %dx%d itself",
+             screen.geometry().width(), screen.geometry().height())
+    window.setGeometry(screen.geometry())  # this ends Qt's full-screen state …
+    window.showFullScreen()  # … which is asked for again, with nothing left to resize
+    return True
+
+
 def apply_kiosk(window: QWidget) -> None:
     """No title bar or borders, full screen, no pointer over the picture."""
     window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
     window.setCursor(Qt.CursorShape.BlankCursor)
-    window.showFullScreen()
+    show_full_screen(window)
 
 
 class ScreenSaverInhibitor(QObject):

@@ -219,7 +219,7 @@ class ReceiverWindow(QMainWindow):
         if kiosk_mode:
             kiosk.apply_kiosk(self)
         elif fullscreen:
-            self.showFullScreen()
+            kiosk.show_full_screen(self)
         else:
             self.show()
         self._fullscreen = self.isFullScreen()
@@ -557,7 +557,7 @@ class ReceiverWindow(QMainWindow):
         if self.isFullScreen():
             self.showNormal()
         else:
-            self.showFullScreen()
+            kiosk.show_full_screen(self)
 
     def leave_fullscreen(self) -> None:
         if self.isFullScreen() and not self.kiosk:

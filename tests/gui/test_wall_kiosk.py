@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 from frames import COLOURS, Decoded
-from PySide6.QtCore import ClassInfo, QObject, Slot
+from PySide6.QtCore import ClassInfo, QObject, QSize, Slot
 from PySide6.QtDBus import QDBusConnection, QDBusMessage
 from room_driver import RoomDriver
 
@@ -273,3 +273,25 @@ def test_statistics_show_the_frame_age_when_the_receiver_knows_it(qtbot, tmp_pat
     window.set_stats_visible(True)
     text = window.stats_box.text()
     assert "Frame age: 37 ms" in text and "Latency estimate" not in text
+
+
+@pytest.mark.parametrize("kiosk_mode", [False, True], ids=["full-screen", "kiosk"])
+def test_full_screen_fills_a_display_without_a_window_manager(qtbot, tmp_path, kiosk_mode):
+    # the tests' Xvfb runs no window manager, as a TV box's bare X server started by xinit:
+    # Qt marks the window full screen, and only the window itself can make it fill the screen
+    window = ReceiverWindow("TV", tmp_path / "shots")
+    qtbot.addWidget(window)
+    window.resize(800, 450)
+    window.start_shown(True, kiosk_mode=kiosk_mode)
+    screen = window.screen().geometry()
+    qtbot.waitUntil(lambda: window.geometry() == screen, timeout=3000)
+    assert window.isFullScreen() and screen.width() > 800
+    if not kiosk_mode:  # F11 leaves full screen and comes back to the whole screen
+        window.toggle_fullscreen()
+        qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=3000)
+        small = window.minimumSize().expandedTo(QSize(1000, 600))
+        window.resize(small)
+        qtbot.waitUntil(lambda: window.size() == small, timeout=3000)
+        window.toggle_fullscreen()
+        qtbot.waitUntil(lambda: window.geometry() == screen, timeout=3000)
+    assert not kiosk.fill_screen_if_unmanaged(window)  # nothing left to do
