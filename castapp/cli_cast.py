@@ -36,14 +36,18 @@ class Printer:
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
+        self._failure: str | None = None  # the last failure said, until another line
 
     def __call__(self, event: str, text: str | Phrase, **fields: Any) -> None:
         line = text.render() if isinstance(text, Phrase) else text
         if self.as_json:
             print(json.dumps({"event": event, "t": round(time.time(), 3), **fields}), flush=True)
-        else:
-            print(f"castapp: {line}", file=sys.stderr if event == "error" else sys.stdout,
-                  flush=True)
+            return
+        if event == "state" and line == self._failure:
+            return  # a status that only repeats the failure just said
+        self._failure = line if event == "error" else None
+        print(f"castapp: {line}", file=sys.stderr if event == "error" else sys.stdout,
+              flush=True)
 
     def fail(self, what: object) -> None:
         """Say a failure in one sentence (its code and facts in JSON)."""
@@ -457,6 +461,8 @@ async def run_send(args: argparse.Namespace) -> int:
             failed = words.sender_failure(st) if st.state is SenderState.ENDED else None
             if failed is None and words.refused(st):  # denied, stopped by the TV, room full
                 failed = st.ended
+            if failed is None and st.state is SenderState.IDLE and st.error is not None:
+                failed = st.error  # the service refused the join: full, unknown code…
             if failed is not None:
                 last["failed"] = True
                 out.fail(failed)
@@ -533,7 +539,8 @@ async def run_send(args: argparse.Namespace) -> int:
             await start_source(source)
             session = await caster.cast(target, url, source)
         except CastFailed as exc:
-            out.fail(exc.failure)
+            if not last.get("failed"):  # the status line may have said it already
+                out.fail(exc.failure)
             return 1
         tasks.append(asyncio.create_task(watch_source(source, source_failed)))
         if args.stats:

@@ -655,7 +655,7 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>The room is full: four people are presenting.</source>
+        <source>The room is full: no one else can present on this TV right now.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -658,8 +658,8 @@ cast this screen</source>
         <translation>接收端没有响应连接请求。</translation>
     </message>
     <message>
-        <source>The room is full: four people are presenting.</source>
-        <translation>会议室已满：已有四人在演示。</translation>
+        <source>The room is full: no one else can present on this TV right now.</source>
+        <translation>会议室已满：现在无法再有人在这台电视上演示。</translation>
     </message>
     <message>
         <source>The room service could not confirm that this receiver owns its saved code.</source>

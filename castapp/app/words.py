@@ -81,7 +81,7 @@ FAILURES: dict[str, str] = {
     "unknown_code": QT_TRANSLATE_NOOP(
         "Texts", "No receiver is showing this code. Check the code on the TV."),
     "room_full": QT_TRANSLATE_NOOP(
-        "Texts", "The room is full: four people are presenting."),
+        "Texts", "The room is full: no one else can present on this TV right now."),
     "rate_limited": QT_TRANSLATE_NOOP("Texts", "Too many attempts. Wait a moment and try again."),
     "unsupported_version": QT_TRANSLATE_NOOP(
         "Texts", "The room service runs a different version of castapp. Update both sides."),

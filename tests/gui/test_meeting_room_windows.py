@@ -128,7 +128,7 @@ def test_four_presenters_grid_spotlight_room_full_and_the_tv_stops_one(
         with pytest.raises(SignalingError) as refused:
             await fifth.cast(code)
         assert words.failure_phrase(refused.value).render() == \
-            "The room is full: four people are presenting."
+            "The room is full: no one else can present on this TV right now."
         # the TV stops Ada; she is told, the three others keep going
         others = {room.key_of(n): colours[n] for n in NAMES[1:]}
         window.stop_call(room.key_of("Ada"))
