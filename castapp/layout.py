@@ -31,6 +31,8 @@ HIDDEN_FPS = 5
 SPOTLIGHT_SHARE = 0.75
 #: Pixels between tiles when there are several.
 GAP = 6
+#: The shape assumed for a source whose frame size is not known yet (a laptop's screen).
+DEFAULT_ASPECT = (16, 9)
 #: The screen a receiver without a window lays its presenters out on, unless told otherwise.
 DEFAULT_SCREEN = (1920, 1080)
 
@@ -111,42 +113,76 @@ def _split(total: int, parts: int, gap: int) -> list[tuple[int, int]]:
     return runs
 
 
+def _fitted_area(source: tuple[int, int], cell: tuple[int, int]) -> int:
+    w, h = fit(*(source if min(source) > 0 else DEFAULT_ASPECT), *cell)
+    return w * h if min(cell) > 0 else 0
+
+
+def _grid_shape(peers: Sequence[str], width: int, height: int, gap: int,
+                sources: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
+    """Columns and rows of equal cells that show the sources largest: the smallest picture
+    as large as it can be, then the most picture in all (ties: more columns). Two landscape
+    laptops are side by side on a landscape TV and one above the other on a portrait one."""
+    best: tuple[tuple[int, int, int], tuple[int, int]] | None = None
+    for cols in range(1, len(peers) + 1):
+        rows = math.ceil(len(peers) / cols)
+        if cols * rows - len(peers) >= cols:  # a whole row left empty
+            continue
+        cell = (_split(width, cols, gap)[-1][1], _split(height, rows, gap)[-1][1])
+        areas = [_fitted_area(sources.get(p, (0, 0)), cell) for p in peers]
+        score = (min(areas), sum(areas), cols)
+        if best is None or score > best[0]:
+            best = (score, (cols, rows))
+    assert best is not None
+    return best[1]
+
+
 def arrange(layout: Layout, peers: Sequence[str], width: int, height: int, *,
-            spotlight: str | None = None, gap: int = 0) -> list[Tile]:
+            spotlight: str | None = None, gap: int = 0,
+            sources: Mapping[str, tuple[int, int]] | None = None) -> list[Tile]:
     """The tiles of ``peers`` (in their order) on a ``width`` x ``height`` wall.
 
     FULL shows one source (the spotlit one, else the first); the others get no tile.
-    SPOTLIGHT puts one large on the left and the others in a column on the right.
+    SIDE_BY_SIDE and GRID cut the wall into equal cells, as many columns and rows as show
+    the sources largest (:func:`_grid_shape`; ``sources`` gives each one's frame size when
+    known, else 16:9 is assumed). SPOTLIGHT puts one large and the others in a strip beside
+    it: a column on the right, or a row along the bottom where that shows it larger (a
+    portrait screen).
     """
     peers = list(peers)[:MAX_PRESENTERS]
     if not peers or width <= 0 or height <= 0:
         return []
+    sources = sources or {}
     kind = effective(layout, len(peers), spotlight)
     main = spotlight if spotlight in peers else peers[0]
     if kind is Layout.FULL:
         return [Tile(main, peers.index(main), Rect(0, 0, width, height), True)]
-    if kind is Layout.SIDE_BY_SIDE:
-        cols = _split(width, 2, gap)
-        return [Tile(p, i, Rect(cols[i][0], 0, cols[i][1], height), False)
-                for i, p in enumerate(peers)]
-    if kind is Layout.GRID:
-        cols_n = 1 if len(peers) == 1 else 2
-        rows_n = math.ceil(len(peers) / cols_n)
+    if kind in (Layout.SIDE_BY_SIDE, Layout.GRID):
+        cols_n, rows_n = _grid_shape(peers, width, height, gap, sources)
         cols, rows = _split(width, cols_n, gap), _split(height, rows_n, gap)
         tiles = []
         for i, p in enumerate(peers):
             (x, w), (y, h) = cols[i % cols_n], rows[i // cols_n]
             tiles.append(Tile(p, i, Rect(x, y, w, h), False))
         return tiles
-    # SPOTLIGHT: the main tile and a column of the rest, one slot per possible presenter.
-    big_w = round(width * SPOTLIGHT_SHARE)
+    # SPOTLIGHT: the main tile and a strip of the rest, one slot per possible presenter.
     others = [p for p in peers if p != main]
-    col_x, col_w = big_w + gap, max(1, width - big_w - gap)
-    slots = _split(height, MAX_PRESENTERS - 1, gap)
-    tiles = [Tile(main, peers.index(main), Rect(0, 0, big_w, height), True)]
-    for slot, p in enumerate(others):
-        y, h = slots[slot]
-        tiles.append(Tile(p, peers.index(p), Rect(col_x, y, col_w, h), False))
+    main_source = sources.get(main, (0, 0))
+    beside = _fitted_area(main_source, (round(width * SPOTLIGHT_SHARE), height))
+    below = _fitted_area(main_source, (width, round(height * SPOTLIGHT_SHARE)))
+    slots = MAX_PRESENTERS - 1
+    if beside >= below:  # a column on the right
+        big = round(width * SPOTLIGHT_SHARE)
+        main_cell = Rect(0, 0, big, height)
+        strip = [Rect(big + gap, y, max(1, width - big - gap), h)
+                 for y, h in _split(height, slots, gap)]
+    else:  # a row along the bottom
+        big = round(height * SPOTLIGHT_SHARE)
+        main_cell = Rect(0, 0, width, big)
+        strip = [Rect(x, big + gap, w, max(1, height - big - gap))
+                 for x, w in _split(width, slots, gap)]
+    tiles = [Tile(main, peers.index(main), main_cell, True)]
+    tiles += [Tile(p, peers.index(p), strip[slot], False) for slot, p in enumerate(others)]
     return sorted(tiles, key=lambda t: t.index)
 
 
@@ -203,7 +239,8 @@ def plan(layout: Layout, peers: Sequence[str], width: int, height: int, *,
     peers = list(peers)[:MAX_PRESENTERS]
     sources = sources or {}
     count = len(peers)
-    tiles = arrange(layout, peers, width, height, spotlight=spotlight, gap=gap_for(count))
+    tiles = arrange(layout, peers, width, height, spotlight=spotlight, gap=gap_for(count),
+                    sources=sources)
     spotlit = count > 1 and any(t.main for t in tiles)
     hints: dict[str, ViewHint] = {}
     for tile in tiles:

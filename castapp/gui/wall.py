@@ -158,7 +158,9 @@ class Wall(QWidget):
         if not wanted:
             corner.hide()
             return
-        corner.scale_to(self.height())
+        # no larger than on a 4:3 screen of this width: a portrait TV's height would make it
+        # as wide as a tile
+        corner.scale_to(min(self.height(), self.width() * 3 // 4))
         corner.layout().invalidate()
         corner.layout().activate()
         corner.resize(corner.sizeHint())
@@ -267,8 +269,10 @@ class Wall(QWidget):
 
     def tiles(self) -> list[Tile]:
         """The tiles in widget coordinates (logical pixels)."""
+        sources = {peer: self._source_size(state) for peer, state in self._tiles.items()}
         return policy.arrange(self.layout_choice, self._order, self.width(), self.height(),
-                              spotlight=self.spotlight, gap=policy.gap_for(len(self._order)))
+                              spotlight=self.spotlight, gap=policy.gap_for(len(self._order)),
+                              sources=sources)
 
     def set_layout(self, layout: Layout) -> None:
         self.layout_choice = layout

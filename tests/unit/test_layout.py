@@ -202,3 +202,52 @@ def test_arrow_keys_move_between_neighbours():
     assert neighbour(spot, "b", 0, 1) == "c"
     assert neighbour(spot, "c", -1, 0) == "a"
     assert neighbour([], None, 1, 0) is None
+
+
+def shown(tile, source=(1920, 1080)):
+    return fit(*source, tile.cell.w, tile.cell.h)
+
+
+def test_a_portrait_tv_stacks_landscape_laptops():
+    # two, three, four 16:9 laptops on a 1080x1920 screen: one above the other, full width
+    for count in (2, 3, 4):
+        tiles = arrange(Layout.AUTO, PEERS[:count], 1080, 1920, gap=6)
+        assert {t.cell.x for t in tiles} == {0} and {t.cell.w for t in tiles} == {1080}
+        ys = [t.cell.y for t in tiles]
+        assert ys == sorted(ys) and len(set(ys)) == count
+        # each picture is as wide as the screen: 1080 pixels, against 537 in two columns
+        assert all(shown(t)[0] >= 1080 * 0.78 for t in tiles), [shown(t) for t in tiles]
+    three = arrange(Layout.GRID, PEERS[:3], 1080, 1920, gap=6)
+    assert shown(three[0]) == (1080, 608)
+
+
+def test_a_landscape_tv_keeps_columns_and_the_two_by_two_grid():
+    two = arrange(Layout.AUTO, PEERS[:2], 1920, 1080, gap=6)
+    assert [t.cell.y for t in two] == [0, 0] and two[0].cell.x < two[1].cell.x
+    four = arrange(Layout.GRID, PEERS, 1366, 768, gap=6)
+    assert len({t.cell.x for t in four}) == 2 and len({t.cell.y for t in four}) == 2
+    # a laptop and a phone held upright (1080x2340) on a landscape TV: still side by side
+    mixed = arrange(Layout.AUTO, PEERS[:2], 1920, 1080, gap=6,
+                    sources={"a": (1920, 1080), "b": (1080, 2340)})
+    assert [t.cell.y for t in mixed] == [0, 0]
+    # two phones held upright on a portrait TV: side by side too (each gets the full height)
+    phones = arrange(Layout.AUTO, PEERS[:2], 1080, 1920, gap=6,
+                     sources={"a": (1080, 2340), "b": (1080, 2340)})
+    assert [t.cell.y for t in phones] == [0, 0]
+
+
+def test_spotlight_strip_goes_where_the_spotlit_picture_is_larger():
+    landscape = arrange(Layout.SPOTLIGHT, PEERS, 1920, 1080, spotlight="b", gap=6)
+    main = next(t for t in landscape if t.main)
+    assert main.cell.h == 1080 and all(t.cell.x > main.cell.w for t in landscape if not t.main)
+    portrait = arrange(Layout.SPOTLIGHT, PEERS, 1080, 1920, spotlight="b", gap=6)
+    main = next(t for t in portrait if t.main)
+    assert main.cell.w == 1080 and all(t.cell.y > main.cell.h for t in portrait if not t.main)
+    assert shown(main) == (1080, 608)  # a column on the right would leave it 810 wide
+    # on the portrait TV the arrow keys follow the row: left and right along it, up to the main
+    strip = sorted((t for t in portrait if not t.main), key=lambda t: t.cell.x)
+    assert neighbour(portrait, strip[0].peer_id, 1, 0) == strip[1].peer_id
+    assert neighbour(portrait, strip[1].peer_id, 0, -1) == "b"
+    hints = plan(Layout.SPOTLIGHT, PEERS, 1080, 1920, spotlight="b",
+                 sources={p: (1920, 1080) for p in PEERS})
+    assert hints["b"].spotlit and (hints["b"].width, hints["b"].height) == (1080, 608)
