@@ -466,7 +466,11 @@ async def run_send(args: argparse.Namespace) -> int:
             if failed is not None:
                 last["failed"] = True
                 out.fail(failed)
-            out("state", words.sender_line(st, group(target.code)), state=st.state.value,
+            line = words.sender_line(st, group(target.code))
+            if st.state is SenderState.IDLE and failed is None and last.get("started"):
+                line = words.ended(None)  # not the window's "type the code" after a stop
+            last["started"] = last.get("started") or st.state is not SenderState.IDLE
+            out("state", line, state=st.state.value,
                 ended=st.ended.value if st.ended else None)
             if st.state is SenderState.ENDED:
                 done.set()
