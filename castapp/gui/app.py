@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from castapp import __version__
 from castapp import settings as settings_mod
 from castapp.app.platform import machine_name
+from castapp.gui import stopping
 from castapp.gui.collector import MainThreadCollector
 from castapp.gui.common import SettingsHolder, app_icon, install_exception_hooks, language_menu
 from castapp.gui.i18n import translations
@@ -175,8 +176,14 @@ def run_app(opts: AppOptions) -> int:
     asyncio.set_event_loop(loop)
     loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="castapp"))
     install_exception_hooks(loop)
+    stopping.close_windows_on_signals(app)
     with loop:
         try:
             return loop.run_until_complete(_main(opts, holder))
+        except RuntimeError as exc:
+            if not stopping.display_lost(exc):
+                raise
+            stopping.exit_display_lost()
+            raise  # not reached
         finally:
             collector.stop()
