@@ -107,6 +107,8 @@ def open_sender(opts: AppOptions, holder: SettingsHolder,
         window.server.setText(opts.server)
     if opts.code:
         window.code.setText(opts.code)
+    if opts.name:  # --name: this cast's name, over the one saved
+        window.name.setText(opts.name)
     controller = SenderController(window, holder,
                                   source_factory=source_factory or screen_source(opts.display),
                                   machine_name=opts.name,

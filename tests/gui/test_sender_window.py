@@ -220,3 +220,16 @@ def test_an_untrusted_certificate_is_named_in_the_window(qtbot, run, tmp_path, r
     assert window.status_line.text() == \
         "The room service's TLS certificate is not trusted by this computer."
     assert window.button.text() == "Cast"
+
+
+def test_a_name_given_on_the_command_line_is_the_one_cast(qtbot, run, tmp_path):
+    holder = SettingsHolder(Settings(display_name="Ada"), tmp_path / "config")
+    window, _ = open_sender(
+        AppOptions(mode="send", state_dir=tmp_path, lan=False, name="Grace's laptop"), holder,
+        source_factory=synthetic)
+    qtbot.addWidget(window)
+    assert window.name.text() == "Grace's laptop"
+    plain, _ = open_sender(AppOptions(mode="send", state_dir=tmp_path, lan=False), holder,
+                           source_factory=synthetic)
+    qtbot.addWidget(plain)
+    assert plain.name.text() == "Ada"  # without --name, the saved one
