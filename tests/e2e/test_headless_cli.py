@@ -75,49 +75,44 @@ def test_receive_and_send_processes_cast_and_recover_from_a_killed_sender(tmp_pa
         assert (tmp_path / "receiver-token").stat().st_mode & 0o777 == 0o600
 
 
-def test_send_to_a_wrong_code_says_so(tmp_path):
-    with private_namespace() as ns:
-        rx = castapp(ns, "receive", "--headless", "--admission", "open", "--listen", "127.0.0.1:0",
-                  "--state-dir", str(tmp_path))
-        try:
-            port = rx.expect("service")["port"]
-            code = rx.expect("code")["code"]
-            wrong = "000000" if code != "000000" else "111111"
-            tx = castapp(ns, "send", "--headless", "--server", f"ws://127.0.0.1:{port}/ws",
-                      "--code", wrong, "--synthetic", "320x240")
-            err = tx.expect("error")
-            assert err["code"] == "unknown_code"
-            assert tx.proc.wait(10) == 1
-        finally:
-            rx.stop()
+@contextmanager
+def headless_tv(ns: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A headless receiver in ``open`` admission; yields its service URL and code."""
+    rx = castapp(ns, "receive", "--headless", "--admission", "open", "--listen", "127.0.0.1:0",
+                 "--state-dir", str(tmp_path))
+    try:
+        port = rx.expect("service")["port"]
+        yield f"ws://127.0.0.1:{port}/ws", rx.expect("code")["code"]
+    finally:
+        rx.stop()
 
 
-def test_as_a_person_reads_it_a_cast_ends_in_one_line_and_a_wrong_code_is_said_once(tmp_path):
-    with private_namespace() as ns:
-        rx = castapp(ns, "receive", "--headless", "--admission", "open", "--listen", "127.0.0.1:0",
-                     "--state-dir", str(tmp_path))
-        try:
-            port = rx.expect("service")["port"]
-            code = rx.expect("code")["code"]
-            base = ("send", "--headless", "--no-audio", "--server", f"ws://127.0.0.1:{port}/ws",
-                    "--synthetic", "320x240")
-            tx = CastProc(in_namespace(ns, []), *base, "--duration", "3", code,
-                          json_lines=False)
-            assert tx.proc.wait(40) == 0, tx.other
-            tx.proc.wait()
-            time.sleep(0.2)  # the reader thread takes the last lines
-            lines = [line.strip() for line in tx.other if line.startswith("castapp: ")]
-            assert any(line.startswith("castapp: Casting to ") for line in lines), lines
-            # the end of a cast the person stopped, not the window's "type the code"
-            assert lines[-1] == "castapp: The cast ended.", lines
-            wrong = "000000" if code != "000000" else "111111"
-            bad = CastProc(in_namespace(ns, []), *base, wrong, json_lines=False)
-            assert bad.proc.wait(20) == 1
-            time.sleep(0.2)
-            said = [line for line in bad.other if "No receiver is showing this code" in line]
-            assert len(said) == 1, bad.other
-        finally:
-            rx.stop()
+def test_send_to_a_wrong_code_says_so_once(tmp_path):
+    with private_namespace() as ns, headless_tv(ns, tmp_path) as (url, code):
+        wrong = "000000" if code != "000000" else "111111"
+        base = ("send", "--headless", "--no-audio", "--server", url, "--synthetic", "320x240")
+        tx = castapp(ns, *base, "--code", wrong)
+        err = tx.expect("error")
+        assert err["code"] == "unknown_code"
+        assert tx.proc.wait(10) == 1
+        # as a person reads it: one sentence, once
+        bad = CastProc(in_namespace(ns, []), *base, wrong, json_lines=False)
+        assert bad.proc.wait(20) == 1
+        time.sleep(0.2)  # the reader thread takes the last lines
+        said = [line for line in bad.other if "No receiver is showing this code" in line]
+        assert len(said) == 1, bad.other
+
+
+def test_as_a_person_reads_it_a_stopped_cast_ends_in_one_line(tmp_path):
+    with private_namespace() as ns, headless_tv(ns, tmp_path) as (url, code):
+        tx = CastProc(in_namespace(ns, []), "send", "--headless", "--no-audio", "--server", url,
+                      "--synthetic", "320x240", "--duration", "3", code, json_lines=False)
+        assert tx.proc.wait(40) == 0, tx.other
+        time.sleep(0.2)
+        lines = [line.strip() for line in tx.other if line.startswith("castapp: ")]
+        assert any(line.startswith("castapp: Casting to ") for line in lines), lines
+        # the end of a cast the person stopped, not the window's "type the code"
+        assert lines[-1] == "castapp: The cast ended.", lines
 
 
 # ---------------------------------------------------------------------- failures said
