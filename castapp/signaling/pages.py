@@ -42,6 +42,7 @@ FILES = {
     "tv.js": "text/javascript",
     "spake2.js": "text/javascript",
     "pairing.js": "text/javascript",
+    "i18n.js": "text/javascript",
 }
 PAGES = {"/": "index.html", "/tv": "tv.html"}
 QR_PATH = "/qr"

@@ -8,6 +8,7 @@ import { Service, cleanCode, isValidCode, gatheringDone, isPeerId } from "/web/c
 import {
   FAILED_WORDS, Pairing, PairingFailedError, SENDER, TAMPERED_WORDS, TamperedError,
 } from "/web/pairing.js";
+import { t, translatePage } from "/web/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_BITRATE = 7_500_000; // bits per second: the app's ceiling for 1080p30 (VP8)
@@ -33,11 +34,13 @@ const state = {
   offerSent: false, queue: Promise.resolve(),
 };
 
+// Every status line goes through here, in the page's language (castapp/web/i18n.js).
 function say(text, error = false) {
   const el = $("status");
-  el.textContent = text;
+  const shown = t(text);
+  el.textContent = shown;
   el.classList.toggle("error", error);
-  document.body.dataset.status = text;
+  document.body.dataset.status = shown;
 }
 
 export function canShareScreen() {
@@ -375,7 +378,8 @@ function onError(msg) {
   const words = {
     unknown_code: "No receiver has this code. Check the code on the TV.",
     pin_required: "No receiver has this code, or the service wants the PIN shown next to the code.",
-    rate_limited: `Too many tries. Wait ${Math.ceil(Number(msg.retry_after_s) || 60)} seconds and try again.`,
+    rate_limited: t("Too many tries. Wait {s} seconds and try again.",
+      { s: Math.ceil(Number(msg.retry_after_s) || 60) }),
     room_full: "The TV is full: every place is taken. Try again later.",
     unsupported_version: "This page is older than the room service. Reload it.",
   }[msg.code];
@@ -405,7 +409,8 @@ async function share(ev) {
     });
   } catch (e) {
     say(e && e.name === "NotAllowedError" ? "Sharing was cancelled. Nothing is sent."
-      : `This browser could not share the screen (${e && e.name ? e.name : "error"}).`, true);
+      : t("This browser could not share the screen ({error}).",
+        { error: e && e.name ? e.name : "error" }), true);
     return;
   }
   state.stream = stream;
@@ -417,7 +422,7 @@ async function share(ev) {
   state.phase = "joining";
   document.body.dataset.phase = "joining";
   say("Looking for the TV…");
-  const name = ($("name").value.trim() || "Guest").slice(0, 48) + BROWSER_MARK;
+  const name = ($("name").value.trim() || t("Guest")).slice(0, 48) + BROWSER_MARK;
   // messages are handled one after another: a pairing step waits for the one before it
   const queued = (msg) => {
     state.queue = state.queue.then(() => onServiceMessage(msg))
@@ -464,6 +469,7 @@ async function sendStats() {
 }
 
 function init() {
+  translatePage();
   window.castappSendStats = sendStats;
   $("code").value = codeFromAddress();
   if (location.hash) history.replaceState(null, "", location.pathname); // the code leaves the address bar

@@ -1,6 +1,7 @@
 // The castapp web receiver: a TV in a browser. Registers for a cast code, shows it with a QR
 // code, and shows one sender's screen full screen.
 "use strict";
+import { t, translatePage } from "/web/i18n.js";
 import { Service, gatheringDone, isPeerId } from "/web/common.js";
 import {
   Pairing, PairingFailedError, RECEIVER, TAMPERED_WORDS, TamperedError,
@@ -19,9 +20,11 @@ const tv = {
   myId: "", pairing: null, pairingTimer: null, admitted: new Set(), queue: Promise.resolve(),
 };
 
+// The TV's status line and banner, in the page's language (castapp/web/i18n.js).
 function setState(words) {
-  $("tvstate").textContent = words;
-  document.body.dataset.tvstate = words;
+  const shown = t(words);
+  $("tvstate").textContent = shown;
+  document.body.dataset.tvstate = shown;
 }
 
 // ------------------------------------------------------------------ identity
@@ -126,7 +129,7 @@ function showIdle(words) {
 
 function showBanner(words) {
   const b = $("banner");
-  b.textContent = words;
+  b.textContent = t(words);
   b.hidden = false;
   clearTimeout(tv.bannerTimer);
   tv.bannerTimer = setTimeout(() => { b.hidden = true; }, BANNER_S * 1000);
@@ -219,7 +222,7 @@ async function onPake(from, body) {
     }
   }, PAIRING_S * 1000);
   delete document.body.dataset.fault;
-  setState(`Pairing with ${tv.names.get(from) || "a sender"}…`);
+  setState(t("Pairing with {name}…", { name: tv.names.get(from) || t("a sender") }));
 }
 
 async function onConfirm(from, body) {
@@ -288,15 +291,17 @@ async function onOffer(msg) {
   if (tv.pc !== pc) return;
   if (confirm) signal(msg.from, confirm); // our fingerprint, under the shared key, first
   tv.service.send({ type: "answer", to: msg.from, sdp: pc.localDescription.sdp });
-  const raw = tv.names.get(msg.from) || "Someone";
-  const name = raw.endsWith(BROWSER_MARK) ? raw.slice(0, -BROWSER_MARK.length) || "Someone" : raw;
+  const raw = tv.names.get(msg.from) || t("Someone");
+  const name = raw.endsWith(BROWSER_MARK) ? raw.slice(0, -BROWSER_MARK.length) || t("Someone") : raw;
   const verified = Boolean(pairing);
   $("idle").hidden = true;
   $("cast").hidden = false;
   document.body.dataset.casting = name;
   document.body.dataset.verified = verified ? "1" : "0";
-  setState(verified ? `${name} is casting.` : `${name} is casting from a browser (not verified).`);
-  showBanner(verified ? `${name} is casting` : `${name} is casting from a browser — not verified`);
+  setState(t(verified ? "{name} is casting." : "{name} is casting from a browser (not verified).",
+    { name }));
+  showBanner(t(verified ? "{name} is casting" : "{name} is casting from a browser — not verified",
+    { name }));
 }
 
 // A screen is shown as soon as it is decoded: no playout delay beyond what the network's
@@ -326,7 +331,7 @@ async function handle(msg) {
     case "peer_joined":
       if (msg.peer && isPeerId(msg.peer.peer_id)) {
         const id = msg.peer.peer_id;
-        tv.names.set(id, String(msg.peer.name || "Someone").slice(0, 64));
+        tv.names.set(id, String(msg.peer.name || t("Someone")).slice(0, 64));
         if (tv.caster && tv.caster !== id) refuseBusy(id);
         else admit(id);
       }
@@ -351,7 +356,8 @@ async function handle(msg) {
       if (msg.peer_id === tv.caster) endCall("The sender left.");
       break;
     case "guard":
-      setState(`Codes are being guessed here: senders also need PIN ${String(msg.pin).slice(0, 8)}.`);
+      setState(t("Codes are being guessed here: senders also need PIN {pin}.",
+        { pin: String(msg.pin).slice(0, 8) }));
       break;
     case "shutdown":
       tv.service.close();
@@ -395,7 +401,8 @@ async function connect() {
       localStorage.removeItem("castapp-tv-token");
     }
     service.close();
-    setState(`Could not register with the room service (${(e && (e.message || e.code)) || e}). Retrying…`);
+    setState(t("Could not register with the room service ({reason}). Retrying…",
+      { reason: (e && (e.message || e.code)) || e }));
     reconnectSoon(tv.retry);
   }
 }
@@ -436,6 +443,7 @@ function toggleFullscreen() {
 }
 
 async function init() {
+  translatePage();
   window.castappReceiveStats = receiveStats;
   document.addEventListener("click", toggleFullscreen);
   document.addEventListener("keydown", (e) => {
