@@ -663,6 +663,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Cannot keep this TV&apos;s code and keys in {path}: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation type="unfinished"></translation>
     </message>

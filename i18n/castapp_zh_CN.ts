@@ -666,6 +666,10 @@ cast this screen</source>
         <translation>房间服务无法确认此接收端拥有其保存的投屏码。</translation>
     </message>
     <message>
+        <source>Cannot keep this TV&apos;s code and keys in {path}: {reason}</source>
+        <translation>无法在 {path} 中保存这台电视的投屏码和密钥：{reason}</translation>
+    </message>
+    <message>
         <source>No direct path between the two networks and no TURN server configured.</source>
         <translation>两个网络之间没有直连路径，且未配置 TURN 服务器。</translation>
     </message>

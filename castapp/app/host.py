@@ -207,9 +207,8 @@ class ReceiverHost:
         try:
             key = load_or_create_key(self.options.state_dir)
         except OSError as exc:
-            raise HostFailed(Failure("cannot_listen", {
-                "address": f"{host}:{port}",
-                "reason": f"{self.options.state_dir}: {exc.strerror or exc}"})) from None
+            raise HostFailed(Failure("cannot_keep_state", {
+                "path": str(self.options.state_dir), "reason": exc.strerror or str(exc)})) from None
         self.embedded = EmbeddedService(TokenSigner(key), host=host, port=port,
                                         only=self.options.interfaces,
                                         advertise=self.options.advertise,

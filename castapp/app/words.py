@@ -118,6 +118,8 @@ FAILURES: dict[str, str] = {
     "cannot_record": QT_TRANSLATE_NOOP("Texts", "Cannot record to {path}: {reason}"),
     "cannot_listen": QT_TRANSLATE_NOOP(
         "Texts", "Cannot start the room service on {address}: {reason}"),
+    "cannot_keep_state": QT_TRANSLATE_NOOP(
+        "Texts", "Cannot keep this TV's code and keys in {path}: {reason}"),
     # media could not connect (castapp.rtc.diagnose.Diagnosis values)
     "no_answer": QT_TRANSLATE_NOOP(
         "Texts", "The receiver did not answer the connection request."),

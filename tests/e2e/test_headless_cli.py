@@ -246,6 +246,15 @@ def test_a_receiver_that_cannot_listen_says_where_and_why(tmp_path):
     assert said(out).startswith("Cannot start the room service on 192.0.2.1:8765: ")
 
 
+def test_a_state_folder_that_cannot_be_used_is_named_as_such(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = run_castapp("receive", "--headless", "--admission", "open", "--listen",
+                      "127.0.0.1:0", "--no-advertise", "--state-dir", str(blocker / "state"))
+    assert out.returncode == 1
+    assert said(out).startswith(f"Cannot keep this TV's code and keys in {blocker / 'state'}: ")
+
+
 def test_bad_input_is_said_with_usage_status(tmp_path):
     out = run_castapp("send", "--headless", "48")
     assert out.returncode == 2
