@@ -2,7 +2,7 @@
 // browser prefers Chinese (the desktop app's two languages). Each text is its own English
 // key; t("… {name} …", { name }) fills its fields after translating. Elements of the pages
 // marked data-t (their text), data-t-placeholder and data-t-alt are translated at load.
-// tests/unit/test_web_i18n.py checks that every key used has a translation.
+// tests/unit/test_web_translations.py checks that every key used has a translation.
 "use strict";
 
 const ZH = {
