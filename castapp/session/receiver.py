@@ -466,9 +466,8 @@ class ReceiverSession:
         return heard
 
     def _publish_calls(self) -> None:
-        heard = self.apply_sound()
-        views = tuple(k.view_of(heard=k.peer_id in heard) for k in self.calls.values()
-                      if k.state in _VISIBLE)
+        visible = [k for k in self.calls.values() if k.state in _VISIBLE]
+        views = tuple(k.view_of() for k in visible)
         if self._screen is not None:  # no window: tell each sender its tile, as one would
             for key, hint in self._screen.changes(views):
                 call = self.calls.get(key)
@@ -477,6 +476,8 @@ class ReceiverSession:
                         self._view(call, hint)
                     except IllegalEventError as exc:
                         self._fault(exc)
+        heard = self.apply_sound()  # after the hints: they may have moved the spotlight
+        views = tuple(k.view_of(heard=k.peer_id in heard) for k in visible)
         self._publish(calls=views, **self._primary_fields())
 
     def _summary(self) -> Event:
