@@ -6,7 +6,7 @@
 - :func:`show_full_screen` is ``showFullScreen`` that also works on a display without a window
   manager (a TV box's bare X server started with ``xinit``), where Qt marks the window full
   screen but nothing resizes it: after :data:`UNMANAGED_CHECK_MS` the window fills its screen
-  itself;
+  itself (X11 only: Windows, macOS and Wayland compositors always size a full-screen window);
 - :class:`ScreenSaverInhibitor` asks the desktop's ``org.freedesktop.ScreenSaver`` service
   over the D-Bus session bus not to blank the screen, and lets go when casting stops. With no
   session bus (Windows, macOS, a bare X server) it notes that once in the log and does nothing.
@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ def show_full_screen(window: QWidget) -> None:
 def fill_screen_if_unmanaged(window: QWidget) -> bool:
     """Give a window that is full screen in name only its screen's whole area; True if it
     had to (nothing on the display resized it)."""
+    if QGuiApplication.platformName() != "xcb":  # elsewhere the system itself does it
+        return False
     screen = window.screen()
     if not window.isFullScreen() or screen is None or window.geometry() == screen.geometry():
         return False
