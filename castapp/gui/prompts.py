@@ -57,6 +57,8 @@ class ApprovalPrompt(QFrame):
         self.deny_button.clicked.connect(lambda: self.answer(False))
         self.keys = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.keys.setStyleSheet("color: #9aa4ad;")
+        for label in (self.keys, self.more):
+            label.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.allow_button)
@@ -247,9 +249,12 @@ class PromptArea(QWidget):
         if parent is None:
             return
         height = parent.height()
-        self.approval.scale_to(height)
-        self.pins.scale_to(height)
-        width = min(parent.width() - 40, max(height * 9 // 10, 480))
+        # sized as on a 4:3 screen of this width at most: a portrait TV's height would make
+        # the text wider than the screen
+        scale = min(height, parent.width() * 3 // 4)
+        self.approval.scale_to(scale)
+        self.pins.scale_to(scale)
+        width = min(parent.width() - 40, max(scale * 9 // 10, 480))
         self.setFixedWidth(max(200, width))
         self.layout().invalidate()
         self.layout().activate()

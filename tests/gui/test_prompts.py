@@ -261,3 +261,23 @@ def test_async_controls_run_as_tasks(qtbot, run, tmp_path, caplog):
     run(answer())
     assert driver.asked == [("allow", "a")]
     assert "refused a request: no such call" in caplog.text
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1366, 768), (1920, 1080)])
+def test_the_prompt_fits_the_screen_in_every_shape(qtbot, tmp_path, size):
+    window, driver = open_tv(qtbot, tmp_path)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0], timeout=3000)
+    driver.add(CallView("ada", "Ada's laptop", CallPhase.ASKING))
+    driver.add(CallView("lin", "Lin", CallPhase.ASKING))
+    prompt = window.prompts.approval
+    qtbot.waitUntil(prompt.isVisible, timeout=3000)
+    window.prompts.place()
+    assert window.prompts.geometry().right() < window.width()
+    for label in (prompt.question, prompt.keys, prompt.more):
+        # each text lies within the card, its lines no wider than the label: nothing is cut
+        assert prompt.rect().contains(label.geometry()), (label.text(), size)
+        assert label.minimumSizeHint().width() <= label.width(), (label.text(), size)
+        if label.wordWrap():
+            assert label.height() >= label.heightForWidth(label.width()), (label.text(), size)
+    save(window, f"asking-{size[0]}x{size[1]}")
