@@ -608,10 +608,13 @@ class ReceiverWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        h = event.size().height()
-        self.code_page.scale_to(h, event.size().width())
-        self.banner.set_font_px(h // 30)
-        self.stats_box.set_font_px(h // 45)
+        h, w = event.size().height(), event.size().width()
+        self.code_page.scale_to(h, w)
+        # text sized as on a 4:3 screen of this width at most: a portrait TV's height would
+        # make its lines wider than the screen
+        scale = min(h, w * 3 // 4)
+        self.banner.set_font_px(scale // 30)
+        self.stats_box.set_font_px(scale // 45)
         self.prompts.place(top=self.pages.currentWidget() is self.wall)
         self._place_scrim()
 

@@ -110,6 +110,22 @@ def test_code_scales_with_the_window(qtbot, run, state_dir):
     assert window.code_page.code.font().pixelSize() >= 900 // 7
 
 
+@pytest.mark.parametrize("size", [(1080, 1920), (1366, 768)])
+def test_banner_and_statistics_stay_on_a_screen_of_any_shape(qtbot, run, state_dir, size):
+    window, _ = open_window(qtbot, state_dir)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    window.stats_box.set_text("\n".join([  # the longest lines the box shows
+        "Ada's laptop", "Latency estimate: 38 ms (network 12 + display 26)",
+        "Sound: Opus 97 kbit/s, buffer 30 ms, jitter 3 ms, A/V -12 ms"]))
+    window.stats_box.show_for(None)
+    window.banner.set_text("Snapshot saved to /home/someone/Pictures/castapp\n"
+                           "castapp-2026-12-01-10-42-17.png")
+    window.banner.show_for(None)
+    for box in (window.stats_box, window.banner):
+        assert window.rect().contains(box.geometry()), (box.text(), size, box.geometry())
+
+
 def screen_pixels(window) -> np.ndarray:
     """What the X server shows where the video widget is."""
     video = window.video
