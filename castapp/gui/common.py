@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 ICON = Path(__file__).with_name("icons") / "castapp.svg"
 
 
+def text_scale(width: int, height: int) -> int:
+    """The height a TV's text and cards are sized by: the screen's height, but no more than a
+    4:3 screen of this width has (a portrait TV's height would make lines wider than it)."""
+    return min(height, width * 3 // 4)
+
+
 def app_icon() -> QIcon:
     return QIcon(str(ICON))
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from castapp.gui.common import text_scale
 from castapp.session.room import CallPhase, CallView
 
 _CARD = (
@@ -249,9 +250,7 @@ class PromptArea(QWidget):
         if parent is None:
             return
         height = parent.height()
-        # sized as on a 4:3 screen of this width at most: a portrait TV's height would make
-        # the text wider than the screen
-        scale = min(height, parent.width() * 3 // 4)
+        scale = text_scale(parent.width(), height)
         self.approval.scale_to(scale)
         self.pins.scale_to(scale)
         width = min(parent.width() - 40, max(scale * 9 // 10, 480))

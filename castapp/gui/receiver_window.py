@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from castapp.gui import kiosk, texts
 from castapp.gui.code_page import CodePage
-from castapp.gui.common import SettingsHolder
+from castapp.gui.common import SettingsHolder, text_scale
 from castapp.gui.overlay import Overlay
 from castapp.gui.prompts import PromptArea
 from castapp.gui.wall import ON_WALL, Wall
@@ -610,9 +610,7 @@ class ReceiverWindow(QMainWindow):
         super().resizeEvent(event)
         h, w = event.size().height(), event.size().width()
         self.code_page.scale_to(h, w)
-        # text sized as on a 4:3 screen of this width at most: a portrait TV's height would
-        # make its lines wider than the screen
-        scale = min(h, w * 3 // 4)
+        scale = text_scale(w, h)
         self.banner.set_font_px(scale // 30)
         self.stats_box.set_font_px(scale // 45)
         self.prompts.place(top=self.pages.currentWidget() is self.wall)

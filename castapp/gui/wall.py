@@ -42,6 +42,7 @@ from PySide6.QtWidgets import QWidget
 
 from castapp import layout as policy
 from castapp.gui.code_page import CodeCorner
+from castapp.gui.common import text_scale
 from castapp.layout import Tile, ViewHint
 from castapp.session.room import MAX_PRESENTERS, ON_WALL, CallPhase, CallView, Layout
 
@@ -158,9 +159,7 @@ class Wall(QWidget):
         if not wanted:
             corner.hide()
             return
-        # no larger than on a 4:3 screen of this width: a portrait TV's height would make it
-        # as wide as a tile
-        corner.scale_to(min(self.height(), self.width() * 3 // 4))
+        corner.scale_to(text_scale(self.width(), self.height()))
         corner.layout().invalidate()
         corner.layout().activate()
         corner.resize(corner.sizeHint())
