@@ -507,8 +507,8 @@ class Wall(QWidget):
                 painter.fillRect(pic, QColor(0, 0, 0, 130))
             text = self.reconnecting_text if call.phase is CallPhase.RECONNECTING else \
                 self.connecting_text.format(name=call.name)
-            self._pill(painter, text, cell.center().x(), cell.center().y(), unit * 1.3,
-                       centred=True)
+            self._pill(painter, self._fitted(text, unit * 1.3, cell.width() - 2 * pad),
+                       cell.center().x(), cell.center().y(), unit * 1.3, centred=True)
         left = pic.left() + pad
         top = pic.top() + pad
         if several:  # the number a key spotlights, before the name
@@ -516,7 +516,8 @@ class Wall(QWidget):
                                background=QColor(77, 163, 255, 220)) + pad // 2
         row_end = left
         if several and self.name_visible(call.peer_id) and call.name:  # alone: the banner says
-            row_end = left + self._pill(painter, call.name, left, top, unit)
+            name = self._fitted(call.name, unit, pic.right() - pad - left)
+            row_end = left + self._pill(painter, name, left, top, unit)
         # badges: top-right of the picture, or on the next row when the name needs the room
         badges = []
         if call.browser:
@@ -548,6 +549,15 @@ class Wall(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(cell.adjusted(width // 2, width // 2, -(width + 1) // 2,
                                            -(width + 1) // 2))
+
+    def _fitted(self, text: str, px: float, width: float) -> str:
+        """``text``, cut short with an ellipsis so that its pill is no wider than ``width``
+        (a long presenter name stays inside its own tile)."""
+        if self._pill_size(text, px)[0] <= width:
+            return text
+        metrics = QFontMetrics(self._font(px, bold=True))
+        room = max(0, round(width) - 2 * round(px * 0.6))
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
 
     def _pill_size(self, text: str, px: float) -> tuple[int, int]:
         metrics = QFontMetrics(self._font(px, bold=True))

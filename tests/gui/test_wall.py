@@ -364,3 +364,19 @@ def test_a_click_focuses_a_tile(qtbot, tmp_path):
     assert wall.focus == room.peer(3) and wall.focus_visible()
     room.key(qtbot, Qt.Key.Key_Backspace)
     assert room.driver.asked == [("stop", room.peer(3))]
+
+
+def test_a_long_name_stays_inside_its_own_tile(qtbot, tmp_path):
+    room = Room(qtbot, tmp_path, size=(1366, 768), count=2)
+    long_name = "Zhang Wei 的笔记本电脑 — a very long presenter name that goes on and on"
+    room.driver.add(CallView(room.peer(2), long_name, CallPhase.SHOWING, verified=True,
+                             width=SOURCES[2][0], height=SOURCES[2][1]))
+    room.send(2)
+    qtbot.waitUntil(lambda: room.window.wall.picture_rect(room.peer(2)) is not None)
+    cell = next(t.cell for t in room.window.wall.tiles() if t.peer_id == room.peer(2))
+    shot = room.grab("long-name")
+    # the bottom-right cell is empty: its strip level with tile 3's name row is untouched
+    top_left = room.window.wall.mapTo(room.window, QPoint(cell.x + cell.w, cell.y))
+    strip = shot[top_left.y() + 4: top_left.y() + 60, top_left.x() + 4: room.window.width() - 4]
+    assert strip.size and int(strip[..., :3].max()) - int(strip[..., :3].min()) < 8, \
+        "the name ran into the next cell"
