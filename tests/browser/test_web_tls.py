@@ -59,7 +59,7 @@ def test_the_sender_page_over_tls_is_a_secure_context(tmp_path):
                            " && document.getElementById('status').textContent !== ''", 15)
                 assert page.text_content("#status") == (
                     "No receiver has this code. Check the code on the TV.")
-                headers = page.goto(f"https://{ADDRESS}:{PORT}/tv").headers
+                headers = open_when_up(page, f"https://{ADDRESS}:{PORT}/tv").headers
                 assert "script-src 'self'" in headers["content-security-policy"]
         finally:
             service.stop()

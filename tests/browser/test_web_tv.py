@@ -27,12 +27,13 @@ PORT = 8765  # inside the test's own namespace, so always free
 BASE = f"http://127.0.0.1:{PORT}"
 
 
-def open_when_up(page, url: str, timeout: float = 20.0) -> None:
+def open_when_up(page, url: str, timeout: float = 20.0):
+    """Open ``url`` once the service answers (a fresh namespace's network may also still be
+    settling: Chromium then says ERR_NETWORK_CHANGED); returns the page's response."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            page.goto(url, timeout=5000)
-            return
+            return page.goto(url, timeout=5000)
         except Exception:
             if time.monotonic() > deadline:
                 raise
