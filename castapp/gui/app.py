@@ -186,6 +186,5 @@ def run_app(opts: AppOptions) -> int:
             if not stopping.display_lost(exc):
                 raise
             stopping.exit_display_lost()
-            raise  # not reached
         finally:
             collector.stop()

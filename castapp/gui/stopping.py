@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import NoReturn
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -63,7 +64,7 @@ def display_lost(exc: RuntimeError) -> bool:
     return str(exc) == LOOP_STOPPED
 
 
-def exit_display_lost() -> None:
+def exit_display_lost() -> NoReturn:
     """Say that the display went away and end the process (nothing is left to draw on, and
     Qt cannot tidy its windows without it)."""
     print("castapp: the display this window was on went away (its X server or compositor "

@@ -268,10 +268,13 @@ class Wall(QWidget):
 
     def tiles(self) -> list[Tile]:
         """The tiles in widget coordinates (logical pixels)."""
-        sources = {peer: self._source_size(state) for peer, state in self._tiles.items()}
         return policy.arrange(self.layout_choice, self._order, self.width(), self.height(),
                               spotlight=self.spotlight, gap=policy.gap_for(len(self._order)),
-                              sources=sources)
+                              sources=self._sources())
+
+    def _sources(self) -> dict[str, tuple[int, int]]:
+        """Each presenter's picture size, as far as known (the layout follows their shapes)."""
+        return {peer: self._source_size(state) for peer, state in self._tiles.items()}
 
     def set_layout(self, layout: Layout) -> None:
         self.layout_choice = layout
@@ -352,9 +355,8 @@ class Wall(QWidget):
     def _send_hints(self) -> None:
         if not self.isVisible() or self.width() <= 1:
             return
-        sources = {peer: self._source_size(state) for peer, state in self._tiles.items()}
         hints = policy.plan(self.layout_choice, self._order, self.width(), self.height(),
-                            spotlight=self.spotlight, sources=sources,
+                            spotlight=self.spotlight, sources=self._sources(),
                             ratio=self.devicePixelRatioF())
         for peer, hint in hints.items():
             self._hint(peer, hint)

@@ -353,13 +353,14 @@ class Call:
         """Whether the presenter's sound arrives (its link plays an audio track)."""
         return getattr(self.link, "audio", None) is not None
 
-    def view_of(self, heard: bool = False) -> CallView:
+    def view_of(self) -> CallView:
+        """What the TV is told of this call (``heard`` is the session's to set)."""
         name, browser = split_browser_mark(self.name)
         return CallView(
             peer_id=self.peer_id, name=name, browser=browser, phase=_PHASES[self.state],
             pin=self.pin if self.state is CallState.PIN else None, verified=self.verified,
             width=self.size[0], height=self.size[1], route=self.route,
-            reconnects=self.reconnects, key=self.key, sound=self.has_sound, heard=heard,
+            reconnects=self.reconnects, key=self.key, sound=self.has_sound,
         )
 
     def due(self, now: float) -> Event | None:

@@ -24,6 +24,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -466,8 +467,7 @@ class ReceiverSession:
         return heard
 
     def _publish_calls(self) -> None:
-        visible = [k for k in self.calls.values() if k.state in _VISIBLE]
-        views = tuple(k.view_of() for k in visible)
+        views = tuple(k.view_of() for k in self.calls.values() if k.state in _VISIBLE)
         if self._screen is not None:  # no window: tell each sender its tile, as one would
             for key, hint in self._screen.changes(views):
                 call = self.calls.get(key)
@@ -477,7 +477,7 @@ class ReceiverSession:
                     except IllegalEventError as exc:
                         self._fault(exc)
         heard = self.apply_sound()  # after the hints: they may have moved the spotlight
-        views = tuple(k.view_of(heard=k.peer_id in heard) for k in visible)
+        views = tuple(replace(v, heard=v.peer_id in heard) for v in views)
         self._publish(calls=views, **self._primary_fields())
 
     def _summary(self) -> Event:
