@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from castapp.sfu.token import SfuConfig
-    from castapp.signaling.server import RoomServer
+    from castapp.signaling.server import RoomServer, ServiceConfig
     from castapp.signaling.store_redis import RedisStore
 
 
@@ -123,40 +123,33 @@ def _sfu_config(args: argparse.Namespace) -> SfuConfig | None:
     return SfuConfig(url=args.sfu, secret=secret or "", ttl_s=args.sfu_ttl)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _service_config(args: argparse.Namespace) -> ServiceConfig:
+    """The service's settings from ``castapp serve``'s flags; ValueError says what is wrong."""
     from castapp.codes import DIGITS, LETTERS, CodeFormat
     from castapp.signaling.rooms import RoomConfig
-    from castapp.signaling.server import RoomServer, ServiceConfig
-    from castapp.signaling.tokens import TokenSigner, load_or_create_key
+    from castapp.signaling.server import ServiceConfig
     from castapp.signaling.turn import IceConfig
 
     alphabet = {"digits": DIGITS, "letters": LETTERS}.get(args.code_alphabet, args.code_alphabet)
-    try:
-        ice = IceConfig(
-            stun=tuple(args.stun),
-            turn=tuple(args.turn),
-            turn_secret=args.turn_secret or os.environ.get("CASTAPP_TURN_SECRET"),
-            ttl_s=args.turn_ttl,
-        )
-        rooms = RoomConfig(
-            codes=CodeFormat(length=args.code_length, alphabet=alphabet.upper()),
-            max_senders=args.max_senders,
-            grace_s=args.grace,
-            join_failures=args.failed_joins,
-            join_failures_service=args.failed_joins_service,
-            registrations=args.registrations,
-            ice=ice,
-            sfu=_sfu_config(args),
-        )
-        if (args.tls_cert is None) != (args.tls_key is None):
-            raise ValueError("--tls-cert and --tls-key go together")
-    except ValueError as exc:
-        print(f"castapp serve: {exc}", file=sys.stderr)
-        return 2
-    env_key = os.environ.get("CASTAPP_ROOM_KEY", "")
-    state_dir = args.state_dir or default_state_dir()
-    key = env_key.encode() if env_key else load_or_create_key(state_dir)
-    config = ServiceConfig(
+    ice = IceConfig(
+        stun=tuple(args.stun),
+        turn=tuple(args.turn),
+        turn_secret=args.turn_secret or os.environ.get("CASTAPP_TURN_SECRET"),
+        ttl_s=args.turn_ttl,
+    )
+    rooms = RoomConfig(
+        codes=CodeFormat(length=args.code_length, alphabet=alphabet.upper()),
+        max_senders=args.max_senders,
+        grace_s=args.grace,
+        join_failures=args.failed_joins,
+        join_failures_service=args.failed_joins_service,
+        registrations=args.registrations,
+        ice=ice,
+        sfu=_sfu_config(args),
+    )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
+    return ServiceConfig(
         host=args.host,
         port=args.port,
         rooms=rooms,
@@ -172,6 +165,20 @@ def _serve(args: argparse.Namespace) -> int:
         gc_metrics=True,
         gc_tuned=os.environ.get("CASTAPP_SERVE_GC") != "python",
     )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from castapp.signaling.server import RoomServer
+    from castapp.signaling.tokens import TokenSigner, load_or_create_key
+
+    try:
+        config = _service_config(args)
+    except ValueError as exc:
+        print(f"castapp serve: {exc}", file=sys.stderr)
+        return 2
+    env_key = os.environ.get("CASTAPP_ROOM_KEY", "")
+    state_dir = args.state_dir or default_state_dir()
+    key = env_key.encode() if env_key else load_or_create_key(state_dir)
     from castapp.app.platform import raise_open_file_limit
 
     raise_open_file_limit()

@@ -42,6 +42,10 @@ _ROOM_CLOSED = b'{"type":"room_closed"'
 _KICK = b"\x00kick\x00"
 
 
+#: The most senders one room can be configured for.
+MAX_SENDERS = 16
+
+
 @dataclass(frozen=True)
 class RoomConfig:
     codes: CodeFormat = field(default_factory=CodeFormat)
@@ -63,6 +67,16 @@ class RoomConfig:
     ice: IceConfig = field(default_factory=IceConfig)
     #: The SFU beside the service (``--sfu``): its URL and a fresh token go with every join.
     sfu: SfuConfig | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_senders <= MAX_SENDERS:
+            raise ValueError(f"a room takes 1 to {MAX_SENDERS} senders, not {self.max_senders}")
+        if not self.grace_s >= 0:
+            raise ValueError("the time a code stays reserved cannot be negative")
+        if min(self.join_failures, self.join_failures_prefix, self.join_failures_service) < 0:
+            raise ValueError("the failed joins allowed cannot be negative")
+        if self.registrations < 1:
+            raise ValueError("at least one registration per address must be allowed")
 
 
 class ServiceError(Exception):

@@ -89,6 +89,14 @@ class ServiceConfig:
     #: the standalone service only, as it changes the whole process.
     gc_tuned: bool = False
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"the port must be 0 to 65535, not {self.port}")
+        if not 0 < self.heartbeat_s <= 300:
+            raise ValueError("the heartbeat interval must be more than 0 and at most 300 s")
+        if not self.message_rate >= 1:
+            raise ValueError("at least one message per second must be allowed")
+
 
 class _Bucket:
     """A token bucket: ``rate`` per second, up to ``burst`` at once."""

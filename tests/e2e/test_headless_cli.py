@@ -317,3 +317,22 @@ def test_a_receiver_stopped_while_its_service_is_unreachable_exits_cleanly(tmp_p
             proc.wait()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "never retrieved" not in err, err
+
+
+def test_service_settings_that_cannot_work_are_said_before_listening(tmp_path):
+    """Each of these used to start a service nobody could use (no presenter allowed, a
+    heartbeat of 0 s, no message allowed) or stop with a Python error (a port past 65535)."""
+    for flags, sentence in (
+        (["--port", "99999"], "the port must be 0 to 65535, not 99999"),
+        (["--max-senders", "0"], "a room takes 1 to 16 senders, not 0"),
+        (["--max-senders", "-3"], "a room takes 1 to 16 senders, not -3"),
+        (["--heartbeat", "0"], "the heartbeat interval must be more than 0 and at most 300 s"),
+        (["--grace", "-5"], "the time a code stays reserved cannot be negative"),
+        (["--message-rate", "0"], "at least one message per second must be allowed"),
+        (["--registrations", "0"], "at least one registration per address must be allowed"),
+        (["--failed-joins", "-1"], "the failed joins allowed cannot be negative"),
+    ):
+        out = run_castapp("serve", "--state-dir", str(tmp_path), *flags, timeout=30)
+        assert "Traceback" not in out.stderr, out.stderr
+        assert out.returncode == 2, (flags, out.stderr)
+        assert out.stderr.strip() == f"castapp serve: {sentence}", (flags, out.stderr)
