@@ -687,6 +687,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Room service unreachable — trying again now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{name} stopped presenting</source>
         <translation type="unfinished"></translation>
     </message>

@@ -690,6 +690,10 @@ cast this screen</source>
         <translation>没有到接收端的网络路径，中继也不行。</translation>
     </message>
     <message>
+        <source>Room service unreachable — trying again now</source>
+        <translation>无法连接房间服务 — 正在重试</translation>
+    </message>
+    <message>
         <source>{name} stopped presenting</source>
         <translation>{name} 停止了演示</translation>
     </message>

@@ -241,6 +241,8 @@ def link(quality: LinkQuality) -> Phrase:
 def service_trouble(retry_in_s: float | None) -> Phrase:
     if retry_in_s is None:
         return say(QT_TRANSLATE_NOOP("Texts", "Room service unreachable"))
+    if round(retry_in_s) < 1:
+        return say(QT_TRANSLATE_NOOP("Texts", "Room service unreachable — trying again now"))
     return say(QT_TRANSLATE_NOOP("Texts", "Room service unreachable — retrying in {s} s"),
                s=round(retry_in_s))
 

@@ -131,3 +131,10 @@ def test_an_ended_cast_is_a_failure_only_when_the_session_says_so():
     text, failed = line(ended=EndReason.MEDIA_FAILED, diagnosis=Diagnosis.TURN_REFUSED)
     assert text == "The TURN server refused the credentials."
     assert failure(failed).code == "turn_refused"
+
+
+def test_an_immediate_retry_is_said_as_now_not_in_0_s():
+    assert words.service_trouble(0.0).render() == "Room service unreachable — trying again now"
+    assert words.service_trouble(0.4).render() == "Room service unreachable — trying again now"
+    assert words.service_trouble(2.2).render() == "Room service unreachable — retrying in 2 s"
+    assert words.service_trouble(None).render() == "Room service unreachable"
