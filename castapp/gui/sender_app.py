@@ -195,6 +195,7 @@ class SenderController:
             return
         if multi.sfu_offered is not None:
             self.window.set_sfu_offered(multi.sfu_offered)
+        self.window.tvs.show_rows(self.several)
         if not tv.removed:
             self._show_row(tv)
         if len(multi.tvs) > 1:

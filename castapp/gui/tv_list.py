@@ -43,6 +43,8 @@ class TvList(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[int, TvRow] = {}
+        self.rows_shown = True
+        """False while the cast goes to one TV: the window's own lines say it all."""
         self.grid = QGridLayout()
         self.grid.setColumnStretch(1, 1)
         self.add_code = QLineEdit()
@@ -106,6 +108,7 @@ class TvList(QWidget):
             self.grid.addWidget(row.stop, at, 2)
             self.grid.addWidget(row.stats, at + 1, 1, 1, 2)
             self.rows[index] = row
+            self._show_row(row)
         row.title, row.ended, row.said = title, ended, state
         row.name.setText(title)
         row.state.setText(_render(state))
@@ -113,6 +116,17 @@ class TvList(QWidget):
         if ended:
             row.stats.setText("")
         self._stop_text(row)
+
+    def show_rows(self, shown: bool) -> None:
+        """Show the TVs' rows (a cast to several TVs) or not (one TV: its state, stats and
+        Stop button are the window's own status line, statistics and button)."""
+        self.rows_shown = shown
+        for row in self.rows.values():
+            self._show_row(row)
+
+    def _show_row(self, row: TvRow) -> None:
+        for w in (row.name, row.state, row.stats, row.stop):
+            w.setVisible(self.rows_shown)
 
     def show_stats(self, index: int, text: str) -> None:
         row = self.rows.get(index)

@@ -179,6 +179,7 @@ def test_a_list_no_tv_answers_says_so_per_entry(qtbot, run, tmp_path, room_serve
     unknown = texts.error_text(UnknownCodeError("x"))
     assert sorted(rows) == [1, 2]
     assert all(r.state.text() == unknown and r.ended for r in rows.values())
+    assert not any(r.state.isHidden() or r.stop.isHidden() for r in rows.values())
     assert window.status_line.text() == "No TV is receiving the cast any more."
     assert window.button.text() == "Cast" and window.code.isEnabled()
     qtbot.mouseClick(rows[1].stop, Qt.MouseButton.LeftButton)  # "Remove" drops the row
@@ -191,4 +192,19 @@ def test_a_list_no_tv_answers_says_so_per_entry(qtbot, run, tmp_path, room_serve
     assert rows[2].stop.text() == "移除" and window.tvs.add_button.text() == "添加电视"
     translations.install("en")
     qtbot.waitUntil(lambda: rows[2].state.text() == unknown)
+    run(controller.close())
+
+
+def test_one_tv_is_told_once_not_again_in_a_row_of_its_own(qtbot, run, tmp_path, room_server):
+    """With one TV the window's status line says what happened to it; a row under it that
+    says the same sentence again (as it did) is left out."""
+    window, controller = make_window(qtbot, tmp_path)
+    window.server.setText(room_server.url)
+    window.code.setText("000 000")
+    run(controller.cast(window.code.text()))
+    unknown = texts.error_text(UnknownCodeError("x"))
+    assert window.status_line.text() == unknown
+    row = window.tvs.rows[1]
+    assert row.state.text() == unknown  # kept, for when a second TV is added
+    assert row.state.isHidden() and row.name.isHidden() and row.stop.isHidden()
     run(controller.close())
