@@ -15,16 +15,17 @@ class LinkQuality(enum.Enum):
     POOR = "poor"
 
 
-def link_quality(stats: PeerStats | None, target_fps: float | None = None) -> LinkQuality | None:
-    """None until there is enough to judge. Round trip, loss and frame rate each count."""
+def link_quality(stats: PeerStats | None) -> LinkQuality | None:
+    """None until there is enough to judge. Round trip and loss count; the frame rate does
+    not: castapp's senders send a frame when the screen changes, so a still screen on a
+    clean link sends a few frames a second."""
     if stats is None:
         return None
     packets = stats.packets_received or stats.packets_sent
     loss = stats.packets_lost / (packets + stats.packets_lost) if packets else 0.0
     rtt = stats.rtt_ms
-    fps_ratio = (stats.fps / target_fps) if stats.fps is not None and target_fps else 1.0
-    if loss > 0.05 or (rtt is not None and rtt > 250) or fps_ratio < 0.5:
+    if loss > 0.05 or (rtt is not None and rtt > 250):
         return LinkQuality.POOR
-    if loss > 0.01 or (rtt is not None and rtt > 80) or fps_ratio < 0.85:
+    if loss > 0.01 or (rtt is not None and rtt > 80):
         return LinkQuality.FAIR
     return LinkQuality.GOOD

@@ -62,7 +62,6 @@ class SenderController:
         self.source: FrameSource | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running: list[asyncio.Task[None]] = []  # stats and source watch of the cast
-        self._target_fps: float | None = None
         self._source_words = ""  # what the capture says (window minimised, ...)
         # statuses of a cast being closed are not shown: the window shows how it ended
         self._generation = 0
@@ -125,7 +124,6 @@ class SenderController:
         self.holder.update(server=self.window.server.text().strip(),
                            display_name=self.window.name.text().strip())
         chosen = preset(self.holder.current.quality)
-        self._target_fps = chosen.fps
         try:
             self.source = self.source_factory(chosen, self.window.capture_spec())
             loop = asyncio.get_running_loop()
@@ -287,7 +285,7 @@ class SenderController:
             for tv in await multi.poll_stats():
                 if tv.stats is None:
                     continue
-                quality = link_quality(tv.stats, self._target_fps)
+                quality = link_quality(tv.stats)
                 parts = texts.stats_lines(tv.stats, sending=True)
                 if quality is not None:
                     parts.append(texts.link_text(quality))

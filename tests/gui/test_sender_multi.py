@@ -8,6 +8,7 @@ candidates) counting the frames they decode, the real window and controller offs
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 import pytest
@@ -96,6 +97,10 @@ def test_window_casts_to_several_tvs_adds_and_removes_one(qtbot, run, tmp_path, 
             assert window.status_line.text() == "Casting to 2 of 3 TVs"
             assert window.button.text() == "Stop" and not window.code.isEnabled()
             await until(lambda: "Frame rate" in rows[1].stats.text())
+            # a 15 fps pattern under the 60 fps preset, on loopback: a good link (the frame
+            # rate follows the screen, it does not measure the link)
+            await until(lambda: re.search(r"Frame rate: \d", rows[1].stats.text()) is not None)
+            assert rows[1].stats.text().endswith("link: good"), rows[1].stats.text()
             # this room service runs no media server: the window says so
             assert window.sfu_offered is False and not window.via_sfu.isEnabled()
             first = controller.multi.tvs[0].session
