@@ -165,8 +165,16 @@ def _service_line(out: Printer, last: dict[str, Any], st: Any) -> None:
     """Say when the room service is lost and when it is back."""
     if not st.service_ok and st.retry_in_s is not None:
         last["service_lost"] = True
-        out("service", words.service_trouble(st.retry_in_s), retry_in_s=st.retry_in_s)
+        said = words.service_trouble(st.retry_in_s)
+        now = time.monotonic()
+        # each retry once, not each status; and not the same words twice within 2 s
+        if st.retry_in_s != last.get("retry_in_s") and not (
+                said.render() == last.get("said") and now - last.get("said_at", 0.0) < 2.0):
+            last.update(retry_in_s=st.retry_in_s, said=said.render(), said_at=now)
+            out("service", said, retry_in_s=st.retry_in_s)
     elif st.service_ok and last.pop("service_lost", False):
+        for key in ("retry_in_s", "said", "said_at"):
+            last.pop(key, None)
         out("service", words.service_back(getattr(st, "display_code", None)), ok=True,
             code=getattr(st, "code", None))
 

@@ -691,6 +691,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Room service reachable again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{name} stopped presenting</source>
         <translation type="unfinished"></translation>
     </message>

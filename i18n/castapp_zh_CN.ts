@@ -694,6 +694,10 @@ cast this screen</source>
         <translation>无法连接房间服务 — 正在重试</translation>
     </message>
     <message>
+        <source>Room service reachable again</source>
+        <translation>房间服务已恢复</translation>
+    </message>
+    <message>
         <source>{name} stopped presenting</source>
         <translation>{name} 停止了演示</translation>
     </message>

@@ -248,6 +248,9 @@ def service_trouble(retry_in_s: float | None) -> Phrase:
 
 
 def service_back(display_code: str | None) -> Phrase:
+    """The room service answers again; a receiver (``display_code``) says its code."""
+    if not display_code:
+        return say(QT_TRANSLATE_NOOP("Texts", "Room service reachable again"))
     return say(QT_TRANSLATE_NOOP("Texts", "Room service reachable again; cast code {code}"),
                code=display_code or "")
 

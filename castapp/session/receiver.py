@@ -93,6 +93,10 @@ R = ReceiverState
 #: Offers arriving within this of each other are one burst: only the newest is answered.
 SETTLE_S = 0.03
 WATCH_S = 0.25
+#: A sender joining under the name of a presenter who can resume (a laptop back after the
+#: room service restarted) gets this long to prove it is that presenter before it is
+#: treated as someone new: no "connecting" line or question to the TV that is taken back.
+RESUME_WAIT_S = 1.0
 #: While a call is reconnecting, a probe of the service starts this often; each may take
 #: this long.
 PROBE_S = 0.2
@@ -187,6 +191,7 @@ class ReceiverSession:
         self._by_peer: dict[str, Call] = {}  # live calls by current peer id
         self._names: dict[str, str] = {}
         self._retired: dict[str, p.AdmissionState | None] = {}  # peer ids whose turn is over
+        self._held: dict[str, float] = {}  # joined, may resume a call: since when (RESUME_WAIT_S)
         self._spotlit: str | None = None  # key of the call the TV shows large
         self._ice: IceChooser | None = None
         self._outbox: asyncio.Queue[tuple[str, str, Any]] = asyncio.Queue()
@@ -770,6 +775,7 @@ class ReceiverSession:
     def tick(self) -> None:
         """Feed the calls' due timer events and refresh routes (the watchdog calls this)."""
         now = self.clock.monotonic()
+        self._release_held(now)
         for call in list(self.calls.values()):
             event = call.due(now)
             if event is not None:
@@ -833,7 +839,17 @@ class ReceiverSession:
                 if call.state in STALLED_STATES and call.name == name and name:
                     self._rebind(call, peer_id)
                     return
+        if name and any(call.resume and call.name == name for call in self.calls.values()):
+            self._held[peer_id] = self.clock.monotonic()  # its Resume is on its way, likely
+            return
         self._new_call(peer_id, name)
+
+    def _release_held(self, now: float) -> None:
+        """Held joins that did not resume in time are senders like any other."""
+        for peer_id, since in list(self._held.items()):
+            if now - since >= RESUME_WAIT_S:
+                del self._held[peer_id]
+                self._new_call(peer_id, self._names.get(peer_id, ""))
 
     def _new_call(self, peer_id: str, name: str) -> Call | None:
         if len(self.calls) >= MAX_PRESENTERS:
@@ -852,6 +868,7 @@ class ReceiverSession:
         return call
 
     def _rebind(self, call: Call, peer_id: str) -> None:
+        self._held.pop(peer_id, None)
         old = call.peer_id
         if self._by_peer.get(old) is call:
             del self._by_peer[old]
@@ -863,6 +880,7 @@ class ReceiverSession:
         self._feed_call(call, c.Rebound(peer_id=peer_id))
 
     def _left(self, peer_id: str, reason: p.LeaveReason) -> None:
+        self._held.pop(peer_id, None)
         self._retired.pop(peer_id, None)
         self._names.pop(peer_id, None)
         call = self._by_peer.get(peer_id)
@@ -879,6 +897,7 @@ class ReceiverSession:
                 self.send(peer_id, p.Admission(state=verdict))
             return
         if call is None:  # an offer before (or without) its join: a sender all the same
+            self._held.pop(peer_id, None)
             call = self._new_call(peer_id, self._names.get(peer_id, ""))
             if call is None:
                 return

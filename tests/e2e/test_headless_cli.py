@@ -336,3 +336,67 @@ def test_service_settings_that_cannot_work_are_said_before_listening(tmp_path):
         assert "Traceback" not in out.stderr, out.stderr
         assert out.returncode == 2, (flags, out.stderr)
         assert out.stderr.strip() == f"castapp serve: {sentence}", (flags, out.stderr)
+
+
+def said_lines(proc: CastProc) -> list[str]:
+    return [line.strip() for line in list(proc.other) if line.startswith("castapp: ")]
+
+
+def wait_said(proc: CastProc, text: str, timeout: float = 30.0, after: int = 0) -> int:
+    """Wait until ``proc`` said a line containing ``text`` (past its first ``after``
+    lines); returns how many lines it had said then."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = said_lines(proc)
+        if any(text in line for line in lines[after:]):
+            return len(lines)
+        time.sleep(0.1)
+    raise AssertionError(f"no line with {text!r}; said: {said_lines(proc)}")
+
+
+def test_a_service_restart_mid_cast_is_said_once_and_the_cast_goes_on(tmp_path):
+    """The standalone room service restarts while a laptop casts: media goes on (it never
+    passed through the service); the receiver does not report its presenter as leaving and
+    coming back; the sender's "reachable again" names no code (it has none); no sentence is
+    said twice in a row."""
+    with private_namespace() as ns:
+        def service() -> CastProc:
+            return CastProc(in_namespace(ns, []), "serve", "--host", "127.0.0.1", "--port",
+                            "8800", "--state-dir", str(tmp_path / "service"),
+                            json_lines=False)
+
+        url = "ws://127.0.0.1:8800/ws"
+        sv = service()
+        rx = tx = None
+        try:
+            time.sleep(1.5)
+            rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--server", url,
+                          "--admission", "open", "--state-dir", str(tmp_path / "tv"),
+                          json_lines=False)
+            wait_said(rx, "Cast code ")
+            code = next(line for line in said_lines(rx) if "Cast code " in line)[-7:]
+            tx = CastProc(in_namespace(ns, []), "send", "--headless", "--no-audio",
+                          "--server", url, "--synthetic", "640x360", "--name", "Ada", code,
+                          json_lines=False)
+            wait_said(rx, "Ada is on screen")
+            before = wait_said(tx, "Casting to")
+            sv.stop()
+            wait_said(tx, "Room service unreachable", after=before)
+            time.sleep(2)
+            sv = service()
+            wait_said(tx, "Room service reachable again", after=before)
+            wait_said(rx, "Room service reachable again; cast code " + code)
+            time.sleep(3)  # the sender joins again and resumes its place meanwhile
+            assert tx.proc.poll() is None and rx.proc.poll() is None
+            rx_said, tx_said = said_lines(rx), said_lines(tx)  # before anyone stops
+        finally:
+            for proc in (tx, rx, sv):
+                if proc is not None:
+                    proc.stop()
+        on_screen = rx_said.index("castapp: [1] Ada is on screen")
+        assert not any("stopped presenting" in line or "is connecting" in line
+                       for line in rx_said[on_screen:]), rx_said
+        back = [line for line in tx_said if "reachable again" in line]
+        assert back == ["castapp: Room service reachable again"], tx_said
+        for lines in (rx_said, tx_said):
+            assert all(a != b for a, b in zip(lines, lines[1:])), lines

@@ -138,3 +138,10 @@ def test_an_immediate_retry_is_said_as_now_not_in_0_s():
     assert words.service_trouble(0.4).render() == "Room service unreachable — trying again now"
     assert words.service_trouble(2.2).render() == "Room service unreachable — retrying in 2 s"
     assert words.service_trouble(None).render() == "Room service unreachable"
+
+
+def test_the_service_back_names_a_code_only_where_there_is_one():
+    assert words.service_back("482 913").render() == \
+        "Room service reachable again; cast code 482 913"
+    assert words.service_back(None).render() == "Room service reachable again"  # a sender
+    assert words.service_back("").render() == "Room service reachable again"

@@ -15,7 +15,14 @@ from castapp import protocol as p
 from castapp.session.admission import PinRules
 from castapp.session.call import CallState
 from castapp.session.machine import IllegalEventError
-from castapp.session.receiver import SETTLE_S, ReceiverSession, ReceiverState, ReceiverStatus
+from castapp.session.receiver import (
+    RESUME_WAIT_S,
+    SETTLE_S,
+    WATCH_S,
+    ReceiverSession,
+    ReceiverState,
+    ReceiverStatus,
+)
 from castapp.session.room import MAX_PRESENTERS, AdmissionMode, CallPhase
 from castapp.signaling.client import ConnectionLost, Reconnected, RoomFullError
 
@@ -573,8 +580,8 @@ async def test_an_approved_sender_back_under_a_new_id_keeps_its_place(rig: RigFn
     r.link_of("s1").frame()
     allowed = [m for m in r.client.signals("s1") if isinstance(m, p.Admission)][-1]
     assert allowed.state is A.ALLOWED and allowed.resume
-    r.join("s1b", "Ada")  # reconnected: asked like a stranger until it proves who it is
-    assert r.phase("s1b") is CallPhase.ASKING
+    r.join("s1b", "Ada")  # reconnected: given a moment to prove who it is, not asked
+    assert r.phase("s1b") is None and len(r.session.status.calls) == 1
     r.signal("s1b", p.Resume(token=allowed.resume))
     await r.run()
     assert [(v.peer_id, v.phase) for v in r.session.status.calls] == [
@@ -582,6 +589,45 @@ async def test_an_approved_sender_back_under_a_new_id_keeps_its_place(rig: RigFn
     assert r.client.admissions("s1b")[-1] is A.ALLOWED  # no new question to the TV
     r.signal("s1c", p.Resume(token="x" * 24))  # a guess gets nothing
     assert len(r.session.status.calls) == 1
+
+
+async def test_a_namesake_that_does_not_resume_is_asked_like_anyone(rig: RigFn) -> None:
+    r = await rig(AdmissionMode.APPROVE)
+    r.join("s1", "Ada")
+    r.session.allow("s1")
+    r.offer("s1", "offer-s1")
+    await r.run()
+    r.link_of("s1").frame()
+    r.join("s2", "Ada")  # another laptop called Ada, or Ada's without its token
+    assert r.phase("s2") is None
+    r.link_of("s1").frame()
+    await r.run(RESUME_WAIT_S + WATCH_S)
+    assert r.phase("s2") is CallPhase.ASKING and r.phase("s1") is not None
+    r.join("s3", "Bob")  # any other name is asked at once
+    assert r.phase("s3") is CallPhase.ASKING
+
+
+async def test_a_presenter_back_after_a_service_restart_is_never_shown_as_someone_new(
+        rig: RigFn) -> None:
+    """After the room service restarts, a casting sender joins again under a new id and
+    resumes at once: the TV's list never shows it connecting anew or stopping (it used to say
+    "vm is connecting…" and then "vm stopped presenting" while vm went on casting)."""
+    r = await rig()
+    await r.on_screen("s1", "vm")
+    r.session.on_service_event(ConnectionLost("restart", 1.0))
+    r.session.on_service_event(Reconnected("rx-2"))
+    token = [m for m in r.client.signals("s1") if isinstance(m, p.Admission)][-1].resume
+    assert token
+    seen = len(r.statuses)
+    r.join("s1b", "vm")
+    r.signal("s1b", p.Resume(token=token))
+    r.link_of("s1").frame()
+    await r.run(RESUME_WAIT_S + WATCH_S)
+    assert [(v.peer_id, v.phase) for v in r.session.status.calls] == [
+        ("s1b", CallPhase.SHOWING)]
+    shown = {(v.peer_id, v.phase) for st in r.statuses[seen:] for v in st.calls}
+    assert ("s1b", CallPhase.SHOWING) in shown
+    assert shown <= {("s1", CallPhase.SHOWING), ("s1b", CallPhase.SHOWING)}, shown
 
 
 async def test_admission_mode_changes_for_new_senders(rig: RigFn) -> None:
