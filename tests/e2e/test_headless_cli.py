@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
@@ -399,4 +400,4 @@ def test_a_service_restart_mid_cast_is_said_once_and_the_cast_goes_on(tmp_path):
         back = [line for line in tx_said if "reachable again" in line]
         assert back == ["castapp: Room service reachable again"], tx_said
         for lines in (rx_said, tx_said):
-            assert all(a != b for a, b in zip(lines, lines[1:])), lines
+            assert all(a != b for a, b in itertools.pairwise(lines)), lines
