@@ -771,6 +771,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Asking the TV…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Waiting for the TV to allow you…</source>
         <translation type="unfinished"></translation>
     </message>

@@ -774,6 +774,10 @@ cast this screen</source>
         <translation>未在网络上广播</translation>
     </message>
     <message>
+        <source>Asking the TV…</source>
+        <translation>正在询问电视…</translation>
+    </message>
+    <message>
         <source>Waiting for the TV to allow you…</source>
         <translation>正在等待电视允许你…</translation>
     </message>

@@ -428,6 +428,8 @@ def admitting(st: SenderStatus) -> Phrase:
     """While the TV decides: waiting for Allow, or the PIN to type (and how the last went)."""
     admission = getattr(st, "admission", None)
     kind = str(getattr(admission, "value", admission) or "")
+    if not kind:  # joined; the TV has not answered yet (in an open room it lets on at once)
+        return say(QT_TRANSLATE_NOOP("Texts", "Asking the TV…"))
     if "pin" not in kind and not getattr(st, "pin_digits", 0):
         return say(QT_TRANSLATE_NOOP("Texts", "Waiting for the TV to allow you…"))
     line = say(QT_TRANSLATE_NOOP("Texts", "Type the PIN shown on the TV"))

@@ -165,8 +165,8 @@ def test_approve_nothing_before_allow_deny_is_told_and_pin_is_typed(
         await ada.cast(code)
         await until(lambda: room.phase_of("Ada") is CallPhase.ASKING, 20, "Ada asks")
         assert ada.status.state.value == "admitting"
-        assert words.sender_line(ada.status, code).render() == \
-            "Waiting for the TV to allow you…"
+        await until(lambda: words.sender_line(ada.status, code).render()
+                    == "Waiting for the TV to allow you…", 10, "Ada told to wait")
         await asyncio.sleep(1.0)  # time enough for media, had any been let through
         assert not frames, "no frame before Allow"
         assert window.prompts.isVisible()

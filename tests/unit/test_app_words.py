@@ -9,7 +9,7 @@ import pytest
 
 from castapp.app import words
 from castapp.app.words import FAILURES, Failure, Phrase, failure, failure_phrase, say
-from castapp.protocol import ErrorCode
+from castapp.protocol import AdmissionState, ErrorCode
 from castapp.rtc.diagnose import Diagnosis
 from castapp.rtc.peer import Route
 from castapp.session.receiver import ReceiverState, ReceiverStatus
@@ -145,3 +145,15 @@ def test_the_service_back_names_a_code_only_where_there_is_one():
         "Room service reachable again; cast code 482 913"
     assert words.service_back(None).render() == "Room service reachable again"  # a sender
     assert words.service_back("").render() == "Room service reachable again"
+
+
+def test_before_the_tv_answers_the_sender_is_asking_not_yet_waiting_for_allow():
+    """Every sender passes through "admitting" after joining; only a TV that asks its
+    people (approve) makes it wait for Allow. An open room lets it on at once, and saying
+    "Waiting for the TV to allow you…" there was untrue."""
+    asking = SenderStatus(SenderState.ADMITTING)
+    assert words.sender_line(asking, "482 913").render() == "Asking the TV…"
+    waiting = SenderStatus(SenderState.ADMITTING, admission=AdmissionState.WAITING)
+    assert words.sender_line(waiting, "482 913").render() == "Waiting for the TV to allow you…"
+    pin = SenderStatus(SenderState.ADMITTING, admission=AdmissionState.PIN, pin_digits=4)
+    assert words.sender_line(pin, "482 913").render() == "Type the PIN shown on the TV"
