@@ -464,6 +464,10 @@ async def run_send(args: argparse.Namespace) -> int:
     def on_status(st: SenderStatus) -> None:
         if words.needs_pin(st):
             pins.asked(st)
+        # a casting line already says where the picture is and which way it goes: in text,
+        # the placement and route lines of that moment would only repeat it
+        told = not out.as_json and st.state is SenderState.CASTING and st.service_ok \
+            and st.state is not last.get("state")
         if st.state is not last.get("state"):
             last["state"] = st.state
             failed = words.sender_failure(st) if st.state is SenderState.ENDED else None
@@ -492,12 +496,14 @@ async def run_send(args: argparse.Namespace) -> int:
                 wrong_pin=bool(getattr(st, "wrong_pin", False)))
         last["admitting"] = words.admitting(st) if st.state.value == "admitting" else None
         where = words.placement(st)
-        if where is not words.EMPTY and where != last.get("placement"):
+        if where is not words.EMPTY and where != last.get("placement") and not told:
             view = getattr(st, "view", None)
             out("placement", where, tile=getattr(st, "tile", None),
                 tiles=getattr(st, "tiles", None), spotlit=getattr(st, "spotlit", None),
                 view=list(view) if view else None)
         last["placement"] = where
+        if told:
+            last["route"] = st.route
         _route_line(out, last, st.route)
         _service_line(out, last, st)
 

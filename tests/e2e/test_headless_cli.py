@@ -111,7 +111,11 @@ def test_as_a_person_reads_it_a_stopped_cast_ends_in_one_line(tmp_path):
         assert tx.proc.wait(40) == 0, tx.other
         time.sleep(0.2)
         lines = [line.strip() for line in tx.other if line.startswith("castapp: ")]
-        assert any(line.startswith("castapp: Casting to ") for line in lines), lines
+        casting = next(i for i, line in enumerate(lines) if line.startswith("castapp: Casting to "))
+        assert "on screen: full" in lines[casting] and "(direct)" in lines[casting], lines
+        # ... said once: not again as lines of their own right under it
+        assert not any(line in ("castapp: on screen: full", "castapp: Media path: direct")
+                       for line in lines[casting + 1:casting + 3]), lines
         # the end of a cast the person stopped, not the window's "type the code"
         assert lines[-1] == "castapp: The cast ended.", lines
 
