@@ -154,6 +154,10 @@ def _record_problem(path: Path) -> str | None:
     return None
 
 
+#: Receiver states whose line only repeats what the presenters' own lines say.
+_SAID_PER_CALL = ("connecting", "receiving", "reconnecting")
+
+
 def _route_line(out: Printer, last: dict[str, Any], route: Any) -> None:
     """Say which way media travels whenever that changes."""
     if route is not None and route is not last.get("route"):
@@ -365,8 +369,10 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         if st.state is not last.get("state"):
             last["state"] = st.state
             more = {"calls": lines.fields()} if calls is not None else {}
-            out("state", words.receiver_state(st), state=st.state.value, sender=st.sender,
-                **more)
+            # in text, a presenter's own line ("[1] Ada is on screen") already says it
+            if out.as_json or not calls or st.state.value not in _SAID_PER_CALL:
+                out("state", words.receiver_state(st), state=st.state.value,
+                    sender=st.sender, **more)
         lines.update(calls)
         _route_line(out, last, st.route)
         _service_line(out, last, st)
