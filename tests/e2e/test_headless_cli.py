@@ -399,6 +399,9 @@ def test_a_service_restart_mid_cast_is_said_once_and_the_cast_goes_on(tmp_path):
                 if proc is not None:
                     proc.stop()
         on_screen = rx_said.index("castapp: [1] Ada is on screen")
+        # the presenter's own line says it; the TV's overall line does not say it again
+        assert "castapp: Ada is casting" not in rx_said, rx_said
+        assert "castapp: A sender is connecting…" not in rx_said, rx_said
         assert not any("stopped presenting" in line or "is connecting" in line
                        for line in rx_said[on_screen:]), rx_said
         back = [line for line in tx_said if "reachable again" in line]
