@@ -468,6 +468,8 @@ async def run_send(args: argparse.Namespace) -> int:
     last: dict[str, Any] = {}
 
     def on_status(st: SenderStatus) -> None:
+        if last.get("state") is SenderState.ENDED:
+            return  # how the cast ended is said; closing the session after it adds nothing
         if words.needs_pin(st):
             pins.asked(st)
         # a casting line already says where the picture is and which way it goes: in text,

@@ -26,10 +26,15 @@ def tv(ns: str, tmp_path: Path, *args: str) -> CastProc:
                     stdin=subprocess.PIPE)
 
 
-def sender(ns: str, port: int, code: str, name: str, *more: str) -> CastProc:
+def sender(ns: str, port: int, code: str, name: str, *more: str,
+           json_lines: bool = True) -> CastProc:
     return CastProc(in_namespace(ns, []), "send", "--headless", "--server",
                     f"ws://127.0.0.1:{port}/ws", "--code", code, "--synthetic", "320x240",
-                    "--fps", "10", "--name", name, *more)
+                    "--fps", "10", "--name", name, *more, json_lines=json_lines)
+
+
+def said(proc: CastProc) -> list[str]:
+    return [line.strip() for line in proc.other if line.startswith("castapp: ")]
 
 
 def test_approve_on_a_headless_tv_allow_deny_and_stop_typed_on_stdin(tmp_path):
@@ -40,13 +45,13 @@ def test_approve_on_a_headless_tv_allow_deny_and_stop_typed_on_stdin(tmp_path):
             port = rx.expect("service")["port"]
             code = rx.expect("code")["code"]
             rx.expect("help")  # how to send
-            ada = sender(ns, port, code, "Ada")
+            ada = sender(ns, port, code, "Ada", json_lines=False)  # as a person reads it
             senders.append(ada)
             asking = rx.expect("call", name="Ada", phase="asking", timeout=30)
             assert asking["n"] == 1
             rx.type("allow 1")
             rx.expect("call", name="Ada", phase="showing", timeout=40)
-            bob = sender(ns, port, code, "Bob")
+            bob = sender(ns, port, code, "Bob", json_lines=False)
             senders.append(bob)
             rx.expect("call", name="Bob", phase="asking", timeout=30)
             rx.type("deny bob")
@@ -55,6 +60,12 @@ def test_approve_on_a_headless_tv_allow_deny_and_stop_typed_on_stdin(tmp_path):
             rx.type("stop Ada")
             rx.expect("call", name="Ada", phase="ended", timeout=20)
             assert ada.proc.wait(20) != 0
+            # each said once, as the last line (it used to come twice and then "Type the
+            # code shown on the TV.")
+            for who, end in ((bob, "castapp: The TV said no."),
+                             (ada, "castapp: The TV stopped your cast.")):
+                lines = said(who)
+                assert lines[-1] == end and lines.count(end) == 1, lines
             rx.type("allow 7")
             assert rx.expect("command", ok=False)["command"] == "allow"
         finally:
