@@ -408,3 +408,15 @@ def test_a_service_restart_mid_cast_is_said_once_and_the_cast_goes_on(tmp_path):
         assert back == ["castapp: Room service reachable again"], tx_said
         for lines in (rx_said, tx_said):
             assert all(a != b for a, b in itertools.pairwise(lines)), lines
+
+
+def test_a_cast_without_a_sound_server_says_so_in_one_plain_sentence(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "castapp", "send", "--headless", "--synthetic", "320x240",
+         "--server", "ws://127.0.0.1:1/ws", "482913"], capture_output=True, text=True,
+        timeout=60, env=castapp_env(PULSE_SERVER=f"unix:{tmp_path}/no-such-socket"))
+    lines = [line for line in out.stdout.splitlines() if line.startswith("castapp: ")]
+    # it used to say "no sound: sound is not available on this system: no PulseAudio or
+    # PipeWire sound server answered on @DEFAULT_MONITOR@; the picture is sent without it"
+    assert lines[0] == ("castapp: The picture is sent without sound: no PulseAudio or "
+                        "PipeWire sound server answered."), out.stdout

@@ -7,7 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from castapp.rtc.audio.playout import PcmSink
-from castapp.rtc.audio.source import AudioSource, AudioUnavailable, open_system_audio
+from castapp.rtc.audio.source import (
+    NOT_AVAILABLE,
+    AudioSource,
+    AudioUnavailable,
+    open_system_audio,
+)
 from castapp.rtc.audio.synthetic import ClickSource, Flashes
 
 
@@ -26,8 +31,8 @@ def share_sound(wanted: bool, say: Callable[..., Any]) -> Callable[[], AudioSour
         return None
     reason = sound_available()
     if reason is not None:
-        say("sound", f"no sound: {reason}; the picture is sent without it", audio=False,
-            reason=reason)
+        why = reason.removeprefix(f"{NOT_AVAILABLE}: ")
+        say("sound", f"The picture is sent without sound: {why}.", audio=False, reason=reason)
         return None
     say("sound", "sharing this computer's sound", audio=True)
     return open_system_audio

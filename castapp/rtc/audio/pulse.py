@@ -62,7 +62,7 @@ def _open(direction_record: bool, server: str | None, device: str | None,
     except pasimple.PaSimpleError as exc:
         raise AudioUnavailable(
             f"{NOT_AVAILABLE}: no PulseAudio or PipeWire sound server answered"
-            + (f" on {device}" if device else "")
+            + (f" on {device}" if device and device != DEFAULT_MONITOR else "")
         ) from exc
 
 
