@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=Version)
     parser.add_argument("--log-level", default=None,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="logging detail (default INFO; WARNING for --self-test)")
+                        help="logging detail (default WARNING; INFO for serve)")
     parser.add_argument("--self-test", action="store_true",
                         help="cast a test pattern to an in-process receiver on this machine "
                         "only, check what arrives and exit (0 = passed)")
@@ -273,7 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = args.log_level or ("WARNING" if args.self_test else "INFO")
+    # a service keeps a log; a person at a receiver or sender reads castapp's own lines,
+    # and the log only where something went wrong (--log-level INFO shows the rest)
+    level = args.log_level or ("INFO" if args.command == "serve" and not args.self_test
+                               else "WARNING")
     from castapp.cli_log import log_to_stderr
 
     log_to_stderr(level)
