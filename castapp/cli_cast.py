@@ -251,7 +251,9 @@ class CallLines:
                          phase=state[0], **({"pin": call.pin} if call.pin else {}))
         for key in self.seen.keys() - now.keys():
             name = self.names.pop(key, "")
-            self.out("call", words.call_line(name, None), key=key, name=name, phase="ended")
+            asked = self.seen[key][0] in ("asking", "pin")  # never let on: denied, gave up
+            line = words.call_line(name, "ended-asking" if asked else None)
+            self.out("call", line, key=key, name=name, phase="ended")
         self.seen = now
 
     def find(self, which: str) -> Any:

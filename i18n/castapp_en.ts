@@ -699,6 +699,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>{name} no longer asks to present</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>{name} wants to present</source>
         <translation type="unfinished"></translation>
     </message>

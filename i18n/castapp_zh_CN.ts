@@ -702,6 +702,10 @@ cast this screen</source>
         <translation>{name} 停止了演示</translation>
     </message>
     <message>
+        <source>{name} no longer asks to present</source>
+        <translation>{name} 不再请求演示</translation>
+    </message>
+    <message>
         <source>{name} wants to present</source>
         <translation>{name} 想要演示</translation>
     </message>

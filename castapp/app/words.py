@@ -320,6 +320,8 @@ def call_line(name: str, phase: str | None, pin: str | None = None) -> Phrase:
     who: Arg = name or _a_sender()
     if phase is None:
         return say(QT_TRANSLATE_NOOP("Texts", "{name} stopped presenting"), name=who)
+    if phase == "ended-asking":  # the call ended before it was let on (denied, gave up)
+        return say(QT_TRANSLATE_NOOP("Texts", "{name} no longer asks to present"), name=who)
     if phase == "asking":
         return say(QT_TRANSLATE_NOOP("Texts", "{name} wants to present"), name=who)
     if phase == "pin":
