@@ -252,8 +252,8 @@ class CallLines:
         for key in self.seen.keys() - now.keys():
             name = self.names.pop(key, "")
             asked = self.seen[key][0] in ("asking", "pin")  # never let on: denied, gave up
-            line = words.call_line(name, "ended-asking" if asked else None)
-            self.out("call", line, key=key, name=name, phase="ended")
+            ended = words.call_line(name, "ended-asking" if asked else None)
+            self.out("call", ended, key=key, name=name, phase="ended")
         self.seen = now
 
     def find(self, which: str) -> Any:
