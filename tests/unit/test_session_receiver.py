@@ -571,13 +571,19 @@ async def test_the_tv_can_allow_a_sender_waiting_for_its_pin(rig: RigFn) -> None
 
 
 # ------------------------------------------------------------------ resume
-async def test_an_approved_sender_back_under_a_new_id_keeps_its_place(rig: RigFn) -> None:
-    r = await rig(AdmissionMode.APPROVE)
-    r.join("s1", "Ada")
-    r.session.allow("s1")
-    r.offer("s1", "offer-s1")
+async def allowed_on_screen(rig: RigFn, peer: str, name: str) -> Rig:
+    """A TV that asks (approve) with ``peer`` allowed and on screen."""
+    r: Rig = await rig(AdmissionMode.APPROVE)
+    r.join(peer, name)
+    r.session.allow(peer)
+    r.offer(peer, f"offer-{peer}")
     await r.run()
-    r.link_of("s1").frame()
+    r.link_of(peer).frame()
+    return r
+
+
+async def test_an_approved_sender_back_under_a_new_id_keeps_its_place(rig: RigFn) -> None:
+    r = await allowed_on_screen(rig, "s1", "Ada")
     allowed = [m for m in r.client.signals("s1") if isinstance(m, p.Admission)][-1]
     assert allowed.state is A.ALLOWED and allowed.resume
     r.join("s1b", "Ada")  # reconnected: given a moment to prove who it is, not asked
@@ -592,12 +598,7 @@ async def test_an_approved_sender_back_under_a_new_id_keeps_its_place(rig: RigFn
 
 
 async def test_a_namesake_that_does_not_resume_is_asked_like_anyone(rig: RigFn) -> None:
-    r = await rig(AdmissionMode.APPROVE)
-    r.join("s1", "Ada")
-    r.session.allow("s1")
-    r.offer("s1", "offer-s1")
-    await r.run()
-    r.link_of("s1").frame()
+    r = await allowed_on_screen(rig, "s1", "Ada")
     r.join("s2", "Ada")  # another laptop called Ada, or Ada's without its token
     assert r.phase("s2") is None
     r.link_of("s1").frame()
