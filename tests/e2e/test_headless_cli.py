@@ -420,3 +420,18 @@ def test_a_cast_without_a_sound_server_says_so_in_one_plain_sentence(tmp_path):
     # PipeWire sound server answered on @DEFAULT_MONITOR@; the picture is sent without it"
     assert lines[0] == ("castapp: The picture is sent without sound: no PulseAudio or "
                         "PipeWire sound server answered."), out.stdout
+
+
+def test_a_person_at_a_sender_sees_castapps_lines_not_its_log(tmp_path):
+    """The session's state changes and ICE checks used to be logged, timestamped, between
+    the sender's own lines at the default level; they show with --log-level INFO."""
+    argv = [sys.executable, "-m", "castapp", "send", "--headless", "--no-audio",
+            "--synthetic", "320x240", "--server", "ws://127.0.0.1:1/ws", "482913"]
+    quiet = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                           env=castapp_env())
+    assert quiet.returncode == 1
+    assert " INFO " not in quiet.stderr + quiet.stdout, quiet.stderr
+    assert "castapp: The room service cannot be reached." in quiet.stderr
+    told = subprocess.run([*argv[:3], "--log-level", "INFO", *argv[3:]], capture_output=True,
+                          text=True, timeout=60, env=castapp_env())
+    assert " INFO castapp.session.machine: sender: idle -> joining" in told.stderr, told.stderr
