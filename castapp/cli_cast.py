@@ -251,9 +251,8 @@ class CallLines:
                          phase=state[0], **({"pin": call.pin} if call.pin else {}))
         for key in self.seen.keys() - now.keys():
             name = self.names.pop(key, "")
-            asked = self.seen[key][0] in ("asking", "pin")  # never let on: denied, gave up
-            ended = words.call_line(name, "ended-asking" if asked else None)
-            self.out("call", ended, key=key, name=name, phase="ended")
+            let_on = self.seen[key][0] not in ("asking", "pin")  # else denied, or gave up
+            self.out("call", words.call_ended(name, let_on), key=key, name=name, phase="ended")
         self.seen = now
 
     def find(self, which: str) -> Any:

@@ -252,7 +252,7 @@ def service_back(display_code: str | None) -> Phrase:
     if not display_code:
         return say(QT_TRANSLATE_NOOP("Texts", "Room service reachable again"))
     return say(QT_TRANSLATE_NOOP("Texts", "Room service reachable again; cast code {code}"),
-               code=display_code or "")
+               code=display_code)
 
 
 def reconnecting() -> Phrase:
@@ -312,6 +312,14 @@ def casting_banner(sender: str | None, quality: LinkQuality | None,
     return line
 
 
+def call_ended(name: str, let_on: bool) -> Phrase:
+    """A presenter's call ended: after it was let on, or before (denied, or gave up asking)."""
+    who: Arg = name or _a_sender()
+    if not let_on:
+        return say(QT_TRANSLATE_NOOP("Texts", "{name} no longer asks to present"), name=who)
+    return say(QT_TRANSLATE_NOOP("Texts", "{name} stopped presenting"), name=who)
+
+
 def call_line(name: str, phase: str | None, pin: str | None = None) -> Phrase:
     """One presenter's state as the TV says it (``phase`` None: the call ended).
 
@@ -319,9 +327,7 @@ def call_line(name: str, phase: str | None, pin: str | None = None) -> Phrase:
     """
     who: Arg = name or _a_sender()
     if phase is None:
-        return say(QT_TRANSLATE_NOOP("Texts", "{name} stopped presenting"), name=who)
-    if phase == "ended-asking":  # the call ended before it was let on (denied, gave up)
-        return say(QT_TRANSLATE_NOOP("Texts", "{name} no longer asks to present"), name=who)
+        return call_ended(name, let_on=True)
     if phase == "asking":
         return say(QT_TRANSLATE_NOOP("Texts", "{name} wants to present"), name=who)
     if phase == "pin":
