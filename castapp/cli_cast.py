@@ -74,12 +74,16 @@ def _stats_fields(stats: Any) -> dict[str, Any]:
     }
 
 
-def _stats_text(f: dict[str, Any]) -> str:
+def _stats_text(f: dict[str, Any], sent: bool = False) -> str:
+    """``--stats`` as a line; ``sent``: the keyframe and resend requests this end sent (a
+    TV's), else those it received (a sender's)."""
     rtt = f"{f['rtt_ms']} ms" if f["rtt_ms"] is not None else "-"
-    return (f"stats fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec']} "
-            f"{f['width']}x{f['height']} path={f['path']} route={f['route']} "
-            f"loss={f['loss_pct'] if f['loss_pct'] is not None else '-'}% "
-            f"pli={f['pli']} nack={f['nack']}"
+    size = f"{f['width']}x{f['height']}" if f["width"] and f["height"] else "size=-"
+    asked = (f"pli_sent={f['pli_sent']} nack_sent={f['nack_sent']}" if sent
+             else f"pli={f['pli']} nack={f['nack']}")
+    return (f"fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec'] or '-'} "
+            f"{size} path={f['path'] or '-'} route={f['route'] or '-'} "
+            f"loss={f['loss_pct'] if f['loss_pct'] is not None else '-'}% {asked}"
             + (f" age={f['frame_age_ms']} ms" if f.get("frame_age_ms") is not None else ""))
 
 
@@ -112,7 +116,40 @@ async def _stats_loop(get: Callable[[], Any], out: Printer,
         more = extra() if extra is not None else {}
         if stats is not None:
             fields = {**_stats_fields(stats), **more}
-            out("stats", _stats_text(fields), **fields)
+            out("stats", "stats " + _stats_text(fields), **fields)
+
+
+def _tv_call_fields(got: Any) -> dict[str, Any]:
+    """One presenter's figures on the TV: what arrives, and the requests the TV sent it."""
+    fields = _stats_fields(got.peer) if got.peer is not None else {}
+    return {**fields, "fps": round(got.fps, 1), "pli_sent": got.plis, "nack_sent": got.nacks}
+
+
+async def _tv_stats_loop(session: Callable[[], Any], lines: CallLines, out: Printer,
+                         extra: Callable[[], dict[str, Any]]) -> None:
+    """The TV's ``--stats``: every second, a line per presenter with figures (JSON: one
+    object, the spotlit or first presenter's figures at the top, everyone's in ``calls``)."""
+    while True:
+        await asyncio.sleep(1.0)
+        current = session()
+        if current is None:
+            continue
+        by_peer = await current.call_stats()
+        rows = lines.fields()
+        measured = []
+        for row, call in zip(rows, lines.calls, strict=True):
+            got = by_peer.get(call.peer_id)
+            if got is not None and got.peer is not None:
+                row.update(_tv_call_fields(got))
+                measured.append(row)
+        primary = by_peer.get(current.primary_peer_id() or "")
+        if primary is None or primary.peer is None:
+            continue  # nobody on screen: nothing to measure
+        if out.as_json:
+            out("stats", "", **{**_tv_call_fields(primary), **extra(), "calls": rows})
+            continue
+        for row in measured:
+            out("stats", f"stats [{row['n']}] {row['name']}: {_stats_text(row, sent=True)}")
 
 
 class FrameGaps:
@@ -408,8 +445,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         lines.session = host.session
         if options.admission != "open" and read_commands(lines.command):
             out("help", words.tv_commands())
-        tasks = [asyncio.create_task(_stats_loop(
-            host.stats, out, lambda: {**gaps.take(), **sound_stats(), "calls": lines.fields()}))
+        tasks = [asyncio.create_task(_tv_stats_loop(
+            lambda: host.session, lines, out, lambda: {**gaps.take(), **sound_stats()}))
                  ] if args.stats else []
         await _until_stopped(stop, args.duration)
         for task in tasks:

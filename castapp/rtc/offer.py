@@ -142,8 +142,8 @@ class AiortcOfferPeer:
 
     @property
     def frame_size(self) -> tuple[int, int] | None:
-        last = self.track.last_frame
-        return (last.width, last.height) if last is not None else None
+        """The size of the frames sent (a receiver's view may divide the capture's)."""
+        return self.track.sent_size
 
     async def apply_answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))

@@ -84,6 +84,8 @@ class CaptureTrack(MediaStreamTrack):
         self.refreshes = 0
         self._since_change = 0
         self.last_frame: CapturedFrame | None = None
+        #: The size of the last frame sent (the capture's, divided to fit the view).
+        self.sent_size: tuple[int, int] | None = None
         #: The receiver's view of this connection, (width, height, fps): frames larger are
         #: sent divided by a whole divisor, and changes at most ``fps`` a second.
         self.view: tuple[int, int, int] | None = None
@@ -175,6 +177,7 @@ class CaptureTrack(MediaStreamTrack):
             self.last_frame = captured
             stamp = captured.monotonic
         frame = self._fit(captured.to_video_frame())
+        self.sent_size = (frame.width, frame.height)
         frame.pts = self.pts_for(stamp)
         frame.time_base = VIDEO_TIME_BASE
         self.frames_sent += 1

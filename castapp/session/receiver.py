@@ -323,6 +323,11 @@ class ReceiverSession:
         audio = getattr(call.link, "audio", None) if call is not None else None
         return audio.stats_fields() if audio is not None else {}
 
+    def primary_peer_id(self) -> str | None:
+        """The peer id of the call :meth:`stats` describes (spotlit, else first on screen)."""
+        call = self._primary()
+        return call.peer_id if call is not None else None
+
     async def call_stats(self) -> dict[str, LinkStats]:
         """Every call's figures by peer id, with the keyframe and NACK requests sent."""
         out: dict[str, LinkStats] = {}

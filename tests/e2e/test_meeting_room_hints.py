@@ -41,7 +41,8 @@ def test_four_senders_to_a_headless_tv_each_get_their_tile_and_send_no_more(tmp_
                 senders.append(CastProc(
                     in_namespace(ns, []), "send", "--headless", "--server",
                     f"ws://127.0.0.1:{port}/ws", "--code", code, "--synthetic",
-                    "x".join(map(str, SOURCE)), "--fps", "10", "--name", f"Laptop {i + 1}"))
+                    "x".join(map(str, SOURCE)), "--fps", "10", "--name", f"Laptop {i + 1}",
+                    "--stats"))
             showing: set[str] = set()
             while len(showing) < 4:  # in whatever order they get there
                 showing.add(rx.expect("call", phase="showing", timeout=90)["name"])
@@ -62,6 +63,14 @@ def test_four_senders_to_a_headless_tv_each_get_their_tile_and_send_no_more(tmp_
                     break
             assert sizes == {(212, 120)}, calls
             assert all(w <= CELL[0] and h <= CELL[1] for w, h in sizes)
+            # the TV's figures for each presenter, with the requests it sent them (a second
+            # on: the first figures of a call have no rate yet)
+            calls = rx.expect("stats", timeout=30)["calls"]
+            assert all(c["fps"] > 0 and c["kbps"] > 0 and c["pli_sent"] >= 0
+                       and (c["width"], c["height"]) == (212, 120) for c in calls), calls
+            # each sender's own figures give the size it sends, not its screen's (640x360)
+            for tx in senders:
+                tx.expect("stats", width=212, height=120, timeout=30)
         finally:
             for tx in senders:
                 tx.stop()

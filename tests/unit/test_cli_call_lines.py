@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
-from castapp.cli_cast import CallLines, Printer
+from castapp.cli_cast import CallLines, Printer, _tv_stats_loop
+from castapp.rtc.peer import PeerStats
+from castapp.session.receive_link import LinkStats
 from castapp.session.room import CallPhase, CallView
+from castapp.tasks import cancel_and_wait
 
 
 def view(key: str, name: str, phase: CallPhase) -> CallView:
@@ -28,3 +34,68 @@ def test_each_change_is_one_numbered_line_and_the_end_says_what_ended(
         "castapp: Bob no longer asks to present",  # it said "Bob stopped presenting"
         "castapp: Ada stopped presenting",
     ]
+
+
+class StatsSession:
+    """A receiver session's figures as ``castapp receive --stats`` reads them."""
+
+    def __init__(self, figures: dict[str, LinkStats], primary: str | None) -> None:
+        self.figures, self.primary = figures, primary
+
+    async def call_stats(self) -> dict[str, LinkStats]:
+        return self.figures
+
+    def primary_peer_id(self) -> str | None:
+        return self.primary
+
+
+def figures(width: int, height: int, fps: float, plis: int) -> LinkStats:
+    peer = PeerStats(at=0.0, codec="video/H264", bytes_sent=0, bytes_received=1000,
+                     packets_sent=0, packets_received=10, packets_lost=0, rtt_ms=1.5, ice=None,
+                     recv_kbps=250.0, fps=fps, width=width, height=height, loss_pct=0.0)
+    return LinkStats(peer, fps, 100, plis, 3, 1.5, 0.0)
+
+
+async def stats_once(session: StatsSession, lines: CallLines, printer: Printer) -> None:
+    task = asyncio.create_task(_tv_stats_loop(lambda: session, lines, printer, dict))
+    await asyncio.sleep(1.2)  # one turn of the one-second loop
+    await cancel_and_wait(task)
+
+
+async def test_a_tv_with_several_presenters_says_each_ones_figures_and_its_own_requests(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    lines = CallLines(Printer(as_json=False))
+    lines.update([view("a", "Ada", CallPhase.SHOWING), view("b", "Bob", CallPhase.SHOWING),
+                  view("c", "Cy", CallPhase.ASKING)])
+    capsys.readouterr()
+    session = StatsSession({"peer-a": figures(640, 360, 26.0, 0),
+                            "peer-b": figures(540, 960, 25.5, 2)}, primary="peer-a")
+    await stats_once(session, lines, Printer(as_json=False))
+    said = capsys.readouterr().out.splitlines()
+    # before, one line of the first presenter's figures, unnamed, with the requests the TV
+    # received (always none: a TV sends them)
+    assert said == [
+        "castapp: stats [1] Ada: fps=26.0 kbps=250 rtt=1.5 ms codec=video/H264 640x360 "
+        "path=- route=- loss=0.0% pli_sent=0 nack_sent=3",
+        "castapp: stats [2] Bob: fps=25.5 kbps=250 rtt=1.5 ms codec=video/H264 540x960 "
+        "path=- route=- loss=0.0% pli_sent=2 nack_sent=3",
+    ]
+
+    await stats_once(session, lines, Printer(as_json=True))
+    [event] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (event["width"], event["pli_sent"]) == (640, 0)  # the primary's at the top
+    assert [(c["name"], c.get("width"), c.get("pli_sent")) for c in event["calls"]] == [
+        ("Ada", 640, 0), ("Bob", 540, 2), ("Cy", 0, None)]
+
+
+async def test_a_presenter_still_connecting_has_no_size_yet(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    lines = CallLines(Printer(as_json=False))
+    lines.update([view("a", "Ada", CallPhase.CONNECTING)])
+    capsys.readouterr()
+    session = StatsSession({"peer-a": figures(0, 0, 0.0, 0)}, primary="peer-a")
+    await stats_once(session, lines, Printer(as_json=False))
+    [line] = capsys.readouterr().out.splitlines()
+    assert " size=- " in line and "None" not in line, line  # it said "NonexNone"
+    await stats_once(StatsSession({}, primary=None), lines, Printer(as_json=False))
+    assert capsys.readouterr().out == ""  # no link yet: nothing to measure
