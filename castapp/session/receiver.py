@@ -857,6 +857,7 @@ class ReceiverSession:
                 self._new_call(peer_id, self._names.get(peer_id, ""))
 
     def _new_call(self, peer_id: str, name: str) -> Call | None:
+        self._free_dead_place(name)
         if len(self.calls) >= MAX_PRESENTERS:
             log.info("sender %s refused: the room is full", peer_id)
             self.send(peer_id, p.Admission(state=p.AdmissionState.FULL))
@@ -871,6 +872,19 @@ class ReceiverSession:
                  FirstStep.ASK_PIN: c.AskPin}[self.policy.first_step()]
         self._feed_call(call, first())
         return call
+
+    def _free_dead_place(self, name: str) -> None:
+        """End at once, rather than at the end of its rejoin window, a call whose sender left
+        the room service and whose pictures stopped (a laptop that crashed, or was closed):
+        one under ``name`` (that laptop back without its token, as a new sender), or, with the
+        room full, the one dead longest (a presenter who is here needs the place)."""
+        dead = sorted((k for k in self.calls.values()
+                       if k.state is CallState.RECONNECTING_DETACHED), key=lambda k: k.entered_at)
+        same = [k for k in dead if name and k.name == name]
+        if same:
+            self._feed_call(same[0], c.WindowExpired())
+        elif dead and len(self.calls) >= MAX_PRESENTERS:
+            self._feed_call(dead[0], c.WindowExpired())
 
     def _rebind(self, call: Call, peer_id: str) -> None:
         self._held.pop(peer_id, None)

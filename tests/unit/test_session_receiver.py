@@ -362,6 +362,45 @@ async def test_a_dead_senders_tile_is_freed_after_the_rejoin_window(rig: RigFn) 
     assert r.phase("s1") is None and r.phase("s2") is CallPhase.SHOWING
 
 
+async def test_a_dead_laptop_started_again_replaces_its_frozen_tile(rig: RigFn) -> None:
+    r = await rig(AdmissionMode.APPROVE, rejoin_window_s=20.0)
+    r.join("s1", "Ada")
+    r.session.allow("s1")
+    r.offer("s1", "offer-s1")
+    await r.run()
+    r.link_of("s1").frame()
+    r.left("s1", p.LeaveReason.DISCONNECTED)  # the app crashed: its connection dropped
+    await r.run(2.5)
+    r.session.tick()
+    assert r.phase("s1") is CallPhase.RECONNECTING
+    r.join("s1b", "Ada")  # started again: a new sender, without the old one's token
+    await r.run(RESUME_WAIT_S + 0.1)
+    r.session.tick()
+    # the frozen tile gave its place up at once (it stayed up to 20 s beside the new request)
+    assert [(v.peer_id, v.phase) for v in r.session.status.calls] == [("s1b", CallPhase.ASKING)]
+
+
+async def test_a_full_room_frees_a_dead_laptops_place_for_a_presenter_who_is_here(
+        rig: RigFn) -> None:
+    r = await rig(rejoin_window_s=20.0)
+    for i in range(MAX_PRESENTERS):
+        await r.on_screen(f"s{i}", f"P{i}")
+    r.left("s1", p.LeaveReason.DISCONNECTED)
+    await r.run(2.5)
+    for i in (0, 2, 3):
+        r.link_of(f"s{i}").frame()
+    r.session.tick()
+    assert r.phase("s1") is CallPhase.RECONNECTING
+    await r.on_screen("s9", "Eve")  # it was told the room is full for 20 s
+    assert [v.peer_id for v in r.session.status.calls] == ["s0", "s2", "s3", "s9"]
+    assert A.FULL not in r.client.admissions("s9")
+    # a live presenter's place is never taken: a sixth is told the room is full
+    r.join("s10", "Zed")
+    await r.run()
+    assert r.client.admissions("s10") == [A.FULL]
+    assert [v.peer_id for v in r.session.status.calls] == ["s0", "s2", "s3", "s9"]
+
+
 async def test_a_sender_back_within_the_rejoin_window_keeps_its_place(rig: RigFn) -> None:
     r = await rig(AdmissionMode.APPROVE, rejoin_window_s=20.0)
     r.join("s1", "Ada")
