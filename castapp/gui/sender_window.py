@@ -35,6 +35,8 @@ from castapp.settings import QUALITIES
 
 _BUSY = tuple(s for s in SenderState if s.value in (
     "joining", "admitting", "connecting", "casting", "waiting", "reconnecting"))
+# The colours of the hint under the code: ready, not a code, still being typed.
+_READY, _WRONG, _TYPING = "#2e7d32", "#c62828", "gray"
 
 
 class SenderWindow(QMainWindow):
@@ -61,6 +63,8 @@ class SenderWindow(QMainWindow):
         self.message: words.Phrase | str = ""
         self._input_ok = False  # what the code field holds can be cast to
         self._typed = ""
+        self._hint = ""  # what the hint under the code says of what it holds
+        self._tried = ""  # what it held when the latest cast began
         #: (TVs casting, TVs of the cast) while a cast goes to more than one TV.
         self.tv_count: tuple[int, int] | None = None
 
@@ -233,18 +237,27 @@ class SenderWindow(QMainWindow):
         check = check_input(text, self.fmt)
         if check.ok and check.target is not None:
             where = check.target.host
-            self.hint.setText(self.tr("Ready: {code}").format(code=group(check.target.code))
-                              + (" @ " + where if where else ""))
-            self.hint.setStyleSheet("color: #2e7d32;")
+            self._set_hint(self.tr("Ready: {code}").format(code=group(check.target.code))
+                           + (" @ " + where if where else ""), _READY)
         elif check.problem is not None:
-            self.hint.setText(self.tr("This is not a cast code. Codes have {n} digits.")
-                              .format(n=self.fmt.length) if "link" not in check.problem
-                              else self.tr("This castapp link is not valid."))
-            self.hint.setStyleSheet("color: #c62828;")
+            self._set_hint(self.tr("This is not a cast code. Codes have {n} digits.")
+                           .format(n=self.fmt.length) if "link" not in check.problem
+                           else self.tr("This castapp link is not valid."), _WRONG)
         else:
-            self.hint.setText(self._more(check.missing) if text.strip() else "")
-            self.hint.setStyleSheet("color: gray;")
+            self._set_hint(self._more(check.missing) if text.strip() else "", _TYPING)
         self._input_checked(text, check.ok)
+
+    def _set_hint(self, text: str, colour: str) -> None:
+        self._hint = text
+        self.hint.setStyleSheet(f"color: {colour};")
+
+    def _show_hint(self) -> None:
+        """The hint under the code, but not "Ready" beside a cast of that code that is under
+        way, or beside its failure until the code is changed (the status line says it)."""
+        st = self.status
+        failed = st.error is not None or bool(self.message)
+        tried = st.state in _BUSY or (failed and self.code.text() == self._tried)
+        self.hint.setText("" if tried and self._input_ok else self._hint)
 
     def _input_checked(self, text: str, ok: bool) -> None:
         if ok != self._input_ok or text != self._typed:
@@ -252,6 +265,7 @@ class SenderWindow(QMainWindow):
             if self.status.state not in _BUSY:
                 self.message = ""  # it was about what the field held before
         self._input_ok = ok
+        self._show_hint()
         self._update_button()
         if self.status.state not in _BUSY:
             self.status_line.setText(self._line())
@@ -262,25 +276,21 @@ class SenderWindow(QMainWindow):
         for n, entry in enumerate(entries, 1):
             check = check_input(entry, self.fmt)
             if check.problem is None and not check.ok and n == len(entries):
-                self.hint.setText(self._more(check.missing))  # still being typed
-                self.hint.setStyleSheet("color: gray;")
+                self._set_hint(self._more(check.missing), _TYPING)  # still being typed
                 self._input_checked(text, False)
                 return
             if not check.ok or check.target is None:
-                self.hint.setText(self.tr("Entry {n} ({entry}) is not a cast code.").format(
-                    n=n, entry=entry))
-                self.hint.setStyleSheet("color: #c62828;")
+                self._set_hint(self.tr("Entry {n} ({entry}) is not a cast code.").format(
+                    n=n, entry=entry), _WRONG)
                 self._input_checked(text, False)
                 return
             ready.append(group(check.target.code))
         if len(set(ready)) < len(ready):
-            self.hint.setText(self.tr("The same code is given twice."))
-            self.hint.setStyleSheet("color: #c62828;")
+            self._set_hint(self.tr("The same code is given twice."), _WRONG)
             self._input_checked(text, False)
             return
-        self.hint.setText(self.tr("Ready: {n} TVs ({codes})").format(
-            n=len(ready), codes=", ".join(ready)))
-        self.hint.setStyleSheet("color: #2e7d32;")
+        self._set_hint(self.tr("Ready: {n} TVs ({codes})").format(
+            n=len(ready), codes=", ".join(ready)), _READY)
         self._input_checked(text, True)
 
     def _more(self, n: int) -> str:
@@ -363,6 +373,8 @@ class SenderWindow(QMainWindow):
         """A sentence of the app's own (a phrase is rendered, and re-rendered on a language
         switch, in the interface language)."""
         self.message = text
+        self._tried = self.code.text()  # said of what the field holds (finding its TV, or why not)
+        self._show_hint()
         self.status_line.setText(self._line())
 
     def _line(self) -> str:
@@ -379,6 +391,9 @@ class SenderWindow(QMainWindow):
 
     def show_status(self, st: SenderStatus) -> None:
         self.status = st
+        if st.state in _BUSY:
+            self._tried = self.code.text()
+        self._show_hint()
         if st.state is not SenderState.IDLE or st.error is not None:
             self.message = ""
         self.status_line.setText(self._line())

@@ -120,11 +120,18 @@ def test_error_states_are_worded(qtbot, run, tmp_path, room_server):
     qtbot.waitUntil(lambda: window.status_line.text() == said)
     # a wrong code
     window.server.setText(room_server.url)
+    window.code.setText("000000")
+    assert window.hint.text() == "Ready: 000 000"
     run(controller.cast("000000"))
     assert window.status.state is SenderState.IDLE
     assert window.status_line.text() == texts.error_text(UnknownCodeError("x"))
     assert "No receiver is showing this code" in window.status_line.text()
     assert window.button.text() == "Cast"
+    # the hint under the code no longer says "Ready: 000 000" beside that, until it changes
+    assert window.hint.text() == ""
+    qtbot.keyClick(window.code, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(window.code, "1")
+    assert window.hint.text() == "Ready: 000 001"
     # a room service that is not there
     window.server.setText(f"127.0.0.1:{free_port()}")
     run(controller.cast("482913"))
@@ -143,9 +150,12 @@ def test_cast_from_the_window_with_tray_and_stop(qtbot, run, tmp_path, room_serv
         status = await receiver.start()
         try:
             window.server.setText(room_server.url)
+            window.code.setText(status.display_code)
+            assert window.hint.text().startswith("Ready: ")
             await controller.cast(status.display_code)
             await receiver.wait_for(ReceiverState.RECEIVING, timeout=20)
             assert receiver.status.sender == "Ada"
+            assert window.hint.text() == ""  # the status line says where it casts
             assert window.status.state is SenderState.CASTING
             assert window.status_line.text() == "Casting to Meeting room (direct)"
             assert window.button.text() == "Stop" and not window.code.isEnabled()
@@ -155,6 +165,7 @@ def test_cast_from_the_window_with_tray_and_stop(qtbot, run, tmp_path, room_serv
             await receiver.wait_for(ReceiverState.WAITING)
             assert window.status.state is SenderState.IDLE
             assert window.button.text() == "Cast" and window.code.isEnabled()
+            assert window.hint.text().startswith("Ready: ")  # to cast again
         finally:
             await controller.close()
             await receiver.stop()
