@@ -70,7 +70,7 @@ def add_receive(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     r.add_argument("--mute", action="store_true", help="play no presenter's sound")
     r.add_argument("--json", action="store_true", help="print JSON lines")
     r.add_argument("--record", type=Path, metavar="FILE", help="record what is shown (.mkv/.mp4)")
-    r.add_argument("--duration", type=float, help="stop after this many seconds")
+    r.add_argument("--duration", type=_seconds, help="stop after this many seconds")
     r.add_argument("--state-dir", type=Path, help="where the code token and room key live")
     r.add_argument("--admission", choices=("open", "approve", "pin"),
                    help="how a new sender gets on screen: open (anyone with the code), approve "
@@ -96,6 +96,39 @@ def _size(text: str) -> tuple[int, int]:
     if max(size) > 16384:
         raise argparse.ArgumentTypeError("the size is too large (at most 16384 a side)")
     return size
+
+
+#: The highest ``--fps`` taken (screens refresh at up to 120 Hz).
+MAX_FPS = 120
+
+
+def _pin(text: str) -> str:
+    from castapp.codes import pin_of
+
+    if pin_of(text) is None:
+        raise argparse.ArgumentTypeError("that is not a PIN: give the digits shown on the TV")
+    return text
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < 10**9:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def _fps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected frames per second, got {text!r}") from None
+    if not 0 < value <= MAX_FPS:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_FPS}")
+    return value
 
 
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -127,7 +160,7 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--display", help="X display to capture (default: $DISPLAY)")
     s.add_argument("--quality", choices=tuple(PRESETS),
                    help="a quality preset, as in the window (default: 30 fps at native size)")
-    s.add_argument("--fps", type=float, help="frames per second (default 30, or the quality's)")
+    s.add_argument("--fps", type=_fps, help="frames per second (default 30, or the quality's)")
     s.add_argument("--codec", choices=["h264", "vp8"], default="h264")
     s.add_argument("--max-size", type=_size, metavar="WxH", help="downscale to fit this size")
     s.add_argument("--synthetic", type=_size, metavar="WxH",
@@ -141,7 +174,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="share what this computer plays (default: on when it can)")
     s.add_argument("--stats", action="store_true", help="print stats every second")
     s.add_argument("--json", action="store_true", help="print JSON lines")
-    s.add_argument("--duration", type=float, help="stop after this many seconds")
-    s.add_argument("--pin", help="the PIN the TV shows, when it asks for one (without it, "
-                   "the PIN is asked for on the terminal, or read as a line from a pipe)")
+    s.add_argument("--duration", type=_seconds, help="stop after this many seconds")
+    s.add_argument("--pin", type=_pin, help="the PIN the TV shows, when it asks for one "
+                   "(without it, the PIN is asked for on the terminal, or read as a line "
+                   "from a pipe)")
     add_ice_flags(s)

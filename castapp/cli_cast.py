@@ -484,9 +484,6 @@ async def run_send(args: argparse.Namespace) -> int:
     if ice is None:
         return 2
     codes = [c for c in (args.target, *args.more, args.code) if c]
-    if args.fps is not None and args.fps <= 0:
-        out.fail(words.Failure("bad_input", {"reason": "--fps must be positive"}))
-        return 2
     if len(codes) > 1 or args.via_sfu:
         from castapp.cli_fanout import run_send_many
 
@@ -497,9 +494,6 @@ async def run_send(args: argparse.Namespace) -> int:
         url = service_url(target, args.server)
     except CastFailed as exc:
         out.fail(exc.failure)
-        return 2
-    if args.fps is not None and args.fps <= 0:
-        out.fail(words.Failure("bad_input", {"reason": "--fps must be positive"}))
         return 2
     chosen = send_preset(args.quality, args.fps, args.max_size)
     done = asyncio.Event()
@@ -636,11 +630,13 @@ class PinAnswers:
         self.out = out
         self.asking = False  # a terminal prompt is open
         self.told = False
+        self.status: Any = None  # the latest status that asked for the PIN
 
     def asked(self, st: Any) -> None:
+        self.status = st
         if self.pin is not None:
             pin, self.pin = self.pin, None  # a PIN is single use: --pin is tried once
-            self.caster.answer_pin(pin)
+            self.answered(pin)
             return
         if self.asking:
             return
@@ -672,8 +668,14 @@ class PinAnswers:
 
     def answered(self, typed: str) -> None:
         self.asking = False
-        if typed.strip():
+        if not typed.strip():
+            return
+        try:
             self.caster.answer_pin(typed)
+        except ValueError:  # not digits: nothing was tried; ask again
+            self.out("admitting", words.not_a_pin(), pin=True, problem="not_a_pin")
+            if self.status is not None:
+                self.asked(self.status)
 
 
 def _report_capture_state(source: Any, out: Printer) -> None:

@@ -70,3 +70,16 @@ def group(code: str) -> str:
     n = len(code)
     size = 3 if n % 3 == 0 else 4 if n % 4 == 0 else 3
     return " ".join(code[i : i + size] for i in range(0, n, size))
+
+
+#: The most digits a TV's PIN has (it shows 4; the pairing takes up to this many).
+PIN_MAX_DIGITS = 8
+
+
+def pin_of(typed: str) -> str | None:
+    """The digits of a PIN as a person typed it (spaces and dashes dropped, full-width digits
+    folded), or ``None`` when it is not one."""
+    pin = clean(typed)
+    if pin.isascii() and pin.isdigit() and 1 <= len(pin) <= PIN_MAX_DIGITS:
+        return pin
+    return None

@@ -798,6 +798,10 @@ cast this screen</source>
         <translation>这不是电视上显示的 PIN。</translation>
     </message>
     <message>
+        <source>That is not a PIN: type the digits shown on the TV.</source>
+        <translation>这不是 PIN：请输入电视上显示的数字。</translation>
+    </message>
+    <message>
         <source>on screen: full</source>
         <translation>屏幕上：全屏</translation>
     </message>

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from castapp.app.host import FATAL
 from castapp.app.platform import machine_name
 from castapp.app.words import Failure, failure
-from castapp.codes import CodeFormat
+from castapp.codes import CodeFormat, pin_of
 from castapp.links import CastTarget, LinkError, parse_cast_input, server_url_from_text
 from castapp.quality import Preset
 
@@ -220,16 +220,27 @@ class Caster:
     _answers: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)
 
     def answer_pin(self, pin: str) -> bool:
-        """Give the TV the PIN it shows; False when no session is there to take it."""
+        """Give the TV the PIN it shows; False when no session is there to take it.
+
+        Raises ValueError when ``pin`` is not digits (:func:`castapp.codes.pin_of`): say
+        ``words.not_a_pin()``; nothing is tried, so no wrong PIN is counted."""
+        digits = pin_of(pin)
+        if digits is None:
+            raise ValueError("not a PIN")
         answer = getattr(self.session, "answer_pin", None)
         if answer is None:
             return False
-        result = answer("".join(pin.split()))
+        result = answer(digits)
         if inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             self._answers.add(task)
-            task.add_done_callback(self._answers.discard)
+            task.add_done_callback(self._answered)
         return True
+
+    def _answered(self, task: asyncio.Future[Any]) -> None:
+        self._answers.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("the PIN could not be given to the TV: %s", exc)
 
     def _emit(self, event: SenderEvent) -> None:
         if self.on_event is not None:

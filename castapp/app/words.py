@@ -452,6 +452,11 @@ def admitting(st: SenderStatus) -> Phrase:
     return line
 
 
+def not_a_pin() -> Phrase:
+    """What was typed as the TV's PIN is not digits."""
+    return say(QT_TRANSLATE_NOOP("Texts", "That is not a PIN: type the digits shown on the TV."))
+
+
 def needs_pin(st: SenderStatus) -> bool:
     """True while the sender should type the PIN the TV shows."""
     admission = getattr(st, "admission", None)

@@ -16,7 +16,7 @@ from castapp.app.fanout import MultiCast, Tv, split_codes
 from castapp.app.platform import machine_name as platform_machine_name
 from castapp.app.target import CastFailed, Discover, Found, Looking
 from castapp.app.words import Failure
-from castapp.codes import group
+from castapp.codes import group, pin_of
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder
 from castapp.gui.sender_window import SenderWindow
@@ -84,6 +84,9 @@ class SenderController:
 
     def answer_pin(self, pin: str) -> None:
         """The PIN the person read on the TV goes to the session that is asked for it."""
+        if pin_of(pin) is None:
+            self.window.show_message(words.not_a_pin())
+            return
         if self.multi is not None:
             self.multi.answer_pin(pin)
 

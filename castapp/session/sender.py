@@ -24,6 +24,7 @@ from aiortc import RTCIceServer
 from aiortc.exceptions import InvalidStateError
 
 from castapp import protocol as p
+from castapp.codes import pin_of
 from castapp.pairing import Pairing, PairingError, PairingRole, TamperedError
 from castapp.rtc.audio import AudioSource
 from castapp.rtc.capture import FrameSource, SourceClosedError
@@ -277,9 +278,10 @@ class SenderSession:
 
     async def answer_pin(self, pin: str) -> None:
         """The PIN the person reads on the TV (while ``status.admission`` is ``pin``)."""
-        pin = pin.strip()
-        if not pin.isdigit() or not 1 <= len(pin) <= 8:
-            raise ValueError("Type the digits shown on the TV.")
+        digits = pin_of(pin)
+        if digits is None:
+            raise ValueError("not a PIN: type the digits shown on the TV")
+        pin = digits
         # never sent: mixed into the pairing's secret, which only the TV can match
         await self.feed(t.PinTyped(pin=pin))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,11 @@ def test_pin_on_a_headless_tv_is_read_by_the_presenter_and_typed_in(tmp_path):
             pin = rx.expect("call", name="Linus", phase="pin", timeout=30)["pin"]
             assert len(pin) == 4 and pin.isdigit()
             lin.expect("admitting", pin=True, timeout=20)
+            lin.type("four")  # not digits: said at once, nothing tried, asked again
+            lin.expect("admitting", pin=True, problem="not_a_pin", timeout=20)
+            time.sleep(1.0)
+            assert not [c for c in rx.drain() if c.get("event") == "call"]  # the same PIN
+            assert not [line for line in lin.other if "Task exception" in line], lin.other
             lin.type("0000" if pin != "0000" else "1111")
             lin.expect("state", state="admitting", timeout=20)  # refused: asked again
             assert not any(c.get("phase") == "showing" for c in rx.drain()

@@ -199,6 +199,13 @@ def test_approve_nothing_before_allow_deny_is_told_and_pin_is_typed(
         pin = next(c.pin for c in room.controller.session.status.calls if c.name == "Linus")
         assert pin is not None and len(pin) == 4
         assert any(pin in t.replace(" ", "") for t in window.prompts.pins.pin_texts())
+        QTest.keyClicks(swindow.pin, "abcd")  # not digits: said, nothing tried
+        QTest.keyClick(swindow.pin, Qt.Key.Key_Return)
+        assert swindow.status_line.text() == "That is not a PIN: type the digits shown on the TV."
+        await asyncio.sleep(0.5)
+        assert not swindow.status.wrong_pin and room.phase_of("Linus") is CallPhase.PIN
+        assert pin == next(c.pin for c in room.controller.session.status.calls
+                           if c.name == "Linus")  # no attempt counted: the same PIN
         wrong = "0000" if pin != "0000" else "1111"
         QTest.keyClicks(swindow.pin, wrong)
         QTest.keyClick(swindow.pin, Qt.Key.Key_Return)

@@ -70,3 +70,18 @@ def test_a_headless_tv_screen_size_is_checked_before_anything_starts():
     assert out.returncode == 2 and "too small" in out.stderr
     out = run("receive", "--help")
     assert "--screen WxH" in out.stdout and "1920x1080" in out.stdout
+
+
+def test_send_numbers_and_pins_are_checked_before_anything_starts():
+    for args, said in ((("--fps", "0"), "argument --fps: must be more than 0"),
+                       (("--fps", "-5"), "argument --fps: must be more than 0"),
+                       (("--fps", "1000"), "at most 120"),
+                       (("--fps", "fast"), "expected frames per second"),
+                       (("--duration", "-1"), "argument --duration: must be more than 0"),
+                       (("--pin", "abc"), "argument --pin: that is not a PIN")):
+        out = run("send", "--headless", "--server", "ws://127.0.0.1:1/ws", *args, "482913")
+        assert out.returncode == 2 and said in out.stderr, (args, out.stderr)
+        # it said "This is not a cast code or castapp link: --fps must be positive"
+        assert "cast code" not in out.stderr and "Traceback" not in out.stderr
+    out = run("receive", "--headless", "--duration", "0")
+    assert out.returncode == 2 and "argument --duration: must be more than 0" in out.stderr

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from castapp.codes import LETTERS, CodeFormat, group
+from castapp.codes import LETTERS, CodeFormat, group, pin_of
 from castapp.signaling.identity import ReceiverIdentity, check_proof
 from castapp.signaling.tokens import TokenSigner, load_or_create_key
 from castapp.signaling.turn import IceConfig, turn_credential
@@ -27,6 +27,13 @@ def test_codes_normalize_display_and_generate():
     assert group("12345678") == "1234 5678"
     codes = {fmt.generate() for _ in range(200)}
     assert all(len(c) == 6 and c.isdigit() for c in codes) and len(codes) > 190
+
+
+def test_a_pin_is_digits_however_typed():
+    for typed in ("0206", " 02 06 ", "02-06", "\uff10\uff12\uff10\uff16"):  # full-width too
+        assert pin_of(typed) == "0206", typed
+    for typed in ("", "   ", "abc", "02a6", "123456789", "\u0660\u0662"):  # Arabic-Indic
+        assert pin_of(typed) is None, typed
 
 
 def test_letter_codes_are_case_insensitive():
