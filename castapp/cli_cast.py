@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import astuple
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -573,6 +574,7 @@ async def run_send(args: argparse.Namespace) -> int:
                                   "audio": sound, **ice})
     pins = PinAnswers(caster, args.pin, out)
     source = session = None
+    asked: Any = None  # the region of the screen asked for
     tasks: list[asyncio.Task[Any]] = []
     try:
         try:
@@ -588,6 +590,7 @@ async def run_send(args: argparse.Namespace) -> int:
                     return 2
                 spec = CaptureSpec(args.monitor, region, args.window,
                                    pointer=not args.no_pointer)
+                asked = region
                 try:
                     source = screen_source(chosen, spec, args.display)
                 except CastFailed as exc:  # what was asked for is not there: bad input
@@ -595,6 +598,10 @@ async def run_send(args: argparse.Namespace) -> int:
                     return 2
                 _report_capture_state(source, out)
             await start_source(source)
+            grabbed = getattr(source, "region_grabbed", None)
+            if grabbed is not None and grabbed != asked:
+                out("capture", words.region_cut(grabbed.width, grabbed.height, grabbed.left,
+                                                grabbed.top), region=list(astuple(grabbed)))
             session = await caster.cast(target, url, source)
         except CastFailed as exc:
             if not last.get("failed"):  # the status line may have said it already

@@ -795,6 +795,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The region reaches past the screen: {width}x{height} at {left},{top} is sent.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>That is not a PIN: type the digits shown on the TV.</source>
         <translation type="unfinished"></translation>
     </message>

@@ -798,6 +798,10 @@ cast this screen</source>
         <translation>这不是电视上显示的 PIN。</translation>
     </message>
     <message>
+        <source>The region reaches past the screen: {width}x{height} at {left},{top} is sent.</source>
+        <translation>所选区域超出了屏幕：实际发送的是位于 {left},{top} 的 {width}x{height}。</translation>
+    </message>
+    <message>
         <source>That is not a PIN: type the digits shown on the TV.</source>
         <translation>这不是 PIN：请输入电视上显示的数字。</translation>
     </message>

@@ -452,6 +452,13 @@ def admitting(st: SenderStatus) -> Phrase:
     return line
 
 
+def region_cut(width: int, height: int, left: int, top: int) -> Phrase:
+    """The region asked for reached past the screen's edge: what is sent instead."""
+    return say(QT_TRANSLATE_NOOP(
+        "Texts", "The region reaches past the screen: {width}x{height} at {left},{top} is sent."),
+        width=width, height=height, left=left, top=top)
+
+
 def not_a_pin() -> Phrase:
     """What was typed as the TV's PIN is not digits."""
     return say(QT_TRANSLATE_NOOP("Texts", "That is not a PIN: type the digits shown on the TV."))

@@ -398,6 +398,8 @@ class ScreenCapture(FrameSource):
         super().__init__(fps, name=f"castapp-capture-{monitor}")
         self.monitor = monitor
         self.region = region
+        #: The region grabbed: ``region`` cut to the monitor (known once the capture runs).
+        self.region_grabbed: Region | None = None
         self.with_cursor = with_cursor
         self.max_size = max_size
         self.display = display
@@ -432,6 +434,9 @@ class ScreenCapture(FrameSource):
              "height": mon["height"]},
             self.region,
         )
+        a = self._area
+        self.region_grabbed = None if self.region is None else Region(
+            a["left"] - mon["left"], a["top"] - mon["top"], a["width"], a["height"])
 
     def _teardown(self) -> None:
         sct, self._sct = self._sct, None

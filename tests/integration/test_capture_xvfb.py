@@ -8,6 +8,8 @@ disconnects. Content is drawn with ``xsetroot -solid`` and ``xsetroot -bitmap``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,6 +163,24 @@ def test_only_newest_frame_is_kept(display: str) -> None:
         assert again.seq > newest.seq
         assert cap.grab_ms > 0 and cap.convert_ms > 0
     assert not cap.running
+
+
+def test_a_region_past_the_screen_edge_is_cut_and_said(display: str) -> None:
+    xsetroot(display, "-solid", "#808080")
+    with ScreenCapture(1, display=display, fps=30,
+                       region=Region(WIDTH - 80, HEIGHT - 50, 200, 200)) as cap:
+        frame = cap.wait_newer(-1, timeout=10)
+        assert (frame.width, frame.height) == (80, 50)
+        assert cap.region_grabbed == Region(WIDTH - 80, HEIGHT - 50, 80, 50)
+    # the command line says so before it casts (a room service that is not there: the line
+    # comes first, then that failure); it cast 80x50 without a word
+    out = subprocess.run(
+        [sys.executable, "-m", "castapp", "send", "--headless", "--display", display,
+         "--region", f"{WIDTH - 80},{HEIGHT - 50},200,200", "--no-audio", "--server",
+         "ws://127.0.0.1:1/ws", "--language", "en", "482913"],
+        capture_output=True, text=True, timeout=60)
+    assert "The region reaches past the screen: 80x50 at 1200,670 is sent." in out.stdout, out
+    assert out.returncode == 1 and "Traceback" not in out.stderr
 
 
 def test_missing_monitor_fails_cleanly(display: str) -> None:
