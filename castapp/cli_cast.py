@@ -82,7 +82,8 @@ def _stats_text(f: dict[str, Any], sent: bool = False) -> str:
     size = f"{f['width']}x{f['height']}" if f["width"] and f["height"] else "size=-"
     asked = (f"pli_sent={f['pli_sent']} nack_sent={f['nack_sent']}" if sent
              else f"pli={f['pli']} nack={f['nack']}")
-    return (f"fps={f['fps']} kbps={f['kbps']} rtt={rtt} codec={f['codec'] or '-'} "
+    fps = f["fps"] if f["fps"] is not None else "-"
+    return (f"fps={fps} kbps={f['kbps']} rtt={rtt} codec={f['codec'] or '-'} "
             f"{size} path={f['path'] or '-'} route={f['route'] or '-'} "
             f"loss={f['loss_pct'] if f['loss_pct'] is not None else '-'}% {asked}"
             + (f" age={f['frame_age_ms']} ms" if f.get("frame_age_ms") is not None else ""))
@@ -194,6 +195,14 @@ def _record_problem(path: Path) -> str | None:
 
 #: Receiver states whose line only repeats what the presenters' own lines say.
 _SAID_PER_CALL = ("connecting", "receiving", "reconnecting")
+
+
+def casting_line_says_it(out: Printer, last: dict[str, Any], st: Any) -> bool:
+    """True when ``st`` is about to be said as a casting line, which already says where the
+    picture is and which way it goes: in text, placement and route lines of that moment
+    would only repeat it."""
+    return not out.as_json and st.state.value == "casting" and st.service_ok \
+        and st.state is not last.get("state")
 
 
 def _route_line(out: Printer, last: dict[str, Any], route: Any) -> None:
@@ -505,10 +514,7 @@ async def run_send(args: argparse.Namespace) -> int:
             return  # how the cast ended is said; closing the session after it adds nothing
         if words.needs_pin(st):
             pins.asked(st)
-        # a casting line already says where the picture is and which way it goes: in text,
-        # the placement and route lines of that moment would only repeat it
-        told = not out.as_json and st.state is SenderState.CASTING and st.service_ok \
-            and st.state is not last.get("state")
+        told = casting_line_says_it(out, last, st)
         if st.state is not last.get("state"):
             last["state"] = st.state
             failed = words.sender_failure(st) if st.state is SenderState.ENDED else None

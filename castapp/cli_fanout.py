@@ -14,7 +14,14 @@ import asyncio
 from typing import Any
 
 from castapp.app import words
-from castapp.cli_cast import Printer, _route_line, _service_line, _stats_loop, _until_stopped
+from castapp.cli_cast import (
+    Printer,
+    _route_line,
+    _service_line,
+    _stats_loop,
+    _until_stopped,
+    casting_line_says_it,
+)
 
 
 class TaggedPrinter(Printer):
@@ -45,6 +52,7 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
     from castapp.codes import group
     from castapp.rtc.capture_source import CaptureSpec, CaptureSpecError, parse_region
     from castapp.session.fanout import MAX_RECEIVERS
+    from castapp.session.sender import SenderState
     from castapp.sfu.relay import SFU_MAX_RECEIVERS
 
     via_sfu = bool(getattr(args, "via_sfu", False))
@@ -88,11 +96,15 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
             last["failed"] = True
             failed.add(tv.index)
             printer.fail(tv.failure)
-        if st is not None and st.state is not last.get("state"):
-            last["state"] = st.state
-            printer("state", words.sender_line(st, group(tv.code)),
-                    state=st.state.value, ended=st.ended.value if st.ended else None)
-        if st is not None:
+        if st is not None and last.get("state") is not SenderState.ENDED:
+            # (once a TV's cast has ended, its session's goings-on are not that TV's news)
+            told = casting_line_says_it(printer, last, st)
+            if st.state is not last.get("state"):
+                last["state"] = st.state
+                printer("state", words.sender_line(st, group(tv.code)),
+                        state=st.state.value, ended=st.ended.value if st.ended else None)
+            if told:
+                last["route"] = st.route
             _route_line(printer, last, st.route)
             _service_line(printer, last, st)
         if tv.ended and not last.get("ended"):

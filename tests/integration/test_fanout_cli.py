@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,37 @@ def test_the_same_code_twice_is_refused_in_words(tmp_path):
             assert tx.proc.wait(15) == 2
         finally:
             tx.stop()
+
+
+def test_in_text_each_tv_is_said_once_and_not_after_its_cast_ended(tmp_path):
+    """Two TVs each with its own room service; the second is switched off mid-cast."""
+    with private_namespace() as ns:
+        rxs = [CastProc(in_namespace(ns, []), "receive", "--headless", "--listen",
+                        "127.0.0.1:0", "--no-advertise", "--admission", "open",
+                        "--state-dir", str(tmp_path / name)) for name in ("a", "b")]
+        tx = None
+        try:
+            links = [f"castapp://127.0.0.1:{rx.expect('service')['port']}/"
+                     f"{rx.expect('code')['code']}" for rx in rxs]
+            tx = CastProc(in_namespace(ns, []), "send", "--headless", *links, "--synthetic",
+                          "640x360", "--duration", "12", json_lines=False)
+            for rx in rxs:
+                rx.expect("state", state="receiving", timeout=40)
+            time.sleep(1.0)
+            rxs[1].stop()  # the second TV goes away, and its room service with it
+            assert tx.proc.wait(60) == 0
+            lines = [line.strip() for line in tx.other]
+            for n in (1, 2):
+                said = [line for line in lines if line.startswith(f"castapp: TV {n}: ")]
+                casting = next(i for i, line in enumerate(said) if "Casting to" in line)
+                # the casting line says the route: no "Media path: direct" right after it
+                assert "Media path" not in " ".join(said[casting + 1:casting + 2]), said
+            tv2 = [line for line in lines if line.startswith("castapp: TV 2: ")]
+            # it went on with "Room service unreachable — retrying in 1 s" for a TV whose
+            # cast had ended
+            assert tv2[-1] == "castapp: TV 2: The receiver ended the cast.", tv2
+        finally:
+            if tx is not None:
+                tx.stop()
+            for rx in rxs:
+                rx.stop()
