@@ -142,6 +142,8 @@ async def run_send_many(args: argparse.Namespace, codes: list[str], out: Printer
         waits.append(asyncio.create_task(_until_stopped(asyncio.Event(), args.duration)))
         tasks += waits
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if not all_ended.is_set() and not source_down.is_set():  # --duration, Ctrl-C
+            out("state", words.ended(None), state="ended", ended=None)
     finally:
         for task in tasks:
             task.cancel()

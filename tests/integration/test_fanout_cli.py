@@ -89,6 +89,7 @@ def test_in_text_each_tv_is_said_once_and_not_after_its_cast_ended(tmp_path):
             # it went on with "Room service unreachable — retrying in 1 s" for a TV whose
             # cast had ended
             assert tv2[-1] == "castapp: TV 2: The receiver ended the cast.", tv2
+            assert lines[-1] == "castapp: The cast ended."  # at --duration, as one TV's does
         finally:
             if tx is not None:
                 tx.stop()
