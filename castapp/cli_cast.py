@@ -157,8 +157,7 @@ async def _tv_stats_loop(session: Callable[[], Any], lines: CallLines, out: Prin
 class FrameGaps:
     """The longest wait between two shown frames since the last look."""
 
-    def __init__(self, then: Callable[[Any], None] | None) -> None:
-        self.then = then
+    def __init__(self) -> None:
         self.last: float | None = None
         self.longest = 0.0
 
@@ -167,8 +166,6 @@ class FrameGaps:
         if self.last is not None:
             self.longest = max(self.longest, now - self.last)
         self.last = now
-        if self.then is not None:
-            self.then(frame)
 
     def take(self) -> dict[str, Any]:
         longest, self.longest = self.longest, 0.0
@@ -374,6 +371,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
         ReceiverOptions,
     )
     from castapp.codes import group
+    from castapp.session.room import ON_WALL
 
     out = Printer(args.json)
     ice = ice_kwargs(args, out)
@@ -422,10 +420,12 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
                 out("state", words.receiver_state(st), state=st.state.value,
                     sender=st.sender, **more)
         lines.update(calls)
+        if recorder is not None and calls is not None:
+            recorder.set_wall([c.peer_id for c in calls if c.phase in ON_WALL])
         _route_line(out, last, st.route)
         _service_line(out, last, st)
 
-    gaps = FrameGaps(recorder.offer if recorder else None)
+    gaps = FrameGaps()
     from castapp.app.media import MediaLoader
     from castapp.rtc.audio.choice import system_audio_out
 
@@ -439,7 +439,8 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
                               session={"audio_out": system_audio_out(),
                                        "audio_muted": args.mute,
                                        "link_factory": media.link_factory()})
-    host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps)
+    host = ReceiverHost(options, on_status=on_status, on_event=on_event, on_frame=gaps,
+                        on_call_frame=recorder.offer_call if recorder is not None else None)
 
     def sound_stats() -> dict[str, Any]:
         return host.session.audio_stats() if host.session is not None else {}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -32,7 +34,8 @@ def test_four_senders_to_a_headless_tv_each_get_their_tile_and_send_no_more(tmp_
         rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--admission", "open",
                       "--listen", "127.0.0.1:0", "--no-advertise",
                       "--screen", "x".join(map(str, SCREEN)),
-                      "--stats", "--state-dir", str(tmp_path / "tv"))
+                      "--stats", "--state-dir", str(tmp_path / "tv"),
+                      "--record", str(tmp_path / "shown.mkv"))
         senders: list[CastProc] = []
         try:
             port = rx.expect("service", timeout=30)["port"]
@@ -75,3 +78,14 @@ def test_four_senders_to_a_headless_tv_each_get_their_tile_and_send_no_more(tmp_
             for tx in senders:
                 tx.stop()
             rx.finish()
+    # the recording of what the TV shows has all four, one in each quarter (it held the
+    # first presenter only); the pattern's bars are bright, the wall around them black
+    def quarters_shown(picture: np.ndarray) -> int:
+        h, w = picture.shape
+        return sum((q > 100).mean() > 0.2 for q in (
+            picture[:h // 2, :w // 2], picture[:h // 2, w // 2:], picture[h // 2:, :w // 2],
+            picture[h // 2:, w // 2:]))
+
+    with av.open(str(tmp_path / "shown.mkv")) as box:
+        shown = [quarters_shown(f.to_ndarray(format="gray")) for f in box.decode(video=0)]
+    assert max(shown) == 4, shown

@@ -1,0 +1,84 @@
+"""``castapp receive --record``: what the TV shows, every presenter on it, in a real file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from castapp.rtc.receive import ReceivedFrame
+from castapp.rtc.record import Recorder, compose
+
+pytestmark = pytest.mark.timeout(60)
+
+RED, BLUE = (220, 30, 30), (30, 30, 220)
+
+
+def solid(width: int, height: int, rgb: tuple[int, int, int]) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(np.full((height, width, 3), rgb, np.uint8),
+                                      format="rgb24").reformat(format="yuv420p")
+
+
+def received(frame: av.VideoFrame, seq: int) -> ReceivedFrame:
+    now = time.monotonic()
+    return ReceivedFrame(frame, seq, time.time(), now, 0)
+
+
+def rgb(i420: np.ndarray) -> np.ndarray:
+    return av.VideoFrame.from_ndarray(i420, format="yuv420p").to_ndarray(format="rgb24")
+
+
+def near(pixel: np.ndarray, colour: tuple[int, int, int]) -> bool:
+    return bool(np.abs(pixel.astype(int) - colour).max() < 30)
+
+
+@pytest.mark.parametrize("wall", [(1280, 720), (1366, 768), (640, 360)])
+def test_two_presenters_side_by_side_each_with_its_aspect(wall: tuple[int, int]) -> None:
+    w, h = wall
+    picture = rgb(compose([("a", solid(1280, 720, RED)), ("b", solid(640, 480, BLUE))], w, h))
+    assert picture.shape == (h, w, 3)
+    assert near(picture[h // 2, w // 4], RED) and near(picture[h // 2, 3 * w // 4], BLUE)
+    # the 4:3 presenter keeps its shape: as wide as 4/3 of its height, black around it
+    blue = np.argwhere(np.abs(picture.astype(int) - BLUE).max(axis=2) < 30)
+    bh = blue[:, 0].max() - blue[:, 0].min() + 1
+    bw = blue[:, 1].max() - blue[:, 1].min() + 1
+    assert abs(bw / bh - 4 / 3) < 0.05, (bw, bh)
+    assert near(picture[2, 3 * w // 4], (0, 0, 0))  # above it: the wall, black
+
+
+def test_the_recording_holds_every_presenter_on_the_wall_and_only_them(
+        tmp_path: Path) -> None:
+    path = tmp_path / "shown.mkv"
+    rec = Recorder(path, fps=30)
+    rec.set_wall(["a"])
+    for i in range(10):
+        rec.offer_call("a", received(solid(640, 360, RED), i))
+        time.sleep(0.04)
+    rec.set_wall(["a", "b"])  # a second presenter: both on the wall
+    for i in range(10, 20):
+        rec.offer_call("a", received(solid(640, 360, RED), i))
+        rec.offer_call("b", received(solid(640, 360, BLUE), i))
+        time.sleep(0.04)
+    rec.set_wall(["b"])  # the first one stopped
+    for i in range(20, 30):
+        rec.offer_call("b", received(solid(640, 360, BLUE), i))
+        rec.offer_call("a", received(solid(640, 360, RED), i))  # a late one: not shown
+        time.sleep(0.04)
+    rec.close()
+    with av.open(str(path)) as box:
+        pictures = [f.to_ndarray(format="rgb24") for f in box.decode(video=0)]
+    assert len(pictures) >= 20
+    assert {p.shape for p in pictures} == {(360, 640, 3)}  # the first presenter's size
+
+    def seen(p: np.ndarray) -> str:
+        left, right = p[180, 160], p[180, 480]
+        return ("R" if near(left, RED) else "B" if near(left, BLUE) else "-") + \
+               ("R" if near(right, RED) else "B" if near(right, BLUE) else "-")
+
+    order = [seen(p) for p in pictures]
+    # red alone, then red beside blue (it recorded the first presenter only), then blue alone
+    runs = [k for i, k in enumerate(order) if i == 0 or order[i - 1] != k]
+    assert runs == ["RR", "RB", "BB"], order
