@@ -7,7 +7,7 @@ nothing of the media or network stack (see tests/unit/test_cli_imports.py).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,25 +110,22 @@ def _pin(text: str) -> str:
     return text
 
 
-def _seconds(text: str) -> float:
-    """A positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 < value < 10**9:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return value
+def _positive(unit: str, most: float = 1e9) -> Callable[[str], float]:
+    """An argument type: a number of ``unit`` more than 0 and at most ``most``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {unit}, got {text!r}") from None
+        if not 0 < value <= most:
+            raise argparse.ArgumentTypeError(
+                "must be more than 0" + (f" and at most {most:g}" if most < 1e9 else ""))
+        return value
+    return parse
 
 
-def _fps(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected frames per second, got {text!r}") from None
-    if not 0 < value <= MAX_FPS:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_FPS}")
-    return value
+_seconds = _positive("a number of seconds")
+_fps = _positive("frames per second", MAX_FPS)
 
 
 def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -87,6 +87,14 @@ class Rig:
         await self.run()
         self.link_of(peer).frame()
 
+    async def allowed_on_screen(self, peer: str, name: str = "") -> None:
+        """``peer`` joins a TV that asks its people, is allowed, and shows a frame."""
+        self.join(peer, name)
+        self.session.allow(peer)
+        self.offer(peer, f"offer-{peer}")
+        await self.run()
+        self.link_of(peer).frame()
+
     def link_of(self, peer: str) -> Any:
         return next(link for link in reversed(self.links.links)
                     if link.req.offer_sdp.endswith(peer))
@@ -364,11 +372,7 @@ async def test_a_dead_senders_tile_is_freed_after_the_rejoin_window(rig: RigFn) 
 
 async def test_a_dead_laptop_started_again_replaces_its_frozen_tile(rig: RigFn) -> None:
     r = await rig(AdmissionMode.APPROVE, rejoin_window_s=20.0)
-    r.join("s1", "Ada")
-    r.session.allow("s1")
-    r.offer("s1", "offer-s1")
-    await r.run()
-    r.link_of("s1").frame()
+    await r.allowed_on_screen("s1", "Ada")
     r.left("s1", p.LeaveReason.DISCONNECTED)  # the app crashed: its connection dropped
     await r.run(2.5)
     r.session.tick()
@@ -403,11 +407,7 @@ async def test_a_full_room_frees_a_dead_laptops_place_for_a_presenter_who_is_her
 
 async def test_a_sender_back_within_the_rejoin_window_keeps_its_place(rig: RigFn) -> None:
     r = await rig(AdmissionMode.APPROVE, rejoin_window_s=20.0)
-    r.join("s1", "Ada")
-    r.session.allow("s1")
-    r.offer("s1", "offer-s1")
-    await r.run()
-    r.link_of("s1").frame()
+    await r.allowed_on_screen("s1", "Ada")
     token = [m for m in r.client.signals("s1") if isinstance(m, p.Admission)][-1].resume
     assert token is not None
     r.left("s1", p.LeaveReason.TIMEOUT)
