@@ -573,13 +573,7 @@ async def run_send(args: argparse.Namespace) -> int:
     if args.synthetic_sound and not args.synthetic:
         args.synthetic = (1280, 720)
     flashes = Flashes() if args.synthetic_sound else None
-    sound = share_sound(args.audio, out) if flashes is None \
-        else synthetic_sound(args.audio, flashes, out)
-    caster = Caster(discover=lan_discovery(args.find_timeout, args.interface),
-                    name=args.name or "", on_status=on_status, on_event=on_event,
-                    session_args={"codec": args.codec, "encoder": chosen.encoder(),
-                                  "audio": sound, **ice})
-    pins = PinAnswers(caster, args.pin, out)
+    pins = PinAnswers(None, args.pin, out)  # its caster once there is one
     source = session = None
     asked: Any = None  # the region of the screen asked for
     tasks: list[asyncio.Task[Any]] = []
@@ -604,6 +598,14 @@ async def run_send(args: argparse.Namespace) -> int:
                     out.fail(exc.failure)
                     return 2
                 _report_capture_state(source, out)
+            # what to share is there: now the sound (a note of its own when there is none)
+            sound = share_sound(args.audio, out) if flashes is None \
+                else synthetic_sound(args.audio, flashes, out)
+            caster = Caster(discover=lan_discovery(args.find_timeout, args.interface),
+                            name=args.name or "", on_status=on_status, on_event=on_event,
+                            session_args={"codec": args.codec, "encoder": chosen.encoder(),
+                                          "audio": sound, **ice})
+            pins.caster = caster
             await start_source(source)
             grabbed = getattr(source, "region_grabbed", None)
             if grabbed is not None and grabbed != asked:

@@ -183,6 +183,17 @@ def test_a_region_past_the_screen_edge_is_cut_and_said(display: str) -> None:
     assert out.returncode == 1 and "Traceback" not in out.stderr
 
 
+def test_a_missing_monitor_is_the_one_thing_said(display: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "castapp", "send", "--headless", "--display", display,
+         "--monitor", "5", "--server", "ws://127.0.0.1:1/ws", "--language", "en", "482913"],
+        capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    # it said "The picture is sent without sound: …" first, of a cast that could not start
+    assert (out.stdout + out.stderr).strip().splitlines() == [
+        f"castapp: Monitor 5 does not exist; this computer has 1: 1 ({WIDTH}x{HEIGHT})."]
+
+
 def test_missing_monitor_fails_cleanly(display: str) -> None:
     cap = ScreenCapture(7, display=display, fps=30)
     cap.start()
