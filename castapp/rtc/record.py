@@ -36,9 +36,14 @@ def _even(n: int) -> int:
     return max(2, n // 2 * 2)
 
 
-def compose(frames: Sequence[tuple[str, Any]], width: int, height: int) -> np.ndarray:
+def compose(frames: Sequence[tuple[str, Any]], width: int, height: int,
+            scaled: dict[str, tuple[Any, int, int, np.ndarray]] | None = None) -> np.ndarray:
     """One I420 picture (``height * 3 // 2`` rows of ``width``) of ``frames`` (key, PyAV
-    video frame) laid out on a ``width`` x ``height`` wall, each fitted into its tile."""
+    video frame) laid out on a ``width`` x ``height`` wall, each fitted into its tile.
+
+    ``scaled`` keeps each key's fitted picture between calls: a presenter whose picture
+    and tile did not change is not scaled again."""
+    scaled = {} if scaled is None else scaled
     out = np.empty((height * 3 // 2, width), np.uint8)
     flat_out = out.reshape(-1)
     quarter = (height // 2) * (width // 2)
@@ -60,13 +65,20 @@ def compose(frames: Sequence[tuple[str, Any]], width: int, height: int) -> np.nd
         x = (cell.x + (cell.w - w) // 2) // 2 * 2
         y = (cell.y + (cell.h - h) // 2) // 2 * 2
         # the planes one after the other: Y (h x w), then U and V (h/2 x w/2 each)
-        flat = frame.reformat(width=w, height=h, format="yuv420p").to_ndarray().ravel()
+        kept = scaled.get(tile.peer_id)
+        if kept is not None and kept[0] is frame and kept[1:3] == (w, h):
+            flat = kept[3]
+        else:
+            flat = frame.reformat(width=w, height=h, format="yuv420p").to_ndarray().ravel()
+            scaled[tile.peer_id] = (frame, w, h, flat)
         quarter = (h // 2) * (w // 2)
         y_plane[y:y + h, x:x + w] = flat[:h * w].reshape(h, w)
         u_plane[y // 2:(y + h) // 2, x // 2:(x + w) // 2] = \
             flat[h * w:h * w + quarter].reshape(h // 2, w // 2)
         v_plane[y // 2:(y + h) // 2, x // 2:(x + w) // 2] = \
             flat[h * w + quarter:].reshape(h // 2, w // 2)
+    for gone in set(scaled) - set(by_key):
+        del scaled[gone]
     return out
 
 
@@ -134,6 +146,7 @@ class Recorder:
         stream: Any = None
         t0 = 0.0
         last_pts = -1
+        scaled: dict[str, tuple[Any, int, int, np.ndarray]] = {}
         try:
             while (shown := self._next()) is not None:
                 if not shown:
@@ -155,7 +168,7 @@ class Recorder:
                                                                           stream.height):
                         picture = only.to_ndarray(format="yuv420p")
                     else:
-                        picture = compose(frames, stream.width, stream.height)
+                        picture = compose(frames, stream.width, stream.height, scaled)
                 except (ValueError, av.FFmpegError) as exc:  # one odd picture: not the file
                     log.warning("a picture could not be recorded: %s", exc)
                     continue

@@ -49,6 +49,19 @@ def test_two_presenters_side_by_side_each_with_its_aspect(wall: tuple[int, int])
     assert near(picture[2, 3 * w // 4], (0, 0, 0))  # above it: the wall, black
 
 
+def test_a_picture_that_did_not_change_is_not_scaled_again() -> None:
+    a, b = solid(1280, 720, RED), solid(640, 480, BLUE)
+    kept: dict[str, tuple[object, int, int, np.ndarray]] = {}
+    first = compose([("a", a), ("b", b)], 1280, 720, kept)
+    fitted = kept["a"][3]
+    assert np.array_equal(compose([("a", a), ("b", b)], 1280, 720, kept), first)
+    assert kept["a"][3] is fitted  # the same fitted picture, used again
+    compose([("a", solid(1280, 720, BLUE)), ("b", b)], 1280, 720, kept)
+    assert kept["a"][3] is not fitted  # a new picture of "a" is fitted anew
+    compose([("b", b)], 1280, 720, kept)
+    assert set(kept) == {"b"}  # a presenter who left is not kept
+
+
 def test_the_recording_holds_every_presenter_on_the_wall_and_only_them(
         tmp_path: Path) -> None:
     path = tmp_path / "shown.mkv"
