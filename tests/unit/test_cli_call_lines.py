@@ -41,8 +41,10 @@ class StatsSession:
 
     def __init__(self, figures: dict[str, LinkStats], primary: str | None) -> None:
         self.figures, self.primary = figures, primary
+        self.looked = 0
 
     async def call_stats(self) -> dict[str, LinkStats]:
+        self.looked += 1
         return self.figures
 
     def primary_peer_id(self) -> str | None:
@@ -57,8 +59,14 @@ def figures(width: int, height: int, fps: float, plis: int) -> LinkStats:
 
 
 async def stats_once(session: StatsSession, lines: CallLines, printer: Printer) -> None:
+    """One turn of the one-second loop: its figures looked at, and said."""
     task = asyncio.create_task(_tv_stats_loop(lambda: session, lines, printer, dict))
-    await asyncio.sleep(1.2)  # one turn of the one-second loop
+    looked = session.looked
+    async with asyncio.timeout(10):
+        while session.looked == looked:
+            await asyncio.sleep(0.05)
+    for _ in range(5):  # what it says of them, in the same task step or the next
+        await asyncio.sleep(0)
     await cancel_and_wait(task)
 
 
