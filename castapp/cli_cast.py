@@ -254,7 +254,9 @@ def admission_of(args: argparse.Namespace) -> str:
 class CallLines:
     """Says each presenter's change of state as a line, and runs the TV's typed commands.
 
-    Presenters are numbered in arrival order; ``allow 2`` or ``deny Ada`` refer to them.
+    Presenters are numbered in arrival order; ``allow 2`` or ``deny Ada`` refer to them. A
+    presenter keeps its number while it is in the room, and a number is not given again:
+    "[2] Bob wants to present" still means Bob after the presenter before him left.
     """
 
     def __init__(self, out: Printer) -> None:
@@ -263,20 +265,26 @@ class CallLines:
         self.names: dict[str, str] = {}
         self.calls: list[Any] = []
         self.session: Any = None
+        self.numbers: dict[str, int] = {}  # key -> the number said with its lines
+        self._last_number = 0
 
     @staticmethod
     def _key(call: Any) -> str:
         return str(getattr(call, "key", "") or call.peer_id)
 
     def number(self, call: Any) -> int:
-        keys = [self._key(c) for c in self.calls]
-        return keys.index(self._key(call)) + 1 if self._key(call) in keys else 0
+        key = self._key(call)
+        if key not in self.numbers:
+            self._last_number += 1
+            self.numbers[key] = self._last_number
+        return self.numbers[key]
 
     def fields(self) -> list[dict[str, Any]]:
-        return [{"n": i + 1, "key": self._key(c), "name": c.name, "phase": str(c.phase.value),
-                 "verified": c.verified, "browser": c.browser, "reconnects": c.reconnects,
+        return [{"n": self.number(c), "key": self._key(c), "name": c.name,
+                 "phase": str(c.phase.value), "verified": c.verified, "browser": c.browser,
+                 "reconnects": c.reconnects,
                  "route": c.route.value if c.route is not None else None,
-                 "width": c.width, "height": c.height} for i, c in enumerate(self.calls)]
+                 "width": c.width, "height": c.height} for c in self.calls]
 
     def update(self, calls: Any) -> None:
         if calls is None:
@@ -294,21 +302,23 @@ class CallLines:
                 self.out("call", f"[{n}] {line}", n=n, key=key, name=call.name,
                          phase=state[0], **({"pin": call.pin} if call.pin else {}))
         for key in self.seen.keys() - now.keys():
+            self.numbers.pop(key, None)
             name = self.names.pop(key, "")
             let_on = self.seen[key][0] not in ("asking", "pin")  # else denied, or gave up
             self.out("call", words.call_ended(name, let_on), key=key, name=name, phase="ended")
         self.seen = now
 
-    def find(self, which: str) -> Any:
-        if which.isdigit() and 1 <= int(which) <= len(self.calls):
-            return self.calls[int(which) - 1]
+    def find(self, which: str) -> list[Any]:
+        """The presenters ``which`` (a number or a name) may mean: one, none, or several."""
+        if which.isdigit():
+            return [c for c in self.calls if self.number(c) == int(which)]
         low = which.casefold()
         tests: tuple[Callable[[str], bool], ...] = (lambda n: n == low, lambda n: n.startswith(low))
         for test in tests:
             found = [c for c in self.calls if test(c.name.casefold())]
-            if len(found) == 1:
-                return found[0]
-        return None
+            if found:
+                return found
+        return []
 
     def command(self, line: str) -> None:
         verb, _, which = line.strip().partition(" ")
@@ -319,10 +329,15 @@ class CallLines:
         if method is None or not which:
             self.out("help", words.tv_commands())
             return
-        call = self.find(which)
-        if call is None or self.session is None:
+        found = self.find(which)
+        if len(found) > 1:
+            numbered = ", ".join(f"[{self.number(c)}] {c.name}" for c in found)
+            self.out("command", words.several_calls(which, numbered), ok=False, command=verb)
+            return
+        if not found or self.session is None:
             self.out("command", words.no_such_call(which), ok=False, command=verb)
             return
+        call = found[0]
         from castapp.session.machine import IllegalEventError
 
         try:

@@ -731,6 +731,10 @@ cast this screen</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>More than one presenter is called {which}: {numbered}. Type the number.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Cannot {command} {name} now.</source>
         <translation type="unfinished"></translation>
     </message>

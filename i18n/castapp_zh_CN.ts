@@ -734,6 +734,10 @@ cast this screen</source>
         <translation>会议室中没有演示者 {which}。</translation>
     </message>
     <message>
+        <source>More than one presenter is called {which}: {numbered}. Type the number.</source>
+        <translation>不止一位投屏者叫 {which}：{numbered}。请输入编号。</translation>
+    </message>
+    <message>
         <source>Cannot {command} {name} now.</source>
         <translation>现在无法对 {name} 执行 {command}。</translation>
     </message>

@@ -352,6 +352,13 @@ def no_such_call(which: str) -> Phrase:
     return say(QT_TRANSLATE_NOOP("Texts", "No presenter {which} is in the room."), which=which)
 
 
+def several_calls(which: str, numbered: str) -> Phrase:
+    """``which`` names more than one presenter (``numbered``: "[1] Ada Byron, [2] Ada …")."""
+    return say(QT_TRANSLATE_NOOP(
+        "Texts", "More than one presenter is called {which}: {numbered}. Type the number."),
+        which=which, numbered=numbered)
+
+
 def cannot_now(command: str, name: str) -> Phrase:
     return say(QT_TRANSLATE_NOOP("Texts", "Cannot {command} {name} now."), command=command,
                name=name or _a_sender())

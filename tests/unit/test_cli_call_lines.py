@@ -36,6 +36,55 @@ def test_each_change_is_one_numbered_line_and_the_end_says_what_ended(
     ]
 
 
+class CommandSession:
+    """What the TV's typed commands ask of the receiver session."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    def allow(self, key: str) -> None:
+        self.asked.append(("allow", key))
+
+    def deny(self, key: str) -> None:
+        self.asked.append(("deny", key))
+
+    def stop_call(self, key: str) -> None:
+        self.asked.append(("stop", key))
+
+
+def test_a_presenter_keeps_its_number_when_one_before_it_leaves(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    lines = CallLines(Printer(as_json=False))
+    lines.session = session = CommandSession()
+    lines.update([view("a", "Ada", CallPhase.SHOWING), view("b", "Bob", CallPhase.ASKING)])
+    lines.update([view("b", "Bob", CallPhase.ASKING)])  # Ada stopped
+    lines.update([view("b", "Bob", CallPhase.ASKING), view("c", "Cy", CallPhase.ASKING)])
+    said = capsys.readouterr().out.splitlines()
+    assert said[-1] == "castapp: [3] Cy wants to present"  # a number is not given again
+    lines.command("deny 2")  # Bob, as his line said: it denied Cy, then number 2
+    lines.command("allow 1")  # Ada's number, Ada gone: nobody
+    assert session.asked == [("deny", "b")]
+    assert capsys.readouterr().out.splitlines() == ["castapp: No presenter 1 is in the room."]
+    assert [c["n"] for c in lines.fields()] == [2, 3]
+
+
+def test_a_name_that_fits_several_presenters_asks_for_the_number(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    lines = CallLines(Printer(as_json=False))
+    lines.session = session = CommandSession()
+    lines.update([view("a", "Ada Byron", CallPhase.ASKING),
+                  view("b", "Ada Lovelace", CallPhase.ASKING)])
+    capsys.readouterr()
+    lines.command("allow ada")
+    # it said "No presenter ada is in the room."
+    assert capsys.readouterr().out.splitlines() == [
+        "castapp: More than one presenter is called ada: [1] Ada Byron, [2] Ada Lovelace. "
+        "Type the number."]
+    lines.command("allow ada l")
+    lines.command("deny Ada Byron")
+    assert session.asked == [("allow", "b"), ("deny", "a")]
+
+
 class StatsSession:
     """A receiver session's figures as ``castapp receive --stats`` reads them."""
 
