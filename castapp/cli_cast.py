@@ -338,6 +338,8 @@ class CallLines:
             self.out("command", words.no_such_call(which), ok=False, command=verb)
             return
         call = found[0]
+        if method == "stop_call" and str(call.phase.value) in ("asking", "pin"):
+            method = "deny"  # not on screen yet: stopping one who asks is saying no
         from castapp.session.machine import IllegalEventError
 
         try:

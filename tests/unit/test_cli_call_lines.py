@@ -85,6 +85,17 @@ def test_a_name_that_fits_several_presenters_asks_for_the_number(
     assert session.asked == [("allow", "b"), ("deny", "a")]
 
 
+def test_stopping_one_who_still_asks_is_saying_no(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = CallLines(Printer(as_json=False))
+    lines.session = session = CommandSession()
+    lines.update([view("a", "Ada", CallPhase.SHOWING), view("b", "Bob", CallPhase.ASKING),
+                  view("c", "Cy", CallPhase.PIN)])
+    lines.command("stop 2")  # it said "Cannot stop Bob now."
+    lines.command("stop cy")
+    lines.command("stop 1")
+    assert session.asked == [("deny", "b"), ("deny", "c"), ("stop", "a")]
+
+
 class StatsSession:
     """A receiver session's figures as ``castapp receive --stats`` reads them."""
 
