@@ -320,14 +320,12 @@ def call_ended(name: str, let_on: bool) -> Phrase:
     return say(QT_TRANSLATE_NOOP("Texts", "{name} stopped presenting"), name=who)
 
 
-def call_line(name: str, phase: str | None, pin: str | None = None) -> Phrase:
-    """One presenter's state as the TV says it (``phase`` None: the call ended).
+def call_line(name: str, phase: str, pin: str | None = None) -> Phrase:
+    """One presenter's state as the TV says it (its end: :func:`call_ended`).
 
     The PIN is worded only for the TV's own screen or terminal, never for a log.
     """
     who: Arg = name or _a_sender()
-    if phase is None:
-        return call_ended(name, let_on=True)
     if phase == "asking":
         return say(QT_TRANSLATE_NOOP("Texts", "{name} wants to present"), name=who)
     if phase == "pin":

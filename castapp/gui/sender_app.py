@@ -16,7 +16,7 @@ from castapp.app.fanout import MultiCast, Tv, split_codes
 from castapp.app.platform import machine_name as platform_machine_name
 from castapp.app.target import CastFailed, Discover, Found, Looking
 from castapp.app.words import Failure
-from castapp.codes import group, pin_of
+from castapp.codes import group
 from castapp.gui import texts
 from castapp.gui.common import SettingsHolder
 from castapp.gui.sender_window import SenderWindow
@@ -84,11 +84,12 @@ class SenderController:
 
     def answer_pin(self, pin: str) -> None:
         """The PIN the person read on the TV goes to the session that is asked for it."""
-        if pin_of(pin) is None:
-            self.window.show_message(words.not_a_pin())
+        if self.multi is None:
             return
-        if self.multi is not None:
+        try:
             self.multi.answer_pin(pin)
+        except ValueError:  # not digits: nothing was tried
+            self.window.show_message(words.not_a_pin())
 
     def _sound_muted(self, muted: bool) -> None:
         if self.multi is not None:

@@ -97,12 +97,6 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="castapp-recorder", daemon=True)
         self._thread.start()
 
-    def offer(self, frame: ReceivedFrame) -> None:
-        """A picture of the only presenter there is (no wall to lay out)."""
-        with self._cond:
-            self._wall = ["-"]
-        self.offer_call("-", frame)
-
     def offer_call(self, key: str, frame: ReceivedFrame) -> None:
         """A picture of the presenter ``key`` (recorded while it is on the wall)."""
         with self._cond:

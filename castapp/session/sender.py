@@ -281,9 +281,8 @@ class SenderSession:
         digits = pin_of(pin)
         if digits is None:
             raise ValueError("not a PIN: type the digits shown on the TV")
-        pin = digits
         # never sent: mixed into the pairing's secret, which only the TV can match
-        await self.feed(t.PinTyped(pin=pin))
+        await self.feed(t.PinTyped(pin=digits))
 
     async def stop(self) -> None:
         """Stop casting; the session may cast again afterwards."""
