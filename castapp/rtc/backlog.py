@@ -30,7 +30,6 @@ Without kernel arrival times (other systems) the gate passes everything: it neve
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import struct
 import sys
@@ -38,6 +37,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: datagrams are not dated there, nothing is dropped
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,8 @@ _EMPTY = bytes(_TIMEVAL.size)
 def kernel_arrival(fd: int) -> float | None:
     """Wall-clock time the last datagram read on ``fd`` arrived, from the kernel; None
     where the kernel does not tell (the first call on a socket turns stamping on)."""
+    if fcntl is None:
+        return None
     try:
         sec, usec = _TIMEVAL.unpack(fcntl.ioctl(fd, _SIOCGSTAMP, _EMPTY))
     except OSError:
