@@ -21,6 +21,7 @@ import logging
 from collections.abc import Collection
 from pathlib import Path
 
+from castapp.app.platform import raise_open_file_limit
 from castapp.discovery.interfaces import (
     Kind,
     NetAddress,
@@ -31,7 +32,6 @@ from castapp.discovery.interfaces import (
 from castapp.discovery.mdns import Advertiser
 from castapp.links import DEFAULT_PORT, make_link
 from castapp.selfsigned import Identity, load_or_create
-from castapp.signaling.guard import raise_open_file_limit
 from castapp.signaling.server import RoomServer, ServiceConfig
 from castapp.signaling.tokens import TokenSigner
 

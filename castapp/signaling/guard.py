@@ -159,16 +159,3 @@ class GuardedRunner(web.AppRunner):
                               request_factory=base.request_factory,
                               handler_cancellation=base.handler_cancellation,
                               loop=base._loop, **base._kwargs)
-
-
-def raise_open_file_limit() -> None:
-    """Each client is a socket: allow as many as the system lets this process have."""
-    try:
-        import resource  # POSIX only
-    except ImportError:
-        return
-    try:
-        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ValueError, OSError):  # not allowed here: keep the limit we have
-        pass
