@@ -148,12 +148,12 @@ class ReceiverTrace:
             self.frames[stamp]["delivered"] = at
 
     def install(self) -> None:
-        import aiortc.rtcrtpreceiver as rr
         from aiortc.codecs.h264 import H264Decoder
         from aiortc.codecs.vpx import Vp8Decoder
         from aiortc.jitterbuffer import JitterBuffer
 
         from castapp.rtc import adapt
+        from castapp.rtc.rxpath import VideoPath
 
         adapt.install()  # first: it checks the stock code these wrappers replace
         trace = self
@@ -176,9 +176,9 @@ class ReceiverTrace:
 
         backlog._is_rtp = is_rtp  # type: ignore[assignment]
         backlog.kernel_arrival = kernel_arrival  # type: ignore[assignment]
-        original_handle = rr.RTCRtpReceiver._handle_rtp_packet
+        original_handle = VideoPath.handle
 
-        async def handle(self: Any, packet: Any, arrival_time_ms: int) -> None:
+        def handle(self: Any, packet: Any, arrival_time_ms: int) -> Any:
             key = trace._key(packet.timestamp)
             if trace.enabled:
                 entry = trace.by_rtp.get(key)
@@ -187,9 +187,9 @@ class ReceiverTrace:
                     trace.by_rtp[key] = {"first": now, "last": now, "raw": packet.timestamp}
                 else:
                     entry["last"] = now
-            await original_handle(self, packet, arrival_time_ms)
+            return original_handle(self, packet, arrival_time_ms)
 
-        rr.RTCRtpReceiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+        VideoPath.handle = handle  # type: ignore[method-assign]
 
         original_add = JitterBuffer.add
 

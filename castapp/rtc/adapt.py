@@ -55,6 +55,10 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
     sender's :class:`~castapp.rtc.pacer.Pacer` that the path lost a packet: a connection
     paces its large frames only from its first reported loss (7.,
     :attr:`~castapp.rtc.pacer.PacingConfig.from_first_loss`).
+11. Receiver: ``RTCDtlsTransport._handle_rtp_data`` hands a video packet to its receiver's
+    :class:`~castapp.rtc.rxpath.VideoPath` in one plain call where the receiver has one
+    (castapp's receive links give theirs one), instead of awaiting the receiver's
+    ``_handle_rtp_packet`` (:mod:`castapp.rtc.rxpath`).
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -89,7 +93,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 
-from castapp.rtc import decode, ice_checks
+from castapp.rtc import decode, ice_checks, rxpath
 from castapp.rtc.encoder import EncoderLink, ScreenH264Encoder, ScreenVp8Encoder
 from castapp.rtc.pacer import Pacer, PacingConfig, restamp_abs_send_time
 
@@ -115,6 +119,9 @@ STOCK_SOURCE_SHA256: dict[str, str] = {
     ),
     "RTCDtlsTransport._send_rtp": (
         "763b02bceb0b0ab9c08d87eb6c0852a404322aafd377d28ad4a719f7c790ed9d"
+    ),
+    "RTCDtlsTransport._handle_rtp_data": (
+        "5def9061cc3da1f67db719e43b0b1ee242688f231eb963cf2cb5d9696abfc9e2"
     ),
     "decoder_worker": (
         "d500d4e567d6846c0bd1b501685ec5dd65202563280a01b25e2c014c2273c3eb"
@@ -153,6 +160,7 @@ _stock_retransmit = aiortc.rtcrtpsender.RTCRtpSender._retransmit
 _stock_udp_buffer: int = aioice.turn.UDP_SOCKET_BUFFER_SIZE
 _stock_next_encoded_frame = aiortc.rtcrtpsender.RTCRtpSender._next_encoded_frame
 _stock_send_rtp = aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp
+_stock_handle_rtp_data = aiortc.rtcdtlstransport.RTCDtlsTransport._handle_rtp_data
 _stock_decoder_worker = aiortc.rtcrtpreceiver.decoder_worker
 _stock_receiver_init = aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__
 _stock_min_frame_period = OveruseEstimator.update_min_frame_period
@@ -440,6 +448,7 @@ def _stock_objects() -> dict[str, object]:
         "RTCRtpSender._send_keyframe": _stock_send_keyframe,
         "RTCRtpSender._retransmit": _stock_retransmit,
         "RTCDtlsTransport._send_rtp": _stock_send_rtp,
+        "RTCDtlsTransport._handle_rtp_data": _stock_handle_rtp_data,
         "decoder_worker": _stock_decoder_worker,
         "RTCRtpReceiver.__init__": _stock_receiver_init,
         "RTCRtpReceiver.receive": aiortc.rtcrtpreceiver.RTCRtpReceiver.receive,
@@ -572,6 +581,7 @@ def install(*, advertise_level: bool = True) -> None:
         sender_cls._next_encoded_frame = _next_encoded_frame_castapp  # type: ignore[method-assign]
         dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
         dtls_cls._send_rtp = _send_rtp_paced  # type: ignore[method-assign]
+        dtls_cls._handle_rtp_data = rxpath.handle_rtp_data  # type: ignore[method-assign]
         receiver_cls = aiortc.rtcrtpreceiver.RTCRtpReceiver
         receiver_cls.__init__ = _receiver_init  # type: ignore[method-assign]
         aiortc.rtcrtpreceiver.decoder_worker = decode.decoder_worker
@@ -597,6 +607,7 @@ def uninstall() -> None:
         sender_cls._next_encoded_frame = _stock_next_encoded_frame  # type: ignore[method-assign]
         dtls_cls = aiortc.rtcdtlstransport.RTCDtlsTransport
         dtls_cls._send_rtp = _stock_send_rtp  # type: ignore[method-assign]
+        dtls_cls._handle_rtp_data = _stock_handle_rtp_data  # type: ignore[method-assign]
         receiver_cls = aiortc.rtcrtpreceiver.RTCRtpReceiver
         receiver_cls.__init__ = _stock_receiver_init  # type: ignore[method-assign]
         aiortc.rtcrtpreceiver.decoder_worker = _stock_decoder_worker

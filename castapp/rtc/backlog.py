@@ -34,9 +34,11 @@ import logging
 import struct
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from castapp.rtc.rxpath import VideoPath, path_of
 
 try:
     import fcntl
@@ -207,8 +209,6 @@ def vp8_keyframe_start(payload: bytes) -> bool:
 
 _KEYFRAME_START = {"video/h264": h264_keyframe_start, "video/vp8": vp8_keyframe_start}
 
-Handle = Callable[[Any, int], Awaitable[None]]
-
 
 class KeyframeWait:
     """After an episode of :class:`StaleGate`, drops a video receiver's packets up to the
@@ -222,28 +222,26 @@ class KeyframeWait:
         self._episodes = gate.counts.episodes
         self._waiting = False
         self._asked = 0.0
+        self._path: VideoPath | None = None
 
     def install(self) -> bool:
-        """Wrap the receiver's packet handler; False when this aiortc has not the parts."""
-        r = self.receiver
-        handle = getattr(r, "_handle_rtp_packet", None)
-        if handle is None or not all(hasattr(r, name) for name in (
-                "_RTCRtpReceiver__jitter_buffer", "_RTCRtpReceiver__codecs",
-                "_send_rtcp_pli")):
+        """Ask about each of the receiver's packets first; False when this aiortc has not
+        the parts."""
+        path = path_of(self.receiver)
+        if path is None or not hasattr(self.receiver, "_send_rtcp_pli"):
             log.warning("this aiortc keeps its receiver's parts elsewhere: a receiver that "
                         "fell behind works through its backlog")
             return False
-
-        async def handle_rtp(packet: Any, arrival_time_ms: int) -> None:
-            if self.gate.counts.episodes != self._episodes:
-                self._episodes = self.gate.counts.episodes
-                self._begin_wait()
-            if self._waiting and not await self._passes(packet):
-                return
-            await handle(packet, arrival_time_ms)
-
-        r._handle_rtp_packet = handle_rtp
+        self._path = path
+        path.admit = self.admit
         return True
+
+    def admit(self, packet: Any) -> bool:
+        """Whether ``packet`` goes on to the receiver (a keyframe request may be sent)."""
+        if self.gate.counts.episodes != self._episodes:
+            self._episodes = self.gate.counts.episodes
+            self._begin_wait()
+        return not self._waiting or self._passes(packet)
 
     def _mime(self, packet: Any) -> str:
         codecs = getattr(self.receiver, "_RTCRtpReceiver__codecs", {})
@@ -270,7 +268,7 @@ class KeyframeWait:
             nacks.max_seq = None
             nacks.missing.clear()
 
-    async def _passes(self, packet: Any) -> bool:
+    def _passes(self, packet: Any) -> bool:
         mime = self._mime(packet)
         starts = _KEYFRAME_START.get(mime)
         if starts is not None and starts(packet.payload):
@@ -287,7 +285,8 @@ class KeyframeWait:
         if starts is not None and now - self._asked >= PLI_RETRY_S:
             self._asked = now
             self.gate.counts.keyframe_requests += 1
-            await self.receiver._send_rtcp_pli(packet.ssrc)
+            if self._path is not None:
+                self._path.send(self.receiver._send_rtcp_pli(packet.ssrc))
         return False
 
 

@@ -38,6 +38,8 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add
 
+from castapp.rtc.rxpath import path_of
+
 log = logging.getLogger(__name__)
 
 #: How often the buffer is looked at while a packet is missing.
@@ -192,14 +194,13 @@ def watch_receiver(receiver: Any) -> HoleWatch | None:
         await receiver._send_rtcp_pli(ssrc)
 
     assert nacks is not None
+    path = path_of(receiver)
+    if path is None:
+        log.warning("this aiortc keeps its receiver's parts elsewhere: lost packets are not "
+                    "asked for again")
+        return None
     watch = HoleWatch(buffer, nacks.missing, nack, pli)
-    handle = receiver._handle_rtp_packet
-
-    async def handle_rtp(packet: Any, arrival_time_ms: int) -> None:
-        await handle(packet, arrival_time_ms)
-        watch.packet_handled()
-
-    receiver._handle_rtp_packet = handle_rtp
+    path.handled.append(watch.packet_handled)
     return watch
 
 

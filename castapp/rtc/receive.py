@@ -41,6 +41,7 @@ from av.sidedata.sidedata import Type as SideDataType
 from castapp.logs import failed
 from castapp.rtc.audio.lipsync import VIDEO_CLOCK, SenderClock, ntp_seconds
 from castapp.rtc.encoder import parse_sender_info
+from castapp.rtc.rxpath import path_of
 from castapp.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -114,14 +115,9 @@ class FrameAge(SenderClock):
         ``RTCRtpReceiver``; False if this aiortc hides its reports."""
         if not super().watch(receiver):
             return False
-        handle = getattr(receiver, "_handle_rtp_packet", None)
-        if handle is not None:
-            async def handle_rtp(packet: Any, arrival_time_ms: int) -> None:
-                if packet.marker:
-                    self.on_packet(packet.extensions.abs_send_time)
-                await handle(packet, arrival_time_ms)
-
-            receiver._handle_rtp_packet = handle_rtp
+        path = path_of(receiver)
+        if path is not None:
+            path.on_marker.append(lambda packet: self.on_packet(packet.extensions.abs_send_time))
         return True
 
     def on_report(self, ntp: int, rtp: int) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from rtp_tap import tap
+
 from castapp.session.receiver import ReceiverState
 from castapp.session.sender import SenderState
 
@@ -37,14 +39,13 @@ def watch_keyframes(pc: Any) -> list[float]:
     """Times at which keyframe packets arrive at this receiver (after decryption)."""
     seen: list[float] = []
     rtp_receiver = pc.getTransceivers()[0].receiver
-    handle = rtp_receiver._handle_rtp_packet
 
-    async def spy(packet: Any, arrival_time_ms: Any) -> None:
+    def spy(packet: Any) -> bool:
         if is_idr_start(packet.payload):
             seen.append(asyncio.get_running_loop().time())
-        await handle(packet, arrival_time_ms)
+        return True
 
-    rtp_receiver._handle_rtp_packet = spy
+    tap(rtp_receiver, spy)
     return seen
 
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from events import next_of
+from rtp_tap import tap
 
 from castapp import protocol as p
 from castapp.pairing import Pairing, PairingRole
@@ -290,13 +291,7 @@ async def test_the_receiver_reports_rtt_loss_and_the_keyframes_it_asked_for(
     dice = random.Random(5)
 
     def lossy(receiver: object) -> None:
-        real = receiver._handle_rtp_packet  # type: ignore[attr-defined]
-
-        async def handle(packet: object, arrival_time_ms: int) -> None:
-            if dice.random() >= 0.05:
-                await real(packet, arrival_time_ms)
-
-        receiver._handle_rtp_packet = handle  # type: ignore[attr-defined]
+        tap(receiver, lambda packet: dice.random() >= 0.05)
 
     async with room(server.url, sources, 1) as (receiver, [sender], wall):
         await sender.cast(receiver.status.code or "")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
 from closing import bounded
+from rtp_tap import tap
 
 from castapp.rtc import peer
 from castapp.rtc.capture import SyntheticSource
@@ -209,16 +210,15 @@ async def test_a_packet_lost_on_the_way_turns_pacing_on(peers: Peers) -> None:
     link would): the receiver's own NACK reaches the sender, which retransmits it and paces
     from then on."""
     track, frames, stats, rtp_receiver = await default_paced_cast(peers)
-    handle = rtp_receiver._handle_rtp_packet
     lost: list[int] = []
 
-    async def lose_one(packet: Any, arrival_time_ms: int) -> None:
+    def lose_one(packet: Any) -> bool:
         if not lost:
             lost.append(packet.sequence_number)
-            return
-        await handle(packet, arrival_time_ms)
+            return False
+        return True
 
-    rtp_receiver._handle_rtp_packet = lose_one
+    tap(rtp_receiver, lose_one)
     await paced_from_now_on(track, frames, stats)
     assert lost
 
