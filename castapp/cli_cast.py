@@ -405,7 +405,7 @@ async def run_receive(args: argparse.Namespace, state_dir: Path) -> int:
             out.fail(words.Failure("cannot_record", {"path": str(args.record),
                                                      "reason": problem}))
             return 2
-        recorder = Recorder(args.record)
+        recorder = Recorder(args.record, args.screen)
     last: dict[str, Any] = {}
     lines = CallLines(out)
 

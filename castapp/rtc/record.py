@@ -6,7 +6,9 @@ newest picture of each: one presenter as it is (fitted, aspect kept, when its si
 several laid out as a headless TV lays them out (:func:`castapp.layout.arrange`, automatic
 layout) on a picture of the recording's size. Pictures that arrive while the writer is busy
 only replace the older ones (never queued), and it records at most ``fps`` pictures a second.
-The recording's size is the first presenter's first picture's.
+The recording's size is the TV's screen (``size``): whoever presents first, portrait or
+landscape, small or large, each presenter is fitted into it with its aspect kept, as the TV
+shows it.
 """
 
 from __future__ import annotations
@@ -83,8 +85,9 @@ def compose(frames: Sequence[tuple[str, Any]], width: int, height: int,
 
 
 class Recorder:
-    def __init__(self, path: Path, fps: int = 30) -> None:
+    def __init__(self, path: Path, size: tuple[int, int], fps: int = 30) -> None:
         self.path = path
+        self.width, self.height = _even(size[0]), _even(size[1])
         self.fps = fps
         self.written = 0
         self.skipped = 0
@@ -147,10 +150,9 @@ class Recorder:
                     continue
                 newest = max(item.received_monotonic for _, item in shown)
                 if container is None:
-                    first = shown[0][1].frame
                     container = av.open(str(self.path), mode="w")
                     stream = container.add_stream("libx264", rate=self.fps)
-                    stream.width, stream.height = _even(first.width), _even(first.height)
+                    stream.width, stream.height = self.width, self.height
                     stream.pix_fmt = "yuv420p"
                     stream.codec_context.time_base = Fraction(1, 1000)
                     stream.options = {"preset": "ultrafast", "crf": "20"}

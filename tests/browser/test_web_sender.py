@@ -66,7 +66,8 @@ def test_web_sender_shares_a_real_screen_with_an_app_receiver(tmp_path):
     with xvfb(W, H) as display, private_namespace() as ns:
         rx = CastProc(in_namespace(ns, []), "receive", "--headless", "--admission", "open",
                       "--listen", f"127.0.0.1:{PORT}", "--state-dir", str(tmp_path / "rx"),
-                      "--record", str(record), "--name", "Meeting room")
+                      "--record", str(record), "--screen", f"{W}x{H}",
+                      "--name", "Meeting room")
         try:
             rx.expect("service")
             code = rx.expect("code")["code"]

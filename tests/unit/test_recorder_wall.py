@@ -65,7 +65,7 @@ def test_a_picture_that_did_not_change_is_not_scaled_again() -> None:
 def test_the_recording_holds_every_presenter_on_the_wall_and_only_them(
         tmp_path: Path) -> None:
     path = tmp_path / "shown.mkv"
-    rec = Recorder(path, fps=30)
+    rec = Recorder(path, (640, 360), fps=30)
 
     def phase(wall: list[str], offered: list[tuple[str, tuple[int, int, int]]]) -> None:
         """The wall is ``wall``; pictures come until three of this phase are recorded."""
@@ -87,7 +87,7 @@ def test_the_recording_holds_every_presenter_on_the_wall_and_only_them(
     with av.open(str(path)) as box:
         pictures = [f.to_ndarray(format="rgb24") for f in box.decode(video=0)]
     assert len(pictures) >= 9
-    assert {p.shape for p in pictures} == {(360, 640, 3)}  # the first presenter's size
+    assert {p.shape for p in pictures} == {(360, 640, 3)}  # the TV's screen
 
     def seen(p: np.ndarray) -> str:
         left, right = p[180, 160], p[180, 480]
@@ -98,3 +98,37 @@ def test_the_recording_holds_every_presenter_on_the_wall_and_only_them(
     # red alone, then red beside blue (it recorded the first presenter only), then blue alone
     runs = [k for i, k in enumerate(order) if i == 0 or order[i - 1] != k]
     assert runs == ["RR", "RB", "BB"], order
+
+
+def test_the_recording_keeps_the_tvs_shape_whoever_presents_first(tmp_path: Path) -> None:
+    """A portrait laptop presents first, a landscape one after: the file stays the TV's
+    1280×720 throughout, the portrait picture upright in the middle with black beside it,
+    the landscape one alone filling the screen."""
+    path = tmp_path / "shown.mkv"
+    rec = Recorder(path, (1280, 720), fps=30)
+
+    def phase(wall: list[str], offered: list[tuple[str, av.VideoFrame]]) -> None:
+        rec.set_wall(wall)
+        start, deadline = rec.written, time.monotonic() + 20
+        seq = 0
+        while rec.written < start + 3:
+            assert time.monotonic() < deadline, "the recorder recorded nothing"
+            for key, frame in offered:
+                rec.offer_call(key, received(frame, seq))
+            seq += 1
+            time.sleep(0.04)
+
+    portrait, landscape = solid(360, 640, RED), solid(640, 360, BLUE)
+    phase(["p"], [("p", portrait)])
+    phase(["l"], [("l", landscape)])
+    rec.close()
+    with av.open(str(path)) as box:
+        pictures = [f.to_ndarray(format="rgb24") for f in box.decode(video=0)]
+    assert {p.shape for p in pictures} == {(720, 1280, 3)}
+    first, last = pictures[0], pictures[-1]
+    assert near(first[360, 640], RED) and near(first[360, 100], (0, 0, 0))
+    red = np.argwhere(np.abs(first.astype(int) - RED).max(axis=2) < 30)
+    rh = red[:, 0].max() - red[:, 0].min() + 1
+    rw = red[:, 1].max() - red[:, 1].min() + 1
+    assert rh == 720 and abs(rw / rh - 360 / 640) < 0.02, (rw, rh)  # upright, full height
+    assert near(last[5, 5], BLUE) and near(last[714, 1274], BLUE)  # fills the screen
