@@ -295,6 +295,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command in ("receive", "send"):
         from castapp import cli_cast
+        from castapp.cli_gui import unused_options
+
+        unused = unused_options(parser, args)
+        if unused is not None:
+            print(f"castapp {args.command}: {unused}", file=sys.stderr)
+            return 2
 
         state_dir = args.state_dir or default_state_dir()
         if not args.headless:

@@ -25,6 +25,48 @@ def add_gui_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          "while casting")
 
 
+#: What each window takes from the command line (argparse ``dest`` names); everything else
+#: is for ``--headless`` only.
+WINDOW_TAKES = {
+    "receive": frozenset({"server", "listen", "no_advertise", "name", "state_dir", "admission",
+                          "https", "language", "config_dir", "fullscreen", "kiosk"}),
+    "send": frozenset({"target", "more", "code", "server", "state_dir", "name", "display",
+                       "language", "config_dir"}),
+}
+#: What only a window takes.
+WINDOW_ONLY = frozenset({"language", "config_dir", "fullscreen", "kiosk"})
+
+
+def unused_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """Why options given to ``castapp receive|send`` would go unused (the window does not
+    take this one, or the terminal that one), or None."""
+    command = str(getattr(args, "command", None))
+    takes = WINDOW_TAKES.get(command)
+    if takes is None:
+        return None
+    sub = next((a.choices[command] for a in parser._actions
+                if isinstance(a, argparse._SubParsersAction)), None)
+    if sub is None:
+        return None
+    from castapp.cli_ice import ICE_DESTS
+
+    given = [a for a in sub._actions if a.option_strings and a.dest not in ("help", "headless")
+             and getattr(args, a.dest, a.default) != a.default]
+    if args.headless:
+        unused = [a for a in given if a.dest in WINDOW_ONLY]
+        where = "in the window (without --headless)"
+    else:
+        unused = [a for a in given if a.dest not in takes and a.dest not in ICE_DESTS]
+        where = "with --headless"
+    if not unused:
+        return None
+    names = [next((o for o in a.option_strings if o.startswith("--")), a.option_strings[0])
+             for a in unused]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "works" if len(names) == 1 else "work"
+    return f"{listed} {verb} only {where}"
+
+
 def display_problem() -> str | None:
     """Why no window can open here, or None."""
     if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("win32", "darwin"):

@@ -7,6 +7,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+#: The ``dest`` names of :func:`add_ice_flags`' flags (the window takes them too).
+ICE_DESTS = frozenset({"ice_server", "turn_user", "turn_pass", "relay_only", "connect_timeout"})
+
 
 def add_ice_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ice-server", action="append", default=[], metavar="URL",
