@@ -27,6 +27,7 @@ RUNS = {
     "cast_1080p30_to_4_receivers": [HERE / "cast.py", "--receivers", "4", "--res", "1080p",
                                     "--seconds", "15"],
     "convert_bgra_i420": [HERE / "convert.py", "--repeat", "100"],
+    "receive_path_per_packet": [HERE / "rx_path.py", "--rounds", "15"],
     "capture_1080p_x11_portal": [HERE / "capture.py", "--backend", "both", "--seconds", "5"],
     "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "1000"],
     "rooms_redis_1_instance": [HERE / "rooms.py", "--redis", "--instances", "1"],
