@@ -6,8 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from castapp.settings import LANGUAGES
+
+if TYPE_CHECKING:
+    from castapp.gui.app import AppOptions
 
 
 def add_gui_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,10 +32,11 @@ def add_gui_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 #: What each window takes from the command line (argparse ``dest`` names); everything else
 #: is for ``--headless`` only.
 WINDOW_TAKES = {
-    "receive": frozenset({"server", "listen", "no_advertise", "name", "state_dir", "admission",
-                          "https", "language", "config_dir", "fullscreen", "kiosk"}),
-    "send": frozenset({"target", "more", "code", "server", "state_dir", "name", "display",
-                       "language", "config_dir"}),
+    "receive": frozenset({"server", "listen", "interface", "no_advertise", "name", "state_dir",
+                          "admission", "https", "language", "config_dir", "fullscreen",
+                          "kiosk"}),
+    "send": frozenset({"target", "more", "code", "server", "find_timeout", "interface",
+                       "state_dir", "name", "display", "language", "config_dir"}),
 }
 #: What only a window takes.
 WINDOW_ONLY = frozenset({"language", "config_dir", "fullscreen", "kiosk"})
@@ -103,24 +108,37 @@ def run_gui(args: argparse.Namespace, state_dir: Path) -> int:
     # QtMultimedia reports every optional library it looks for; users need none of that.
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
     try:
-        from castapp.gui.app import AppOptions, run_app
+        from castapp.gui.app import run_app
     except ImportError as exc:
         print(f"castapp: the windows need PySide6 and qasync ({exc})", file=sys.stderr)
         return 2
-    opts = AppOptions(mode=command, state_dir=state_dir, ice=ice)
-    if command is not None:
-        opts.server = args.server
-        opts.name = args.name or None
-        opts.language = args.language
-        opts.config_dir = args.config_dir
-        opts.display = getattr(args, "display", None)
-        if command == "receive":
-            opts.fullscreen = args.fullscreen
-            opts.kiosk = args.kiosk
-            opts.admission = args.admission
-            opts.listen = args.listen
-            opts.lan = not args.no_advertise
-            opts.https = args.https
-        else:
-            opts.code = window_codes(args)
+    opts = app_options(args, state_dir, ice)
     return run_app(opts)
+
+
+def app_options(args: argparse.Namespace, state_dir: Path, ice: dict[str, object]
+                ) -> AppOptions:
+    """The windows' options from ``castapp [receive|send]``'s (those in :data:`WINDOW_TAKES`)."""
+    from castapp.gui.app import AppOptions
+
+    command = getattr(args, "command", None)
+    opts = AppOptions(mode=command, state_dir=state_dir, ice=ice)
+    if command is None:
+        return opts
+    opts.server = args.server
+    opts.interfaces = tuple(args.interface)
+    opts.name = args.name or None
+    opts.language = args.language
+    opts.config_dir = args.config_dir
+    opts.display = getattr(args, "display", None)
+    if command == "receive":
+        opts.fullscreen = args.fullscreen
+        opts.kiosk = args.kiosk
+        opts.admission = args.admission
+        opts.listen = args.listen
+        opts.lan = not args.no_advertise
+        opts.https = args.https
+    else:
+        opts.code = window_codes(args)
+        opts.find_timeout = args.find_timeout
+    return opts

@@ -55,6 +55,10 @@ class AppOptions:
     ice: dict[str, Any] = field(default_factory=dict)
     # The receiver's built-in service serves the sender page over HTTPS; None: the setting.
     https: bool | None = None
+    # Advertise (receiver) or look for receivers (sender) only on these interfaces or
+    # addresses (empty: the LAN ones); how long a sender looks.
+    interfaces: tuple[str, ...] = ()
+    find_timeout: float = 3.0
 
 
 class _Closed(QObject):
@@ -91,7 +95,8 @@ def open_receiver(opts: AppOptions, holder: SettingsHolder) -> tuple[ReceiverWin
     controller = ReceiverController(window, server_url=server, state_dir=opts.state_dir,
                                     name=name, listen=opts.listen, advertise=opts.lan,
                                     ice=opts.ice, https=holder.current.receiver_https
-                                    if opts.https is None else opts.https)
+                                    if opts.https is None else opts.https,
+                                    interfaces=opts.interfaces)
     return window, controller
 
 
@@ -112,7 +117,8 @@ def open_sender(opts: AppOptions, holder: SettingsHolder,
     controller = SenderController(window, holder,
                                   source_factory=source_factory or screen_source(opts.display),
                                   machine_name=opts.name,
-                                  discover=lan_discovery() if opts.lan else None,
+                                  discover=lan_discovery(opts.find_timeout, opts.interfaces)
+                                  if opts.lan else None,
                                   ice=opts.ice)
     return window, controller
 

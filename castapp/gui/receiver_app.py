@@ -64,6 +64,7 @@ class ReceiverController:
         advertise: bool = True,
         ice: dict[str, Any] | None = None,
         https: bool = False,
+        interfaces: tuple[str, ...] = (),
     ) -> None:
         self.window = window
         self.media = MediaLoader(GUI_MEDIA)
@@ -74,7 +75,7 @@ class ReceiverController:
                             admission=window.admission.value,
                             session={"audio_out": _sound_out,
                                      "link_factory": self.media.link_factory()},
-                            https=https and server_url is None),
+                            https=https and server_url is None, interfaces=interfaces),
             on_status=self._show_status, on_event=self._on_event,
             on_call_frame=window.frame_for)
         window.admission_changed.connect(self._admission_changed)

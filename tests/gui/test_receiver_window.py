@@ -214,3 +214,22 @@ async def cast_checks(window, controller, source) -> None:
     await until(lambda: "fps" in window.stats_box.text(), timeout=5)
     assert window.stats_box.isVisible()
     assert "1280×720" in window.stats_box.text()
+
+
+
+def test_the_window_advertises_only_on_the_interfaces_given(qtbot, state_dir):
+    """``castapp receive --interface NAME`` with a window: the receiver it runs advertises
+    and shows only that interface's addresses, as the terminal's does."""
+    from castapp.cli import build_parser
+    from castapp.cli_gui import app_options
+
+    args = build_parser().parse_args(["receive", "--interface", "lo", "--listen",
+                                      "127.0.0.1:0", "--no-advertise", "--admission", "open"])
+    opts = app_options(args, state_dir, {})
+    assert opts.interfaces == ("lo",) and opts.listen == ("127.0.0.1", 0) and not opts.lan
+    window, controller = open_receiver(opts, SettingsHolder(Settings()))
+    qtbot.addWidget(window)
+    assert controller.host.options.interfaces == ("lo",)
+    send = app_options(build_parser().parse_args(["send", "482 913", "--interface", "lo",
+                                                  "--find-timeout", "1.5"]), state_dir, {})
+    assert (send.code, send.interfaces, send.find_timeout) == ("482 913", ("lo",), 1.5)

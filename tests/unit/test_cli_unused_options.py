@@ -31,9 +31,10 @@ def test_an_option_the_mode_does_not_use_is_refused(argv: list[str], said: str,
 
 @pytest.mark.parametrize("argv", [
     ["receive", "--name", "TV", "--admission", "pin", "--no-advertise", "--kiosk",
-     "--relay-only", "--language", "zh_CN", "--no-https"],
+     "--relay-only", "--language", "zh_CN", "--no-https", "--interface", "lo"],
     ["send", "482 913", "--name", "Ada", "--server", "ws://127.0.0.1:1/ws",
-     "--connect-timeout", "5", "--config-dir", "conf"],
+     "--connect-timeout", "5", "--config-dir", "conf", "--interface", "lo",
+     "--find-timeout", "1"],
 ])
 def test_what_the_window_takes_passes_the_check(argv: list[str]) -> None:
     from castapp.cli import build_parser
