@@ -142,7 +142,8 @@ def add_send(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--server", help="room service URL (ws://host:port/ws); default: the one in "
                    "the link, or find the receiver on this network by its code")
     s.add_argument("--headless", action="store_true", help="no window: print status lines")
-    s.add_argument("--find-timeout", type=float, default=3.0, metavar="S",
+    s.add_argument("--find-timeout", type=_positive("a number of seconds", 60), default=3.0,
+                   metavar="S",
                    help="how long to look for the receiver on the network (default 3)")
     s.add_argument("--interface", action="append", default=[], metavar="NAME|ADDRESS",
                    help="look for receivers only on this interface or address (repeatable)")

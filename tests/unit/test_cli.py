@@ -78,6 +78,8 @@ def test_send_numbers_and_pins_are_checked_before_anything_starts():
                        (("--fps", "1000"), "at most 120"),
                        (("--fps", "fast"), "expected frames per second"),
                        (("--duration", "-1"), "argument --duration: must be more than 0"),
+                       (("--find-timeout", "-1"),
+                        "argument --find-timeout: must be more than 0 and at most 60"),
                        (("--pin", "abc"), "argument --pin: that is not a PIN")):
         out = run("send", "--headless", "--server", "ws://127.0.0.1:1/ws", *args, "482913")
         assert out.returncode == 2 and said in out.stderr, (args, out.stderr)
