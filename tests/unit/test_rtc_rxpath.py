@@ -16,6 +16,8 @@ from aiortc.codecs.h264 import H264Encoder, h264_depayload
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtcpPacket, RtpPacket, wrap_rtx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from castapp.rtc import adapt
 from castapp.rtc.rxpath import VideoPath, h264_payload, path_of
@@ -255,3 +257,35 @@ async def test_the_transport_hands_a_video_packet_to_its_path() -> None:
     assert len(with_frames.got) == len(frames) == len(plain_frames.got)
     assert [f[1] for f in with_frames.got] == [f[1] for f in plain_frames.got]
     assert len(stock_calls) == sum(len(p) for p in frames)
+
+
+@given(st.binary(max_size=64))
+@settings(max_examples=400, deadline=None)
+def test_any_payload_reads_as_aiortc_reads_it_or_is_refused_alike(data: bytes) -> None:
+    try:
+        want: bytes | None = h264_depayload(data)
+    except ValueError:
+        want = None
+    try:
+        got: bytes | None = h264_payload(data)
+    except ValueError:
+        got = None
+    assert got == want
+
+
+@given(st.lists(st.tuples(st.sampled_from([96, 97, 98]), st.integers(0, 65535),
+                          st.booleans(), st.binary(max_size=40)), max_size=60))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_hostile_packets_never_break_the_path(packets: list[tuple[int, int, bool, bytes]]
+                                              ) -> None:
+    """A paired sender can send any RTP it likes: the path drops what it cannot read, keeps
+    reading, and asks for nothing it should not (every RTCP it hands back is awaitable)."""
+    adapt.install(advertise_level=False)
+    r, _transport, _frames = receiver()
+    path = path_of(r)
+    assert path is not None
+    for i, (pt, seq, marker, payload) in enumerate(packets):
+        p = RtpPacket(payload_type=pt, sequence_number=seq, timestamp=seq * 90, ssrc=SSRC,
+                      marker=int(marker), payload=payload)
+        for send in path.handle(p, 1000 + i) or ():
+            send.close()  # not sent: no transport here
