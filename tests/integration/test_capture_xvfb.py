@@ -177,7 +177,7 @@ def test_a_region_past_the_screen_edge_is_cut_and_said(display: str) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "castapp", "send", "--headless", "--display", display,
          "--region", f"{WIDTH - 80},{HEIGHT - 50},200,200", "--no-audio", "--server",
-         "ws://127.0.0.1:1/ws", "--language", "en", "482913"],
+         "ws://127.0.0.1:1/ws", "482913"],
         capture_output=True, text=True, timeout=60)
     assert "The region reaches past the screen: 80x50 at 1200,670 is sent." in out.stdout, out
     assert out.returncode == 1 and "Traceback" not in out.stderr
@@ -186,7 +186,7 @@ def test_a_region_past_the_screen_edge_is_cut_and_said(display: str) -> None:
 def test_a_missing_monitor_is_the_one_thing_said(display: str) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "castapp", "send", "--headless", "--display", display,
-         "--monitor", "5", "--server", "ws://127.0.0.1:1/ws", "--language", "en", "482913"],
+         "--monitor", "5", "--server", "ws://127.0.0.1:1/ws", "482913"],
         capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     # it said "The picture is sent without sound: …" first, of a cast that could not start
