@@ -62,27 +62,28 @@ def test_a_picture_that_did_not_change_is_not_scaled_again() -> None:
     assert set(kept) == {"b"}  # a presenter who left is not kept
 
 
+def phase(rec: Recorder, wall: list[str], offered: list[tuple[str, av.VideoFrame]]) -> None:
+    """The wall is ``wall``; pictures come until three of this phase are recorded."""
+    rec.set_wall(wall)
+    start, deadline = rec.written, time.monotonic() + 20
+    seq = 0
+    while rec.written < start + 3:
+        assert time.monotonic() < deadline, "the recorder recorded nothing"
+        for key, frame in offered:
+            rec.offer_call(key, received(frame, seq))
+        seq += 1
+        time.sleep(0.04)
+
+
 def test_the_recording_holds_every_presenter_on_the_wall_and_only_them(
         tmp_path: Path) -> None:
     path = tmp_path / "shown.mkv"
     rec = Recorder(path, (640, 360), fps=30)
-
-    def phase(wall: list[str], offered: list[tuple[str, tuple[int, int, int]]]) -> None:
-        """The wall is ``wall``; pictures come until three of this phase are recorded."""
-        rec.set_wall(wall)
-        start, deadline = rec.written, time.monotonic() + 20
-        seq = 0
-        while rec.written < start + 3:
-            assert time.monotonic() < deadline, "the recorder recorded nothing"
-            for key, colour in offered:
-                rec.offer_call(key, received(solid(640, 360, colour), seq))
-            seq += 1
-            time.sleep(0.04)
-
-    phase(["a"], [("a", RED)])
-    phase(["a", "b"], [("a", RED), ("b", BLUE)])  # a second presenter: both on the wall
+    red, blue = solid(640, 360, RED), solid(640, 360, BLUE)
+    phase(rec, ["a"], [("a", red)])
+    phase(rec, ["a", "b"], [("a", red), ("b", blue)])  # a second presenter: both on the wall
     # the first one stopped; a late picture of it is not shown
-    phase(["b"], [("b", BLUE), ("a", RED)])
+    phase(rec, ["b"], [("b", blue), ("a", red)])
     rec.close()
     with av.open(str(path)) as box:
         pictures = [f.to_ndarray(format="rgb24") for f in box.decode(video=0)]
@@ -106,21 +107,8 @@ def test_the_recording_keeps_the_tvs_shape_whoever_presents_first(tmp_path: Path
     the landscape one alone filling the screen."""
     path = tmp_path / "shown.mkv"
     rec = Recorder(path, (1280, 720), fps=30)
-
-    def phase(wall: list[str], offered: list[tuple[str, av.VideoFrame]]) -> None:
-        rec.set_wall(wall)
-        start, deadline = rec.written, time.monotonic() + 20
-        seq = 0
-        while rec.written < start + 3:
-            assert time.monotonic() < deadline, "the recorder recorded nothing"
-            for key, frame in offered:
-                rec.offer_call(key, received(frame, seq))
-            seq += 1
-            time.sleep(0.04)
-
-    portrait, landscape = solid(360, 640, RED), solid(640, 360, BLUE)
-    phase(["p"], [("p", portrait)])
-    phase(["l"], [("l", landscape)])
+    phase(rec, ["p"], [("p", solid(360, 640, RED))])
+    phase(rec, ["l"], [("l", solid(640, 360, BLUE))])
     rec.close()
     with av.open(str(path)) as box:
         pictures = [f.to_ndarray(format="rgb24") for f in box.decode(video=0)]
