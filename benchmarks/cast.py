@@ -123,8 +123,10 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   (every sender sends its full size) and adds
   ``no_layout`` and ``ratios_over_no_layout``; ``--compare stock-decode`` runs each count
   again on a receiver decoding through aiortc's own path and adds ``stock_decode`` and
-  ``ratios_over_stock_decode``; ``--compare spotlight`` runs each count again with the first
-  sender spotlit and the others in the column beside it (as the TV's window lays them out
+  ``ratios_over_stock_decode``; ``--compare queued`` on a receiver that queues every
+  datagram for aiortc's DTLS task (``queued``, ``ratios_over_queued``); ``--compare
+  spotlight`` runs each count again with the first sender spotlit and the others in the
+  column beside it (as the TV's window lays them out
   on key 1) and adds ``spotlight`` (its ``ratios_to_one_sender`` give the spotlit sender's
   latency against one sender) and ``ratios_over_spotlight``. ``--replay SCENE`` has every
   sender replay a ``cast_content.py`` scene instead of the pattern (150 frames recorded once
@@ -774,7 +776,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--warmup", type=float, default=6.0,
                     help="seconds after the first frame before measuring (default 6)")
     ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "grab-copy",
-                                          "no-layout", "stock-decode", "spotlight", "catchup",
+                                          "no-layout", "stock-decode", "spotlight", "queued",
+                                          "catchup",
                                           *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
@@ -784,7 +787,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "intra refresh instead of keyframes (intra-refresh) or x264 ultrafast's "
                     "16x16-only intra prediction (intra-16x16); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
-                    "that decodes through aiortc's own path (stock-decode) or that spotlights "
+                    "that decodes through aiortc's own path (stock-decode) or that queues every "
+                    "datagram for the DTLS transport's task (queued) or that spotlights "
                     "the first sender, the others beside it (spotlight); with "
                     "--stall-receiver, again on a receiver that works through its backlog "
                     "(catchup)")
@@ -829,6 +833,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=1, metavar="K",
                     help="with --senders: measure the counts K times over, one series after "
                     "the other, and add each series' receiver CPU ratios and their median")
+    ap.add_argument("--pin", action="store_true",
+                    help="with --senders: run the receiver on the first core and the senders "
+                    "on the others, as on separate machines")
     ap.add_argument("--replay", choices=["desktop", "typing", "scroll", "video"],
                     help="with --senders: every sender replays this scene (recorded once "
                     "from cast_content.py on a private Xvfb, 5 s looped, the counter drawn "
@@ -862,7 +869,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  "sends keyframes only when they are needed)")
     if args.replay and not args.senders:
         ap.error("--replay goes with --senders")
-    if args.compare in ("no-layout", "stock-decode", "spotlight") and not args.senders:
+    if args.compare in ("no-layout", "stock-decode", "spotlight", "queued") \
+            and not args.senders:
         ap.error(f"--compare {args.compare} goes with --senders")
     args.size = RESOLUTIONS[args.res]
     return args

@@ -8,6 +8,8 @@ patterns (what ``castapp send --synthetic WxH`` runs: the same :class:`Caster`, 
 encoder). ``--screen none`` asks for no tiles (every sender sends its full size), which is
 how a receiver without a window behaved before it laid presenters out; ``--compare
 stock-decode`` runs each count again on a receiver that decodes through aiortc's own path
+(``--compare queued``: on one that queues every datagram for the DTLS transport's task, as
+aiortc does, instead of handling video packets as they are read, :mod:`castapp.rtc.direct`)
 (a decoder thread per stream, every frame handed to it and back) instead of castapp's
 (:mod:`castapp.rtc.decode`), and whose ``FrameReceiver`` awaits each frame from the track
 (``recv()``) instead of taking it as it is decoded (:mod:`castapp.rtc.receive`).
@@ -63,6 +65,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def thread_cpu() -> dict[str, list[float]]:
+    """This process's CPU seconds so far by thread name: [user, system] (threads of one
+    name added up; a pool's workers under the pool's name)."""
+    named = {t.native_id: t.name.rsplit("_", 1)[0] for t in threading.enumerate()}
+    out: dict[str, list[float]] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = named.get(int(task.name)) or (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended
+        got = out.setdefault(name, [0.0, 0.0])
+        got[0] += int(fields[11]) / CLK_TCK
+        got[1] += int(fields[12]) / CLK_TCK
+    return out
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -100,7 +119,7 @@ def read_counter(frame: Any) -> int | None:
 
 # ====================================================================== N senders, one TV
 async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode: bool,
-                        spotlight: bool = False) -> None:
+                        spotlight: bool = False, queued: bool = False) -> None:
     """``spotlight``: the first presenter ("Laptop 1") is spotlit on ``screen``, the others
     in the column beside it, as the TV's window lays them out on key 1 (the receiver session
     is asked for each one's view as the window asks it, ``Screen.changes``); otherwise the
@@ -114,6 +133,8 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
 
         adapt.use_stock_decoding()
         FrameReceiver.direct = False
+    if queued:
+        adapt.use_queued_datagrams()
 
     got: list[tuple[str, int, float, int, int]] = []
     names: dict[str, str] = {}
@@ -163,6 +184,7 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
         emit(event="ready", port=host.embedded.port, code=status.code)
         queue = commands()
         cpu0 = wall0 = 0.0
+        threads0: dict[str, list[float]] = {}
         # CASTAPP_RECEIVER_PROFILE=FILE: cProfile the event loop's thread over the window, in
         # CPU time (slower: figures taken with it are for finding where the time goes only)
         profiler = (cProfile.Profile(time.thread_time)
@@ -171,14 +193,19 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
             if line == "mark":
                 on[0], got[:], tap_s[0] = True, [], 0.0
                 cpu0, wall0 = time.process_time(), time.monotonic()
+                threads0 = thread_cpu()
                 if profiler is not None:
                     profiler.enable()
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        threads = {name: [round((u - threads0.get(name, [0.0, 0.0])[0]) / wall, 3),
+                          round((k - threads0.get(name, [0.0, 0.0])[1]) / wall, 3)]
+                   for name, (u, k) in thread_cpu().items()}
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(os.environ["CASTAPP_RECEIVER_PROFILE"])
         out.write_text(json.dumps({"frames": got, "names": names, "cpu_s": cpu,
-                                   "tap_s": tap_s[0], "wall_s": wall}))
+                                   "tap_s": tap_s[0], "wall_s": wall,
+                                   "threads": threads}))
         emit(event="done")
         await host.stop()
 
@@ -263,9 +290,21 @@ async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, fi
     source.stop()
 
 
+def pinned(args: argparse.Namespace, role: str) -> list[str]:
+    """With ``--pin``, the receiver runs on the first core and the senders on the others,
+    as a TV and the laptops casting to it are different machines (``taskset``)."""
+    if not getattr(args, "pin", False):
+        return []
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--pin needs at least two cores")
+    mine = cores[:1] if role == "receiver" else cores[1:]
+    return ["taskset", "-c", ",".join(map(str, mine))]
+
+
 def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
              screen_size: tuple[int, int] | None, stock_decode: bool = False,
-             spotlight: bool = False) -> dict[str, Any]:
+             spotlight: bool = False, queued: bool = False) -> dict[str, Any]:
     """One count's run; with ``args.replay`` the senders replay ``tmp/scene.npy``."""
     from castproc import JsonProc, castapp_env
     from netns import in_namespace
@@ -273,10 +312,12 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
     env = castapp_env()
     rx_file = tmp / f"rx-{n}.json"
     screen = "none" if screen_size is None else "x".join(map(str, screen_size))
-    rx = JsonProc(in_namespace(ns, [*ME, "room-receiver", "--out", str(rx_file),
+    rx = JsonProc(in_namespace(ns, [*pinned(args, "receiver"), *ME, "room-receiver",
+                                    "--out", str(rx_file),
                                     "--screen", screen,
                                     *(["--stock-decode"] if stock_decode else []),
-                                    *(["--spotlight"] if spotlight else [])]),
+                                    *(["--spotlight"] if spotlight else []),
+                                    *(["--queued"] if queued else [])]),
                   env, subprocess.PIPE)
     senders: list[JsonProc] = []
     try:
@@ -285,7 +326,8 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
         w, h = args.size
         for i in range(n):
             tx = JsonProc(in_namespace(ns, [
-                *ME, "room-sender", "--url", url, "--code", ready["code"], "--size", f"{w}x{h}",
+                *pinned(args, "sender"), *ME, "room-sender", "--url", url, "--code",
+                ready["code"], "--size", f"{w}x{h}",
                 "--fps", str(args.fps), "--first", str(i * BASE), "--name", f"Laptop {i + 1}",
                 "--out", str(tmp / f"tx-{n}-{i}.json"),
                 *(["--replay", str(tmp / "scene.npy")] if args.replay else [])]),
@@ -327,16 +369,18 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
             "receiver_cpu": round((rx_cpu - tap) / got["wall_s"], 3),
             "receiver_cpu_ms_per_frame": round((rx_cpu - tap) * 1000 / frames, 3)
             if frames else None,
-            "receiver_cpu_in_process": round((got["cpu_s"] - tap) / got["wall_s"], 3)}
+            "receiver_cpu_in_process": round((got["cpu_s"] - tap) / got["wall_s"], 3),
+            # by thread name: [user, system] cores (the tap is in the main thread's)
+            "receiver_threads": {k: v for k, v in got["threads"].items() if sum(v) > 0}}
 
 
 def _measured(ns: str, n: int, args: argparse.Namespace, tmp: Path,
               screen: tuple[int, int] | None, stock_decode: bool = False,
-              spotlight: bool = False) -> dict[str, Any]:
+              spotlight: bool = False, queued: bool = False) -> dict[str, Any]:
     failed: list[str] = []
     for _attempt in range(2):  # once more if a sender never reached the screen
         try:
-            return {**room_run(ns, n, args, tmp, screen, stock_decode, spotlight),
+            return {**room_run(ns, n, args, tmp, screen, stock_decode, spotlight, queued),
                     "failed_attempts": failed}
         except AssertionError as exc:
             failed.append(str(exc)[:1500])
@@ -390,7 +434,7 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
 
     counts = sorted(set(args.senders) | {1})  # one sender is the reference
     other = {"no-layout": "no_layout", "stock-decode": "stock_decode",
-             "spotlight": "spotlight"}.get(args.compare or "")
+             "spotlight": "spotlight", "queued": "queued"}.get(args.compare or "")
     if other in ("no_layout", "spotlight") and args.screen is None:
         other = None
     runs: list[dict[str, Any]] = []
@@ -409,6 +453,8 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
                 plain.append(_measured(ns, n, args, Path(tmp), args.screen, stock_decode=True))
             elif other == "spotlight":
                 plain.append(_measured(ns, n, args, Path(tmp), args.screen, spotlight=True))
+            elif other == "queued":
+                plain.append(_measured(ns, n, args, Path(tmp), args.screen, queued=True))
     result: dict[str, Any] = {
         "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
         "content": f"replayed {args.replay} scene" if args.replay else "synthetic pattern",
@@ -600,6 +646,7 @@ def main() -> None:
     r.add_argument("--screen", required=True)
     r.add_argument("--stock-decode", action="store_true")
     r.add_argument("--spotlight", action="store_true")
+    r.add_argument("--queued", action="store_true")
     s = sub.add_parser("room-sender")
     for flag in ("--url", "--code", "--name", "--size"):
         s.add_argument(flag, required=True)
@@ -617,7 +664,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "room-receiver":
         asyncio.run(room_receiver(args.out, None if args.screen == "none"
-                                  else _size(args.screen), args.stock_decode, args.spotlight))
+                                  else _size(args.screen), args.stock_decode, args.spotlight,
+                                  args.queued))
     elif args.role == "room-sender":
         asyncio.run(room_sender(args.url, args.code, _size(args.size), args.fps, args.first,
                                 args.name, args.out, args.replay))

@@ -59,6 +59,12 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
     :class:`~castapp.rtc.rxpath.VideoPath` in one plain call where the receiver has one
     (castapp's receive links give theirs one), instead of awaiting the receiver's
     ``_handle_rtp_packet`` (:mod:`castapp.rtc.rxpath`).
+12. Receiver: ``aioice.Connection.data_received`` hands a video RTP datagram straight to the
+    connection's :class:`~castapp.rtc.direct.DirectRtp` (made with the connection's first
+    video packet on a path, 11.), which decrypts it and gives it to the receiver's path in
+    the same call, instead of queueing it for the DTLS transport's task one loop pass later
+    (the steps of ``RTCDtlsTransport._recv_next`` for SRTP; :mod:`castapp.rtc.direct`).
+    Only while nothing waits in the queue, so datagrams stay in order.
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -93,7 +99,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 
-from castapp.rtc import decode, ice_checks, rxpath
+from castapp.rtc import decode, direct, ice_checks, rxpath
 from castapp.rtc.encoder import EncoderLink, ScreenH264Encoder, ScreenVp8Encoder
 from castapp.rtc.pacer import Pacer, PacingConfig, restamp_abs_send_time
 
@@ -144,6 +150,12 @@ STOCK_SOURCE_SHA256: dict[str, str] = {
     "RTCRtpSender._retransmit": (
         "ae0b2491944b52dc8ffe7035bda93b913d6e833247e4c93c4d7d68bd12d191b4"
     ),
+    "RTCDtlsTransport._recv_next": (
+        "998076720c05aa13faadff2dfa337f6964c171fa6791789a72693e1480c74102"
+    ),
+    "Connection.data_received": (
+        "5631b17fab717d6b9a956b775d6f5580a50c2419dc6ef693286a98355e98a253"
+    ),
 }
 
 #: Receive buffer for every ICE UDP socket: two of the largest keyframes seen (370 KB at
@@ -165,6 +177,7 @@ _stock_decoder_worker = aiortc.rtcrtpreceiver.decoder_worker
 _stock_receiver_init = aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__
 _stock_min_frame_period = OveruseEstimator.update_min_frame_period
 _stock_erase_old = RateCounter._erase_old
+_stock_data_received = aioice.ice.Connection.data_received
 
 #: The pacer of the video sender whose RTP task is running (unset in every other task).
 _PACER: contextvars.ContextVar[Pacer | None] = contextvars.ContextVar("castapp_pacer",
@@ -456,6 +469,8 @@ def _stock_objects() -> dict[str, object]:
             aiortc.rtcrtpreceiver.RTCRtpReceiver._handle_rtp_packet),
         "OveruseEstimator.update_min_frame_period": _stock_min_frame_period,
         "RateCounter._erase_old": _stock_erase_old,
+        "RTCDtlsTransport._recv_next": aiortc.rtcdtlstransport.RTCDtlsTransport._recv_next,
+        "Connection.data_received": _stock_data_received,
     }
 
 
@@ -588,6 +603,7 @@ def install(*, advertise_level: bool = True) -> None:
         OveruseEstimator.update_min_frame_period = (  # type: ignore[method-assign]
             _update_min_frame_period)
         RateCounter._erase_old = _erase_old_fast  # type: ignore[method-assign]
+        aioice.ice.Connection.data_received = direct.data_received  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
         ice_checks.install()
@@ -614,6 +630,8 @@ def uninstall() -> None:
         OveruseEstimator.update_min_frame_period = (  # type: ignore[method-assign]
             _stock_min_frame_period)
         RateCounter._erase_old = _stock_erase_old  # type: ignore[method-assign]
+        aioice.ice.Connection.data_received = (  # type: ignore[method-assign]
+            _stock_data_received)
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
         _advertise_h264_level(None)
         ice_checks.uninstall()
@@ -628,6 +646,15 @@ def use_stock_decoding() -> None:
         receiver_cls = aiortc.rtcrtpreceiver.RTCRtpReceiver
         receiver_cls.__init__ = _stock_receiver_init  # type: ignore[method-assign]
         aiortc.rtcrtpreceiver.decoder_worker = _stock_decoder_worker
+
+
+def use_queued_datagrams() -> None:
+    """Install everything, then have every datagram queued for the DTLS transport's task
+    again (adaptation 12 off): what a benchmark compares the direct path against."""
+    install()
+    with _lock:
+        aioice.ice.Connection.data_received = (  # type: ignore[method-assign]
+            _stock_data_received)
 
 
 def installed() -> bool:

@@ -38,6 +38,8 @@ from aiortc.codecs import depayload, is_rtx
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
 
+from castapp.rtc import direct
+
 log = logging.getLogger(__name__)
 
 Send = Coroutine[Any, Any, None]
@@ -214,6 +216,7 @@ async def handle_rtp_data(self: Any, data: bytes, arrival_time_ms: int) -> None:
     if path is None:
         await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)
         return
+    direct.attach(self)  # the connection's next video datagrams are handled as they are read
     sends = path.handle(packet, arrival_time_ms)
     if sends is not None:
         for rtcp in sends:
