@@ -15,6 +15,7 @@ from castproc import CastProc, castapp_env
 from netns import in_namespace, private_namespace
 from pulse_server import RATE, as_mono, matching_windows, melody, pulse_server
 
+from castapp.rtc.audio.playout import MAX_TARGET_MS, STALL_MAX_TARGET_MS, STALL_UNDERRUNS
 from castapp.rtc.audio.synthetic import click_onsets
 
 pytestmark = pytest.mark.timeout(120)
@@ -57,11 +58,18 @@ def test_the_tv_plays_the_laptops_sound(tmp_path: Path) -> None:
     signal, heard, said, stats = cast_with_sound(tmp_path, ("--stats",), ())
     assert said and said[0]["audio"] is True
     assert stats["audio_codec"] == "opus" and 16 <= stats["audio_kbps"] <= 200, stats
-    assert 20 <= stats["audio_buffer_ms"] <= 40, stats
+    # The buffer stays small unless the TV ran dry often (this machine loses its CPU for
+    # 50-200 ms now and then): then it covers such stalls by design, up to 120 ms.
+    glitches = stats["audio_glitches"]
+    most = STALL_MAX_TARGET_MS if glitches >= STALL_UNDERRUNS else MAX_TARGET_MS
+    assert 20 <= stats["audio_buffer_ms"] <= most, stats
     assert len(heard) > 5 * RATE
     loud, found, _ = matching_windows(signal[:, 0], heard[RATE:], threshold=0.8)
     windows = (len(heard) - RATE) // (RATE // 10)
-    assert loud >= 0.9 * windows and found >= 0.85 * windows, (loud, found, windows)
+    # a time the TV ran dry is a short silence, which can spoil the two 100 ms windows
+    # around it
+    assert loud >= 0.9 * windows and found >= 0.85 * windows - 2 * glitches, (
+        loud, found, windows, glitches)
 
 
 def test_receive_mute_plays_nothing(tmp_path: Path) -> None:
