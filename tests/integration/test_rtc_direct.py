@@ -11,47 +11,27 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection
-from closing import bounded
+from loopback_peers import Harness, exchange, receive_into
 from rtp_tap import tap
 
 from castapp.rtc import direct, pattern, peer, rxpath
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.receive import FrameReceiver, ReceivedFrame
+from castapp.rtc.receive import ReceivedFrame
 from castapp.rtc.track import CaptureTrack
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class Cast:
-    def __init__(self) -> None:
-        self.pcs: list[RTCPeerConnection] = []
-        self.receivers: list[FrameReceiver] = []
-        self.sources: list[SyntheticSource] = []
-
+class Cast(Harness):
     async def start(self, width: int = 640, height: int = 360) -> tuple[Any, list[ReceivedFrame]]:
         """A synthetic cast; the receiving peer's RTCRtpReceiver and the frames it shows."""
-        src = SyntheticSource(width, height, 30)
-        src.start()
-        self.sources.append(src)
-        sender, receiver = peer.make_peer_connection([]), peer.make_peer_connection([])
-        self.pcs += [sender, receiver]
+        src = self.started(SyntheticSource(width, height, 30))
+        sender, receiver = self.pc(), self.pc()
         peer.add_video_sender(sender, CaptureTrack(src, encoder=EncoderConfig()))
         frames: list[ReceivedFrame] = []
-        got: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        @receiver.on("track")
-        def on_track(remote: object) -> None:
-            fr = FrameReceiver(remote, frames.append)  # type: ignore[arg-type]
-            fr.start()
-            self.receivers.append(fr)
-            got.set_result(None)
-
-        await sender.setLocalDescription(await sender.createOffer())
-        await receiver.setRemoteDescription(sender.localDescription)
-        await receiver.setLocalDescription(await receiver.createAnswer())
-        await sender.setRemoteDescription(receiver.localDescription)
+        got = receive_into(self, receiver, frames.append)
+        await exchange(sender, receiver)
         await asyncio.wait_for(got, 10)
         rtp_receiver = next(t.receiver for t in receiver.getTransceivers()
                             if t.receiver.track is not None and t.kind == "video")
@@ -63,12 +43,7 @@ class Cast:
 async def cast(loopback_only: None) -> AsyncIterator[Cast]:
     c = Cast()
     yield c
-    for r in c.receivers:
-        await bounded("a frame receiver's stop", r.stop())
-    for pc in c.pcs:
-        await bounded("a peer connection's close", pc.close())
-    for s in c.sources:
-        s.stop()
+    await c.close()
 
 
 def direct_of(rtp_receiver: Any) -> direct.DirectRtp | None:

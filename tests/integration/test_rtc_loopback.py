@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import loopback_peers
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.rtp import RtcpRrPacket
-from closing import bounded
+from loopback_peers import exchange, receive_into
 
 from castapp.rtc import pattern, peer
 from castapp.rtc.capture import SyntheticSource
 from castapp.rtc.encoder import ScreenH264Encoder, ScreenVp8Encoder
-from castapp.rtc.receive import FrameReceiver, ReceivedFrame
+from castapp.rtc.receive import ReceivedFrame
 from castapp.rtc.track import CaptureTrack
 
 pytestmark = pytest.mark.timeout(45)
@@ -39,56 +40,16 @@ class TimedSource(SyntheticSource):
         return super()._produce(seq)
 
 
-@dataclass
-class Harness:
-    pcs: list[RTCPeerConnection] = field(default_factory=list)
-    sources: list[SyntheticSource] = field(default_factory=list)
-    receivers: list[FrameReceiver] = field(default_factory=list)
-
-    def pc(self) -> RTCPeerConnection:
-        pc = peer.make_peer_connection([])
-        self.pcs.append(pc)
-        return pc
-
+class Harness(loopback_peers.Harness):
     def source(self, width: int, height: int, fps: float) -> TimedSource:
-        src = TimedSource(width, height, fps)
-        src.start()
-        self.sources.append(src)
-        return src
+        return self.started(TimedSource(width, height, fps))
 
 
 @pytest.fixture
 async def harness(loopback_only: None) -> AsyncIterator[Harness]:
     h = Harness()
     yield h
-    for r in h.receivers:
-        await bounded("a frame receiver's stop", r.stop())
-    for pc in h.pcs:
-        await bounded("a peer connection's close", pc.close())
-    for s in h.sources:
-        s.stop()
-
-
-async def exchange(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
-    await offerer.setLocalDescription(await offerer.createOffer())
-    await answerer.setRemoteDescription(offerer.localDescription)
-    await answerer.setLocalDescription(await answerer.createAnswer())
-    await offerer.setRemoteDescription(answerer.localDescription)
-
-
-def receive_into(
-    h: Harness, pc: RTCPeerConnection, on_frame: Callable[[ReceivedFrame], None]
-) -> asyncio.Future[FrameReceiver]:
-    fut: asyncio.Future[FrameReceiver] = asyncio.get_running_loop().create_future()
-
-    @pc.on("track")
-    def on_track(track: object) -> None:
-        receiver = FrameReceiver(track, on_frame)  # type: ignore[arg-type]
-        receiver.start()
-        h.receivers.append(receiver)
-        fut.set_result(receiver)
-
-    return fut
+    await h.close()
 
 
 @dataclass
