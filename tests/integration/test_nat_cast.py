@@ -95,8 +95,12 @@ def both_route(rx: CastProc, tx: CastProc, route: str, timeout: float = 20.0) ->
     shown = tx.expect("route")["route"]
     assert shown == route if route != "*" else shown in ("nat", "relay")
     assert rx.expect("route")["route"] == shown
+    deadline = time.monotonic() + timeout
     stats = rx.expect("stats", route=shown)
-    assert stats["width"] == 320 and stats["height"] == 240
+    while stats["width"] is None and time.monotonic() < deadline:
+        # the report came before the first picture was decoded (a busy machine): the next
+        stats = rx.expect("stats", timeout=max(0.1, deadline - time.monotonic()), route=shown)
+    assert stats["width"] == 320 and stats["height"] == 240, stats
     return str(shown)
 
 
