@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
-from closing import bounded
+from loopback_peers import Harness
 from netns import in_namespace, private_namespace, require_netns
 
 from castapp.rtc import adapt, peer
@@ -31,12 +31,7 @@ from castapp.rtc.track import CaptureTrack
 pytestmark = pytest.mark.timeout(90)
 
 
-class Call:
-    def __init__(self) -> None:
-        self.pcs: list[RTCPeerConnection] = []
-        self.sources: list[SyntheticSource] = []
-        self.receivers: list[FrameReceiver] = []
-
+class Call(Harness):
     async def connect(self, config: EncoderConfig | None = None,
                       size: tuple[int, int] = (640, 360)) -> tuple[RTCPeerConnection,
                                                                      RTCPeerConnection,
@@ -71,12 +66,7 @@ class Call:
 async def call(loopback_only: None) -> AsyncIterator[Call]:
     c = Call()
     yield c
-    for r in c.receivers:
-        await bounded("a frame receiver's stop", r.stop())
-    for pc in c.pcs:
-        await bounded("a peer connection's close", pc.close())
-    for s in c.sources:
-        s.stop()
+    await c.close()
 
 
 def encoder_of(pc: RTCPeerConnection) -> ScreenH264Encoder:

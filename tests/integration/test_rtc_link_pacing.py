@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
 from closing import bounded
+from loopback_peers import Harness
 from rtp_tap import tap
 
 from castapp.rtc import peer
@@ -58,17 +59,15 @@ class TexturedSource(SyntheticSource):
         return frame
 
 
-class Peers:
+class Peers(Harness):
     def __init__(self) -> None:
-        self.pcs: list[RTCPeerConnection] = []
-        self.receivers: list[FrameReceiver] = []
-        self.sources: list[SyntheticSource] = []
+        super().__init__()
         self.hubs: list[SharedEncoderHub] = []
 
-    def pc(self) -> RTCPeerConnection:
-        pc = peer.make_peer_connection([])
-        self.pcs.append(pc)
-        return pc
+    async def close(self) -> None:
+        for h in self.hubs:
+            await bounded("a shared encoder's close", h.close())
+        await super().close()
 
     async def cast(self, track_cls: type[CaptureTrack], config: EncoderConfig,
                    width: int = 640, height: int = 360, fps: float = 30
@@ -101,14 +100,7 @@ class Peers:
 async def peers(loopback_only: None) -> AsyncIterator[Peers]:
     p = Peers()
     yield p
-    for r in p.receivers:
-        await bounded("a frame receiver's stop", r.stop())
-    for h in p.hubs:
-        await bounded("a shared encoder's close", h.close())
-    for pc in p.pcs:
-        await bounded("a peer connection's close", pc.close())
-    for s in p.sources:
-        s.stop()
+    await p.close()
 
 
 def sender_encoder(track: CaptureTrack, pcs: list[RTCPeerConnection]) -> object:
