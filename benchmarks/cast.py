@@ -125,6 +125,8 @@ target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
   again on a receiver decoding through aiortc's own path and adds ``stock_decode`` and
   ``ratios_over_stock_decode``; ``--compare queued`` on a receiver that queues every
   datagram for aiortc's DTLS task (``queued``, ``ratios_over_queued``); ``--compare
+  unaligned`` on a receiver that does not bring its presenters' capture clocks in step
+  (``unaligned``, ``ratios_over_unaligned``); ``--compare
   spotlight`` runs each count again with the first sender spotlit and the others in the
   column beside it (as the TV's window lays them out
   on key 1) and adds ``spotlight`` (its ``ratios_to_one_sender`` give the spotlit sender's
@@ -777,7 +779,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds after the first frame before measuring (default 6)")
     ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "grab-copy",
                                           "no-layout", "stock-decode", "spotlight", "queued",
-                                          "catchup",
+                                          "unaligned", "catchup",
                                           *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
@@ -788,7 +790,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "16x16-only intra prediction (intra-16x16); with --senders, "
                     "each count again on a receiver that asks for no tile sizes (no-layout) or "
                     "that decodes through aiortc's own path (stock-decode) or that queues every "
-                    "datagram for the DTLS transport's task (queued) or that spotlights "
+                    "datagram for the DTLS transport's task (queued) or that leaves its "
+                    "presenters' capture clocks where they are (unaligned) or that spotlights "
                     "the first sender, the others beside it (spotlight); with "
                     "--stall-receiver, again on a receiver that works through its backlog "
                     "(catchup)")
@@ -869,7 +872,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  "sends keyframes only when they are needed)")
     if args.replay and not args.senders:
         ap.error("--replay goes with --senders")
-    if args.compare in ("no-layout", "stock-decode", "spotlight", "queued") \
+    if args.compare in ("no-layout", "stock-decode", "spotlight", "queued", "unaligned") \
             and not args.senders:
         ap.error(f"--compare {args.compare} goes with --senders")
     args.size = RESOLUTIONS[args.res]

@@ -9,7 +9,9 @@ encoder). ``--screen none`` asks for no tiles (every sender sends its full size)
 how a receiver without a window behaved before it laid presenters out; ``--compare
 stock-decode`` runs each count again on a receiver that decodes through aiortc's own path
 (``--compare queued``: on one that queues every datagram for the DTLS transport's task, as
-aiortc does, instead of handling video packets as they are read, :mod:`castapp.rtc.direct`)
+aiortc does, instead of handling video packets as they are read, :mod:`castapp.rtc.direct`;
+``--compare unaligned``: on one that leaves its presenters' capture clocks where they are,
+:mod:`castapp.session.phase`)
 (a decoder thread per stream, every frame handed to it and back) instead of castapp's
 (:mod:`castapp.rtc.decode`), and whose ``FrameReceiver`` awaits each frame from the track
 (``recv()``) instead of taking it as it is decoded (:mod:`castapp.rtc.receive`).
@@ -118,22 +120,23 @@ def read_counter(frame: Any) -> int | None:
 
 
 # ====================================================================== N senders, one TV
-async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode: bool,
-                        spotlight: bool = False, queued: bool = False) -> None:
-    """``spotlight``: the first presenter ("Laptop 1") is spotlit on ``screen``, the others
-    in the column beside it, as the TV's window lays them out on key 1 (the receiver session
-    is asked for each one's view as the window asks it, ``Screen.changes``); otherwise the
-    receiver lays them out itself, as one without a window does (``--screen``)."""
+async def room_receiver(out: Path, screen: tuple[int, int] | None, variant: str = "") -> None:
+    """``variant`` "spotlight": the first presenter ("Laptop 1") is spotlit on ``screen``, the
+    others in the column beside it, as the TV's window lays them out on key 1 (the receiver
+    session is asked for each one's view as the window asks it, ``Screen.changes``);
+    otherwise the receiver lays them out itself, as one without a window does (``--screen``).
+    "stock-decode", "queued", "unaligned": see the module's description."""
     from castapp.app.host import ReceiverHost, ReceiverOptions
     from castapp.layout import Screen
     from castapp.rtc import adapt
 
-    if stock_decode:
+    spotlight = variant == "spotlight"
+    if variant == "stock-decode":
         from castapp.rtc.receive import FrameReceiver
 
         adapt.use_stock_decoding()
         FrameReceiver.direct = False
-    if queued:
+    if variant == "queued":
         adapt.use_queued_datagrams()
 
     got: list[tuple[str, int, float, int, int]] = []
@@ -176,7 +179,8 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
     with tempfile.TemporaryDirectory() as state:
         host = ReceiverHost(ReceiverOptions(state_dir=Path(state), listen=("0.0.0.0", 0),
                                             advertise=False, admission="open", name="TV",
-                                            screen=None if spotlight else screen),
+                                            screen=None if spotlight else screen,
+                                            session={"align": variant != "unaligned"}),
                             on_status=on_status, on_call_frame=on_call_frame)
         hosts.append(host)
         status = await host.start()
@@ -203,7 +207,14 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, stock_decode:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(os.environ["CASTAPP_RECEIVER_PROFILE"])
+        session = host.session
+        phase = session.phase if session is not None else None
+        # each presenter's frames arrive this long after the first presenter's (wrapped)
+        offsets = {session.calls[key].name: round(o * 1000, 1) for key, o in
+                   (phase.offsets() if phase is not None else {}).items()
+                   if session is not None and key in session.calls}
         out.write_text(json.dumps({"frames": got, "names": names, "cpu_s": cpu,
+                                   "offsets_ms": offsets,
                                    "tap_s": tap_s[0], "wall_s": wall,
                                    "threads": threads}))
         emit(event="done")
@@ -284,7 +295,8 @@ async def room_sender(url: str, code: str, size: tuple[int, int], fps: float, fi
     queue = commands()
     while await queue.get() != "report":
         pass
-    out.write_text(json.dumps({"made": made, "view": session.status.view}))
+    out.write_text(json.dumps({"made": made, "view": session.status.view,
+                               "shifts": source.shifts}))
     emit(event="done")
     await session.close()
     source.stop()
@@ -303,8 +315,7 @@ def pinned(args: argparse.Namespace, role: str) -> list[str]:
 
 
 def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
-             screen_size: tuple[int, int] | None, stock_decode: bool = False,
-             spotlight: bool = False, queued: bool = False) -> dict[str, Any]:
+             screen_size: tuple[int, int] | None, variant: str = "") -> dict[str, Any]:
     """One count's run; with ``args.replay`` the senders replay ``tmp/scene.npy``."""
     from castproc import JsonProc, castapp_env
     from netns import in_namespace
@@ -314,10 +325,7 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
     screen = "none" if screen_size is None else "x".join(map(str, screen_size))
     rx = JsonProc(in_namespace(ns, [*pinned(args, "receiver"), *ME, "room-receiver",
                                     "--out", str(rx_file),
-                                    "--screen", screen,
-                                    *(["--stock-decode"] if stock_decode else []),
-                                    *(["--spotlight"] if spotlight else []),
-                                    *(["--queued"] if queued else [])]),
+                                    "--screen", screen, "--variant", variant]),
                   env, subprocess.PIPE)
     senders: list[JsonProc] = []
     try:
@@ -362,7 +370,10 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
         out.append({"fps": round(len(mine) / got["wall_s"], 1),
                     "latency_ms": {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95)},
                     "size": sizes.most_common(1)[0][0] if sizes else None,
-                    "asked": sent["view"]})
+                    "asked": sent["view"],
+                    # times the TV moved this sender's capture clock (castapp.session.phase)
+                    "clock_moves": sent["shifts"],
+                    "arrival_offset_ms": got["offsets_ms"].get(f"Laptop {i + 1}")})
     tap = got["tap_s"]
     frames = len(got["frames"])
     return {"n": n, "senders": out,
@@ -375,12 +386,11 @@ def room_run(ns: str, n: int, args: argparse.Namespace, tmp: Path,
 
 
 def _measured(ns: str, n: int, args: argparse.Namespace, tmp: Path,
-              screen: tuple[int, int] | None, stock_decode: bool = False,
-              spotlight: bool = False, queued: bool = False) -> dict[str, Any]:
+              screen: tuple[int, int] | None, variant: str = "") -> dict[str, Any]:
     failed: list[str] = []
     for _attempt in range(2):  # once more if a sender never reached the screen
         try:
-            return {**room_run(ns, n, args, tmp, screen, stock_decode, spotlight, queued),
+            return {**room_run(ns, n, args, tmp, screen, variant),
                     "failed_attempts": failed}
         except AssertionError as exc:
             failed.append(str(exc)[:1500])
@@ -433,8 +443,8 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
     from netns import private_namespace
 
     counts = sorted(set(args.senders) | {1})  # one sender is the reference
-    other = {"no-layout": "no_layout", "stock-decode": "stock_decode",
-             "spotlight": "spotlight", "queued": "queued"}.get(args.compare or "")
+    other = {"no-layout": "no_layout", "stock-decode": "stock_decode", "spotlight": "spotlight",
+             "queued": "queued", "unaligned": "unaligned"}.get(args.compare or "")
     if other in ("no_layout", "spotlight") and args.screen is None:
         other = None
     runs: list[dict[str, Any]] = []
@@ -449,12 +459,9 @@ def run_senders(args: argparse.Namespace) -> dict[str, Any]:
             runs.append(_measured(ns, n, args, Path(tmp), args.screen))
             if other == "no_layout":
                 plain.append(_measured(ns, n, args, Path(tmp), None))
-            elif other == "stock_decode":
-                plain.append(_measured(ns, n, args, Path(tmp), args.screen, stock_decode=True))
-            elif other == "spotlight":
-                plain.append(_measured(ns, n, args, Path(tmp), args.screen, spotlight=True))
-            elif other == "queued":
-                plain.append(_measured(ns, n, args, Path(tmp), args.screen, queued=True))
+            elif other is not None:
+                plain.append(_measured(ns, n, args, Path(tmp), args.screen,
+                                       variant=args.compare))
     result: dict[str, Any] = {
         "benchmark": "senders", "size": "x".join(map(str, args.size)), "fps": args.fps,
         "content": f"replayed {args.replay} scene" if args.replay else "synthetic pattern",
@@ -644,9 +651,8 @@ def main() -> None:
     r = sub.add_parser("room-receiver")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--screen", required=True)
-    r.add_argument("--stock-decode", action="store_true")
-    r.add_argument("--spotlight", action="store_true")
-    r.add_argument("--queued", action="store_true")
+    r.add_argument("--variant", default="",
+                   choices=("", "stock-decode", "spotlight", "queued", "unaligned"))
     s = sub.add_parser("room-sender")
     for flag in ("--url", "--code", "--name", "--size"):
         s.add_argument(flag, required=True)
@@ -664,8 +670,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "room-receiver":
         asyncio.run(room_receiver(args.out, None if args.screen == "none"
-                                  else _size(args.screen), args.stock_decode, args.spotlight,
-                                  args.queued))
+                                  else _size(args.screen), args.variant))
     elif args.role == "room-sender":
         asyncio.run(room_sender(args.url, args.code, _size(args.size), args.fps, args.first,
                                 args.name, args.out, args.replay))

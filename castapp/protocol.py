@@ -505,6 +505,14 @@ class ViewHint(_Peer, tag="view"):
     spotlit: bool = True
 
 
+class Phase(_Peer, tag="phase"):
+    """The TV asks this sender to move its capture clock by ``shift_ms`` (negative: sooner),
+    so its frames arrive together with the other presenters' (``castapp.session.phase``).
+    A sender that captures on no fixed clock ignores it."""
+
+    shift_ms: Annotated[float, msgspec.Meta(ge=-100.0, le=100.0)]
+
+
 class PinAnswer(_Peer, tag="pin_answer"):
     """The PIN the person read on the TV (sender to receiver, after ``admission`` ``pin``)."""
 
@@ -517,7 +525,7 @@ class Resume(_Peer, tag="resume"):
     token: ResumeToken
 
 
-PeerMessage = PakeMessage | KeyConfirm | Admission | ViewHint | PinAnswer | Resume
+PeerMessage = PakeMessage | KeyConfirm | Admission | ViewHint | Phase | PinAnswer | Resume
 
 
 def decode_peer(body: dict[str, Any]) -> PeerMessage:

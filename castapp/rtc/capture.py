@@ -190,6 +190,25 @@ class FrameSource(abc.ABC):
         self.grab_limit = "grid"
         self._grid: tuple[float, float] = (0.0, 0.0)
         """(origin, period) of the grab grid."""
+        self._shift_lock = threading.Lock()
+        self._shift_s = 0.0  # asked by shift(), applied by the capture thread
+        self.shifts = 0
+        """Moves of the capture clock asked for (:meth:`shift`)."""
+
+    def shift(self, seconds: float) -> None:
+        """Move the capture clock (the looks on the schedule and the grab grid) by
+        ``seconds`` (negative: sooner), brought within half a period; from any thread. The
+        TV asks for this to get its presenters' frames together (``castapp.session.phase``)."""
+        period = 1.0 / self.fps
+        seconds = (seconds + period / 2) % period - period / 2
+        with self._shift_lock:
+            self._shift_s += seconds
+            self.shifts += 1
+
+    def _take_shift(self) -> float:
+        with self._shift_lock:
+            seconds, self._shift_s = self._shift_s, 0.0
+        return seconds
 
     def _set_state(self, state: SourceState) -> None:
         if state is self.state:
@@ -350,6 +369,10 @@ class FrameSource(abc.ABC):
                     # grabs closer than one period, which is the frame-rate cap.
                     next_look = max(next_look, self._earliest_grab(t0, period))
                 woken = False
+                moved = self._take_shift()
+                if moved:
+                    next_look += moved
+                    self._grid = (self._grid[0] + moved, self._grid[1])
                 delay = next_look - time.monotonic()
                 if delay < -period:
                     next_look = time.monotonic()  # fell behind: do not burst to catch up

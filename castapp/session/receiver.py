@@ -44,6 +44,7 @@ from castapp.session.admission import (
 from castapp.session.call import SHOWING_STATES, STALLED_STATES, Call, CallState, Timing
 from castapp.session.clock import SYSTEM_CLOCK, Clock
 from castapp.session.machine import Event, IllegalEventError, Machine
+from castapp.session.phase import PhaseAligner
 from castapp.session.receive_link import (
     LinkFactory,
     LinkRequest,
@@ -154,6 +155,7 @@ class ReceiverSession:
         audio_out: Callable[[], PcmSink] | None = None,
         audio_muted: bool = False,
         screen: tuple[int, int] | None = None,
+        align: bool = True,
     ) -> None:
         """``ice_servers`` are the user's own, tried before those the room service hands out.
 
@@ -166,6 +168,9 @@ class ReceiverSession:
 
         ``client``, ``link_factory``, ``clock`` and ``probe`` replace the real signaling
         client, aiortc connections, time and the network probe (tests pass fakes).
+
+        ``align``: ask presenters to move their capture clocks so their frames arrive
+        together (:mod:`castapp.session.phase`).
         """
         self.url = url
         self.ice_servers = list(ice_servers)
@@ -200,6 +205,8 @@ class ReceiverSession:
         self._closing: asyncio.Task[None] | None = None
         self._starting: asyncio.Task[None] | None = None
         self._screen = Screen(*screen) if screen is not None else None
+        self.phase = PhaseAligner() if align else None
+        """When the presenters' frames arrive, and the moves that bring them in step."""
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> ReceiverStatus:
@@ -656,6 +663,8 @@ class ReceiverSession:
         if call.verdict is not None:  # denied or stopped: the same peer is not asked again
             self._retired[call.peer_id] = call.verdict
         self.policy.forget(call.key)
+        if self.phase is not None:
+            self.phase.forget(call.key)
         self.calls.pop(call.key, None)
         self._locks.pop(call.key, None)
         if self._by_peer.get(call.peer_id) is call:
@@ -749,6 +758,8 @@ class ReceiverSession:
             return
         if not shown:
             return
+        if self.phase is not None and not call.browser:  # a browser has no clock to move
+            self.phase.frame(call.key, frame.received_monotonic)
         if (frame.width, frame.height) != self._view_size(call):
             self._publish_calls()
         if self.on_call_frame is not None:
@@ -790,6 +801,16 @@ class ReceiverSession:
                 if route is not None and route is not call.route:
                     call.route = route
                     self._publish_calls()
+        self._keep_in_step(now)
+
+    def _keep_in_step(self, now: float) -> None:
+        """Ask presenters out of step to move their capture clocks (see ``phase``)."""
+        if self.phase is None:
+            return
+        for key, shift in self.phase.due(now).items():
+            call = self.calls.get(key)
+            if call is not None and call.state in SHOWING_STATES:
+                self.send(call.peer_id, p.Phase(shift_ms=round(shift * 1000.0, 2)))
 
     # -------------------------------------------------------------- room service events
     def _service_report(self, changes: dict[str, object]) -> None:

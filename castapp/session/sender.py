@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -175,6 +176,8 @@ TURN_GRACE_S = 1.5
 TICK_S = 0.25
 #: How long a new call waits for the source's first frame before offering anyway.
 FIRST_FRAME_WAIT_S = 2.0
+#: The capture clock is moved for the TV at most this often (``PhaseAsked``).
+PHASE_HOLD_S = 1.0
 
 _UNANSWERED = (Phase.ADMITTING, Phase.GATHERING, Phase.OFFERED, Phase.REGATHERING, Phase.REOFFERED,
                Phase.RESIGNALING)
@@ -239,6 +242,7 @@ class SenderSession:
         self._running = False
         self._server_heard = False  # the STUN/TURN server answered at least once
         self._view: p.ViewHint | None = None
+        self._phase_at = -math.inf  # when the capture clock was last moved for the TV
         self._paused: float | None = None  # connect time left, while the TV decides
         self._code = ""
         self._let_on = False  # the TV let us on (admission "allowed")
@@ -456,6 +460,8 @@ class SenderSession:
                               retry_after_s=msg.retry_after_s)
         if isinstance(msg, p.ViewHint):
             return t.ViewHinted(hint=msg)
+        if isinstance(msg, p.Phase):
+            return t.PhaseAsked(shift_s=msg.shift_ms / 1000.0)
         if isinstance(msg, p.PakeMessage):
             return t.PakeArrived(msg=msg)
         if isinstance(msg, p.KeyConfirm):
@@ -672,6 +678,17 @@ class SenderSession:
         self._publish(tile=hint.tile, tiles=hint.tiles, spotlit=hint.spotlit,
                       view=(hint.width, hint.height, hint.fps))
         self._apply_view()
+
+    async def _do_phase_asked(self, ev: t.PhaseAsked) -> None:
+        """Move the capture clock as the TV asks, at most once every ``PHASE_HOLD_S`` (a
+        hostile message cannot make the picture stutter)."""
+        now = self.clock.monotonic()
+        shift = getattr(self.source, "shift", None)
+        if shift is None or now - self._phase_at < PHASE_HOLD_S:
+            return
+        self._phase_at = now
+        shift(ev.shift_s)
+        log.debug("capture clock moved by %.1f ms for the TV", ev.shift_s * 1000)
 
     def _apply_view(self) -> None:
         """Send at most the size and frame rate the TV asked for (see ViewHint): the call's

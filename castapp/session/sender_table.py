@@ -117,6 +117,13 @@ class ViewHinted(Event):
 
 
 @dataclass(frozen=True)
+class PhaseAsked(Event):
+    """The TV asks to move the capture clock by ``shift_s`` (its presenters in step)."""
+
+    shift_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class PinTyped(Event):
     """The person typed the PIN the TV shows: it goes into the pairing, never in clear."""
 
@@ -360,6 +367,7 @@ for _p in ACTIVE:
     TABLE[(_p, Tampered)] = step(P.ENDED, "tampered", "drop_call")
     TABLE[(_p, Tick)] = step(_p, "watch")
     TABLE[(_p, ViewHinted)] = step(_p, "view_hinted")
+    TABLE[(_p, PhaseAsked)] = step(_p, "phase_asked")
     TABLE[(_p, TurnedAway)] = step(P.ENDED, "drop_call", "turned_away")
     TABLE[(_p, PeerLeft)] = step(P.ENDED, "drop_call", "receiver_stopped")
     TABLE[(_p, Refused)] = step(P.ENDED, "drop_call", "receiver_busy")
@@ -376,7 +384,7 @@ for _p in OVER:
     # after the cast: events already on their way are expected and change nothing
     for _e in (Tick, Joined, PeerBack, PeerDropped, PeerLeft, Refused, RoomClosed,
                TurnFailed, SourceFailed, ServiceFailed, Admitted, HeldBack, TurnedAway,
-               ViewHinted, PinTyped, PakeArrived, ConfirmArrived, Tampered):
+               ViewHinted, PhaseAsked, PinTyped, PakeArrived, ConfirmArrived, Tampered):
         TABLE[(_p, _e)] = step(_p)
     TABLE[(_p, TaskFailed)] = step(_p, "task_failed")
 

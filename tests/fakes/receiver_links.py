@@ -95,10 +95,11 @@ class FakeLink:
     async def close(self) -> None:
         self.closed = True
 
-    def frame(self, width: int = 64, height: int = 48) -> ReceivedFrame:
-        """Deliver one decoded frame, as the real link's frame receiver would."""
+    def frame(self, width: int = 64, height: int = 48, at: float | None = None) -> ReceivedFrame:
+        """Deliver one decoded frame, as the real link's frame receiver would (``at``: the
+        monotonic time it arrived, now unless given)."""
         frame = ReceivedFrame(av.VideoFrame(width, height, "yuv420p"), self.frames,
-                              time.time(), time.monotonic(), 0)
+                              time.time(), time.monotonic() if at is None else at, 0)
         self.frames += 1
         self.req.on_frame(frame)
         return frame

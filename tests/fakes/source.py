@@ -14,6 +14,7 @@ class FakeFrameSource:
         self.stopped = 0
         self.error: BaseException | None = None
         self._running = False
+        self.moved: list[float] = []  # capture clock moves asked for (shift)
 
     @property
     def running(self) -> bool:
@@ -25,6 +26,9 @@ class FakeFrameSource:
             raise self.fail_on_start
         self._running = True
         self.error = None
+
+    def shift(self, seconds: float) -> None:
+        self.moved.append(seconds)
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopped += 1

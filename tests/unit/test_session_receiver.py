@@ -441,6 +441,36 @@ async def test_an_older_sender_back_under_its_name_takes_its_stalled_place(rig: 
     assert r.moves(S.RECONNECTING, S.RECEIVING) == 1
 
 
+async def _frames_in_phase(r: Any, phases: dict[str, float]) -> None:
+    for i in range(40):  # on a 30 Hz grid, each sender at its own phase
+        for peer, phase in phases.items():
+            r.link_of(peer).frame(at=500.0 + i / 30 + phase)
+    r.session.tick()
+    await r.run()
+
+
+async def test_presenters_out_of_step_are_asked_to_move_their_capture_clocks(
+        rig: RigFn) -> None:
+    r = await rig()
+    for peer in ("s1", "s2", "s3"):
+        await r.on_screen(peer)
+    await _frames_in_phase(r, {"s1": 0.0, "s2": 0.010, "s3": 0.001})
+    assert not any(isinstance(m, p.Phase) for m in r.client.signals("s1"))
+    assert not any(isinstance(m, p.Phase) for m in r.client.signals("s3"))  # in step
+    moved = [m for m in r.client.signals("s2") if isinstance(m, p.Phase)]
+    # (each one's first frame, on screen, came at another time)
+    assert len(moved) == 1 and moved[0].shift_ms == pytest.approx(-10.0, abs=0.5)
+    assert r.session.phase is not None and r.session.phase.asked == 1
+
+
+async def test_a_receiver_told_not_to_align_asks_no_one(rig: RigFn) -> None:
+    r = await rig(align=False)
+    await r.on_screen("s1")
+    await r.on_screen("s2")
+    await _frames_in_phase(r, {"s1": 0.0, "s2": 0.012})
+    assert not any(isinstance(m, p.Phase) for m in r.client.signals("s2"))
+
+
 async def test_view_hints_reach_each_sender(rig: RigFn) -> None:
     r = await rig()
     await r.on_screen("s1")

@@ -136,6 +136,28 @@ async def test_a_view_hint_is_published(rig: Rig) -> None:
     assert (st.tile, st.tiles, st.spotlit, st.view) == (2, 4, False, (960, 540, 15))
 
 
+async def test_the_tv_moves_the_capture_clock_at_most_once_a_second(rig: Rig) -> None:
+    await _joined_held(rig)
+    _say(rig, p.Phase(shift_ms=-12.5))
+    _say(rig, p.Phase(shift_ms=7.0))  # a flood (a hostile peer) is not followed
+    await rig.run()
+    assert rig.source.moved == [-0.0125]
+    await rig.clock.advance(1.0)
+    _say(rig, p.Phase(shift_ms=4.0))
+    await rig.run()
+    assert rig.source.moved == [-0.0125, 0.004]
+    await rig.clock.advance(1.0)
+    rig.client.push(p.RelayedSignal(from_="rx-1", body={"kind": "phase", "shift_ms": 5000}))
+    await rig.run()
+    assert rig.source.moved == [-0.0125, 0.004] and rig.s.status.fault is None
+
+
+async def test_a_casting_sender_moves_its_capture_clock(rig: Rig) -> None:
+    await rig.to(Phase.CASTING)
+    await rig.feed(t.PhaseAsked(shift_s=0.006))
+    assert rig.source.moved == [0.006] and rig.s.phase is Phase.CASTING
+
+
 async def test_a_bad_signal_body_is_ignored_not_a_crash(rig: Rig) -> None:
     await _joined_held(rig)
     rig.client.push(p.RelayedSignal(from_="rx-1", body={"kind": "admission",
