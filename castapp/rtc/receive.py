@@ -109,6 +109,10 @@ class FrameAge(SenderClock):
         """The latest round trip measured on the connection (None: counted as 0)."""
         self._report_lead: deque[float] = deque(maxlen=self.REPORTS)
         self._packet_lead: deque[float] = deque(maxlen=self.PACKETS)
+        # the packet leads that may still be the window's least: (number, lead), leads
+        # increasing (each frame asks for the least; min() of the window each time cost more)
+        self._least_leads: deque[tuple[int, float]] = deque()
+        self._packets = 0
 
     def watch(self, receiver: Any) -> bool:
         """Read the SRs and the last packet of each frame arriving at an aiortc video
@@ -133,19 +137,27 @@ class FrameAge(SenderClock):
         base = self.report[0]  # a sender time within seconds of this packet's
         mod = abs_send_time / 2**18
         sent = base + ((mod - base + 32.0) % 64.0 - 32.0)
-        self._packet_lead.append(self.clock() - sent)
+        lead = self.clock() - sent
+        self._packet_lead.append(lead)
+        least, n = self._least_leads, self._packets
+        while least and least[-1][1] >= lead:
+            least.pop()
+        least.append((n, lead))
+        if least[0][0] <= n - self.PACKETS:  # left the window
+            least.popleft()
+        self._packets = n + 1
 
     def age_of(self, pts: int | None, now: float | None = None) -> float | None:
         """Seconds since the sender captured the frame with ``pts`` (aiortc's, 90 kHz);
         None before the first report, or without a pts."""
-        lead = self._packet_lead or self._report_lead
-        if pts is None or not lead:
+        if pts is None or not (self._least_leads or self._report_lead):
             return None
         rtp = self.rtp_of(pts)
         captured = self.captured_at(rtp) if rtp is not None else None
         if captured is None:
             return None
-        offset = min(lead) - (self.rtt_s or 0.0) / 2
+        least = self._least_leads[0][1] if self._least_leads else min(self._report_lead)
+        offset = least - (self.rtt_s or 0.0) / 2
         now = self.clock() if now is None else now
         return max(0.0, now - (captured + offset))
 
@@ -210,7 +222,8 @@ class FrameReceiver:
         preset's content mode: text, scroll, motion) and ``enc`` (the encoder in use)."""
         self.ended = asyncio.Event()
         self._latest: ReceivedFrame | None = None
-        self._changed = asyncio.Event()  # set (and replaced) at every frame and at the end
+        self._changed = asyncio.Event()  # set (and replaced) at a frame or the end, if awaited
+        self._waiting = 0  # tasks awaiting _changed
         self._task: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[Any] | None = None  # whose put_nowait is ours
         self._callback_failed = False
@@ -239,12 +252,17 @@ class FrameReceiver:
         while self._latest is None or self._latest.seq <= after_seq:
             if self.ended.is_set():
                 raise EOFError("track ended")
-            await self._changed.wait()
+            self._waiting += 1
+            try:
+                await self._changed.wait()
+            finally:
+                self._waiting -= 1
         return self._latest
 
     def _wake(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        if self._waiting or self.ended.is_set():
+            changed, self._changed = self._changed, asyncio.Event()
+            changed.set()
 
     def _end(self) -> None:
         self.ended.set()

@@ -751,6 +751,7 @@ class ReceiverSession:
     def _frame(self, call: Call, gen: int, frame: ReceivedFrame) -> None:
         if call.state is CallState.ENDED:
             return
+        size = call.size  # as the published status shows it
         try:
             shown = call.frame(gen, frame)
         except IllegalEventError as exc:
@@ -760,16 +761,12 @@ class ReceiverSession:
             return
         if self.phase is not None and not call.browser:  # a browser has no clock to move
             self.phase.frame(call.key, frame.received_monotonic)
-        if (frame.width, frame.height) != self._view_size(call):
+        if call.size != size:
             self._publish_calls()
         if self.on_call_frame is not None:
             self.on_call_frame(call.peer_id, frame)
         if self.on_frame is not None and self._primary() is call:
             self.on_frame(frame)
-
-    def _view_size(self, call: Call) -> tuple[int, int]:
-        shown = next((v for v in self.status.calls or () if v.peer_id == call.peer_id), None)
-        return (shown.width, shown.height) if shown is not None else (0, 0)
 
     def _chooser(self) -> IceChooser:
         from castapp.rtc.ice import IceChooser, IcePlan
