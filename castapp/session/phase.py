@@ -15,7 +15,9 @@ the difference (:class:`castapp.protocol.Phase`). A presenter whose frames do no
 the grid (a screen that changes now and then, another frame rate) is left alone; the
 others keep in step with the first one that keeps to it. Clocks drift apart by parts per
 million, so a presenter is asked again when it has drifted more than :data:`TOLERANCE_S`,
-and no more often than every :data:`HOLD_S`.
+and no more often than every :data:`HOLD_S`, twice that after a second ask, and so on up to
+:data:`MAX_HOLD_S` (a presenter that cannot move, such as a portal capture that follows the
+compositor, is not asked every few seconds for ever).
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ MIN_FRAMES = 30
 MIN_REGULARITY = 0.5
 #: Out of step by more than this: asked to move.
 TOLERANCE_S = 0.003
-#: A presenter is asked at most this often.
+#: A presenter is asked at most this often, the wait doubling with each ask up to the most.
 HOLD_S = 3.0
+MAX_HOLD_S = 60.0
 
 
 def wrapped(offset_s: float, period_s: float = PERIOD_S) -> float:
@@ -60,6 +63,7 @@ class PhaseAligner:
         self.hold_s = hold_s
         self._arrivals: dict[str, deque[float]] = {}  # by call key, in arrival order
         self._asked_at: dict[str, float] = {}
+        self._asks: dict[str, int] = {}  # by call key
         self.asked = 0
         """Moves asked for so far."""
 
@@ -73,6 +77,7 @@ class PhaseAligner:
     def forget(self, key: str) -> None:
         self._arrivals.pop(key, None)
         self._asked_at.pop(key, None)
+        self._asks.pop(key, None)
 
     def phase(self, key: str) -> tuple[float, float] | None:
         """(phase in seconds within the period, regularity 0-1) of ``key``'s frames, or None
@@ -104,11 +109,13 @@ class PhaseAligner:
         if len(self._arrivals) < 2:
             return moves
         for key, behind in self.offsets().items():
-            if abs(behind) <= self.tolerance_s \
-                    or now - self._asked_at.get(key, -math.inf) < self.hold_s:
+            asks = self._asks.get(key, 0)
+            hold = min(self.hold_s * 2 ** max(0, asks - 1), MAX_HOLD_S)
+            if abs(behind) <= self.tolerance_s or now - self._asked_at.get(key, -math.inf) < hold:
                 continue
             moves[key] = -behind
             self._asked_at[key] = now
+            self._asks[key] = asks + 1
             self._arrivals[key].clear()  # frames from before the move say nothing of after
             self.asked += 1
         return moves

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import statistics
 
 import pytest
 
 from castapp.rtc.capture import SyntheticSource
-from castapp.session.phase import HOLD_S, PERIOD_S, TOLERANCE_S, PhaseAligner, wrapped
+from castapp.session.phase import (
+    HOLD_S,
+    MAX_HOLD_S,
+    PERIOD_S,
+    TOLERANCE_S,
+    PhaseAligner,
+    wrapped,
+)
 
 P = PERIOD_S
 
@@ -50,6 +58,23 @@ def test_a_moved_presenter_is_measured_again_and_asked_no_sooner_than_the_hold()
     _feed(a, "first", 0.0, start=102.0)
     assert a.due(now=10.0 + HOLD_S / 2) == {}
     assert a.due(now=10.0 + HOLD_S) == pytest.approx({"second": -0.006}, abs=0.001)
+
+
+def test_a_presenter_that_does_not_move_is_asked_less_and_less_often() -> None:
+    a = PhaseAligner()
+    asked_at: list[float] = []
+    now = 0.0
+    start = 100.0
+    while now < 200.0:
+        _feed(a, "first", 0.0, frames=35, start=start)
+        _feed(a, "stuck", 0.012, frames=35, start=start)  # never moves
+        if a.due(now):
+            asked_at.append(now)
+        now += 1.0
+        start += 2.0
+    gaps = [b - a for a, b in itertools.pairwise(asked_at)]
+    assert gaps[:4] == [HOLD_S, HOLD_S * 2, HOLD_S * 4, HOLD_S * 8]
+    assert max(gaps) == MAX_HOLD_S and len(asked_at) < 10
 
 
 def test_presenters_off_the_grid_are_left_alone() -> None:
