@@ -207,12 +207,12 @@ async def room_receiver(out: Path, screen: tuple[int, int] | None, variant: str 
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(os.environ["CASTAPP_RECEIVER_PROFILE"])
-        session = host.session
-        phase = session.phase if session is not None else None
         # each presenter's frames arrive this long after the first presenter's (wrapped)
-        offsets = {session.calls[key].name: round(o * 1000, 1) for key, o in
-                   (phase.offsets() if phase is not None else {}).items()
-                   if session is not None and key in session.calls}
+        offsets: dict[str, float] = {}
+        session = host.session
+        if session is not None and session.phase is not None:
+            offsets = {session.calls[key].name: round(o * 1000, 1)
+                       for key, o in session.phase.offsets().items() if key in session.calls}
         out.write_text(json.dumps({"frames": got, "names": names, "cpu_s": cpu,
                                    "offsets_ms": offsets,
                                    "tap_s": tap_s[0], "wall_s": wall,

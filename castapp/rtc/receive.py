@@ -108,9 +108,9 @@ class FrameAge(SenderClock):
         self.rtt_s: float | None = None
         """The latest round trip measured on the connection (None: counted as 0)."""
         self._report_lead: deque[float] = deque(maxlen=self.REPORTS)
-        self._packet_lead: deque[float] = deque(maxlen=self.PACKETS)
-        # the packet leads that may still be the window's least: (number, lead), leads
-        # increasing (each frame asks for the least; min() of the window each time cost more)
+        # Of the last PACKETS packets' leads, those that may still become the least:
+        # (packet number, lead), leads increasing, so the least is the first (each frame asks
+        # for it; a min() over the whole window every frame cost more).
         self._least_leads: deque[tuple[int, float]] = deque()
         self._packets = 0
 
@@ -138,7 +138,6 @@ class FrameAge(SenderClock):
         mod = abs_send_time / 2**18
         sent = base + ((mod - base + 32.0) % 64.0 - 32.0)
         lead = self.clock() - sent
-        self._packet_lead.append(lead)
         least, n = self._least_leads, self._packets
         while least and least[-1][1] >= lead:
             least.pop()

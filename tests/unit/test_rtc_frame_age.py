@@ -130,11 +130,24 @@ def test_abs_send_time_wraps_every_64_seconds() -> None:
         age._mapper = s.age._mapper
         age.report = s.age.report
         age.on_packet(abs_send_time(sent))
-        assert age._packet_lead[0] == pytest.approx(ONE_WAY_S - SENDER_AHEAD_S, abs=1e-4)
+        assert age._least_leads[0][1] == pytest.approx(ONE_WAY_S - SENDER_AHEAD_S, abs=1e-4)
 
 
 def test_no_packet_counts_before_the_first_report() -> None:
     s = Scripted()
     s.age.on_packet(abs_send_time(2000.0 + SENDER_AHEAD_S))
     s.age.on_packet(None)
-    assert not s.age._packet_lead
+    assert not s.age._least_leads
+
+
+def test_the_least_lead_is_of_the_last_packets_only() -> None:
+    now = [1000.0]
+    age = FrameAge(clock=lambda: now[0])
+    age.report = (1000.0, 0)
+    leads = [0.030, 0.010, *([0.020] * (FrameAge.PACKETS - 1)), 0.025]
+    for i, lead in enumerate(leads):
+        sent = 1000.0 + i * 0.01
+        now[0] = sent + lead
+        age.on_packet(abs_send_time(sent))
+        window = leads[max(0, i + 1 - FrameAge.PACKETS): i + 1]
+        assert age._least_leads[0][1] == pytest.approx(min(window), abs=1e-5)
