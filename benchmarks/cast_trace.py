@@ -17,6 +17,8 @@ receiver
     spread out the packets came; Linux only);
     ``behind``: the last datagram's kernel arrival to its release by the jitter buffer
     (how far the receiver's reading lagged behind the wire);
+    ``queue``: the frame's release by the jitter buffer to its decode start (the hand-over
+    to the decoder thread for a large frame);
     ``decode``; ``deliver``: decoded to handed to the application.
 
 :func:`merge` joins both sides and :func:`stage_table` summarises them (p50/p95 per stage,
@@ -36,7 +38,7 @@ import numpy as np
 from cast_stamp import StampReader
 
 STAGES = ("capture", "convert", "wait", "encode", "handoff", "send", "network", "receive",
-          "arrive", "behind", "decode", "deliver")
+          "arrive", "behind", "queue", "decode", "deliver")
 
 #: The stamp of the frame whose packets the running task is sending (set in the video
 #: sender's RTP task only).
@@ -259,6 +261,7 @@ def merge(sender_file: Path, receiver_file: Path) -> list[dict[str, Any]]:
             "receive": ms(r.get("rtp_first"), r.get("rtp_released", r.get("rtp_last"))),
             "arrive": ms(r.get("rtp_kfirst"), r.get("rtp_klast")),
             "behind": ms(r.get("rtp_klast"), r.get("rtp_released", r.get("rtp_last"))),
+            "queue": ms(r.get("rtp_released"), r.get("decode_start")),
             "decode": ms(r.get("decode_start"), r.get("decode_end")),
             "deliver": ms(r.get("decode_end"), r.get("delivered")),
         })
