@@ -558,6 +558,7 @@ class Bench:
                    if self.desktop is not None else {}),
                 "keyframe_frames": tail["keyframe_frames"],
                 "frames_outside_stalls": tail["frames_outside_stalls"],
+                "decoder": got.get("decoder"),
                 "sender": {k: v for k, v in sent.items() if k != "event"},
             },
         }

@@ -185,6 +185,7 @@ async def run(args: argparse.Namespace) -> int:
                 samples.close()
                 report: dict[str, Any] = {"samples": samples.written, "unread": meter.unread,
                                           "backlog": backlog_counts(current_pc()),
+                                          "decoder": decoder_counts(current_pc()),
                                           "new_links": len(links) - links_at_start}
                 if start:
                     span = max(1e-6, t - start["t"])
@@ -232,6 +233,16 @@ def backlog_counts(pc: RTCPeerConnection | None) -> dict[str, Any] | None:
         gate = getattr(t.receiver, "castapp_backlog", None)
         if gate is not None:
             return dict(vars(gate.counts))
+    return None
+
+
+def decoder_counts(pc: RTCPeerConnection | None) -> dict[str, int] | None:
+    """How often the receiver's decoder fell behind and skipped to a keyframe
+    (castapp.rtc.decode.DecodeQueue), and the frames it dropped doing so."""
+    from castapp.rtc.audio.playout import picture_decode_queues
+
+    for queue in picture_decode_queues(pc) if pc is not None else []:
+        return {"catchups": queue.episodes, "skipped": queue.skipped, "unseen": queue.unseen}
     return None
 
 

@@ -30,6 +30,17 @@ when a decoder opens, so a keyframe whose size asks for the other setting is dec
 by a new decoder opened with it, which takes over from there (keyframes carry the stream's
 parameter sets; where that fails, the old decoder stays).
 
+A decoder that falls behind does not work its way through a backlog. When the oldest
+frame the thread holds has waited :data:`MAX_LAG_S` (the machine was short of CPU for a
+while, a 4K picture decodes slower than it arrives), everything the thread has not begun is
+dropped unseen, the receiver asks for a keyframe (the decode-error flag, which sends a PLI,
+again every :data:`ASK_AGAIN_S` while none came) and frames are dropped until one that
+decodes on its own (an H.264 IDR, a VP8 key frame); the picture goes on from there, current.
+Without that, a 4K30 cast on a machine busy for a moment showed pictures 1.5 s old and took
+2 s to decode its way back (measured, README). The picture a frame already being decoded
+makes is still shown, and no new episode starts before the keyframe that ended one is
+decoded, so a machine that needs longer than the limit for a keyframe still shows each one.
+
 ``adapt.install`` puts both in place for video receivers; sound keeps the stock path.
 """
 
@@ -39,10 +50,15 @@ import asyncio
 import logging
 import queue
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import av
 from aiortc.codecs import get_decoder
+
+from castapp.rtc.encoder import has_idr
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +69,23 @@ INLINE_MAX_BYTES = 48 * 1024
 #: Pictures with fewer pixels than this are decoded on one thread (see the module text).
 ONE_THREAD_BELOW_PIXELS = 1280 * 720
 
+#: A frame the decoder thread has not begun this long after it was handed over is stale.
+MAX_LAG_S = 0.5
+#: While frames are dropped up to a keyframe, the keyframe is asked for again this often.
+ASK_AGAIN_S = 1.0
+
 Task = tuple[Any, Any]  # (codec parameters, aiortc JitterFrame)
+
+
+def decodes_alone(codec: Any, data: bytes) -> bool:
+    """Whether an encoded frame needs no earlier one: an H.264 IDR, a VP8 key frame, and
+    any frame of another kind (sound)."""
+    mime = str(getattr(codec, "mimeType", "")).lower()
+    if mime == "video/h264":
+        return has_idr(data)
+    if mime == "video/vp8":
+        return bool(data) and not data[0] & 0x01
+    return True
 
 
 def threads_for(width: int, height: int) -> int:
@@ -65,12 +97,29 @@ class DecodeQueue:
     """The decoder queue of one video receiver: ``put`` on the event loop, ``get`` on the
     receiver's decoder thread; small frames are decoded inside ``put``."""
 
-    def __init__(self, inline_max_bytes: int = INLINE_MAX_BYTES) -> None:
+    def __init__(self, inline_max_bytes: int = INLINE_MAX_BYTES, max_lag_s: float = MAX_LAG_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.inline_max_bytes = inline_max_bytes
-        self._q: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        self.max_lag_s = max_lag_s
+        self.clock = clock
+        self._q: queue.SimpleQueue[tuple[int, Task | None]] = queue.SimpleQueue()
         #: Frames given to the thread whose pictures are not yet in the track's queue (only
         #: read and changed on the event loop).
         self._queued = 0
+        #: When each frame of the current generation still with the thread was handed over.
+        self._handed_at: deque[float] = deque()
+        #: Frames queued under an older generation are dropped by the thread unseen.
+        self.generation = 0
+        self._skipping = False  # dropping frames up to one that decodes alone
+        self._settling = False  # the frame that ended an episode is not decoded yet
+        self._asked = 0.0
+        self.episodes = 0
+        """Times the decoder fell :attr:`max_lag_s` behind and skipped to a keyframe."""
+        self.skipped = 0
+        """Frames dropped on their way in while a keyframe was awaited."""
+        self.unseen = 0
+        """Frames the thread held when an episode began, dropped undecoded (counted by the
+        thread)."""
         self._decoder: Any = None
         self._codec_name: str | None = None
         #: The thread count the current decoder was opened with (0: FFmpeg's choice).
@@ -92,25 +141,64 @@ class DecodeQueue:
     def put(self, task: Task | None) -> None:
         """A complete encoded frame (or ``None``: the end), from the event loop."""
         out = self._out
+        if task is not None and not self._admit(task):
+            return
         if task is not None and out is not None and self._queued == 0 \
                 and len(task[1].data) <= self.inline_max_bytes:
             # the thread holds nothing: the decoder is free, and its pictures are all in
             self.inline += 1
             for frame in self.decode(task):
                 out.put_nowait(frame)
+            self._settling = False
             return
         self._queued += 1
-        self._q.put(task)
+        self._handed_at.append(self.clock())
+        self._q.put((self.generation, task))
+
+    def _admit(self, task: Task) -> bool:
+        """Whether ``task`` is to be decoded (False: dropped while the decoder catches up)."""
+        now = self.clock()
+        if not self._skipping:
+            lag = now - self._handed_at[0] if self._handed_at else 0.0
+            if lag <= self.max_lag_s or self._settling:
+                return True
+            self._skipping = True
+            self.episodes += 1
+            self.generation += 1  # the thread drops what it has not begun
+            self._handed_at.clear()
+            self._asked = -1e18
+            log.info("the picture fell %.1f s behind in decoding: skipping to the next "
+                     "keyframe", lag)
+        codec, encoded = task
+        if decodes_alone(codec, encoded.data):
+            self._skipping = False
+            self._settling = True
+            return True
+        self.skipped += 1
+        if now - self._asked >= ASK_AGAIN_S and self._error is not None:
+            self._asked = now
+            self._error.set()  # the receiver sends a keyframe request with its next packet
+        return False
 
     def get(self) -> Task | None:
+        """The next frame for a decoder thread that does not know generations."""
+        return self._q.get()[1]
+
+    def take(self) -> tuple[int, Task | None]:
+        """On the thread: the next frame and the generation it was queued in (one older
+        than :attr:`generation` is not to be decoded)."""
         return self._q.get()
 
-    def handed(self, frames: list[Any]) -> None:
-        """On the event loop: the pictures of one frame the thread decoded (maybe none)."""
+    def handed(self, frames: list[Any], generation: int | None = None) -> None:
+        """On the event loop: the pictures of one frame the thread decoded (maybe none),
+        queued in ``generation`` (None: the present one)."""
         if self._out is not None:
             for frame in frames:
                 self._out.put_nowait(frame)
         self._queued -= 1
+        if generation in (None, self.generation) and self._handed_at:
+            self._handed_at.popleft()
+            self._settling = False
 
     def decode(self, task: Task) -> list[Any]:
         codec, encoded = task
@@ -163,17 +251,20 @@ def decoder_worker(loop: asyncio.AbstractEventLoop, input_q: Any, output_q: asyn
     decoding = ours or DecodeQueue(inline_max_bytes=-1)
     decoding.bind(loop, output_q, decode_error)
     while True:
-        task = input_q.get()
+        generation, task = ours.take() if ours is not None else (0, input_q.get())
         if task is None:  # the track has ended
             loop.call_soon_threadsafe(output_q.put_nowait, None)
             break
-        decoding.threaded += 1
         frames: list[Any] = []
         try:
-            frames = decoding.decode(task)
+            if ours is None or generation == ours.generation:
+                decoding.threaded += 1
+                frames = decoding.decode(task)
+            else:  # queued before the decoder fell behind: stale, dropped unseen
+                ours.unseen += 1
         finally:
             if ours is not None:
-                loop.call_soon_threadsafe(ours.handed, frames)
+                loop.call_soon_threadsafe(ours.handed, frames, generation)
             else:
                 for frame in frames:
                     loop.call_soon_threadsafe(output_q.put_nowait, frame)

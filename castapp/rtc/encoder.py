@@ -496,7 +496,7 @@ class ScreenH264Encoder(_ScreenEncoderMixin, H264Encoder):
             self.stats.count_rebuild("fallback")
             self.codec = self._open_codec(frame)
             data = self._encode_with(frame, True)
-        keyframe = _has_idr(data)
+        keyframe = has_idr(data)
         info = (self.stats.mode, self.stats.encoder)
         now = time.monotonic()
         if data and (keyframe or info != self._info_sent
@@ -557,7 +557,7 @@ def parse_sender_info(data: bytes) -> dict[str, str] | None:
     return {k[:32]: v[:64] for k, _, v in pairs}
 
 
-def _has_idr(data: bytes) -> bool:
+def has_idr(data: bytes) -> bool:
     """Whether an Annex-B access unit holds an IDR slice (checks the NAL after each start
     code; the scan stops at the first slice, so it is cheap even for large frames)."""
     i = data.find(b"\x00\x00\x01")

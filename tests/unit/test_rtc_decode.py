@@ -278,3 +278,107 @@ def test_hole_scan_matches_a_slot_by_slot_scan() -> None:
                 buffer._packets[(buffer._origin + i) % 64] = RtpPacket(sequence_number=i)
         watch = HoleWatch(buffer, set(), None, None)  # type: ignore[arg-type]
         assert watch._first_hole() == _slow_first_hole(buffer)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_decoder_that_fell_behind_skips_to_the_next_keyframe() -> None:
+    """Frames the thread has not begun when it is half a second behind are dropped unseen,
+    a keyframe is asked for, and the picture goes on from the keyframe: no picture decoded
+    without its reference in between, nothing old decoded after it."""
+    units = h264_stream(frames=16, keyframe_every=8)  # keyframes: 0 and 8
+    assert [decode.decodes_alone(H264, u) for u in units].count(True) == 2
+    clock = Clock()
+    q = decode.DecodeQueue(inline_max_bytes=-1, clock=clock)  # every frame to the thread
+    loop = asyncio.get_running_loop()
+    out: asyncio.Queue[av.VideoFrame | None] = asyncio.Queue()
+    error = threading.Event()
+    hold = threading.Event()
+    decoding = threading.Event()
+    real = q.decode
+
+    def held(task: decode.Task) -> list[av.VideoFrame]:
+        decoding.set()
+        hold.wait(10)  # the machine is busy: the thread is stuck in this frame
+        return real(task)
+
+    q.decode = held  # type: ignore[method-assign]
+    thread = threading.Thread(target=decode.decoder_worker, args=(loop, q, out, error))
+    thread.start()
+    while q._out is None:
+        await asyncio.sleep(0.001)
+    for i in range(6):  # frame 0 is being decoded, 1-5 wait behind it
+        q.put((H264, JitterFrame(units[i], i * 3000)))
+    await loop.run_in_executor(None, decoding.wait, 10)
+    clock.now = 0.3
+    q.put((H264, JitterFrame(units[6], 6 * 3000)))  # 0.3 s behind: still decoded
+    assert q.episodes == 0 and not error.is_set()
+    clock.now = 0.6
+    q.put((H264, JitterFrame(units[7], 7 * 3000)))  # 0.6 s behind: stale
+    assert q.episodes == 1 and q.skipped == 1
+    assert error.is_set()  # the receiver's next packet carries a keyframe request
+    error.clear()
+    clock.now = 0.7
+    for i in range(8, 12):  # the keyframe, and the frames after it
+        q.put((H264, JitterFrame(units[i], i * 3000)))
+    clock.now = 1.5  # the keyframe is slow to decode too: no new episode before it is
+    for i in range(12, 16):
+        q.put((H264, JitterFrame(units[i], i * 3000)))
+    assert q.episodes == 1 and not error.is_set()
+    hold.set()
+    q.decode = real  # type: ignore[method-assign]
+    q.put(None)
+    seen: list[int] = []
+    while (frame := await asyncio.wait_for(out.get(), 10)) is not None:
+        seen.append(luma(frame))
+    await loop.run_in_executor(None, thread.join)
+    # the picture being decoded is shown; 1-6 are dropped unseen; 8 on, all of them
+    assert seen == [value(0), *(value(i) for i in range(8, 16))]
+    assert q.unseen == 6 and q.skipped == 1 and not error.is_set()
+
+
+async def test_the_keyframe_is_asked_for_again_while_none_comes() -> None:
+    units = h264_stream(frames=8, keyframe_every=100)
+    clock = Clock()
+    q = decode.DecodeQueue(inline_max_bytes=-1, clock=clock)
+    error = threading.Event()
+    q.bind(asyncio.get_running_loop(), asyncio.Queue(), error)  # no thread: it never catches up
+    q.put((H264, JitterFrame(units[0], 0)))
+    clock.now = 0.6
+    q.put((H264, JitterFrame(units[1], 3000)))
+    assert error.is_set() and q.episodes == 1
+    error.clear()
+    clock.now = 1.0
+    q.put((H264, JitterFrame(units[2], 6000)))
+    assert not error.is_set()  # once a second, not once a frame
+    clock.now = 1.7
+    q.put((H264, JitterFrame(units[3], 9000)))
+    assert error.is_set() and q.episodes == 1 and q.skipped == 3
+
+
+def test_frames_that_decode_alone() -> None:
+    h264 = h264_stream(frames=3, keyframe_every=100)
+    assert decode.decodes_alone(H264, h264[0])
+    assert not any(decode.decodes_alone(H264, u) for u in h264[1:])
+    vp8 = next(c for c in get_capabilities("video").codecs if c.mimeType == "video/VP8")
+    enc = av.CodecContext.create("libvpx", "w")
+    enc.width, enc.height, enc.pix_fmt = 320, 180, "yuv420p"
+    enc.time_base = Fraction(1, 30)
+    units = []
+    for i in range(3):
+        frame = av.VideoFrame.from_ndarray(np.full((270, 320), 16 + 40 * i, np.uint8),
+                                           format="yuv420p")
+        frame.pts = i
+        units += [bytes(p) for p in enc.encode(frame)]
+    units += [bytes(p) for p in enc.encode(None)]
+    assert len(units) >= 2
+    assert decode.decodes_alone(vp8, units[0])
+    assert not any(decode.decodes_alone(vp8, u) for u in units[1:])
+    opus = next(c for c in get_capabilities("audio").codecs if c.mimeType == "audio/opus")
+    assert decode.decodes_alone(opus, b"\x01\x02")
