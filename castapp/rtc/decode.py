@@ -94,8 +94,9 @@ def threads_for(width: int, height: int) -> int:
 
 
 class DecodeQueue:
-    """The decoder queue of one video receiver: ``put`` on the event loop, ``get`` on the
-    receiver's decoder thread; small frames are decoded inside ``put``."""
+    """The decoder queue of one video receiver: ``put`` on the event loop, ``take`` on the
+    receiver's decoder thread; small frames are decoded inside ``put``, stale ones dropped
+    there (see the module's description)."""
 
     def __init__(self, inline_max_bytes: int = INLINE_MAX_BYTES, max_lag_s: float = MAX_LAG_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
