@@ -37,9 +37,11 @@ dropped unseen, the receiver asks for a keyframe (the decode-error flag, which s
 again every :data:`ASK_AGAIN_S` while none came) and frames are dropped until one that
 decodes on its own (an H.264 IDR, a VP8 key frame); the picture goes on from there, current.
 Without that, a 4K30 cast on a machine busy for a moment showed pictures 1.5 s old and took
-2 s to decode its way back (measured, README). The picture a frame already being decoded
-makes is still shown, and no new episode starts before the keyframe that ended one is
-decoded, so a machine that needs longer than the limit for a keyframe still shows each one.
+2 s to decode its way back (measured, README). The picture of a frame the thread was
+already decoding is not shown either. Only waiting counts: no new episode starts while the
+keyframe that ended one is being decoded, so a machine that needs longer than the limit for
+a keyframe still shows each one; a keyframe still waiting for the thread after the limit is
+stale like any other frame.
 
 ``adapt.install`` puts both in place for video receivers; sound keeps the stock path.
 """
@@ -47,6 +49,7 @@ decoded, so a machine that needs longer than the limit for a keyframe still show
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import queue
 import threading
@@ -88,6 +91,16 @@ def decodes_alone(codec: Any, data: bytes) -> bool:
     return True
 
 
+class Admit(enum.Enum):
+    """What :meth:`DecodeQueue.put` does with a frame."""
+
+    DECODE = "decode"
+    RESUME = "resume"
+    """Decode it: it ends an episode (it decodes alone)."""
+    DROP = "drop"
+    """Drop it: a keyframe is awaited."""
+
+
 def threads_for(width: int, height: int) -> int:
     """Decoder threads for a picture of this size: 1, or 0 (FFmpeg's choice)."""
     return 1 if width * height < ONE_THREAD_BELOW_PIXELS else 0
@@ -103,24 +116,28 @@ class DecodeQueue:
         self.inline_max_bytes = inline_max_bytes
         self.max_lag_s = max_lag_s
         self.clock = clock
-        self._q: queue.SimpleQueue[tuple[int, Task | None]] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[tuple[int, int, Task | None]] = queue.SimpleQueue()
         #: Frames given to the thread whose pictures are not yet in the track's queue (only
         #: read and changed on the event loop).
         self._queued = 0
-        #: When each frame of the current generation still with the thread was handed over.
-        self._handed_at: deque[float] = deque()
+        self._seq = 0  # numbers the frames given to the thread
+        #: (number, when handed over) of each frame of the current generation still with
+        #: the thread, oldest first.
+        self._handed_at: deque[tuple[int, float]] = deque()
+        self.begun = 0
+        """The number of the last frame the thread began (written by the thread)."""
         #: Frames queued under an older generation are dropped by the thread unseen.
         self.generation = 0
         self._skipping = False  # dropping frames up to one that decodes alone
-        self._settling = False  # the frame that ended an episode is not decoded yet
+        #: The number of the frame that ended the last episode while it is with the thread.
+        self._resume: int | None = None
         self._asked = 0.0
         self.episodes = 0
         """Times the decoder fell :attr:`max_lag_s` behind and skipped to a keyframe."""
         self.skipped = 0
         """Frames dropped on their way in while a keyframe was awaited."""
         self.unseen = 0
-        """Frames the thread held when an episode began, dropped undecoded (counted by the
-        thread)."""
+        """Frames queued before an episode began, dropped by the thread undecoded."""
         self._decoder: Any = None
         self._codec_name: str | None = None
         #: The thread count the current decoder was opened with (0: FFmpeg's choice).
@@ -142,7 +159,8 @@ class DecodeQueue:
     def put(self, task: Task | None) -> None:
         """A complete encoded frame (or ``None``: the end), from the event loop."""
         out = self._out
-        if task is not None and not self._admit(task):
+        admit = Admit.DECODE if task is None else self._admit(task)
+        if admit is Admit.DROP:
             return
         if task is not None and out is not None and self._queued == 0 \
                 and len(task[1].data) <= self.inline_max_bytes:
@@ -150,56 +168,73 @@ class DecodeQueue:
             self.inline += 1
             for frame in self.decode(task):
                 out.put_nowait(frame)
-            self._settling = False
             return
         self._queued += 1
-        self._handed_at.append(self.clock())
-        self._q.put((self.generation, task))
+        self._seq += 1
+        if admit is Admit.RESUME:
+            self._resume = self._seq
+        self._handed_at.append((self._seq, self.clock()))
+        self._q.put((self.generation, self._seq, task))
 
-    def _admit(self, task: Task) -> bool:
-        """Whether ``task`` is to be decoded (False: dropped while the decoder catches up)."""
+    def lag(self, now: float) -> float:
+        """How long the oldest frame the thread has not begun has waited for it (0: none
+        waits, or the frame that ended the last episode is being decoded)."""
+        begun = self.begun
+        if self._resume is not None and self._resume <= begun:
+            return 0.0  # a slow keyframe does not start the next episode
+        for seq, at in self._handed_at:
+            if seq > begun:
+                return now - at
+        return 0.0
+
+    def _admit(self, task: Task) -> Admit:
+        """Whether ``task`` is to be decoded, ends an episode, or is dropped."""
         now = self.clock()
         if not self._skipping:
-            lag = now - self._handed_at[0] if self._handed_at else 0.0
-            if lag <= self.max_lag_s or self._settling:
-                return True
+            lag = self.lag(now)
+            if lag <= self.max_lag_s:
+                return Admit.DECODE
             self._skipping = True
             self.episodes += 1
             self.generation += 1  # the thread drops what it has not begun
             self._handed_at.clear()
+            self._resume = None
             self._asked = -1e18
             log.info("the picture fell %.1f s behind in decoding: skipping to the next "
                      "keyframe", lag)
         codec, encoded = task
         if decodes_alone(codec, encoded.data):
             self._skipping = False
-            self._settling = True
-            return True
+            return Admit.RESUME
         self.skipped += 1
         if now - self._asked >= ASK_AGAIN_S and self._error is not None:
             self._asked = now
             self._error.set()  # the receiver sends a keyframe request with its next packet
-        return False
+        return Admit.DROP
 
     def get(self) -> Task | None:
         """The next frame for a decoder thread that does not know generations."""
-        return self._q.get()[1]
+        return self._q.get()[2]
 
     def take(self) -> tuple[int, Task | None]:
-        """On the thread: the next frame and the generation it was queued in (one older
-        than :attr:`generation` is not to be decoded)."""
-        return self._q.get()
+        """On the thread: the next frame, noted as begun, and the generation it was queued
+        in (one older than :attr:`generation` is not to be decoded)."""
+        generation, seq, task = self._q.get()
+        self.begun = seq
+        return generation, task
 
     def handed(self, frames: list[Any], generation: int | None = None) -> None:
         """On the event loop: the pictures of one frame the thread decoded (maybe none),
         queued in ``generation`` (None: the present one)."""
-        if self._out is not None:
+        current = generation in (None, self.generation)
+        if self._out is not None and current:  # else as stale as the frames dropped with it
             for frame in frames:
                 self._out.put_nowait(frame)
         self._queued -= 1
-        if generation in (None, self.generation) and self._handed_at:
-            self._handed_at.popleft()
-            self._settling = False
+        if current and self._handed_at:
+            seq, _ = self._handed_at.popleft()
+            if seq == self._resume:
+                self._resume = None
 
     def decode(self, task: Task) -> list[Any]:
         codec, encoded = task
