@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 #: What talking to the session bus with jeepney raises: no bus address (KeyError), a socket
 #: that fails or times out, a refused authentication (ValueError), an unexpected reply.
 _DBUS_FAILURES = (OSError, ValueError, LookupError, TypeError, RuntimeError)
+#: How long a portal method may take to reply (the bus's own default): the first call may
+#: have to start the desktop's portal backend.
+CALL_TIMEOUT_S = 25.0
 
 BUS_NAME = "org.freedesktop.portal.Desktop"
 OBJECT_PATH = "/org/freedesktop/portal/desktop"
@@ -178,22 +181,28 @@ class PortalSession:
         options = {**options, "handle_token": ("s", token)}
         with self.conn.filter(rule) as queue:
             msg = new_method_call(self.portal, method, signature + "a{sv}", (*args, options))
-            reply = self.conn.send_and_get_reply(msg, timeout=10)
+            reply = self._call(msg, method)
             if reply.header.message_type.name == "error":
                 raise PortalError(f"the screen-sharing portal refused {method}: {reply.body}")
-            deadline = time.monotonic() + self.timeout
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise PortalError("no answer from the screen-sharing dialog")
-                signal = self.conn.recv_until_filtered(queue, timeout=remaining)
-                code, results = signal.body
-                break
+            try:
+                signal = self.conn.recv_until_filtered(queue, timeout=self.timeout)
+            except TimeoutError:
+                raise PortalError("no answer from the screen-sharing dialog within "
+                                  f"{self.timeout:.0f} s") from None
+            code, results = signal.body
         if code == 1:
             raise PortalError("screen sharing was cancelled in the system dialog")
         if code != 0:
             raise PortalError(f"the screen-sharing portal failed ({method}, code {code})")
         return {k: v[1] for k, v in results.items()}
+
+    def _call(self, msg: Any, method: str) -> Any:
+        """A method call's reply; a portal that does not answer is said in words."""
+        try:
+            return self.conn.send_and_get_reply(msg, timeout=CALL_TIMEOUT_S)
+        except TimeoutError:
+            raise PortalError(f"the screen-sharing portal did not answer ({method}) within "
+                              f"{CALL_TIMEOUT_S:.0f} s") from None
 
     def start(self, kind: int, pointer: bool, restore_token: str = "") -> PortalStream:
         from jeepney import new_method_call
@@ -228,7 +237,7 @@ class PortalSession:
         node_id, props = streams[0]
         size = props.get("size", ("(ii)", (0, 0)))[1]
         msg = new_method_call(self.portal, "OpenPipeWireRemote", "oa{sv}", (self.session, {}))
-        reply = self.conn.send_and_get_reply(msg, timeout=10)
+        reply = self._call(msg, "OpenPipeWireRemote")
         if reply.header.message_type.name == "error":
             raise PortalError(f"cannot open the PipeWire stream: {reply.body}")
         self._fd = reply.body[0].to_raw_fd()
