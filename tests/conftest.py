@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from dbus_bus import session_bus  # noqa: F401 - shared fixture
 from redis_server import redis_instances, redis_server  # noqa: F401 - shared fixtures
 
 from castapp.signaling.client import SignalingClient

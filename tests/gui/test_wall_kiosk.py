@@ -5,9 +5,6 @@ from __future__ import annotations
 import configparser
 import os
 import shlex
-import shutil
-import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import pytest
@@ -77,24 +74,6 @@ class ScreenSaverService(QObject):
     @Slot("uint")
     def UnInhibit(self, cookie: int) -> None:
         pass
-
-
-@pytest.fixture
-def session_bus(tmp_path) -> Iterator[str]:
-    """A private D-Bus session bus (dbus-daemon) for this test."""
-    daemon = shutil.which("dbus-daemon")
-    if daemon is None:
-        pytest.fail("dbus-daemon not found: run scripts/setup.sh (Debian package dbus)",
-                    pytrace=False)
-    proc = subprocess.Popen([daemon, "--session", "--nofork", "--nopidfile",
-                             f"--address=unix:path={tmp_path}/bus", "--print-address=1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def bus_names(bus: QDBusConnection) -> list[str]:

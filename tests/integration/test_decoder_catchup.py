@@ -17,14 +17,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_receiver_backlog import MovingSource, ReceiverThread, Shown, receiver_thread
+from test_receiver_backlog import ReceiverThread, Shown, current_cast, receiver_thread
 
-import castapp.session.receive_link as receive_link
-from castapp.rtc import decode, peer
+from castapp.rtc import decode
 from castapp.rtc.audio.playout import decode_pictures_off_loop, picture_decode_queues
-from castapp.rtc.encoder import EncoderConfig
-from castapp.rtc.ice import IceChooser, IcePlan
-from castapp.rtc.track import CaptureTrack
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -50,30 +46,8 @@ def hold_the_decoder_thread(queue: decode.DecodeQueue, seconds: float) -> thread
 
 async def cast_and_hold(rt: ReceiverThread, max_lag_s: float | None) -> tuple[Shown, float,
                                                                              decode.DecodeQueue]:
-    src = MovingSource(1280, 720, 30)
-    src.start()
-    sender = peer.make_peer_connection([])
-    config = EncoderConfig(max_fps=30, hardware=False, change_driven=False)
-    peer.add_video_sender(sender, CaptureTrack(src, encoder=config))
-    shown = Shown()
-    link: Any = None
-    try:
-        await sender.setLocalDescription(await sender.createOffer())
-        request = receive_link.LinkRequest(
-            offer_sdp=sender.localDescription.sdp, chooser=IceChooser(IcePlan()),
-            on_frame=shown.on_frame, on_failed=lambda: None)
-        link = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            receive_link.aiortc_link(request), rt.loop))
-        from aiortc import RTCSessionDescription
-
-        await sender.setRemoteDescription(RTCSessionDescription(sdp=link.answer_sdp,
-                                                                type="answer"))
-        deadline = time.monotonic() + 20
-        while not shown.ages(0.0) or time.monotonic() - shown.frames[0][0] < 3.0:
-            assert time.monotonic() < deadline, "no dated frames within 20 s"
-            await asyncio.sleep(0.1)
-        before = shown.ages(time.monotonic() - 1.0)
-        assert before and np.median(before) < 0.2, before  # a current cast to begin with
+    """Cast, hold the receiver's decoder thread once; (frames, time it went on, queue)."""
+    async with current_cast(rt) as (shown, link):
         (queue,) = picture_decode_queues(link.pc)
         if max_lag_s is not None:
             queue.max_lag_s = max_lag_s
@@ -84,11 +58,6 @@ async def cast_and_hold(rt: ReceiverThread, max_lag_s: float | None) -> tuple[Sh
         resumed = time.monotonic()
         await asyncio.sleep(2.5)
         return shown, resumed, queue
-    finally:
-        if link is not None:
-            rt.run(link.close())
-        await sender.close()
-        src.stop()
 
 
 async def test_a_decoder_that_fell_behind_skips_to_a_fresh_keyframe(

@@ -11,10 +11,12 @@ sender reports plus abs-send-time, one clock here).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,16 +95,17 @@ def receiver_thread() -> Iterator[ReceiverThread]:
     rt.close()
 
 
-async def cast_and_stall(rt: ReceiverThread) -> tuple[Shown, float, object]:
-    """Cast 1280x720 at 30 fps, stall the receiver's loop once; (frames, resume time,
-    link)."""
+@contextlib.asynccontextmanager
+async def current_cast(rt: ReceiverThread) -> AsyncIterator[tuple[Shown, Any]]:
+    """Cast 1280x720 at 30 fps to a receiver link on ``rt``'s loop; yields (frames shown,
+    link) once it has shown current pictures for 3 s."""
     src = MovingSource(1280, 720, 30)
     src.start()
     sender = peer.make_peer_connection([])
     config = EncoderConfig(max_fps=30, hardware=False, change_driven=False)
     peer.add_video_sender(sender, CaptureTrack(src, encoder=config))
     shown = Shown()
-    link = None
+    link: Any = None
     try:
         await sender.setLocalDescription(await sender.createOffer())
         request = receive_link.LinkRequest(
@@ -113,13 +116,24 @@ async def cast_and_stall(rt: ReceiverThread) -> tuple[Shown, float, object]:
         from aiortc import RTCSessionDescription
 
         await sender.setRemoteDescription(
-            RTCSessionDescription(sdp=link.answer_sdp, type="answer"))  # type: ignore[attr-defined]
+            RTCSessionDescription(sdp=link.answer_sdp, type="answer"))
         deadline = time.monotonic() + 20
         while not shown.ages(0.0) or time.monotonic() - shown.frames[0][0] < 3.0:
             assert time.monotonic() < deadline, "no dated frames within 20 s"
             await asyncio.sleep(0.1)
         before = shown.ages(time.monotonic() - 1.0)
         assert before and np.median(before) < 0.2, before  # a current cast to begin with
+        yield shown, link
+    finally:
+        if link is not None:
+            rt.run(link.close())
+        await sender.close()
+        src.stop()
+
+
+async def cast_and_stall(rt: ReceiverThread) -> tuple[Shown, float, object]:
+    """Cast, stall the receiver's loop once; (frames, resume time, link)."""
+    async with current_cast(rt) as (shown, link):
         rt.stall(STALL_S)
         await asyncio.sleep(STALL_S)
         while rt.resumed is None:
@@ -127,11 +141,6 @@ async def cast_and_stall(rt: ReceiverThread) -> tuple[Shown, float, object]:
         resumed = rt.resumed
         await asyncio.sleep(2.5)
         return shown, resumed, link
-    finally:
-        if link is not None:
-            rt.run(link.close())  # type: ignore[attr-defined]
-        await sender.close()
-        src.stop()
 
 
 async def test_a_stalled_receiver_skips_its_backlog_to_a_fresh_keyframe(

@@ -8,12 +8,8 @@ nobody answers). castapp's real :class:`PortalSession` talks to it over the bus.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from jeepney import MessageType, new_method_return
@@ -27,22 +23,9 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def session_bus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    daemon = shutil.which("dbus-daemon")
-    if daemon is None:
-        pytest.fail("dbus-daemon not found: run scripts/setup.sh (Debian package dbus)",
-                    pytrace=False)
-    proc = subprocess.Popen([daemon, "--session", "--nofork", "--nopidfile",
-                             f"--address=unix:path={tmp_path}/bus", "--print-address=1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        address = proc.stdout.readline().strip()
-        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-        yield address
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def portal_bus(session_bus: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", session_bus)
+    return session_bus
 
 
 class SilentPortal:
@@ -85,7 +68,7 @@ class SilentPortal:
 
 @pytest.mark.parametrize("replies", [False, True], ids=["no reply", "no dialog answer"])
 def test_a_portal_that_does_not_answer_is_said_in_words(
-        session_bus: str, monkeypatch: pytest.MonkeyPatch, replies: bool) -> None:
+        portal_bus: str, monkeypatch: pytest.MonkeyPatch, replies: bool) -> None:
     monkeypatch.setattr(capture_portal, "CALL_TIMEOUT_S", 1.0)
     portal = SilentPortal(replies)
     session = PortalSession(timeout=2.0)
