@@ -86,7 +86,8 @@ def _stats_text(f: dict[str, Any], sent: bool = False) -> str:
     return (f"fps={fps} kbps={f['kbps']} rtt={rtt} codec={f['codec'] or '-'} "
             f"{size} path={f['path'] or '-'} route={f['route'] or '-'} "
             f"loss={f['loss_pct'] if f['loss_pct'] is not None else '-'}% {asked}"
-            + (f" age={f['frame_age_ms']} ms" if f.get("frame_age_ms") is not None else ""))
+            + (f" age={f['frame_age_ms']} ms" if f.get("frame_age_ms") is not None else "")
+            + (f" catchups={f['catchups']}" if f.get("catchups") else ""))
 
 
 async def _unless_stopped(coro: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
@@ -124,7 +125,8 @@ async def _stats_loop(get: Callable[[], Any], out: Printer,
 def _tv_call_fields(got: Any) -> dict[str, Any]:
     """One presenter's figures on the TV: what arrives, and the requests the TV sent it."""
     fields = _stats_fields(got.peer) if got.peer is not None else {}
-    return {**fields, "fps": round(got.fps, 1), "pli_sent": got.plis, "nack_sent": got.nacks}
+    return {**fields, "fps": round(got.fps, 1), "pli_sent": got.plis, "nack_sent": got.nacks,
+            "catchups": got.catchups}
 
 
 async def _tv_stats_loop(session: Callable[[], Any], lines: CallLines, out: Printer,

@@ -49,6 +49,9 @@ class LinkStats:
     rtt_ms: float | None
     #: Share of packets lost since the previous sample, in percent.
     loss_pct: float | None = None
+    #: Times the TV fell half a second behind this call (reading its packets or decoding
+    #: them) and skipped to a fresh keyframe (``castapp.rtc.backlog``, ``castapp.rtc.decode``).
+    catchups: int = 0
 
 
 class Link(Protocol):
@@ -169,7 +172,7 @@ class AiortcLink:
         peer = replace(peer, rtt_ms=rtt if rtt is not None else peer.rtt_ms, loss_pct=loss,
                        frame_age_ms=round(age * 1000, 1) if age is not None else None)
         return LinkStats(peer, fps, frames.frames if frames else 0, self._counted.plis,
-                         self._counted.nacks, peer.rtt_ms, loss)
+                         self._counted.nacks, peer.rtt_ms, loss, catchups(self.pc))
 
     async def close(self) -> None:
         for watch in self.watches:
@@ -179,6 +182,15 @@ class AiortcLink:
         if self.audio is not None:
             self.audio.stop()
         await self.pc.close()
+
+
+def catchups(pc: RTCPeerConnection) -> int:
+    """Times ``pc``'s video receiver skipped its backlog, in reading and in decoding."""
+    from castapp.rtc.audio.playout import picture_decode_queues
+
+    gates = (getattr(t.receiver, "castapp_backlog", None) for t in pc.getTransceivers())
+    read = sum(int(g.counts.episodes) for g in gates if g is not None)
+    return read + sum(int(q.episodes) for q in picture_decode_queues(pc))
 
 
 async def aiortc_link(req: LinkRequest) -> Link:

@@ -57,6 +57,8 @@ async def cast_and_hold(rt: ReceiverThread, max_lag_s: float | None) -> tuple[Sh
             await asyncio.sleep(0.01)
         resumed = time.monotonic()
         await asyncio.sleep(2.5)
+        said = rt.run(link.stats())  # what the TV's --stats says of it
+        assert said.catchups == queue.episodes, (said, queue.episodes)
         return shown, resumed, queue
 
 

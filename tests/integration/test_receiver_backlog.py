@@ -131,8 +131,9 @@ async def current_cast(rt: ReceiverThread) -> AsyncIterator[tuple[Shown, Any]]:
         src.stop()
 
 
-async def cast_and_stall(rt: ReceiverThread) -> tuple[Shown, float, object]:
-    """Cast, stall the receiver's loop once; (frames, resume time, link)."""
+async def cast_and_stall(rt: ReceiverThread) -> tuple[Shown, float, Any, int]:
+    """Cast, stall the receiver's loop once; (frames, resume time, link, the catch-ups the
+    TV's --stats says)."""
     async with current_cast(rt) as (shown, link):
         rt.stall(STALL_S)
         await asyncio.sleep(STALL_S)
@@ -140,13 +141,14 @@ async def cast_and_stall(rt: ReceiverThread) -> tuple[Shown, float, object]:
             await asyncio.sleep(0.01)
         resumed = rt.resumed
         await asyncio.sleep(2.5)
-        return shown, resumed, link
+        said = rt.run(link.stats())
+        return shown, resumed, link, said.catchups  # type: ignore[attr-defined]
 
 
 async def test_a_stalled_receiver_skips_its_backlog_to_a_fresh_keyframe(
     loopback_only: None, receiver_thread: ReceiverThread
 ) -> None:
-    shown, resumed, link = await cast_and_stall(receiver_thread)
+    shown, resumed, link, catchups = await cast_and_stall(receiver_thread)
     soon = shown.ages(resumed, resumed + 1.0)
     later = shown.ages(resumed + 1.0)
     after = shown.ages(resumed)  # every frame handed over since the loop ran again
@@ -164,6 +166,7 @@ async def test_a_stalled_receiver_skips_its_backlog_to_a_fresh_keyframe(
     assert gate is not None and gate.counts.episodes == 1 and gate.counts.dropped > 50, \
         gate and gate.counts
     assert 1 <= gate.counts.keyframe_requests <= 2, gate.counts
+    assert catchups == 1  # and --stats says so
 
 
 async def test_without_the_catch_up_the_backlog_is_shown(
@@ -172,7 +175,7 @@ async def test_without_the_catch_up_the_backlog_is_shown(
     """The same stall on a receiver that reads and decodes every stale datagram: its first
     pictures after the resume are as old as the stall (what the catch-up removes)."""
     monkeypatch.setattr(backlog, "watch_connection", lambda pc, receiver: None)
-    shown, resumed, _ = await cast_and_stall(receiver_thread)
+    shown, resumed, _, _ = await cast_and_stall(receiver_thread)
     after = shown.ages(resumed)
     print(f"\nwithout the catch-up: worst age since the resume {max(after)}, "
           f"{sum(a > 0.2 for a in after)} frames older than 0.2 s")

@@ -111,11 +111,11 @@ class StatsSession:
         return self.primary
 
 
-def figures(width: int, height: int, fps: float, plis: int) -> LinkStats:
+def figures(width: int, height: int, fps: float, plis: int, catchups: int = 0) -> LinkStats:
     peer = PeerStats(at=0.0, codec="video/H264", bytes_sent=0, bytes_received=1000,
                      packets_sent=0, packets_received=10, packets_lost=0, rtt_ms=1.5, ice=None,
                      recv_kbps=250.0, fps=fps, width=width, height=height, loss_pct=0.0)
-    return LinkStats(peer, fps, 100, plis, 3, 1.5, 0.0)
+    return LinkStats(peer, fps, 100, plis, 3, 1.5, 0.0, catchups)
 
 
 async def stats_once(session: StatsSession, lines: CallLines, printer: Printer) -> None:
@@ -137,7 +137,8 @@ async def test_a_tv_with_several_presenters_says_each_ones_figures_and_its_own_r
                   view("c", "Cy", CallPhase.ASKING)])
     capsys.readouterr()
     session = StatsSession({"peer-a": figures(640, 360, 26.0, 0),
-                            "peer-b": figures(540, 960, 25.5, 2)}, primary="peer-a")
+                            "peer-b": figures(540, 960, 25.5, 2, catchups=1)},
+                           primary="peer-a")
     await stats_once(session, lines, Printer(as_json=False))
     said = capsys.readouterr().out.splitlines()
     # before, one line of the first presenter's figures, unnamed, with the requests the TV
@@ -146,7 +147,7 @@ async def test_a_tv_with_several_presenters_says_each_ones_figures_and_its_own_r
         "castapp: stats [1] Ada: fps=26.0 kbps=250 rtt=1.5 ms codec=video/H264 640x360 "
         "path=- route=- loss=0.0% pli_sent=0 nack_sent=3",
         "castapp: stats [2] Bob: fps=25.5 kbps=250 rtt=1.5 ms codec=video/H264 540x960 "
-        "path=- route=- loss=0.0% pli_sent=2 nack_sent=3",
+        "path=- route=- loss=0.0% pli_sent=2 nack_sent=3 catchups=1",
     ]
 
     await stats_once(session, lines, Printer(as_json=True))
@@ -154,6 +155,7 @@ async def test_a_tv_with_several_presenters_says_each_ones_figures_and_its_own_r
     assert (event["width"], event["pli_sent"]) == (640, 0)  # the primary's at the top
     assert [(c["name"], c.get("width"), c.get("pli_sent")) for c in event["calls"]] == [
         ("Ada", 640, 0), ("Bob", 540, 2), ("Cy", 0, None)]
+    assert [c.get("catchups") for c in event["calls"]] == [0, 1, None]
 
 
 async def test_a_presenter_still_connecting_has_no_size_yet(
