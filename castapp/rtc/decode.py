@@ -30,8 +30,8 @@ when a decoder opens, so a keyframe whose size asks for the other setting is dec
 by a new decoder opened with it, which takes over from there (keyframes carry the stream's
 parameter sets; where that fails, the old decoder stays).
 
-A decoder that falls behind does not work its way through a backlog. When the oldest
-frame the thread holds has waited :data:`MAX_LAG_S` (the machine was short of CPU for a
+A decoder that falls behind does not work its way through a backlog. When a frame has
+waited :data:`MAX_LAG_S` for the thread to begin it (the machine was short of CPU for a
 while, a 4K picture decodes slower than it arrives), everything the thread has not begun is
 dropped unseen, the receiver asks for a keyframe (the decode-error flag, which sends a PLI,
 again every :data:`ASK_AGAIN_S` while none came) and frames are dropped until one that
