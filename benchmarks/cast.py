@@ -106,9 +106,11 @@ runs the same on a receiver without the catch-up (it decodes its backlog) and ad
 ``no_catchup`` and ``ratios``.
 
 ``detail`` carries extra figures: mean latency, decoded fps, frames whose stamp could not be
-read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, and the sender's report
-(capture and send fps; for castapp's encoder the mean encode time, keyframes, rebuilds and
-target bitrate over the window). ``--logs DIR`` keeps every process's stderr.
+read, the probe's own cost per frame, PSNR pairs, content/Xvfb CPU, the receiver's decoder
+catch-ups (``decoder``: times it fell half a second behind and skipped to a keyframe, frames
+skipped and dropped unseen; castapp.rtc.decode) and the sender's report (capture and send
+fps; for castapp's encoder the mean encode time, keyframes, rebuilds and target bitrate over
+the window). ``--logs DIR`` keeps every process's stderr.
 
 **Several peers** (``cast_multi.py`` does the work):
 
