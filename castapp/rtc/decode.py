@@ -223,10 +223,10 @@ class DecodeQueue:
         self.begun = seq
         return generation, task
 
-    def handed(self, frames: list[Any], generation: int | None = None) -> None:
+    def handed(self, frames: list[Any], generation: int) -> None:
         """On the event loop: the pictures of one frame the thread decoded (maybe none),
-        queued in ``generation`` (None: the present one)."""
-        current = generation in (None, self.generation)
+        queued in ``generation``."""
+        current = generation == self.generation
         if self._out is not None and current:  # else as stale as the frames dropped with it
             for frame in frames:
                 self._out.put_nowait(frame)
