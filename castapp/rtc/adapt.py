@@ -65,6 +65,10 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
     the same call, instead of queueing it for the DTLS transport's task one loop pass later
     (the steps of ``RTCDtlsTransport._recv_next`` for SRTP; :mod:`castapp.rtc.direct`).
     Only while nothing waits in the queue, so datagrams stay in order.
+13. Both ends: every ICE UDP socket (host and TURN) reads all the datagrams waiting on it
+    (up to :data:`castapp.rtc.batchread.BATCH`) each time it is readable, instead of one
+    per pass of the event loop (``StunProtocol.connection_made`` and
+    ``TurnClientUdpProtocol.connection_made`` wrapped; :mod:`castapp.rtc.batchread`).
 3. SDP: the H.264 ``profile-level-id`` castapp offers/answers advertises that it can receive
    up to level 5.2 (FFmpeg decodes any level), so the levels castapp's encoder picks for
    1080p60 or 4K30 stay within what the castapp receiver signalled.
@@ -72,6 +76,7 @@ and ``tests/unit/test_rtc_adapt.py`` fails loudly when they change.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import hashlib
@@ -99,7 +104,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 
-from castapp.rtc import decode, direct, ice_checks, rxpath
+from castapp.rtc import batchread, decode, direct, ice_checks, rxpath
 from castapp.rtc.encoder import EncoderLink, ScreenH264Encoder, ScreenVp8Encoder
 from castapp.rtc.pacer import Pacer, PacingConfig, restamp_abs_send_time
 
@@ -178,6 +183,8 @@ _stock_receiver_init = aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__
 _stock_min_frame_period = OveruseEstimator.update_min_frame_period
 _stock_erase_old = RateCounter._erase_old
 _stock_data_received = aioice.ice.Connection.data_received
+_stock_stun_made = aioice.ice.StunProtocol.connection_made
+_stock_turn_made = aioice.turn.TurnClientUdpProtocol.connection_made
 
 #: The pacer of the video sender whose RTP task is running (unset in every other task).
 _PACER: contextvars.ContextVar[Pacer | None] = contextvars.ContextVar("castapp_pacer",
@@ -436,6 +443,25 @@ async def _send_rtp_paced(self: aiortc.rtcdtlstransport.RTCDtlsTransport, data: 
     pacer.submit(functools.partial(_send_stamped, self, pacer.abs_send_time_id), data)
 
 
+def _stun_made_batched(self: aioice.ice.StunProtocol,
+                       transport: asyncio.BaseTransport) -> None:
+    _stock_stun_made(self, transport)
+    batchread.install(transport)
+
+
+def _turn_made_batched(self: aioice.turn.TurnClientUdpProtocol,
+                       transport: asyncio.BaseTransport) -> None:
+    _stock_turn_made(self, transport)
+    batchread.install(transport)
+
+
+def _batched_reads(on: bool) -> None:
+    stun, turn = ((_stun_made_batched, _turn_made_batched) if on
+                  else (_stock_stun_made, _stock_turn_made))
+    aioice.ice.StunProtocol.connection_made = stun  # type: ignore[method-assign]
+    aioice.turn.TurnClientUdpProtocol.connection_made = turn  # type: ignore[method-assign]
+
+
 def socket_buffer_sizes(pc: object) -> list[int]:
     """Receive buffer sizes (bytes, as the kernel reports them) of a peer connection's
     ICE sockets."""
@@ -551,6 +577,8 @@ def check_internals() -> list[str]:
     if track_init is not None and "_queue" not in track_init:
         problems.append("RemoteStreamTrack has no _queue")
 
+    problems.extend(batchread.check_asyncio())
+
     h264 = [c for c in aiortc.codecs.CODECS["video"] if c.mimeType.lower() == "video/h264"]
     if not h264 or any("profile-level-id" not in c.parameters for c in h264):
         problems.append("aiortc.codecs.CODECS has no H.264 entries with profile-level-id")
@@ -608,6 +636,7 @@ def install(*, advertise_level: bool = True) -> None:
         RateCounter._erase_old = _erase_old_fast  # type: ignore[method-assign]
         aioice.ice.Connection.data_received = direct.data_received  # type: ignore[method-assign]
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(_stock_udp_buffer, UDP_RCVBUF_BYTES)
+        _batched_reads(True)
         _advertise_h264_level(ADVERTISED_H264_LEVEL_IDC if advertise_level else None)
         ice_checks.install()
         _installed = True
@@ -636,6 +665,7 @@ def uninstall() -> None:
         aioice.ice.Connection.data_received = (  # type: ignore[method-assign]
             _stock_data_received)
         aioice.turn.UDP_SOCKET_BUFFER_SIZE = _stock_udp_buffer
+        _batched_reads(False)
         _advertise_h264_level(None)
         ice_checks.uninstall()
         _installed = False
@@ -658,6 +688,15 @@ def use_queued_datagrams() -> None:
     with _lock:
         aioice.ice.Connection.data_received = (  # type: ignore[method-assign]
             _stock_data_received)
+
+
+def use_batched_reads(on: bool) -> None:
+    """Install everything, then turn batched reading (adaptation 13) on or off for the ICE
+    sockets opened from now on: off, each reads one datagram per pass of the event loop,
+    what a benchmark compares batched reading against."""
+    install()
+    with _lock:
+        _batched_reads(on)
 
 
 def installed() -> bool:
