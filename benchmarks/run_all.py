@@ -28,6 +28,7 @@ RUNS = {
                                     "--seconds", "15"],
     "convert_bgra_i420": [HERE / "convert.py", "--repeat", "100"],
     "receive_path_per_packet": [HERE / "rx_path.py", "--rounds", "15"],
+    "receive_burst_batched_reads": [HERE / "rx_read.py", "--rounds", "15"],
     "capture_1080p_x11_portal": [HERE / "capture.py", "--backend", "both", "--seconds", "5"],
     "rooms_10k_idle": [HERE / "rooms.py", "--receivers", "10000", "--pairs", "1000"],
     "rooms_redis_1_instance": [HERE / "rooms.py", "--redis", "--instances", "1"],
