@@ -59,6 +59,11 @@ per-stage table to stderr (and as ``stages`` in the JSON); the portal run's go t
 FILE with ``-portal`` before its suffix. With ``--mode fixed`` the sender sends a keyframe
 every 8 s, so a short run has few; ``--keyframe-every S`` sends one every S seconds, and the
 keyframe figures then rest on more than the group's largest values.
+``--receiver-loop qasync`` runs the receiver's asyncio loop inside Qt through qasync, as
+the TV's windows run it (asyncio's own loop by default). ``--compare single-reads`` runs
+the scene again on a receiver whose ICE sockets read one datagram per pass of its event
+loop (``castapp.rtc.batchread`` off) and adds ``single_reads`` and ``ratios`` (latency,
+keyframe group and other frames' p95, receiver CPU: current over single reads).
 ``CASTAPP_RECEIVER_PROFILE=FILE`` (any run, ``--senders`` too) writes a cProfile of the
 receiver's event-loop thread over the window, in CPU time (slower: for finding where the
 time goes, not for figures).
@@ -314,6 +319,7 @@ class Bench:
         self.url = ""
         self.sender_extra: list[str] = []
         self.probe_extra: list[str] = []
+        self.probe_loop = ["--loop", args.receiver_loop]
         self.backend = "x11"
         self.desktop: Any = None
 
@@ -448,7 +454,8 @@ class Bench:
         if trace:
             probe_args += ["--trace", str(trace_files[1])]
         probe = self.spawn(f"{kind}-probe", self.python(
-            "cast_probe.py", *probe_args, *(["--naive"] if naive else []), *self.probe_extra))
+            "cast_probe.py", *probe_args, *(["--naive"] if naive else []), *self.probe_loop,
+            *self.probe_extra))
         code = probe.expect("code", 30)["code"]
         common = ["--server", self.url, "--code", code, "--codec", a.codec,
                   "--samples", str(cap_dir)]
@@ -617,6 +624,24 @@ SENDER_VARIANTS = {
 }
 
 
+def compare_receiver(current: dict[str, Any], other: dict[str, Any],
+                     kind: str) -> dict[str, Any]:
+    """The receiver against itself with one setting as it was before, same sender, scene."""
+    def p95(run: dict[str, Any], field: str) -> float | None:
+        return (run.get(field) or {}).get("p95")
+
+    return {
+        f"latency_p95_current_over_{kind}": ratio(p95(current, "latency_ms"),
+                                                   p95(other, "latency_ms")),
+        f"keyframe_p95_current_over_{kind}": ratio(p95(current, "keyframe_latency_ms"),
+                                                    p95(other, "keyframe_latency_ms")),
+        f"other_p95_current_over_{kind}": ratio(p95(current, "other_latency_ms"),
+                                                 p95(other, "other_latency_ms")),
+        f"receiver_cpu_current_over_{kind}": ratio(current["receiver_cpu"],
+                                                    other["receiver_cpu"]),
+    }
+
+
 def compare_variant(current: dict[str, Any], other: dict[str, Any], kind: str) -> dict[str, Any]:
     """The sender against itself with one capture setting as it was before, same scene."""
     cs, os_ = current["detail"]["sender"], other["detail"]["sender"]
@@ -782,7 +807,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds after the first frame before measuring (default 6)")
     ap.add_argument("--compare", choices=["naive", "fixed", "tick", "limiter", "grab-copy",
                                           "no-layout", "stock-decode", "spotlight", "queued",
-                                          "unaligned", "catchup",
+                                          "unaligned", "catchup", "single-reads",
                                           *DELIVERY_COMPARES],
                     help="also run the stock aiortc pipeline (naive), castapp encoding "
                     "every captured frame (fixed), grabbing at the capture tick and then fixed "
@@ -797,7 +822,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "presenters' capture clocks where they are (unaligned) or that spotlights "
                     "the first sender, the others beside it (spotlight); with "
                     "--stall-receiver, again on a receiver that works through its backlog "
-                    "(catchup)")
+                    "(catchup); again on a receiver whose sockets read one datagram per "
+                    "pass of its event loop (single-reads)")
+    ap.add_argument("--receiver-loop", choices=["asyncio", "qasync"], default="asyncio",
+                    help="the receiver's event loop: asyncio's own (default) or asyncio "
+                    "inside Qt through qasync, as the TV's windows run it")
     ap.add_argument("--stall-receiver", type=float, default=0.0, metavar="S",
                     help="stop the receiver process for S seconds a third into the window "
                     "(cast_backlog.py); --compare catchup: again without the receiver's "
@@ -875,6 +904,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                  "sends keyframes only when they are needed)")
     if args.replay and not args.senders:
         ap.error("--replay goes with --senders")
+    if (args.receiver_loop != "asyncio" or args.compare == "single-reads") and (
+            args.senders or args.receivers or args.receiver != "app"):
+        ap.error("--receiver-loop and --compare single-reads apply to the app receiver of "
+                 "the single screen cast")
     if args.compare in ("no-layout", "stock-decode", "spotlight", "queued", "unaligned") \
             and not args.senders:
         ap.error(f"--compare {args.compare} goes with --senders")
@@ -971,6 +1004,12 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     tuned = bench.run_pipeline(naive=False)
                     result.update(tuned)
+                if args.compare == "single-reads":
+                    bench.probe_extra = ["--single-reads"]
+                    single = bench.run_pipeline(naive=False, kind="single_reads")
+                    bench.probe_extra = []
+                    result["single_reads"] = single
+                    result["ratios"] = compare_receiver(tuned, single, "single_reads")
                 if args.compare == "catchup":
                     bench.probe_extra = ["--no-catchup"]
                     old = bench.run_pipeline(naive=False, kind="no_catchup")

@@ -269,8 +269,34 @@ def main() -> None:
     ap.add_argument("--no-catchup", action="store_true",
                     help="a receiver that decodes every stale datagram after a stall")
     ap.add_argument("--trace", type=Path, help="write per-frame stage times to this file")
+    ap.add_argument("--loop", choices=["asyncio", "qasync"], default="asyncio",
+                    help="asyncio's own event loop, or asyncio inside Qt through qasync (as "
+                    "the TV's windows run it)")
+    ap.add_argument("--single-reads", action="store_true",
+                    help="ICE sockets read one datagram per pass of the event loop "
+                    "(castapp.rtc.batchread off)")
     args = ap.parse_args()
+    if args.single_reads:
+        from castapp.rtc import adapt
+
+        adapt.use_batched_reads(False)
+    if args.loop == "qasync":
+        raise SystemExit(run_on_qasync(args))
     raise SystemExit(asyncio.run(run(args)))
+
+
+def run_on_qasync(args: argparse.Namespace) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtCore import QCoreApplication
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(run(args))
+    finally:
+        loop.close()
 
 
 if __name__ == "__main__":
