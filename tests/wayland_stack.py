@@ -186,6 +186,33 @@ class WaylandDesktop:
                     sessions[-1][key] = int(value, 16 if key == "cursor_mode" else 10)
         return sessions
 
+    def revive_backend(self, timeout_s: float = 5.0) -> bool:
+        """Make sure the ScreenCast backend answers before a test asks the portal for a
+        cast: ping xdpw (which D-Bus starts it if it is not running); one that does not
+        answer within ``timeout_s`` (0.7.0 can hang, as it can crash, when a cast ends)
+        is killed, so the portal's next call starts a fresh one. True if it had to."""
+        ping = ["dbus-send", "--session", "--print-reply", f"--dest={XDPW_NAME}",
+                f"--reply-timeout={int(timeout_s * 1000)}", "/org/freedesktop/portal/desktop",
+                "org.freedesktop.DBus.Peer.Ping"]
+        try:
+            answered = subprocess.run(ping, env=self.env, capture_output=True,
+                                      timeout=timeout_s + 5).returncode == 0
+        except subprocess.TimeoutExpired:
+            answered = False
+        if answered:
+            return False
+        pids = self.root / "xdpw.pids"
+        for pid in pids.read_text().split() if pids.exists() else []:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _name_owned(self.env, XDPW_NAME):
+            if time.monotonic() > deadline:
+                pytest.fail("a hung xdg-desktop-portal-wlr kept its bus name after SIGKILL",
+                            pytrace=False)
+            time.sleep(0.1)
+        return True
+
     def portal_log(self) -> str:
         log = self.root / "xdpw.log"
         return log.read_text(errors="replace") if log.exists() else ""

@@ -43,7 +43,7 @@ def check_asyncio() -> list[str]:
         ("__init__", ("self._add_reader", "self._sock_fd", "self._read_ready")),
         ("_read_ready", ("self._sock.recvfrom(self.max_size)",
                          "self._protocol.datagram_received(data, addr)",
-                         "self._protocol.error_received(exc)", "self._fatal_error(")),
+                         "self._protocol.error_received(exc)")),
     ):
         try:
             source = inspect.getsource(getattr(_SelectorDatagram, name))
@@ -84,10 +84,5 @@ def _read_batch(transport: Any) -> None:
             return
         except OSError as exc:
             transport._protocol.error_received(exc)
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            transport._fatal_error(exc, "Fatal read error on datagram transport")
             return
         transport._protocol.datagram_received(data, addr)

@@ -54,13 +54,22 @@ def desktop() -> Iterator[WaylandDesktop]:
 
 
 @pytest.fixture
-def environ(desktop: WaylandDesktop, monkeypatch: pytest.MonkeyPatch) -> None:
+def environ(desktop: WaylandDesktop, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "XDG_SESSION_TYPE",
                 "XDG_RUNTIME_DIR", "XDG_CURRENT_DESKTOP"):
         monkeypatch.delenv(key, raising=False)
     for key, value in desktop.env.items():
         if key.startswith(("XDG_", "WAYLAND_", "DBUS_")):
             monkeypatch.setenv(key, value)
+    if desktop.revive_backend():
+        print("xdg-desktop-portal-wlr did not answer a ping: restarted")
+    yield
+    # Shown by pytest only when the test failed: what the portal's two halves said.
+    for name in ("xdpw.pids", "xdpw.log", "portal.log"):
+        path = desktop.root / name
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        print(f"--- {name}, last {min(len(lines), 25)} of {len(lines)} lines")
+        print("\n".join(lines[-25:]))
 
 
 def check_bars(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, tol: float) -> None:
