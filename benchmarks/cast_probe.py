@@ -36,6 +36,7 @@ from cast_stamp import (
     latency_ms,
     percentiles,
     plane_y,
+    run_on_qasync,
     stdin_commands,
 )
 from cast_trace import ReceiverTrace
@@ -281,22 +282,8 @@ def main() -> None:
 
         adapt.use_batched_reads(False)
     if args.loop == "qasync":
-        raise SystemExit(run_on_qasync(args))
+        raise SystemExit(run_on_qasync(run(args)))
     raise SystemExit(asyncio.run(run(args)))
-
-
-def run_on_qasync(args: argparse.Namespace) -> int:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import qasync
-    from PySide6.QtCore import QCoreApplication
-
-    app = QCoreApplication.instance() or QCoreApplication([])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    try:
-        return loop.run_until_complete(run(args))
-    finally:
-        loop.close()
 
 
 if __name__ == "__main__":

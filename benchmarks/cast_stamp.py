@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import sys
 import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 STAMP_BITS = 20
 STAMP_MOD = 1 << STAMP_BITS
@@ -199,3 +203,19 @@ def percentiles(values: list[float], qs: tuple[int, ...] = (50, 95, 99)) -> dict
         return {f"p{q}": float("nan") for q in qs}
     arr = np.asarray(values, dtype=np.float64)
     return {f"p{q}": round(float(np.percentile(arr, q)), 1) for q in qs}
+
+
+def run_on_qasync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end on asyncio inside Qt through qasync, as the TV's windows run
+    their loop (a core application: the loop is the same without windows)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtCore import QCoreApplication
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()

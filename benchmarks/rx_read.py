@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -126,19 +125,6 @@ async def measure(rounds: int, burst: int) -> dict[str, Any]:
     }
 
 
-def on_qasync(rounds: int, burst: int) -> dict[str, Any]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import qasync
-    from PySide6.QtCore import QCoreApplication
-
-    app = QCoreApplication.instance() or QCoreApplication([])
-    loop = qasync.QEventLoop(app)
-    try:
-        return loop.run_until_complete(measure(rounds, burst))
-    finally:
-        loop.close()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=15)
@@ -151,7 +137,9 @@ def main() -> int:
     if args.loop in ("asyncio", "both"):
         out["asyncio"] = asyncio.run(measure(args.rounds, args.burst))
     if args.loop in ("qasync", "both"):
-        out["qasync"] = on_qasync(args.rounds, args.burst)
+        from cast_stamp import run_on_qasync
+
+        out["qasync"] = run_on_qasync(measure(args.rounds, args.burst))
     print(json.dumps(out, indent=2))
     return 0
 
