@@ -58,7 +58,9 @@ encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and 
 per-stage table to stderr (and as ``stages`` in the JSON); the portal run's go to
 FILE with ``-portal`` before its suffix. With ``--mode fixed`` the sender sends a keyframe
 every 8 s, so a short run has few; ``--keyframe-every S`` sends one every S seconds, and the
-keyframe figures then rest on more than the group's largest values.
+keyframe figures then rest on more than the group's largest values. ``--pli-every S``
+(any mode) has the receiver ask for a keyframe every S seconds instead (an RTCP PLI, as
+a decoder that lost a picture does): keyframes as a change-driven sender sends them.
 ``--receiver-loop qasync`` runs the receiver's asyncio loop inside Qt through qasync, as
 the TV's windows run it (asyncio's own loop by default). ``--compare single-reads`` runs
 the scene again on a receiver whose ICE sockets read one datagram per pass of its event
@@ -453,6 +455,8 @@ class Bench:
                        self.tmp / f"{kind}-trace-receiver.json")
         if trace:
             probe_args += ["--trace", str(trace_files[1])]
+        if a.pli_every is not None:
+            probe_args += ["--pli-every", f"{a.pli_every:g}"]
         probe = self.spawn(f"{kind}-probe", self.python(
             "cast_probe.py", *probe_args, *(["--naive"] if naive else []), *self.probe_loop,
             *self.probe_extra))
@@ -850,6 +854,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--keyframe-every", type=float, metavar="S",
                     help="with --mode fixed: a keyframe every S seconds instead of 8, so the "
                     "keyframe figures rest on more keyframes")
+    ap.add_argument("--pli-every", type=float, metavar="S",
+                    help="the receiver asks for a keyframe every S seconds (an RTCP PLI, as a "
+                    "decoder that lost a picture does), in any --mode: keyframes the way "
+                    "a change-driven sender sends them")
     ap.add_argument("--content-hz", type=float, default=59.5,
                     help="content repaint rate (default 59.5: just off 60 Hz so repaints and "
                     "capture ticks drift through every phase instead of locking)")
@@ -902,6 +910,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.keyframe_every is not None and (args.mode != "fixed" or args.keyframe_every <= 0):
         ap.error("--keyframe-every S (S > 0) goes with --mode fixed (a change-driven sender "
                  "sends keyframes only when they are needed)")
+    if args.pli_every is not None and (args.pli_every <= 0 or args.senders or args.receivers):
+        ap.error("--pli-every S (S > 0) applies to the single screen cast")
     if args.replay and not args.senders:
         ap.error("--replay goes with --senders")
     if (args.receiver_loop != "asyncio" or args.compare == "single-reads") and (

@@ -101,6 +101,19 @@ async def bytes_received(pc: RTCPeerConnection | None) -> int:
                if type(s).__name__ == "RTCTransportStats")
 
 
+async def ask_keyframes(period_s: float, current_pc: Any) -> None:
+    """Every ``period_s`` ask the sender for a keyframe (an RTCP PLI on each video receiver,
+    as a decoder that lost a picture does), whatever the sender's mode."""
+    while True:
+        await asyncio.sleep(period_s)
+        pc = current_pc()
+        for receiver in pc.getReceivers() if pc is not None else ():
+            if receiver.track is None or receiver.track.kind != "video":
+                continue
+            for source in receiver.getSynchronizationSources():
+                await receiver._send_rtcp_pli(source.source)
+
+
 async def run(args: argparse.Namespace) -> int:
     samples = SampleWriter(args.samples)
     links: list[Any] = []  # peer connections the receiver built
@@ -151,6 +164,8 @@ async def run(args: argparse.Namespace) -> int:
 
     start: dict[str, float] = {}
     links_at_start = 0
+    asker = (asyncio.create_task(ask_keyframes(args.pli_every, current_pc))
+             if args.pli_every else None)
     # CASTAPP_RECEIVER_PROFILE=FILE: cProfile the event loop's thread over the window, in
     # CPU time (slower: figures taken with it are for finding where the time goes only)
     profiler = (cProfile.Profile(time.thread_time)
@@ -213,6 +228,8 @@ async def run(args: argparse.Namespace) -> int:
                 emit("report", **report)
                 break
     finally:
+        if asker is not None:
+            asker.cancel()
         if session is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(session.stop(), 5)
@@ -276,6 +293,8 @@ def main() -> None:
     ap.add_argument("--single-reads", action="store_true",
                     help="ICE sockets read one datagram per pass of the event loop "
                     "(castapp.rtc.batchread off)")
+    ap.add_argument("--pli-every", type=float, metavar="S",
+                    help="ask the sender for a keyframe every S seconds (RTCP PLI)")
     args = ap.parse_args()
     if args.single_reads:
         from castapp.rtc import adapt
