@@ -50,6 +50,7 @@ encoders, stock receiver) and adds ``naive`` and ``ratios``. The stock track's c
 **The tail.** A fixed-work probe (``cast_stalls.py``) runs beside the measurement and
 reports the machine's own stall events; the JSON then has ``keyframe_latency_ms`` and
 ``other_latency_ms`` ({p50,p95}: keyframes and the two frames after each vs all others),
+``keyframe_ratio`` (``p95_ratio`` of the two and ``ci95``, its 95 % bootstrap interval),
 ``rebuilds`` (and ``rebuild_reasons``: size, settings, bitrate, fallback; the sender logs
 each at debug level), ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
 ``machine_stalls`` ({count,total_ms}) and ``latency_outside_stalls_ms`` ({p50,p95}), see
@@ -546,6 +547,7 @@ class Bench:
             "mode": sent.get("mode") or None,
             "keyframe_latency_ms": tail["keyframe_latency_ms"],
             "other_latency_ms": tail["other_latency_ms"],
+            "keyframe_ratio": tail["keyframe_ratio"],
             "rebuilds": sent.get("rebuilds"),
             "rebuild_reasons": sent.get("rebuild_reasons"),
             "keyframes": sent.get("keyframes"),

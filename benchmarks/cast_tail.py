@@ -5,6 +5,10 @@ probe's events ``(start, end)`` (wall clock, one machine):
 
 * ``keyframe_latency_ms``: keyframes and the two frames after each (a keyframe's burst
   delays those too); ``other_latency_ms``: all other frames; each ``{p50, p95}``.
+* ``keyframe_ratio``: the keyframe group's p95 over the others' p95, with a 95 % bootstrap
+  interval (``ci95``): keyframe groups are resampled whole and the other frames in one-second
+  blocks, so a run whose group p95 rests on one or two unlucky keyframes shows a wide
+  interval instead of a figure that looks settled.
 * ``machine_stalls``: ``{count, total_ms}`` of the stall events inside the window.
 * ``latency_outside_stalls_ms``: ``{p50, p95}`` over frames whose life (painted ->
   handed over) does not overlap a stall window (extended by ``STALL_TAIL_S`` after it,
@@ -20,6 +24,10 @@ import numpy as np
 
 STALL_TAIL_S = 0.05
 KEY_FOLLOWERS = 2
+#: Other frames are resampled in blocks of this many consecutive frames (about a second),
+#: since a slow moment slows the frames around it too.
+BLOCK_FRAMES = 60
+BOOTSTRAP_ROUNDS = 2000
 
 
 def pct(values: list[float]) -> dict[str, float | None]:
@@ -31,14 +39,43 @@ def pct(values: list[float]) -> dict[str, float | None]:
 
 
 def split_keyframes(log: list[list[Any]]) -> tuple[list[float], list[float]]:
-    key, other = [], []
+    groups, other = keyframe_groups(log)
+    return [v for g in groups for v in g], other
+
+
+def keyframe_groups(log: list[list[Any]]) -> tuple[list[list[float]], list[float]]:
+    """(each keyframe's group: the keyframe and the frames after it, the other frames)."""
+    groups: list[list[float]] = []
+    other: list[float] = []
     after = 0
     for _received, latency, is_key in log:
         if is_key:
+            groups.append([])
             after = KEY_FOLLOWERS + 1
-        (key if after > 0 else other).append(latency)
+        (groups[-1] if after > 0 else other).append(latency)
         after = max(0, after - 1)
-    return key, other
+    return groups, other
+
+
+def keyframe_ratio(log: list[list[Any]], rounds: int = BOOTSTRAP_ROUNDS,
+                   seed: int = 1) -> dict[str, Any]:
+    """The keyframe group's p95 over the other frames' p95 and its 95 % bootstrap interval
+    (``None`` where there are too few keyframes or other frames)."""
+    groups, other = keyframe_groups(log)
+    if len(groups) < 2 or len(other) < 2 * BLOCK_FRAMES:
+        return {"p95_ratio": None, "ci95": None, "keyframes": len(groups)}
+    key = [v for g in groups for v in g]
+    ratio = float(np.percentile(key, 95) / np.percentile(other, 95))
+    rng = np.random.default_rng(seed)
+    blocks = [other[i:i + BLOCK_FRAMES] for i in range(0, len(other), BLOCK_FRAMES)]
+    ratios = np.empty(rounds)
+    for r in range(rounds):
+        k = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
+        o = np.concatenate([blocks[i] for i in rng.integers(0, len(blocks), len(blocks))])
+        ratios[r] = np.percentile(k, 95) / np.percentile(o, 95)
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    return {"p95_ratio": round(ratio, 2), "ci95": [round(float(lo), 2), round(float(hi), 2)],
+            "keyframes": len(groups)}
 
 
 def tail_fields(log: list[list[Any]], stalls: list[list[float]],
@@ -55,6 +92,7 @@ def tail_fields(log: list[list[Any]], stalls: list[list[float]],
         "keyframe_latency_ms": pct(key),
         "other_latency_ms": pct(other),
         "keyframe_frames": len(key),
+        "keyframe_ratio": keyframe_ratio(log),
         "machine_stalls": {"count": len(inside),
                            "total_ms": round(sum(b - a for a, b in inside) * 1000.0, 1)},
         "latency_outside_stalls_ms": pct(clear),
