@@ -38,11 +38,6 @@ def pct(values: list[float]) -> dict[str, float | None]:
             "p95": round(float(np.percentile(arr, 95)), 1)}
 
 
-def split_keyframes(log: list[list[Any]]) -> tuple[list[float], list[float]]:
-    groups, other = keyframe_groups(log)
-    return [v for g in groups for v in g], other
-
-
 def keyframe_groups(log: list[list[Any]]) -> tuple[list[list[float]], list[float]]:
     """(each keyframe's group: the keyframe and the frames after it, the other frames)."""
     groups: list[list[float]] = []
@@ -57,11 +52,11 @@ def keyframe_groups(log: list[list[Any]]) -> tuple[list[list[float]], list[float
     return groups, other
 
 
-def keyframe_ratio(log: list[list[Any]], rounds: int = BOOTSTRAP_ROUNDS,
-                   seed: int = 1) -> dict[str, Any]:
-    """The keyframe group's p95 over the other frames' p95 and its 95 % bootstrap interval
-    (``None`` where there are too few keyframes or other frames)."""
-    groups, other = keyframe_groups(log)
+def keyframe_ratio(groups: list[list[float]], other: list[float],
+                   rounds: int = BOOTSTRAP_ROUNDS, seed: int = 1) -> dict[str, Any]:
+    """The keyframe group's p95 over the other frames' p95 and its 95 % bootstrap interval,
+    from :func:`keyframe_groups` (``None`` where there are too few keyframes or other
+    frames)."""
     if len(groups) < 2 or len(other) < 2 * BLOCK_FRAMES:
         return {"p95_ratio": None, "ci95": None, "keyframes": len(groups)}
     key = [v for g in groups for v in g]
@@ -80,7 +75,8 @@ def keyframe_ratio(log: list[list[Any]], rounds: int = BOOTSTRAP_ROUNDS,
 
 def tail_fields(log: list[list[Any]], stalls: list[list[float]],
                 window: tuple[float, float]) -> dict[str, Any]:
-    key, other = split_keyframes(log)
+    groups, other = keyframe_groups(log)
+    key = [v for g in groups for v in g]
     t0, t1 = window
     inside = [(a, b) for a, b in stalls if b >= t0 and a <= t1]
     clear = []
@@ -92,7 +88,7 @@ def tail_fields(log: list[list[Any]], stalls: list[list[float]],
         "keyframe_latency_ms": pct(key),
         "other_latency_ms": pct(other),
         "keyframe_frames": len(key),
-        "keyframe_ratio": keyframe_ratio(log),
+        "keyframe_ratio": keyframe_ratio(groups, other),
         "machine_stalls": {"count": len(inside),
                            "total_ms": round(sum(b - a for a, b in inside) * 1000.0, 1)},
         "latency_outside_stalls_ms": pct(clear),
