@@ -317,6 +317,10 @@ class Bench:
         self.display = ""
         self.env = dict(os.environ)
         self.env.pop("DISPLAY", None)
+        # the children (sender, receiver) load castapp from this tree, as this process does,
+        # not from wherever the virtualenv's editable install points
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.xvfb: Child | None = None
         self.content: Child | None = None
         self.url = ""
