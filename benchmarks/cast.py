@@ -66,7 +66,10 @@ a decoder that lost a picture does): keyframes as a change-driven sender sends t
 the TV's windows run it (asyncio's own loop by default). ``--compare single-reads`` runs
 the scene again on a receiver whose ICE sockets read one datagram per pass of its event
 loop (``castapp.rtc.batchread`` off) and adds ``single_reads`` and ``ratios`` (latency,
-keyframe group and other frames' p95, receiver CPU: current over single reads).
+keyframe group and other frames' p95, receiver CPU: current over single reads);
+``--compare queued`` the same on a receiver that queues every datagram for aiortc's DTLS
+task (``castapp.rtc.direct`` off; adds ``queued`` and ``ratios``); ``--other-first`` runs
+that other receiver first.
 ``CASTAPP_RECEIVER_PROFILE=FILE`` (any run, ``--senders`` too) writes a cProfile of the
 receiver's event-loop thread over the window, in CPU time (slower: for finding where the
 time goes, not for figures).
@@ -634,6 +637,21 @@ SENDER_VARIANTS = {
 }
 
 
+#: Receiver settings the single screen cast can run again with: --compare value -> (the
+#: receiver's flag, the result's key).
+RECEIVER_COMPARES = {"single-reads": ("--single-reads", "single_reads"),
+                     "queued": ("--queued", "queued")}
+
+
+def run_receiver_variant(bench: Bench, flag: str, kind: str) -> dict[str, Any]:
+    """The single screen cast once more, on a receiver started with ``flag``."""
+    bench.probe_extra = [flag]
+    try:
+        return bench.run_pipeline(naive=False, kind=kind)
+    finally:
+        bench.probe_extra = []
+
+
 def compare_receiver(current: dict[str, Any], other: dict[str, Any],
                      kind: str) -> dict[str, Any]:
     """The receiver against itself with one setting as it was before, same sender, scene."""
@@ -833,7 +851,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "the first sender, the others beside it (spotlight); with "
                     "--stall-receiver, again on a receiver that works through its backlog "
                     "(catchup); again on a receiver whose sockets read one datagram per "
-                    "pass of its event loop (single-reads)")
+                    "pass of its event loop (single-reads) or, without --senders, that "
+                    "queues every datagram for the DTLS transport's task (queued)")
+    ap.add_argument("--other-first", action="store_true",
+                    help="with --compare single-reads or queued: run the other receiver "
+                    "before the current one (the order each half of a run gets the machine "
+                    "in is then the other way round)")
     ap.add_argument("--receiver-loop", choices=["asyncio", "qasync"], default="asyncio",
                     help="the receiver's event loop: asyncio's own (default) or asyncio "
                     "inside Qt through qasync, as the TV's windows run it")
@@ -924,7 +947,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.senders or args.receivers or args.receiver != "app"):
         ap.error("--receiver-loop and --compare single-reads apply to the app receiver of "
                  "the single screen cast")
-    if args.compare in ("no-layout", "stock-decode", "spotlight", "queued", "unaligned") \
+    if args.other_first and (args.compare not in RECEIVER_COMPARES or args.senders):
+        ap.error("--other-first goes with --compare single-reads or queued (one sender)")
+    if args.compare == "queued" and not args.senders and (
+            args.receivers or args.receiver != "app"):
+        ap.error("--compare queued applies to the app receiver")
+    if args.compare in ("no-layout", "stock-decode", "spotlight", "unaligned") \
             and not args.senders:
         ap.error(f"--compare {args.compare} goes with --senders")
     args.size = RESOLUTIONS[args.res]
@@ -1015,17 +1043,22 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     bench.start_xvfb()
                 bench.start_content()
+                receiver_compare = RECEIVER_COMPARES.get(args.compare or "")
+                other: dict[str, Any] | None = None
+                if receiver_compare is not None and args.other_first:
+                    other = run_receiver_variant(bench, *receiver_compare)
                 if args.compare in DELIVERY_COMPARES:
                     result.update(compare_delivery(bench, args.compare))
                 else:
                     tuned = bench.run_pipeline(naive=False)
                     result.update(tuned)
-                if args.compare == "single-reads":
-                    bench.probe_extra = ["--single-reads"]
-                    single = bench.run_pipeline(naive=False, kind="single_reads")
-                    bench.probe_extra = []
-                    result["single_reads"] = single
-                    result["ratios"] = compare_receiver(tuned, single, "single_reads")
+                if receiver_compare is not None:
+                    if other is None:
+                        other = run_receiver_variant(bench, *receiver_compare)
+                    kind = receiver_compare[1]
+                    result[kind] = other
+                    result["ratios"] = compare_receiver(tuned, other, kind)
+                    result["other_first"] = bool(args.other_first)
                 if args.compare == "catchup":
                     bench.probe_extra = ["--no-catchup"]
                     old = bench.run_pipeline(naive=False, kind="no_catchup")

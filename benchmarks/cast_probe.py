@@ -293,6 +293,9 @@ def main() -> None:
     ap.add_argument("--single-reads", action="store_true",
                     help="ICE sockets read one datagram per pass of the event loop "
                     "(castapp.rtc.batchread off)")
+    ap.add_argument("--queued", action="store_true",
+                    help="every datagram queued for the DTLS transport's task "
+                    "(castapp.rtc.direct off)")
     ap.add_argument("--pli-every", type=float, metavar="S",
                     help="ask the sender for a keyframe every S seconds (RTCP PLI)")
     args = ap.parse_args()
@@ -300,6 +303,10 @@ def main() -> None:
         from castapp.rtc import adapt
 
         adapt.use_batched_reads(False)
+    if args.queued:
+        from castapp.rtc import adapt
+
+        adapt.use_queued_datagrams()
     if args.loop == "qasync":
         raise SystemExit(run_on_qasync(run(args)))
     raise SystemExit(asyncio.run(run(args)))
