@@ -66,7 +66,13 @@ def draw_pixel(display: str, x: int, y: int) -> float:
 async def test_still_screen_costs_only_the_refresh(cast: Cast) -> None:
     assert cast.track is not None
     flt = cast.source.change
-    assert isinstance(flt, change.XDamageFilter) and flt.active, "X DAMAGE is used on X11"
+    assert isinstance(flt, change.XDamageFilter), "X DAMAGE is used on X11"
+    # the filter opens its X connection at its first look, on the capture thread's next
+    # tick after the track installed it: the first frames may have been grabbed before that
+    deadline = time.monotonic() + 5.0
+    while not flt.active and not flt._failed and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert flt.active, "X DAMAGE failed on Xvfb" if flt._failed else "X DAMAGE never opened"
     await asyncio.sleep(1.0)  # settle after the first frames
     stats = cast.track.link.stats
     encodes0, grabs0, frames0 = stats.frames, cast.source.frames_produced, len(cast.frames)
