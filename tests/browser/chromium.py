@@ -96,6 +96,17 @@ READ_VIDEO = """() => {
 }"""
 
 
+def tv_code(page: Any, console: list[str] | None = None, timeout: float = 30.0) -> str:
+    """The cast code a TV page shows, once it has registered; when it has none after
+    ``timeout`` s, the failure says what the page shows and logged instead."""
+    try:
+        return str(wait_until(page, "() => document.body.dataset.code", timeout))
+    except AssertionError:
+        shown = page.evaluate("() => document.body.innerText.slice(0, 400)")
+        raise AssertionError(f"the TV page has no code after {timeout} s; it shows "
+                             f"{shown!r}; its console: {(console or [])[-10:]!r}") from None
+
+
 def wait_until(page: Any, script: str, timeout: float = 15.0, every: float = 0.1) -> Any:
     """Poll ``script`` (a JS function) in ``page`` until it returns something truthy.
 

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 from castproc import CastProc, JsonProc, castapp_env
-from chromium import chromium, wait_until
+from chromium import chromium, tv_code, wait_until
 from netns import in_namespace, private_namespace
 from test_web_tv import BASE, PORT, open_when_up
 
@@ -38,7 +38,7 @@ def test_a_relay_that_swaps_fingerprints_is_refused_by_the_web_tv_and_the_app(tm
                 console: list[str] = []
                 tv.on("console", lambda m: console.append(m.text))
                 open_when_up(tv, f"{BASE}/tv")
-                code = wait_until(tv, "() => document.body.dataset.code", 15)
+                code = tv_code(tv, console)
                 tx = CastProc(in_namespace(ns, []), "send", "--headless", f"{BASE}/#{code}",
                               "--synthetic", "320x240", "--fps", "30", "--name", "Ada")
                 try:
@@ -90,7 +90,7 @@ def test_a_sender_that_cannot_pair_gets_nothing_and_frees_the_tv(tmp_path, mode)
                 console: list[str] = []
                 tv.on("console", lambda m: console.append(m.text))
                 open_when_up(tv, f"{BASE}/tv")
-                code = wait_until(tv, "() => document.body.dataset.code", 15)
+                code = tv_code(tv, console)
                 mallory = JsonProc(in_namespace(ns, [
                     sys.executable, str(Path(__file__).with_name("scripted_sender.py")),
                     f"ws://127.0.0.1:{PORT}/ws", code, mode]), castapp_env())
