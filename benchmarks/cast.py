@@ -1060,9 +1060,7 @@ def main(argv: list[str] | None = None) -> int:
                     result["ratios"] = compare_receiver(tuned, other, kind)
                     result["other_first"] = bool(args.other_first)
                 if args.compare == "catchup":
-                    bench.probe_extra = ["--no-catchup"]
-                    old = bench.run_pipeline(naive=False, kind="no_catchup")
-                    bench.probe_extra = []
+                    old = run_receiver_variant(bench, "--no-catchup", "no_catchup")
                     result["no_catchup"] = old
                     result["ratios"] = cast_backlog.compare(tuned, old)
                 if args.compare == "naive":

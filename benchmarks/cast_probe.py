@@ -299,14 +299,13 @@ def main() -> None:
     ap.add_argument("--pli-every", type=float, metavar="S",
                     help="ask the sender for a keyframe every S seconds (RTCP PLI)")
     args = ap.parse_args()
-    if args.single_reads:
+    if args.single_reads or args.queued:
         from castapp.rtc import adapt
 
-        adapt.use_batched_reads(False)
-    if args.queued:
-        from castapp.rtc import adapt
-
-        adapt.use_queued_datagrams()
+        if args.single_reads:
+            adapt.use_batched_reads(False)
+        if args.queued:
+            adapt.use_queued_datagrams()
     if args.loop == "qasync":
         raise SystemExit(run_on_qasync(run(args)))
     raise SystemExit(asyncio.run(run(args)))
