@@ -54,25 +54,29 @@ reports the machine's own stall events; the JSON then has ``keyframe_latency_ms`
 ``rebuilds`` (and ``rebuild_reasons``: size, settings, bitrate, fallback; the sender logs
 each at debug level), ``keyframes``, ``rcvbuf_errors`` (the namespace's ``/proc/net/snmp``),
 ``machine_stalls`` ({count,total_ms}) and ``latency_outside_stalls_ms`` ({p50,p95}), see
-``cast_tail.py``. ``--trace FILE`` writes per-frame stage timings (capture, convert, wait,
-encode, send, network, receive, decode, deliver; ``cast_trace.py``) to FILE and prints the
-per-stage table to stderr (and as ``stages`` in the JSON); the portal run's go to
-FILE with ``-portal`` before its suffix. With ``--mode fixed`` the sender sends a keyframe
-every 8 s, so a short run has few; ``--keyframe-every S`` sends one every S seconds, and the
-keyframe figures then rest on more than the group's largest values. ``--pli-every S``
-(any mode) has the receiver ask for a keyframe every S seconds instead (an RTCP PLI, as
-a decoder that lost a picture does): keyframes as a change-driven sender sends them.
-``--receiver-loop qasync`` runs the receiver's asyncio loop inside Qt through qasync, as
-the TV's windows run it (asyncio's own loop by default). ``--compare single-reads`` runs
-the scene again on a receiver whose ICE sockets read one datagram per pass of its event
-loop (``castapp.rtc.batchread`` off) and adds ``single_reads`` and ``ratios`` (latency,
-keyframe group and other frames' p95, receiver CPU: current over single reads);
-``--compare queued`` the same on a receiver that queues every datagram for aiortc's DTLS
-task (``castapp.rtc.direct`` off; adds ``queued`` and ``ratios``); ``--other-first`` runs
-that other receiver first.
-``CASTAPP_RECEIVER_PROFILE=FILE`` (any run, ``--senders`` too) writes a cProfile of the
-receiver's event-loop thread over the window, in CPU time (slower: for finding where the
-time goes, not for figures).
+``cast_tail.py``. ``--repeat K`` runs the single screen cast K times in a row (same scene,
+same namespace) and adds ``runs`` (each run's fps, latencies, keyframe figures, rebuilds,
+receive-buffer errors, stalls and CPU) and ``pooled`` (``keyframe_latency_ms``,
+``other_latency_ms`` and ``keyframe_ratio`` over every run's frames together, and each run's
+own ratio in ``run_ratios``): one run's keyframe ratio rests on a few dozen keyframes and
+moves by a quarter from one run to the next. ``--trace FILE`` writes per-frame stage timings
+(capture, convert, wait, encode, send, network, receive, decode, deliver; ``cast_trace.py``)
+to FILE and prints the per-stage table to stderr (and as ``stages`` in the JSON); the portal
+run's go to FILE with ``-portal`` before its suffix. With ``--mode fixed`` the sender sends
+a keyframe every 8 s, so a short run has few; ``--keyframe-every S`` sends one every S
+seconds, and the keyframe figures then rest on more than the group's largest values.
+``--pli-every S`` (any mode) has the receiver ask for a keyframe every S seconds instead (an
+RTCP PLI, as a decoder that lost a picture does): keyframes as a change-driven sender sends
+them. ``--receiver-loop qasync`` runs the receiver's asyncio loop inside Qt through qasync,
+as the TV's windows run it (asyncio's own loop by default). ``--compare single-reads`` runs
+the scene again on a receiver whose ICE sockets read one datagram per pass of its event loop
+(``castapp.rtc.batchread`` off) and adds ``single_reads`` and ``ratios`` (latency, keyframe
+group and other frames' p95, receiver CPU: current over single reads); ``--compare queued``
+the same on a receiver that queues every datagram for aiortc's DTLS task
+(``castapp.rtc.direct`` off; adds ``queued`` and ``ratios``); ``--other-first`` runs that
+other receiver first. ``CASTAPP_RECEIVER_PROFILE=FILE`` (any run, ``--senders`` too) writes
+a cProfile of the receiver's event-loop thread over the window, in CPU time (slower: for
+finding where the time goes, not for figures).
 
 **Scenes and the fixed-rate comparison.** ``--scene static|typing|scroll|video`` replaces
 the desktop scene (see ``cast_content.py``; the stamp changes only where the scene does)
@@ -329,6 +333,8 @@ class Bench:
         self.url = ""
         self.sender_extra: list[str] = []
         self.probe_extra: list[str] = []
+        self.last_frame_log: list[list[Any]] = []
+        """The receiver's per-frame log of the last pipeline run (received, latency, key)."""
         self.probe_loop = ["--loop", args.receiver_loop]
         self.backend = "x11"
         self.desktop: Any = None
@@ -522,7 +528,8 @@ class Bench:
         self.retire(stalls)
         self.retire(sender)
         self.retire(probe)
-        tail = cast_tail.tail_fields(got.get("frame_log") or [], stall_events, (wall0, wall1))
+        self.last_frame_log = got.get("frame_log") or []
+        tail = cast_tail.tail_fields(self.last_frame_log, stall_events, (wall0, wall1))
         stages = None
         if trace and all(f.exists() for f in trace_files):
             rows = cast_trace.merge(*trace_files)
@@ -627,6 +634,24 @@ def compare_tick(current: dict[str, Any], tick: dict[str, Any]) -> dict[str, Any
         "encodes_current_over_tick": ratio(current.get("encodes_per_s"),
                                            tick.get("encodes_per_s")),
     }
+
+
+#: What ``--repeat`` keeps of each run of the single cast.
+RUN_FIELDS = ("fps", "latency_ms", "keyframe_latency_ms", "other_latency_ms", "keyframe_ratio",
+              "keyframes", "rebuilds", "rcvbuf_errors", "machine_stalls", "sender_cpu",
+              "receiver_cpu")
+
+
+def repeat_single(bench: Bench, first: dict[str, Any], repeat: int) -> dict[str, Any]:
+    """The single screen cast ``repeat`` times in all (``first`` was the first): each run's
+    figures in ``runs`` and the keyframe figures over all runs' frames in ``pooled``."""
+    runs, logs = [first], [bench.last_frame_log]
+    for i in range(2, repeat + 1):
+        runs.append(bench.run_pipeline(naive=False, kind=f"tuned_{i}"))
+        logs.append(bench.last_frame_log)
+    pooled = cast_tail.pooled(logs)
+    pooled["run_ratios"] = [(r.get("keyframe_ratio") or {}).get("p95_ratio") for r in runs]
+    return {"runs": [{k: r.get(k) for k in RUN_FIELDS} for r in runs], "pooled": pooled}
 
 
 #: ``--compare`` runs of the same sender with one capture setting back as it was:
@@ -904,7 +929,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       help="one synthetic sender casts to N receivers (1-8), against one")
     ap.add_argument("--repeat", type=int, default=1, metavar="K",
                     help="with --senders: measure the counts K times over, one series after "
-                    "the other, and add each series' receiver CPU ratios and their median")
+                    "the other, and add each series' receiver CPU ratios and their median; "
+                    "the single screen cast: run it K times and add each run's figures "
+                    "(runs) and the keyframe figures over all runs' frames (pooled)")
     ap.add_argument("--pin", action="store_true",
                     help="with --senders: run the receiver on the first core and the senders "
                     "on the others, as on separate machines")
@@ -934,8 +961,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                              or args.max_size or args.backend != "x11"):
         ap.error("--senders and --receivers cast synthetic patterns: --compare naive|fixed, "
                  "--trace, --max-size and --backend apply to the single screen cast only")
-    if args.repeat != 1 and (not args.senders or args.compare or args.repeat < 1):
-        ap.error("--repeat K (K >= 1) goes with --senders and without --compare")
+    if args.repeat != 1 and (args.compare or args.repeat < 1 or args.receivers
+                             or (not args.senders and (
+                                 args.trace or args.backend != "x11" or args.receiver != "app"
+                                 or args.stall_receiver or args.starve_receiver))):
+        ap.error("--repeat K (K >= 1) goes without --compare, with --senders or with the "
+                 "single screen cast on x11 to the app receiver (without --trace and the "
+                 "receiver stalls)")
     if args.keyframe_every is not None and (args.mode != "fixed" or args.keyframe_every <= 0):
         ap.error("--keyframe-every S (S > 0) goes with --mode fixed (a change-driven sender "
                  "sends keyframes only when they are needed)")
@@ -1052,6 +1084,8 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     tuned = bench.run_pipeline(naive=False)
                     result.update(tuned)
+                    if args.repeat > 1 and not args.senders:
+                        result.update(repeat_single(bench, tuned, args.repeat))
                 if receiver_compare is not None:
                     if other is None:
                         other = run_receiver_variant(bench, *receiver_compare)

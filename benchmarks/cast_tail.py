@@ -10,6 +10,7 @@ probe's events ``(start, end)`` (wall clock, one machine):
   blocks, so a run whose group p95 rests on one or two unlucky keyframes shows a wide
   interval instead of a figure that looks settled.
 * ``machine_stalls``: ``{count, total_ms}`` of the stall events inside the window.
+* :func:`pooled`: the keyframe figures over several runs' logs together (``cast.py --repeat``).
 * ``latency_outside_stalls_ms``: ``{p50, p95}`` over frames whose life (painted ->
   handed over) does not overlap a stall window (extended by ``STALL_TAIL_S`` after it,
   for the frames queued behind the stall).
@@ -52,17 +53,24 @@ def keyframe_groups(log: list[list[Any]]) -> tuple[list[list[float]], list[float
     return groups, other
 
 
+def blocks_of(other: list[float]) -> list[list[float]]:
+    """One run's other frames cut into resampling blocks of :data:`BLOCK_FRAMES`."""
+    return [other[i:i + BLOCK_FRAMES] for i in range(0, len(other), BLOCK_FRAMES)]
+
+
 def keyframe_ratio(groups: list[list[float]], other: list[float],
-                   rounds: int = BOOTSTRAP_ROUNDS, seed: int = 1) -> dict[str, Any]:
+                   rounds: int = BOOTSTRAP_ROUNDS, seed: int = 1,
+                   blocks: list[list[float]] | None = None) -> dict[str, Any]:
     """The keyframe group's p95 over the other frames' p95 and its 95 % bootstrap interval,
     from :func:`keyframe_groups` (``None`` where there are too few keyframes or other
-    frames)."""
+    frames). ``blocks``: the other frames' resampling blocks where they come from several
+    runs (no block spans two); by default ``other`` cut into blocks."""
     if len(groups) < 2 or len(other) < 2 * BLOCK_FRAMES:
         return {"p95_ratio": None, "ci95": None, "keyframes": len(groups)}
     key = [v for g in groups for v in g]
     ratio = float(np.percentile(key, 95) / np.percentile(other, 95))
     rng = np.random.default_rng(seed)
-    blocks = [other[i:i + BLOCK_FRAMES] for i in range(0, len(other), BLOCK_FRAMES)]
+    blocks = blocks if blocks is not None else blocks_of(other)
     ratios = np.empty(rounds)
     for r in range(rounds):
         k = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
@@ -93,6 +101,27 @@ def tail_fields(log: list[list[Any]], stalls: list[list[float]],
                            "total_ms": round(sum(b - a for a, b in inside) * 1000.0, 1)},
         "latency_outside_stalls_ms": pct(clear),
         "frames_outside_stalls": len(clear),
+    }
+
+
+def pooled(logs: list[list[list[Any]]]) -> dict[str, Any]:
+    """The keyframe figures over several runs' frame logs taken together: one run's
+    keyframe ratio rests on a few dozen keyframes and moves from run to run; the pooled one
+    rests on all of them (its interval resamples keyframe groups across runs and other
+    frames in blocks within each run)."""
+    groups: list[list[float]] = []
+    other: list[float] = []
+    blocks: list[list[float]] = []
+    for log in logs:
+        g, o = keyframe_groups(log)
+        groups += g
+        other += o
+        blocks += blocks_of(o)
+    return {
+        "runs": len(logs),
+        "keyframe_latency_ms": pct([v for g in groups for v in g]),
+        "other_latency_ms": pct(other),
+        "keyframe_ratio": keyframe_ratio(groups, other, blocks=blocks),
     }
 
 

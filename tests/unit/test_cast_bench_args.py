@@ -36,7 +36,18 @@ def test_a_receiver_comparison_runs_in_either_order() -> None:
     assert cast.parse_args(["--compare", "single-reads"]).other_first is False
 
 
+def test_the_single_cast_repeats_for_pooled_figures() -> None:
+    cast = load_cast(BENCHMARKS)
+    args = cast.parse_args(["--mode", "fixed", "--keyframe-every", "2", "--repeat", "5"])
+    assert args.repeat == 5 and not args.senders
+    assert cast.parse_args(["--senders", "1,4", "--repeat", "3"]).repeat == 3
+
+
 @pytest.mark.parametrize("argv", [
+    ["--repeat", "3", "--compare", "naive"],
+    ["--repeat", "3", "--trace", "t.json"],
+    ["--repeat", "0"],
+    ["--repeat", "3", "--receivers", "2"],
     ["--other-first"],
     ["--compare", "pacing", "--other-first"],
     ["--compare", "queued", "--other-first", "--senders", "2"],

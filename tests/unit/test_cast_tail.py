@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from cast_tail import keyframe_groups
+from cast_tail import blocks_of, keyframe_groups, pooled
 from cast_tail import keyframe_ratio as ratio_of_groups
 
 
@@ -71,3 +71,34 @@ def test_the_same_log_gives_the_same_interval() -> None:
 def test_too_few_keyframes_or_frames_give_no_ratio() -> None:
     assert keyframe_ratio(cast_log(3, 1000, [40.0]))["p95_ratio"] is None
     assert keyframe_ratio([[0, 10.0, True], [1, 10.0, True]])["ci95"] is None
+
+
+def test_pooled_runs_rest_on_all_their_keyframes() -> None:
+    """Three runs whose keyframes took 30, 45 and 60 ms: each run's ratio says only its
+    own; pooled, the figure is the p95 over all 60 keyframe groups, with an interval no
+    wider than one run's."""
+    logs = [cast_log(40, 120, [ms], seed=i) for i, ms in enumerate((30.0, 45.0, 60.0))]
+    runs = [keyframe_ratio(log) for log in logs]
+    got = pooled(logs)
+    assert got["runs"] == 3 and got["keyframe_ratio"]["keyframes"] == 60
+    key = [v for log in logs for g in keyframe_groups(log)[0] for v in g]
+    other = [v for log in logs for v in keyframe_groups(log)[1]]
+    expected = np.percentile(key, 95) / np.percentile(other, 95)
+    assert got["keyframe_ratio"]["p95_ratio"] == round(float(expected), 2)
+    assert runs[0]["p95_ratio"] < got["keyframe_ratio"]["p95_ratio"] <= runs[2]["p95_ratio"]
+    lo, hi = got["keyframe_ratio"]["ci95"]
+    assert lo <= got["keyframe_ratio"]["p95_ratio"] <= hi
+    assert got["keyframe_latency_ms"]["p95"] == round(float(np.percentile(key, 95)), 1)
+
+
+def test_pooled_resamples_other_frames_in_blocks_within_each_run() -> None:
+    """No resampling block spans two runs: a run of 70 other frames gives a block of 60
+    and one of 10, and the next run's blocks start afresh."""
+    first = [[i / 60, 40.0, i in (5, 20)] for i in range(76)]  # 2 groups of 3, 70 others
+    second = cast_log(20, 120, [45.0], seed=2)
+    assert [len(b) for b in blocks_of(keyframe_groups(first)[1])] == [60, 10]
+    groups = keyframe_groups(first)[0] + keyframe_groups(second)[0]
+    other = keyframe_groups(first)[1] + keyframe_groups(second)[1]
+    per_run = blocks_of(keyframe_groups(first)[1]) + blocks_of(keyframe_groups(second)[1])
+    assert pooled([first, second])["keyframe_ratio"] == ratio_of_groups(groups, other,
+                                                                        blocks=per_run)
