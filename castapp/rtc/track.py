@@ -26,7 +26,9 @@ REFRESH_S = 0.5
 #: new picture within its rate cap and refines it in the frames that follow (measured:
 #: 5-10 refreshes until a refresh of a still 1080p desktop costs a few dozen bytes), so
 #: text is sharp ~1 s after it appeared instead of ~5 s, for the same bytes. Slower than
-#: typing (8 characters a second), so refreshes do not sit in front of keystrokes.
+#: typing (8 characters a second), so refreshes do not sit in front of keystrokes. The
+#: same after a keyframe, which is coded coarse for the frames after it to refine
+#: (``EncoderConfig.keyframe_qp_offset``).
 FAST_REFRESHES = 5
 FAST_REFRESH_S = 0.2
 
@@ -83,6 +85,7 @@ class CaptureTrack(MediaStreamTrack):
         self.frames_skipped = 0
         self.refreshes = 0
         self._since_change = 0
+        self._keyframes_seen = 0
         self.last_frame: CapturedFrame | None = None
         #: The size of the last frame sent (the capture's, divided to fit the view).
         self.sent_size: tuple[int, int] | None = None
@@ -137,6 +140,10 @@ class CaptureTrack(MediaStreamTrack):
             return await self.source.next_frame(self._last_seq)
         newer = asyncio.ensure_future(self.source.next_frame(self._last_seq))
         woken = asyncio.ensure_future(self._wake.wait())
+        keyframes = self.link.stats.keyframes
+        if keyframes != self._keyframes_seen:  # refine the (coarse) keyframe fast
+            self._keyframes_seen = keyframes
+            self._since_change = 0
         try:
             fast = self._since_change < FAST_REFRESHES
             timeout = min(FAST_REFRESH_S, self.refresh_s) if fast else self.refresh_s
