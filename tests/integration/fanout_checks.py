@@ -22,26 +22,37 @@ def pc_of(receiver: Any) -> Any:
 
 
 def is_idr_start(payload: bytes) -> bool:
-    """The RTP payload starts an H.264 IDR picture (single NAL, STAP-A with SPS, FU-A)."""
+    """The RTP payload holds the start of an H.264 IDR slice: a single NAL unit, any NAL
+    unit aggregated in a STAP-A (castapp's keyframes aggregate the SEI and the parameter
+    sets with whatever slices fit beside them), or an FU-A start fragment."""
     if not payload:
         return False
     nal = payload[0] & 0x1F
     if nal == 5:
         return True
-    if nal == 24:  # STAP-A: castapp's keyframes aggregate SPS/PPS first
-        return len(payload) > 3 and payload[3] & 0x1F in (5, 7)
+    if nal == 24:  # STAP-A: 2-byte size, then the NAL unit, for each
+        at = 1
+        while at + 2 < len(payload):
+            size = int.from_bytes(payload[at:at + 2], "big")
+            if size and payload[at + 2] & 0x1F == 5:
+                return True
+            at += 2 + size
+        return False
     if nal == 28:  # FU-A: the start fragment of an IDR
         return len(payload) > 1 and payload[1] & 0x80 != 0 and payload[1] & 0x1F == 5
     return False
 
 
 def watch_keyframes(pc: Any) -> list[float]:
-    """Times at which keyframe packets arrive at this receiver (after decryption)."""
+    """Times at which keyframes start to arrive at this receiver (after decryption): one
+    entry per keyframe, however many of its slices start in separate packets."""
     seen: list[float] = []
+    stamps: set[int] = set()
     rtp_receiver = pc.getTransceivers()[0].receiver
 
     def spy(packet: Any) -> bool:
-        if is_idr_start(packet.payload):
+        if packet.timestamp not in stamps and is_idr_start(packet.payload):
+            stamps.add(packet.timestamp)
             seen.append(asyncio.get_running_loop().time())
         return True
 
