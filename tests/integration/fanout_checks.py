@@ -11,6 +11,7 @@ from typing import Any
 
 from rtp_tap import tap
 
+from castapp.rtc.backlog import h264_keyframe_start
 from castapp.session.receiver import ReceiverState
 from castapp.session.sender import SenderState
 
@@ -21,28 +22,6 @@ def pc_of(receiver: Any) -> Any:
     return call.link.pc if call.link is not None else None
 
 
-def is_idr_start(payload: bytes) -> bool:
-    """The RTP payload holds the start of an H.264 IDR slice: a single NAL unit, any NAL
-    unit aggregated in a STAP-A (castapp's keyframes aggregate the SEI and the parameter
-    sets with whatever slices fit beside them), or an FU-A start fragment."""
-    if not payload:
-        return False
-    nal = payload[0] & 0x1F
-    if nal == 5:
-        return True
-    if nal == 24:  # STAP-A: 2-byte size, then the NAL unit, for each
-        at = 1
-        while at + 2 < len(payload):
-            size = int.from_bytes(payload[at:at + 2], "big")
-            if size and payload[at + 2] & 0x1F == 5:
-                return True
-            at += 2 + size
-        return False
-    if nal == 28:  # FU-A: the start fragment of an IDR
-        return len(payload) > 1 and payload[1] & 0x80 != 0 and payload[1] & 0x1F == 5
-    return False
-
-
 def watch_keyframes(pc: Any) -> list[float]:
     """Times at which keyframes start to arrive at this receiver (after decryption): one
     entry per keyframe, however many of its slices start in separate packets."""
@@ -51,7 +30,7 @@ def watch_keyframes(pc: Any) -> list[float]:
     rtp_receiver = pc.getTransceivers()[0].receiver
 
     def spy(packet: Any) -> bool:
-        if packet.timestamp not in stamps and is_idr_start(packet.payload):
+        if packet.timestamp not in stamps and h264_keyframe_start(packet.payload):
             stamps.add(packet.timestamp)
             seen.append(asyncio.get_running_loop().time())
         return True
