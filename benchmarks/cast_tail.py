@@ -10,10 +10,10 @@ probe's events ``(start, end)`` (wall clock, one machine):
   blocks, so a run whose group p95 rests on one or two unlucky keyframes shows a wide
   interval instead of a figure that looks settled.
 * ``machine_stalls``: ``{count, total_ms}`` of the stall events inside the window.
-* :func:`pooled`: the keyframe figures over several runs' logs together (``cast.py --repeat``).
 * ``latency_outside_stalls_ms``: ``{p50, p95}`` over frames whose life (painted ->
   handed over) does not overlap a stall window (extended by ``STALL_TAIL_S`` after it,
   for the frames queued behind the stall).
+* :func:`pooled`: the keyframe figures over several runs' logs together (``cast.py --repeat``).
 """
 
 from __future__ import annotations

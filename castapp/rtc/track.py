@@ -138,12 +138,12 @@ class CaptureTrack(MediaStreamTrack):
             return latest
         if self.last_frame is None:
             return await self.source.next_frame(self._last_seq)
-        newer = asyncio.ensure_future(self.source.next_frame(self._last_seq))
-        woken = asyncio.ensure_future(self._wake.wait())
         keyframes = self.link.stats.keyframes
         if keyframes != self._keyframes_seen:  # refine the (coarse) keyframe fast
             self._keyframes_seen = keyframes
             self._since_change = 0
+        newer = asyncio.ensure_future(self.source.next_frame(self._last_seq))
+        woken = asyncio.ensure_future(self._wake.wait())
         try:
             fast = self._since_change < FAST_REFRESHES
             timeout = min(FAST_REFRESH_S, self.refresh_s) if fast else self.refresh_s
